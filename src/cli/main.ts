@@ -1,0 +1,72 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, loadRegionConfig } from '../config/index.ts';
+import { createLogger } from '../logging/index.ts';
+import { devRegionConfigs, startRegion, type RunningRegion } from '../runtime/index.ts';
+
+const program = new Command('concord').description('Concord: keys in concord across regions, speaking the AWS KMS API');
+
+const integer = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number');
+  return n;
+};
+
+program
+  .command('dev')
+  .description('start a whole local deployment in one process, one region per port')
+  .option('--regions <list>', 'comma-separated region names', 'us-east-1,us-west-2')
+  .option('--port <port>', 'port of the first region; the next regions take the next ports', integer, 8080)
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('--data <dir>', 'data directory', './.concord')
+  .option('--account <id>', 'AWS account ID of the deployment', '111122223333')
+  .option('--access-key-id <id>', 'administrator access key ID (or CONCORD_ACCESS_KEY_ID)', process.env.CONCORD_ACCESS_KEY_ID)
+  .option('--secret-access-key <secret>', 'administrator secret access key (or CONCORD_SECRET_ACCESS_KEY)', process.env.CONCORD_SECRET_ACCESS_KEY)
+  .option('--log-level <level>', 'log level', 'info')
+  .action(async (options) => {
+    const { configs, credentials } = devRegionConfigs({ ...options, regions: String(options.regions).split(',').map((r) => r.trim()) });
+    const logger = createLogger({ level: options.logLevel });
+    const regions: RunningRegion[] = [];
+    for (const config of configs) regions.push(await startRegion(config, logger));
+    process.stderr.write(
+      [
+        'Concord dev deployment is running.',
+        ...regions.map((r) => `  ${r.region}: ${r.url}`),
+        `  access key id:     ${credentials.accessKeyId}`,
+        `  secret access key: ${credentials.secretAccessKey}`,
+        `Try: AWS_ACCESS_KEY_ID=${credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=<secret> aws kms create-key --region ${regions[0]!.region} --endpoint-url ${regions[0]!.url}`,
+        '',
+      ].join('\n'),
+    );
+    stopOnSignal(regions);
+  });
+
+program
+  .command('server')
+  .description('run one region from a YAML configuration file')
+  .requiredOption('--config <file>', 'region configuration (YAML)')
+  .action(async (options) => {
+    const config = loadRegionConfig(options.config);
+    const logger = createLogger({ level: config.logLevel });
+    const region = await startRegion(config, logger);
+    logger.info({ region: region.region, url: region.url }, 'region listening');
+    stopOnSignal([region]);
+  });
+
+function stopOnSignal(regions: RunningRegion[]): void {
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    Promise.all(regions.map((r) => r.close())).then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+program.parseAsync().catch((error: unknown) => {
+  process.stderr.write(`concord: ${error instanceof ConfigError ? error.message : String((error as Error)?.stack ?? error)}\n`);
+  process.exit(error instanceof ConfigError ? 2 : 1);
+});

@@ -1,0 +1,1 @@
+export { checkRegionConfig, loadRegionConfig, ConfigError, type RegionConfig } from './region-config.ts';

@@ -1,0 +1,30 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+export const IV_LENGTH = 12;
+export const TAG_LENGTH = 16;
+
+export interface Sealed {
+  iv: Buffer;
+  tag: Buffer;
+  ciphertext: Buffer;
+}
+
+export function aesGcmEncrypt(key: Buffer, plaintext: Buffer, aad: Buffer): Sealed {
+  const iv = randomBytes(IV_LENGTH);
+  const cipher = createCipheriv(key.length === 16 ? 'aes-128-gcm' : 'aes-256-gcm', key, iv);
+  cipher.setAAD(aad);
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return { iv, tag: cipher.getAuthTag(), ciphertext };
+}
+
+/** Returns undefined when the tag does not verify: wrong key, wrong AAD or tampered data. */
+export function aesGcmDecrypt(key: Buffer, sealed: Sealed, aad: Buffer): Buffer | undefined {
+  const decipher = createDecipheriv(key.length === 16 ? 'aes-128-gcm' : 'aes-256-gcm', key, sealed.iv);
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.tag);
+  try {
+    return Buffer.concat([decipher.update(sealed.ciphertext), decipher.final()]);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * What the key service needs from a region's crypto units: key material wrapped and
+ * unwrapped under the region's master key, which never leaves the unit. Backends (a
+ * sealed software file, a PKCS#11 token) implement this; the key service knows no more.
+ */
+export interface CryptoUnit {
+  wrap(plaintext: Buffer, aad: Buffer): Promise<Buffer>;
+  /** Throws MasterKeyUnavailableError when no register holds the master key that wrapped it. */
+  unwrap(wrapped: Buffer, aad: Buffer): Promise<Buffer>;
+}
+
+export class MasterKeyUnavailableError extends Error {
+  constructor(message = 'The region has no usable master key; load or recover one with concord tke.') {
+    super(message);
+    this.name = 'MasterKeyUnavailableError';
+  }
+}

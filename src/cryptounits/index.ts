@@ -1,0 +1,2 @@
+export { type CryptoUnit, MasterKeyUnavailableError } from './crypto-unit.ts';
+export { SoftwareCryptoUnit } from './software-unit.ts';

@@ -1,0 +1,39 @@
+import { aliasOperations } from './alias-operations.ts';
+import { cryptographicOperations } from './cryptographic-operations.ts';
+import { KeyRepository } from './key-repository.ts';
+import { lifecycleOperations, sweepDeletedKeys } from './lifecycle-operations.ts';
+import { authorizeByAccount, type Operation, type OperationDeps, type Operations } from './operation.ts';
+import type { RegionContext } from './region-context.ts';
+import { tagAndPolicyOperations } from './tag-and-policy-operations.ts';
+
+export interface KeyServiceOptions extends Omit<RegionContext, 'now'> {
+  now?: () => number;
+}
+
+/** A region's AWS KMS operations, by their TrentService names. */
+export class KeyService {
+  readonly ctx: RegionContext;
+  private readonly deps: OperationDeps;
+  private readonly operations: Operations;
+
+  constructor(options: KeyServiceOptions) {
+    this.ctx = { ...options, now: options.now ?? Date.now };
+    const keys = new KeyRepository(this.ctx);
+    this.deps = { ctx: this.ctx, keys, authorize: authorizeByAccount(this.ctx) };
+    this.operations = {
+      ...lifecycleOperations(this.deps),
+      ...cryptographicOperations(this.deps),
+      ...aliasOperations(this.deps),
+      ...tagAndPolicyOperations(this.deps),
+    };
+  }
+
+  operation(name: string): Operation | undefined {
+    return Object.hasOwn(this.operations, name) ? this.operations[name] : undefined;
+  }
+
+  /** Background work: really deletes keys whose waiting period has passed. */
+  sweep(): Promise<number> {
+    return sweepDeletedKeys(this.deps);
+  }
+}

@@ -1,0 +1,177 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { KmsError } from '../errors/index.ts';
+import { defaultKeyPolicy } from './default-policy.ts';
+import { keyMetadata } from './key-metadata.ts';
+import { aliasPath, keyPath, type AliasRecord, type KeyRecord } from './key-record.ts';
+import { isSymmetric, keySpecs } from './key-specs.ts';
+import { invalidState, requireNotPendingDeletion } from './key-state-errors.ts';
+import { toEpochSeconds, type OperationDeps, type Operations } from './operation.ts';
+import { checkPolicyDocument } from './policy-document.ts';
+import { keyArn, type Caller } from './region-context.ts';
+import { updateKey as updateKeyRecord } from './update-key.ts';
+import { checkTags } from './tags.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const DEFAULT_PENDING_WINDOW_DAYS = 30;
+const LIST_KEYS_DEFAULT_LIMIT = 100;
+
+export function lifecycleOperations(deps: OperationDeps): Operations {
+  const { ctx, keys, authorize } = deps;
+  const updateKey = (identifier: string, caller: Caller, action: string, change: (key: KeyRecord) => void) =>
+    updateKeyRecord(deps, identifier, caller, action, change);
+
+  return {
+    async CreateKey(input, caller) {
+      if (input.KeySpec !== undefined && input.CustomerMasterKeySpec !== undefined) {
+        throw new KmsError('ValidationException', 'You cannot specify both CustomerMasterKeySpec and KeySpec.');
+      }
+      const keySpec: string = input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT';
+      const spec = keySpecs[keySpec];
+      if (!spec) throw new KmsError('UnsupportedOperationException', `KeySpec ${keySpec} is not supported by Concord.`);
+      const keyUsage: string = input.KeyUsage ?? spec.usages[0]!;
+      if (!spec.usages.includes(keyUsage)) {
+        throw new KmsError('ValidationException', `KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}.`);
+      }
+      const origin: string = input.Origin ?? 'AWS_KMS';
+      if (origin !== 'AWS_KMS' && origin !== 'EXTERNAL') {
+        throw new KmsError('UnsupportedOperationException', `Origin ${origin} is not supported by Concord.`);
+      }
+      if (origin === 'EXTERNAL' && !isSymmetric(keySpec)) {
+        throw new KmsError('UnsupportedOperationException', `KeySpec ${keySpec} does not support imported key material.`);
+      }
+      if (input.CustomKeyStoreId !== undefined) {
+        throw new KmsError('UnsupportedOperationException', 'Custom key stores are not supported by Concord.');
+      }
+      if (input.Policy !== undefined) checkPolicyDocument(input.Policy);
+      const tags = input.Tags ?? [];
+      checkTags(tags);
+      const multiRegion = input.MultiRegion === true;
+      const keyId = multiRegion ? `mrk-${randomBytes(16).toString('hex')}` : randomUUID();
+      const materials = origin === 'AWS_KMS' ? [await keys.wrapMaterial(keyId, 1, randomBytes(32))] : [];
+      const key: KeyRecord = {
+        keyId,
+        account: ctx.account,
+        region: ctx.region,
+        createdAt: ctx.now(),
+        description: input.Description ?? '',
+        keySpec,
+        keyUsage,
+        origin,
+        state: origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled',
+        policy: input.Policy ?? defaultKeyPolicy(ctx.account),
+        tags,
+        materials,
+        currentMaterial: materials.length > 0 ? 1 : 0,
+        multiRegion,
+      };
+      authorize(caller, 'CreateKey', key);
+      await ctx.store.transaction(async (tx) => tx.create(keyPath(keyId), JSON.stringify(key)));
+      return { KeyMetadata: keyMetadata(ctx, key) };
+    },
+
+    async DescribeKey(input, caller) {
+      const key = await keys.find(input.KeyId, { allowAlias: true });
+      authorize(caller, 'DescribeKey', key);
+      return { KeyMetadata: keyMetadata(ctx, key) };
+    },
+
+    async ListKeys(input) {
+      const limit: number = input.Limit ?? LIST_KEYS_DEFAULT_LIMIT;
+      const entries = await ctx.store.list('key/', { after: markerKey(input.Marker, 'key/'), limit: limit + 1 });
+      const page = entries.slice(0, limit);
+      const truncated = entries.length > limit;
+      return {
+        Keys: page.map(({ key }) => {
+          const keyId = key.slice('key/'.length);
+          return { KeyId: keyId, KeyArn: keyArn(ctx, keyId) };
+        }),
+        Truncated: truncated,
+        ...(truncated ? { NextMarker: page[page.length - 1]!.key.slice('key/'.length) } : {}),
+      };
+    },
+
+    async UpdateKeyDescription(input, caller) {
+      await updateKey(input.KeyId, caller, 'UpdateKeyDescription', (key) => {
+        requireNotPendingDeletion(keyArn(ctx, key.keyId), key.state);
+        key.description = input.Description;
+      });
+      return {};
+    },
+
+    async EnableKey(input, caller) {
+      await updateKey(input.KeyId, caller, 'EnableKey', (key) => {
+        if (key.state !== 'Enabled' && key.state !== 'Disabled') throw invalidState(keyArn(ctx, key.keyId), key.state);
+        key.state = 'Enabled';
+      });
+      return {};
+    },
+
+    async DisableKey(input, caller) {
+      await updateKey(input.KeyId, caller, 'DisableKey', (key) => {
+        if (key.state !== 'Enabled' && key.state !== 'Disabled') throw invalidState(keyArn(ctx, key.keyId), key.state);
+        key.state = 'Disabled';
+      });
+      return {};
+    },
+
+    async ScheduleKeyDeletion(input, caller) {
+      const days: number = input.PendingWindowInDays ?? DEFAULT_PENDING_WINDOW_DAYS;
+      if (days < 7 || days > 30) {
+        throw new KmsError('ValidationException', `1 validation error detected: Value '${days}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value between 7 and 30`);
+      }
+      const key = await updateKey(input.KeyId, caller, 'ScheduleKeyDeletion', (key) => {
+        requireNotPendingDeletion(keyArn(ctx, key.keyId), key.state);
+        key.state = 'PendingDeletion';
+        key.deletionDate = ctx.now() + days * DAY_MS;
+        key.pendingWindowDays = days;
+      });
+      return {
+        KeyId: keyArn(ctx, key.keyId),
+        DeletionDate: toEpochSeconds(key.deletionDate!),
+        KeyState: key.state,
+        PendingWindowInDays: days,
+      };
+    },
+
+    async CancelKeyDeletion(input, caller) {
+      const key = await updateKey(input.KeyId, caller, 'CancelKeyDeletion', (key) => {
+        if (key.state !== 'PendingDeletion') throw invalidState(keyArn(ctx, key.keyId), key.state);
+        key.state = 'Disabled';
+        delete key.deletionDate;
+        delete key.pendingWindowDays;
+      });
+      return { KeyId: keyArn(ctx, key.keyId) };
+    },
+  };
+}
+
+/** Turns a caller's Marker back into a store key, refusing markers this region never issued. */
+export function markerKey(marker: string | undefined, prefix: string): string | undefined {
+  if (marker === undefined) return undefined;
+  if (!/^[\w/:.-]+$/.test(marker)) throw new KmsError('InvalidMarkerException', 'The marker is not valid.');
+  return prefix + marker;
+}
+
+/** Deletes every key whose pending deletion window has passed, with the aliases that point to it. */
+export async function sweepDeletedKeys(deps: OperationDeps): Promise<number> {
+  const { ctx } = deps;
+  const due = await ctx.store.list('deletion/', { limit: 500 });
+  let deleted = 0;
+  for (const entry of due) {
+    const keyId = entry.value;
+    const dueAt = Number(entry.key.split('/')[1]);
+    if (dueAt > ctx.now()) break;
+    await ctx.store.transaction(async (tx) => {
+      tx.delete(entry.key);
+      const raw = await tx.getForUpdate(keyPath(keyId));
+      if (!raw || (JSON.parse(raw) as KeyRecord).state !== 'PendingDeletion') return;
+      tx.delete(keyPath(keyId));
+      for (const entry of await tx.list('alias/')) {
+        const alias = JSON.parse(entry.value) as AliasRecord;
+        if (alias.targetKeyId === keyId) tx.delete(aliasPath(alias.aliasName));
+      }
+      deleted += 1;
+    });
+  }
+  return deleted;
+}

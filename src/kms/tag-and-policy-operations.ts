@@ -1,0 +1,74 @@
+import { KmsError } from '../errors/index.ts';
+import type { KeyRecord } from './key-record.ts';
+import { requireNotPendingDeletion } from './key-state-errors.ts';
+import type { OperationDeps, Operations } from './operation.ts';
+import { checkPolicyDocument } from './policy-document.ts';
+import { keyArn, type Caller } from './region-context.ts';
+import { mergeTags } from './tags.ts';
+import { updateKey } from './update-key.ts';
+
+const LIST_TAGS_DEFAULT_LIMIT = 50;
+const POLICY_NAME = 'default';
+
+export function tagAndPolicyOperations(deps: OperationDeps): Operations {
+  const { ctx, keys, authorize } = deps;
+  const changeKey = (identifier: string, caller: Caller, action: string, change: (key: KeyRecord) => void) =>
+    updateKey(deps, identifier, caller, action, change);
+
+  const checkPolicyName = (name: string | undefined): void => {
+    if (name !== undefined && name !== POLICY_NAME) throw new KmsError('NotFoundException', `Policy ${name} does not exist.`);
+  };
+
+  return {
+    async TagResource(input, caller) {
+      await changeKey(input.KeyId, caller, 'TagResource', (key) => {
+        requireNotPendingDeletion(keyArn(ctx, key.keyId), key.state);
+        key.tags = mergeTags(key.tags, input.Tags);
+      });
+      return {};
+    },
+
+    async UntagResource(input, caller) {
+      await changeKey(input.KeyId, caller, 'UntagResource', (key) => {
+        requireNotPendingDeletion(keyArn(ctx, key.keyId), key.state);
+        const removed = new Set<string>(input.TagKeys);
+        key.tags = key.tags.filter((tag) => !removed.has(tag.TagKey));
+      });
+      return {};
+    },
+
+    async ListResourceTags(input, caller) {
+      const key = await keys.find(input.KeyId, { allowAlias: false });
+      authorize(caller, 'ListResourceTags', key);
+      const limit: number = input.Limit ?? LIST_TAGS_DEFAULT_LIMIT;
+      const sorted = [...key.tags].sort((a, b) => (a.TagKey < b.TagKey ? -1 : 1));
+      const start = input.Marker === undefined ? 0 : sorted.findIndex((tag) => tag.TagKey > input.Marker);
+      const rest = start < 0 ? [] : sorted.slice(start);
+      const page = rest.slice(0, limit);
+      const truncated = rest.length > limit;
+      return { Tags: page, Truncated: truncated, ...(truncated ? { NextMarker: page[page.length - 1]!.TagKey } : {}) };
+    },
+
+    async GetKeyPolicy(input, caller) {
+      checkPolicyName(input.PolicyName);
+      const key = await keys.find(input.KeyId, { allowAlias: false });
+      authorize(caller, 'GetKeyPolicy', key);
+      return { Policy: key.policy, PolicyName: POLICY_NAME };
+    },
+
+    async PutKeyPolicy(input, caller) {
+      checkPolicyName(input.PolicyName);
+      checkPolicyDocument(input.Policy);
+      await changeKey(input.KeyId, caller, 'PutKeyPolicy', (key) => {
+        key.policy = input.Policy;
+      });
+      return {};
+    },
+
+    async ListKeyPolicies(input, caller) {
+      const key = await keys.find(input.KeyId, { allowAlias: false });
+      authorize(caller, 'ListKeyPolicies', key);
+      return { PolicyNames: [POLICY_NAME], Truncated: false };
+    },
+  };
+}

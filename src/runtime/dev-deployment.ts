@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { checkRegionConfig, type RegionConfig } from '../config/index.ts';
+
+export interface DevOptions {
+  regions: string[];
+  port: number;
+  data: string;
+  account: string;
+  host: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  logLevel: string;
+}
+
+interface DevCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/**
+ * The configs of a whole local deployment: each region on the next port with its own
+ * store and crypto unit under the data directory, all peers of each other. The
+ * administrator access key is kept in the data directory so a restart keeps it.
+ */
+export function devRegionConfigs(options: DevOptions): { configs: Readonly<RegionConfig>[]; credentials: DevCredentials } {
+  const data = resolve(options.data);
+  mkdirSync(data, { recursive: true });
+  const credentials = devCredentials(join(data, 'credentials.json'), options);
+  const endpoints = Object.fromEntries(options.regions.map((region, i) => [region, `http://${options.host}:${options.port + i}`]));
+  const configs = options.regions.map((region, i) =>
+    checkRegionConfig({
+      region,
+      account: options.account,
+      listen: { host: options.host, port: options.port + i },
+      store: { kind: 'sqlite', path: join(data, region, 'keys.db') },
+      cryptoUnit: { kind: 'software', path: join(data, region, 'crypto-unit.json') },
+      accessKeys: [{ ...credentials, principal: `arn:aws:iam::${options.account}:user/admin` }],
+      peers: Object.fromEntries(Object.entries(endpoints).filter(([name]) => name !== region)),
+      logLevel: options.logLevel,
+    }),
+  );
+  return { configs, credentials };
+}
+
+function devCredentials(path: string, options: DevOptions): DevCredentials {
+  if (options.accessKeyId && options.secretAccessKey) {
+    return { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey };
+  }
+  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as DevCredentials;
+  const credentials = {
+    accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`,
+    secretAccessKey: randomBytes(30).toString('base64url'),
+  };
+  writeFileSync(path, JSON.stringify(credentials), { mode: 0o600 });
+  return credentials;
+}

@@ -1,0 +1,2 @@
+export { startRegion, type RunningRegion } from './start-region.ts';
+export { devRegionConfigs, type DevOptions } from './dev-deployment.ts';

@@ -1,0 +1,44 @@
+import type { Logger } from 'pino';
+import type { RegionConfig } from '../config/index.ts';
+import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
+import { KeyService } from '../kms/index.ts';
+import { buildRegionServer } from '../server/index.ts';
+import { openStore } from '../store/index.ts';
+
+export interface RunningRegion {
+  region: string;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Opens a region's store and crypto unit, serves its API, and runs its background work. */
+export async function startRegion(config: Readonly<RegionConfig>, logger: Logger): Promise<RunningRegion> {
+  const log = logger.child({ region: config.region });
+  const store = await openStore(config.store);
+  const unit = SoftwareCryptoUnit.openOrInit(config.cryptoUnit.path);
+  const service = new KeyService({ region: config.region, account: config.account, store, unit });
+  const app = buildRegionServer({ service, accessKeys: config.accessKeys, logger: log });
+  const url = await app.listen({ host: config.listen.host, port: config.listen.port });
+
+  let background = Promise.resolve();
+  const timer = setInterval(() => {
+    background = background
+      .then(() => service.sweep())
+      .then((deleted) => {
+        if (deleted > 0) log.info({ deleted }, 'deleted keys whose waiting period ended');
+      })
+      .catch((error: unknown) => log.error({ err: error }, 'background work failed'));
+  }, config.backgroundIntervalMs);
+  timer.unref();
+
+  return {
+    region: config.region,
+    url,
+    async close() {
+      clearInterval(timer);
+      await app.close();
+      await background;
+      await store.close();
+    },
+  };
+}

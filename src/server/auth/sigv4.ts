@@ -1,0 +1,151 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { KmsError } from '../../errors/index.ts';
+
+export interface AccessKey {
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** The IAM principal the key belongs to, e.g. arn:aws:iam::111122223333:user/admin */
+  principal: string;
+}
+
+export interface SignedRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+const MAX_SKEW_MS = 5 * 60 * 1000;
+const AUTH_PREFIX = 'AWS4-HMAC-SHA256 ';
+const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+const SIGNING_KEY_CACHE_LIMIT = 1000;
+
+/**
+ * Verifies AWS Signature Version 4 on the AWS JSON surface. Signing keys are derived once
+ * per access key, day, region and service; signatures are compared in constant time.
+ */
+export class SigV4Verifier {
+  private readonly keys: Map<string, AccessKey>;
+  private readonly signingKeys = new Map<string, Buffer>();
+
+  constructor(
+    private readonly region: string,
+    private readonly service: string,
+    accessKeys: readonly AccessKey[],
+    private readonly now: () => number = Date.now,
+  ) {
+    this.keys = new Map(accessKeys.map((k) => [k.accessKeyId, k]));
+  }
+
+  verify(request: SignedRequest): AccessKey {
+    const authorization = header(request.headers, 'authorization');
+    if (authorization === undefined) throw new KmsError('MissingAuthenticationTokenException', 'Missing Authentication Token');
+    if (!authorization.startsWith(AUTH_PREFIX)) {
+      throw new KmsError('IncompleteSignatureException', 'Authorization header must use the AWS4-HMAC-SHA256 algorithm.');
+    }
+    const parts = parseAuthorization(authorization.slice(AUTH_PREFIX.length));
+    const scope = parts.Credential.split('/');
+    if (scope.length !== 5 || scope[4] !== 'aws4_request') {
+      throw new KmsError('IncompleteSignatureException', `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${parts.Credential}'`);
+    }
+    const [accessKeyId, scopeDate, scopeRegion, scopeService] = scope as [string, string, string, string];
+    const key = this.keys.get(accessKeyId);
+    if (!key) throw new KmsError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+
+    const amzDate = header(request.headers, 'x-amz-date');
+    const match = amzDate === undefined ? null : AMZ_DATE.exec(amzDate);
+    if (!amzDate || !match) {
+      throw new KmsError('IncompleteSignatureException', "Authorization header requires existence of a valid 'X-Amz-Date' header.");
+    }
+    const [, y, mo, d, h, mi, s] = match.map(Number) as number[];
+    const requestTime = Date.UTC(y!, mo! - 1, d!, h!, mi!, s!);
+    const skew = requestTime - this.now();
+    if (skew < -MAX_SKEW_MS) throw new KmsError('InvalidSignatureException', `Signature expired: ${amzDate} is now earlier than the allowed 5 minutes before the server time.`);
+    if (skew > MAX_SKEW_MS) throw new KmsError('InvalidSignatureException', `Signature not yet current: ${amzDate} is more than 5 minutes after the server time.`);
+    if (scopeDate !== amzDate.slice(0, 8)) {
+      throw new KmsError('InvalidSignatureException', `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${scopeDate}' != '${amzDate.slice(0, 8)}'`);
+    }
+    if (scopeRegion !== this.region) throw new KmsError('InvalidSignatureException', `Credential should be scoped to a valid region, not '${scopeRegion}'.`);
+    if (scopeService !== this.service) throw new KmsError('InvalidSignatureException', `Credential should be scoped to correct service: '${this.service}'.`);
+
+    const signedHeaders = parts.SignedHeaders.split(';');
+    if (!signedHeaders.includes('host')) throw new KmsError('InvalidSignatureException', "'Host' must be a signed header.");
+    if (!signedHeaders.includes('x-amz-date')) throw new KmsError('InvalidSignatureException', "'X-Amz-Date' must be a signed header.");
+
+    const canonicalRequest = [
+      request.method,
+      canonicalUri(request.url),
+      canonicalQuery(request.url),
+      signedHeaders.map((name) => `${name}:${canonicalHeaderValue(request.headers[name])}\n`).join(''),
+      parts.SignedHeaders,
+      sha256Hex(request.body),
+    ].join('\n');
+    const credentialScope = `${scopeDate}/${scopeRegion}/${scopeService}/aws4_request`;
+    const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${credentialScope}\n${sha256Hex(canonicalRequest)}`;
+    const expected = createHmac('sha256', this.signingKey(key, scopeDate)).update(stringToSign).digest();
+    const provided = Buffer.from(parts.Signature, 'hex');
+    if (provided.length !== expected.length || !timingSafeEqual(provided, expected)) {
+      throw new KmsError(
+        'InvalidSignatureException',
+        'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+      );
+    }
+    return key;
+  }
+
+  private signingKey(key: AccessKey, date: string): Buffer {
+    const cacheKey = `${key.accessKeyId}/${date}`;
+    let signingKey = this.signingKeys.get(cacheKey);
+    if (!signingKey) {
+      const kDate = hmac(`AWS4${key.secretAccessKey}`, date);
+      signingKey = hmac(hmac(hmac(kDate, this.region), this.service), 'aws4_request');
+      if (this.signingKeys.size >= SIGNING_KEY_CACHE_LIMIT) this.signingKeys.clear();
+      this.signingKeys.set(cacheKey, signingKey);
+    }
+    return signingKey;
+  }
+}
+
+function parseAuthorization(text: string): { Credential: string; SignedHeaders: string; Signature: string } {
+  const fields = new Map<string, string>();
+  for (const part of text.split(',')) {
+    const index = part.indexOf('=');
+    if (index > 0) fields.set(part.slice(0, index).trim(), part.slice(index + 1).trim());
+  }
+  for (const name of ['Credential', 'SignedHeaders', 'Signature']) {
+    if (!fields.get(name)) throw new KmsError('IncompleteSignatureException', `Authorization header requires '${name}' parameter.`);
+  }
+  if (!/^[0-9a-f]{64}$/.test(fields.get('Signature')!)) {
+    throw new KmsError('IncompleteSignatureException', 'The Signature parameter must be 64 lowercase hex digits.');
+  }
+  return { Credential: fields.get('Credential')!, SignedHeaders: fields.get('SignedHeaders')!, Signature: fields.get('Signature')! };
+}
+
+const header = (headers: SignedRequest['headers'], name: string): string | undefined => {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+};
+
+const canonicalHeaderValue = (value: string | string[] | undefined): string =>
+  (Array.isArray(value) ? value.join(',') : (value ?? '')).trim().replace(/\s+/g, ' ');
+
+const rfc3986 = (text: string): string =>
+  encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+function canonicalUri(url: string): string {
+  const path = url.split('?')[0] || '/';
+  return path.split('/').map(rfc3986).join('/');
+}
+
+function canonicalQuery(url: string): string {
+  const query = url.split('?')[1];
+  if (!query) return '';
+  return [...new URLSearchParams(query)]
+    .map(([k, v]) => [rfc3986(k), rfc3986(v)] as const)
+    .sort(([ak, av], [bk, bv]) => (ak === bk ? (av < bv ? -1 : 1) : ak < bk ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
+}
+
+const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data).digest();
+const sha256Hex = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');

@@ -1,0 +1,65 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { KmsError } from '../../errors/index.ts';
+import type { KeyService } from '../../kms/index.ts';
+import type { SigV4Verifier } from '../auth/sigv4.ts';
+import { kmsModel } from './kms-model.ts';
+import { validateInput } from './validate-input.ts';
+
+const TARGET_PREFIX = 'TrentService.';
+const CONTENT_TYPES = new Set(['application/x-amz-json-1.1', 'application/x-amz-json-1.0']);
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    operation?: string;
+    accessKeyId?: string;
+  }
+}
+
+/** POST / with X-Amz-Target: TrentService.<Operation>, SigV4-signed, AWS JSON 1.1 in and out. */
+export function awsJsonRoutes(app: FastifyInstance, service: KeyService, verifier: SigV4Verifier): void {
+  app.post('/', async (request: FastifyRequest, reply: FastifyReply) => {
+    const body = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
+    const accessKey = verifier.verify({ method: request.method, url: request.url, headers: request.headers, body });
+    request.accessKeyId = accessKey.accessKeyId;
+
+    const target = request.headers['x-amz-target'];
+    const name = typeof target === 'string' && target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
+    const operation = name === undefined ? undefined : service.operation(name);
+    const model = name === undefined ? undefined : kmsModel.operations[name];
+    if (!operation || !model?.input) {
+      throw new KmsError('UnknownOperationException', `The operation ${String(target ?? '')} is not known to this service.`);
+    }
+    request.operation = name;
+    const contentType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim();
+    if (!CONTENT_TYPES.has(contentType)) {
+      throw new KmsError('SerializationException', 'Content-Type must be application/x-amz-json-1.1.');
+    }
+    const input = validateInput(kmsModel, model.input, parseJson(body));
+    const output = await operation(input, { account: accountOf(accessKey.principal), arn: accessKey.principal });
+    reply.header('content-type', 'application/x-amz-json-1.1');
+    return JSON.stringify(encodeBlobs(output));
+  });
+}
+
+function parseJson(body: Buffer): unknown {
+  if (body.length === 0) return {};
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new KmsError('SerializationException', 'The request body is not valid JSON.');
+  }
+}
+
+/** Blobs travel as base64 strings. */
+function encodeBlobs(value: unknown): unknown {
+  if (Buffer.isBuffer(value)) return value.toString('base64');
+  if (Array.isArray(value)) return value.map(encodeBlobs);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = encodeBlobs(item);
+    return out;
+  }
+  return value;
+}
+
+export const accountOf = (principalArn: string): string => principalArn.split(':')[4] ?? '';

@@ -1,0 +1,135 @@
+import { KmsError } from '../../errors/index.ts';
+import type { KmsModel, Shape } from './kms-model.ts';
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * Checks a request body against its input shape and converts it for the domain: blobs
+ * become Buffers, null members are dropped. Wrong JSON types are SerializationExceptions;
+ * broken constraints are one ValidationException listing them all, in AWS's words.
+ */
+export function validateInput(model: KmsModel, shapeName: string, body: unknown): Record<string, unknown> {
+  const violations: string[] = [];
+  const patterns = new Map<string, RegExp>();
+
+  const convert = (name: string, value: unknown, path: string): unknown => {
+    const shape = model.shapes[name]!;
+    switch (shape.type) {
+      case 'structure': {
+        if (!isObject(value)) throw wrongType(value, 'a structure', path);
+        const out: Record<string, unknown> = {};
+        for (const member of shape.required ?? []) {
+          if (value[member] === undefined || value[member] === null) {
+            violations.push(`Value null at '${join(path, member)}' failed to satisfy constraint: Member must not be null`);
+          }
+        }
+        for (const [member, memberShape] of Object.entries(shape.members ?? {})) {
+          const memberValue = value[member];
+          if (memberValue === undefined || memberValue === null) continue;
+          out[member] = convert(memberShape, memberValue, join(path, member));
+        }
+        return out;
+      }
+      case 'string': {
+        if (typeof value !== 'string') throw wrongType(value, 'a String', path);
+        checkLength(shape, value, value.length, path);
+        if (shape.enum && !shape.enum.includes(value)) {
+          violations.push(`${describe(shape, value, path)} failed to satisfy constraint: Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
+        }
+        if (shape.pattern) {
+          const pattern = patterns.get(shape.pattern) ?? new RegExp(shape.pattern, 'u');
+          patterns.set(shape.pattern, pattern);
+          if (!pattern.test(value)) {
+            violations.push(`${describe(shape, value, path)} failed to satisfy constraint: Member must satisfy regular expression pattern: ${shape.pattern}`);
+          }
+        }
+        return value;
+      }
+      case 'blob': {
+        if (typeof value !== 'string') throw wrongType(value, 'a Blob', path);
+        if (!BASE64.test(value) || value.length % 4 === 1) {
+          throw new KmsError('SerializationException', `Value for '${path}' is not valid base64.`);
+        }
+        const bytes = Buffer.from(value, 'base64');
+        checkLength(shape, value, bytes.length, path);
+        return bytes;
+      }
+      case 'integer':
+      case 'long': {
+        if (typeof value !== 'number' || !Number.isInteger(value)) throw wrongType(value, 'an Integer', path);
+        if (shape.min !== undefined && value < shape.min) {
+          violations.push(`Value '${value}' at '${path}' failed to satisfy constraint: Member must have value greater than or equal to ${shape.min}`);
+        }
+        if (shape.max !== undefined && value > shape.max) {
+          violations.push(`Value '${value}' at '${path}' failed to satisfy constraint: Member must have value less than or equal to ${shape.max}`);
+        }
+        return value;
+      }
+      case 'boolean':
+        if (typeof value !== 'boolean') throw wrongType(value, 'a Boolean', path);
+        return value;
+      case 'timestamp':
+        if (typeof value !== 'number' || !Number.isFinite(value)) throw wrongType(value, 'a Timestamp', path);
+        return value;
+      case 'list': {
+        if (!Array.isArray(value)) throw wrongType(value, 'a List', path);
+        checkLength(shape, JSON.stringify(value), value.length, path);
+        return value.map((item, index) => convert(shape.member!, item, `${path}.${index + 1}.member`));
+      }
+      case 'map': {
+        if (!isObject(value)) throw wrongType(value, 'a Map', path);
+        const out: Record<string, unknown> = {};
+        for (const [key, item] of Object.entries(value)) {
+          convert(shape.key!, key, path);
+          if (item === null) continue;
+          out[key] = convert(shape.value!, item, `${path}.${key}`);
+        }
+        return out;
+      }
+    }
+  };
+
+  const checkLength = (shape: Shape, shown: string, length: number, path: string): void => {
+    if (shape.min !== undefined && length < shape.min) {
+      violations.push(`${describe(shape, shown, path)} failed to satisfy constraint: Member must have length greater than or equal to ${shape.min}`);
+    }
+    if (shape.max !== undefined && length > shape.max) {
+      violations.push(`${describe(shape, shown, path)} failed to satisfy constraint: Member must have length less than or equal to ${shape.max}`);
+    }
+  };
+
+  const result = convert(shapeName, body, '') as Record<string, unknown>;
+  if (violations.length > 0) {
+    const count = violations.length === 1 ? '1 validation error detected' : `${violations.length} validation errors detected`;
+    throw new KmsError('ValidationException', `${count}: ${violations.join('; ')}`);
+  }
+  return result;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** AWS names members in lower camel case, dotted for nesting. */
+const join = (path: string, member: string): string => {
+  const name = member.charAt(0).toLowerCase() + member.slice(1);
+  return path === '' ? name : `${path}.${name}`;
+};
+
+/** Sensitive values (plaintext, keys) are never echoed back. */
+const describe = (shape: Shape, value: string, path: string): string =>
+  shape.sensitive || shape.type === 'blob' ? `Value at '${path}'` : `Value '${value.length > 256 ? value.slice(0, 256) + '...' : value}' at '${path}'`;
+
+function wrongType(value: unknown, expected: string, path: string): KmsError {
+  const found = Array.isArray(value)
+    ? 'Start of list'
+    : isObject(value)
+      ? 'Start of structure or map'
+      : typeof value === 'string'
+        ? 'STRING_VALUE'
+        : typeof value === 'number'
+          ? 'NUMBER_VALUE'
+          : typeof value === 'boolean'
+            ? 'BOOLEAN_VALUE'
+            : 'value';
+  return new KmsError('SerializationException', `${found} can not be converted to ${expected}${path ? ` at '${path}'` : ''}`);
+}

@@ -1,0 +1,2 @@
+export { buildRegionServer, type RegionServerOptions } from './region-server.ts';
+export { SigV4Verifier, type AccessKey } from './auth/sigv4.ts';

@@ -1,0 +1,4 @@
+export type { Entry, ListOptions, Reader, Store, Transaction } from './store.ts';
+export { StoreConflictError, StoreUnavailableError } from './store.ts';
+export { SqliteStore } from './sqlite-store.ts';
+export { openStore, type StoreConfig } from './open-store.ts';

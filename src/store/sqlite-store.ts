@@ -1,0 +1,120 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { StoreConflictError, type Entry, type ListOptions, type Store, type Transaction } from './store.ts';
+import { migrate } from './migrations.ts';
+
+const TOMBSTONE = Symbol('deleted');
+type Pending = string | typeof TOMBSTONE;
+
+/**
+ * SQLite in WAL mode with synchronous=FULL, so a commit is on disk before it is
+ * acknowledged. One writer at a time: transactions queue, buffer their writes and apply
+ * them in one SQLite transaction, so readers never see uncommitted data.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  private readonly db: Database.Database;
+  private readonly getStmt: Database.Statement<[string], { value: string }>;
+  private readonly listStmt: Database.Statement<[string, string, string, number], Entry>;
+  private readonly putStmt: Database.Statement<[string, string]>;
+  private readonly deleteStmt: Database.Statement<[string]>;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db);
+    this.getStmt = this.db.prepare('SELECT value FROM entries WHERE key = ?');
+    this.listStmt = this.db.prepare(
+      'SELECT key, value FROM entries WHERE key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?',
+    );
+    this.putStmt = this.db.prepare(
+      'INSERT INTO entries (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    );
+    this.deleteStmt = this.db.prepare('DELETE FROM entries WHERE key = ?');
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    return this.getStmt.get(key)?.value;
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<Entry[]> {
+    return this.listSync(prefix, options);
+  }
+
+  private listSync(prefix: string, { after = '', limit = -1 }: ListOptions): Entry[] {
+    return this.listStmt.all(prefix, prefixEnd(prefix), after, limit);
+  }
+
+  transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => this.runTransaction(work));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runTransaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+    const pending = new Map<string, Pending>();
+    const store = this;
+    const read = (key: string): string | undefined => {
+      const value = pending.get(key);
+      if (value === TOMBSTONE) return undefined;
+      return value ?? store.getStmt.get(key)?.value;
+    };
+    const tx: Transaction = {
+      async get(key) {
+        return read(key);
+      },
+      async getForUpdate(key) {
+        return read(key);
+      },
+      async list(prefix, options = {}) {
+        const merged = new Map(store.listSync(prefix, {}).map((e) => [e.key, e.value]));
+        for (const [key, value] of pending) {
+          if (!key.startsWith(prefix)) continue;
+          if (value === TOMBSTONE) merged.delete(key);
+          else merged.set(key, value);
+        }
+        const after = options.after ?? '';
+        const entries = [...merged]
+          .filter(([key]) => key > after)
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(([key, value]) => ({ key, value }));
+        return options.limit === undefined ? entries : entries.slice(0, options.limit);
+      },
+      put(key, value) {
+        pending.set(key, value);
+      },
+      async create(key, value) {
+        if (read(key) !== undefined) throw new StoreConflictError(key);
+        pending.set(key, value);
+      },
+      delete(key) {
+        pending.set(key, TOMBSTONE);
+      },
+    };
+    const result = await work(tx);
+    if (pending.size > 0) {
+      this.db.transaction(() => {
+        for (const [key, value] of pending) {
+          if (value === TOMBSTONE) this.deleteStmt.run(key);
+          else this.putStmt.run(key, value);
+        }
+      })();
+    }
+    return result;
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    this.db.close();
+  }
+}
+
+/** The smallest string greater than every string that starts with `prefix`. */
+export function prefixEnd(prefix: string): string {
+  return prefix + '\uffff';
+}
