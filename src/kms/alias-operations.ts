@@ -22,7 +22,7 @@ export function aliasOperations({ ctx, keys, authorize }: OperationDeps): Operat
   /** The key an alias may point to: named by key ID or ARN, permitted, and not being deleted. */
   const aliasTarget = async (tx: Transaction, targetKeyId: string, caller: Caller, action: string): Promise<KeyRecord> => {
     const key = await keys.load(await keys.resolveKeyId(targetKeyId, { allowAlias: false }, tx), tx);
-    authorize(caller, action, key);
+    await authorize(caller, action, key);
     requireNotPendingDeletion(keyArn(ctx, key.keyId), key.state);
     return key;
   };
@@ -54,7 +54,7 @@ export function aliasOperations({ ctx, keys, authorize }: OperationDeps): Operat
         if (!raw) throw new KmsError('NotFoundException', `Alias ${aliasArn(ctx, input.AliasName)} is not found.`);
         const alias = JSON.parse(raw) as AliasRecord;
         const current = await keys.load(alias.targetKeyId, tx);
-        authorize(caller, 'UpdateAlias', current);
+        await authorize(caller, 'UpdateAlias', current);
         if (current.keyUsage !== target.keyUsage || current.keySpec !== target.keySpec) {
           throw new KmsError('ValidationException', `Alias ${input.AliasName} can only point to keys of key spec ${current.keySpec} and key usage ${current.keyUsage}.`);
         }
@@ -71,7 +71,7 @@ export function aliasOperations({ ctx, keys, authorize }: OperationDeps): Operat
         const raw = await tx.getForUpdate(aliasPath(input.AliasName));
         if (!raw) throw new KmsError('NotFoundException', `Alias ${aliasArn(ctx, input.AliasName)} is not found.`);
         const alias = JSON.parse(raw) as AliasRecord;
-        authorize(caller, 'DeleteAlias', await keys.load(alias.targetKeyId, tx));
+        await authorize(caller, 'DeleteAlias', await keys.load(alias.targetKeyId, tx));
         tx.delete(aliasPath(input.AliasName));
       });
       return {};
@@ -82,7 +82,7 @@ export function aliasOperations({ ctx, keys, authorize }: OperationDeps): Operat
       let targetKeyId: string | undefined;
       if (input.KeyId !== undefined) {
         const key: KeyRecord = await keys.find(input.KeyId, { allowAlias: false });
-        authorize(caller, 'ListAliases', key);
+        await authorize(caller, 'ListAliases', key);
         targetKeyId = key.keyId;
       }
       const after = markerKey(input.Marker, 'alias/');

@@ -4,7 +4,7 @@ import { KmsError } from '../errors/index.ts';
 import type { KeyRecord } from './key-record.ts';
 import { isSymmetric } from './key-specs.ts';
 import { requireEnabled } from './key-state-errors.ts';
-import { finishDryRun, type OperationDeps, type Operations } from './operation.ts';
+import { finishDryRun, type OperationDeps, type Operations, type RequestFacts } from './operation.ts';
 import { keyArn, type Caller } from './region-context.ts';
 
 const DATA_KEY_BYTES: Record<string, number> = { AES_128: 16, AES_256: 32 };
@@ -13,9 +13,9 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
   const { ctx, keys, authorize } = deps;
 
   /** Finds a key for a cryptographic operation and checks state, usage and permission. */
-  const usableKey = async (identifier: string, caller: Caller, action: string): Promise<KeyRecord> => {
+  const usableKey = async (identifier: string, caller: Caller, action: string, facts: RequestFacts): Promise<KeyRecord> => {
     const key = await keys.find(identifier, { allowAlias: true });
-    authorize(caller, action, key);
+    await authorize(caller, action, key, facts);
     const arn = keyArn(ctx, key.keyId);
     requireEnabled(arn, key.state);
     if (key.keyUsage !== 'ENCRYPT_DECRYPT') {
@@ -44,6 +44,7 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
     algorithm: string | undefined,
     caller: Caller,
     action: string,
+    grantTokens: string[] | undefined,
   ): Promise<{ key: KeyRecord; plaintext: Buffer }> => {
     const parsed = parseBlob(blob);
     if (!parsed) throw invalidCiphertext();
@@ -57,7 +58,7 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
       if (error instanceof KmsError && error.code === 'NotFoundException') throw invalidCiphertext();
       throw error;
     });
-    authorize(caller, action, key);
+    await authorize(caller, action, key, { encryptionContext: context, grantTokens });
     requireEnabled(keyArn(ctx, key.keyId), key.state);
     checkAlgorithm(key, algorithm);
     const material = await keys.material(key, parsed.materialVersion);
@@ -72,7 +73,7 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
       throw new KmsError('ValidationException', 'Please specify either number of bytes or key spec.');
     }
     if (input.Recipient !== undefined) throw new KmsError('UnsupportedOperationException', 'Recipient attestation is not supported by Concord.');
-    const key = await usableKey(input.KeyId, caller, action);
+    const key = await usableKey(input.KeyId, caller, action, facts(input, input.EncryptionContext));
     finishDryRun(input);
     const plaintext = randomBytes(input.NumberOfBytes ?? DATA_KEY_BYTES[input.KeySpec]!);
     return { key, plaintext, ciphertext: await encryptWith(key, plaintext, input.EncryptionContext) };
@@ -80,7 +81,7 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
 
   return {
     async Encrypt(input, caller) {
-      const key = await usableKey(input.KeyId, caller, 'Encrypt');
+      const key = await usableKey(input.KeyId, caller, 'Encrypt', facts(input, input.EncryptionContext));
       checkAlgorithm(key, input.EncryptionAlgorithm);
       finishDryRun(input);
       return {
@@ -92,7 +93,7 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
 
     async Decrypt(input, caller) {
       if (input.Recipient !== undefined) throw new KmsError('UnsupportedOperationException', 'Recipient attestation is not supported by Concord.');
-      const { key, plaintext } = await decryptBlob(input.CiphertextBlob, input.EncryptionContext, input.KeyId, input.EncryptionAlgorithm, caller, 'Decrypt');
+      const { key, plaintext } = await decryptBlob(input.CiphertextBlob, input.EncryptionContext, input.KeyId, input.EncryptionAlgorithm, caller, 'Decrypt', input.GrantTokens);
       finishDryRun(input);
       return { KeyId: keyArn(ctx, key.keyId), Plaintext: plaintext, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
     },
@@ -105,8 +106,9 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
         input.SourceEncryptionAlgorithm,
         caller,
         'ReEncryptFrom',
+        input.GrantTokens,
       );
-      const destination = await usableKey(input.DestinationKeyId, caller, 'ReEncryptTo');
+      const destination = await usableKey(input.DestinationKeyId, caller, 'ReEncryptTo', facts(input, input.DestinationEncryptionContext));
       checkAlgorithm(destination, input.DestinationEncryptionAlgorithm);
       finishDryRun(input);
       return {
@@ -136,5 +138,10 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
     },
   };
 }
+
+const facts = (input: Record<string, any>, encryptionContext: EncryptionContext | undefined): RequestFacts => ({
+  encryptionContext,
+  grantTokens: input.GrantTokens,
+});
 
 const invalidCiphertext = (): KmsError => new KmsError('InvalidCiphertextException', 'The ciphertext is not valid for any KMS key this caller can use.');

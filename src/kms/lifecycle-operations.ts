@@ -64,14 +64,14 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
         currentMaterial: materials.length > 0 ? 1 : 0,
         multiRegion,
       };
-      authorize(caller, 'CreateKey', key);
+      await authorize(caller, 'CreateKey', key);
       await ctx.store.transaction(async (tx) => tx.create(keyPath(keyId), JSON.stringify(key)));
       return { KeyMetadata: keyMetadata(ctx, key) };
     },
 
     async DescribeKey(input, caller) {
       const key = await keys.find(input.KeyId, { allowAlias: true });
-      authorize(caller, 'DescribeKey', key);
+      await authorize(caller, 'DescribeKey', key);
       return { KeyMetadata: keyMetadata(ctx, key) };
     },
 

@@ -9,11 +9,17 @@ export type Output = Record<string, unknown>;
 export type Operation = (input: Input, caller: Caller) => Promise<Output>;
 export type Operations = Record<string, Operation>;
 
+/** What a request carries that policies and grants may put conditions on. */
+export interface RequestFacts {
+  encryptionContext?: Record<string, string>;
+  grantTokens?: string[];
+}
+
 export interface OperationDeps {
   ctx: RegionContext;
   keys: KeyRepository;
   /** Throws AccessDeniedException unless the caller may perform `action` on `key`. */
-  authorize(caller: Caller, action: string, key: KeyRecord): void;
+  authorize(caller: Caller, action: string, key: KeyRecord, facts?: RequestFacts): void | Promise<void>;
 }
 
 /**

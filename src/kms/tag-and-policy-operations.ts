@@ -39,7 +39,7 @@ export function tagAndPolicyOperations(deps: OperationDeps): Operations {
 
     async ListResourceTags(input, caller) {
       const key = await keys.find(input.KeyId, { allowAlias: false });
-      authorize(caller, 'ListResourceTags', key);
+      await authorize(caller, 'ListResourceTags', key);
       const limit: number = input.Limit ?? LIST_TAGS_DEFAULT_LIMIT;
       const sorted = [...key.tags].sort((a, b) => (a.TagKey < b.TagKey ? -1 : 1));
       const start = input.Marker === undefined ? 0 : sorted.findIndex((tag) => tag.TagKey > input.Marker);
@@ -52,7 +52,7 @@ export function tagAndPolicyOperations(deps: OperationDeps): Operations {
     async GetKeyPolicy(input, caller) {
       checkPolicyName(input.PolicyName);
       const key = await keys.find(input.KeyId, { allowAlias: false });
-      authorize(caller, 'GetKeyPolicy', key);
+      await authorize(caller, 'GetKeyPolicy', key);
       return { Policy: key.policy, PolicyName: POLICY_NAME };
     },
 
@@ -67,7 +67,7 @@ export function tagAndPolicyOperations(deps: OperationDeps): Operations {
 
     async ListKeyPolicies(input, caller) {
       const key = await keys.find(input.KeyId, { allowAlias: false });
-      authorize(caller, 'ListKeyPolicies', key);
+      await authorize(caller, 'ListKeyPolicies', key);
       return { PolicyNames: [POLICY_NAME], Truncated: false };
     },
   };

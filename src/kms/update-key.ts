@@ -17,7 +17,7 @@ export function updateKey(
     const keyId = await keys.resolveKeyId(identifier, { allowAlias: false }, tx);
     const raw = await tx.getForUpdate(keyPath(keyId));
     const key = raw ? (JSON.parse(raw) as KeyRecord) : await keys.load(keyId, tx);
-    authorize(caller, action, key);
+    await authorize(caller, action, key);
     const before = key.deletionDate;
     change(key);
     if (key.deletionDate !== before) {

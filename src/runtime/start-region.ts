@@ -20,14 +20,20 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
   const app = buildRegionServer({ service, accessKeys: config.accessKeys, logger: log });
   const url = await app.listen({ host: config.listen.host, port: config.listen.port });
 
+  /** Periodic work of the region; each job runs after the previous one, never two at once. */
+  const jobs: { name: string; run: () => Promise<unknown> }[] = [
+    { name: 'deletion sweeper', run: () => service.sweep() },
+  ];
   let background = Promise.resolve();
   const timer = setInterval(() => {
-    background = background
-      .then(() => service.sweep())
-      .then((deleted) => {
-        if (deleted > 0) log.info({ deleted }, 'deleted keys whose waiting period ended');
-      })
-      .catch((error: unknown) => log.error({ err: error }, 'background work failed'));
+    for (const job of jobs) {
+      background = background
+        .then(job.run)
+        .then(
+          (result) => log.debug({ job: job.name, result }, 'background job done'),
+          (error: unknown) => log.error({ err: error, job: job.name }, 'background job failed'),
+        );
+    }
   }, config.backgroundIntervalMs);
   timer.unref();
 
