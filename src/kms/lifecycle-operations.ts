@@ -135,7 +135,9 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
 
     async CancelKeyDeletion(input, caller) {
       const key = await updateKey(input.KeyId, caller, 'CancelKeyDeletion', (key) => {
-        if (key.state !== 'PendingDeletion') throw invalidState(keyArn(ctx, key.keyId), key.state);
+        if (key.state !== 'PendingDeletion') {
+          throw new KmsError('KMSInvalidStateException', `${keyArn(ctx, key.keyId)} is not pending deletion.`);
+        }
         key.state = 'Disabled';
         delete key.deletionDate;
         delete key.pendingWindowDays;

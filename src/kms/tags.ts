@@ -3,8 +3,11 @@ import type { Tag } from './key-record.ts';
 
 export const MAX_TAGS_PER_KEY = 50;
 
-/** Checks tags a caller supplies: no reserved prefix, no key twice. */
+/** Checks tags a caller supplies: no reserved prefix, no key twice, no more than a key may have. */
 export function checkTags(tags: Tag[]): void {
+  if (tags.length > MAX_TAGS_PER_KEY) {
+    throw new KmsError('LimitExceededException', `A KMS key can have at most ${MAX_TAGS_PER_KEY} tags.`);
+  }
   const seen = new Set<string>();
   for (const { TagKey } of tags) {
     if (TagKey.startsWith('aws:')) throw new KmsError('TagException', `Tag key '${TagKey}' uses the reserved prefix aws:`);
