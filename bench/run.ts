@@ -1,0 +1,116 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { once } from 'node:events';
+import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, startDev } from '../test/e2e/harness.ts';
+import type { LoadResult, LoadSpec, LoadTarget } from './load.ts';
+import { scenarios, type BenchEnv } from './scenarios.ts';
+
+/**
+ * `npm run bench`: drives each scenario against a `concord dev` child process and against
+ * a bare node:http ceiling, each load from its own child process, and reports throughput,
+ * latency and the ratio to the ceiling. BENCH_SECONDS sets the measured time per run;
+ * BENCH_SCENARIOS (comma-separated names or prefixes) picks scenarios.
+ */
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP_SECONDS = 2;
+const CONNECTIONS = 32;
+const REGION = 'us-east-1';
+const ROOT = new URL('..', import.meta.url).pathname;
+const RESULTS = new URL('./results/latest.json', import.meta.url).pathname;
+const credentials = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY };
+
+interface ScenarioResult {
+  name: string;
+  subject: LoadResult;
+  ceiling: LoadResult;
+  ratio: number;
+}
+
+const tsxProcess = (script: string, args: string[] = []): ChildProcess =>
+  spawn(process.execPath, ['--import', 'tsx', new URL(script, import.meta.url).pathname, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+
+async function startCeiling(): Promise<{ url: string; process: ChildProcess }> {
+  const child = tsxProcess('./ceiling-server.ts');
+  let output = '';
+  for await (const chunk of child.stdout!) {
+    output += String(chunk);
+    const match = /listening (\d+)/.exec(output);
+    if (match) return { url: `http://127.0.0.1:${match[1]}`, process: child };
+  }
+  throw new Error('the ceiling server exited before listening');
+}
+
+/** Load comes from its own process, so the runner's bookkeeping does not slow it down. */
+async function loadFromChild(target: LoadTarget): Promise<LoadResult> {
+  const spec: LoadSpec = { ...target, credentials, connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS };
+  const child = tsxProcess('./load.ts', [JSON.stringify(spec)]);
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const [code] = await once(child, 'exit');
+  if (code !== 0) throw new Error(`the load generator exited with ${code}`);
+  return JSON.parse(output) as LoadResult;
+}
+
+const selected = (name: string): boolean => {
+  const wanted = process.env.BENCH_SCENARIOS?.split(',').map((s) => s.trim()).filter(Boolean);
+  return !wanted || wanted.some((w) => name.startsWith(w));
+};
+
+function printTable(results: ScenarioResult[]): void {
+  const rows = results.flatMap((r) => [
+    [r.name, r.subject, r.ratio.toFixed(2)] as const,
+    [`${r.name} (ceiling)`, r.ceiling, '1.00'] as const,
+  ]);
+  const width = Math.max(8, ...rows.map(([name]) => name.length));
+  const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(width) : cell.padStart(9))).join('  ');
+  console.log(line(['scenario', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'errors']));
+  for (const [name, result, ratio] of rows) {
+    console.log(line([name, result.reqPerSec.toFixed(0), result.p50Ms.toFixed(2), result.p99Ms.toFixed(2), ratio, String(result.errors)]));
+  }
+  for (const r of results) {
+    for (const [side, result] of [['', r.subject], [' (ceiling)', r.ceiling]] as const) {
+      if (result.firstError) console.log(`${r.name}${side}: first error: ${result.firstError}`);
+    }
+  }
+}
+
+const cores = availableParallelism();
+console.log(
+  `${CONNECTIONS} connections, ${SECONDS} s measured after ${WARMUP_SECONDS} s warm-up per run. ` +
+    `The server and the load generator (its own process) share ${cores} cores; load average before: ${loadavg()[0]!.toFixed(2)}.`,
+);
+
+const ceiling = await startCeiling();
+const dev = await startDev({ regions: [REGION], extraArgs: ['--log-level', 'warn'] });
+const env: BenchEnv = { dev, region: REGION, credentials, ceilingUrl: ceiling.url };
+const results: ScenarioResult[] = [];
+try {
+  for (const scenario of scenarios.filter((s) => selected(s.name))) {
+    const prepared = await scenario.prepare(env);
+    try {
+      const subject = await loadFromChild(prepared.subject);
+      const ceilingResult = await loadFromChild(prepared.ceiling);
+      results.push({ name: scenario.name, subject, ceiling: ceilingResult, ratio: subject.reqPerSec / ceilingResult.reqPerSec });
+      console.log(`${scenario.name}: ${subject.reqPerSec.toFixed(0)} req/s, ceiling ${ceilingResult.reqPerSec.toFixed(0)} req/s`);
+    } finally {
+      await prepared.close?.();
+    }
+  }
+} finally {
+  await dev.stop();
+  ceiling.process.kill('SIGTERM');
+  rmSync(dev.dataDir, { recursive: true, force: true });
+}
+
+console.log('');
+printTable(results);
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+writeFileSync(
+  RESULTS,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, loadAverageAfter: loadavg()[0], results }, null, 2)}\n`,
+);
+console.log(`\nWritten to ${RESULTS}`);
