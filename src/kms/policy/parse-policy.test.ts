@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { KmsError } from '../../errors/index.ts';
+import { parsePolicy } from './parse-policy.ts';
+
+const ACCOUNT = '111122223333';
+const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
+
+describe('policy parsing', () => {
+  const refuses = (document: unknown, kind: 'key' | 'identity' = 'key') =>
+    assert.throws(() => parsePolicy(typeof document === 'string' ? document : JSON.stringify(document), kind), (error: unknown) => error instanceof KmsError && error.code === 'MalformedPolicyDocumentException');
+
+  it('accepts a single Statement object and a bare account ID principal', () => {
+    const policy = parsePolicy({ Statement: { Effect: 'Allow', Principal: { AWS: ACCOUNT }, Action: 'kms:*', Resource: '*' } }, 'key');
+    assert.deepEqual(policy.statements[0]!.principal, { any: false, arns: [ROOT] });
+  });
+
+  it('refuses documents AWS refuses', () => {
+    refuses('{not json');
+    refuses([]);
+    refuses({ Statement: [] });
+    refuses({ Version: '2020-01-01', Statement: { Effect: 'Allow', Principal: '*', Action: 'kms:*', Resource: '*' } });
+    refuses({ Statement: { Effect: 'Permit', Principal: '*', Action: 'kms:*', Resource: '*' } });
+    refuses({ Statement: { Effect: 'Allow', Action: 'kms:*', Resource: '*' } });
+    refuses({ Statement: { Effect: 'Allow', Principal: '*', Action: 'kms:*', NotAction: 'kms:Decrypt', Resource: '*' } });
+    refuses({ Statement: { Effect: 'Allow', Principal: '*', Action: 'kms:*' } });
+    refuses({ Statement: { Effect: 'Allow', Principal: { AWS: 'bob' }, Action: 'kms:*', Resource: '*' } });
+    refuses({ Statement: { Effect: 'Allow', Principal: '*', Action: 'kms:*', Resource: '*', Condition: { StringSounds: { 'kms:CallerAccount': 'x' } } } });
+    refuses({ Statement: { Effect: 'Allow', Principal: '*', Action: 'kms:*', Resource: '*', Extra: 1 } });
+    refuses({ Statement: { Effect: 'Allow', Principal: '*', Action: 'kms:*', Resource: '*' } }, 'identity');
+  });
+});
