@@ -7,7 +7,8 @@ export interface RegionConfig {
   region: string;
   account: string;
   listen: { host: string; port: number };
-  store: { kind: 'sqlite'; path: string };
+  /** SQLite for a one-node region; PostgreSQL for a region served by several nodes. */
+  store: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
   cryptoUnit: { kind: 'software'; path: string };
   accessKeys: { accessKeyId: string; secretAccessKey: string; principal: string }[];
   peers: Record<string, string>;
@@ -31,9 +32,20 @@ const schema = {
     },
     store: {
       type: 'object',
-      additionalProperties: false,
-      required: ['kind', 'path'],
-      properties: { kind: { const: 'sqlite' }, path: { type: 'string', minLength: 1 } },
+      discriminator: { propertyName: 'kind' },
+      required: ['kind'],
+      oneOf: [
+        {
+          additionalProperties: false,
+          required: ['kind', 'path'],
+          properties: { kind: { const: 'sqlite' }, path: { type: 'string', minLength: 1 } },
+        },
+        {
+          additionalProperties: false,
+          required: ['kind', 'url'],
+          properties: { kind: { const: 'postgres' }, url: { type: 'string', pattern: '^postgres(ql)?://' } },
+        },
+      ],
     },
     cryptoUnit: {
       type: 'object',
@@ -61,7 +73,7 @@ const schema = {
   },
 } as const;
 
-const validate = new Ajv({ useDefaults: true, allErrors: true }).compile(schema);
+const validate = new Ajv({ useDefaults: true, allErrors: true, discriminator: true }).compile(schema);
 
 export class ConfigError extends Error {
   constructor(message: string) {

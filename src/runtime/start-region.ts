@@ -20,7 +20,10 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
   const app = buildRegionServer({ service, accessKeys: config.accessKeys, logger: log });
   const url = await app.listen({ host: config.listen.host, port: config.listen.port });
 
-  /** Periodic work of the region; each job runs after the previous one, never two at once. */
+  /**
+   * Periodic work of the region; each job runs after the previous one, never two at once,
+   * and on one node of the region only (the store decides which).
+   */
   const jobs: { name: string; run: () => Promise<unknown> }[] = [
     { name: 'deletion sweeper', run: () => service.sweep() },
   ];
@@ -28,9 +31,11 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
   const timer = setInterval(() => {
     for (const job of jobs) {
       background = background
-        .then(job.run)
+        .then(() => store.runExclusive(job.name, async () => log.debug({ job: job.name, result: await job.run() }, 'background job done')))
         .then(
-          (result) => log.debug({ job: job.name, result }, 'background job done'),
+          (ran) => {
+            if (!ran) log.debug({ job: job.name }, 'background job left to another node');
+          },
           (error: unknown) => log.error({ err: error, job: job.name }, 'background job failed'),
         );
     }

@@ -1,4 +1,5 @@
 export type { Entry, ListOptions, Reader, Store, Transaction } from './store.ts';
 export { StoreConflictError, StoreUnavailableError } from './store.ts';
 export { SqliteStore } from './sqlite-store.ts';
+export { PostgresStore } from './postgres-store.ts';
 export { openStore, type StoreConfig } from './open-store.ts';

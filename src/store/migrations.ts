@@ -8,6 +8,11 @@ export const sqliteMigrations: string[] = [
   `CREATE TABLE entries (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID`,
 ];
 
+/** The same schema for PostgreSQL; "C" collation orders keys bytewise, as SQLite does. */
+export const postgresMigrations: string[] = [
+  `CREATE TABLE entries (key text COLLATE "C" PRIMARY KEY, value text NOT NULL)`,
+];
+
 export function migrate(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
   db.transaction(() => {

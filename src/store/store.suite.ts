@@ -86,6 +86,58 @@ export function storeSuite(name: string, open: () => Promise<Store>): void {
       assert.equal(await store.get('h/counter'), '20');
     });
 
+    it('keeps a transaction usable after a refused create', async () => {
+      await store.transaction(async (tx) => tx.create('j/taken', 'first'));
+      await store.transaction(async (tx) => {
+        await assert.rejects(tx.create('j/taken', 'second'), StoreConflictError);
+        tx.put('j/other', 'written');
+      });
+      assert.equal(await store.get('j/taken'), 'first');
+      assert.equal(await store.get('j/other'), 'written');
+    });
+
+    it('shows a transaction\'s writes to others only once it commits', async () => {
+      let release = (): void => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const writing = store.transaction(async (tx) => {
+        tx.put('k/1', 'pending');
+        assert.equal(await tx.get('k/1'), 'pending');
+        await held;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(await store.get('k/1'), undefined);
+      assert.deepEqual(await store.list('k/'), []);
+      release();
+      await writing;
+      assert.equal(await store.get('k/1'), 'pending');
+    });
+
+    it('lists within a transaction in key order, merging its own writes and deletes', async () => {
+      await store.transaction(async (tx) => {
+        for (const n of ['1', '2', '3']) tx.put(`l/${n}`, n);
+      });
+      await store.transaction(async (tx) => {
+        tx.delete('l/2');
+        tx.put('l/0', '0');
+        tx.put('l/4', '4');
+        assert.deepEqual((await tx.list('l/')).map((e) => e.key), ['l/0', 'l/1', 'l/3', 'l/4']);
+        assert.deepEqual((await tx.list('l/', { after: 'l/0', limit: 2 })).map((e) => e.key), ['l/1', 'l/3']);
+      });
+    });
+
+    it('orders keys bytewise, whatever their case or punctuation', async () => {
+      const keys = ['m/b', 'm/B', 'm/a-1', 'm/a_1', 'm/a.1', 'm/a1', 'm/Z', 'm/~'];
+      await store.transaction(async (tx) => keys.forEach((key) => tx.put(key, key)));
+      const byteOrder = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      assert.deepEqual((await store.list('m/')).map((e) => e.key), byteOrder);
+    });
+
+    it('runs exclusive work when it is the only node', async () => {
+      let ran = false;
+      assert.equal(await store.runExclusive('suite job', async () => void (ran = true)), true);
+      assert.equal(ran, true);
+    });
+
     it('keeps values with any unicode text intact', async () => {
       const value = JSON.stringify({ text: 'ünïcødé ✓ \u0000 "quotes"' });
       await store.transaction(async (tx) => tx.put('i/1', value));

@@ -32,6 +32,11 @@ export interface Transaction extends Reader {
 export interface Store extends Reader {
   readonly kind: string;
   transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T>;
+  /**
+   * Runs background work named `name` on one node of the region only; true when it ran
+   * here, false when another node sharing the store holds that work.
+   */
+  runExclusive(name: string, work: () => Promise<void>): Promise<boolean>;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,125 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { KMSClient } from '@aws-sdk/client-kms';
+import pg from 'pg';
+import { stringify } from 'yaml';
+import { ACCESS_KEY_ID, ACCOUNT, SECRET_ACCESS_KEY, freePorts } from './harness.ts';
+
+const BIN = new URL('../../bin/concord.js', import.meta.url).pathname;
+
+/**
+ * The PostgreSQL server the tests use (CONCORD_TEST_PG_URL, set by .ci/run). Without it the
+ * PostgreSQL tests cannot run: in CI that is a failure, elsewhere a visible skip.
+ */
+export function requirePostgres(what: string): string | undefined {
+  const url = process.env.CONCORD_TEST_PG_URL;
+  if (url) return url;
+  const message = `cannot run ${what}: CONCORD_TEST_PG_URL is not set (e.g. postgres://concord_test:concord_test@127.0.0.1:5432/concord_test; .ci/run sets it)`;
+  if (process.env.CI) {
+    it(`has PostgreSQL to run ${what} against`, () => {
+      throw new Error(message);
+    });
+  } else {
+    it(`runs ${what} against PostgreSQL`, { skip: message }, () => undefined);
+  }
+  return undefined;
+}
+
+export interface TestSchema {
+  /** The server URL with search_path set to a schema of its own. */
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty schema, so tests running at once on one database never see each other's data. */
+export async function freshSchema(serverUrl: string): Promise<TestSchema> {
+  const name = `concord_test_${randomBytes(6).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: serverUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE SCHEMA ${name}`);
+  const url = new URL(serverUrl);
+  url.searchParams.set('options', `-c search_path=${name}`);
+  return { url: url.toString(), drop: () => admin(`DROP SCHEMA ${name} CASCADE`) };
+}
+
+export interface NodeOptions {
+  storeUrl: string;
+  /** Shared by the nodes of one region: they must hold the same master key. */
+  dataDir: string;
+  name: string;
+  backgroundIntervalMs?: number;
+  logLevel?: string;
+}
+
+export interface RegionNode {
+  name: string;
+  endpoint: string;
+  client(): KMSClient;
+  /** Everything the process wrote to stdout (its JSON log). */
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export const REGION = 'us-east-1';
+
+/** Starts `concord server --config` as a real child process and waits until it listens. */
+export async function startNode(options: NodeOptions): Promise<RegionNode> {
+  const port = await freePorts(1);
+  const configPath = join(options.dataDir, `${options.name}.yaml`);
+  writeFileSync(
+    configPath,
+    stringify({
+      region: REGION,
+      account: ACCOUNT,
+      listen: { host: '127.0.0.1', port },
+      store: { kind: 'postgres', url: options.storeUrl },
+      cryptoUnit: { kind: 'software', path: join(options.dataDir, 'crypto-unit.json') },
+      accessKeys: [{ accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, principal: `arn:aws:iam::${ACCOUNT}:user/admin` }],
+      logLevel: options.logLevel ?? 'info',
+      backgroundIntervalMs: options.backgroundIntervalMs ?? 60000,
+    }),
+  );
+  const child: ChildProcess = spawn(process.execPath, [BIN, 'server', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${options.name} did not start:\n${stderr}`)), 30000);
+    const onData = () => {
+      if (!stdout.includes('region listening')) return;
+      clearTimeout(timer);
+      child.stdout!.off('data', onData);
+      resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${options.name} exited with ${code}:\n${stderr}`));
+    });
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  return {
+    name: options.name,
+    endpoint,
+    client: () =>
+      new KMSClient({ region: REGION, endpoint, credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY }, maxAttempts: 1 }),
+    output: () => stdout,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
