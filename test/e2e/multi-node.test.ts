@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  CreateKeyCommand,
+  DecryptCommand,
+  DescribeKeyCommand,
+  DisableKeyCommand,
+  EnableKeyCommand,
+  EncryptCommand,
+  ListResourceTagsCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  UpdateKeyDescriptionCommand,
+  type KMSClient,
+} from '@aws-sdk/client-kms';
+import { freshSchema, requirePostgres, startNode, type RegionNode, type TestSchema } from './postgres-harness.ts';
+
+const serverUrl = requirePostgres('the multi-node tests');
+
+if (serverUrl) {
+  describe('two nodes of one region on one PostgreSQL database', () => {
+    let schema: TestSchema;
+    let dataDir: string;
+    let nodes: RegionNode[];
+    let one: KMSClient;
+    let two: KMSClient;
+    before(async () => {
+      schema = await freshSchema(serverUrl);
+      dataDir = mkdtempSync(join(tmpdir(), 'concord-multi-node-'));
+      const common = { storeUrl: schema.url, dataDir, backgroundIntervalMs: 200, logLevel: 'debug' };
+      nodes = [await startNode({ ...common, name: 'node-1' }), await startNode({ ...common, name: 'node-2' })];
+      [one, two] = nodes.map((node) => node.client()) as [KMSClient, KMSClient];
+    });
+    after(async () => {
+      await Promise.all(nodes.map((node) => node.stop()));
+      await schema.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    const tagsOf = async (KeyId: string) =>
+      Object.fromEntries(((await one.send(new ListResourceTagsCommand({ KeyId, Limit: 50 }))).Tags ?? []).map((t) => [t.TagKey, t.TagValue]));
+
+    it('uses a key created through one node through the other at once', async () => {
+      const { KeyMetadata } = await one.send(new CreateKeyCommand({ Description: 'made on node 1' }));
+      const KeyId = KeyMetadata!.KeyId!;
+      const { CiphertextBlob } = await two.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from('across nodes') }));
+      const { Plaintext } = await one.send(new DecryptCommand({ CiphertextBlob }));
+      assert.equal(Buffer.from(Plaintext!).toString(), 'across nodes');
+      assert.equal((await two.send(new DescribeKeyCommand({ KeyId }))).KeyMetadata?.Description, 'made on node 1');
+    });
+
+    it('refuses Encrypt through one node as soon as the other disables the key', async () => {
+      const KeyId = (await two.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+      await two.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from('x') }));
+      await one.send(new DisableKeyCommand({ KeyId }));
+      await assert.rejects(two.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from('x') })), { name: 'DisabledException' });
+      await two.send(new EnableKeyCommand({ KeyId }));
+      await one.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from('x') }));
+    });
+
+    it('keeps all of 20 concurrent TagResource calls spread over both nodes', async () => {
+      const KeyId = (await one.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          (i % 2 === 0 ? one : two).send(new TagResourceCommand({ KeyId, Tags: [{ TagKey: `tag-${i}`, TagValue: String(i) }] })),
+        ),
+      );
+      const tags = await tagsOf(KeyId);
+      assert.deepEqual(Object.keys(tags).sort(), Array.from({ length: 20 }, (_, i) => `tag-${i}`).sort());
+    });
+
+    it('loses no change when tags, description and state change through both nodes at once', async () => {
+      const KeyId = (await one.send(new CreateKeyCommand({ Description: 'before' }))).KeyMetadata!.KeyId!;
+      await Promise.all([
+        ...Array.from({ length: 10 }, (_, i) =>
+          (i % 2 === 0 ? two : one).send(new TagResourceCommand({ KeyId, Tags: [{ TagKey: `t${i}`, TagValue: 'v' }] })),
+        ),
+        two.send(new UpdateKeyDescriptionCommand({ KeyId, Description: 'after' })),
+        one.send(new DisableKeyCommand({ KeyId })),
+      ]);
+      const described = (await two.send(new DescribeKeyCommand({ KeyId }))).KeyMetadata!;
+      assert.equal(described.Description, 'after');
+      assert.equal(described.KeyState, 'Disabled');
+      assert.equal(Object.keys(await tagsOf(KeyId)).length, 10);
+
+      await Promise.all([
+        two.send(new EnableKeyCommand({ KeyId })),
+        ...Array.from({ length: 5 }, (_, i) => (i % 2 === 0 ? one : two).send(new UntagResourceCommand({ KeyId, TagKeys: [`t${i}`] }))),
+        one.send(new UpdateKeyDescriptionCommand({ KeyId, Description: 'last' })),
+      ]);
+      const final = (await one.send(new DescribeKeyCommand({ KeyId }))).KeyMetadata!;
+      assert.equal(final.KeyState, 'Enabled');
+      assert.equal(final.Description, 'last');
+      assert.deepEqual(Object.keys(await tagsOf(KeyId)).sort(), ['t5', 't6', 't7', 't8', 't9']);
+    });
+
+    it('runs background work on one node only', async () => {
+      const ranOn = (node: RegionNode) => node.output().includes('"background job done"');
+      const waitedOn = (node: RegionNode) => node.output().includes('"background job left to another node"');
+      const deadline = Date.now() + 10000;
+      while (!nodes.every((node) => ranOn(node) || waitedOn(node)) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.deepEqual(nodes.map(ranOn).sort(), [false, true], 'exactly one node ran the background jobs');
+      assert.deepEqual(nodes.map(waitedOn).sort(), [false, true], 'the other node left them to it');
+    });
+  });
+}
