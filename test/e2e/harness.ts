@@ -1,14 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { SignatureV4 } from '@smithy/signature-v4';
 
 export const ACCESS_KEY_ID = 'AKIACONCORDTEST0001';
 export const SECRET_ACCESS_KEY = 'concord-test-secret-access-key-0001';
 export const ACCOUNT = '111122223333';
-const BIN = new URL('../../bin/concord.js', import.meta.url).pathname;
+export const BIN = new URL('../../bin/concord.js', import.meta.url).pathname;
 
 async function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -93,4 +95,85 @@ export async function startDev(options: { regions?: string[]; dataDir?: string; 
       await launch();
     },
   };
+}
+
+type SourceData = string | ArrayBuffer | ArrayBufferView;
+const bytes = (data: SourceData): Buffer =>
+  typeof data === 'string' ? Buffer.from(data) : ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
+
+/** node:crypto as the hash @smithy/signature-v4 asks for: SHA-256, or HMAC-SHA-256 given a secret. */
+class NodeSha256 {
+  private hash: Hash | Hmac;
+  constructor(private readonly secret?: SourceData) {
+    this.hash = this.fresh();
+  }
+  private fresh(): Hash | Hmac {
+    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(this.secret));
+  }
+  update(data: SourceData): void {
+    this.hash.update(bytes(data));
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+  reset(): void {
+    this.hash = this.fresh();
+  }
+}
+
+export interface RawRequest {
+  /** The X-Amz-Target operation name, e.g. 'Encrypt'; omitted for no X-Amz-Target header. */
+  operation?: string;
+  body?: string | Buffer;
+  /** The body actually sent, when it should differ from the one signed. */
+  sentBody?: string | Buffer;
+  contentType?: string;
+  region?: string;
+  service?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  signingDate?: Date;
+  /** false sends the request without SigV4. */
+  sign?: boolean;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: { __type?: string; message?: string; [member: string]: unknown };
+}
+
+/** POST / as an AWS SDK would send it, signed with @smithy/signature-v4, through plain fetch. */
+export async function rawRequest(endpoint: string, request: RawRequest = {}): Promise<RawResponse> {
+  const url = new URL(endpoint);
+  const body = request.body ?? '{}';
+  const headers: Record<string, string> = {
+    host: url.host,
+    'content-type': request.contentType ?? 'application/x-amz-json-1.1',
+    ...(request.operation !== undefined ? { 'x-amz-target': `TrentService.${request.operation}` } : {}),
+  };
+  let sent = headers;
+  if (request.sign !== false) {
+    const signer = new SignatureV4({
+      service: request.service ?? 'kms',
+      region: request.region ?? 'us-east-1',
+      credentials: request.credentials ?? { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
+      sha256: NodeSha256,
+    });
+    const signed = await signer.sign(
+      { method: 'POST', protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: '/', query: {}, headers, body },
+      request.signingDate ? { signingDate: request.signingDate } : {},
+    );
+    sent = signed.headers;
+  }
+  const { host: _host, ...fetchHeaders } = sent;
+  const response = await fetch(url, { method: 'POST', headers: fetchHeaders, body: new Uint8Array(bytes(request.sentBody ?? body)) });
+  const text = await response.text();
+  let json: RawResponse['json'] = {};
+  try {
+    json = JSON.parse(text) as RawResponse['json'];
+  } catch {
+    json = {};
+  }
+  return { status: response.status, headers: response.headers, text, json };
 }

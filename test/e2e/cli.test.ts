@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { ACCESS_KEY_ID, BIN, freePorts, SECRET_ACCESS_KEY, startDev, type DevDeployment } from './harness.ts';
+
+const run = promisify(execFile);
+
+/** Runs `concord <args>` to its end, for commands expected to stop by themselves. */
+function concord(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`concord ${args.join(' ')} did not stop:\n${stderr}`));
+    }, 30000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+async function waitForHealth(endpoint: string): Promise<void> {
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    try {
+      if ((await fetch(`${endpoint}/healthz`)).ok) return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`${endpoint} never became healthy`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('the AWS CLI against concord dev', () => {
+  let dev: DevDeployment;
+  let dir: string;
+  const aws = async (...args: string[]): Promise<string> => {
+    const { stdout } = await run('aws', ['kms', ...args, '--endpoint-url', dev.endpoint(), '--region', 'us-east-1', '--output', 'json'], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: dir,
+        AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
+        AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
+        AWS_CONFIG_FILE: join(dir, 'no-config'),
+        AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-credentials'),
+        AWS_PAGER: '',
+      },
+    });
+    return stdout;
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'concord-cli-'));
+    dev = await startDev({ regions: ['us-east-1'] });
+  });
+  after(async () => {
+    await dev.stop();
+  });
+
+  it('creates a key, encrypts a file, decrypts it and lists the key', async () => {
+    const created = JSON.parse(await aws('create-key', '--description', 'from the AWS CLI')) as { KeyMetadata: { KeyId: string; Arn: string; Description: string } };
+    assert.equal(created.KeyMetadata.Description, 'from the AWS CLI');
+    const plaintext = Buffer.from('plaintext that went through the AWS CLI\n');
+    writeFileSync(join(dir, 'plain.txt'), plaintext);
+
+    const encrypted = JSON.parse(
+      await aws('encrypt', '--key-id', created.KeyMetadata.KeyId, '--plaintext', `fileb://${join(dir, 'plain.txt')}`, '--encryption-context', 'app=cli'),
+    ) as { CiphertextBlob: string; KeyId: string };
+    assert.equal(encrypted.KeyId, created.KeyMetadata.Arn);
+    writeFileSync(join(dir, 'cipher.bin'), Buffer.from(encrypted.CiphertextBlob, 'base64'));
+
+    const decrypted = JSON.parse(await aws('decrypt', '--ciphertext-blob', `fileb://${join(dir, 'cipher.bin')}`, '--encryption-context', 'app=cli')) as {
+      Plaintext: string;
+      KeyId: string;
+    };
+    assert.deepEqual(Buffer.from(decrypted.Plaintext, 'base64'), plaintext);
+    assert.equal(decrypted.KeyId, created.KeyMetadata.Arn);
+
+    const listed = JSON.parse(await aws('list-keys')) as { Keys: { KeyId: string }[] };
+    assert.ok(listed.Keys.some((k) => k.KeyId === created.KeyMetadata.KeyId));
+  });
+
+  it('shows the AWS error name when the CLI is refused', async () => {
+    await assert.rejects(aws('describe-key', '--key-id', 'alias/not-there'), (error: { stderr: string }) => {
+      assert.match(error.stderr, /NotFoundException/);
+      return true;
+    });
+  });
+});
+
+describe('concord server --config', () => {
+  const account = '444455556666';
+  const credentials = { accessKeyId: 'AKIACONFIGSERVER0001', secretAccessKey: 'config-server-secret-access-key' };
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'concord-server-'));
+  });
+
+  const writeConfig = (name: string, text: string): string => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it('serves one region from a YAML file and stops cleanly on SIGTERM', async () => {
+    const port = await freePorts(1);
+    const config = writeConfig(
+      'region.yaml',
+      [
+        'region: eu-central-1',
+        `account: "${account}"`,
+        'listen:',
+        '  host: 127.0.0.1',
+        `  port: ${port}`,
+        'store:',
+        '  kind: sqlite',
+        `  path: ${join(dir, 'data', 'keys.db')}`,
+        'cryptoUnit:',
+        '  kind: software',
+        `  path: ${join(dir, 'data', 'crypto-unit.json')}`,
+        'accessKeys:',
+        `  - accessKeyId: ${credentials.accessKeyId}`,
+        `    secretAccessKey: ${credentials.secretAccessKey}`,
+        `    principal: arn:aws:iam::${account}:user/ops`,
+        'logLevel: warn',
+        '',
+      ].join('\n'),
+    );
+    const child = spawn(process.execPath, [BIN, 'server', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const endpoint = `http://127.0.0.1:${port}`;
+      await waitForHealth(endpoint);
+      const kms = new KMSClient({ region: 'eu-central-1', endpoint, credentials, maxAttempts: 1 });
+      const key = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+      assert.equal(key.Arn, `arn:aws:kms:eu-central-1:${account}:key/${key.KeyId}`);
+      assert.equal(key.AWSAccountId, account);
+      const { CiphertextBlob } = await kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('configured') }));
+      assert.equal(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob }))).Plaintext!).toString(), 'configured');
+      const otherRegion = new KMSClient({ region: 'us-east-1', endpoint, credentials, maxAttempts: 1 });
+      await assert.rejects(otherRegion.send(new CreateKeyCommand({})), { name: 'InvalidSignatureException' });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0);
+  });
+
+  it('refuses a config whose account is not 12 digits, naming the field', async () => {
+    const config = writeConfig(
+      'bad-account.yaml',
+      [
+        'region: eu-central-1',
+        'account: "12"',
+        'store: { kind: sqlite, path: /tmp/never.db }',
+        'cryptoUnit: { kind: software, path: /tmp/never.json }',
+        `accessKeys: [{ accessKeyId: ${credentials.accessKeyId}, secretAccessKey: ${credentials.secretAccessKey}, principal: "arn:aws:iam::${account}:user/ops" }]`,
+        '',
+      ].join('\n'),
+    );
+    const { code, stderr } = await concord(['server', '--config', config]);
+    assert.notEqual(code, 0);
+    assert.match(stderr, /account/);
+    assert.doesNotMatch(stderr, /at .*\.ts:\d+/);
+  });
+
+  it('refuses a config missing a required field or carrying an unknown one, naming it', async () => {
+    const missing = writeConfig('missing-store.yaml', `region: eu-central-1\naccount: "${account}"\ncryptoUnit: { kind: software, path: /tmp/x.json }\naccessKeys: []\n`);
+    const first = await concord(['server', '--config', missing]);
+    assert.notEqual(first.code, 0);
+    assert.match(first.stderr, /store/);
+
+    const unknown = writeConfig(
+      'unknown-field.yaml',
+      [
+        'region: eu-central-1',
+        `account: "${account}"`,
+        'store: { kind: sqlite, path: /tmp/never.db }',
+        'cryptoUnit: { kind: software, path: /tmp/never.json }',
+        `accessKeys: [{ accessKeyId: ${credentials.accessKeyId}, secretAccessKey: ${credentials.secretAccessKey}, principal: "arn:aws:iam::${account}:user/ops" }]`,
+        'colour: blue',
+        '',
+      ].join('\n'),
+    );
+    const second = await concord(['server', '--config', unknown]);
+    assert.notEqual(second.code, 0);
+    assert.match(second.stderr, /colour/);
+  });
+
+  it('refuses a config file that does not exist or is not YAML', async () => {
+    const absent = await concord(['server', '--config', join(dir, 'absent.yaml')]);
+    assert.notEqual(absent.code, 0);
+    assert.match(absent.stderr, /absent\.yaml/);
+    const broken = await concord(['server', '--config', writeConfig('broken.yaml', 'region: [unclosed\n')]);
+    assert.notEqual(broken.code, 0);
+    assert.match(broken.stderr, /YAML/);
+  });
+});
