@@ -7,6 +7,8 @@ export interface CryptoUnit {
   wrap(plaintext: Buffer, aad: Buffer): Promise<Buffer>;
   /** Throws MasterKeyUnavailableError when no register holds the master key that wrapped it. */
   unwrap(wrapped: Buffer, aad: Buffer): Promise<Buffer>;
+  /** Changes whenever a master key register changes, so material unwrapped before is not trusted after. */
+  readonly generation: number;
 }
 
 export class MasterKeyUnavailableError extends Error {

@@ -1,2 +1,10 @@
 export { type CryptoUnit, MasterKeyUnavailableError } from './crypto-unit.ts';
+export { ManagedCryptoUnit, type CommandOutcome } from './managed-unit.ts';
+export { RegionCryptoUnit } from './region-crypto-unit.ts';
+export { Rewrapper, type WrappedRecords, type Reseal, type RewrapProgress } from './rewrapper.ts';
+export { canonicalCommand, signCommand, type CommandArgs, type CommandName, type CommandSignature, type SignedCommand } from './signed-command.ts';
+export { CryptoUnitError, type UnitErrorKind } from './unit-error.ts';
+export type { Admin, RegisterName, RegisterState, UnitInfo, UnitRole } from './unit-state.ts';
 export { SoftwareCryptoUnit } from './software-unit.ts';
+export { SoftwareVault } from './software-vault.ts';
+export type { UnitVault } from './unit-vault.ts';

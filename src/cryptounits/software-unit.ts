@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MasterKeyUnavailableError, type CryptoUnit } from './crypto-unit.ts';
-import { patternOf, unwrapWith, verificationPattern, wrapWith } from './wrapped-key.ts';
+import { aesGcmDecrypt, aesGcmEncrypt } from '../crypto/index.ts';
+import type { SoftwareVault } from './software-vault.ts';
+import { encodeWrapped, patternOf, sealedOf, verificationPattern } from './wrapped-key.ts';
 
 interface UnitFile {
   version: 1;
@@ -10,10 +12,13 @@ interface UnitFile {
 }
 
 /**
- * A development crypto unit: the master key lives in a file readable only by its owner.
- * It is for `concord dev` and tests; production regions use a PKCS#11 token.
+ * A single-file crypto unit: one master key in a file readable only by its owner, with no
+ * administrators or registers. Unit tests of the key service use it, regions configured
+ * with `cryptoUnit` keep it, and `concord dev` adopts its key into managed units.
  */
 export class SoftwareCryptoUnit implements CryptoUnit {
+  readonly generation = 0;
+
   private constructor(private readonly masterKey: Buffer) {}
 
   /** Opens the unit file, creating a fresh random master key the first time. */
@@ -28,14 +33,19 @@ export class SoftwareCryptoUnit implements CryptoUnit {
     return new SoftwareCryptoUnit(Buffer.from(file.current, 'base64'));
   }
 
+  /** Copies this unit's master key into a managed unit's vault, keeping its verification pattern. */
+  handOver(vault: SoftwareVault): { handle: string; pattern: Buffer } {
+    return vault.adoptKey(this.masterKey);
+  }
+
   async wrap(plaintext: Buffer, aad: Buffer): Promise<Buffer> {
-    return wrapWith(this.masterKey, plaintext, aad);
+    return encodeWrapped(verificationPattern(this.masterKey), aesGcmEncrypt(this.masterKey, plaintext, aad));
   }
 
   async unwrap(wrapped: Buffer, aad: Buffer): Promise<Buffer> {
     const pattern = patternOf(wrapped);
     if (!pattern || !pattern.equals(verificationPattern(this.masterKey))) throw new MasterKeyUnavailableError();
-    const plaintext = unwrapWith(this.masterKey, wrapped, aad);
+    const plaintext = aesGcmDecrypt(this.masterKey, sealedOf(wrapped), aad);
     if (!plaintext) throw new Error('stored key material failed authentication');
     return plaintext;
   }

@@ -12,7 +12,8 @@ export const isKeyId = (text: string): boolean => KEY_ID.test(text);
 
 /**
  * Finds keys by any identifier AWS accepts and hands out their unwrapped material. Unwrapped
- * material is cached by its wrapped form, so a changed wrapping is a new cache entry.
+ * material is cached by its wrapped form and the unit's generation, so a changed wrapping
+ * or master key register (a zeroized unit) is a new cache entry.
  */
 export class KeyRepository {
   private readonly materialCache = new Map<string, Buffer>();
@@ -54,11 +55,12 @@ export class KeyRepository {
   async material(key: KeyRecord, version: number): Promise<Buffer | undefined> {
     const record = key.materials.find((m) => m.version === version);
     if (!record) return undefined;
-    const cached = this.materialCache.get(record.wrapped);
+    const cacheKey = `${this.ctx.unit.generation}|${record.wrapped}`;
+    const cached = this.materialCache.get(cacheKey);
     if (cached) return cached;
     const plaintext = await this.ctx.unit.unwrap(Buffer.from(record.wrapped, 'base64'), materialAad(key.keyId, version));
     if (this.materialCache.size >= MATERIAL_CACHE_LIMIT) this.materialCache.clear();
-    this.materialCache.set(record.wrapped, plaintext);
+    this.materialCache.set(cacheKey, plaintext);
     return plaintext;
   }
 

@@ -1,0 +1,158 @@
+import { createECDH, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { aesGcmDecrypt, aesGcmEncrypt, type Sealed } from '../crypto/index.ts';
+import { agreedKey, unwrapTransfer, wrapForTransfer } from './key-transfer.ts';
+import { CryptoUnitError } from './unit-error.ts';
+import type { UnitVault } from './unit-vault.ts';
+import { verificationPattern } from './wrapped-key.ts';
+
+interface VaultContents {
+  state?: string;
+  /** Base64 master key values by handle. */
+  keys: Record<string, string>;
+  /** Base64 P-256 private scalar. */
+  transport?: string;
+}
+
+const SEAL_AAD = Buffer.from('concord software crypto unit');
+
+/**
+ * A development crypto unit: its state and secrets live in one file sealed (AES-256-GCM)
+ * under a key in a second file, both readable only by their owner, in the unit's own
+ * directory. Writes replace the sealed file atomically.
+ */
+export class SoftwareVault implements UnitVault {
+  readonly backend = 'software';
+  private readonly keys = new Map<string, Buffer>();
+
+  private constructor(
+    private readonly dir: string,
+    private readonly sealKey: Buffer,
+    private contents: VaultContents,
+  ) {
+    for (const [handle, value] of Object.entries(contents.keys)) this.keys.set(handle, Buffer.from(value, 'base64'));
+  }
+
+  static open(dir: string): SoftwareVault {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const sealPath = join(dir, 'seal.key');
+    if (!existsSync(sealPath)) writeDurably(sealPath, randomBytes(32));
+    const sealKey = readFileSync(sealPath);
+    const sealedPath = join(dir, 'unit.sealed');
+    if (!existsSync(sealedPath)) return new SoftwareVault(dir, sealKey, { keys: {} });
+    const file = readFileSync(sealedPath);
+    const plain = aesGcmDecrypt(sealKey, { iv: file.subarray(0, 12), tag: file.subarray(12, 28), ciphertext: file.subarray(28) }, SEAL_AAD);
+    if (!plain) throw new Error(`crypto unit file ${sealedPath} does not open with its seal key`);
+    return new SoftwareVault(dir, sealKey, JSON.parse(plain.toString('utf8')) as VaultContents);
+  }
+
+  async loadState(): Promise<string | undefined> {
+    return this.contents.state;
+  }
+
+  async saveState(state: string): Promise<void> {
+    this.persist({ ...this.contents, state });
+  }
+
+  async generateKey(): Promise<{ handle: string; pattern: Buffer }> {
+    const value = randomBytes(32);
+    return { handle: this.addKey(value), pattern: verificationPattern(value) };
+  }
+
+  /** Takes in a master key value held in the clear elsewhere (a single-file unit being migrated). */
+  adoptKey(value: Buffer): { handle: string; pattern: Buffer } {
+    return { handle: this.addKey(Buffer.from(value)), pattern: verificationPattern(value) };
+  }
+
+  async destroyKey(handle: string): Promise<void> {
+    const value = this.keys.get(handle);
+    if (!value) return;
+    const keys = { ...this.contents.keys };
+    delete keys[handle];
+    this.persist({ ...this.contents, keys });
+    this.keys.delete(handle);
+    value.fill(0);
+  }
+
+  async handles(): Promise<string[]> {
+    return [...this.keys.keys()];
+  }
+
+  encrypt(handle: string, plaintext: Buffer, aad: Buffer): Sealed {
+    return aesGcmEncrypt(this.key(handle), plaintext, aad);
+  }
+
+  decrypt(handle: string, sealed: Sealed, aad: Buffer): Buffer | undefined {
+    return aesGcmDecrypt(this.key(handle), sealed, aad);
+  }
+
+  async transportKey(): Promise<Buffer> {
+    const ecdh = createECDH('prime256v1');
+    if (this.contents.transport) {
+      ecdh.setPrivateKey(Buffer.from(this.contents.transport, 'base64'));
+    } else {
+      ecdh.generateKeys();
+      this.persist({ ...this.contents, transport: ecdh.getPrivateKey().toString('base64') });
+    }
+    return ecdh.getPublicKey();
+  }
+
+  async exportKey(handle: string, peerTransportKey: Buffer): Promise<Buffer> {
+    return wrapForTransfer(await this.agreedKey(peerTransportKey), this.key(handle));
+  }
+
+  async importKey(peerTransportKey: Buffer, wrapped: Buffer): Promise<string> {
+    const value = unwrapTransfer(await this.agreedKey(peerTransportKey), wrapped);
+    if (!value || value.length !== 32) {
+      throw new CryptoUnitError('InvalidRequest', 'The wrapped master key was not made for this unit by that exporter.');
+    }
+    return this.addKey(value);
+  }
+
+  async zeroize(): Promise<void> {
+    for (const value of this.keys.values()) value.fill(0);
+    this.keys.clear();
+    this.contents = { keys: {} };
+    rmSync(join(this.dir, 'unit.sealed'), { force: true });
+  }
+
+  async close(): Promise<void> {}
+
+  private async agreedKey(peerTransportKey: Buffer): Promise<Buffer> {
+    await this.transportKey();
+    try {
+      return agreedKey(Buffer.from(this.contents.transport!, 'base64'), peerTransportKey);
+    } catch {
+      throw new CryptoUnitError('InvalidRequest', 'The peer transport key is not a P-256 public key.');
+    }
+  }
+
+  private addKey(value: Buffer): string {
+    const handle = randomBytes(8).toString('hex');
+    this.persist({ ...this.contents, keys: { ...this.contents.keys, [handle]: value.toString('base64') } });
+    this.keys.set(handle, value);
+    return handle;
+  }
+
+  private key(handle: string): Buffer {
+    const value = this.keys.get(handle);
+    if (!value) throw new CryptoUnitError('InvalidState', 'The register refers to a key the unit no longer holds; recover the master key.');
+    return value;
+  }
+
+  private persist(contents: VaultContents): void {
+    const sealed = aesGcmEncrypt(this.sealKey, Buffer.from(JSON.stringify(contents)), SEAL_AAD);
+    writeDurably(join(this.dir, 'unit.sealed'), Buffer.concat([sealed.iv, sealed.tag, sealed.ciphertext]));
+    this.contents = contents;
+  }
+}
+
+function writeDurably(path: string, data: Buffer): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, data, { mode: 0o600 });
+  const fd = openSync(tmp, 'r');
+  fsyncSync(fd);
+  closeSync(fd);
+  renameSync(tmp, path);
+}

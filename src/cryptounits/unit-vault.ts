@@ -1,0 +1,27 @@
+import type { Sealed } from '../crypto/index.ts';
+
+/**
+ * Where a crypto unit keeps its secrets: master key values (AES-256), named by opaque
+ * handles, and a P-256 transport key for transfers. No method returns a secret in the
+ * clear; the unit's state (admins, registers) is kept by the vault alongside them.
+ */
+export interface UnitVault {
+  readonly backend: string;
+  loadState(): Promise<string | undefined>;
+  saveState(state: string): Promise<void>;
+  /** A new random master key value and its verification pattern. */
+  generateKey(): Promise<{ handle: string; pattern: Buffer }>;
+  destroyKey(handle: string): Promise<void>;
+  handles(): Promise<string[]>;
+  encrypt(handle: string, plaintext: Buffer, aad: Buffer): Sealed;
+  /** Undefined when the tag does not verify. */
+  decrypt(handle: string, sealed: Sealed, aad: Buffer): Buffer | undefined;
+  /** The transport public key as an uncompressed P-256 point, created on first use. */
+  transportKey(): Promise<Buffer>;
+  /** A master key value wrapped under the key agreed (ECDH) with the peer's transport key. */
+  exportKey(handle: string, peerTransportKey: Buffer): Promise<Buffer>;
+  importKey(peerTransportKey: Buffer, wrapped: Buffer): Promise<string>;
+  /** Destroys every secret and the state. */
+  zeroize(): Promise<void>;
+  close(): Promise<void>;
+}
