@@ -16,8 +16,15 @@ const BIN = new URL('../../bin/concord.js', import.meta.url).pathname;
  */
 export function requirePostgres(what: string): string | undefined {
   const url = process.env.CONCORD_TEST_PG_URL;
-  if (url) return url;
-  const message = `cannot run ${what}: CONCORD_TEST_PG_URL is not set (e.g. postgres://concord_test:concord_test@127.0.0.1:5432/concord_test; .ci/run sets it)`;
+  if (!url) {
+    cannotRun(what, 'CONCORD_TEST_PG_URL is not set (e.g. postgres://concord_test:concord_test@127.0.0.1:5432/concord_test; .ci/run sets it)');
+  }
+  return url;
+}
+
+/** Registers, in place of tests that lack PostgreSQL, a test that fails in CI and is skipped elsewhere. */
+export function cannotRun(what: string, why: string): void {
+  const message = `cannot run ${what}: ${why}`;
   if (process.env.CI) {
     it(`has PostgreSQL to run ${what} against`, () => {
       throw new Error(message);
@@ -25,7 +32,6 @@ export function requirePostgres(what: string): string | undefined {
   } else {
     it(`runs ${what} against PostgreSQL`, { skip: message }, () => undefined);
   }
-  return undefined;
 }
 
 export interface TestSchema {
