@@ -1,0 +1,4 @@
+export { MultiRegionKeys, type MultiRegionOptions } from './multi-region-keys.ts';
+export { RegionIdentity } from './region-identity.ts';
+export type { PeerConfig } from './peer-auth.ts';
+export type { PeerAnswer, PeerApi, PeerRequest } from './peer-api.ts';

@@ -1,0 +1,72 @@
+import { multiRegionConfig, SHARED_PROPERTIES, sharesMaterial, type KeyRecord, type MaterialInfo, type MultiRegionConfig, type OperationDeps } from '../kms/index.ts';
+import { openFromPeer, sealForPeer, type SealedMaterial } from './material-transport.ts';
+import type { RegionIdentity } from './region-identity.ts';
+
+/** A multi-Region key's shared state as the primary sends it to one replica region. */
+export interface KeySnapshot {
+  keyId: string;
+  account: string;
+  config: MultiRegionConfig;
+  shared: Record<string, unknown>;
+  /** Absent when material is not shared (imported material is imported into each region). */
+  material?: { current: number; versions: { info: MaterialInfo; sealed: SealedMaterial }[] };
+  /** The sender's transport public key; the signed request vouches for it. */
+  transportKey: string;
+}
+
+/** Builds snapshots for a peer (material sealed for that region only) and applies peers' snapshots. */
+export class KeySnapshots {
+  constructor(
+    private readonly deps: OperationDeps,
+    private readonly identity: RegionIdentity,
+  ) {}
+
+  private get region(): string {
+    return this.deps.ctx.region;
+  }
+
+  async build(key: KeyRecord, to: string, peerTransportKey: string, config: MultiRegionConfig = multiRegionConfig(key)!): Promise<KeySnapshot> {
+    const { keys } = this.deps;
+    const { updatingWith: _updatingWith, ...shared } = config;
+    return {
+      keyId: key.keyId,
+      account: key.account,
+      config: shared,
+      shared: Object.fromEntries(SHARED_PROPERTIES.filter((name) => key[name] !== undefined).map((name) => [name, key[name]])),
+      ...(sharesMaterial(key)
+        ? {
+            material: {
+              current: key.currentMaterial,
+              versions: await Promise.all(
+                key.materials.map(async ({ wrapped: _wrapped, ...info }) => {
+                  const material = await keys.material(key, info.version);
+                  if (!material) throw new Error(`material version ${info.version} of ${key.keyId} is missing`);
+                  return { info, sealed: sealForPeer(this.identity, peerTransportKey, { keyId: key.keyId, version: info.version, from: this.region, to }, material) };
+                }),
+              ),
+            },
+          }
+        : {}),
+      transportKey: this.identity.transportPublicKey,
+    };
+  }
+
+  /** Copies the snapshot's shared properties and any material versions this region lacks into `key`. */
+  async applyShared(key: KeyRecord, snapshot: KeySnapshot, from: string): Promise<void> {
+    const target = key as unknown as Record<string, unknown>;
+    for (const name of SHARED_PROPERTIES) {
+      if (Object.hasOwn(snapshot.shared, name)) target[name] = snapshot.shared[name];
+      else delete target[name];
+    }
+    if (!snapshot.material) return;
+    for (const { info, sealed } of snapshot.material.versions) {
+      if (key.materials.some((m) => m.version === info.version)) continue;
+      const material = openFromPeer(this.identity, snapshot.transportKey, { keyId: key.keyId, version: info.version, from, to: this.region }, sealed);
+      if (!material) throw new Error(`material version ${info.version} of ${key.keyId} from ${from} failed authentication`);
+      const { wrapped } = await this.deps.keys.wrapMaterial(key.keyId, info.version, material);
+      key.materials.push({ ...info, wrapped });
+    }
+    key.materials.sort((a, b) => a.version - b.version);
+    key.currentMaterial = snapshot.material.current;
+  }
+}

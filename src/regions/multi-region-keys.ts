@@ -1,0 +1,65 @@
+import type { Logger } from 'pino';
+import type { KeyHooks, OperationDeps, Operations } from '../kms/index.ts';
+import type { Store } from '../store/index.ts';
+import { KeySnapshots } from './key-snapshot.ts';
+import { multiRegionOperations } from './multi-region-operations.ts';
+import { Outbox } from './outbox.ts';
+import { PeerApi } from './peer-api.ts';
+import { PeerAuthenticator, type PeerConfig } from './peer-auth.ts';
+import { PeerClient } from './peer-client.ts';
+import type { RegionIdentity } from './region-identity.ts';
+import type { ReplicationContext } from './replication-context.ts';
+import { replicationReceiver } from './replication-receiver.ts';
+import { deliverTo, replicationHooks } from './replication-sender.ts';
+
+export interface MultiRegionOptions {
+  region: string;
+  store: Store;
+  identity: RegionIdentity;
+  peers: Readonly<Record<string, PeerConfig>>;
+  logger: Logger;
+}
+
+/**
+ * A region's multi-Region keys: the ReplicateKey and UpdatePrimaryRegion operations, the hooks
+ * that turn key changes into outbox messages, the outbox delivery, and the peer API. The key
+ * service is built with `hooks` and `operations`; the peer API is served by the HTTP layer.
+ */
+export class MultiRegionKeys {
+  readonly outbox: Outbox;
+  readonly hooks: KeyHooks;
+  private readonly auth: PeerAuthenticator;
+  private context: ReplicationContext | undefined;
+  private api: PeerApi | undefined;
+
+  constructor(private readonly options: MultiRegionOptions) {
+    this.auth = new PeerAuthenticator(options.region, options.identity, options.peers);
+    this.outbox = new Outbox(options.store, deliverTo(() => this.rc), options.logger);
+    this.hooks = replicationHooks(() => this.rc);
+  }
+
+  /** The key service calls this with its dependencies once they exist. */
+  readonly operations = (deps: OperationDeps): Operations => {
+    this.context = {
+      deps,
+      identity: this.options.identity,
+      auth: this.auth,
+      client: new PeerClient(this.auth),
+      snapshots: new KeySnapshots(deps, this.options.identity),
+      outbox: this.outbox,
+      log: this.options.logger,
+    };
+    this.api = new PeerApi(this.auth, replicationReceiver(this.context), this.options.logger);
+    return multiRegionOperations(this.context);
+  };
+
+  get peerApi(): PeerApi {
+    if (!this.api) throw new Error('multi-Region keys are not attached to a key service');
+    return this.api;
+  }
+
+  private get rc(): ReplicationContext {
+    if (!this.context) throw new Error('multi-Region keys are not attached to a key service');
+    return this.context;
+  }
+}

@@ -1,0 +1,137 @@
+import { KmsError } from '../errors/index.ts';
+import {
+  changeKey,
+  checkPolicyDocument,
+  checkTags,
+  invalidState,
+  isPrimaryKey,
+  keyArn,
+  keyPath,
+  multiRegionConfig,
+  type KeyRecord,
+  type Operations,
+} from '../kms/index.ts';
+import { enqueue } from './outbox.ts';
+import { PeerUnavailableError } from './peer-client.ts';
+import type { ReplicationContext } from './replication-context.ts';
+import type { PreparedReplica, PrepareReplicaRequest } from './replication-receiver.ts';
+
+const KEY_ARN = /^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/.+$/;
+
+/** ReplicateKey and UpdatePrimaryRegion, run in the primary's region. */
+export function multiRegionOperations(rc: ReplicationContext): Operations {
+  const { deps, auth, client, snapshots, outbox } = rc;
+  const { ctx, keys, authorize } = deps;
+  const locks = new Map<string, Promise<unknown>>();
+
+  /** One change of a key's regions at a time in this process, so two replications cannot race for one version. */
+  const serialized = <T>(keyId: string, work: () => Promise<T>): Promise<T> => {
+    const run = (locks.get(keyId) ?? Promise.resolve()).then(work, work);
+    const tail = run.catch(() => undefined);
+    locks.set(keyId, tail);
+    void tail.then(() => locks.get(keyId) === tail && locks.delete(keyId));
+    return run;
+  };
+
+  const resolvePrimary = async (identifier: string): Promise<string> => {
+    if (identifier.startsWith('arn:') && !KEY_ARN.test(identifier)) throw new KmsError('InvalidArnException', `${identifier} is not a valid key ARN.`);
+    return keys.resolveKeyId(identifier, { allowAlias: false });
+  };
+
+  /** The checks AWS makes on the key a region change starts from. */
+  const requirePrimary = (key: KeyRecord, allowedStates: readonly string[]): void => {
+    const arn = keyArn(ctx, key.keyId);
+    if (!key.multiRegion) throw new KmsError('UnsupportedOperationException', `${arn} is not a multi-Region key.`);
+    if (!isPrimaryKey(key)) throw new KmsError('UnsupportedOperationException', `${arn} is not a multi-Region primary key.`);
+    if (multiRegionConfig(key)!.updatingWith) throw invalidState(arn, 'Updating');
+    if (!allowedStates.includes(key.state)) throw invalidState(arn, key.state);
+  };
+
+  const requirePeer = (region: string): void => {
+    if (region === ctx.region) throw new KmsError('ValidationException', `${region} is this key's own region.`);
+    if (!auth.peer(region)) throw new KmsError('ValidationException', `Region ${region} is not a peer region of ${ctx.region}.`);
+  };
+
+  const unavailable = (error: unknown): never => {
+    if (error instanceof PeerUnavailableError) {
+      throw new KmsError('DependencyTimeoutException', `${error.message}; no replica was created. Try again when the region is reachable.`);
+    }
+    throw error;
+  };
+
+  return {
+    async ReplicateKey(input, caller) {
+      const replicaRegion: string = input.ReplicaRegion;
+      const keyId = await resolvePrimary(input.KeyId);
+      return serialized(keyId, async () => {
+        const key = await keys.load(keyId);
+        await authorize(caller, 'ReplicateKey', key);
+        requirePrimary(key, ['Enabled', 'PendingImport']);
+        requirePeer(replicaRegion);
+        const config = multiRegionConfig(key)!;
+        if (config.replicaRegions.includes(replicaRegion)) {
+          throw new KmsError('AlreadyExistsException', `${keyArn(ctx, keyId)} already has a replica in ${replicaRegion}.`);
+        }
+        if (input.Policy !== undefined) checkPolicyDocument(input.Policy);
+        const tags = input.Tags ?? [];
+        checkTags(tags);
+
+        const next = { version: config.version + 1, primaryRegion: ctx.region, replicaRegions: [...config.replicaRegions, replicaRegion] };
+        const request: PrepareReplicaRequest = {
+          snapshot: await snapshots.build(key, replicaRegion, await client.transportKey(replicaRegion).catch(unavailable), next),
+          description: input.Description ?? '',
+          ...(input.Policy !== undefined ? { policy: input.Policy } : {}),
+          bypassPolicyLockoutSafetyCheck: input.BypassPolicyLockoutSafetyCheck === true,
+          tags,
+          caller,
+        };
+        const replica = await client.call<PreparedReplica>(replicaRegion, 'prepare-replica', request).catch(unavailable);
+
+        // The replica exists (Creating); only now does the primary list it, and the sync that follows enables it.
+        await ctx.store.transaction(async (tx) => {
+          const current = JSON.parse((await tx.getForUpdate(keyPath(keyId)))!) as KeyRecord;
+          const latest = multiRegionConfig(current)!;
+          await changeKey(tx, current, (key) => {
+            key.multiRegionConfig = {
+              ...latest,
+              version: Math.max(next.version, latest.version + 1),
+              replicaRegions: [...latest.replicaRegions, replicaRegion],
+            };
+          });
+          for (const target of [...latest.replicaRegions, replicaRegion]) await enqueue(tx, { kind: 'sync', keyId, target });
+        });
+        outbox.kick();
+        return { ReplicaKeyMetadata: replica.metadata, ReplicaPolicy: replica.policy, ReplicaTags: replica.tags };
+      });
+    },
+
+    async UpdatePrimaryRegion(input, caller) {
+      const target: string = input.PrimaryRegion;
+      const keyId = await resolvePrimary(input.KeyId);
+      await serialized(keyId, () =>
+        ctx.store.transaction(async (tx) => {
+          const raw = await tx.getForUpdate(keyPath(keyId));
+          const key = raw ? (JSON.parse(raw) as KeyRecord) : await keys.load(keyId, tx);
+          await authorize(caller, 'UpdatePrimaryRegion', key);
+          requirePrimary(key, ['Enabled', 'Disabled', 'PendingImport']);
+          const config = multiRegionConfig(key)!;
+          if (!config.replicaRegions.includes(target)) {
+            throw new KmsError('NotFoundException', `${keyArn(ctx, keyId)} has no replica in ${target}.`);
+          }
+          // Phase one: this region stops being primary before the new one starts, so there is never more than one.
+          await changeKey(tx, key, (key) => {
+            key.multiRegionConfig = {
+              version: config.version + 1,
+              primaryRegion: target,
+              replicaRegions: [...config.replicaRegions.filter((region) => region !== target), ctx.region],
+              updatingWith: target,
+            };
+          });
+          await enqueue(tx, { kind: 'sync', keyId, target });
+        }),
+      );
+      outbox.kick();
+      return {};
+    },
+  };
+}

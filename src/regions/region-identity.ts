@@ -1,0 +1,66 @@
+import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+interface IdentityFile {
+  version: 1;
+  /** PKCS#8 PEM of the P-256 key that signs peer requests and responses. */
+  signing: string;
+  /** PKCS#8 PEM of the P-256 key that agrees material-wrapping keys with peers (ECDH). */
+  transport: string;
+}
+
+/**
+ * A region's identity towards its peers: a signing key whose public half peers trust from
+ * their configuration, and a separate transport key for ECDH, whose public half peers learn
+ * from a signed answer. Keeping the two apart means no key is used for two algorithms.
+ */
+export class RegionIdentity {
+  private constructor(
+    private readonly signingKey: KeyObject,
+    private readonly transportKey: KeyObject,
+  ) {}
+
+  /** Opens the identity file, creating fresh keys (readable only by the owner) the first time. */
+  static openOrInit(path: string): RegionIdentity {
+    if (!existsSync(path)) {
+      mkdirSync(dirname(path), { recursive: true });
+      const fresh = (): string => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+      const file: IdentityFile = { version: 1, signing: fresh(), transport: fresh() };
+      writeFileSync(`${path}.tmp`, JSON.stringify(file), { mode: 0o600 });
+      renameSync(`${path}.tmp`, path);
+    }
+    const file = JSON.parse(readFileSync(path, 'utf8')) as IdentityFile;
+    return new RegionIdentity(createPrivateKey(file.signing), createPrivateKey(file.transport));
+  }
+
+  /** The public signing key as peers write it in their configuration: base64 of the DER SubjectPublicKeyInfo. */
+  get publicKey(): string {
+    return exportPublic(this.signingKey);
+  }
+
+  get transportPublicKey(): string {
+    return exportPublic(this.transportKey);
+  }
+
+  sign(data: Buffer): string {
+    return sign('sha256', data, this.signingKey).toString('base64');
+  }
+
+  /** The raw ECDH secret between this region's transport key and a peer's. */
+  agree(peerTransportPublicKey: string): Buffer {
+    return diffieHellman({ privateKey: this.transportKey, publicKey: importPublic(peerTransportPublicKey) });
+  }
+}
+
+export function verifySignature(publicKey: string, data: Buffer, signature: string): boolean {
+  try {
+    return verify('sha256', data, importPublic(publicKey), Buffer.from(signature, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
+const exportPublic = (key: KeyObject): string => createPublicKey(key).export({ format: 'der', type: 'spki' }).toString('base64');
+
+const importPublic = (publicKey: string): KeyObject => createPublicKey({ key: Buffer.from(publicKey, 'base64'), format: 'der', type: 'spki' });

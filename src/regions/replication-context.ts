@@ -1,0 +1,20 @@
+import type { Logger } from 'pino';
+import type { OperationDeps } from '../kms/index.ts';
+import type { KeySnapshots } from './key-snapshot.ts';
+import type { Outbox } from './outbox.ts';
+import type { PeerAuthenticator } from './peer-auth.ts';
+import type { PeerClient } from './peer-client.ts';
+import type { RegionIdentity } from './region-identity.ts';
+
+/** What the multi-Region parts of one region share. */
+export interface ReplicationContext {
+  deps: OperationDeps;
+  identity: RegionIdentity;
+  auth: PeerAuthenticator;
+  client: PeerClient;
+  snapshots: KeySnapshots;
+  outbox: Outbox;
+  log: Logger;
+}
+
+export const DAY_MS = 24 * 60 * 60 * 1000;

@@ -1,0 +1,141 @@
+import { KmsError } from '../errors/index.ts';
+import {
+  changeKey,
+  checkTags,
+  defaultKeyPolicy,
+  keyMetadata,
+  keyPath,
+  multiRegionConfig,
+  type Caller,
+  type KeyRecord,
+  type Tag,
+} from '../kms/index.ts';
+import type { Transaction } from '../store/index.ts';
+import type { KeySnapshot } from './key-snapshot.ts';
+import { enqueue } from './outbox.ts';
+import { DAY_MS, type ReplicationContext } from './replication-context.ts';
+
+export interface PrepareReplicaRequest {
+  snapshot: KeySnapshot;
+  description: string;
+  policy?: string;
+  bypassPolicyLockoutSafetyCheck: boolean;
+  tags: Tag[];
+  caller: Caller;
+}
+
+export interface PreparedReplica {
+  metadata: Record<string, unknown>;
+  policy: string;
+  tags: Tag[];
+}
+
+export type PeerHandler = (from: string, payload: any) => Promise<unknown>;
+
+/** What a region does when a peer region calls it. */
+export function replicationReceiver(rc: ReplicationContext): Record<string, PeerHandler> {
+  const { deps, identity, snapshots, outbox } = rc;
+  const { ctx } = deps;
+
+  const loadForUpdate = async (tx: Transaction, keyId: string): Promise<KeyRecord | undefined> => {
+    const raw = await tx.getForUpdate(keyPath(keyId));
+    return raw ? (JSON.parse(raw) as KeyRecord) : undefined;
+  };
+
+  return {
+    async hello() {
+      return { transportKey: identity.transportPublicKey };
+    },
+
+    /** The replica's half of ReplicateKey: the key appears here in Creating, with its material, until the primary commits. */
+    async 'prepare-replica'(from, { snapshot, description, policy, bypassPolicyLockoutSafetyCheck, tags, caller }: PrepareReplicaRequest): Promise<PreparedReplica> {
+      if (snapshot.config.primaryRegion !== from || !snapshot.config.replicaRegions.includes(ctx.region)) {
+        throw new KmsError('ValidationException', `Only the primary region may create a replica in ${ctx.region}.`);
+      }
+      if (snapshot.account !== ctx.account) {
+        throw new KmsError('UnsupportedOperationException', `Region ${ctx.region} serves another account.`);
+      }
+      checkTags(tags);
+      await deps.authorizeIdentity(caller, 'CreateKey');
+      if (policy !== undefined) deps.checkKeyPolicy(policy, caller, snapshot.keyId, bypassPolicyLockoutSafetyCheck);
+      const record: KeyRecord = {
+        keyId: snapshot.keyId,
+        account: snapshot.account,
+        region: ctx.region,
+        createdAt: ctx.now(),
+        description,
+        keySpec: String(snapshot.shared.keySpec),
+        keyUsage: String(snapshot.shared.keyUsage),
+        origin: String(snapshot.shared.origin),
+        state: 'Creating',
+        policy: policy ?? defaultKeyPolicy(ctx.account),
+        tags,
+        materials: [],
+        currentMaterial: 0,
+        multiRegion: true,
+        multiRegionConfig: snapshot.config,
+      };
+      await snapshots.applyShared(record, snapshot, from);
+      await ctx.store.transaction(async (tx) => {
+        const existing = await loadForUpdate(tx, record.keyId);
+        // A Creating replica from the same primary is the remains of an attempt that never committed there.
+        if (existing && !(existing.state === 'Creating' && multiRegionConfig(existing)?.primaryRegion === from)) {
+          throw new KmsError('AlreadyExistsException', `Key ${record.keyId} already exists in ${ctx.region}.`);
+        }
+        await changeKey(tx, record, () => undefined);
+      });
+      return { metadata: keyMetadata(ctx, record), policy: record.policy, tags: record.tags };
+    },
+
+    /** Applies the primary's state if newer; takes over as primary when the snapshot names this region. */
+    async sync(from, { snapshot }: { snapshot: KeySnapshot }) {
+      const incoming = snapshot.config;
+      const result = await ctx.store.transaction(async (tx) => {
+        const key = await loadForUpdate(tx, snapshot.keyId);
+        const current = key && multiRegionConfig(key);
+        if (!key || !current) return { applied: false };
+        const authoritative = from === incoming.primaryRegion || (incoming.primaryRegion === ctx.region && from === current.primaryRegion);
+        if (!authoritative) return { applied: false };
+        const newer = incoming.version > current.version;
+        await changeKey(tx, key, async (key) => {
+          if (newer) {
+            await snapshots.applyShared(key, snapshot, from);
+            const promoted = incoming.primaryRegion === ctx.region && current.primaryRegion !== ctx.region;
+            // The new primary raises the version once more, so its first word to every replica outranks the old primary's last.
+            key.multiRegionConfig = promoted ? { ...incoming, version: incoming.version + 1, updatingWith: from } : { ...incoming };
+            if (promoted) for (const target of incoming.replicaRegions) await enqueue(tx, { kind: 'sync', keyId: key.keyId, target });
+          }
+          if (key.state === 'Creating' && incoming.replicaRegions.includes(ctx.region) && incoming.version >= current.version) {
+            key.state = key.origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled';
+          }
+        });
+        return { applied: newer };
+      });
+      outbox.kick();
+      return result;
+    },
+
+    /** The primary forgets a replica that was really deleted; the last one ends PendingReplicaDeletion. */
+    async 'replica-deleted'(from, { keyId }: { keyId: string }) {
+      const result = await ctx.store.transaction(async (tx) => {
+        const key = await loadForUpdate(tx, keyId);
+        const config = key && multiRegionConfig(key);
+        if (!key || !config) return {};
+        if (config.primaryRegion !== ctx.region) return { primaryRegion: config.primaryRegion };
+        if (!config.replicaRegions.includes(from)) return {};
+        const replicaRegions = config.replicaRegions.filter((region) => region !== from);
+        await changeKey(tx, key, (key) => {
+          key.multiRegionConfig = { ...config, version: config.version + 1, replicaRegions };
+          if (key.state === 'PendingReplicaDeletion' && replicaRegions.length === 0) {
+            key.state = 'PendingDeletion';
+            key.deletionDate = ctx.now() + key.pendingWindowDays! * DAY_MS;
+          }
+        });
+        for (const target of replicaRegions) await enqueue(tx, { kind: 'sync', keyId, target });
+        return {};
+      });
+      outbox.kick();
+      return result;
+    },
+  };
+}

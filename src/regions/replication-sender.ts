@@ -1,0 +1,62 @@
+import { changeKey, invalidState, isReplicaKey, keyArn, keyPath, multiRegionConfig, refuseOnReplica, sharedView, type KeyHooks, type KeyRecord } from '../kms/index.ts';
+import { enqueue, type DeliveryResult, type OutboxEntry } from './outbox.ts';
+import type { ReplicationContext } from './replication-context.ts';
+
+/** Delivers one outbox message to its peer region. */
+export function deliverTo(rc: () => ReplicationContext) {
+  return async (entry: OutboxEntry): Promise<DeliveryResult> => {
+    const { deps, client, snapshots } = rc();
+    const { ctx } = deps;
+    if (entry.kind === 'replica-deleted') {
+      const answer = await client.call<{ primaryRegion?: string }>(entry.target, 'replica-deleted', { keyId: entry.keyId });
+      return answer.primaryRegion && answer.primaryRegion !== entry.target ? { retarget: answer.primaryRegion } : { done: true };
+    }
+    const raw = await ctx.store.get(keyPath(entry.keyId));
+    const key = raw ? (JSON.parse(raw) as KeyRecord) : undefined;
+    const config = key && multiRegionConfig(key);
+    // Only the primary speaks for a key, and an old primary only to hand over to its successor.
+    const handingOver = config?.updatingWith === entry.target && config.primaryRegion === entry.target;
+    if (!key || !config || (config.primaryRegion !== ctx.region && !handingOver)) return { done: true };
+    const snapshot = await snapshots.build(key, entry.target, await client.transportKey(entry.target));
+    await client.call(entry.target, 'sync', { snapshot });
+    if (config.updatingWith === entry.target && config.primaryRegion === ctx.region) {
+      await ctx.store.transaction(async (tx) => {
+        const latest = await tx.getForUpdate(keyPath(entry.keyId));
+        if (!latest) return;
+        const current = JSON.parse(latest) as KeyRecord;
+        if (current.multiRegionConfig?.updatingWith !== entry.target) return;
+        await changeKey(tx, current, (key) => {
+          delete key.multiRegionConfig!.updatingWith;
+        });
+      });
+    }
+    return { done: true };
+  };
+}
+
+/**
+ * Takes part in every key change: a change of shared properties on a primary raises the
+ * configuration version and queues a sync to each replica in the same transaction; on a
+ * replica it is refused; a replica really deleted queues word to its primary.
+ */
+export function replicationHooks(rc: () => ReplicationContext): KeyHooks {
+  return {
+    async keyChanged(tx, before, after) {
+      const config = multiRegionConfig(before);
+      if (!config) return;
+      if (!after) {
+        if (isReplicaKey(before)) await enqueue(tx, { kind: 'replica-deleted', keyId: before.keyId, target: config.primaryRegion });
+        return;
+      }
+      if (JSON.stringify(sharedView(before)) === JSON.stringify(sharedView(after))) return;
+      refuseOnReplica(before, 'A change of key material, key spec, key usage, origin or automatic rotation');
+      if (config.updatingWith) throw invalidState(keyArn(before, before.keyId), 'Updating');
+      if (config.replicaRegions.length === 0) return;
+      after.multiRegionConfig = { ...config, version: config.version + 1 };
+      for (const target of config.replicaRegions) await enqueue(tx, { kind: 'sync', keyId: after.keyId, target });
+    },
+    committed() {
+      rc().outbox.kick();
+    },
+  };
+}
