@@ -9,7 +9,10 @@ export interface RegionConfig {
   listen: { host: string; port: number };
   /** SQLite for a one-node region; PostgreSQL for a region served by several nodes. */
   store: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
-  cryptoUnit: { kind: 'software'; path: string };
+  /** A single-file master key with no administrators (kept for configurations that predate crypto units). */
+  cryptoUnit?: { kind: 'software'; path: string };
+  /** The region's crypto units, managed with `concord tke`. */
+  cryptoUnits?: CryptoUnitsConfig;
   accessKeys: { accessKeyId: string; secretAccessKey: string; principal: string }[];
   peers: Record<string, string>;
   logLevel: string;
@@ -17,10 +20,26 @@ export interface RegionConfig {
   backgroundIntervalMs: number;
 }
 
+export type CryptoUnitConfig = { id: string; role: 'operational' | 'recovery' } & (
+  | { kind: 'software'; dir: string }
+  | { kind: 'pkcs11'; module: string; tokenLabel: string; pin: string }
+);
+
+export interface CryptoUnitsConfig {
+  units: CryptoUnitConfig[];
+  /** Creates a master key at start when no unit holds one (development deployments). */
+  autoInit: boolean;
+  /** A single-file unit whose master key the units take over when they hold none. */
+  adopt?: string;
+}
+
+const unitFields = { id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }, role: { enum: ['operational', 'recovery'] } };
+
 const schema = {
   type: 'object',
   additionalProperties: false,
-  required: ['region', 'account', 'store', 'cryptoUnit', 'accessKeys'],
+  required: ['region', 'account', 'store', 'accessKeys'],
+  oneOf: [{ required: ['cryptoUnit'] }, { required: ['cryptoUnits'] }],
   properties: {
     region: { type: 'string', pattern: '^[a-z]{2}(-[a-z]+)+-\\d+$' },
     account: { type: 'string', pattern: '^\\d{12}$' },
@@ -52,6 +71,42 @@ const schema = {
       additionalProperties: false,
       required: ['kind', 'path'],
       properties: { kind: { const: 'software' }, path: { type: 'string', minLength: 1 } },
+    },
+    cryptoUnits: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['units'],
+      properties: {
+        autoInit: { type: 'boolean', default: false },
+        adopt: { type: 'string', minLength: 1 },
+        units: {
+          type: 'array',
+          minItems: 2,
+          items: {
+            type: 'object',
+            discriminator: { propertyName: 'kind' },
+            required: ['kind', 'id', 'role'],
+            oneOf: [
+              {
+                additionalProperties: false,
+                required: ['dir'],
+                properties: { ...unitFields, kind: { const: 'software' }, dir: { type: 'string', minLength: 1 } },
+              },
+              {
+                additionalProperties: false,
+                required: ['module', 'tokenLabel', 'pin'],
+                properties: {
+                  ...unitFields,
+                  kind: { const: 'pkcs11' },
+                  module: { type: 'string', minLength: 1 },
+                  tokenLabel: { type: 'string', minLength: 1, maxLength: 32 },
+                  pin: { type: 'string', minLength: 1 },
+                },
+              },
+            ],
+          },
+        },
+      },
     },
     accessKeys: {
       type: 'array',

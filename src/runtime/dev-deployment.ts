@@ -35,7 +35,14 @@ export function devRegionConfigs(options: DevOptions): { configs: Readonly<Regio
       account: options.account,
       listen: { host: options.host, port: options.port + i },
       store: { kind: 'sqlite', path: join(data, region, 'keys.db') },
-      cryptoUnit: { kind: 'software', path: join(data, region, 'crypto-unit.json') },
+      cryptoUnits: {
+        autoInit: true,
+        adopt: join(data, region, 'crypto-unit.json'),
+        units: [
+          { id: `${region}-op-1`, role: 'operational', kind: 'software', dir: join(data, region, 'crypto-units', 'op-1') },
+          { id: `${region}-rec-1`, role: 'recovery', kind: 'software', dir: join(data, region, 'crypto-units', 'rec-1') },
+        ],
+      },
       accessKeys: [{ ...credentials, principal: `arn:aws:iam::${options.account}:user/admin` }],
       peers: Object.fromEntries(Object.entries(endpoints).filter(([name]) => name !== region)),
       logLevel: options.logLevel,

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { RegionConfig } from '../config/index.ts';
-import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
 import { KeyService } from '../kms/index.ts';
 import { buildRegionServer } from '../server/index.ts';
 import { openStore } from '../store/index.ts';
+import { openRegionCryptoUnits } from './region-crypto-units.ts';
 
 export interface RunningRegion {
   region: string;
@@ -15,9 +15,10 @@ export interface RunningRegion {
 export async function startRegion(config: Readonly<RegionConfig>, logger: Logger): Promise<RunningRegion> {
   const log = logger.child({ region: config.region });
   const store = await openStore(config.store);
-  const unit = SoftwareCryptoUnit.openOrInit(config.cryptoUnit.path);
+  const cryptoUnits = await openRegionCryptoUnits(config, store, log);
+  const unit = cryptoUnits.unit;
   const service = new KeyService({ region: config.region, account: config.account, store, unit });
-  const app = buildRegionServer({ service, accessKeys: config.accessKeys, logger: log });
+  const app = buildRegionServer({ service, accessKeys: config.accessKeys, logger: log, mgmt: cryptoUnits.mgmt });
   const url = await app.listen({ host: config.listen.host, port: config.listen.port });
 
   /**
@@ -49,6 +50,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
       clearInterval(timer);
       await app.close();
       await background;
+      await cryptoUnits.close();
       await store.close();
     },
   };

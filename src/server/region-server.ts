@@ -7,6 +7,7 @@ import { MasterKeyUnavailableError } from '../cryptounits/index.ts';
 import { StoreUnavailableError } from '../store/index.ts';
 import { SigV4Verifier, type AccessKey } from './auth/sigv4.ts';
 import { awsJsonRoutes } from './aws-json/aws-json-routes.ts';
+import { mgmtRoutes, type MgmtApi } from './mgmt/mgmt-routes.ts';
 
 export interface RegionServerOptions {
   service: KeyService;
@@ -14,12 +15,14 @@ export interface RegionServerOptions {
   logger: Logger;
   /** Largest request body accepted, in bytes. */
   bodyLimit?: number;
+  /** The crypto unit management API (/mgmt/v1), when the region has managed crypto units. */
+  mgmt?: MgmtApi;
 }
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 /** One region's HTTP server: the AWS JSON API at POST / and GET /healthz. */
-export function buildRegionServer({ service, accessKeys, logger, bodyLimit = DEFAULT_BODY_LIMIT }: RegionServerOptions): FastifyInstance {
+export function buildRegionServer({ service, accessKeys, logger, bodyLimit = DEFAULT_BODY_LIMIT, mgmt }: RegionServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -59,6 +62,7 @@ export function buildRegionServer({ service, accessKeys, logger, bodyLimit = DEF
 
   app.get('/healthz', async () => ({ status: 'ok', region: service.ctx.region }));
   awsJsonRoutes(app, service, verifier);
+  if (mgmt) mgmtRoutes(app, mgmt, service.ctx.region, accessKeys);
   return app;
 }
 
