@@ -2,35 +2,41 @@ import { randomBytes } from 'node:crypto';
 import { aesGcmDecrypt, aesGcmEncrypt, canonicalContext, encodeBlob, encodeHeader, parseBlob, type EncryptionContext } from '../crypto/index.ts';
 import { KmsError } from '../errors/index.ts';
 import type { KeyRecord } from './key-record.ts';
+import { generateKeyPairDer } from './key-material.ts';
+import { keyObjects } from './key-objects.ts';
 import { isSymmetric } from './key-specs.ts';
 import { requireEnabled } from './key-state-errors.ts';
-import { finishDryRun, type OperationDeps, type Operations, type RequestFacts } from './operation.ts';
+import { finishDryRun, type Input, type OperationDeps, type Operations, type RequestFacts } from './operation.ts';
 import { keyArn, type Caller } from './region-context.ts';
+import { oaepDecrypt, oaepEncrypt } from './rsa-encryption.ts';
+import { requireAlgorithm, usableKey as findUsableKey } from './usable-key.ts';
 
 const DATA_KEY_BYTES: Record<string, number> = { AES_128: 16, AES_256: 32 };
 
 export function cryptographicOperations(deps: OperationDeps): Operations {
   const { ctx, keys, authorize } = deps;
+  const objects = keyObjects(keys);
 
-  /** Finds a key for a cryptographic operation and checks state, usage and permission. */
-  const usableKey = async (identifier: string, caller: Caller, action: string, facts: RequestFacts): Promise<KeyRecord> => {
-    const key = await keys.find(identifier, { allowAlias: true });
-    await authorize(caller, action, key, facts);
-    const arn = keyArn(ctx, key.keyId);
-    requireEnabled(arn, key.state);
-    if (key.keyUsage !== 'ENCRYPT_DECRYPT') {
-      throw new KmsError('InvalidKeyUsageException', `${arn} key usage is ${key.keyUsage} which is not valid for ${action}.`);
-    }
-    return key;
-  };
+  const usableKey = (identifier: string, caller: Caller, action: string, facts: RequestFacts): Promise<KeyRecord> =>
+    findUsableKey(deps, identifier, caller, action, facts, 'ENCRYPT_DECRYPT');
 
-  const checkAlgorithm = (key: KeyRecord, algorithm: string | undefined): void => {
-    if (algorithm !== undefined && isSymmetric(key.keySpec) && algorithm !== 'SYMMETRIC_DEFAULT') {
-      throw new KmsError('InvalidKeyUsageException', `The encryption algorithm ${algorithm} is not valid for ${keyArn(ctx, key.keyId)}.`);
+  /** An omitted algorithm means SYMMETRIC_DEFAULT, which an RSA key refuses as AWS does. */
+  const checkAlgorithm = (key: KeyRecord, algorithm: string | undefined): void =>
+    requireAlgorithm(deps, key, 'encryption', algorithm ?? 'SYMMETRIC_DEFAULT');
+
+  /** Data keys and data key pairs are only ever protected by symmetric keys. */
+  const requireSymmetric = (key: KeyRecord, action: string): void => {
+    if (!isSymmetric(key.keySpec)) {
+      throw new KmsError('InvalidKeyUsageException', `${keyArn(ctx, key.keyId)} key spec ${key.keySpec} is not valid for ${action}.`);
     }
   };
 
-  const encryptWith = async (key: KeyRecord, plaintext: Buffer, context: EncryptionContext | undefined): Promise<Buffer> => {
+  /** RSA ciphertext is bare OAEP output as AWS returns it; symmetric ciphertext is Concord's blob. */
+  const encryptWith = async (key: KeyRecord, plaintext: Buffer, context: EncryptionContext | undefined, algorithm?: string): Promise<Buffer> => {
+    if (!isSymmetric(key.keySpec)) {
+      refuseContext(context);
+      return oaepEncrypt((await objects.keyPair(key)).publicKey, algorithm!, plaintext);
+    }
     const material = await keys.material(key, key.currentMaterial);
     if (!material) throw new KmsError('KMSInvalidStateException', `${keyArn(ctx, key.keyId)} has no key material.`);
     const header = encodeHeader({ keyId: key.keyId, materialVersion: key.currentMaterial });
@@ -46,13 +52,19 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
     action: string,
     grantTokens: string[] | undefined,
   ): Promise<{ key: KeyRecord; plaintext: Buffer }> => {
+    const requested = keyIdentifier === undefined ? undefined : await keys.find(keyIdentifier, { allowAlias: true });
+    if (requested && !isSymmetric(requested.keySpec)) {
+      const key = await usableKey(keyIdentifier!, caller, action, { encryptionContext: context, grantTokens });
+      checkAlgorithm(key, algorithm);
+      refuseContext(context);
+      const plaintext = oaepDecrypt((await objects.keyPair(key)).privateKey, algorithm!, blob);
+      if (!plaintext) throw invalidCiphertext();
+      return { key, plaintext };
+    }
     const parsed = parseBlob(blob);
     if (!parsed) throw invalidCiphertext();
-    if (keyIdentifier !== undefined) {
-      const requested = await keys.resolveKeyId(keyIdentifier, { allowAlias: true });
-      if (requested !== parsed.keyId) {
-        throw new KmsError('IncorrectKeyException', 'The key ID in the request does not identify a KMS key that can perform this operation.');
-      }
+    if (requested && requested.keyId !== parsed.keyId) {
+      throw new KmsError('IncorrectKeyException', 'The key ID in the request does not identify a KMS key that can perform this operation.');
     }
     const key = await keys.load(parsed.keyId).catch((error: unknown) => {
       if (error instanceof KmsError && error.code === 'NotFoundException') throw invalidCiphertext();
@@ -74,9 +86,28 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
     }
     if (input.Recipient !== undefined) throw new KmsError('UnsupportedOperationException', 'Recipient attestation is not supported by Concord.');
     const key = await usableKey(input.KeyId, caller, action, facts(input, input.EncryptionContext));
+    requireSymmetric(key, action);
     finishDryRun(input);
     const plaintext = randomBytes(input.NumberOfBytes ?? DATA_KEY_BYTES[input.KeySpec]!);
     return { key, plaintext, ciphertext: await encryptWith(key, plaintext, input.EncryptionContext) };
+  };
+
+  /** A fresh key pair whose PKCS#8 private key is an ordinary ciphertext under a symmetric key, so Decrypt returns it. */
+  const dataKeyPair = async (input: Input, caller: Caller, action: string) => {
+    if (input.Recipient !== undefined) throw new KmsError('UnsupportedOperationException', 'Recipient attestation is not supported by Concord.');
+    const key = await usableKey(input.KeyId, caller, action, facts(input, input.EncryptionContext));
+    requireSymmetric(key, action);
+    finishDryRun(input);
+    const pair = await generateKeyPairDer(input.KeyPairSpec);
+    return {
+      pair,
+      output: {
+        PrivateKeyCiphertextBlob: await encryptWith(key, pair.privateKey, input.EncryptionContext),
+        PublicKey: pair.publicKey,
+        KeyId: keyArn(ctx, key.keyId),
+        KeyPairSpec: input.KeyPairSpec,
+      },
+    };
   };
 
   return {
@@ -85,9 +116,9 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
       checkAlgorithm(key, input.EncryptionAlgorithm);
       finishDryRun(input);
       return {
-        CiphertextBlob: await encryptWith(key, input.Plaintext, input.EncryptionContext),
+        CiphertextBlob: await encryptWith(key, input.Plaintext, input.EncryptionContext, input.EncryptionAlgorithm),
         KeyId: keyArn(ctx, key.keyId),
-        EncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+        EncryptionAlgorithm: input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT',
       };
     },
 
@@ -95,7 +126,7 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
       if (input.Recipient !== undefined) throw new KmsError('UnsupportedOperationException', 'Recipient attestation is not supported by Concord.');
       const { key, plaintext } = await decryptBlob(input.CiphertextBlob, input.EncryptionContext, input.KeyId, input.EncryptionAlgorithm, caller, 'Decrypt', input.GrantTokens);
       finishDryRun(input);
-      return { KeyId: keyArn(ctx, key.keyId), Plaintext: plaintext, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
+      return { KeyId: keyArn(ctx, key.keyId), Plaintext: plaintext, EncryptionAlgorithm: input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT' };
     },
 
     async ReEncrypt(input, caller) {
@@ -112,11 +143,11 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
       checkAlgorithm(destination, input.DestinationEncryptionAlgorithm);
       finishDryRun(input);
       return {
-        CiphertextBlob: await encryptWith(destination, source.plaintext, input.DestinationEncryptionContext),
+        CiphertextBlob: await encryptWith(destination, source.plaintext, input.DestinationEncryptionContext, input.DestinationEncryptionAlgorithm),
         SourceKeyId: keyArn(ctx, source.key.keyId),
         KeyId: keyArn(ctx, destination.keyId),
-        SourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-        DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+        SourceEncryptionAlgorithm: input.SourceEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT',
+        DestinationEncryptionAlgorithm: input.DestinationEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT',
       };
     },
 
@@ -128,6 +159,15 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
     async GenerateDataKeyWithoutPlaintext(input, caller) {
       const { key, ciphertext } = await dataKey(input, caller, 'GenerateDataKeyWithoutPlaintext');
       return { CiphertextBlob: ciphertext, KeyId: keyArn(ctx, key.keyId) };
+    },
+
+    async GenerateDataKeyPair(input, caller) {
+      const { pair, output } = await dataKeyPair(input, caller, 'GenerateDataKeyPair');
+      return { ...output, PrivateKeyPlaintext: pair.privateKey };
+    },
+
+    async GenerateDataKeyPairWithoutPlaintext(input, caller) {
+      return (await dataKeyPair(input, caller, 'GenerateDataKeyPairWithoutPlaintext')).output;
     },
 
     async GenerateRandom(input) {
@@ -143,5 +183,12 @@ const facts = (input: Record<string, any>, encryptionContext: EncryptionContext 
   encryptionContext,
   grantTokens: input.GrantTokens,
 });
+
+/** AWS binds no encryption context to RSA ciphertext, so it refuses one rather than ignore it. */
+function refuseContext(context: EncryptionContext | undefined): void {
+  if (context !== undefined && Object.keys(context).length > 0) {
+    throw new KmsError('ValidationException', 'EncryptionContext is not supported with asymmetric KMS keys.');
+  }
+}
 
 const invalidCiphertext = (): KmsError => new KmsError('InvalidCiphertextException', 'The ciphertext is not valid for any KMS key this caller can use.');

@@ -1,7 +1,9 @@
 import { aliasOperations } from './alias-operations.ts';
+import { asymmetricOperations } from './asymmetric-operations.ts';
 import { cryptographicOperations } from './cryptographic-operations.ts';
 import { KeyRepository } from './key-repository.ts';
 import { lifecycleOperations, sweepDeletedKeys } from './lifecycle-operations.ts';
+import { macOperations } from './mac-operations.ts';
 import { authorizeByAccount, type Operation, type OperationDeps, type Operations } from './operation.ts';
 import type { RegionContext } from './region-context.ts';
 import { tagAndPolicyOperations } from './tag-and-policy-operations.ts';
@@ -23,6 +25,8 @@ export class KeyService {
     this.operations = {
       ...lifecycleOperations(this.deps),
       ...cryptographicOperations(this.deps),
+      ...asymmetricOperations(this.deps),
+      ...macOperations(this.deps),
       ...aliasOperations(this.deps),
       ...tagAndPolicyOperations(this.deps),
     };

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { KmsError } from '../errors/index.ts';
 import { defaultKeyPolicy } from './default-policy.ts';
+import { generateKeyMaterial } from './key-material.ts';
 import { keyMetadata } from './key-metadata.ts';
 import { aliasPath, keyPath, type AliasRecord, type KeyRecord } from './key-record.ts';
 import { isSymmetric, keySpecs } from './key-specs.ts';
@@ -47,7 +48,7 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
       checkTags(tags);
       const multiRegion = input.MultiRegion === true;
       const keyId = multiRegion ? `mrk-${randomBytes(16).toString('hex')}` : randomUUID();
-      const materials = origin === 'AWS_KMS' ? [await keys.wrapMaterial(keyId, 1, randomBytes(32))] : [];
+      const materials = origin === 'AWS_KMS' ? [await keys.wrapMaterial(keyId, 1, await generateKeyMaterial(keySpec))] : [];
       const key: KeyRecord = {
         keyId,
         account: ctx.account,
