@@ -29,6 +29,10 @@ import { ACCOUNT, startDev, type DevDeployment } from './harness.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const UNKNOWN_KEY = '00000000-1111-2222-3333-444444444444';
+const ROOT_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Sid: 'root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }],
+});
 
 describe('key lifecycle through the AWS SDK', () => {
   let dev: DevDeployment;
@@ -47,11 +51,7 @@ describe('key lifecycle through the AWS SDK', () => {
 
   describe('CreateKey and DescribeKey', () => {
     it('stores the description, tags and policy a key is created with', async () => {
-      const policy = JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [{ Sid: 'root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }],
-      });
-      const key = await newKey({ Description: 'payroll', Tags: [{ TagKey: 'team', TagValue: 'finance' }], Policy: policy });
+      const key = await newKey({ Description: 'payroll', Tags: [{ TagKey: 'team', TagValue: 'finance' }], Policy: ROOT_POLICY });
       assert.equal(key.Description, 'payroll');
       assert.equal(key.KeyUsage, 'ENCRYPT_DECRYPT');
       assert.equal(key.Origin, 'AWS_KMS');
@@ -64,7 +64,7 @@ describe('key lifecycle through the AWS SDK', () => {
       const tags = await kms.send(new ListResourceTagsCommand({ KeyId: key.KeyId }));
       assert.deepEqual(tags.Tags, [{ TagKey: 'team', TagValue: 'finance' }]);
       const stored = await kms.send(new GetKeyPolicyCommand({ KeyId: key.KeyId, PolicyName: 'default' }));
-      assert.deepEqual(JSON.parse(stored.Policy!), JSON.parse(policy));
+      assert.deepEqual(JSON.parse(stored.Policy!), JSON.parse(ROOT_POLICY));
     });
 
     it('accepts an explicit ENCRYPT_DECRYPT key usage and refuses one the key spec cannot have', async () => {
@@ -217,7 +217,7 @@ describe('key lifecycle through the AWS SDK', () => {
       await kms.send(new UpdateKeyDescriptionCommand({ KeyId, Description: 'still manageable' }));
       await kms.send(new TagResourceCommand({ KeyId, Tags: [{ TagKey: 'state', TagValue: 'disabled' }] }));
       await kms.send(new CreateAliasCommand({ AliasName: 'alias/disabled-key', TargetKeyId: KeyId }));
-      await kms.send(new PutKeyPolicyCommand({ KeyId, PolicyName: 'default', Policy: '{"Statement":[]}' }));
+      await kms.send(new PutKeyPolicyCommand({ KeyId, PolicyName: 'default', Policy: ROOT_POLICY }));
       assert.equal(await stateOf(KeyId!), 'Disabled');
     });
 
@@ -243,7 +243,7 @@ describe('key lifecycle through the AWS SDK', () => {
         await assert.rejects(kms.send(command as never), { name: 'KMSInvalidStateException', message: /pending deletion/ }, command.constructor.name);
       }
       await kms.send(new GetKeyPolicyCommand({ KeyId, PolicyName: 'default' }));
-      await kms.send(new PutKeyPolicyCommand({ KeyId, PolicyName: 'default', Policy: '{"Statement":[]}' }));
+      await kms.send(new PutKeyPolicyCommand({ KeyId, PolicyName: 'default', Policy: ROOT_POLICY }));
       await kms.send(new ListResourceTagsCommand({ KeyId }));
       await kms.send(new ListKeyPoliciesCommand({ KeyId }));
       await kms.send(new DeleteAliasCommand({ AliasName: 'alias/pending-deletion' }));
