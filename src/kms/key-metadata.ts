@@ -1,4 +1,5 @@
 import type { KeyRecord } from './key-record.ts';
+import { currentMaterialMetadata } from './material-versions.ts';
 import { keyAlgorithms } from './key-specs.ts';
 import { keyArn, type RegionContext } from './region-context.ts';
 import { toEpochSeconds } from './operation.ts';
@@ -20,7 +21,7 @@ export function keyMetadata(ctx: RegionContext, key: KeyRecord): Record<string, 
     CustomerMasterKeySpec: key.keySpec,
     KeySpec: key.keySpec,
     ...keyAlgorithms(key.keySpec, key.keyUsage),
-    ...(key.origin === 'EXTERNAL' && key.materials.length > 0 ? { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' } : {}),
+    ...currentMaterialMetadata(key),
     MultiRegion: key.multiRegion,
   };
 }

@@ -14,11 +14,27 @@ export interface Tag {
   TagValue: string;
 }
 
-export interface MaterialRecord {
+/** What is known of a material version besides the material itself. */
+export interface MaterialInfo {
   version: number;
+  createdAt: number;
+  /** How this version became current; absent for a key's first material and for imported material pending rotation. */
+  rotation?: { type: 'AUTOMATIC' | 'ON_DEMAND'; date: number };
+  imported?: ImportedMaterial;
+}
+
+export interface MaterialRecord extends MaterialInfo {
   /** Base64 of the material wrapped under the region master key. */
   wrapped: string;
-  createdAt: number;
+}
+
+/** The terms of imported material, kept while the material itself is deleted so the same material can return. */
+export interface ImportedMaterial {
+  /** KeyMaterialId, derived from the key ID and the material, so a re-import proves it is the same material. */
+  id: string;
+  description?: string;
+  expirationModel: 'KEY_MATERIAL_EXPIRES' | 'KEY_MATERIAL_DOES_NOT_EXPIRE';
+  validTo?: number;
 }
 
 export interface KeyRecord {
@@ -38,6 +54,10 @@ export interface KeyRecord {
   tags: Tag[];
   materials: MaterialRecord[];
   currentMaterial: number;
+  /** Imported material that was deleted or expired, remembered so that only the same material can return. */
+  deletedMaterials?: MaterialInfo[];
+  /** Automatic rotation while enabled: due `periodDays` after `since` (when it was enabled or last rotated automatically). */
+  autoRotation?: { periodDays: number; since: number };
   multiRegion: boolean;
 }
 
@@ -53,3 +73,27 @@ export const aliasPath = (aliasName: string): string => `alias/${aliasName}`;
 /** An index of keys awaiting deletion, ordered by deletion time, for the sweeper. */
 export const deletionPath = (deletionDate: number, keyId: string): string =>
   `deletion/${String(deletionDate).padStart(15, '0')}/${keyId}`;
+/** An index of keys with automatic rotation, ordered by when it is due, for the rotation job. */
+export const rotationPath = (dueAt: number, keyId: string): string => `rotation/${String(dueAt).padStart(15, '0')}/${keyId}`;
+/** An index of keys with expiring imported material, ordered by expiry, for the expiry job. */
+export const expiryPath = (validTo: number, keyId: string): string => `expiry/${String(validTo).padStart(15, '0')}/${keyId}`;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export const nextRotationDate = (rotation: NonNullable<KeyRecord['autoRotation']>): number => rotation.since + rotation.periodDays * DAY_MS;
+
+/**
+ * The index entries a key has in the store, each holding its key ID. Rotation is indexed only
+ * while the key is Enabled: a key that is disabled or pending deletion does not rotate, and
+ * enabling it again re-adds the entry, so overdue rotation happens at once.
+ */
+export function keyIndexPaths(key: KeyRecord): string[] {
+  const paths = new Set<string>();
+  if (key.deletionDate !== undefined) paths.add(deletionPath(key.deletionDate, key.keyId));
+  if (key.autoRotation && key.state === 'Enabled') paths.add(rotationPath(nextRotationDate(key.autoRotation), key.keyId));
+  for (const material of key.materials) {
+    const validTo = material.imported?.validTo;
+    if (validTo !== undefined) paths.add(expiryPath(validTo, key.keyId));
+  }
+  return [...paths];
+}

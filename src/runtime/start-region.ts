@@ -27,6 +27,8 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
    */
   const jobs: { name: string; run: () => Promise<unknown> }[] = [
     { name: 'deletion sweeper', run: () => service.sweep() },
+    { name: 'automatic key rotation', run: () => service.rotateDueKeys() },
+    { name: 'imported material expiry', run: () => service.expireImportedMaterial() },
   ];
   let background = Promise.resolve();
   const timer = setInterval(() => {

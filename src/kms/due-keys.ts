@@ -1,0 +1,25 @@
+import { keyIndexPaths, keyPath, type KeyRecord } from './key-record.ts';
+import type { OperationDeps } from './operation.ts';
+import { changeKey } from './update-key.ts';
+
+const DUE_BATCH = 500;
+
+/**
+ * Background work over one of the keys' time-ordered indexes (`rotation/`, `expiry/`): changes
+ * each key whose entry is due, one transaction per key, reading only the due entries. An entry
+ * the key no longer has is dropped.
+ */
+export async function changeDueKeys(deps: OperationDeps, prefix: string, change: (key: KeyRecord) => void | Promise<void>): Promise<void> {
+  const { ctx, hooks } = deps;
+  for (const entry of await ctx.store.list(prefix, { limit: DUE_BATCH })) {
+    if (Number(entry.key.slice(prefix.length).split('/')[0]) > ctx.now()) break;
+    await ctx.store.transaction(async (tx) => {
+      const raw = await tx.getForUpdate(keyPath(entry.value));
+      if (!raw) return tx.delete(entry.key);
+      const key = JSON.parse(raw) as KeyRecord;
+      await changeKey(tx, key, change, hooks);
+      if (!keyIndexPaths(key).includes(entry.key)) tx.delete(entry.key);
+    });
+    hooks?.committed();
+  }
+}

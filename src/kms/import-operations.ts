@@ -1,0 +1,176 @@
+import { KmsError } from '../errors/index.ts';
+import { issueImportParameters, openImportToken, purgeExpiredImportParameters } from './import-parameters.ts';
+import { isWrappingAlgorithm, unwrapImportedMaterial, WRAPPING_KEY_BITS } from './import-wrapping.ts';
+import { changeDueKeys } from './due-keys.ts';
+import type { ImportedMaterial, KeyRecord } from './key-record.ts';
+import { isSymmetric } from './key-specs.ts';
+import { invalidState, requireNotPendingDeletion } from './key-state-errors.ts';
+import { allMaterials, importedMaterialId, materialId, materialState, nextMaterialVersion } from './material-versions.ts';
+import { toEpochSeconds, type Input, type OperationDeps, type Operations } from './operation.ts';
+import { keyArn, type RegionContext } from './region-context.ts';
+import { updateKey } from './update-key.ts';
+
+const SYMMETRIC_MATERIAL_BYTES = 32;
+const MAX_VALID_TO_MS = 365 * 24 * 60 * 60 * 1000;
+
+export function importOperations(deps: OperationDeps): Operations {
+  const { ctx, keys, authorize } = deps;
+
+  return {
+    async GetParametersForImport(input, caller) {
+      const key = await keys.find(input.KeyId, { allowAlias: false });
+      await authorize(caller, 'GetParametersForImport', key);
+      requireImportable(ctx, key);
+      requireNotPendingDeletion(keyArn(ctx, key.keyId), key.state);
+      if (!isWrappingAlgorithm(input.WrappingAlgorithm)) {
+        throw new KmsError('ValidationException', `WrappingAlgorithm ${input.WrappingAlgorithm} is not supported; use RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256.`);
+      }
+      if (!Object.hasOwn(WRAPPING_KEY_BITS, input.WrappingKeySpec)) {
+        throw new KmsError('ValidationException', `WrappingKeySpec ${input.WrappingKeySpec} is not supported; use RSA_2048, RSA_3072 or RSA_4096.`);
+      }
+      const issued = await issueImportParameters(ctx, key.keyId, input.WrappingAlgorithm, input.WrappingKeySpec);
+      return {
+        KeyId: keyArn(ctx, key.keyId),
+        ImportToken: issued.importToken,
+        PublicKey: issued.publicKey,
+        ParametersValidTo: toEpochSeconds(issued.validTo),
+      };
+    },
+
+    async ImportKeyMaterial(input, caller) {
+      let importedId = '';
+      const key = await updateKey(deps, input.KeyId, caller, 'ImportKeyMaterial', async (key) => {
+        requireImportable(ctx, key);
+        if (key.state !== 'Enabled' && key.state !== 'PendingImport') throw invalidState(keyArn(ctx, key.keyId), key.state);
+        const terms = expirationTerms(input, ctx.now());
+        const { wrappingAlgorithm, privateKey } = await openImportToken(ctx, key.keyId, input.ImportToken);
+        const material = unwrapImportedMaterial(privateKey, wrappingAlgorithm, input.EncryptedKeyMaterial);
+        if (!material) {
+          throw new KmsError('InvalidCiphertextException', 'The encrypted key material could not be decrypted with the wrapping key and algorithm of this import token.');
+        }
+        if (material.length !== SYMMETRIC_MATERIAL_BYTES) {
+          throw new KmsError('IncorrectKeyMaterialException', `Symmetric key material must be ${SYMMETRIC_MATERIAL_BYTES} bytes.`);
+        }
+        importedId = importedMaterialId(key.keyId, material);
+        const known = allMaterials(key);
+        const importType: string = input.ImportType ?? (known.length === 0 ? 'NEW_KEY_MATERIAL' : 'EXISTING_KEY_MATERIAL');
+        const version = importType === 'NEW_KEY_MATERIAL' ? newMaterialVersion(ctx, key, input, importedId) : existingMaterialVersion(key, input, importedId);
+        const previous = known.find((m) => m.version === version);
+        const imported: ImportedMaterial = {
+          id: importedId,
+          ...terms,
+          ...(input.KeyMaterialDescription !== undefined || previous?.imported?.description !== undefined
+            ? { description: input.KeyMaterialDescription ?? previous?.imported?.description }
+            : {}),
+        };
+        const record = { ...previous, ...(await keys.wrapMaterial(key.keyId, version, material)), imported };
+        if (previous) record.createdAt = previous.createdAt;
+        key.materials = [...key.materials.filter((m) => m.version !== version), record].sort((a, b) => a.version - b.version);
+        key.deletedMaterials = (key.deletedMaterials ?? []).filter((m) => m.version !== version);
+        if (key.currentMaterial === 0) key.currentMaterial = version;
+        if (key.state === 'PendingImport' && allBoundMaterialPresent(key)) key.state = 'Enabled';
+      });
+      return { KeyId: keyArn(ctx, key.keyId), KeyMaterialId: importedId };
+    },
+
+    async DeleteImportedKeyMaterial(input, caller) {
+      let deletedId = '';
+      const key = await updateKey(deps, input.KeyId, caller, 'DeleteImportedKeyMaterial', (key) => {
+        const arn = keyArn(ctx, key.keyId);
+        if (key.origin !== 'EXTERNAL') throw new KmsError('UnsupportedOperationException', `${arn} does not have imported key material.`);
+        if (!['Enabled', 'Disabled', 'PendingImport', 'PendingDeletion'].includes(key.state)) throw invalidState(arn, key.state);
+        const target = allMaterials(key).find((m) =>
+          input.KeyMaterialId === undefined ? m.version === key.currentMaterial : materialId(key.keyId, m) === input.KeyMaterialId,
+        );
+        if (!target) {
+          if (input.KeyMaterialId !== undefined) throw new KmsError('NotFoundException', `Key material ${input.KeyMaterialId} is not associated with ${arn}.`);
+          throw new KmsError('KMSInvalidStateException', `${arn} has no imported key material.`);
+        }
+        deletedId = materialId(key.keyId, target);
+        removeMaterial(key, target.version);
+      });
+      return { KeyId: keyArn(ctx, key.keyId), KeyMaterialId: deletedId };
+    },
+  };
+}
+
+/** Concord imports symmetric encryption material; AWS also imports asymmetric and HMAC material. */
+function requireImportable(ctx: RegionContext, key: KeyRecord): void {
+  const arn = keyArn(ctx, key.keyId);
+  if (key.origin !== 'EXTERNAL') throw new KmsError('UnsupportedOperationException', `${arn} origin is ${key.origin}, which does not support imported key material.`);
+  if (!isSymmetric(key.keySpec)) throw new KmsError('UnsupportedOperationException', `Concord imports only symmetric key material; ${arn} has key spec ${key.keySpec}.`);
+}
+
+/** AWS's rules: ValidTo is required when the material expires, refused when it does not, and at most 365 days ahead. */
+function expirationTerms(input: Input, now: number): Pick<ImportedMaterial, 'expirationModel' | 'validTo'> {
+  const expirationModel: ImportedMaterial['expirationModel'] = input.ExpirationModel ?? 'KEY_MATERIAL_EXPIRES';
+  if (expirationModel === 'KEY_MATERIAL_DOES_NOT_EXPIRE') {
+    if (input.ValidTo !== undefined) throw new KmsError('ValidationException', 'ValidTo must be omitted when ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE.');
+    return { expirationModel };
+  }
+  if (input.ValidTo === undefined) throw new KmsError('ValidationException', 'ValidTo is required when ExpirationModel is KEY_MATERIAL_EXPIRES.');
+  const validTo = Math.round((input.ValidTo as number) * 1000);
+  if (validTo <= now) throw new KmsError('ValidationException', 'ValidTo must be in the future.');
+  if (validTo > now + MAX_VALID_TO_MS) throw new KmsError('ValidationException', 'ValidTo must be at most 365 days from now.');
+  return { expirationModel, validTo };
+}
+
+/** NEW_KEY_MATERIAL: the key's first material, or material waiting for RotateKeyOnDemand. */
+function newMaterialVersion(ctx: RegionContext, key: KeyRecord, input: Input, id: string): number {
+  if (input.KeyMaterialId !== undefined) throw new KmsError('ValidationException', 'KeyMaterialId cannot be specified with ImportType NEW_KEY_MATERIAL.');
+  const known = allMaterials(key);
+  if (known.some((m) => m.imported?.id === id)) {
+    throw new KmsError('IncorrectKeyMaterialException', 'This key material is already associated with the KMS key; import it with ImportType EXISTING_KEY_MATERIAL.');
+  }
+  if (known.some((m) => materialState(key, m) === 'PENDING_ROTATION')) {
+    throw new KmsError('KMSInvalidStateException', `${keyArn(ctx, key.keyId)} already has key material pending rotation; rotate the key or delete that material first.`);
+  }
+  return nextMaterialVersion(key);
+}
+
+/** EXISTING_KEY_MATERIAL: only material already associated with the key may come back. */
+function existingMaterialVersion(key: KeyRecord, input: Input, id: string): number {
+  if (input.KeyMaterialId !== undefined && input.KeyMaterialId !== id) {
+    throw new KmsError('IncorrectKeyMaterialException', `The key material does not match KeyMaterialId ${input.KeyMaterialId}.`);
+  }
+  const existing = allMaterials(key).find((m) => m.imported?.id === id);
+  if (!existing) throw new KmsError('IncorrectKeyMaterialException', 'The key material is not the key material previously imported into this KMS key.');
+  return existing.version;
+}
+
+const allBoundMaterialPresent = (key: KeyRecord): boolean =>
+  !(key.deletedMaterials ?? []).some((m) => materialState(key, m) !== 'PENDING_ROTATION');
+
+/**
+ * Deletes imported material. Material pending rotation was never bound to the key and is
+ * forgotten; bound material is remembered without its bytes and the key awaits re-import.
+ */
+function removeMaterial(key: KeyRecord, version: number): void {
+  const present = key.materials.find((m) => m.version === version);
+  key.materials = key.materials.filter((m) => m.version !== version);
+  if (version > key.currentMaterial) {
+    key.deletedMaterials = (key.deletedMaterials ?? []).filter((m) => m.version !== version);
+    return;
+  }
+  if (present) {
+    const { wrapped: _wrapped, ...info } = present;
+    key.deletedMaterials = [...(key.deletedMaterials ?? []), info];
+  }
+  if (key.state !== 'PendingDeletion') key.state = 'PendingImport';
+}
+
+/** Background work: deletes imported material whose ValidTo has passed, and expired import parameters. */
+export async function expireImportedMaterial(deps: OperationDeps): Promise<number> {
+  const { ctx } = deps;
+  let expired = 0;
+  await changeDueKeys(deps, 'expiry/', (key) => {
+    for (const material of key.materials) {
+      if (material.imported?.validTo !== undefined && material.imported.validTo <= ctx.now()) {
+        removeMaterial(key, material.version);
+        expired += 1;
+      }
+    }
+  });
+  await purgeExpiredImportParameters(ctx);
+  return expired;
+}
