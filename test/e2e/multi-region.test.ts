@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
+  CancelKeyDeletionCommand,
   CreateKeyCommand,
   DecryptCommand,
   DescribeKeyCommand,
@@ -12,6 +13,7 @@ import {
   ListResourceTagsCommand,
   ReplicateKeyCommand,
   RotateKeyOnDemandCommand,
+  ScheduleKeyDeletionCommand,
   UpdateKeyDescriptionCommand,
   UpdatePrimaryRegionCommand,
   type KMSClient,
@@ -156,5 +158,28 @@ describe('multi-Region keys across the regions of one concord dev deployment', (
         assert.equal(Buffer.from((await kms[from]!.send(new DecryptCommand({ CiphertextBlob: fresh }))).Plaintext!).toString(), 'new primary');
       });
     }
+  });
+
+  it('holds a primary in PendingReplicaDeletion while a replica remains, which deletes on its own schedule', async () => {
+    const KeyId = await createPrimary();
+    await replicate(KeyId, WEST);
+    const scheduled = await kms[EAST]!.send(new ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: 7 }));
+    assert.equal(scheduled.KeyState, 'PendingReplicaDeletion');
+    assert.equal(scheduled.PendingWindowInDays, 7);
+    assert.equal(scheduled.DeletionDate, undefined);
+    const primary = await describeIn(EAST, KeyId);
+    assert.equal(primary.KeyState, 'PendingReplicaDeletion');
+    assert.equal(primary.PendingDeletionWindowInDays, 7);
+    await assert.rejects(kms[EAST]!.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from('x') })), { name: 'KMSInvalidStateException' });
+
+    assert.equal((await describeIn(WEST, KeyId)).KeyState, 'Enabled');
+    await kms[WEST]!.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from('the replica still works') }));
+    const replica = await kms[WEST]!.send(new ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: 30 }));
+    assert.equal(replica.KeyState, 'PendingDeletion');
+    assert.ok(replica.DeletionDate);
+
+    await kms[EAST]!.send(new CancelKeyDeletionCommand({ KeyId }));
+    assert.equal((await describeIn(EAST, KeyId)).KeyState, 'Disabled');
+    assert.equal((await describeIn(WEST, KeyId)).KeyState, 'PendingDeletion');
   });
 });

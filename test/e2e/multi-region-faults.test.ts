@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  CreateKeyCommand,
+  DecryptCommand,
+  DescribeKeyCommand,
+  EncryptCommand,
+  ListKeyRotationsCommand,
+  ReplicateKeyCommand,
+  RotateKeyOnDemandCommand,
+  UpdatePrimaryRegionCommand,
+  type KMSClient,
+} from '@aws-sdk/client-kms';
+import { eventually } from './eventually.ts';
+import { startRegionServers, type RegionServers } from './region-servers.ts';
+
+const [EAST, WEST] = ['us-east-1', 'us-west-2'] as const;
+
+describe('multi-Region keys between separate concord server processes, one of them killed', () => {
+  let servers: RegionServers;
+  let east: KMSClient;
+  let west: KMSClient;
+  before(async () => {
+    servers = await startRegionServers([EAST, WEST]);
+    east = servers.client(EAST);
+    west = servers.client(WEST);
+  });
+  after(async () => {
+    await servers.stopAll();
+  });
+
+  const createPrimary = async (): Promise<string> => (await east.send(new CreateKeyCommand({ MultiRegion: true }))).KeyMetadata!.KeyId!;
+  const describeIn = async (client: KMSClient, KeyId: string) => (await client.send(new DescribeKeyCommand({ KeyId }))).KeyMetadata!;
+  const decrypts = async (client: KMSClient, CiphertextBlob: Uint8Array | undefined, expected: string) =>
+    assert.equal(Buffer.from((await client.send(new DecryptCommand({ CiphertextBlob }))).Plaintext!).toString(), expected);
+
+  it('answers ReplicateKey to a dead region with a clear error and creates nothing anywhere', async () => {
+    const KeyId = await createPrimary();
+    await servers.kill(WEST);
+    await assert.rejects(east.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: WEST })), (error: Error) => {
+      assert.equal(error.name, 'DependencyTimeoutException');
+      assert.match(error.message, /us-west-2 is unavailable.*no replica was created/);
+      return true;
+    });
+    assert.deepEqual((await describeIn(east, KeyId)).MultiRegionConfiguration?.ReplicaKeys, []);
+    await servers.start(WEST);
+    await assert.rejects(describeIn(west, KeyId), { name: 'NotFoundException' });
+
+    await east.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: WEST }));
+    await eventually(async () => assert.equal((await describeIn(west, KeyId)).KeyState, 'Enabled'));
+  });
+
+  it('delivers a rotation made while a replica region was down once it returns, exactly once', async () => {
+    const KeyId = await createPrimary();
+    await east.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: WEST }));
+    await eventually(async () => assert.equal((await describeIn(west, KeyId)).KeyState, 'Enabled'));
+    await servers.kill(WEST);
+    await east.send(new RotateKeyOnDemandCommand({ KeyId }));
+    const { CiphertextBlob } = await east.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from('written while west was down') }));
+    // Long enough for several failed deliveries and a growing backoff.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await servers.start(WEST);
+    await eventually(() => decrypts(west, CiphertextBlob, 'written while west was down'));
+    const rotations = (await west.send(new ListKeyRotationsCommand({ KeyId }))).Rotations ?? [];
+    assert.equal(rotations.length, 1);
+    assert.equal(rotations[0]?.RotationType, 'ON_DEMAND');
+  });
+
+  it('keeps a key Updating and serving while the new primary region is down, and finishes the swap when it returns', async () => {
+    const KeyId = await createPrimary();
+    await east.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: WEST }));
+    await eventually(async () => assert.equal((await describeIn(west, KeyId)).KeyState, 'Enabled'));
+    await servers.kill(WEST);
+    await east.send(new UpdatePrimaryRegionCommand({ KeyId, PrimaryRegion: WEST }));
+    const during = await describeIn(east, KeyId);
+    assert.equal(during.KeyState, 'Updating');
+    assert.equal(during.MultiRegionConfiguration?.MultiRegionKeyType, 'REPLICA', 'the old primary gives up its role before the new one takes it');
+    const { CiphertextBlob } = await east.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from('during the swap') }));
+    await decrypts(east, CiphertextBlob, 'during the swap');
+    await assert.rejects(east.send(new RotateKeyOnDemandCommand({ KeyId })), { name: 'UnsupportedOperationException' });
+
+    await servers.start(WEST);
+    await eventually(async () => {
+      const [inEast, inWest] = [await describeIn(east, KeyId), await describeIn(west, KeyId)];
+      assert.equal(inEast.KeyState, 'Enabled');
+      assert.equal(inWest.KeyState, 'Enabled');
+      assert.equal(inEast.MultiRegionConfiguration?.MultiRegionKeyType, 'REPLICA');
+      assert.equal(inWest.MultiRegionConfiguration?.MultiRegionKeyType, 'PRIMARY');
+      assert.deepEqual(inWest.MultiRegionConfiguration?.ReplicaKeys?.map((r) => r.Region), [EAST]);
+    });
+    await decrypts(west, CiphertextBlob, 'during the swap');
+  });
+});
