@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadRegionConfig } from '../config/index.ts';
 import { createLogger } from '../logging/index.ts';
+import { RegionIdentity } from '../regions/index.ts';
 import { devRegionConfigs, startRegion, type RunningRegion } from '../runtime/index.ts';
 
 const program = new Command('concord').description('Concord: keys in concord across regions, speaking the AWS KMS API');
@@ -22,6 +23,7 @@ program
   .option('--access-key-id <id>', 'administrator access key ID (or CONCORD_ACCESS_KEY_ID)', process.env.CONCORD_ACCESS_KEY_ID)
   .option('--secret-access-key <secret>', 'administrator secret access key (or CONCORD_SECRET_ACCESS_KEY)', process.env.CONCORD_SECRET_ACCESS_KEY)
   .option('--log-level <level>', 'log level', 'info')
+  .option('--principals-file <file>', 'YAML list of further principals (arn, accessKeyId, secretAccessKey, identityPolicies)')
   .action(async (options) => {
     const { configs, credentials } = devRegionConfigs({ ...options, regions: String(options.regions).split(',').map((r) => r.trim()) });
     const logger = createLogger({ level: options.logLevel });
@@ -38,6 +40,16 @@ program
       ].join('\n'),
     );
     stopOnSignal(regions);
+  });
+
+program
+  .command('identity')
+  .description("print the region's public identity key (creating the identity the first time), for its peers' configuration")
+  .requiredOption('--config <file>', 'region configuration (YAML)')
+  .action((options) => {
+    const config = loadRegionConfig(options.config);
+    if (!config.identity) throw new ConfigError('the configuration names no identity.path');
+    process.stdout.write(`${RegionIdentity.openOrInit(config.identity.path).publicKey}\n`);
   });
 
 program

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 
@@ -14,7 +15,12 @@ export interface RegionConfig {
   /** The region's crypto units, managed with `concord tke`. */
   cryptoUnits?: CryptoUnitsConfig;
   accessKeys: { accessKeyId: string; secretAccessKey: string; principal: string }[];
-  peers: Record<string, string>;
+  /** IAM principals of the account with their inline identity policies (JSON policy documents). */
+  principals: { arn: string; identityPolicies?: Record<string, unknown>[] }[];
+  /** Peer regions: where each listens and the public key it signs peer requests with (`concord identity`). */
+  peers: Record<string, { url: string; publicKey: string }>;
+  /** This region's identity towards its peers; by default beside a SQLite store. Nodes of one region share it. */
+  identity?: { path: string };
   logLevel: string;
   /** How often background work (deletion sweeper) runs. */
   backgroundIntervalMs: number;
@@ -122,7 +128,31 @@ const schema = {
         },
       },
     },
-    peers: { type: 'object', additionalProperties: { type: 'string', pattern: '^https?://' }, default: {} },
+    principals: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['arn'],
+        properties: {
+          arn: { type: 'string', pattern: '^arn:aws:iam::\\d{12}:(user/.+|role/.+)$' },
+          identityPolicies: { type: 'array', items: { type: 'object', required: ['Statement'] } },
+        },
+      },
+    },
+    peers: {
+      type: 'object',
+      propertyNames: { pattern: '^[a-z]{2}(-[a-z]+)+-\\d+$' },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['url', 'publicKey'],
+        properties: { url: { type: 'string', pattern: '^https?://' }, publicKey: { type: 'string', pattern: '^[A-Za-z0-9+/]{40,}={0,2}$' } },
+      },
+      default: {},
+    },
+    identity: { type: 'object', additionalProperties: false, required: ['path'], properties: { path: { type: 'string', minLength: 1 } } },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
     backgroundIntervalMs: { type: 'integer', minimum: 100, default: 60000 },
   },
@@ -150,6 +180,11 @@ export function checkRegionConfig(raw: unknown): Readonly<RegionConfig> {
   }
   const listen = (config.listen ?? {}) as { host?: string; port?: number };
   config.listen = { host: listen.host ?? '127.0.0.1', port: listen.port ?? 8080 };
+  const store = config.store as RegionConfig['store'];
+  if (config.identity === undefined && store.kind === 'sqlite') config.identity = { path: join(dirname(store.path), 'region-identity.json') };
+  if (config.identity === undefined && Object.keys(config.peers as object).length > 0) {
+    throw new ConfigError('invalid configuration: identity.path is required for a region with peers whose store is not SQLite');
+  }
   return deepFreeze(config as unknown as RegionConfig);
 }
 

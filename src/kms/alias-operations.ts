@@ -18,7 +18,7 @@ function checkAliasName(aliasName: string): void {
   }
 }
 
-export function aliasOperations({ ctx, keys, authorize }: OperationDeps): Operations {
+export function aliasOperations({ ctx, keys, authorize, authorizeIdentity }: OperationDeps): Operations {
   /** The key an alias may point to: named by key ID or ARN, permitted, and not being deleted. */
   const aliasTarget = async (tx: Transaction, targetKeyId: string, caller: Caller, action: string): Promise<KeyRecord> => {
     const key = await keys.load(await keys.resolveKeyId(targetKeyId, { allowAlias: false }, tx), tx);
@@ -79,12 +79,8 @@ export function aliasOperations({ ctx, keys, authorize }: OperationDeps): Operat
 
     async ListAliases(input, caller) {
       const limit: number = input.Limit ?? LIST_ALIASES_DEFAULT_LIMIT;
-      let targetKeyId: string | undefined;
-      if (input.KeyId !== undefined) {
-        const key: KeyRecord = await keys.find(input.KeyId, { allowAlias: false });
-        await authorize(caller, 'ListAliases', key);
-        targetKeyId = key.keyId;
-      }
+      await authorizeIdentity(caller, 'ListAliases');
+      const targetKeyId = input.KeyId === undefined ? undefined : (await keys.find(input.KeyId, { allowAlias: false })).keyId;
       const after = markerKey(input.Marker, 'alias/');
       const aliases = (await ctx.store.list('alias/', { after }))
         .map((entry) => JSON.parse(entry.value) as AliasRecord)

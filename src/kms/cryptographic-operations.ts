@@ -170,7 +170,8 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
       return (await dataKeyPair(input, caller, 'GenerateDataKeyPairWithoutPlaintext')).output;
     },
 
-    async GenerateRandom(input) {
+    async GenerateRandom(input, caller) {
+      await deps.authorizeIdentity(caller, 'GenerateRandom');
       if (input.CustomKeyStoreId !== undefined) throw new KmsError('UnsupportedOperationException', 'Custom key stores are not supported by Concord.');
       if (input.Recipient !== undefined) throw new KmsError('UnsupportedOperationException', 'Recipient attestation is not supported by Concord.');
       if (input.NumberOfBytes === undefined) throw new KmsError('ValidationException', 'Please specify number of bytes.');

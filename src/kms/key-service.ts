@@ -1,17 +1,26 @@
+import { AccessControl } from './access-control.ts';
 import { aliasOperations } from './alias-operations.ts';
 import { asymmetricOperations } from './asymmetric-operations.ts';
 import { cryptographicOperations } from './cryptographic-operations.ts';
+import { grantOperations } from './grant-operations.ts';
 import { expireImportedMaterial, importOperations } from './import-operations.ts';
 import { KeyRepository } from './key-repository.ts';
 import { lifecycleOperations, sweepDeletedKeys } from './lifecycle-operations.ts';
 import { macOperations } from './mac-operations.ts';
-import { authorizeByAccount, type Operation, type OperationDeps, type Operations } from './operation.ts';
+import type { KeyHooks, Operation, OperationDeps, Operations } from './operation.ts';
+import { PrincipalDirectory, type PrincipalConfig } from './principal-directory.ts';
 import type { RegionContext } from './region-context.ts';
 import { rotateDueKeys, rotationOperations } from './rotation-operations.ts';
 import { tagAndPolicyOperations } from './tag-and-policy-operations.ts';
 
 export interface KeyServiceOptions extends Omit<RegionContext, 'now'> {
   now?: () => number;
+  /** The account's IAM principals and their identity policies; the account root needs no entry. */
+  principals?: readonly PrincipalConfig[];
+  /** Another module's part in every key change (multi-Region replication). */
+  hooks?: KeyHooks;
+  /** Operations another module adds on the same dependencies (ReplicateKey, UpdatePrimaryRegion). */
+  moreOperations?: (deps: OperationDeps) => Operations;
 }
 
 /** A region's AWS KMS operations, by their TrentService names. */
@@ -21,9 +30,11 @@ export class KeyService {
   private readonly operations: Operations;
 
   constructor(options: KeyServiceOptions) {
-    this.ctx = { ...options, now: options.now ?? Date.now };
+    const { principals = [], now = Date.now, hooks, moreOperations, ...context } = options;
+    this.ctx = { ...context, now };
     const keys = new KeyRepository(this.ctx);
-    this.deps = { ctx: this.ctx, keys, authorize: authorizeByAccount(this.ctx) };
+    const access = new AccessControl(this.ctx, new PrincipalDirectory(this.ctx.account, principals));
+    this.deps = { ctx: this.ctx, keys, authorize: access.authorize, authorizeIdentity: access.authorizeIdentity, checkKeyPolicy: access.checkKeyPolicy, hooks };
     this.operations = {
       ...lifecycleOperations(this.deps),
       ...cryptographicOperations(this.deps),
@@ -31,8 +42,10 @@ export class KeyService {
       ...macOperations(this.deps),
       ...aliasOperations(this.deps),
       ...tagAndPolicyOperations(this.deps),
+      ...grantOperations(this.deps),
       ...rotationOperations(this.deps),
       ...importOperations(this.deps),
+      ...moreOperations?.(this.deps),
     };
   }
 

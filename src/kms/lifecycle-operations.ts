@@ -1,13 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { KmsError } from '../errors/index.ts';
 import { defaultKeyPolicy } from './default-policy.ts';
+import { grantPrefix } from './grant-record.ts';
 import { generateKeyMaterial } from './key-material.ts';
 import { keyMetadata } from './key-metadata.ts';
+import { hasReplicas } from './multi-region.ts';
 import { aliasPath, keyPath, type AliasRecord, type KeyRecord } from './key-record.ts';
 import { isSymmetric, keySpecs } from './key-specs.ts';
 import { invalidState, requireNotPendingDeletion } from './key-state-errors.ts';
 import { toEpochSeconds, type OperationDeps, type Operations } from './operation.ts';
-import { checkPolicyDocument } from './policy-document.ts';
 import { keyArn, type Caller } from './region-context.ts';
 import { updateKey as updateKeyRecord } from './update-key.ts';
 import { checkTags } from './tags.ts';
@@ -23,6 +24,7 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
 
   return {
     async CreateKey(input, caller) {
+      await deps.authorizeIdentity(caller, 'CreateKey');
       if (input.KeySpec !== undefined && input.CustomerMasterKeySpec !== undefined) {
         throw new KmsError('ValidationException', 'You cannot specify both CustomerMasterKeySpec and KeySpec.');
       }
@@ -43,11 +45,11 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
       if (input.CustomKeyStoreId !== undefined) {
         throw new KmsError('UnsupportedOperationException', 'Custom key stores are not supported by Concord.');
       }
-      if (input.Policy !== undefined) checkPolicyDocument(input.Policy);
       const tags = input.Tags ?? [];
       checkTags(tags);
       const multiRegion = input.MultiRegion === true;
       const keyId = multiRegion ? `mrk-${randomBytes(16).toString('hex')}` : randomUUID();
+      if (input.Policy !== undefined) deps.checkKeyPolicy(input.Policy, caller, keyId, input.BypassPolicyLockoutSafetyCheck === true);
       const materials = origin === 'AWS_KMS' ? [await keys.wrapMaterial(keyId, 1, await generateKeyMaterial(keySpec))] : [];
       const key: KeyRecord = {
         keyId,
@@ -65,7 +67,6 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
         currentMaterial: materials.length > 0 ? 1 : 0,
         multiRegion,
       };
-      await authorize(caller, 'CreateKey', key);
       await ctx.store.transaction(async (tx) => tx.create(keyPath(keyId), JSON.stringify(key)));
       return { KeyMetadata: keyMetadata(ctx, key) };
     },
@@ -76,7 +77,8 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
       return { KeyMetadata: keyMetadata(ctx, key) };
     },
 
-    async ListKeys(input) {
+    async ListKeys(input, caller) {
+      await deps.authorizeIdentity(caller, 'ListKeys');
       const limit: number = input.Limit ?? LIST_KEYS_DEFAULT_LIMIT;
       const entries = await ctx.store.list('key/', { after: markerKey(input.Marker, 'key/'), limit: limit + 1 });
       const page = entries.slice(0, limit);
@@ -122,13 +124,18 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
       }
       const key = await updateKey(input.KeyId, caller, 'ScheduleKeyDeletion', (key) => {
         requireNotPendingDeletion(keyArn(ctx, key.keyId), key.state);
+        key.pendingWindowDays = days;
+        // A multi-Region primary waits for its replicas; its window starts when the last one is gone.
+        if (hasReplicas(key)) {
+          key.state = 'PendingReplicaDeletion';
+          return;
+        }
         key.state = 'PendingDeletion';
         key.deletionDate = ctx.now() + days * DAY_MS;
-        key.pendingWindowDays = days;
       });
       return {
         KeyId: keyArn(ctx, key.keyId),
-        DeletionDate: toEpochSeconds(key.deletionDate!),
+        ...(key.deletionDate !== undefined ? { DeletionDate: toEpochSeconds(key.deletionDate) } : {}),
         KeyState: key.state,
         PendingWindowInDays: days,
       };
@@ -136,7 +143,7 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
 
     async CancelKeyDeletion(input, caller) {
       const key = await updateKey(input.KeyId, caller, 'CancelKeyDeletion', (key) => {
-        if (key.state !== 'PendingDeletion') {
+        if (key.state !== 'PendingDeletion' && key.state !== 'PendingReplicaDeletion') {
           throw new KmsError('KMSInvalidStateException', `${keyArn(ctx, key.keyId)} is not pending deletion.`);
         }
         key.state = 'Disabled';
@@ -167,14 +174,18 @@ export async function sweepDeletedKeys(deps: OperationDeps): Promise<number> {
     await ctx.store.transaction(async (tx) => {
       tx.delete(entry.key);
       const raw = await tx.getForUpdate(keyPath(keyId));
-      if (!raw || (JSON.parse(raw) as KeyRecord).state !== 'PendingDeletion') return;
+      const key = raw ? (JSON.parse(raw) as KeyRecord) : undefined;
+      if (!key || key.state !== 'PendingDeletion') return;
+      await deps.hooks?.keyChanged(tx, key, undefined);
       tx.delete(keyPath(keyId));
       for (const entry of await tx.list('alias/')) {
         const alias = JSON.parse(entry.value) as AliasRecord;
         if (alias.targetKeyId === keyId) tx.delete(aliasPath(alias.aliasName));
       }
+      for (const grant of await tx.list(grantPrefix(keyId))) tx.delete(grant.key);
       deleted += 1;
     });
   }
+  if (deleted > 0) deps.hooks?.committed();
   return deleted;
 }

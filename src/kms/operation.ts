@@ -1,7 +1,8 @@
 import { KmsError } from '../errors/index.ts';
+import type { Transaction } from '../store/index.ts';
 import type { KeyRecord } from './key-record.ts';
 import type { KeyRepository } from './key-repository.ts';
-import { keyArn, type Caller, type RegionContext } from './region-context.ts';
+import type { Caller, RegionContext } from './region-context.ts';
 
 /** An operation's request and response in the AWS KMS JSON shape (blobs as Buffers). */
 export type Input = Record<string, any>;
@@ -13,6 +14,8 @@ export type Operations = Record<string, Operation>;
 export interface RequestFacts {
   encryptionContext?: Record<string, string>;
   grantTokens?: string[];
+  /** Further condition keys of the request, e.g. kms:GrantOperations for CreateGrant. */
+  conditions?: Record<string, string | readonly string[] | undefined>;
 }
 
 export interface OperationDeps {
@@ -20,20 +23,19 @@ export interface OperationDeps {
   keys: KeyRepository;
   /** Throws AccessDeniedException unless the caller may perform `action` on `key`. */
   authorize(caller: Caller, action: string, key: KeyRecord, facts?: RequestFacts): void | Promise<void>;
+  /** For actions on no particular key (CreateKey, ListKeys, ...): the caller's identity policies decide. */
+  authorizeIdentity(caller: Caller, action: string): Promise<void>;
+  /** Refuses a key policy that is malformed, names unknown principals, or locks the caller out (unless bypassed). */
+  checkKeyPolicy(policy: string, caller: Caller, keyId: string, bypassLockoutCheck: boolean): void;
+  hooks?: KeyHooks;
 }
 
-/**
- * The region's account owns every key, and its principals may use them. Key policies and
- * grants refine this per key.
- */
-export function authorizeByAccount(ctx: RegionContext) {
-  return (caller: Caller, action: string, key: KeyRecord): void => {
-    if (caller.account === key.account) return;
-    throw new KmsError(
-      'AccessDeniedException',
-      `User: ${caller.arn} is not authorized to perform: kms:${action} on resource: ${keyArn(ctx, key.keyId)} because no resource-based policy allows the kms:${action} action`,
-    );
-  };
+/** Lets another module take part in every change of a key record (multi-Region replication). */
+export interface KeyHooks {
+  /** Runs inside the transaction that changes the key; `after` is undefined when the key is deleted. May refuse or amend `after`. */
+  keyChanged(tx: Transaction, before: KeyRecord, after: KeyRecord | undefined): Promise<void>;
+  /** Runs once that transaction has committed. */
+  committed(): void;
 }
 
 /** AWS answers a successful DryRun with this error. */

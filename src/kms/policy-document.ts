@@ -1,15 +1,9 @@
-import { KmsError } from '../errors/index.ts';
+import { parsePolicy } from './policy/parse-policy.ts';
 
-/** Refuses a key policy that is not a JSON object with a Statement, as AWS does. */
+/**
+ * Refuses a key policy that is not valid in the IAM policy language. Checks that need the
+ * caller (principals that exist, the lockout check) are OperationDeps.checkKeyPolicy.
+ */
 export function checkPolicyDocument(policy: string): void {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(policy);
-  } catch {
-    throw new KmsError('MalformedPolicyDocumentException', 'The key policy is not valid JSON.');
-  }
-  const statements = (parsed as { Statement?: unknown } | null)?.Statement;
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || statements === undefined) {
-    throw new KmsError('MalformedPolicyDocumentException', 'The key policy must be a JSON object with a Statement.');
-  }
+  parsePolicy(policy, 'key');
 }

@@ -28,6 +28,7 @@ describe('the deletion sweeper', () => {
       store,
       unit: SoftwareCryptoUnit.openOrInit(join(dir, 'crypto-unit.json')),
       now: () => clock,
+      principals: [{ arn: caller.arn, identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] }] }],
     });
   });
   after(async () => {

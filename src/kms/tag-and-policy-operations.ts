@@ -2,7 +2,6 @@ import { KmsError } from '../errors/index.ts';
 import type { KeyRecord } from './key-record.ts';
 import { requireNotPendingDeletion } from './key-state-errors.ts';
 import type { OperationDeps, Operations } from './operation.ts';
-import { checkPolicyDocument } from './policy-document.ts';
 import { keyArn, type Caller } from './region-context.ts';
 import { mergeTags } from './tags.ts';
 import { updateKey } from './update-key.ts';
@@ -58,8 +57,8 @@ export function tagAndPolicyOperations(deps: OperationDeps): Operations {
 
     async PutKeyPolicy(input, caller) {
       checkPolicyName(input.PolicyName);
-      checkPolicyDocument(input.Policy);
       await changeKey(input.KeyId, caller, 'PutKeyPolicy', (key) => {
+        deps.checkKeyPolicy(input.Policy, caller, key.keyId, input.BypassPolicyLockoutSafetyCheck === true);
         key.policy = input.Policy;
       });
       return {};

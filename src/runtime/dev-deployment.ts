@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkRegionConfig, type RegionConfig } from '../config/index.ts';
+import { devPrincipals } from './dev-principals.ts';
+import { RegionIdentity } from '../regions/index.ts';
 
 export interface DevOptions {
   regions: string[];
@@ -12,6 +14,8 @@ export interface DevOptions {
   accessKeyId?: string;
   secretAccessKey?: string;
   logLevel: string;
+  /** YAML list of further principals with access keys and identity policies. */
+  principalsFile?: string;
 }
 
 interface DevCredentials {
@@ -29,6 +33,7 @@ export function devRegionConfigs(options: DevOptions): { configs: Readonly<Regio
   mkdirSync(data, { recursive: true });
   const credentials = devCredentials(join(data, 'credentials.json'), options);
   const endpoints = Object.fromEntries(options.regions.map((region, i) => [region, `http://${options.host}:${options.port + i}`]));
+  const principals = devPrincipals(options.account, credentials, options.principalsFile);
   const configs = options.regions.map((region, i) =>
     checkRegionConfig({
       region,
@@ -43,8 +48,12 @@ export function devRegionConfigs(options: DevOptions): { configs: Readonly<Regio
           { id: `${region}-rec-1`, role: 'recovery', kind: 'software', dir: join(data, region, 'crypto-units', 'rec-1') },
         ],
       },
-      accessKeys: [{ ...credentials, principal: `arn:aws:iam::${options.account}:user/admin` }],
-      peers: Object.fromEntries(Object.entries(endpoints).filter(([name]) => name !== region)),
+      ...principals,
+      peers: Object.fromEntries(
+        Object.entries(endpoints)
+          .filter(([name]) => name !== region)
+          .map(([name, url]) => [name, { url, publicKey: RegionIdentity.openOrInit(join(data, name, 'region-identity.json')).publicKey }]),
+      ),
       logLevel: options.logLevel,
     }),
   );

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { RegionConfig } from '../config/index.ts';
 import { KeyService } from '../kms/index.ts';
+import { MultiRegionKeys, RegionIdentity } from '../regions/index.ts';
 import { buildRegionServer } from '../server/index.ts';
 import { openStore } from '../store/index.ts';
 import { openRegionCryptoUnits } from './region-crypto-units.ts';
@@ -17,9 +18,14 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
   const store = await openStore(config.store);
   const cryptoUnits = await openRegionCryptoUnits(config, store, log);
   const unit = cryptoUnits.unit;
-  const service = new KeyService({ region: config.region, account: config.account, store, unit });
-  const app = buildRegionServer({ service, accessKeys: config.accessKeys, logger: log, mgmt: cryptoUnits.mgmt });
+  const multiRegion = config.identity
+    ? new MultiRegionKeys({ region: config.region, store, identity: RegionIdentity.openOrInit(config.identity.path), peers: config.peers, logger: log })
+    : undefined;
+  const service = new KeyService({ region: config.region, account: config.account, store, unit, principals: accountPrincipals(config), hooks: multiRegion?.hooks, moreOperations: multiRegion?.operations });
+  const app = buildRegionServer({ service, accessKeys: config.accessKeys, logger: log, mgmt: cryptoUnits.mgmt, peerApi: multiRegion?.peerApi });
   const url = await app.listen({ host: config.listen.host, port: config.listen.port });
+  // Messages left undelivered by an earlier run go out now, not at the first background tick.
+  multiRegion?.outbox.kick();
 
   /**
    * Periodic work of the region; each job runs after the previous one, never two at once,
@@ -29,6 +35,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     { name: 'deletion sweeper', run: () => service.sweep() },
     { name: 'automatic key rotation', run: () => service.rotateDueKeys() },
     { name: 'imported material expiry', run: () => service.expireImportedMaterial() },
+    ...(multiRegion ? [{ name: 'replication outbox', run: () => multiRegion.outbox.run() }] : []),
   ];
   let background = Promise.resolve();
   const timer = setInterval(() => {
@@ -51,9 +58,13 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     async close() {
       clearInterval(timer);
       await app.close();
+      await multiRegion?.outbox.close();
       await background;
       await cryptoUnits.close();
       await store.close();
     },
   };
 }
+
+/** The principals policies may name: those declared with identity policies, and every access key's owner. */
+const accountPrincipals = (config: Readonly<RegionConfig>) => [...config.principals, ...config.accessKeys.map((key) => ({ arn: key.principal }))];

@@ -59,7 +59,7 @@ export async function freshSchema(serverUrl: string): Promise<TestSchema> {
 }
 
 export interface NodeOptions {
-  storeUrl: string;
+  store: { kind: 'postgres'; url: string } | { kind: 'sqlite'; path: string };
   /** Shared by the nodes of one region: they must hold the same master key. */
   dataDir: string;
   name: string;
@@ -78,7 +78,7 @@ export interface RegionNode {
 
 export const REGION = 'us-east-1';
 
-/** Starts `concord server --config` as a real child process and waits until it listens. */
+/** Starts `concord server --config` as a real child process and waits until it answers. */
 export async function startNode(options: NodeOptions): Promise<RegionNode> {
   const port = await freePorts(1);
   const configPath = join(options.dataDir, `${options.name}.yaml`);
@@ -88,9 +88,10 @@ export async function startNode(options: NodeOptions): Promise<RegionNode> {
       region: REGION,
       account: ACCOUNT,
       listen: { host: '127.0.0.1', port },
-      store: { kind: 'postgres', url: options.storeUrl },
+      store: options.store,
       cryptoUnit: { kind: 'software', path: join(options.dataDir, 'crypto-unit.json') },
       accessKeys: [{ accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, principal: `arn:aws:iam::${ACCOUNT}:user/admin` }],
+      principals: [{ arn: `arn:aws:iam::${ACCOUNT}:user/admin`, identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] }] }],
       logLevel: options.logLevel ?? 'info',
       backgroundIntervalMs: options.backgroundIntervalMs ?? 60000,
     }),
@@ -100,21 +101,16 @@ export async function startNode(options: NodeOptions): Promise<RegionNode> {
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${options.name} did not start:\n${stderr}`)), 30000);
-    const onData = () => {
-      if (!stdout.includes('region listening')) return;
-      clearTimeout(timer);
-      child.stdout!.off('data', onData);
-      resolve();
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${options.name} exited with ${code}:\n${stderr}`));
-    });
-  });
   const endpoint = `http://127.0.0.1:${port}`;
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`${options.name} exited with ${code}:\n${stderr}`))),
+  );
+  exited.catch(() => undefined);
+  const deadline = Date.now() + 30000;
+  while (!(await fetch(`${endpoint}/healthz`).then((r) => r.ok, () => false))) {
+    if (Date.now() > deadline) throw new Error(`${options.name} did not start within 30 s:\n${stderr}`);
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 100))]);
+  }
   return {
     name: options.name,
     endpoint,

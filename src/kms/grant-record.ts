@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import type { EncryptionContext } from '../crypto/index.ts';
+import { toEpochSeconds } from './operation.ts';
+import { keyArn, type RegionContext } from './region-context.ts';
+
+/** A grant as stored under grant/<keyId>/<grantId>. */
+export interface GrantRecord {
+  grantId: string;
+  keyId: string;
+  name?: string;
+  granteePrincipal: string;
+  retiringPrincipal?: string;
+  issuingAccount: string;
+  operations: string[];
+  constraints?: { EncryptionContextEquals?: EncryptionContext; EncryptionContextSubset?: EncryptionContext };
+  createdAt: number;
+}
+
+export const grantPrefix = (keyId: string): string => `grant/${keyId}/`;
+export const grantPath = (keyId: string, grantId: string): string => `${grantPrefix(keyId)}${grantId}`;
+
+/** The operations that take an encryption context (with a symmetric key): the only ones grant constraints apply to. */
+const CONTEXT_OPERATIONS = new Set([
+  'Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext',
+  'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext',
+]);
+
+/** Whether the grant permits `operation` on its key for a request with this encryption context. */
+export function grantPermits(grant: GrantRecord, operation: string, symmetricKey: boolean, context: EncryptionContext | undefined): boolean {
+  if (!grant.operations.includes(operation)) return false;
+  if (!grant.constraints || !symmetricKey || !CONTEXT_OPERATIONS.has(operation)) return true;
+  // In a grant constraint the context keys are case-insensitive and the values case-sensitive.
+  const request = new Map(Object.entries(context ?? {}).map(([key, value]) => [key.toLowerCase(), value]));
+  const contains = (required: EncryptionContext) => Object.entries(required).every(([key, value]) => request.get(key.toLowerCase()) === value);
+  const { EncryptionContextEquals: equals, EncryptionContextSubset: subset } = grant.constraints;
+  if (equals && !(contains(equals) && request.size === Object.keys(equals).length)) return false;
+  return !subset || contains(subset);
+}
+
+/**
+ * Grant tokens name their grant. Concord's store is consistent, so a grant is usable as soon
+ * as CreateGrant returns; the token still has to be one this service issued.
+ */
+export function grantToken(keyId: string, grantId: string): string {
+  return Buffer.from(JSON.stringify({ v: 1, k: keyId, g: grantId, n: randomBytes(16).toString('base64url') })).toString('base64url');
+}
+
+export function parseGrantToken(token: string): { keyId: string; grantId: string } | undefined {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: unknown; k?: unknown; g?: unknown };
+    if (parsed.v === 1 && typeof parsed.k === 'string' && typeof parsed.g === 'string') return { keyId: parsed.k, grantId: parsed.g };
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+/** A grant in the GrantListEntry shape of ListGrants and ListRetirableGrants. */
+export function grantListEntry(ctx: Pick<RegionContext, 'region' | 'account'>, grant: GrantRecord): Record<string, unknown> {
+  return {
+    KeyId: keyArn(ctx, grant.keyId),
+    GrantId: grant.grantId,
+    ...(grant.name !== undefined ? { Name: grant.name } : {}),
+    CreationDate: toEpochSeconds(grant.createdAt),
+    GranteePrincipal: grant.granteePrincipal,
+    ...(grant.retiringPrincipal !== undefined ? { RetiringPrincipal: grant.retiringPrincipal } : {}),
+    IssuingAccount: `arn:aws:iam::${grant.issuingAccount}:root`,
+    Operations: grant.operations,
+    ...(grant.constraints ? { Constraints: grant.constraints } : {}),
+  };
+}
