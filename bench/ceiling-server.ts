@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { signingCeilings } from './signing-ceilings.ts';
 import { aesGcmDecrypt, aesGcmEncrypt, canonicalContext, encodeBlob, encodeHeader, parseBlob } from '../src/crypto/index.ts';
 
 /**
@@ -40,6 +41,7 @@ const handlers: Record<string, Handler> = {
       KeyId: KEY_ARN,
     };
   },
+  ...signingCeilings,
 };
 
 const server = http.createServer((request, response) => {

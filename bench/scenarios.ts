@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { DevDeployment } from '../test/e2e/harness.ts';
 import { send, type LoadTarget } from './load.ts';
 import type { Credentials } from './sign.ts';
+import { signingScenarios } from './signing-scenarios.ts';
 
 /** What the runner has started for every scenario. */
 export interface BenchEnv {
@@ -29,14 +30,14 @@ export interface Scenario {
 
 const PLAINTEXT = randomBytes(4096).toString('base64');
 
-const onDev = (env: BenchEnv, operation: string, body: Record<string, unknown>): LoadTarget => ({
+export const onDev = (env: BenchEnv, operation: string, body: Record<string, unknown>): LoadTarget => ({
   url: env.dev.endpoint(env.region),
   region: env.region,
   target: `TrentService.${operation}`,
   body,
 });
 
-const onCeiling = (env: BenchEnv, operation: string, body: Record<string, unknown>): LoadTarget => ({
+export const onCeiling = (env: BenchEnv, operation: string, body: Record<string, unknown>): LoadTarget => ({
   ...onDev(env, operation, body),
   url: env.ceilingUrl,
 });
@@ -86,4 +87,4 @@ const generateDataKey: Scenario = {
  * the shared dev deployment and ceiling server, or start its own and stop them in `close`;
  * bare ceilings for new operations go into bench/ceiling-server.ts's handlers.
  */
-export const scenarios: Scenario[] = [encrypt, decrypt, generateDataKey];
+export const scenarios: Scenario[] = [encrypt, decrypt, generateDataKey, ...signingScenarios];
