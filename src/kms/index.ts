@@ -1,4 +1,25 @@
 export { KeyService, type KeyServiceOptions } from './key-service.ts';
 export type { Caller, RegionContext } from './region-context.ts';
 export type { Operation, Input, Output } from './operation.ts';
+export type { KeyHooks, OperationDeps, Operations } from './operation.ts';
+export type { KeyRecord, KeyState, MaterialInfo, Tag } from './key-record.ts';
+export { keyPath } from './key-record.ts';
 export { keyMaterialRecords } from './wrapped-key-records.ts';
+export { keyMetadata } from './key-metadata.ts';
+export { keyArn } from './region-context.ts';
+export { invalidState } from './key-state-errors.ts';
+export { checkPolicyDocument } from './policy-document.ts';
+export { checkTags } from './tags.ts';
+export { defaultKeyPolicy } from './default-policy.ts';
+export { changeKey } from './update-key.ts';
+export {
+  hasReplicas,
+  isPrimaryKey,
+  isReplicaKey,
+  multiRegionConfig,
+  refuseOnReplica,
+  sharedView,
+  sharesMaterial,
+  SHARED_PROPERTIES,
+  type MultiRegionConfig,
+} from './multi-region.ts';

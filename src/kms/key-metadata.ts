@@ -1,6 +1,7 @@
 import type { KeyRecord } from './key-record.ts';
 import { currentMaterialMetadata } from './material-versions.ts';
 import { keyAlgorithms } from './key-specs.ts';
+import { multiRegionMetadata } from './multi-region.ts';
 import { keyArn, type RegionContext } from './region-context.ts';
 import { toEpochSeconds } from './operation.ts';
 
@@ -14,14 +15,15 @@ export function keyMetadata(ctx: RegionContext, key: KeyRecord): Record<string, 
     Enabled: key.state === 'Enabled',
     Description: key.description,
     KeyUsage: key.keyUsage,
-    KeyState: key.state,
+    KeyState: key.multiRegionConfig?.updatingWith ? 'Updating' : key.state,
     ...(key.deletionDate !== undefined && key.state === 'PendingDeletion' ? { DeletionDate: toEpochSeconds(key.deletionDate) } : {}),
+    ...(key.state === 'PendingReplicaDeletion' ? { PendingDeletionWindowInDays: key.pendingWindowDays } : {}),
     Origin: key.origin,
     KeyManager: 'CUSTOMER',
     CustomerMasterKeySpec: key.keySpec,
     KeySpec: key.keySpec,
     ...keyAlgorithms(key.keySpec, key.keyUsage),
     ...currentMaterialMetadata(key),
-    MultiRegion: key.multiRegion,
+    ...multiRegionMetadata(key),
   };
 }

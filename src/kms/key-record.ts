@@ -1,3 +1,5 @@
+import { isReplicaKey, type MultiRegionConfig } from './multi-region.ts';
+
 /** What the store holds for a KMS key. Key material appears only wrapped by the crypto unit. */
 export type KeyState =
   | 'Creating'
@@ -59,6 +61,8 @@ export interface KeyRecord {
   /** Automatic rotation while enabled: due `periodDays` after `since` (when it was enabled or last rotated automatically). */
   autoRotation?: { periodDays: number; since: number };
   multiRegion: boolean;
+  /** Present once a multi-Region key has been replicated; see multi-region.ts. */
+  multiRegionConfig?: MultiRegionConfig;
 }
 
 export interface AliasRecord {
@@ -90,7 +94,7 @@ export const nextRotationDate = (rotation: NonNullable<KeyRecord['autoRotation']
 export function keyIndexPaths(key: KeyRecord): string[] {
   const paths = new Set<string>();
   if (key.deletionDate !== undefined) paths.add(deletionPath(key.deletionDate, key.keyId));
-  if (key.autoRotation && key.state === 'Enabled') paths.add(rotationPath(nextRotationDate(key.autoRotation), key.keyId));
+  if (key.autoRotation && key.state === 'Enabled' && !isReplicaKey(key)) paths.add(rotationPath(nextRotationDate(key.autoRotation), key.keyId));
   for (const material of key.materials) {
     const validTo = material.imported?.validTo;
     if (validTo !== undefined) paths.add(expiryPath(validTo, key.keyId));

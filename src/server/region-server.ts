@@ -3,11 +3,13 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import { KmsError } from '../errors/index.ts';
 import type { KeyService } from '../kms/index.ts';
+import type { PeerApi } from '../regions/index.ts';
 import { MasterKeyUnavailableError } from '../cryptounits/index.ts';
 import { StoreUnavailableError } from '../store/index.ts';
 import { SigV4Verifier, type AccessKey } from './auth/sigv4.ts';
 import { awsJsonRoutes } from './aws-json/aws-json-routes.ts';
 import { mgmtRoutes, type MgmtApi } from './mgmt/mgmt-routes.ts';
+import { peerRoutes } from './peer/peer-routes.ts';
 
 export interface RegionServerOptions {
   service: KeyService;
@@ -17,12 +19,14 @@ export interface RegionServerOptions {
   bodyLimit?: number;
   /** The crypto unit management API (/mgmt/v1), when the region has managed crypto units. */
   mgmt?: MgmtApi;
+  /** The region-to-region API, when the region has peers. */
+  peerApi?: PeerApi;
 }
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 /** One region's HTTP server: the AWS JSON API at POST / and GET /healthz. */
-export function buildRegionServer({ service, accessKeys, logger, bodyLimit = DEFAULT_BODY_LIMIT, mgmt }: RegionServerOptions): FastifyInstance {
+export function buildRegionServer({ service, accessKeys, logger, bodyLimit = DEFAULT_BODY_LIMIT, mgmt, peerApi }: RegionServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -63,6 +67,7 @@ export function buildRegionServer({ service, accessKeys, logger, bodyLimit = DEF
   app.get('/healthz', async () => ({ status: 'ok', region: service.ctx.region }));
   awsJsonRoutes(app, service, verifier);
   if (mgmt) mgmtRoutes(app, mgmt, service.ctx.region, accessKeys);
+  if (peerApi) peerRoutes(app, peerApi);
   return app;
 }
 
