@@ -44,7 +44,7 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
   };
 
   const decryptBlob = async (
-    blob: Buffer,
+    blob: Buffer | undefined,
     context: EncryptionContext | undefined,
     keyIdentifier: string | undefined,
     algorithm: string | undefined,
@@ -52,6 +52,10 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
     action: string,
     grantTokens: string[] | undefined,
   ): Promise<{ key: KeyRecord; plaintext: Buffer }> => {
+    // The current API model lets CiphertextBlob be absent; without one there is nothing to decrypt.
+    if (blob === undefined) {
+      throw new KmsError('ValidationException', "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
+    }
     const requested = keyIdentifier === undefined ? undefined : await keys.find(keyIdentifier, { allowAlias: true });
     if (requested && !isSymmetric(requested.keySpec)) {
       const key = await usableKey(keyIdentifier!, caller, action, { encryptionContext: context, grantTokens });
