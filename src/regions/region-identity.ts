@@ -16,6 +16,8 @@ interface IdentityFile {
  * from a signed answer. Keeping the two apart means no key is used for two algorithms.
  */
 export class RegionIdentity {
+  private readonly agreed = new Map<string, Buffer>();
+
   private constructor(
     private readonly signingKey: KeyObject,
     private readonly transportKey: KeyObject,
@@ -47,9 +49,14 @@ export class RegionIdentity {
     return sign('sha256', data, this.signingKey).toString('base64');
   }
 
-  /** The raw ECDH secret between this region's transport key and a peer's. */
+  /** The raw ECDH secret between this region's transport key and a peer's; both keys are static, so it is kept. */
   agree(peerTransportPublicKey: string): Buffer {
-    return diffieHellman({ privateKey: this.transportKey, publicKey: importPublic(peerTransportPublicKey) });
+    let secret = this.agreed.get(peerTransportPublicKey);
+    if (!secret) {
+      secret = diffieHellman({ privateKey: this.transportKey, publicKey: importPublic(peerTransportPublicKey) });
+      this.agreed.set(peerTransportPublicKey, secret);
+    }
+    return secret;
   }
 }
 
