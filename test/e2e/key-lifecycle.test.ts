@@ -221,10 +221,11 @@ describe('key lifecycle through the AWS SDK', () => {
       assert.equal(await stateOf(KeyId!), 'Disabled');
     });
 
-    it('answers KMSInvalidStateException for a key pending deletion, except the operations AWS allows', async () => {
+    it('answers KMSInvalidStateException for a key pending deletion, except the operations AWS allows, and moves aliases only away from it', async () => {
       const { KeyId } = await newKey();
       const { CiphertextBlob } = await kms.send(new EncryptCommand({ KeyId, Plaintext: plaintext }));
       await kms.send(new CreateAliasCommand({ AliasName: 'alias/pending-deletion', TargetKeyId: KeyId }));
+      await kms.send(new CreateAliasCommand({ AliasName: 'alias/pending-deletion-moved', TargetKeyId: KeyId }));
       await kms.send(new ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: 7 }));
       const { KeyId: otherKey } = await newKey();
       for (const command of [
@@ -246,6 +247,12 @@ describe('key lifecycle through the AWS SDK', () => {
       await kms.send(new PutKeyPolicyCommand({ KeyId, PolicyName: 'default', Policy: ROOT_POLICY }));
       await kms.send(new ListResourceTagsCommand({ KeyId }));
       await kms.send(new ListKeyPoliciesCommand({ KeyId }));
+      await kms.send(new CreateAliasCommand({ AliasName: 'alias/elsewhere', TargetKeyId: otherKey }));
+      await assert.rejects(kms.send(new UpdateAliasCommand({ AliasName: 'alias/elsewhere', TargetKeyId: KeyId })), {
+        name: 'KMSInvalidStateException',
+      });
+      await kms.send(new UpdateAliasCommand({ AliasName: 'alias/pending-deletion-moved', TargetKeyId: otherKey }));
+      assert.equal((await kms.send(new DescribeKeyCommand({ KeyId: 'alias/pending-deletion-moved' }))).KeyMetadata?.KeyId, otherKey);
       await kms.send(new DeleteAliasCommand({ AliasName: 'alias/pending-deletion' }));
       assert.equal(await stateOf(KeyId!), 'PendingDeletion');
     });
