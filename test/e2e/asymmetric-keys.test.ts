@@ -10,6 +10,7 @@ import {
   GenerateDataKeyPairCommand,
   GenerateDataKeyPairWithoutPlaintextCommand,
   GetPublicKeyCommand,
+  ReEncryptCommand,
   SignCommand,
   VerifyCommand,
   type DataKeyPairSpec,
@@ -212,6 +213,24 @@ describe('asymmetric keys through the AWS SDK', () => {
       });
     });
   }
+
+  it('re-encrypts RSA ciphertext under a symmetric key and back', async () => {
+    const rsaKey = (await createKey('RSA_3072', 'ENCRYPT_DECRYPT')).KeyId!;
+    const symmetricKey = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const plaintext = Buffer.from('moved between key types');
+    const local = publicEncrypt({ key: await publicKeyOf(rsaKey), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, plaintext);
+    const toSymmetric = await kms.send(
+      new ReEncryptCommand({ CiphertextBlob: local, SourceKeyId: rsaKey, SourceEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', DestinationKeyId: symmetricKey }),
+    );
+    assert.equal(toSymmetric.SourceEncryptionAlgorithm, 'RSAES_OAEP_SHA_256');
+    assert.deepEqual(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: toSymmetric.CiphertextBlob }))).Plaintext!), plaintext);
+    const toRsa = await kms.send(
+      new ReEncryptCommand({ CiphertextBlob: toSymmetric.CiphertextBlob, DestinationKeyId: rsaKey, DestinationEncryptionAlgorithm: 'RSAES_OAEP_SHA_1' }),
+    );
+    assert.equal(toRsa.DestinationEncryptionAlgorithm, 'RSAES_OAEP_SHA_1');
+    const decrypted = await kms.send(new DecryptCommand({ CiphertextBlob: toRsa.CiphertextBlob, KeyId: rsaKey, EncryptionAlgorithm: 'RSAES_OAEP_SHA_1' }));
+    assert.deepEqual(Buffer.from(decrypted.Plaintext!), plaintext);
+  });
 
   it('refuses DeriveSharedSecret with a signing key', async () => {
     const { KeyId } = await createKey('ECC_NIST_P256', 'SIGN_VERIFY');
