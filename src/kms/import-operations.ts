@@ -1,6 +1,7 @@
 import { KmsError } from '../errors/index.ts';
 import { issueImportParameters, openImportToken, purgeExpiredImportParameters } from './import-parameters.ts';
 import { isWrappingAlgorithm, unwrapImportedMaterial, WRAPPING_KEY_BITS } from './import-wrapping.ts';
+import { importedMaterialFor } from './imported-material.ts';
 import { changeDueKeys } from './due-keys.ts';
 import type { ImportedMaterial, KeyRecord } from './key-record.ts';
 import { isSymmetric } from './key-specs.ts';
@@ -10,7 +11,6 @@ import { toEpochSeconds, type Input, type OperationDeps, type Operations } from 
 import { keyArn, type RegionContext } from './region-context.ts';
 import { updateKey } from './update-key.ts';
 
-const SYMMETRIC_MATERIAL_BYTES = 32;
 const MAX_VALID_TO_MS = 365 * 24 * 60 * 60 * 1000;
 
 export function importOperations(deps: OperationDeps): Operations {
@@ -42,15 +42,15 @@ export function importOperations(deps: OperationDeps): Operations {
       const key = await updateKey(deps, input.KeyId, caller, 'ImportKeyMaterial', async (key) => {
         requireImportable(ctx, key);
         if (key.state !== 'Enabled' && key.state !== 'PendingImport') throw invalidState(keyArn(ctx, key.keyId), key.state);
+        if (!isSymmetric(key.keySpec)) requireSingleMaterialImport(input);
         const terms = expirationTerms(input, ctx.now());
         const { wrappingAlgorithm, privateKey } = await openImportToken(ctx, key.keyId, input.ImportToken);
-        const material = unwrapImportedMaterial(privateKey, wrappingAlgorithm, input.EncryptedKeyMaterial);
-        if (!material) {
+        const unwrapped = unwrapImportedMaterial(privateKey, wrappingAlgorithm, input.EncryptedKeyMaterial);
+        if (!unwrapped) {
           throw new KmsError('InvalidCiphertextException', 'The encrypted key material could not be decrypted with the wrapping key and algorithm of this import token.');
         }
-        if (material.length !== SYMMETRIC_MATERIAL_BYTES) {
-          throw new KmsError('IncorrectKeyMaterialException', `Symmetric key material must be ${SYMMETRIC_MATERIAL_BYTES} bytes.`);
-        }
+        const material = importedMaterialFor(key.keySpec, unwrapped);
+        if (!material) throw new KmsError('IncorrectKeyMaterialException', `The key material is not valid for key spec ${key.keySpec}.`);
         importedId = importedMaterialId(key.keyId, material);
         const known = allMaterials(key);
         const importType: string = input.ImportType ?? (known.length === 0 ? 'NEW_KEY_MATERIAL' : 'EXISTING_KEY_MATERIAL');
@@ -94,11 +94,17 @@ export function importOperations(deps: OperationDeps): Operations {
   };
 }
 
-/** Concord imports symmetric encryption material; AWS also imports asymmetric and HMAC material. */
 function requireImportable(ctx: RegionContext, key: KeyRecord): void {
-  const arn = keyArn(ctx, key.keyId);
-  if (key.origin !== 'EXTERNAL') throw new KmsError('UnsupportedOperationException', `${arn} origin is ${key.origin}, which does not support imported key material.`);
-  if (!isSymmetric(key.keySpec)) throw new KmsError('UnsupportedOperationException', `Concord imports only symmetric key material; ${arn} has key spec ${key.keySpec}.`);
+  if (key.origin !== 'EXTERNAL') {
+    throw new KmsError('UnsupportedOperationException', `${keyArn(ctx, key.keyId)} origin is ${key.origin}, which does not support imported key material.`);
+  }
+}
+
+/** Asymmetric and HMAC keys hold one material for good, so AWS refuses the members that choose among several. */
+function requireSingleMaterialImport(input: Input): void {
+  for (const member of ['ImportType', 'KeyMaterialId', 'KeyMaterialDescription']) {
+    if (input[member] !== undefined) throw new KmsError('ValidationException', `${member} can be used only with symmetric encryption keys.`);
+  }
 }
 
 /** AWS's rules: ValidTo is required when the material expires, refused when it does not, and at most 365 days ahead. */

@@ -6,7 +6,7 @@ import { generateKeyMaterial } from './key-material.ts';
 import { keyMetadata } from './key-metadata.ts';
 import { hasReplicas } from './multi-region.ts';
 import { aliasPath, keyPath, type AliasRecord, type KeyRecord } from './key-record.ts';
-import { isSymmetric, keySpecs } from './key-specs.ts';
+import { keySpecs } from './key-specs.ts';
 import { invalidState, requireNotPendingDeletion } from './key-state-errors.ts';
 import { toEpochSeconds, type OperationDeps, type Operations } from './operation.ts';
 import { keyArn, type Caller } from './region-context.ts';
@@ -38,9 +38,6 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
       const origin: string = input.Origin ?? 'AWS_KMS';
       if (origin !== 'AWS_KMS' && origin !== 'EXTERNAL') {
         throw new KmsError('UnsupportedOperationException', `Origin ${origin} is not supported by Concord.`);
-      }
-      if (origin === 'EXTERNAL' && !isSymmetric(keySpec)) {
-        throw new KmsError('UnsupportedOperationException', `KeySpec ${keySpec} does not support imported key material.`);
       }
       if (input.CustomKeyStoreId !== undefined) {
         throw new KmsError('UnsupportedOperationException', 'Custom key stores are not supported by Concord.');

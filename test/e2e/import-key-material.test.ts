@@ -1,16 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { constants, createCipheriv, createDecipheriv, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
+import { constants, createCipheriv, createDecipheriv, createHmac, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes, verify } from 'node:crypto';
 import {
   CreateKeyCommand,
   DecryptCommand,
   DeleteImportedKeyMaterialCommand,
   DescribeKeyCommand,
   EncryptCommand,
+  GenerateMacCommand,
   GetParametersForImportCommand,
+  GetPublicKeyCommand,
   ImportKeyMaterialCommand,
   ListKeyRotationsCommand,
   RotateKeyOnDemandCommand,
+  SignCommand,
   type AlgorithmSpec,
   type ImportKeyMaterialCommandInput,
   type KMSClient,
@@ -268,6 +271,39 @@ describe('imported key material through the AWS SDK', () => {
     assert.equal((await describe(KeyId)).KeyState, 'PendingImport', 'every bound material must be present');
     await importMaterial(KeyId, first, { KeyMaterialId: firstImport.KeyMaterialId });
     assert.equal((await describe(KeyId)).KeyState, 'Enabled');
+  });
+
+  it('imports HMAC key material that computes the same MACs as node:crypto', async () => {
+    const KeyId = (await kms.send(new CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC', Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
+    await assert.rejects(importMaterial(KeyId, randomBytes(16)), { name: 'IncorrectKeyMaterialException' });
+    await assert.rejects(importMaterial(KeyId, randomBytes(48), { ImportType: 'NEW_KEY_MATERIAL' }), { name: 'ValidationException' });
+    const material = randomBytes(48);
+    await importMaterial(KeyId, material);
+    assert.equal((await describe(KeyId)).KeyState, 'Enabled');
+    const Message = Buffer.from('message to authenticate');
+    const { Mac } = await kms.send(new GenerateMacCommand({ KeyId, Message, MacAlgorithm: 'HMAC_SHA_256' }));
+    assert.deepEqual(Buffer.from(Mac!), createHmac('sha256', material).update(Message).digest());
+    await assert.rejects(importMaterial(KeyId, randomBytes(48)), { name: 'IncorrectKeyMaterialException' });
+  });
+
+  it('imports ECC and RSA private keys whose public keys and signatures match the local key pairs', async () => {
+    const cases = [
+      { KeySpec: 'ECC_NIST_P256', pair: generateKeyPairSync('ec', { namedCurve: 'P-256' }), algorithm: 'RSAES_OAEP_SHA_256', SigningAlgorithm: 'ECDSA_SHA_256' },
+      { KeySpec: 'RSA_2048', pair: generateKeyPairSync('rsa', { modulusLength: 2048 }), algorithm: 'RSA_AES_KEY_WRAP_SHA_256', SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256' },
+    ] as const;
+    for (const { KeySpec, pair, algorithm, SigningAlgorithm } of cases) {
+      const KeyId = (await kms.send(new CreateKeyCommand({ KeySpec, KeyUsage: 'SIGN_VERIFY', Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
+      const privateKey = pair.privateKey.export({ format: 'der', type: 'pkcs8' });
+      await kms.send(new ImportKeyMaterialCommand({ ...(await prepare(KeyId, privateKey, algorithm)), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }));
+      const { PublicKey } = await kms.send(new GetPublicKeyCommand({ KeyId }));
+      assert.deepEqual(Buffer.from(PublicKey!), pair.publicKey.export({ format: 'der', type: 'spki' }), KeySpec);
+      const Message = Buffer.from(`signed with imported ${KeySpec}`);
+      const { Signature } = await kms.send(new SignCommand({ KeyId, Message, MessageType: 'RAW', SigningAlgorithm }));
+      assert.ok(verify('sha256', Message, pair.publicKey, Buffer.from(Signature!)), KeySpec);
+    }
+    const p256 = (await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ format: 'der', type: 'pkcs8' });
+    await assert.rejects(importMaterial(p256, p384), { name: 'IncorrectKeyMaterialException' });
   });
 
   it('forgets deleted material that was only pending rotation', async () => {

@@ -163,6 +163,15 @@ describe('key rotation through the AWS SDK', () => {
     assert.equal((await kms.send(new GetKeyRotationStatusCommand({ KeyId }))).KeyRotationEnabled, false);
   });
 
+  it('refuses every rotation operation on asymmetric and HMAC keys with UnsupportedOperationException', async () => {
+    for (const spec of [{ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' }, { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }, { KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }] as const) {
+      const KeyId = await createKey(spec);
+      for (const call of [...rotationChanges(KeyId), () => kms.send(new GetKeyRotationStatusCommand({ KeyId })), () => kms.send(new ListKeyRotationsCommand({ KeyId }))]) {
+        await assert.rejects(call(), { name: 'UnsupportedOperationException' }, spec.KeySpec);
+      }
+    }
+  });
+
   it('answers NotFoundException for a key that does not exist', async () => {
     const KeyId = '00000000-0000-4000-8000-000000000000';
     await assert.rejects(kms.send(new GetKeyRotationStatusCommand({ KeyId })), { name: 'NotFoundException' });
