@@ -1,5 +1,5 @@
 import { KmsError } from '../errors/index.ts';
-import { grantPermits, grantPrefix, parseGrantToken, type GrantRecord } from './grant-record.ts';
+import { derivedGrantWithin, grantPermits, grantPrefix, parseGrantToken, type GrantRecord } from './grant-record.ts';
 import type { KeyRecord } from './key-record.ts';
 import { isSymmetric } from './key-specs.ts';
 import type { RequestFacts } from './operation.ts';
@@ -85,7 +85,11 @@ export class AccessControl {
     const grants = await this.ctx.store.list(grantPrefix(key.keyId));
     return grants.some(({ value }) => {
       const grant = JSON.parse(value) as GrantRecord;
-      return grant.granteePrincipal === caller.arn && grantPermits(grant, action, isSymmetric(key.keySpec), facts.encryptionContext);
+      if (grant.granteePrincipal !== caller.arn || !grantPermits(grant, action, isSymmetric(key.keySpec), facts.encryptionContext)) return false;
+      if (action !== 'CreateGrant') return true;
+      const requested = facts.conditions?.['kms:GrantOperations'] ?? [];
+      const constraintType = facts.conditions?.['kms:GrantConstraintType'];
+      return derivedGrantWithin(grant, typeof requested === 'string' ? [requested] : requested, typeof constraintType === 'string' ? constraintType : undefined, facts.encryptionContext);
     });
   }
 }

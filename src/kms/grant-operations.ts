@@ -66,12 +66,16 @@ export function grantOperations(deps: OperationDeps): Operations {
   return {
     async CreateGrant(input, caller) {
       const key = await keys.find(input.KeyId, { allowAlias: false });
+      const { EncryptionContextEquals: equals, EncryptionContextSubset: subset } = input.Constraints ?? {};
+      // For CreateGrant, kms:EncryptionContext: condition keys see the new grant's constraint, as in AWS.
       await authorize(caller, 'CreateGrant', key, {
         grantTokens: input.GrantTokens,
+        encryptionContext: equals ?? subset,
         conditions: {
           'kms:GrantOperations': input.Operations,
           'kms:GranteePrincipal': input.GranteePrincipal,
           'kms:RetiringPrincipal': input.RetiringPrincipal,
+          'kms:GrantConstraintType': equals ? 'EncryptionContextEquals' : subset ? 'EncryptionContextSubset' : undefined,
         },
       });
       requireNotPendingDeletion(keyArn(ctx, key.keyId), key.state);

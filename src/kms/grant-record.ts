@@ -29,13 +29,33 @@ const CONTEXT_OPERATIONS = new Set([
 export function grantPermits(grant: GrantRecord, operation: string, symmetricKey: boolean, context: EncryptionContext | undefined): boolean {
   if (!grant.operations.includes(operation)) return false;
   if (!grant.constraints || !symmetricKey || !CONTEXT_OPERATIONS.has(operation)) return true;
-  // In a grant constraint the context keys are case-insensitive and the values case-sensitive.
-  const request = new Map(Object.entries(context ?? {}).map(([key, value]) => [key.toLowerCase(), value]));
-  const contains = (required: EncryptionContext) => Object.entries(required).every(([key, value]) => request.get(key.toLowerCase()) === value);
   const { EncryptionContextEquals: equals, EncryptionContextSubset: subset } = grant.constraints;
-  if (equals && !(contains(equals) && request.size === Object.keys(equals).length)) return false;
-  return !subset || contains(subset);
+  if (equals && !sameContext(context, equals)) return false;
+  return !subset || containsContext(context, subset);
 }
+
+/**
+ * A grantee creating a grant through its own grant passes on no operation it does not hold,
+ * under a constraint at least as strict as its own (`context` is the new grant's constraint).
+ */
+export function derivedGrantWithin(parent: GrantRecord, operations: readonly string[], constraintType: string | undefined, context: EncryptionContext | undefined): boolean {
+  if (!operations.every((operation) => parent.operations.includes(operation))) return false;
+  const { EncryptionContextEquals: equals, EncryptionContextSubset: subset } = parent.constraints ?? {};
+  if (equals) return constraintType === 'EncryptionContextEquals' && sameContext(context, equals);
+  return !subset || (constraintType !== undefined && containsContext(context, subset));
+}
+
+// In a grant constraint the context keys are case-insensitive and the values case-sensitive.
+const lowerKeys = (context: EncryptionContext | undefined): Map<string, string> =>
+  new Map(Object.entries(context ?? {}).map(([key, value]) => [key.toLowerCase(), value]));
+
+const containsContext = (context: EncryptionContext | undefined, required: EncryptionContext): boolean => {
+  const present = lowerKeys(context);
+  return Object.entries(required).every(([key, value]) => present.get(key.toLowerCase()) === value);
+};
+
+const sameContext = (context: EncryptionContext | undefined, required: EncryptionContext): boolean =>
+  containsContext(context, required) && lowerKeys(context).size === lowerKeys(required).size;
 
 /**
  * Grant tokens name their grant. Concord's store is consistent, so a grant is usable as soon

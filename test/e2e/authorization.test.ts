@@ -276,6 +276,22 @@ describe('authorization by key policies, identity policies and grants', () => {
       await assert.rejects(encrypt(auditor, key.KeyId), denied(AUDITOR, 'Encrypt', key.Arn, 'with an explicit deny in a resource-based policy'));
     });
 
+    it('let a grantee holding CreateGrant pass on only its operations, under a constraint at least as strict', async () => {
+      const key = await createKey();
+      await admin.send(
+        new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: AUDITOR, Operations: ['CreateGrant', 'Decrypt'], Constraints: { EncryptionContextSubset: { tenant: 'acme' } } }),
+      );
+      const wider = { KeyId: key.KeyId, GranteePrincipal: APP };
+      await assert.rejects(auditor.send(new CreateGrantCommand({ ...wider, Operations: ['Decrypt', 'Encrypt'], Constraints: { EncryptionContextEquals: { tenant: 'acme' } } })), { name: 'AccessDeniedException' });
+      await assert.rejects(auditor.send(new CreateGrantCommand({ ...wider, Operations: ['Decrypt'] })), { name: 'AccessDeniedException' });
+      await assert.rejects(auditor.send(new CreateGrantCommand({ ...wider, Operations: ['Decrypt'], Constraints: { EncryptionContextSubset: { tenant: 'other' } } })), { name: 'AccessDeniedException' });
+      await auditor.send(new CreateGrantCommand({ ...wider, Operations: ['Decrypt'], Constraints: { EncryptionContextEquals: { tenant: 'acme' } } }));
+      const exact = await encrypt(admin, key.KeyId, { tenant: 'acme' });
+      const more = await encrypt(admin, key.KeyId, { tenant: 'acme', file: 'b.txt' });
+      assert.equal(Buffer.from((await app.send(new DecryptCommand({ CiphertextBlob: exact, EncryptionContext: { tenant: 'acme' } }))).Plaintext!).toString(), 'payroll');
+      await assert.rejects(app.send(new DecryptCommand({ CiphertextBlob: more, EncryptionContext: { tenant: 'acme', file: 'b.txt' } })), denied(APP, 'Decrypt', key.Arn, noIdentityPolicy('Decrypt')));
+    });
+
     it('refuse operations the key cannot perform', async () => {
       const key = await createKey();
       await assert.rejects(admin.send(new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: APP, Operations: ['Sign'] })), { name: 'ValidationException' });

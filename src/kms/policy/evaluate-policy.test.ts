@@ -94,3 +94,19 @@ describe('key policy evaluation', () => {
     assert.deepEqual(evaluateIdentityAccess({ root: true, policies: [] }, { ...request('ListKeys'), resource: '*' }), { allowed: true });
   });
 });
+
+describe('callers from another account', () => {
+  const PARTNER = 'arn:aws:iam::444455556666:role/partner';
+  const partnerRequest = (action: string): AccessRequest => ({ ...request(action, { principal: PARTNER }), account: '444455556666' });
+
+  it('need both the key policy and their own identity policy', () => {
+    const policy = keyPolicy(rootDelegation, { Effect: 'Allow', Principal: { AWS: PARTNER }, Action: 'kms:Decrypt', Resource: '*' });
+    assert.deepEqual(evaluateKeyAccess(policy, nobody, partnerRequest('Decrypt')), { allowed: false, explicitDeny: false, by: 'identity' });
+    assert.deepEqual(evaluateKeyAccess(policy, kmsAdmin, partnerRequest('Decrypt')), { allowed: true });
+    assert.deepEqual(evaluateKeyAccess(policy, kmsAdmin, partnerRequest('Encrypt')), { allowed: false, explicitDeny: false, by: 'resource' });
+  });
+
+  it('are not let in by a statement naming the key account root', () => {
+    assert.equal(evaluateKeyAccess(keyPolicy(rootDelegation), kmsAdmin, partnerRequest('Decrypt')).allowed, false);
+  });
+});

@@ -23,9 +23,9 @@ export type Verdict =
   | { allowed: false; explicitDeny: boolean; by: 'resource' | 'identity' };
 
 /**
- * AWS's evaluation for a caller in the key's account: an explicit Deny in either policy
- * wins; otherwise the key policy must allow the caller directly, or allow the account
- * (delegating to IAM) while an identity policy allows the caller.
+ * AWS's evaluation: an explicit Deny in either policy wins; otherwise the key policy must
+ * allow the caller directly, or allow the account (delegating to IAM) while an identity policy
+ * allows the caller. A caller from another account always needs its identity policy too.
  */
 export function evaluateKeyAccess(keyPolicy: Policy, identity: Identity, request: AccessRequest): Verdict {
   let direct = false;
@@ -40,8 +40,9 @@ export function evaluateKeyAccess(keyPolicy: Policy, identity: Identity, request
   }
   const own = identityEffect(identity, request);
   if (own === 'deny') return { allowed: false, explicitDeny: true, by: 'identity' };
-  if (direct || (delegated && own === 'allow')) return { allowed: true };
-  return { allowed: false, explicitDeny: false, by: delegated ? 'identity' : 'resource' };
+  const sameAccount = request.resource.split(':')[4] === request.account;
+  if ((direct && sameAccount) || ((direct || delegated) && own === 'allow')) return { allowed: true };
+  return { allowed: false, explicitDeny: false, by: delegated || direct ? 'identity' : 'resource' };
 }
 
 /** For actions on no particular key (CreateKey, ListKeys, ...): the identity policies alone decide. */
