@@ -11,15 +11,22 @@ const DUE_BATCH = 500;
  */
 export async function changeDueKeys(deps: OperationDeps, prefix: string, change: (key: KeyRecord) => void | Promise<void>): Promise<void> {
   const { ctx, hooks } = deps;
+  let failure: unknown;
   for (const entry of await ctx.store.list(prefix, { limit: DUE_BATCH })) {
     if (Number(entry.key.slice(prefix.length).split('/')[0]) > ctx.now()) break;
-    await ctx.store.transaction(async (tx) => {
-      const raw = await tx.getForUpdate(keyPath(entry.value));
-      if (!raw) return tx.delete(entry.key);
-      const key = JSON.parse(raw) as KeyRecord;
-      await changeKey(tx, key, change, hooks);
-      if (!keyIndexPaths(key).includes(entry.key)) tx.delete(entry.key);
-    });
-    hooks?.committed();
+    try {
+      await ctx.store.transaction(async (tx) => {
+        const raw = await tx.getForUpdate(keyPath(entry.value));
+        if (!raw) return tx.delete(entry.key);
+        const key = JSON.parse(raw) as KeyRecord;
+        await changeKey(tx, key, change, hooks);
+        if (!keyIndexPaths(key).includes(entry.key)) tx.delete(entry.key);
+      });
+      hooks?.committed();
+    } catch (error) {
+      // One key that cannot change now (e.g. a multi-Region key being updated) must not hold up the others.
+      failure ??= error;
+    }
   }
+  if (failure !== undefined) throw failure;
 }

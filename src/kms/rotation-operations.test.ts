@@ -22,16 +22,13 @@ describe('automatic key rotation', () => {
     (await call('GetKeyRotationStatus', { KeyId })) as { KeyRotationEnabled: boolean; NextRotationDate?: number; RotationPeriodInDays?: number };
   const materialVersion = (blob: Buffer): number => blob.readUInt32BE(2 + blob[1]!);
 
+  let unit: SoftwareCryptoUnit;
+
   before(() => {
     const dir = mkdtempSync(join(tmpdir(), 'concord-rotation-'));
     store = new SqliteStore(join(dir, 'keys.db'));
-    service = new KeyService({
-      region: 'us-east-1',
-      account: caller.account,
-      store,
-      unit: SoftwareCryptoUnit.openOrInit(join(dir, 'crypto-unit.json')),
-      now: () => clock,
-    });
+    unit = SoftwareCryptoUnit.openOrInit(join(dir, 'crypto-unit.json'));
+    service = new KeyService({ region: 'us-east-1', account: caller.account, store, unit, now: () => clock });
   });
   after(async () => {
     await store.close();
@@ -104,6 +101,30 @@ describe('automatic key rotation', () => {
     await service.rotateDueKeys();
     assert.equal((await rotations(KeyId)).length, 1, 'the shortened period had already passed');
     assert.equal((await status(KeyId)).NextRotationDate, (clock + 90 * DAY_MS) / 1000);
+  });
+
+  it('keeps rotating the other due keys when one key refuses its change', async () => {
+    const stuck = await createKey();
+    const other = await createKey();
+    for (const KeyId of [stuck, other]) await call('EnableKeyRotation', { KeyId, RotationPeriodInDays: 90 });
+    const refusing = new KeyService({
+      region: 'us-east-1',
+      account: caller.account,
+      store,
+      unit,
+      now: () => clock,
+      hooks: {
+        async keyChanged(_tx, before) {
+          if (before.keyId === stuck) throw new Error('this key may not change now');
+        },
+        committed() {},
+      },
+    });
+    clock += 90 * DAY_MS;
+    await assert.rejects(refusing.rotateDueKeys(), /may not change now/);
+    assert.equal((await rotations(other)).length, 1);
+    assert.equal((await rotations(stuck)).length, 0);
+    assert.equal(await service.rotateDueKeys(), 1, 'the refused key is still due');
   });
 
   it('refuses an on-demand rotation within 20 minutes of an automatic one', async () => {
