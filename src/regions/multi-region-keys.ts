@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
 import type { KeyHooks, OperationDeps, Operations } from '../kms/index.ts';
 import type { Store } from '../store/index.ts';
+import { KeyLocks } from './key-locks.ts';
 import { KeySnapshots } from './key-snapshot.ts';
 import { multiRegionOperations } from './multi-region-operations.ts';
+import { removeOrphanReplicas } from './orphan-replicas.ts';
 import { Outbox } from './outbox.ts';
 import { PeerApi } from './peer-api.ts';
 import { PeerAuthenticator, type PeerConfig } from './peer-auth.ts';
@@ -47,11 +49,17 @@ export class MultiRegionKeys {
       client: new PeerClient(this.auth),
       snapshots: new KeySnapshots(deps, this.options.identity),
       outbox: this.outbox,
+      locks: new KeyLocks(),
       log: this.options.logger,
     };
     this.api = new PeerApi(this.auth, replicationReceiver(this.context), this.options.logger);
     return multiRegionOperations(this.context);
   };
+
+  /** Background work: delivers the outbox and removes replicas a failed ReplicateKey left behind. */
+  async runBackground(): Promise<{ delivered: number; orphansRemoved: number }> {
+    return { delivered: await this.outbox.run(), orphansRemoved: await removeOrphanReplicas(this.rc) };
+  }
 
   get peerApi(): PeerApi {
     if (!this.api) throw new Error('multi-Region keys are not attached to a key service');

@@ -20,19 +20,8 @@ const KEY_ARN = /^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/.+$/;
 
 /** ReplicateKey and UpdatePrimaryRegion, run in the primary's region. */
 export function multiRegionOperations(rc: ReplicationContext): Operations {
-  const { deps, auth, client, snapshots, outbox } = rc;
+  const { deps, auth, client, snapshots, outbox, locks } = rc;
   const { ctx, keys, authorize } = deps;
-  const locks = new Map<string, Promise<unknown>>();
-
-  /** One change of a key's regions at a time in this process, so two replications cannot race for one version. */
-  const serialized = <T>(keyId: string, work: () => Promise<T>): Promise<T> => {
-    const run = (locks.get(keyId) ?? Promise.resolve()).then(work, work);
-    const tail = run.catch(() => undefined);
-    locks.set(keyId, tail);
-    void tail.then(() => locks.get(keyId) === tail && locks.delete(keyId));
-    return run;
-  };
-
   const resolvePrimary = async (identifier: string): Promise<string> => {
     if (identifier.startsWith('arn:') && !KEY_ARN.test(identifier)) throw new KmsError('InvalidArnException', `${identifier} is not a valid key ARN.`);
     return keys.resolveKeyId(identifier, { allowAlias: false });
@@ -63,7 +52,7 @@ export function multiRegionOperations(rc: ReplicationContext): Operations {
     async ReplicateKey(input, caller) {
       const replicaRegion: string = input.ReplicaRegion;
       const keyId = await resolvePrimary(input.KeyId);
-      return serialized(keyId, async () => {
+      return locks.run(keyId, async () => {
         const key = await keys.load(keyId);
         await authorize(caller, 'ReplicateKey', key);
         requirePrimary(key, ['Enabled', 'PendingImport']);
@@ -108,7 +97,7 @@ export function multiRegionOperations(rc: ReplicationContext): Operations {
     async UpdatePrimaryRegion(input, caller) {
       const target: string = input.PrimaryRegion;
       const keyId = await resolvePrimary(input.KeyId);
-      await serialized(keyId, () =>
+      await locks.run(keyId, () =>
         ctx.store.transaction(async (tx) => {
           const raw = await tx.getForUpdate(keyPath(keyId));
           const key = raw ? (JSON.parse(raw) as KeyRecord) : await keys.load(keyId, tx);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { OperationDeps } from '../kms/index.ts';
+import type { KeyLocks } from './key-locks.ts';
 import type { KeySnapshots } from './key-snapshot.ts';
 import type { Outbox } from './outbox.ts';
 import type { PeerAuthenticator } from './peer-auth.ts';
@@ -14,6 +15,8 @@ export interface ReplicationContext {
   client: PeerClient;
   snapshots: KeySnapshots;
   outbox: Outbox;
+  /** Serializes ReplicateKey, UpdatePrimaryRegion and replica status questions per key. */
+  locks: KeyLocks;
   log: Logger;
 }
 

@@ -12,6 +12,7 @@ import {
 } from '../kms/index.ts';
 import type { Transaction } from '../store/index.ts';
 import type { KeySnapshot } from './key-snapshot.ts';
+import { pendingReplicaPath } from './orphan-replicas.ts';
 import { enqueue } from './outbox.ts';
 import { DAY_MS, type ReplicationContext } from './replication-context.ts';
 
@@ -34,7 +35,7 @@ export type PeerHandler = (from: string, payload: any) => Promise<unknown>;
 
 /** What a region does when a peer region calls it. */
 export function replicationReceiver(rc: ReplicationContext): Record<string, PeerHandler> {
-  const { deps, identity, snapshots, outbox } = rc;
+  const { deps, identity, snapshots, outbox, locks } = rc;
   const { ctx } = deps;
 
   const loadForUpdate = async (tx: Transaction, keyId: string): Promise<KeyRecord | undefined> => {
@@ -83,6 +84,7 @@ export function replicationReceiver(rc: ReplicationContext): Record<string, Peer
           throw new KmsError('AlreadyExistsException', `Key ${record.keyId} already exists in ${ctx.region}.`);
         }
         await changeKey(tx, record, () => undefined);
+        tx.put(pendingReplicaPath(record.keyId), String(record.createdAt));
       });
       return { metadata: keyMetadata(ctx, record), policy: record.policy, tags: record.tags };
     },
@@ -107,12 +109,22 @@ export function replicationReceiver(rc: ReplicationContext): Record<string, Peer
           }
           if (key.state === 'Creating' && incoming.replicaRegions.includes(ctx.region) && incoming.version >= current.version) {
             key.state = key.origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled';
+            tx.delete(pendingReplicaPath(key.keyId));
           }
         });
         return { applied: newer };
       });
       outbox.kick();
       return result;
+    },
+
+    /** Whether this primary lists the asking region as a replica, answered after any ReplicateKey in flight. */
+    async 'replica-status'(from, { keyId }: { keyId: string }) {
+      return locks.run(keyId, async () => {
+        const raw = await ctx.store.get(keyPath(keyId));
+        const config = raw ? multiRegionConfig(JSON.parse(raw) as KeyRecord) : undefined;
+        return { listed: config?.replicaRegions.includes(from) === true };
+      });
     },
 
     /** The primary forgets a replica that was really deleted; the last one ends PendingReplicaDeletion. */

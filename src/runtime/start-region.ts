@@ -35,7 +35,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     { name: 'deletion sweeper', run: () => service.sweep() },
     { name: 'automatic key rotation', run: () => service.rotateDueKeys() },
     { name: 'imported material expiry', run: () => service.expireImportedMaterial() },
-    ...(multiRegion ? [{ name: 'replication outbox', run: () => multiRegion.outbox.run() }] : []),
+    ...(multiRegion ? [{ name: 'multi-Region replication', run: () => multiRegion.runBackground() }] : []),
   ];
   let background = Promise.resolve();
   const timer = setInterval(() => {

@@ -50,6 +50,23 @@ describe('multi-Region keys between separate concord server processes, one of th
     await eventually(async () => assert.equal((await describeIn(west, KeyId)).KeyState, 'Enabled'));
   });
 
+  it('removes the replica a frozen region made after ReplicateKey had given up on it', async () => {
+    const KeyId = await createPrimary();
+    servers.signal(WEST, 'SIGSTOP');
+    try {
+      await assert.rejects(east.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: WEST })), { name: 'DependencyTimeoutException' });
+    } finally {
+      servers.signal(WEST, 'SIGCONT');
+    }
+    // Thawed, the region handles the request it had queued and holds a replica its primary never listed.
+    await eventually(async () => assert.equal((await describeIn(west, KeyId)).KeyState, 'Creating'));
+    assert.deepEqual((await describeIn(east, KeyId)).MultiRegionConfiguration?.ReplicaKeys, []);
+    await eventually(() => assert.rejects(describeIn(west, KeyId), { name: 'NotFoundException' }), { timeoutMs: 30000 });
+
+    await east.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: WEST }));
+    await eventually(async () => assert.equal((await describeIn(west, KeyId)).KeyState, 'Enabled'));
+  });
+
   it('delivers a rotation made while a replica region was down once it returns, exactly once', async () => {
     const KeyId = await createPrimary();
     await east.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: WEST }));

@@ -11,6 +11,8 @@ export interface RegionServers {
   /** Stops a region's process (SIGKILL: no goodbye to anyone). */
   kill(region: string): Promise<void>;
   start(region: string): Promise<void>;
+  /** SIGSTOP freezes a region with its connections open; SIGCONT thaws it. */
+  signal(region: string, signal: 'SIGSTOP' | 'SIGCONT'): void;
   output(region: string): string;
   stopAll(): Promise<void>;
 }
@@ -33,6 +35,7 @@ export async function startRegionServers(regions: string[]): Promise<RegionServe
     accessKeys: [{ accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, principal: `arn:aws:iam::${ACCOUNT}:root` }],
     peers,
     logLevel: 'info',
+    backgroundIntervalMs: 500,
   });
 
   const publicKeys: Record<string, string> = {};
@@ -77,6 +80,7 @@ export async function startRegionServers(regions: string[]): Promise<RegionServe
     client: (region) => new KMSClient({ region, endpoint: url(region), credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY }, maxAttempts: 1 }),
     kill,
     start,
+    signal: (region, signal) => void children.get(region)?.kill(signal),
     output: (region) => outputs.get(region) ?? '',
     async stopAll() {
       await Promise.all(regions.map(kill));
