@@ -182,4 +182,14 @@ describe('multi-Region keys across the regions of one concord dev deployment', (
     assert.equal((await describeIn(EAST, KeyId)).KeyState, 'Disabled');
     assert.equal((await describeIn(WEST, KeyId)).KeyState, 'PendingDeletion');
   });
+
+  it('replicates a key awaiting imported material as a replica that awaits its own import', async () => {
+    const { KeyMetadata } = await kms[EAST]!.send(new CreateKeyCommand({ MultiRegion: true, Origin: 'EXTERNAL' }));
+    const KeyId = KeyMetadata!.KeyId!;
+    assert.equal(KeyMetadata?.KeyState, 'PendingImport');
+    const answer = await kms[EAST]!.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: CENTRAL }));
+    assert.equal(answer.ReplicaKeyMetadata?.KeyState, 'Creating');
+    await eventually(async () => assert.equal((await describeIn(CENTRAL, KeyId)).KeyState, 'PendingImport'));
+    assert.equal((await describeIn(CENTRAL, KeyId)).Origin, 'EXTERNAL');
+  });
 });
