@@ -3,6 +3,7 @@ import { ConfigError, loadRegionConfig } from '../config/index.ts';
 import { createLogger } from '../logging/index.ts';
 import { RegionIdentity } from '../regions/index.ts';
 import { devRegionConfigs, startRegion, type RunningRegion } from '../runtime/index.ts';
+import { tkeCommand } from './tke/tke-command.ts';
 
 const program = new Command('concord').description('Concord: keys in concord across regions, speaking the AWS KMS API');
 
@@ -77,6 +78,8 @@ function stopOnSignal(regions: RunningRegion[]): void {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }
+
+program.addCommand(tkeCommand());
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`concord: ${error instanceof ConfigError ? error.message : String((error as Error)?.stack ?? error)}\n`);

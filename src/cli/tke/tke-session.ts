@@ -1,0 +1,106 @@
+import type { KeyObject } from 'node:crypto';
+import { canonicalCommand, signCommand, type CommandArgs, type CommandName, type CommandOutcome, type UnitInfo } from '../../cryptounits/index.ts';
+import { MgmtClient, type Credentials } from './mgmt-client.ts';
+import { promptPassword } from './prompt-password.ts';
+import { openSigkey, type SigkeyFile } from './sigkey-file.ts';
+import { TkeError } from './tke-error.ts';
+import { Workspace, type ChosenUnit } from './workspace.ts';
+
+export interface TkeOptions {
+  workspace: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  password?: string;
+  /** Comma-separated names of the signature keys to sign with; all of the workspace's by default. */
+  sigkeys?: string;
+}
+
+/** A chosen unit with what its region says about it now. */
+export interface UnitView {
+  ref: ChosenUnit;
+  info: UnitInfo;
+}
+
+/** How many administrators must sign a command on a unit in this state (the unit checks it again). */
+export function signaturesNeeded(info: UnitInfo, command: CommandName, args: CommandArgs): number {
+  if (info.mode === 'imprint') return command === 'thresholds-set' ? Number(args.signature) : 0;
+  return command === 'admin-remove' ? info.revocationThreshold : info.signatureThreshold;
+}
+
+/** One run of `concord tke`: the workspace, the regions' management APIs and the opened signature keys. */
+export class TkeSession {
+  readonly workspace: Workspace;
+  private readonly clients = new Map<string, MgmtClient>();
+  private readonly opened = new Map<string, KeyObject>();
+
+  constructor(private readonly options: TkeOptions) {
+    this.workspace = new Workspace(options.workspace);
+  }
+
+  client(endpoint: string): MgmtClient {
+    let client = this.clients.get(endpoint);
+    if (!client) {
+      client = new MgmtClient(endpoint, this.credentials());
+      this.clients.set(endpoint, client);
+    }
+    return client;
+  }
+
+  async chosen(): Promise<UnitView[]> {
+    const refs = this.workspace.units();
+    if (refs.length === 0) throw new TkeError("No crypto units are chosen; choose them with 'concord tke cryptounit-add --endpoint URL --unit ID'.");
+    return Promise.all(refs.map(async (ref) => ({ ref, info: await this.client(ref.endpoint).unit(ref.id) })));
+  }
+
+  async view(ref: ChosenUnit): Promise<UnitView> {
+    return { ref, info: await this.client(ref.endpoint).unit(ref.id) };
+  }
+
+  sigkeys(): SigkeyFile[] {
+    const all = this.workspace.sigkeys();
+    if (!this.options.sigkeys) return all;
+    return this.options.sigkeys.split(',').map((name) => this.workspace.sigkey(name.trim()));
+  }
+
+  /** Signs a command with as many of the workspace's administrator keys as the unit needs, and runs it. */
+  async run(ref: ChosenUnit, command: CommandName, args: CommandArgs = {}): Promise<CommandOutcome> {
+    const client = this.client(ref.endpoint);
+    const info = await client.unit(ref.id);
+    const needed = signaturesNeeded(info, command, args);
+    const signers = this.sigkeys().filter((key) => info.admins.some((a) => a.publicKey === key.publicKey)).slice(0, needed);
+    if (signers.length < needed) {
+      throw new TkeError(
+        `Command ${command} on unit ${ref.id} needs signatures from ${needed} of its administrators, but the workspace holds signature keys of only ${signers.length}; add them with 'concord tke sigkey-add' or choose others with --sigkeys.`,
+      );
+    }
+    const message = canonicalCommand(ref.id, info.nonce, command, args);
+    const signatures = [];
+    for (const signer of signers) signatures.push(signCommand(await this.open(signer), message));
+    return client.execute(ref.id, { command, args, nonce: info.nonce, signatures });
+  }
+
+  async password(purpose: string): Promise<string> {
+    const given = this.options.password ?? process.env.CONCORD_TKE_PASSWORD;
+    if (given !== undefined) return given;
+    if (!process.stdin.isTTY) throw new TkeError(`A password is needed for ${purpose}: give --password or set CONCORD_TKE_PASSWORD.`);
+    return promptPassword(`Password for ${purpose}: `);
+  }
+
+  private async open(file: SigkeyFile): Promise<KeyObject> {
+    let key = this.opened.get(file.publicKey);
+    if (!key) {
+      key = openSigkey(file, await this.password(`signature key '${file.name}'`));
+      this.opened.set(file.publicKey, key);
+    }
+    return key;
+  }
+
+  private credentials(): Credentials {
+    const accessKeyId = this.options.accessKeyId ?? process.env.AWS_ACCESS_KEY_ID;
+    const secretAccessKey = this.options.secretAccessKey ?? process.env.AWS_SECRET_ACCESS_KEY;
+    if (!accessKeyId || !secretAccessKey) {
+      throw new TkeError("The management API needs one of the region's access keys: give --access-key-id and --secret-access-key or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.");
+    }
+    return { accessKeyId, secretAccessKey };
+  }
+}

@@ -1,0 +1,73 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SigkeyFile } from './sigkey-file.ts';
+import { TkeError } from './tke-error.ts';
+
+/** A crypto unit chosen to work on: where its region's management API is, and its ID. */
+export interface ChosenUnit {
+  endpoint: string;
+  region: string;
+  id: string;
+}
+
+/** Progress of a master key rotation, so a rerun finishes it rather than starting another. */
+export interface RotationJournal {
+  pattern: string;
+}
+
+/**
+ * The local directory `concord tke` works in: the chosen units, the administrators'
+ * signature key files, and the journal of a rotation under way.
+ */
+export class Workspace {
+  constructor(readonly dir: string) {
+    mkdirSync(join(dir, 'sigkeys'), { recursive: true, mode: 0o700 });
+  }
+
+  units(): ChosenUnit[] {
+    return this.read<ChosenUnit[]>('units.json') ?? [];
+  }
+
+  saveUnits(units: ChosenUnit[]): void {
+    this.write('units.json', units);
+  }
+
+  sigkeys(): SigkeyFile[] {
+    return readdirSync(join(this.dir, 'sigkeys'))
+      .filter((name) => name.endsWith('.json'))
+      .sort()
+      .map((name) => JSON.parse(readFileSync(join(this.dir, 'sigkeys', name), 'utf8')) as SigkeyFile);
+  }
+
+  sigkey(name: string): SigkeyFile {
+    const found = this.sigkeys().find((k) => k.name === name);
+    if (!found) throw new TkeError(`No signature key '${name}' in ${this.dir}; create it with 'concord tke sigkey-add --name ${name}'.`);
+    return found;
+  }
+
+  addSigkey(file: SigkeyFile): void {
+    const path = join('sigkeys', `${file.name}.json`);
+    if (existsSync(join(this.dir, path))) throw new TkeError(`A signature key named '${file.name}' already exists.`);
+    this.write(path, file);
+  }
+
+  rotation(): RotationJournal | undefined {
+    return this.read<RotationJournal>('rotation.json');
+  }
+
+  saveRotation(journal: RotationJournal | undefined): void {
+    if (journal) this.write('rotation.json', journal);
+    else rmSync(join(this.dir, 'rotation.json'), { force: true });
+  }
+
+  private read<T>(name: string): T | undefined {
+    const path = join(this.dir, name);
+    return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as T) : undefined;
+  }
+
+  private write(name: string, value: unknown): void {
+    const path = join(this.dir, name);
+    writeFileSync(`${path}.tmp`, JSON.stringify(value, null, 2), { mode: 0o600 });
+    renameSync(`${path}.tmp`, path);
+  }
+}
