@@ -5,6 +5,7 @@ import { nextRotationDate, type KeyRecord } from './key-record.ts';
 import { isSymmetric } from './key-specs.ts';
 import { requireEnabled } from './key-state-errors.ts';
 import { allMaterials, materialId, materialState, nextMaterialVersion } from './material-versions.ts';
+import { refuseOnReplica } from './multi-region.ts';
 import { toEpochSeconds, type OperationDeps, type Operations } from './operation.ts';
 import { keyArn, type RegionContext } from './region-context.ts';
 import { updateKey } from './update-key.ts';
@@ -122,6 +123,7 @@ async function rotate({ ctx, keys }: OperationDeps, key: KeyRecord, type: 'AUTOM
 
 /** The one place that decides which keys may rotate at all; later kinds of keys add their refusals here. */
 function requireRotatable(ctx: RegionContext, key: KeyRecord, action: string): void {
+  refuseOnReplica(key, action);
   requireSymmetric(ctx, key, action);
 }
 

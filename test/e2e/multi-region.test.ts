@@ -6,10 +6,12 @@ import {
   DecryptCommand,
   DescribeKeyCommand,
   DisableKeyCommand,
+  DisableKeyRotationCommand,
   EnableKeyCommand,
   EnableKeyRotationCommand,
   EncryptCommand,
   GetKeyPolicyCommand,
+  GetKeyRotationStatusCommand,
   ListResourceTagsCommand,
   ReplicateKeyCommand,
   RotateKeyOnDemandCommand,
@@ -130,6 +132,13 @@ describe('multi-Region keys across the regions of one concord dev deployment', (
     }
     await assert.rejects(kms[WEST]!.send(new RotateKeyOnDemandCommand({ KeyId })), { name: 'UnsupportedOperationException' });
     await assert.rejects(kms[WEST]!.send(new EnableKeyRotationCommand({ KeyId })), { name: 'UnsupportedOperationException' });
+    await assert.rejects(kms[WEST]!.send(new DisableKeyRotationCommand({ KeyId })), { name: 'UnsupportedOperationException' });
+    await kms[EAST]!.send(new EnableKeyRotationCommand({ KeyId, RotationPeriodInDays: 90 }));
+    await eventually(async () => {
+      const status = await kms[WEST]!.send(new GetKeyRotationStatusCommand({ KeyId }));
+      assert.equal(status.KeyRotationEnabled, true);
+      assert.equal(status.RotationPeriodInDays, 90);
+    });
   });
 
   it('moves the primary to a replica region and back, serving cryptography throughout', async () => {
