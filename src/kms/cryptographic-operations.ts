@@ -4,6 +4,7 @@ import { KmsError } from '../errors/index.ts';
 import type { KeyRecord } from './key-record.ts';
 import { generateKeyPairDer } from './key-material.ts';
 import { keyObjects } from './key-objects.ts';
+import { keyMaterialIdMember } from './material-versions.ts';
 import { isSymmetric } from './key-specs.ts';
 import { requireEnabled } from './key-state-errors.ts';
 import { finishDryRun, type Input, type OperationDeps, type Operations, type RequestFacts } from './operation.ts';
@@ -51,7 +52,7 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
     caller: Caller,
     action: string,
     grantTokens: string[] | undefined,
-  ): Promise<{ key: KeyRecord; plaintext: Buffer }> => {
+  ): Promise<{ key: KeyRecord; plaintext: Buffer; materialVersion?: number }> => {
     // The current API model lets CiphertextBlob be absent; without one there is nothing to decrypt.
     if (blob === undefined) {
       throw new KmsError('ValidationException', "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
@@ -81,7 +82,7 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
     if (!material) throw invalidCiphertext();
     const plaintext = aesGcmDecrypt(material, parsed, Buffer.concat([parsed.header, canonicalContext(context)]));
     if (!plaintext) throw invalidCiphertext();
-    return { key, plaintext };
+    return { key, plaintext, materialVersion: parsed.materialVersion };
   };
 
   const dataKey = async (input: Record<string, any>, caller: Caller, action: string) => {
@@ -110,6 +111,7 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
         PublicKey: pair.publicKey,
         KeyId: keyArn(ctx, key.keyId),
         KeyPairSpec: input.KeyPairSpec,
+        ...keyMaterialIdMember('KeyMaterialId', key, key.currentMaterial),
       },
     };
   };
@@ -128,9 +130,14 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
 
     async Decrypt(input, caller) {
       if (input.Recipient !== undefined) throw new KmsError('UnsupportedOperationException', 'Recipient attestation is not supported by Concord.');
-      const { key, plaintext } = await decryptBlob(input.CiphertextBlob, input.EncryptionContext, input.KeyId, input.EncryptionAlgorithm, caller, 'Decrypt', input.GrantTokens);
+      const { key, plaintext, materialVersion } = await decryptBlob(input.CiphertextBlob, input.EncryptionContext, input.KeyId, input.EncryptionAlgorithm, caller, 'Decrypt', input.GrantTokens);
       finishDryRun(input);
-      return { KeyId: keyArn(ctx, key.keyId), Plaintext: plaintext, EncryptionAlgorithm: input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT' };
+      return {
+        KeyId: keyArn(ctx, key.keyId),
+        Plaintext: plaintext,
+        EncryptionAlgorithm: input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT',
+        ...(materialVersion !== undefined ? keyMaterialIdMember('KeyMaterialId', key, materialVersion) : {}),
+      };
     },
 
     async ReEncrypt(input, caller) {
@@ -152,17 +159,19 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
         KeyId: keyArn(ctx, destination.keyId),
         SourceEncryptionAlgorithm: input.SourceEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT',
         DestinationEncryptionAlgorithm: input.DestinationEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT',
+        ...(source.materialVersion !== undefined ? keyMaterialIdMember('SourceKeyMaterialId', source.key, source.materialVersion) : {}),
+        ...keyMaterialIdMember('DestinationKeyMaterialId', destination, destination.currentMaterial),
       };
     },
 
     async GenerateDataKey(input, caller) {
       const { key, plaintext, ciphertext } = await dataKey(input, caller, 'GenerateDataKey');
-      return { CiphertextBlob: ciphertext, Plaintext: plaintext, KeyId: keyArn(ctx, key.keyId) };
+      return { CiphertextBlob: ciphertext, Plaintext: plaintext, KeyId: keyArn(ctx, key.keyId), ...keyMaterialIdMember('KeyMaterialId', key, key.currentMaterial) };
     },
 
     async GenerateDataKeyWithoutPlaintext(input, caller) {
       const { key, ciphertext } = await dataKey(input, caller, 'GenerateDataKeyWithoutPlaintext');
-      return { CiphertextBlob: ciphertext, KeyId: keyArn(ctx, key.keyId) };
+      return { CiphertextBlob: ciphertext, KeyId: keyArn(ctx, key.keyId), ...keyMaterialIdMember('KeyMaterialId', key, key.currentMaterial) };
     },
 
     async GenerateDataKeyPair(input, caller) {

@@ -26,6 +26,12 @@ export function materialId(keyId: string, material: MaterialInfo): string {
   return material.imported?.id ?? createHash('sha256').update(`concord key material id|${keyId}|${material.version}`).digest('hex');
 }
 
+/** The KeyMaterialId of one of a key's versions, named `member` in an answer; symmetric keys only, as in AWS. */
+export function keyMaterialIdMember(member: string, key: KeyRecord, version: number): Record<string, string> {
+  const material = allMaterials(key).find((m) => m.version === version);
+  return material && isSymmetric(key.keySpec) ? { [member]: materialId(key.keyId, material) } : {};
+}
+
 /**
  * Imported material is named by a MAC under the material itself, so the same material always
  * gets the same ID for the same key, and the ID reveals nothing about the material.

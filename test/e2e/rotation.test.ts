@@ -14,6 +14,8 @@ import {
   ScheduleKeyDeletionCommand,
   CancelKeyDeletionCommand,
   EnableKeyCommand,
+  GenerateDataKeyCommand,
+  ReEncryptCommand,
   type KMSClient,
 } from '@aws-sdk/client-kms';
 import { startDev, type DevDeployment } from './harness.ts';
@@ -93,6 +95,14 @@ describe('key rotation through the AWS SDK', () => {
 
     const decrypted = await kms.send(new DecryptCommand({ CiphertextBlob: old.CiphertextBlob, EncryptionContext: { step: 'old' } }));
     assert.equal(Buffer.from(decrypted.Plaintext!).toString(), 'before rotation');
+    assert.equal(decrypted.KeyMaterialId, before.KeyMetadata!.CurrentKeyMaterialId, 'Decrypt names the material that made the ciphertext');
+    const reEncrypted = await kms.send(
+      new ReEncryptCommand({ CiphertextBlob: old.CiphertextBlob, SourceEncryptionContext: { step: 'old' }, DestinationKeyId: KeyId }),
+    );
+    assert.equal(reEncrypted.SourceKeyMaterialId, before.KeyMetadata!.CurrentKeyMaterialId);
+    assert.equal(reEncrypted.DestinationKeyMaterialId, after.KeyMetadata!.CurrentKeyMaterialId);
+    const dataKey = await kms.send(new GenerateDataKeyCommand({ KeyId, KeySpec: 'AES_256' }));
+    assert.equal(dataKey.KeyMaterialId, after.KeyMetadata!.CurrentKeyMaterialId);
     const fresh = await kms.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from('after rotation') }));
     assert.equal(blobMaterialVersion(old.CiphertextBlob!), 1);
     assert.equal(blobMaterialVersion(fresh.CiphertextBlob!), 2);
