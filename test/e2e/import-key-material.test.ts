@@ -13,6 +13,7 @@ import {
   ImportKeyMaterialCommand,
   ListKeyRotationsCommand,
   RotateKeyOnDemandCommand,
+  ScheduleKeyDeletionCommand,
   SignCommand,
   type AlgorithmSpec,
   type ImportKeyMaterialCommandInput,
@@ -304,6 +305,20 @@ describe('imported key material through the AWS SDK', () => {
     const p256 = (await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
     const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ format: 'der', type: 'pkcs8' });
     await assert.rejects(importMaterial(p256, p384), { name: 'IncorrectKeyMaterialException' });
+  });
+
+  it('keeps a key pending deletion in that state when its material is deleted, and refuses new imports meanwhile', async () => {
+    const KeyId = await createExternalKey();
+    const material = randomBytes(32);
+    await importMaterial(KeyId, material);
+    const prepared = await prepare(KeyId, material);
+    await kms.send(new ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: 7 }));
+    await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId }));
+    assert.equal((await describe(KeyId)).KeyState, 'PendingDeletion');
+    await assert.rejects(kms.send(new GetParametersForImportCommand({ KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' })), {
+      name: 'KMSInvalidStateException',
+    });
+    await assert.rejects(kms.send(new ImportKeyMaterialCommand({ ...prepared, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' })), { name: 'KMSInvalidStateException' });
   });
 
   it('forgets deleted material that was only pending rotation', async () => {
