@@ -102,7 +102,8 @@ export function multiRegionOperations(rc: ReplicationContext): Operations {
           const raw = await tx.getForUpdate(keyPath(keyId));
           const key = raw ? (JSON.parse(raw) as KeyRecord) : await keys.load(keyId, tx);
           await authorize(caller, 'UpdatePrimaryRegion', key);
-          requirePrimary(key, ['Enabled', 'Disabled', 'PendingImport']);
+          // AWS starts the swap only from an Enabled primary.
+          requirePrimary(key, ['Enabled']);
           const config = multiRegionConfig(key)!;
           if (!config.replicaRegions.includes(target)) {
             throw new KmsError('NotFoundException', `${keyArn(ctx, keyId)} has no replica in ${target}.`);

@@ -48,6 +48,8 @@ export function replicationHooks(rc: () => ReplicationContext): KeyHooks {
         if (isReplicaKey(before)) await enqueue(tx, { kind: 'replica-deleted', keyId: before.keyId, target: config.primaryRegion });
         return;
       }
+      // While the primary moves, the keys serve cryptography but their state stays as it is.
+      if (config.updatingWith && after.state !== before.state) throw invalidState(keyArn(before, before.keyId), 'Updating');
       if (JSON.stringify(sharedView(before)) === JSON.stringify(sharedView(after))) return;
       refuseOnReplica(before, 'A change of key material, key spec, key usage, origin or automatic rotation');
       if (config.updatingWith) throw invalidState(keyArn(before, before.keyId), 'Updating');

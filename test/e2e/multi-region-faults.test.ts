@@ -4,6 +4,7 @@ import {
   CreateKeyCommand,
   DecryptCommand,
   DescribeKeyCommand,
+  DisableKeyCommand,
   EncryptCommand,
   ListKeyRotationsCommand,
   ReplicateKeyCommand,
@@ -95,6 +96,7 @@ describe('multi-Region keys between separate concord server processes, one of th
     const { CiphertextBlob } = await east.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from('during the swap') }));
     await decrypts(east, CiphertextBlob, 'during the swap');
     await assert.rejects(east.send(new RotateKeyOnDemandCommand({ KeyId })), { name: 'UnsupportedOperationException' });
+    await assert.rejects(east.send(new DisableKeyCommand({ KeyId })), { name: 'KMSInvalidStateException' });
 
     await servers.start(WEST);
     await eventually(async () => {
