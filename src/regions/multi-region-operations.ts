@@ -22,6 +22,7 @@ const KEY_ARN = /^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/.+$/;
 export function multiRegionOperations(rc: ReplicationContext): Operations {
   const { deps, auth, client, snapshots, outbox, locks } = rc;
   const { ctx, keys, authorize } = deps;
+
   const resolvePrimary = async (identifier: string): Promise<string> => {
     if (identifier.startsWith('arn:') && !KEY_ARN.test(identifier)) throw new KmsError('InvalidArnException', `${identifier} is not a valid key ARN.`);
     return keys.resolveKeyId(identifier, { allowAlias: false });

@@ -46,6 +46,8 @@ export class PeerClient {
     }
     const parsed = JSON.parse(text) as { result?: T; error?: { code: string; message: string } };
     if (response.status === 200) return parsed.result as T;
+    // The peer may have a new transport key (a rebuilt region); learn it again next time.
+    this.transportKeys.delete(region);
     const code = parsed.error?.code;
     if (code !== undefined && Object.hasOwn(catalogue, code) && response.status < 500) {
       throw new KmsError(code as ErrorName, parsed.error!.message);
