@@ -7,4 +7,5 @@ export { CryptoUnitError, type UnitErrorKind } from './unit-error.ts';
 export type { Admin, RegisterName, RegisterState, UnitInfo, UnitRole } from './unit-state.ts';
 export { SoftwareCryptoUnit } from './software-unit.ts';
 export { SoftwareVault } from './software-vault.ts';
+export { Pkcs11Vault, type Pkcs11Options } from './pkcs11-vault.ts';
 export type { UnitVault } from './unit-vault.ts';

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { CryptoUnitConfig, RegionConfig } from '../config/index.ts';
 import {
   ManagedCryptoUnit,
+  Pkcs11Vault,
   RegionCryptoUnit,
   Rewrapper,
   SoftwareCryptoUnit,
@@ -41,7 +42,7 @@ async function openVault(config: CryptoUnitConfig): Promise<UnitVault> {
     case 'software':
       return SoftwareVault.open(config.dir);
     case 'pkcs11':
-      throw new Error('PKCS#11 crypto units are not available yet');
+      return Pkcs11Vault.open({ module: config.module, tokenLabel: config.tokenLabel, pin: config.pin, unitId: config.id });
   }
 }
 
