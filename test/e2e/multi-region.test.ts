@@ -201,4 +201,13 @@ describe('multi-Region keys across the regions of one concord dev deployment', (
     await eventually(async () => assert.equal((await describeIn(CENTRAL, KeyId)).KeyState, 'PendingImport'));
     assert.equal((await describeIn(CENTRAL, KeyId)).Origin, 'EXTERNAL');
   });
+
+  it('never writes the payloads that carry key material between regions to its log', async () => {
+    const KeyId = await createPrimary();
+    await replicate(KeyId, CENTRAL);
+    await kms[EAST]!.send(new RotateKeyOnDemandCommand({ KeyId }));
+    const log = dev.output();
+    assert.match(log, /"operation":"peer:sync"/);
+    assert.doesNotMatch(log, /"sealed"|"salt"|"ciphertext"|"transportKey"/);
+  });
 });
