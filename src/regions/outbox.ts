@@ -57,7 +57,7 @@ export class Outbox {
       this.again = true;
       return;
     }
-    void this.run();
+    this.run().catch((error: unknown) => this.log.error({ err: error }, 'replication outbox pass failed'));
   }
 
   /** One delivery pass over everything due; returns how many messages were delivered. */
