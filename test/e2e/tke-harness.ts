@@ -48,13 +48,17 @@ export async function tkeOk(workspace: string, args: string[]): Promise<string> 
 
 export interface ServerRegion {
   endpoint: string;
+  port: number;
   client(): KMSClient;
   stop(): Promise<void>;
 }
 
-/** One region as `concord server --config`, its crypto units configured by `crypto` ({cryptoUnits} or {cryptoUnit}). */
-export async function startServerRegion(dir: string, region: string, crypto: Record<string, unknown>): Promise<ServerRegion> {
-  const port = await freePorts(1);
+/**
+ * One region as `concord server --config`, its crypto units configured by `crypto` ({cryptoUnits}
+ * or {cryptoUnit}); on a free port, or on `port` to come back where a workspace expects it.
+ */
+export async function startServerRegion(dir: string, region: string, crypto: Record<string, unknown>, port?: number): Promise<ServerRegion> {
+  port ??= await freePorts(1);
   const endpoint = `http://127.0.0.1:${port}`;
   const configPath = join(dir, `${region}.yaml`);
   writeFileSync(
@@ -84,6 +88,7 @@ export async function startServerRegion(dir: string, region: string, crypto: Rec
   }
   return {
     endpoint,
+    port,
     client: () => new KMSClient({ region, endpoint, credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY }, maxAttempts: 1 }),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
