@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkRegionConfig, ConfigError } from './region-config.ts';
+
+const PUBLIC_KEY = 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE' + 'A'.repeat(88);
+const base = {
+  region: 'us-east-1',
+  account: '111122223333',
+  store: { kind: 'sqlite', path: '/var/lib/concord/us-east-1/keys.db' },
+  cryptoUnit: { kind: 'software', path: '/var/lib/concord/us-east-1/crypto-unit.json' },
+  accessKeys: [{ accessKeyId: 'AKIAEXAMPLEADMIN0001', secretAccessKey: 'a-long-random-secret', principal: 'arn:aws:iam::111122223333:root' }],
+};
+
+describe('peer regions in a region configuration', () => {
+  it('puts the region identity beside a SQLite store unless told otherwise', () => {
+    assert.equal(checkRegionConfig(base).identity?.path, '/var/lib/concord/us-east-1/region-identity.json');
+    assert.equal(checkRegionConfig({ ...base, identity: { path: '/etc/concord/identity.json' } }).identity?.path, '/etc/concord/identity.json');
+  });
+
+  it('accepts a peer with its URL and public key', () => {
+    const config = checkRegionConfig({ ...base, peers: { 'us-west-2': { url: 'http://10.0.0.2:8080', publicKey: PUBLIC_KEY } } });
+    assert.deepEqual(config.peers['us-west-2'], { url: 'http://10.0.0.2:8080', publicKey: PUBLIC_KEY });
+  });
+
+  it('refuses a peer without a public key to trust, or named like no region', () => {
+    assert.throws(() => checkRegionConfig({ ...base, peers: { 'us-west-2': 'http://10.0.0.2:8080' } }), ConfigError);
+    assert.throws(() => checkRegionConfig({ ...base, peers: { 'us-west-2': { url: 'http://10.0.0.2:8080' } } }), /publicKey/);
+    assert.throws(() => checkRegionConfig({ ...base, peers: { west: { url: 'http://10.0.0.2:8080', publicKey: PUBLIC_KEY } } }), ConfigError);
+  });
+
+  it('asks for an identity path when peers share a PostgreSQL store', () => {
+    const postgres = { ...base, store: { kind: 'postgres', url: 'postgres://concord@db/concord' } };
+    assert.equal(checkRegionConfig(postgres).identity, undefined);
+    assert.throws(
+      () => checkRegionConfig({ ...postgres, peers: { 'us-west-2': { url: 'http://10.0.0.2:8080', publicKey: PUBLIC_KEY } } }),
+      /identity\.path is required/,
+    );
+  });
+});
