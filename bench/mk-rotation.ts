@@ -4,7 +4,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { ManagedCryptoUnit, RegionCryptoUnit, SoftwareVault } from '../src/cryptounits/index.ts';
-import { keyMaterialRecords } from '../src/kms/index.ts';
+import { wrappedKeyRecords } from '../src/kms/index.ts';
 import { SqliteStore } from '../src/store/index.ts';
 import { softwareUnits, startServerRegion, tke, tkeOk } from '../test/e2e/tke-harness.ts';
 
@@ -80,6 +80,7 @@ async function cloneKeys(templateId: string, count: number): Promise<string[]> {
   const store = new SqliteStore(join(dir, REGION, 'keys.db'));
   const template = JSON.parse((await store.get(`key/${templateId}`))!) as Record<string, unknown>;
   const pattern = units.wrapPattern()!;
+  const keyRecords = wrappedKeyRecords.find((family) => family.prefix === 'key/')!;
   const ids: string[] = [];
   try {
     for (let done = 0; done < count; done += INSERT_BATCH) {
@@ -88,7 +89,8 @@ async function cloneKeys(templateId: string, count: number): Promise<string[]> {
         const keyId = randomUUID();
         ids.push(keyId);
         const clone = JSON.stringify({ ...template, keyId, description: `benchmark ${i}` });
-        records.push([`key/${keyId}`, await keyMaterialRecords.rewrap(clone, async (_wrapped, aad) => units.wrapUnder(pattern, randomBytes(32), aad))]);
+        const fresh = await keyRecords.rewrap(clone, async (_wrapped, aad) => units.wrapUnder(pattern, randomBytes(32), aad), `key/${keyId}`);
+        records.push([`key/${keyId}`, fresh]);
       }
       await store.transaction(async (tx) => records.forEach(([key, value]) => tx.put(key, value)));
     }

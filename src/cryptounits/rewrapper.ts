@@ -8,12 +8,12 @@ export type Reseal = (wrapped: Buffer, aad: Buffer) => Promise<Buffer>;
 
 /**
  * A family of store records holding wrapped material, registered by the module that owns
- * them (it alone knows each value's AAD): `rewrap` returns the record with every wrapped
- * value passed through `reseal`.
+ * them (it alone knows each value's AAD): `rewrap` returns the record stored under `key`
+ * with every wrapped value passed through `reseal`.
  */
 export interface WrappedRecords {
   prefix: string;
-  rewrap(value: string, reseal: Reseal): Promise<string>;
+  rewrap(value: string, reseal: Reseal, key: string): Promise<string>;
 }
 
 export interface RewrapProgress {
@@ -62,16 +62,16 @@ export class Rewrapper {
       changed = true;
       return this.unit.wrapUnder(pattern, await this.unit.unwrap(wrapped, aad), aad);
     };
-    const rewrapValue = async (value: string): Promise<string | undefined> => {
+    const rewrapValue = async (key: string, value: string): Promise<string | undefined> => {
       changed = false;
-      const next = await family.rewrap(value, reseal);
+      const next = await family.rewrap(value, reseal, key);
       return changed ? next : undefined;
     };
 
     const page = await this.store.list(family.prefix, { after, limit });
     const updates: { key: string; before: string; after: string }[] = [];
     for (const entry of page) {
-      const next = await rewrapValue(entry.value);
+      const next = await rewrapValue(entry.key, entry.value);
       if (next !== undefined) updates.push({ key: entry.key, before: entry.value, after: next });
     }
     await this.store.transaction(async (tx) => {
@@ -80,7 +80,7 @@ export class Rewrapper {
         if (now === update.before) tx.put(update.key, update.after);
         else if (now !== undefined) {
           // Changed since it was read: re-wrap what is there now.
-          const next = await rewrapValue(now);
+          const next = await rewrapValue(update.key, now);
           if (next !== undefined) tx.put(update.key, next);
         }
       }

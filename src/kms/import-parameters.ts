@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { WrappedRecords } from '../cryptounits/index.ts';
 import { KmsError } from '../errors/index.ts';
 import { generateWrappingKey } from './import-wrapping.ts';
 import type { RegionContext } from './region-context.ts';
@@ -78,3 +79,14 @@ export async function purgeExpiredImportParameters(ctx: RegionContext): Promise<
 
 const invalidToken = (): KmsError =>
   new KmsError('InvalidImportTokenException', 'The import token is invalid or belongs to a different KMS key.');
+
+/** The wrapping keys' private halves, for a master key rotation to re-wrap (import tokens held by callers cannot be). */
+export const importParametersRecords: WrappedRecords = {
+  prefix: 'import/',
+  async rewrap(value, reseal, key) {
+    const [, , keyId, tokenId] = key.split('/');
+    const record = JSON.parse(value) as ImportParametersRecord;
+    const privateKey = await reseal(Buffer.from(record.privateKey, 'base64'), privateKeyAad(keyId!, tokenId!));
+    return JSON.stringify({ ...record, privateKey: privateKey.toString('base64') });
+  },
+};

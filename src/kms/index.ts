@@ -4,7 +4,7 @@ export type { Operation, Input, Output } from './operation.ts';
 export type { KeyHooks, OperationDeps, Operations } from './operation.ts';
 export type { KeyRecord, KeyState, MaterialInfo, Tag } from './key-record.ts';
 export { keyPath } from './key-record.ts';
-export { keyMaterialRecords } from './wrapped-key-records.ts';
+export { wrappedKeyRecords } from './wrapped-key-records.ts';
 export { keyMetadata } from './key-metadata.ts';
 export { keyArn } from './region-context.ts';
 export { invalidState } from './key-state-errors.ts';

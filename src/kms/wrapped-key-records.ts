@@ -1,12 +1,13 @@
 import type { WrappedRecords } from '../cryptounits/index.ts';
 import type { KeyRecord } from './key-record.ts';
+import { importParametersRecords } from './import-parameters.ts';
 import { materialAad } from './key-repository.ts';
 
 /**
  * The key records' material, for a master key rotation to re-wrap: every version of a
  * key's material, each bound to its key ID and version as it was wrapped.
  */
-export const keyMaterialRecords: WrappedRecords = {
+const keyMaterialRecords: WrappedRecords = {
   prefix: 'key/',
   async rewrap(value, reseal) {
     const key = JSON.parse(value) as KeyRecord;
@@ -18,3 +19,6 @@ export const keyMaterialRecords: WrappedRecords = {
     return JSON.stringify({ ...key, materials });
   },
 };
+
+/** Everything the key service stores wrapped under the master key. */
+export const wrappedKeyRecords: readonly WrappedRecords[] = [keyMaterialRecords, importParametersRecords];

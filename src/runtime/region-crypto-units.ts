@@ -11,7 +11,7 @@ import {
   type CryptoUnit,
   type UnitVault,
 } from '../cryptounits/index.ts';
-import { keyMaterialRecords } from '../kms/index.ts';
+import { wrappedKeyRecords } from '../kms/index.ts';
 import type { Store } from '../store/index.ts';
 
 export interface RegionCryptoUnits {
@@ -34,7 +34,7 @@ export async function openRegionCryptoUnits(config: Readonly<RegionConfig>, stor
   if (autoInit || adopt) await setUpMasterKey(units, autoInit, adopt, log);
   const region = new RegionCryptoUnit(units);
   log.info({ units: units.map((u) => ({ id: u.id, role: u.role, mode: u.info().mode, current: u.register('current').pattern })) }, 'crypto units open');
-  return { unit: region, mgmt: { units: region, rewrapper: new Rewrapper(store, region, [keyMaterialRecords]) }, close: () => region.close() };
+  return { unit: region, mgmt: { units: region, rewrapper: new Rewrapper(store, region, wrappedKeyRecords) }, close: () => region.close() };
 }
 
 async function openVault(config: CryptoUnitConfig): Promise<UnitVault> {

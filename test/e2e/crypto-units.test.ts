@@ -130,6 +130,25 @@ describe('the master key ceremony through concord tke', () => {
     for (const keyId of stored.filter((_, i) => i % 500 === 0)) await assertDecrypts(east.client(), [await seal(east.client(), keyId, `after rotation ${keyId}`)]);
   });
 
+  it('finishes a rotation whose concord tke process was killed while re-wrapping, when run again', async () => {
+    const [before] = registerColumn(await ok('cryptounit-compare'), 'current');
+    const killed = await tke(workspace, ['auto-mk-rotate', '--batch', '100'], undefined, /re-wrapping/);
+    assert.equal(killed.code, null);
+    const midway = await ok('cryptounit-compare');
+    const loaded = /new register +full-(?:uncommitted|committed) ([0-9a-f]{16}) +full-(?:uncommitted|committed) \1/.exec(midway);
+    assert.ok(loaded, midway);
+    const [keyId] = await createKeys(east.client(), 1);
+    sealed.push(await seal(east.client(), keyId!, 'created during the rotation'));
+
+    const resumed = await tke(workspace, ['auto-mk-rotate']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.doesNotMatch(resumed.stdout, /Created a new master key/);
+    const compare = await ok('cryptounit-compare');
+    assert.deepEqual(registerColumn(compare, 'current'), [loaded[1], loaded[1]]);
+    assert.deepEqual(registerColumn(compare, 'old'), [before, before]);
+    await assertDecrypts(east.client(), sealed);
+  });
+
   it('refuses cryptography once the operational unit is zeroized, and auto-mk-recover restores it', async () => {
     assert.match(await ok('cryptounit-zeroize', '--unit', 'us-east-1-op'), /back in imprint mode/);
     await assert.rejects(east.client().send(new DecryptCommand({ CiphertextBlob: sealed[0]!.blob })), {

@@ -11,8 +11,11 @@ export interface TkeResult {
   stderr: string;
 }
 
-/** Runs `concord tke <args>` to its end with a workspace, the region's access key and a signature key password. */
-export function tke(workspace: string, args: string[], password = 'correct horse battery staple'): Promise<TkeResult> {
+/**
+ * Runs `concord tke <args>` with a workspace, the region's access key and a signature key
+ * password: to its end, or until its stderr matches `killWhen`, when it is SIGKILLed.
+ */
+export function tke(workspace: string, args: string[], password = 'correct horse battery staple', killWhen?: RegExp): Promise<TkeResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, 'tke', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -27,7 +30,10 @@ export function tke(workspace: string, args: string[], password = 'correct horse
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (killWhen?.test(stderr)) child.kill('SIGKILL');
+    });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`concord tke ${args.join(' ')} did not stop:\n${stderr}`));
