@@ -3,7 +3,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CreateKeyCommand, DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
+import {
+  CreateKeyCommand,
+  DecryptCommand,
+  EncryptCommand,
+  GetParametersForImportCommand,
+  ImportKeyMaterialCommand,
+  type KMSClient,
+} from '@aws-sdk/client-kms';
 import { softwareUnits, startServerRegion, tke, tkeOk, type ServerRegion } from './tke-harness.ts';
 
 /** Keys stored when the master key is rotated. */
@@ -55,6 +63,7 @@ describe('the master key ceremony through concord tke', () => {
   let east: ServerRegion;
   let west: ServerRegion | undefined;
   const sealed: Sealed[] = [];
+  let pendingImport: { KeyId: string; ImportToken: Uint8Array; EncryptedKeyMaterial: Buffer } | undefined;
   const ok = (...args: string[]) => tkeOk(workspace, args);
 
   before(async () => {
@@ -98,6 +107,12 @@ describe('the master key ceremony through concord tke', () => {
   it('encrypts with keys created after the ceremony', async () => {
     for (const keyId of await createKeys(east.client(), 3)) sealed.push(await seal(east.client(), keyId, `before rotation ${keyId}`));
     await assertDecrypts(east.client(), sealed);
+
+    const KeyId = (await east.client().send(new CreateKeyCommand({ Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
+    const parameters = await east.client().send(new GetParametersForImportCommand({ KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+    const key = createPublicKey({ key: Buffer.from(parameters.PublicKey!), format: 'der', type: 'spki' });
+    const EncryptedKeyMaterial = publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, randomBytes(32));
+    pendingImport = { KeyId, ImportToken: parameters.ImportToken!, EncryptedKeyMaterial };
   });
 
   it('refuses a rotation without a common set of administrators or without a recovery unit, saying what to do', async () => {
@@ -128,6 +143,12 @@ describe('the master key ceremony through concord tke', () => {
     assert.deepEqual(registerColumn(compare, 'old'), [before, before]);
     await assertDecrypts(east.client(), sealed);
     for (const keyId of stored.filter((_, i) => i % 500 === 0)) await assertDecrypts(east.client(), [await seal(east.client(), keyId, `after rotation ${keyId}`)]);
+  });
+
+  it('imports key material with import parameters issued before the rotation', async () => {
+    await east.client().send(new ImportKeyMaterialCommand({ ...pendingImport!, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }));
+    sealed.push(await seal(east.client(), pendingImport!.KeyId, 'imported after rotation'));
+    await assertDecrypts(east.client(), sealed);
   });
 
   it('finishes a rotation whose concord tke process was killed while re-wrapping, when run again', async () => {
