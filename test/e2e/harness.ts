@@ -102,7 +102,7 @@ const bytes = (data: SourceData): Buffer =>
   typeof data === 'string' ? Buffer.from(data) : ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
 
 /** node:crypto as the hash @smithy/signature-v4 asks for: SHA-256, or HMAC-SHA-256 given a secret. */
-class NodeSha256 {
+export class NodeSha256 {
   private hash: Hash | Hmac;
   constructor(private readonly secret?: SourceData) {
     this.hash = this.fresh();

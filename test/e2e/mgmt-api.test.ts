@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { canonicalCommand, signCommand, type UnitInfo } from '../../src/cryptounits/index.ts';
+import { ACCESS_KEY_ID, NodeSha256, SECRET_ACCESS_KEY, startDev, type DevDeployment } from './harness.ts';
+
+interface Answer {
+  status: number;
+  json: Record<string, unknown>;
+}
+
+describe('the crypto unit management API', () => {
+  let dev: DevDeployment;
+  before(async () => {
+    dev = await startDev({ regions: ['us-east-1'] });
+  });
+  after(async () => dev.stop());
+
+  /** A /mgmt/v1 request signed with SigV4 for concord-mgmt by an independent signer (unless sign is false). */
+  async function mgmt(method: 'GET' | 'POST', path: string, body?: string, options: { secret?: string; service?: string; sign?: boolean } = {}): Promise<Answer> {
+    const url = new URL(`/mgmt/v1${path}`, dev.endpoint());
+    const headers: Record<string, string> = { host: url.host, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) };
+    let sent = headers;
+    if (options.sign !== false) {
+      const signer = new SignatureV4({
+        service: options.service ?? 'concord-mgmt',
+        region: 'us-east-1',
+        credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: options.secret ?? SECRET_ACCESS_KEY },
+        sha256: NodeSha256,
+      });
+      sent = (await signer.sign({ method, protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: url.pathname, query: {}, headers, ...(body !== undefined ? { body } : {}) })).headers;
+    }
+    const { host: _host, ...fetchHeaders } = sent;
+    const response = await fetch(url, { method, headers: fetchHeaders, ...(body !== undefined ? { body } : {}) });
+    return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+  }
+
+  it('lists the units of the region to a caller signing for concord-mgmt, and no one else', async () => {
+    const listed = await mgmt('GET', '/units');
+    assert.equal(listed.status, 200);
+    assert.deepEqual((listed.json.units as UnitInfo[]).map((u) => [u.id, u.role]), [['us-east-1-op-1', 'operational'], ['us-east-1-rec-1', 'recovery']]);
+    assert.deepEqual([(await mgmt('GET', '/units', undefined, { sign: false })).status, (await mgmt('GET', '/units', undefined, { sign: false })).json.error], [403, 'MissingAuthenticationTokenException']);
+    const forged = await mgmt('GET', '/units', undefined, { secret: 'not-the-secret-access-key' });
+    assert.deepEqual([forged.status, forged.json.error], [403, 'InvalidSignatureException']);
+    const kmsScoped = await mgmt('GET', '/units', undefined, { service: 'kms' });
+    assert.deepEqual([kmsScoped.status, kmsScoped.json.error], [403, 'InvalidSignatureException']);
+  });
+
+  it('answers refusals as JSON with a 4xx status and a message', async () => {
+    const missing = await mgmt('GET', '/units/no-such-unit');
+    assert.deepEqual([missing.status, missing.json.error], [404, 'NotFound']);
+    assert.match(String(missing.json.message), /no crypto unit 'no-such-unit'/);
+
+    const notJson = await mgmt('POST', '/units/us-east-1-op-1/commands', '{not json');
+    assert.deepEqual([notJson.status, notJson.json.error], [400, 'InvalidRequest']);
+    const unknown = await mgmt('POST', '/units/us-east-1-op-1/commands', JSON.stringify({ command: 'format-disk', args: {}, nonce: 'x', signatures: [] }));
+    assert.deepEqual([unknown.status, unknown.json.error], [400, 'InvalidRequest']);
+
+    const unit = (await mgmt('GET', '/units/us-east-1-op-1')).json as unknown as UnitInfo;
+    const stale = await mgmt('POST', '/units/us-east-1-op-1/commands', JSON.stringify({ command: 'mk-commit', args: {}, nonce: 'stale', signatures: [] }));
+    assert.deepEqual([stale.status, stale.json.error], [409, 'StaleNonce']);
+    const imprint = await mgmt('POST', '/units/us-east-1-op-1/commands', JSON.stringify({ command: 'mk-commit', args: {}, nonce: unit.nonce, signatures: [] }));
+    assert.deepEqual([imprint.status, imprint.json.error], [409, 'InvalidState']);
+    assert.match(String(imprint.json.message), /imprint mode/);
+  });
+
+  it('accepts a signed command once: its nonce is replaced, so replaying it is refused', async () => {
+    const admin = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const publicKey = signCommand(admin, Buffer.alloc(0)).publicKey;
+    const unit = (await mgmt('GET', '/units/us-east-1-rec-1')).json as unknown as UnitInfo;
+    const added = await mgmt('POST', '/units/us-east-1-rec-1/commands', JSON.stringify({ command: 'admin-add', args: { name: 'ops', publicKey }, nonce: unit.nonce, signatures: [] }));
+    assert.equal(added.status, 200);
+    const nonce = ((added.json.info as UnitInfo).nonce);
+    const args = { signature: 1, revocation: 1 };
+    const command = JSON.stringify({ command: 'thresholds-set', args, nonce, signatures: [signCommand(admin, canonicalCommand('us-east-1-rec-1', nonce, 'thresholds-set', args))] });
+    const first = await mgmt('POST', '/units/us-east-1-rec-1/commands', command);
+    assert.equal((first.json.info as UnitInfo).mode, 'normal');
+    const replay = await mgmt('POST', '/units/us-east-1-rec-1/commands', command);
+    assert.deepEqual([replay.status, replay.json.error], [409, 'StaleNonce']);
+    const unsigned = await mgmt('POST', '/units/us-east-1-rec-1/commands', JSON.stringify({ command: 'mk-generate', args: {}, nonce: (first.json.info as UnitInfo).nonce, signatures: [] }));
+    assert.deepEqual([unsigned.status, unsigned.json.error], [403, 'SignatureRequired']);
+  });
+});
