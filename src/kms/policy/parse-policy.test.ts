@@ -29,4 +29,12 @@ describe('policy parsing', () => {
     refuses({ Statement: { Effect: 'Allow', Principal: '*', Action: 'kms:*', Resource: '*', Extra: 1 } });
     refuses({ Statement: { Effect: 'Allow', Principal: '*', Action: 'kms:*', Resource: '*' } }, 'identity');
   });
+
+  it('refuses a policy whose Statement is null, an empty list or missing, as one with no statements', () => {
+    for (const document of ['{"Statement": null}', '{"Statement": []}', '{"Version": "2012-10-17"}']) {
+      for (const kind of ['key', 'identity'] as const) {
+        assert.throws(() => parsePolicy(document, kind), { code: 'MalformedPolicyDocumentException', message: 'The policy must contain at least one Statement.' });
+      }
+    }
+  });
 });

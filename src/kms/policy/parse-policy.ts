@@ -50,7 +50,7 @@ export function parsePolicy(document: string | unknown, kind: PolicyKind): Polic
   if (parsed.Version !== undefined && parsed.Version !== '2012-10-17' && parsed.Version !== '2008-10-17') {
     throw malformed('The policy Version must be 2012-10-17 or 2008-10-17.');
   }
-  const statements = Array.isArray(parsed.Statement) ? parsed.Statement : parsed.Statement === undefined ? [] : [parsed.Statement];
+  const statements = Array.isArray(parsed.Statement) ? parsed.Statement : parsed.Statement == null ? [] : [parsed.Statement];
   if (statements.length === 0) throw malformed('The policy must contain at least one Statement.');
   return { statements: statements.map((statement) => parseStatement(statement, kind)) };
 }
