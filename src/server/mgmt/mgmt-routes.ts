@@ -36,9 +36,12 @@ export function mgmtRoutes(app: FastifyInstance, api: MgmtApi, region: string, a
 
       scope.get('/units', async () => ({ region, units: api.units.units.map((u) => u.info()) }));
       scope.get<{ Params: { id: string } }>('/units/:id', async (request) => api.units.unit(request.params.id).info());
-      scope.post<{ Params: { id: string } }>('/units/:id/commands', async (request) =>
-        api.units.unit(request.params.id).execute(signedCommand(json(request))),
-      );
+      scope.post<{ Params: { id: string } }>('/units/:id/commands', async (request) => {
+        const command = signedCommand(json(request));
+        // The request log line then says which command ran on which unit: the audit trail of the ceremony.
+        request.operation = `tke ${command.command} ${request.params.id}`;
+        return api.units.unit(request.params.id).execute(command);
+      });
       scope.get('/rewrap', async () => ({ total: await api.rewrapper.count(), pattern: api.units.wrapPattern() ?? null }));
       scope.post('/rewrap', async (request) => {
         const body = json(request);
