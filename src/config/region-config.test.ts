@@ -37,3 +37,32 @@ describe('peer regions in a region configuration', () => {
     );
   });
 });
+
+describe('principals in a region configuration', () => {
+  const allowAll = { Statement: { Effect: 'Allow', Action: 'kms:*', Resource: '*' } };
+  const withPolicies = (policies: unknown[]) => ({
+    ...base,
+    principals: [
+      { arn: 'arn:aws:iam::111122223333:user/alice', identityPolicies: [allowAll] },
+      { arn: 'arn:aws:iam::111122223333:role/app', identityPolicies: policies },
+    ],
+  });
+
+  it('accepts identity policies in the IAM policy language', () => {
+    assert.deepEqual(checkRegionConfig(withPolicies([allowAll])).principals[1]!.identityPolicies, [allowAll]);
+  });
+
+  it('refuses a malformed identity policy as a configuration error naming the field', () => {
+    const malformed = [
+      { Statement: { Effect: 'Permit', Action: 'kms:*', Resource: '*' } },
+      { Statement: { Effect: 'Allow', Principal: '*', Action: 'kms:*', Resource: '*' } },
+      { Statement: null },
+    ];
+    for (const policy of malformed) {
+      assert.throws(
+        () => checkRegionConfig(withPolicies([allowAll, policy])),
+        (error: unknown) => error instanceof ConfigError && /^invalid configuration: principals\.1\.identityPolicies\.1: \S/.test(error.message),
+      );
+    }
+  });
+});

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
+import { checkIdentityPolicy } from '../kms/index.ts';
 
 /** One region's configuration, as `concord server --config FILE` reads it. */
 export interface RegionConfig {
@@ -178,6 +179,7 @@ export function checkRegionConfig(raw: unknown): Readonly<RegionConfig> {
     });
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
+  checkIdentityPolicies(config.principals as RegionConfig['principals']);
   const listen = (config.listen ?? {}) as { host?: string; port?: number };
   config.listen = { host: listen.host ?? '127.0.0.1', port: listen.port ?? 8080 };
   const store = config.store as RegionConfig['store'];
@@ -186,6 +188,19 @@ export function checkRegionConfig(raw: unknown): Readonly<RegionConfig> {
     throw new ConfigError('invalid configuration: identity.path is required for a region with peers whose store is not SQLite');
   }
   return deepFreeze(config as unknown as RegionConfig);
+}
+
+/** The schema sees only JSON objects; the IAM policy language is checked by the policy parser. */
+function checkIdentityPolicies(principals: RegionConfig['principals']): void {
+  principals.forEach(({ identityPolicies = [] }, i) =>
+    identityPolicies.forEach((policy, j) => {
+      try {
+        checkIdentityPolicy(policy);
+      } catch (error) {
+        throw new ConfigError(`invalid configuration: principals.${i}.identityPolicies.${j}: ${(error as Error).message}`);
+      }
+    }),
+  );
 }
 
 export function loadRegionConfig(path: string): Readonly<RegionConfig> {

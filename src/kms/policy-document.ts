@@ -7,3 +7,8 @@ import { parsePolicy } from './policy/parse-policy.ts';
 export function checkPolicyDocument(policy: string): void {
   parsePolicy(policy, 'key');
 }
+
+/** Refuses an identity policy (a principal's inline policy in the region config) AWS IAM would refuse. */
+export function checkIdentityPolicy(policy: unknown): void {
+  parsePolicy(policy, 'identity');
+}
