@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
-import { CryptoUnitError, type CommandName, type RegionCryptoUnit, type Rewrapper, type SignedCommand, type UnitErrorKind } from '../../cryptounits/index.ts';
+import { CryptoUnitError, MasterKeyUnavailableError, type CommandName, type RegionCryptoUnit, type Rewrapper, type SignedCommand, type UnitErrorKind } from '../../cryptounits/index.ts';
 import { KmsError } from '../../errors/index.ts';
 import { SigV4Verifier, type AccessKey } from '../auth/sigv4.ts';
 
@@ -58,6 +58,8 @@ export function mgmtRoutes(app: FastifyInstance, api: MgmtApi, region: string, a
 
 function classify(error: FastifyError): [number, string] {
   if (error instanceof CryptoUnitError) return [STATUS[error.kind], error.kind];
+  // A stored record under a master key no register holds stops a re-wrap; the message says which.
+  if (error instanceof MasterKeyUnavailableError) return [409, 'MasterKeyUnavailable'];
   if (error instanceof KmsError) return [error.status >= 500 ? error.status : error.code === 'UnrecognizedClientException' ? 401 : 403, error.code];
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return [413, 'RequestTooLarge'];
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) return [error.statusCode, 'InvalidRequest'];
