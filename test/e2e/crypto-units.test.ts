@@ -202,4 +202,22 @@ describe('the master key ceremony through concord tke', () => {
     await assertDecrypts(west.client(), westSealed);
     await assertDecrypts(east.client(), sealed);
   });
+
+  it('refuses to rotate units whose signature thresholds differ, and removes an administrator under the revocation threshold', async () => {
+    await ok('sigkey-add', '--name', 'dave');
+    await ok('cryptounit-admin-add', '--sigkey', 'dave');
+    await ok('cryptounit-rm', '--unit', 'us-east-1-op,us-east-1-rec,us-west-2-rec');
+    await ok('cryptounit-thrhld-set', '--signature', '3', '--revocation', '2');
+    await ok('cryptounit-add', '--endpoint', east.endpoint, '--all');
+    await ok('cryptounit-add', '--endpoint', west!.endpoint, '--unit', 'us-west-2-rec');
+    assert.match(await ok('cryptounit-compare'), /^\* signature threshold +3 +2 +2 +2$/m);
+    const refused = await tke(workspace, ['auto-mk-rotate']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /different signature thresholds \(us-west-2-op: 3, us-east-1-op: 2.*\); make them equal with 'concord tke cryptounit-thrhld-set'/);
+
+    assert.match(await ok('cryptounit-admin-list'), /dave/);
+    const removed = await ok('cryptounit-admin-rm', '--sigkey', 'dave');
+    assert.equal(removed.match(/Removed administrator dave/g)?.length, 4);
+    assert.doesNotMatch(await ok('cryptounit-admin-list'), /dave/);
+  });
 });
