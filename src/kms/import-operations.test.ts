@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
 import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
-import { SqliteStore } from '../store/index.ts';
-import { KeyService } from './index.ts';
+import type { SqliteStore } from '../store/index.ts';
+import type { KeyService } from './index.ts';
+import { DAY_MS, TEST_ACCOUNT, testKeyService } from './test-key-service.ts';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-const caller = { account: '111122223333', arn: 'arn:aws:iam::111122223333:root' };
+const caller = { account: TEST_ACCOUNT, arn: `arn:aws:iam::${TEST_ACCOUNT}:root` };
 
 describe('imported key material over time', () => {
   let store: SqliteStore;
@@ -30,15 +26,7 @@ describe('imported key material over time', () => {
   };
 
   before(() => {
-    const dir = mkdtempSync(join(tmpdir(), 'concord-import-'));
-    store = new SqliteStore(join(dir, 'keys.db'));
-    service = new KeyService({
-      region: 'us-east-1',
-      account: caller.account,
-      store,
-      unit: SoftwareCryptoUnit.openOrInit(join(dir, 'crypto-unit.json')),
-      now: () => clock,
-    });
+    ({ store, service } = testKeyService('import', { now: () => clock }));
   });
   after(async () => {
     await store.close();

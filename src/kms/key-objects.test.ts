@@ -1,22 +1,19 @@
 import assert from 'node:assert/strict';
 import { createPublicKey, sign, verify } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
-import { SqliteStore } from '../store/index.ts';
+import type { SqliteStore } from '../store/index.ts';
 import { generateKeyPairDer } from './key-material.ts';
 import { keyObjects } from './key-objects.ts';
 import type { KeyRecord } from './key-record.ts';
 import { KeyRepository } from './key-repository.ts';
+import { TEST_ACCOUNT, testKeyService } from './test-key-service.ts';
 
 describe('parsed key cache', () => {
   let store: SqliteStore;
   let keys: KeyRepository;
   const record = async (keyId: string, material: Buffer): Promise<KeyRecord> => ({
     keyId,
-    account: '111122223333',
+    account: TEST_ACCOUNT,
     region: 'us-east-1',
     createdAt: 0,
     description: '',
@@ -32,10 +29,9 @@ describe('parsed key cache', () => {
   });
 
   before(() => {
-    const dir = mkdtempSync(join(tmpdir(), 'concord-key-objects-'));
-    store = new SqliteStore(join(dir, 'keys.db'));
-    const unit = SoftwareCryptoUnit.openOrInit(join(dir, 'crypto-unit.json'));
-    keys = new KeyRepository({ region: 'us-east-1', account: '111122223333', store, unit, now: Date.now });
+    const fixture = testKeyService('key-objects');
+    store = fixture.store;
+    keys = new KeyRepository(fixture.service.ctx);
   });
   after(async () => {
     await store.close();

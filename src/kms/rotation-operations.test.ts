@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
-import { SqliteStore } from '../store/index.ts';
+import type { SqliteStore } from '../store/index.ts';
 import { KeyService } from './index.ts';
+import { DAY_MS, TEST_ACCOUNT, testKeyService } from './test-key-service.ts';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-const caller = { account: '111122223333', arn: 'arn:aws:iam::111122223333:root' };
+const caller = { account: TEST_ACCOUNT, arn: `arn:aws:iam::${TEST_ACCOUNT}:root` };
 
 describe('automatic key rotation', () => {
   let store: SqliteStore;
@@ -22,13 +18,8 @@ describe('automatic key rotation', () => {
     (await call('GetKeyRotationStatus', { KeyId })) as { KeyRotationEnabled: boolean; NextRotationDate?: number; RotationPeriodInDays?: number };
   const materialVersion = (blob: Buffer): number => blob.readUInt32BE(2 + blob[1]!);
 
-  let unit: SoftwareCryptoUnit;
-
   before(() => {
-    const dir = mkdtempSync(join(tmpdir(), 'concord-rotation-'));
-    store = new SqliteStore(join(dir, 'keys.db'));
-    unit = SoftwareCryptoUnit.openOrInit(join(dir, 'crypto-unit.json'));
-    service = new KeyService({ region: 'us-east-1', account: caller.account, store, unit, now: () => clock });
+    ({ store, service } = testKeyService('rotation', { now: () => clock }));
   });
   after(async () => {
     await store.close();
@@ -108,11 +99,7 @@ describe('automatic key rotation', () => {
     const other = await createKey();
     for (const KeyId of [stuck, other]) await call('EnableKeyRotation', { KeyId, RotationPeriodInDays: 90 });
     const refusing = new KeyService({
-      region: 'us-east-1',
-      account: caller.account,
-      store,
-      unit,
-      now: () => clock,
+      ...service.ctx,
       hooks: {
         async keyChanged(_tx, before) {
           if (before.keyId === stuck) throw new Error('this key may not change now');

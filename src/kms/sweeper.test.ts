@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
-import { SqliteStore } from '../store/index.ts';
-import { KeyService } from './index.ts';
+import type { SqliteStore } from '../store/index.ts';
+import type { KeyService } from './index.ts';
+import { DAY_MS, TEST_ACCOUNT, testKeyService } from './test-key-service.ts';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-const caller = { account: '111122223333', arn: 'arn:aws:iam::111122223333:user/admin' };
+const caller = { account: TEST_ACCOUNT, arn: `arn:aws:iam::${TEST_ACCOUNT}:user/admin` };
 
 describe('the deletion sweeper', () => {
   let store: SqliteStore;
@@ -20,16 +16,10 @@ describe('the deletion sweeper', () => {
     ((await call('ListAliases')).Aliases as { AliasName: string }[]).map((alias) => alias.AliasName);
 
   before(() => {
-    const dir = mkdtempSync(join(tmpdir(), 'concord-sweeper-'));
-    store = new SqliteStore(join(dir, 'keys.db'));
-    service = new KeyService({
-      region: 'us-east-1',
-      account: caller.account,
-      store,
-      unit: SoftwareCryptoUnit.openOrInit(join(dir, 'crypto-unit.json')),
+    ({ store, service } = testKeyService('sweeper', {
       now: () => clock,
       principals: [{ arn: caller.arn, identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] }] }],
-    });
+    }));
   });
   after(async () => {
     await store.close();
