@@ -71,7 +71,7 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
     if (requested && requested.keyId !== parsed.keyId) {
       throw new KmsError('IncorrectKeyException', 'The key ID in the request does not identify a KMS key that can perform this operation.');
     }
-    const key = await keys.load(parsed.keyId).catch((error: unknown) => {
+    const key = await keys.loadShared(parsed.keyId).catch((error: unknown) => {
       if (error instanceof KmsError && error.code === 'NotFoundException') throw invalidCiphertext();
       throw error;
     });

@@ -7,6 +7,7 @@ const KEY_ID = /^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 const KEY_ARN = /^arn:aws:kms:([^:]+):([^:]+):key\/(.+)$/;
 const ALIAS_ARN = /^arn:aws:kms:([^:]+):([^:]+):(alias\/.+)$/;
 const MATERIAL_CACHE_LIMIT = 10_000;
+const RECORD_CACHE_LIMIT = 10_000;
 
 export const isKeyId = (text: string): boolean => KEY_ID.test(text);
 
@@ -17,6 +18,7 @@ export const isKeyId = (text: string): boolean => KEY_ID.test(text);
  */
 export class KeyRepository {
   private readonly materialCache = new Map<string, Buffer>();
+  private readonly recordCache = new Map<string, { raw: string; record: KeyRecord }>();
 
   constructor(private readonly ctx: RegionContext) {}
 
@@ -43,13 +45,37 @@ export class KeyRepository {
   }
 
   async load(keyId: string, reader: Reader = this.ctx.store): Promise<KeyRecord> {
-    const raw = await reader.get(keyPath(keyId));
-    if (!raw) throw new KmsError('NotFoundException', `Key '${keyArn(this.ctx, keyId)}' does not exist`);
-    return JSON.parse(raw) as KeyRecord;
+    return JSON.parse(await this.read(keyId, reader)) as KeyRecord;
   }
 
   async find(identifier: string, options: { allowAlias: boolean }, reader: Reader = this.ctx.store): Promise<KeyRecord> {
     return this.load(await this.resolveKeyId(identifier, options, reader), reader);
+  }
+
+  /**
+   * Like load, for callers that only read the record. The store is read every time, so a
+   * change made through any node is seen at once, but an unchanged record is parsed once:
+   * the result is shared between requests and frozen.
+   */
+  async loadShared(keyId: string): Promise<KeyRecord> {
+    const raw = await this.read(keyId, this.ctx.store);
+    const cached = this.recordCache.get(keyId);
+    if (cached?.raw === raw) return cached.record;
+    const record = deepFreeze(JSON.parse(raw) as KeyRecord);
+    if (this.recordCache.size >= RECORD_CACHE_LIMIT) this.recordCache.clear();
+    this.recordCache.set(keyId, { raw, record });
+    return record;
+  }
+
+  /** Like find, with loadShared's frozen record. */
+  async findShared(identifier: string, options: { allowAlias: boolean }): Promise<KeyRecord> {
+    return this.loadShared(await this.resolveKeyId(identifier, options));
+  }
+
+  private async read(keyId: string, reader: Reader): Promise<string> {
+    const raw = await reader.get(keyPath(keyId));
+    if (!raw) throw new KmsError('NotFoundException', `Key '${keyArn(this.ctx, keyId)}' does not exist`);
+    return raw;
   }
 
   async material(key: KeyRecord, version: number): Promise<Buffer | undefined> {
@@ -68,6 +94,14 @@ export class KeyRepository {
     const wrapped = await this.ctx.unit.wrap(material, materialAad(keyId, version));
     return { version, wrapped: wrapped.toString('base64'), createdAt: this.ctx.now() };
   }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 /** Binds wrapped material to its key and version, so no record can borrow another's material. */

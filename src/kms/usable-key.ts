@@ -14,7 +14,7 @@ export async function usableKey(
   facts: RequestFacts,
   keyUsage: string,
 ): Promise<KeyRecord> {
-  const key = await keys.find(identifier, { allowAlias: true });
+  const key = await keys.findShared(identifier, { allowAlias: true });
   await authorize(caller, action, key, facts);
   const arn = keyArn(ctx, key.keyId);
   requireEnabled(arn, key.state);

@@ -15,7 +15,7 @@ type Pending = string | typeof TOMBSTONE;
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
-  private readonly getStmt: Database.Statement<[string], { value: string }>;
+  private readonly getStmt: Database.Statement<[string], string>;
   private readonly listStmt: Database.Statement<[string, string, string, number], Entry>;
   private readonly putStmt: Database.Statement<[string, string]>;
   private readonly deleteStmt: Database.Statement<[string]>;
@@ -28,7 +28,7 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db);
-    this.getStmt = this.db.prepare('SELECT value FROM entries WHERE key = ?');
+    this.getStmt = this.db.prepare<[string], string>('SELECT value FROM entries WHERE key = ?').pluck();
     this.listStmt = this.db.prepare(
       'SELECT key, value FROM entries WHERE key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?',
     );
@@ -39,7 +39,7 @@ export class SqliteStore implements Store {
   }
 
   async get(key: string): Promise<string | undefined> {
-    return this.getStmt.get(key)?.value;
+    return this.getStmt.get(key);
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<Entry[]> {
@@ -62,7 +62,7 @@ export class SqliteStore implements Store {
     const read = (key: string): string | undefined => {
       const value = pending.get(key);
       if (value === TOMBSTONE) return undefined;
-      return value ?? store.getStmt.get(key)?.value;
+      return value ?? store.getStmt.get(key);
     };
     const tx: Transaction = {
       async get(key) {

@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 import { KmsError } from '../../errors/index.ts';
 
 export interface AccessKey {
@@ -72,14 +72,11 @@ export class SigV4Verifier {
     if (!signedHeaders.includes('host')) throw new KmsError('InvalidSignatureException', "'Host' must be a signed header.");
     if (!signedHeaders.includes('x-amz-date')) throw new KmsError('InvalidSignatureException', "'X-Amz-Date' must be a signed header.");
 
-    const canonicalRequest = [
-      request.method,
-      canonicalUri(request.url),
-      canonicalQuery(request.url),
-      signedHeaders.map((name) => `${name}:${canonicalHeaderValue(request.headers[name])}\n`).join(''),
-      parts.SignedHeaders,
-      sha256Hex(request.body),
-    ].join('\n');
+    let canonicalHeaders = '';
+    for (const name of signedHeaders) canonicalHeaders += `${name}:${canonicalHeaderValue(request.headers[name])}\n`;
+    const canonicalRequest =
+      `${request.method}\n${canonicalUri(request.url)}\n${canonicalQuery(request.url)}\n` +
+      `${canonicalHeaders}\n${parts.SignedHeaders}\n${sha256Hex(request.body)}`;
     const credentialScope = `${scopeDate}/${scopeRegion}/${scopeService}/aws4_request`;
     const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${credentialScope}\n${sha256Hex(canonicalRequest)}`;
     const expected = createHmac('sha256', this.signingKey(key, scopeDate)).update(stringToSign).digest();
@@ -132,12 +129,17 @@ const canonicalHeaderValue = (value: string | string[] | undefined): string =>
 const rfc3986 = (text: string): string =>
   encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
+/** Characters rfc3986 leaves alone, so a path made only of them is its own canonical form. */
+const UNRESERVED_PATH = /^[A-Za-z0-9\-._~/]+$/;
+
 function canonicalUri(url: string): string {
   const path = url.split('?')[0] || '/';
+  if (UNRESERVED_PATH.test(path)) return path;
   return path.split('/').map(rfc3986).join('/');
 }
 
 function canonicalQuery(url: string): string {
+  if (!url.includes('?')) return '';
   const query = url.split('?')[1];
   if (!query) return '';
   return [...new URLSearchParams(query)]
@@ -148,4 +150,4 @@ function canonicalQuery(url: string): string {
 }
 
 const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data).digest();
-const sha256Hex = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
+const sha256Hex = (data: string | Buffer): string => hash('sha256', data, 'hex');

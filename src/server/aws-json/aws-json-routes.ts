@@ -56,7 +56,7 @@ function encodeBlobs(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(encodeBlobs);
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = encodeBlobs(item);
+    for (const key in value) out[key] = encodeBlobs((value as Record<string, unknown>)[key]);
     return out;
   }
   return value;
