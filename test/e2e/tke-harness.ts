@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { stringify } from 'yaml';
-import { ACCESS_KEY_ID, ACCOUNT, BIN, freePorts, SECRET_ACCESS_KEY } from './harness.ts';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { ACCESS_KEY_ID, BIN, freePorts, SECRET_ACCESS_KEY } from './harness.ts';
+import { regionClient, startServerProcess, stopProcess, writeRegionConfig } from './server-process.ts';
 
 export interface TkeResult {
   code: number | null;
@@ -66,42 +65,12 @@ export interface ServerRegion {
 export async function startServerRegion(dir: string, region: string, crypto: Record<string, unknown>, port?: number): Promise<ServerRegion> {
   port ??= await freePorts(1);
   const endpoint = `http://127.0.0.1:${port}`;
-  const configPath = join(dir, `${region}.yaml`);
-  writeFileSync(
-    configPath,
-    stringify({
-      region,
-      account: ACCOUNT,
-      listen: { host: '127.0.0.1', port },
-      store: { kind: 'sqlite', path: join(dir, region, 'keys.db') },
-      ...crypto,
-      accessKeys: [{ accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, principal: `arn:aws:iam::${ACCOUNT}:root` }],
-      logLevel: 'warn',
-    }),
-  );
-  const child: ChildProcess = spawn(process.execPath, [BIN, 'server', '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const deadline = Date.now() + 30000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`concord server for ${region} exited:\n${stderr}`);
-    try {
-      if ((await fetch(`${endpoint}/healthz`)).ok) break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`concord server for ${region} never became healthy:\n${stderr}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const child = await startServerProcess(writeRegionConfig(dir, region, port, { ...crypto, logLevel: 'warn' }), endpoint);
   return {
     endpoint,
     port,
-    client: () => new KMSClient({ region, endpoint, credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY }, maxAttempts: 1 }),
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
+    client: () => regionClient(region, endpoint),
+    stop: () => stopProcess(child, 'SIGTERM'),
   };
 }
 
