@@ -2,8 +2,8 @@ import { KmsError } from '../errors/index.ts';
 import { StoreConflictError, type Transaction } from '../store/index.ts';
 import { aliasPath, type AliasRecord, type KeyRecord } from './key-record.ts';
 import { requireNotPendingDeletion } from './key-state-errors.ts';
-import { markerKey } from './lifecycle-operations.ts';
 import { toEpochSeconds, type OperationDeps, type Operations } from './operation.ts';
+import { markerKey, pageOf } from './paging.ts';
 import { aliasArn, keyArn, type Caller } from './region-context.ts';
 
 const LIST_ALIASES_DEFAULT_LIMIT = 50;
@@ -85,8 +85,7 @@ export function aliasOperations({ ctx, keys, authorize, authorizeIdentity }: Ope
       const aliases = (await ctx.store.list('alias/', { after }))
         .map((entry) => JSON.parse(entry.value) as AliasRecord)
         .filter((alias) => targetKeyId === undefined || alias.targetKeyId === targetKeyId);
-      const page = aliases.slice(0, limit);
-      const truncated = aliases.length > limit;
+      const { page, ...more } = pageOf(aliases, limit, (alias) => alias.aliasName);
       return {
         Aliases: page.map((alias) => ({
           AliasName: alias.aliasName,
@@ -95,8 +94,7 @@ export function aliasOperations({ ctx, keys, authorize, authorizeIdentity }: Ope
           CreationDate: toEpochSeconds(alias.createdAt),
           LastUpdatedDate: toEpochSeconds(alias.updatedAt),
         })),
-        Truncated: truncated,
-        ...(truncated ? { NextMarker: page[page.length - 1]!.aliasName } : {}),
+        ...more,
       };
     },
   };

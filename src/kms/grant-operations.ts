@@ -4,8 +4,8 @@ import { grantListEntry, grantPath, grantPrefix, grantToken, parseGrantToken, ty
 import type { KeyRecord } from './key-record.ts';
 import { isSymmetric } from './key-specs.ts';
 import { requireNotPendingDeletion } from './key-state-errors.ts';
-import { markerKey } from './lifecycle-operations.ts';
 import { finishDryRun, type Input, type OperationDeps, type Operations, type Output } from './operation.ts';
+import { markerKey, pageOf } from './paging.ts';
 import { keyArn, type Caller } from './region-context.ts';
 
 const LIST_GRANTS_DEFAULT_LIMIT = 50;
@@ -35,13 +35,8 @@ export function grantOperations(deps: OperationDeps): Operations {
   };
 
   const listPage = (grants: GrantRecord[], limit: number, markerOf: (grant: GrantRecord) => string): Output => {
-    const page = grants.slice(0, limit);
-    const truncated = grants.length > limit;
-    return {
-      Grants: page.map((grant) => grantListEntry(ctx, grant)),
-      Truncated: truncated,
-      ...(truncated ? { NextMarker: markerOf(page[page.length - 1]!) } : {}),
-    };
+    const { page, ...more } = pageOf(grants, limit, markerOf);
+    return { Grants: page.map((grant) => grantListEntry(ctx, grant)), ...more };
   };
 
   /** The grant RetireGrant names, by its token or by key and grant ID. */

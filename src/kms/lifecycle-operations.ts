@@ -9,6 +9,7 @@ import { aliasPath, keyPath, type AliasRecord, type KeyRecord } from './key-reco
 import { keySpecs } from './key-specs.ts';
 import { invalidState, requireNotPendingDeletion } from './key-state-errors.ts';
 import { toEpochSeconds, type OperationDeps, type Operations } from './operation.ts';
+import { markerKey, pageOf } from './paging.ts';
 import { keyArn, type Caller } from './region-context.ts';
 import { updateKey as updateKeyRecord } from './update-key.ts';
 import { checkTags } from './tags.ts';
@@ -78,16 +79,9 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
       await deps.authorizeIdentity(caller, 'ListKeys');
       const limit: number = input.Limit ?? LIST_KEYS_DEFAULT_LIMIT;
       const entries = await ctx.store.list('key/', { after: markerKey(input.Marker, 'key/'), limit: limit + 1 });
-      const page = entries.slice(0, limit);
-      const truncated = entries.length > limit;
-      return {
-        Keys: page.map(({ key }) => {
-          const keyId = key.slice('key/'.length);
-          return { KeyId: keyId, KeyArn: keyArn(ctx, keyId) };
-        }),
-        Truncated: truncated,
-        ...(truncated ? { NextMarker: page[page.length - 1]!.key.slice('key/'.length) } : {}),
-      };
+      const keyIds = entries.map(({ key }) => key.slice('key/'.length));
+      const { page, ...more } = pageOf(keyIds, limit, (keyId) => keyId);
+      return { Keys: page.map((keyId) => ({ KeyId: keyId, KeyArn: keyArn(ctx, keyId) })), ...more };
     },
 
     async UpdateKeyDescription(input, caller) {
@@ -150,13 +144,6 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
       return { KeyId: keyArn(ctx, key.keyId) };
     },
   };
-}
-
-/** Turns a caller's Marker back into a store key, refusing markers this region never issued. */
-export function markerKey(marker: string | undefined, prefix: string): string | undefined {
-  if (marker === undefined) return undefined;
-  if (!/^[\w/:.-]+$/.test(marker)) throw new KmsError('InvalidMarkerException', 'The marker is not valid.');
-  return prefix + marker;
 }
 
 /** Deletes every key whose pending deletion window has passed, with the aliases that point to it. */

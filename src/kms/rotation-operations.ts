@@ -7,6 +7,7 @@ import { requireEnabled } from './key-state-errors.ts';
 import { allMaterials, materialId, materialState, nextMaterialVersion } from './material-versions.ts';
 import { refuseOnReplica } from './multi-region.ts';
 import { toEpochSeconds, type OperationDeps, type Operations } from './operation.ts';
+import { pageOf } from './paging.ts';
 import { keyArn, type RegionContext } from './region-context.ts';
 import { updateKey } from './update-key.ts';
 
@@ -76,8 +77,7 @@ export function rotationOperations(deps: OperationDeps): Operations {
       const limit: number = input.Limit ?? LIST_ROTATIONS_DEFAULT_LIMIT;
       const includeAll = input.IncludeKeyMaterial === 'ALL_KEY_MATERIAL';
       const listed = allMaterials(key).filter((m) => m.version > after && (includeAll || m.rotation !== undefined));
-      const page = listed.slice(0, limit);
-      const truncated = listed.length > limit;
+      const { page, ...more } = pageOf(listed, limit, (material) => String(material.version));
       const present = new Set(key.materials.map((m) => m.version));
       return {
         Rotations: page.map((material) => ({
@@ -94,8 +94,7 @@ export function rotationOperations(deps: OperationDeps): Operations {
               }
             : {}),
         })),
-        Truncated: truncated,
-        ...(truncated ? { NextMarker: String(page[page.length - 1]!.version) } : {}),
+        ...more,
       };
     },
   };

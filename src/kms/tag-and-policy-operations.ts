@@ -2,6 +2,7 @@ import { KmsError } from '../errors/index.ts';
 import type { KeyRecord } from './key-record.ts';
 import { requireNotPendingDeletion } from './key-state-errors.ts';
 import type { OperationDeps, Operations } from './operation.ts';
+import { pageOf } from './paging.ts';
 import { keyArn, type Caller } from './region-context.ts';
 import { mergeTags } from './tags.ts';
 import { updateKey } from './update-key.ts';
@@ -43,9 +44,8 @@ export function tagAndPolicyOperations(deps: OperationDeps): Operations {
       const sorted = [...key.tags].sort((a, b) => (a.TagKey < b.TagKey ? -1 : 1));
       const start = input.Marker === undefined ? 0 : sorted.findIndex((tag) => tag.TagKey > input.Marker);
       const rest = start < 0 ? [] : sorted.slice(start);
-      const page = rest.slice(0, limit);
-      const truncated = rest.length > limit;
-      return { Tags: page, Truncated: truncated, ...(truncated ? { NextMarker: page[page.length - 1]!.TagKey } : {}) };
+      const { page, ...more } = pageOf(rest, limit, (tag) => tag.TagKey);
+      return { Tags: page, ...more };
     },
 
     async GetKeyPolicy(input, caller) {
