@@ -15,7 +15,15 @@ if (serverUrl) {
     schemas.push(created);
     return created;
   };
+  const stores: PostgresStore[] = [];
+  /** Opens a store that is closed after the tests even when one fails, so no pool keeps the process alive. */
+  const open = async (url: string): Promise<PostgresStore> => {
+    const store = await PostgresStore.open(url);
+    stores.push(store);
+    return store;
+  };
   after(async () => {
+    await Promise.all(stores.map((s) => s.close()));
     await Promise.all(schemas.map((s) => s.drop()));
   });
 
@@ -24,10 +32,9 @@ if (serverUrl) {
   describe('PostgreSQL store on a shared database', () => {
     it('migrates once when several nodes open a fresh database at the same time', async () => {
       const { url } = await schema();
-      const stores = await Promise.all(Array.from({ length: 4 }, () => PostgresStore.open(url)));
-      await stores[0]!.transaction(async (tx) => tx.put('k', 'v'));
-      assert.equal(await stores[3]!.get('k'), 'v');
-      await Promise.all(stores.map((s) => s.close()));
+      const nodes = await Promise.all(Array.from({ length: 4 }, () => open(url)));
+      await nodes[0]!.transaction(async (tx) => tx.put('k', 'v'));
+      assert.equal(await nodes[3]!.get('k'), 'v');
       const client = new pg.Client({ connectionString: url });
       await client.connect();
       const { rows } = await client.query('SELECT version FROM schema_version');
@@ -37,8 +44,8 @@ if (serverUrl) {
 
     it('runs exclusive work on one node until that node closes, then on another', async () => {
       const { url } = await schema();
-      const first = await PostgresStore.open(url);
-      const second = await PostgresStore.open(url);
+      const first = await open(url);
+      const second = await open(url);
       const ran: string[] = [];
       const job = (node: string) => async () => {
         ran.push(node);
@@ -49,39 +56,39 @@ if (serverUrl) {
       assert.equal(await second.runExclusive('rotation', job('second')), true, 'another job name is a separate lock');
       await first.close();
       assert.equal(await second.runExclusive('sweeper', job('second')), true);
-      await second.close();
       assert.deepEqual(ran, ['first', 'first', 'second', 'second']);
     });
 
     it('gives no lock to a node in another schema of the same database', async () => {
-      const one = await PostgresStore.open((await schema()).url);
-      const other = await PostgresStore.open((await schema()).url);
+      const one = await open((await schema()).url);
+      const other = await open((await schema()).url);
       assert.equal(await one.runExclusive('sweeper', async () => undefined), true);
       assert.equal(await other.runExclusive('sweeper', async () => undefined), true);
-      await Promise.all([one.close(), other.close()]);
     });
 
     it('reports a lost connection as unavailable and reconnects by itself', async () => {
       const url = new URL((await schema()).url);
       const application = `concord-loss-${process.pid}`;
       url.searchParams.set('application_name', application);
-      const store = await PostgresStore.open(url.toString());
+      const store = await open(url.toString());
       await store.transaction(async (tx) => tx.put('kept', 'yes'));
       const admin = new pg.Client({ connectionString: serverUrl });
       await admin.connect();
-      await assert.rejects(
-        store.transaction(async (tx) => {
-          await tx.getForUpdate('kept');
-          tx.put('lost', 'no');
-          await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [application]);
-          await tx.get('kept');
-        }),
-        StoreUnavailableError,
-      );
-      await admin.end();
+      try {
+        await assert.rejects(
+          store.transaction(async (tx) => {
+            await tx.getForUpdate('kept');
+            tx.put('lost', 'no');
+            await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [application]);
+            await tx.get('kept');
+          }),
+          StoreUnavailableError,
+        );
+      } finally {
+        await admin.end();
+      }
       assert.equal(await store.get('kept'), 'yes');
       assert.equal(await store.get('lost'), undefined);
-      await store.close();
     });
 
     it('refuses to open, quickly and clearly, when the database cannot be reached', async () => {

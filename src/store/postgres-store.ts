@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { postgresMigrations } from './migrations.ts';
 import { prefixEnd } from './sqlite-store.ts';
@@ -27,6 +28,7 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres';
   private lease: Promise<pg.PoolClient> | undefined;
   private readonly held = new Set<string>();
+  private closed: Promise<void> | undefined;
 
   private constructor(private readonly pool: pg.Pool) {}
 
@@ -150,12 +152,19 @@ export class PostgresStore implements Store {
     return lease;
   }
 
-  /** Gives up the dedicated connection, and with it every lock it held. */
+  /**
+   * Gives up the dedicated connection and every lock it held. The locks are released
+   * explicitly, so another node can take them as soon as this returns; a broken connection
+   * is discarded, and the server frees its locks when it notices.
+   */
   private async dropLease(): Promise<void> {
     const lease = this.lease;
     this.lease = undefined;
     this.held.clear();
-    await lease?.then((client) => client.release(true), () => undefined);
+    const client = await lease?.catch(() => undefined);
+    if (!client) return;
+    const unlocked = await query(client, 'SELECT pg_advisory_unlock_all()').then(() => true, () => false);
+    client.release(unlocked ? undefined : true);
   }
 
   private async withClient<T>(use: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -177,9 +186,9 @@ export class PostgresStore implements Store {
     }
   }
 
-  async close(): Promise<void> {
-    await this.dropLease();
-    await this.pool.end();
+  close(): Promise<void> {
+    this.closed ??= this.dropLease().then(() => this.pool.end());
+    return this.closed;
   }
 }
 
@@ -188,13 +197,25 @@ const lockKey = (name: string): string => `hashtextextended('concord/' || curren
 
 type Queryable = pg.Pool | pg.PoolClient;
 
+const statementNames = new Map<string, string>();
+
+/** Statements with parameters are prepared once per connection, under a name derived from their text. */
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = createHash('sha256').update(text).digest('hex').slice(0, 32);
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 async function query<R extends pg.QueryResultRow = pg.QueryResultRow>(
   on: Queryable,
   text: string,
   values: string[] = [],
 ): Promise<pg.QueryResult<R>> {
   try {
-    return await on.query<R>(text, values);
+    return await on.query<R>({ name: values.length === 0 ? undefined : statementName(text), text, values });
   } catch (error) {
     throw unavailableOr(error);
   }

@@ -109,17 +109,16 @@ if (!postgresInstalled()) {
       const { url } = await freshSchema(postgres.url);
       const dataDir = mkdtempSync(join(tmpdir(), 'concord-failure-'));
       dataDirs.push(dataDir);
-      const common = { storeUrl: url, dataDir, backgroundIntervalMs: 200, logLevel: 'debug' };
-      const pair = [await startNode({ ...common, name: 'node-1' }), await startNode({ ...common, name: 'node-2' })];
-      nodes.push(...pair);
-      return pair;
+      const common = { store: { kind: 'postgres' as const, url }, dataDir, backgroundIntervalMs: 200, logLevel: 'debug' };
+      for (const name of ['node-1', 'node-2']) nodes.push(await startNode({ ...common, name }));
+      return nodes.slice(-2);
     };
     before(async () => {
       postgres = await startPrivatePostgres();
     });
     after(async () => {
       await Promise.all(nodes.map((node) => node.stop()));
-      await postgres.destroy();
+      await postgres?.destroy();
       for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
     });
 

@@ -23,20 +23,20 @@ const serverUrl = requirePostgres('the multi-node tests');
 if (serverUrl) {
   describe('two nodes of one region on one PostgreSQL database', () => {
     let schema: TestSchema;
-    let dataDir: string;
-    let nodes: RegionNode[];
+    const dataDir = mkdtempSync(join(tmpdir(), 'concord-multi-node-'));
+    const nodes: RegionNode[] = [];
     let one: KMSClient;
     let two: KMSClient;
     before(async () => {
       schema = await freshSchema(serverUrl);
-      dataDir = mkdtempSync(join(tmpdir(), 'concord-multi-node-'));
-      const common = { storeUrl: schema.url, dataDir, backgroundIntervalMs: 200, logLevel: 'debug' };
-      nodes = [await startNode({ ...common, name: 'node-1' }), await startNode({ ...common, name: 'node-2' })];
+      const common = { store: { kind: 'postgres' as const, url: schema.url }, dataDir, backgroundIntervalMs: 200, logLevel: 'debug' };
+      nodes.push(await startNode({ ...common, name: 'node-1' }));
+      nodes.push(await startNode({ ...common, name: 'node-2' }));
       [one, two] = nodes.map((node) => node.client()) as [KMSClient, KMSClient];
     });
     after(async () => {
       await Promise.all(nodes.map((node) => node.stop()));
-      await schema.drop();
+      await schema?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     });
 

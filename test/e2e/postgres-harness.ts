@@ -108,7 +108,10 @@ export async function startNode(options: NodeOptions): Promise<RegionNode> {
   exited.catch(() => undefined);
   const deadline = Date.now() + 30000;
   while (!(await fetch(`${endpoint}/healthz`).then((r) => r.ok, () => false))) {
-    if (Date.now() > deadline) throw new Error(`${options.name} did not start within 30 s:\n${stderr}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${options.name} did not start within 30 s:\n${stderr}`);
+    }
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 100))]);
   }
   return {
