@@ -10,8 +10,8 @@ import { keySpecs } from './key-specs.ts';
 import { invalidState, requireNotPendingDeletion } from './key-state-errors.ts';
 import { toEpochSeconds, type OperationDeps, type Operations } from './operation.ts';
 import { markerKey, pageOf } from './paging.ts';
-import { keyArn, type Caller } from './region-context.ts';
-import { updateKey as updateKeyRecord } from './update-key.ts';
+import { keyArn } from './region-context.ts';
+import { updateKey } from './update-key.ts';
 import { checkTags } from './tags.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -20,8 +20,6 @@ const LIST_KEYS_DEFAULT_LIMIT = 100;
 
 export function lifecycleOperations(deps: OperationDeps): Operations {
   const { ctx, keys, authorize } = deps;
-  const updateKey = (identifier: string, caller: Caller, action: string, change: (key: KeyRecord) => void) =>
-    updateKeyRecord(deps, identifier, caller, action, change);
 
   return {
     async CreateKey(input, caller) {
@@ -85,7 +83,7 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
     },
 
     async UpdateKeyDescription(input, caller) {
-      await updateKey(input.KeyId, caller, 'UpdateKeyDescription', (key) => {
+      await updateKey(deps, input.KeyId, caller, 'UpdateKeyDescription', (key) => {
         requireNotPendingDeletion(keyArn(ctx, key.keyId), key.state);
         key.description = input.Description;
       });
@@ -93,7 +91,7 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
     },
 
     async EnableKey(input, caller) {
-      await updateKey(input.KeyId, caller, 'EnableKey', (key) => {
+      await updateKey(deps, input.KeyId, caller, 'EnableKey', (key) => {
         if (key.state !== 'Enabled' && key.state !== 'Disabled') throw invalidState(keyArn(ctx, key.keyId), key.state);
         key.state = 'Enabled';
       });
@@ -101,7 +99,7 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
     },
 
     async DisableKey(input, caller) {
-      await updateKey(input.KeyId, caller, 'DisableKey', (key) => {
+      await updateKey(deps, input.KeyId, caller, 'DisableKey', (key) => {
         if (key.state !== 'Enabled' && key.state !== 'Disabled') throw invalidState(keyArn(ctx, key.keyId), key.state);
         key.state = 'Disabled';
       });
@@ -113,7 +111,7 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
       if (days < 7 || days > 30) {
         throw new KmsError('ValidationException', `1 validation error detected: Value '${days}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value between 7 and 30`);
       }
-      const key = await updateKey(input.KeyId, caller, 'ScheduleKeyDeletion', (key) => {
+      const key = await updateKey(deps, input.KeyId, caller, 'ScheduleKeyDeletion', (key) => {
         requireNotPendingDeletion(keyArn(ctx, key.keyId), key.state);
         key.pendingWindowDays = days;
         // A multi-Region primary waits for its replicas; its window starts when the last one is gone.
@@ -133,7 +131,7 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
     },
 
     async CancelKeyDeletion(input, caller) {
-      const key = await updateKey(input.KeyId, caller, 'CancelKeyDeletion', (key) => {
+      const key = await updateKey(deps, input.KeyId, caller, 'CancelKeyDeletion', (key) => {
         if (key.state !== 'PendingDeletion' && key.state !== 'PendingReplicaDeletion') {
           throw new KmsError('KMSInvalidStateException', `${keyArn(ctx, key.keyId)} is not pending deletion.`);
         }

@@ -1,9 +1,8 @@
 import { KmsError } from '../errors/index.ts';
-import type { KeyRecord } from './key-record.ts';
 import { requireNotPendingDeletion } from './key-state-errors.ts';
 import type { OperationDeps, Operations } from './operation.ts';
 import { pageOf } from './paging.ts';
-import { keyArn, type Caller } from './region-context.ts';
+import { keyArn } from './region-context.ts';
 import { mergeTags } from './tags.ts';
 import { updateKey } from './update-key.ts';
 
@@ -12,16 +11,13 @@ const POLICY_NAME = 'default';
 
 export function tagAndPolicyOperations(deps: OperationDeps): Operations {
   const { ctx, keys, authorize } = deps;
-  const changeKey = (identifier: string, caller: Caller, action: string, change: (key: KeyRecord) => void) =>
-    updateKey(deps, identifier, caller, action, change);
-
   const checkPolicyName = (name: string | undefined): void => {
     if (name !== undefined && name !== POLICY_NAME) throw new KmsError('NotFoundException', `Policy ${name} does not exist.`);
   };
 
   return {
     async TagResource(input, caller) {
-      await changeKey(input.KeyId, caller, 'TagResource', (key) => {
+      await updateKey(deps, input.KeyId, caller, 'TagResource', (key) => {
         requireNotPendingDeletion(keyArn(ctx, key.keyId), key.state);
         key.tags = mergeTags(key.tags, input.Tags);
       });
@@ -29,7 +25,7 @@ export function tagAndPolicyOperations(deps: OperationDeps): Operations {
     },
 
     async UntagResource(input, caller) {
-      await changeKey(input.KeyId, caller, 'UntagResource', (key) => {
+      await updateKey(deps, input.KeyId, caller, 'UntagResource', (key) => {
         requireNotPendingDeletion(keyArn(ctx, key.keyId), key.state);
         const removed = new Set<string>(input.TagKeys);
         key.tags = key.tags.filter((tag) => !removed.has(tag.TagKey));
@@ -57,7 +53,7 @@ export function tagAndPolicyOperations(deps: OperationDeps): Operations {
 
     async PutKeyPolicy(input, caller) {
       checkPolicyName(input.PolicyName);
-      await changeKey(input.KeyId, caller, 'PutKeyPolicy', (key) => {
+      await updateKey(deps, input.KeyId, caller, 'PutKeyPolicy', (key) => {
         deps.checkKeyPolicy(input.Policy, caller, key.keyId, input.BypassPolicyLockoutSafetyCheck === true);
         key.policy = input.Policy;
       });
