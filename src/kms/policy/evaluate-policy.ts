@@ -73,9 +73,12 @@ function applies(statement: Statement, request: AccessRequest): boolean {
 }
 
 function listed(patterns: readonly string[] | undefined, notPatterns: readonly string[] | undefined, value: string, ignoreCase: boolean): boolean {
-  const any = (list: readonly string[]) => list.some((pattern) => wildcardMatch(pattern, value, ignoreCase));
-  return patterns ? any(patterns) : !any(notPatterns ?? []);
+  return patterns ? anyMatch(patterns, value, ignoreCase) : !anyMatch(notPatterns ?? [], value, ignoreCase);
 }
+
+/** A module function rather than a closure in `listed`: this runs for every statement of every request. */
+const anyMatch = (patterns: readonly string[], value: string, ignoreCase: boolean): boolean =>
+  patterns.some((pattern) => wildcardMatch(pattern, value, ignoreCase));
 
 /**
  * 'direct' when the statement names the caller (or everyone); 'account' when it names only

@@ -12,100 +12,105 @@ const patterns = new Map<string, RegExp>();
  */
 export function validateInput(model: KmsModel, shapeName: string, body: unknown): Record<string, unknown> {
   const violations: string[] = [];
-
-  const convert = (name: string, value: unknown, path: string): unknown => {
-    const shape = model.shapes[name]!;
-    switch (shape.type) {
-      case 'structure': {
-        if (!isObject(value)) throw wrongType(value, 'a structure', path);
-        const out: Record<string, unknown> = {};
-        for (const member of shape.required ?? []) {
-          if (value[member] === undefined || value[member] === null) {
-            violations.push(`Value null at '${join(path, member)}' failed to satisfy constraint: Member must not be null`);
-          }
-        }
-        for (const [member, memberShape] of Object.entries(shape.members ?? {})) {
-          const memberValue = value[member];
-          if (memberValue === undefined || memberValue === null) continue;
-          out[member] = convert(memberShape, memberValue, join(path, member));
-        }
-        return out;
-      }
-      case 'string': {
-        if (typeof value !== 'string') throw wrongType(value, 'a String', path);
-        checkLength(shape, value, value.length, path);
-        if (shape.enum && !shape.enum.includes(value)) {
-          violations.push(`${describe(shape, value, path)} failed to satisfy constraint: Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
-        }
-        if (shape.pattern) {
-          const pattern = patterns.get(shape.pattern) ?? new RegExp(shape.pattern, 'u');
-          patterns.set(shape.pattern, pattern);
-          if (!pattern.test(value)) {
-            violations.push(`${describe(shape, value, path)} failed to satisfy constraint: Member must satisfy regular expression pattern: ${shape.pattern}`);
-          }
-        }
-        return value;
-      }
-      case 'blob': {
-        if (typeof value !== 'string') throw wrongType(value, 'a Blob', path);
-        const bytes = Buffer.from(value, 'base64');
-        // Padded base64 re-encodes to itself, which is cheaper to confirm than the pattern on large blobs.
-        if (bytes.toString('base64') !== value && (!BASE64.test(value) || value.length % 4 === 1)) {
-          throw new KmsError('SerializationException', `Value for '${path}' is not valid base64.`);
-        }
-        checkLength(shape, value, bytes.length, path);
-        return bytes;
-      }
-      case 'integer':
-      case 'long': {
-        if (typeof value !== 'number' || !Number.isInteger(value)) throw wrongType(value, 'an Integer', path);
-        if (shape.min !== undefined && value < shape.min) {
-          violations.push(`Value '${value}' at '${path}' failed to satisfy constraint: Member must have value greater than or equal to ${shape.min}`);
-        }
-        if (shape.max !== undefined && value > shape.max) {
-          violations.push(`Value '${value}' at '${path}' failed to satisfy constraint: Member must have value less than or equal to ${shape.max}`);
-        }
-        return value;
-      }
-      case 'boolean':
-        if (typeof value !== 'boolean') throw wrongType(value, 'a Boolean', path);
-        return value;
-      case 'timestamp':
-        if (typeof value !== 'number' || !Number.isFinite(value)) throw wrongType(value, 'a Timestamp', path);
-        return value;
-      case 'list': {
-        if (!Array.isArray(value)) throw wrongType(value, 'a List', path);
-        checkLength(shape, JSON.stringify(value), value.length, path);
-        return value.map((item, index) => convert(shape.member!, item, `${path}.${index + 1}.member`));
-      }
-      case 'map': {
-        if (!isObject(value)) throw wrongType(value, 'a Map', path);
-        const out: Record<string, unknown> = {};
-        for (const [key, item] of Object.entries(value)) {
-          convert(shape.key!, key, path);
-          if (item === null) continue;
-          out[key] = convert(shape.value!, item, `${path}.${key}`);
-        }
-        return out;
-      }
-    }
-  };
-
-  const checkLength = (shape: Shape, shown: string, length: number, path: string): void => {
-    if (shape.min !== undefined && length < shape.min) {
-      violations.push(`${describe(shape, shown, path)} failed to satisfy constraint: Member must have length greater than or equal to ${shape.min}`);
-    }
-    if (shape.max !== undefined && length > shape.max) {
-      violations.push(`${describe(shape, shown, path)} failed to satisfy constraint: Member must have length less than or equal to ${shape.max}`);
-    }
-  };
-
-  const result = convert(shapeName, body, '') as Record<string, unknown>;
+  const result = convert({ model, violations }, shapeName, body, '') as Record<string, unknown>;
   if (violations.length > 0) {
     const count = violations.length === 1 ? '1 validation error detected' : `${violations.length} validation errors detected`;
     throw new KmsError('ValidationException', `${count}: ${violations.join('; ')}`);
   }
   return result;
+}
+
+/** One validation's model and the violations found so far (module functions, not per-call closures, keep requests cheap). */
+interface Pass {
+  model: KmsModel;
+  violations: string[];
+}
+
+function convert(pass: Pass, name: string, value: unknown, path: string): unknown {
+  const shape = pass.model.shapes[name]!;
+  switch (shape.type) {
+    case 'structure': {
+      if (!isObject(value)) throw wrongType(value, 'a structure', path);
+      const out: Record<string, unknown> = {};
+      for (const member of shape.required ?? []) {
+        if (value[member] === undefined || value[member] === null) {
+          pass.violations.push(`Value null at '${join(path, member)}' failed to satisfy constraint: Member must not be null`);
+        }
+      }
+      for (const member in shape.members) {
+        const memberValue = value[member];
+        if (memberValue === undefined || memberValue === null) continue;
+        out[member] = convert(pass, shape.members[member]!, memberValue, join(path, member));
+      }
+      return out;
+    }
+    case 'string': {
+      if (typeof value !== 'string') throw wrongType(value, 'a String', path);
+      checkLength(pass, shape, value, value.length, path);
+      if (shape.enum && !shape.enum.includes(value)) {
+        pass.violations.push(`${describe(shape, value, path)} failed to satisfy constraint: Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
+      }
+      if (shape.pattern) {
+        const pattern = patterns.get(shape.pattern) ?? new RegExp(shape.pattern, 'u');
+        patterns.set(shape.pattern, pattern);
+        if (!pattern.test(value)) {
+          pass.violations.push(`${describe(shape, value, path)} failed to satisfy constraint: Member must satisfy regular expression pattern: ${shape.pattern}`);
+        }
+      }
+      return value;
+    }
+    case 'blob': {
+      if (typeof value !== 'string') throw wrongType(value, 'a Blob', path);
+      const bytes = Buffer.from(value, 'base64');
+      // Padded base64 re-encodes to itself, which is cheaper to confirm than the pattern on large blobs.
+      if (bytes.toString('base64') !== value && (!BASE64.test(value) || value.length % 4 === 1)) {
+        throw new KmsError('SerializationException', `Value for '${path}' is not valid base64.`);
+      }
+      checkLength(pass, shape, value, bytes.length, path);
+      return bytes;
+    }
+    case 'integer':
+    case 'long': {
+      if (typeof value !== 'number' || !Number.isInteger(value)) throw wrongType(value, 'an Integer', path);
+      if (shape.min !== undefined && value < shape.min) {
+        pass.violations.push(`Value '${value}' at '${path}' failed to satisfy constraint: Member must have value greater than or equal to ${shape.min}`);
+      }
+      if (shape.max !== undefined && value > shape.max) {
+        pass.violations.push(`Value '${value}' at '${path}' failed to satisfy constraint: Member must have value less than or equal to ${shape.max}`);
+      }
+      return value;
+    }
+    case 'boolean':
+      if (typeof value !== 'boolean') throw wrongType(value, 'a Boolean', path);
+      return value;
+    case 'timestamp':
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw wrongType(value, 'a Timestamp', path);
+      return value;
+    case 'list': {
+      if (!Array.isArray(value)) throw wrongType(value, 'a List', path);
+      checkLength(pass, shape, JSON.stringify(value), value.length, path);
+      return value.map((item, index) => convert(pass, shape.member!, item, `${path}.${index + 1}.member`));
+    }
+    case 'map': {
+      if (!isObject(value)) throw wrongType(value, 'a Map', path);
+      const out: Record<string, unknown> = {};
+      for (const [key, item] of Object.entries(value)) {
+        convert(pass, shape.key!, key, path);
+        if (item === null) continue;
+        out[key] = convert(pass, shape.value!, item, `${path}.${key}`);
+      }
+      return out;
+    }
+  }
+}
+
+function checkLength(pass: Pass, shape: Shape, shown: string, length: number, path: string): void {
+  if (shape.min !== undefined && length < shape.min) {
+    pass.violations.push(`${describe(shape, shown, path)} failed to satisfy constraint: Member must have length greater than or equal to ${shape.min}`);
+  }
+  if (shape.max !== undefined && length > shape.max) {
+    pass.violations.push(`${describe(shape, shown, path)} failed to satisfy constraint: Member must have length less than or equal to ${shape.max}`);
+  }
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
