@@ -66,3 +66,17 @@ describe('principals in a region configuration', () => {
     }
   });
 });
+
+describe('the store in a region configuration', () => {
+  it('accepts a PostgreSQL store by its URL', () => {
+    const store = { kind: 'postgres', url: 'postgres://concord:secret@db.internal:5432/concord' };
+    assert.deepEqual(checkRegionConfig({ ...base, store }).store, store);
+  });
+
+  it('refuses a store whose fields do not match its kind, naming what is wrong', () => {
+    assert.throws(() => checkRegionConfig({ ...base, store: { kind: 'postgres', path: '/tmp/keys.db' } }), /store: must have required property 'url'/);
+    assert.throws(() => checkRegionConfig({ ...base, store: { kind: 'postgres', url: 'http://db' } }), /store\.url: must match pattern/);
+    assert.throws(() => checkRegionConfig({ ...base, store: { kind: 'sqlite', url: 'postgres://db/concord' } }), /store: must have required property 'path'/);
+    assert.throws(() => checkRegionConfig({ ...base, store: { kind: 'mysql', url: 'mysql://db' } }), /store: value of tag "kind" must be in oneOf/);
+  });
+});
