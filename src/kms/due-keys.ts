@@ -1,4 +1,4 @@
-import { keyIndexPaths, keyPath, type KeyRecord } from './key-record.ts';
+import { keyIndexPaths, type KeyRecord } from './key-record.ts';
 import type { OperationDeps } from './operation.ts';
 import { changeKey } from './update-key.ts';
 
@@ -10,15 +10,14 @@ const DUE_BATCH = 500;
  * the key no longer has is dropped.
  */
 export async function changeDueKeys(deps: OperationDeps, prefix: string, change: (key: KeyRecord) => void | Promise<void>): Promise<void> {
-  const { ctx, hooks } = deps;
+  const { ctx, keys, hooks } = deps;
   let failure: unknown;
   for (const entry of await ctx.store.list(prefix, { limit: DUE_BATCH })) {
     if (Number(entry.key.slice(prefix.length).split('/')[0]) > ctx.now()) break;
     try {
       await ctx.store.transaction(async (tx) => {
-        const raw = await tx.getForUpdate(keyPath(entry.value));
-        if (!raw) return tx.delete(entry.key);
-        const key = JSON.parse(raw) as KeyRecord;
+        const key = await keys.getForUpdate(tx, entry.value);
+        if (!key) return tx.delete(entry.key);
         await changeKey(tx, key, change, hooks);
         if (!keyIndexPaths(key).includes(entry.key)) tx.delete(entry.key);
       });

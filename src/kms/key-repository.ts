@@ -1,5 +1,5 @@
 import { KmsError } from '../errors/index.ts';
-import type { Reader } from '../store/index.ts';
+import type { Reader, Transaction } from '../store/index.ts';
 import { aliasPath, keyPath, type AliasRecord, type KeyRecord, type MaterialRecord } from './key-record.ts';
 import { aliasArn, keyArn, type RegionContext } from './region-context.ts';
 
@@ -50,6 +50,16 @@ export class KeyRepository {
 
   async find(identifier: string, options: { allowAlias: boolean }, reader: Reader = this.ctx.store): Promise<KeyRecord> {
     return this.load(await this.resolveKeyId(identifier, options, reader), reader);
+  }
+
+  /** The key, or undefined when this region has none by that ID. */
+  async get(keyId: string, reader: Reader = this.ctx.store): Promise<KeyRecord | undefined> {
+    return parseKey(await reader.get(keyPath(keyId)));
+  }
+
+  /** Like get, holding the key's row until the transaction ends. */
+  async getForUpdate(tx: Transaction, keyId: string): Promise<KeyRecord | undefined> {
+    return parseKey(await tx.getForUpdate(keyPath(keyId)));
   }
 
   /**
@@ -103,6 +113,8 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+const parseKey = (raw: string | undefined): KeyRecord | undefined => (raw ? (JSON.parse(raw) as KeyRecord) : undefined);
 
 /** Binds wrapped material to its key and version, so no record can borrow another's material. */
 export const materialAad = (keyId: string, version: number): Buffer => Buffer.from(`concord key material|${keyId}|${version}`);

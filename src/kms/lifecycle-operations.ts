@@ -146,7 +146,7 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
 
 /** Deletes every key whose pending deletion window has passed, with the aliases that point to it. */
 export async function sweepDeletedKeys(deps: OperationDeps): Promise<number> {
-  const { ctx } = deps;
+  const { ctx, keys } = deps;
   const due = await ctx.store.list('deletion/', { limit: 500 });
   let deleted = 0;
   for (const entry of due) {
@@ -155,8 +155,7 @@ export async function sweepDeletedKeys(deps: OperationDeps): Promise<number> {
     if (dueAt > ctx.now()) break;
     await ctx.store.transaction(async (tx) => {
       tx.delete(entry.key);
-      const raw = await tx.getForUpdate(keyPath(keyId));
-      const key = raw ? (JSON.parse(raw) as KeyRecord) : undefined;
+      const key = await keys.getForUpdate(tx, keyId);
       if (!key || key.state !== 'PendingDeletion') return;
       await deps.hooks?.keyChanged(tx, key, undefined);
       tx.delete(keyPath(keyId));

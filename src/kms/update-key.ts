@@ -15,8 +15,7 @@ export function updateKey(
 ): Promise<KeyRecord> {
   const changed = ctx.store.transaction(async (tx) => {
     const keyId = await keys.resolveKeyId(identifier, { allowAlias: false }, tx);
-    const raw = await tx.getForUpdate(keyPath(keyId));
-    const key = raw ? (JSON.parse(raw) as KeyRecord) : await keys.load(keyId, tx);
+    const key = (await keys.getForUpdate(tx, keyId)) ?? (await keys.load(keyId, tx));
     await authorize(caller, action, key);
     await changeKey(tx, key, change, hooks);
     return key;

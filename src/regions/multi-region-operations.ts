@@ -6,7 +6,6 @@ import {
   invalidState,
   isPrimaryKey,
   keyArn,
-  keyPath,
   multiRegionConfig,
   type KeyRecord,
   type Operations,
@@ -79,7 +78,7 @@ export function multiRegionOperations(rc: ReplicationContext): Operations {
 
         // The replica exists (Creating); only now does the primary list it, and the sync that follows enables it.
         await ctx.store.transaction(async (tx) => {
-          const current = JSON.parse((await tx.getForUpdate(keyPath(keyId)))!) as KeyRecord;
+          const current = (await keys.getForUpdate(tx, keyId))!;
           const latest = multiRegionConfig(current)!;
           await changeKey(tx, current, (key) => {
             key.multiRegionConfig = {
@@ -100,8 +99,7 @@ export function multiRegionOperations(rc: ReplicationContext): Operations {
       const keyId = await resolvePrimary(input.KeyId);
       await locks.run(keyId, () =>
         ctx.store.transaction(async (tx) => {
-          const raw = await tx.getForUpdate(keyPath(keyId));
-          const key = raw ? (JSON.parse(raw) as KeyRecord) : await keys.load(keyId, tx);
+          const key = (await keys.getForUpdate(tx, keyId)) ?? (await keys.load(keyId, tx));
           await authorize(caller, 'UpdatePrimaryRegion', key);
           // AWS starts the swap only from an Enabled primary.
           requirePrimary(key, ['Enabled']);

@@ -1,4 +1,4 @@
-import { keyPath, multiRegionConfig, type KeyRecord } from '../kms/index.ts';
+import { keyPath, multiRegionConfig } from '../kms/index.ts';
 import type { ReplicationContext } from './replication-context.ts';
 
 /** Marks a replica created by ReplicateKey and not yet enabled by its primary's first sync. */
@@ -16,13 +16,12 @@ const ASK_AFTER_MS = 10_000;
  * lock, so an in-flight ReplicateKey finishes first and its replica is never taken for an orphan.
  */
 export async function removeOrphanReplicas({ deps, client }: ReplicationContext): Promise<number> {
-  const { ctx } = deps;
+  const { ctx, keys } = deps;
   let removed = 0;
   for (const entry of await ctx.store.list('replica-pending/')) {
     const keyId = entry.key.slice('replica-pending/'.length);
     const createdAt = Number(entry.value);
-    const raw = await ctx.store.get(keyPath(keyId));
-    const key = raw ? (JSON.parse(raw) as KeyRecord) : undefined;
+    const key = await keys.get(keyId);
     const config = key && multiRegionConfig(key);
     const waiting = key !== undefined && config !== undefined && key.state === 'Creating' && key.createdAt === createdAt;
     if (waiting) {
@@ -32,8 +31,8 @@ export async function removeOrphanReplicas({ deps, client }: ReplicationContext)
     }
     await ctx.store.transaction(async (tx) => {
       if ((await tx.getForUpdate(entry.key)) !== entry.value) return;
-      const current = await tx.getForUpdate(keyPath(keyId));
-      if (waiting && current && (JSON.parse(current) as KeyRecord).state === 'Creating') {
+      const current = await keys.getForUpdate(tx, keyId);
+      if (waiting && current?.state === 'Creating') {
         tx.delete(keyPath(keyId));
         removed += 1;
       }

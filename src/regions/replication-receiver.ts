@@ -4,13 +4,11 @@ import {
   checkTags,
   defaultKeyPolicy,
   keyMetadata,
-  keyPath,
   multiRegionConfig,
   type Caller,
   type KeyRecord,
   type Tag,
 } from '../kms/index.ts';
-import type { Transaction } from '../store/index.ts';
 import type { KeySnapshot } from './key-snapshot.ts';
 import { pendingReplicaPath } from './orphan-replicas.ts';
 import { enqueue } from './outbox.ts';
@@ -36,12 +34,7 @@ export type PeerHandler = (from: string, payload: any) => Promise<unknown>;
 /** What a region does when a peer region calls it. */
 export function replicationReceiver(rc: ReplicationContext): Record<string, PeerHandler> {
   const { deps, identity, snapshots, outbox, locks } = rc;
-  const { ctx } = deps;
-
-  const loadForUpdate = async (tx: Transaction, keyId: string): Promise<KeyRecord | undefined> => {
-    const raw = await tx.getForUpdate(keyPath(keyId));
-    return raw ? (JSON.parse(raw) as KeyRecord) : undefined;
-  };
+  const { ctx, keys } = deps;
 
   return {
     async hello() {
@@ -78,7 +71,7 @@ export function replicationReceiver(rc: ReplicationContext): Record<string, Peer
       };
       await snapshots.applyShared(record, snapshot, from);
       await ctx.store.transaction(async (tx) => {
-        const existing = await loadForUpdate(tx, record.keyId);
+        const existing = await keys.getForUpdate(tx, record.keyId);
         // A Creating replica from the same primary is the remains of an attempt that never committed there.
         if (existing && !(existing.state === 'Creating' && multiRegionConfig(existing)?.primaryRegion === from)) {
           throw new KmsError('AlreadyExistsException', `Key ${record.keyId} already exists in ${ctx.region}.`);
@@ -93,7 +86,7 @@ export function replicationReceiver(rc: ReplicationContext): Record<string, Peer
     async sync(from, { snapshot }: { snapshot: KeySnapshot }) {
       const incoming = snapshot.config;
       const result = await ctx.store.transaction(async (tx) => {
-        const key = await loadForUpdate(tx, snapshot.keyId);
+        const key = await keys.getForUpdate(tx, snapshot.keyId);
         const current = key && multiRegionConfig(key);
         if (!key || !current) return { applied: false };
         const authoritative = from === incoming.primaryRegion || (incoming.primaryRegion === ctx.region && from === current.primaryRegion);
@@ -121,8 +114,8 @@ export function replicationReceiver(rc: ReplicationContext): Record<string, Peer
     /** Whether this primary lists the asking region as a replica, answered after any ReplicateKey in flight. */
     async 'replica-status'(from, { keyId }: { keyId: string }) {
       return locks.run(keyId, async () => {
-        const raw = await ctx.store.get(keyPath(keyId));
-        const config = raw ? multiRegionConfig(JSON.parse(raw) as KeyRecord) : undefined;
+        const key = await keys.get(keyId);
+        const config = key && multiRegionConfig(key);
         return { listed: config?.replicaRegions.includes(from) === true };
       });
     },
@@ -130,7 +123,7 @@ export function replicationReceiver(rc: ReplicationContext): Record<string, Peer
     /** The primary forgets a replica that was really deleted; the last one ends PendingReplicaDeletion. */
     async 'replica-deleted'(from, { keyId }: { keyId: string }) {
       const result = await ctx.store.transaction(async (tx) => {
-        const key = await loadForUpdate(tx, keyId);
+        const key = await keys.getForUpdate(tx, keyId);
         const config = key && multiRegionConfig(key);
         if (!key || !config) return {};
         if (config.primaryRegion !== ctx.region) return { primaryRegion: config.primaryRegion };

@@ -1,4 +1,4 @@
-import { changeKey, invalidState, isReplicaKey, keyArn, keyPath, multiRegionConfig, refuseOnReplica, sharedView, type KeyHooks, type KeyRecord } from '../kms/index.ts';
+import { changeKey, invalidState, isReplicaKey, keyArn, multiRegionConfig, refuseOnReplica, sharedView, type KeyHooks } from '../kms/index.ts';
 import { enqueue, type DeliveryResult, type OutboxEntry } from './outbox.ts';
 import type { ReplicationContext } from './replication-context.ts';
 
@@ -6,13 +6,12 @@ import type { ReplicationContext } from './replication-context.ts';
 export function deliverTo(rc: () => ReplicationContext) {
   return async (entry: OutboxEntry): Promise<DeliveryResult> => {
     const { deps, client, snapshots } = rc();
-    const { ctx } = deps;
+    const { ctx, keys } = deps;
     if (entry.kind === 'replica-deleted') {
       const answer = await client.call<{ primaryRegion?: string }>(entry.target, 'replica-deleted', { keyId: entry.keyId });
       return answer.primaryRegion && answer.primaryRegion !== entry.target ? { retarget: answer.primaryRegion } : { done: true };
     }
-    const raw = await ctx.store.get(keyPath(entry.keyId));
-    const key = raw ? (JSON.parse(raw) as KeyRecord) : undefined;
+    const key = await keys.get(entry.keyId);
     const config = key && multiRegionConfig(key);
     // Only the primary speaks for a key, and an old primary only to hand over to its successor.
     const handingOver = config?.updatingWith === entry.target && config.primaryRegion === entry.target;
@@ -21,10 +20,8 @@ export function deliverTo(rc: () => ReplicationContext) {
     await client.call(entry.target, 'sync', { snapshot });
     if (config.updatingWith === entry.target && config.primaryRegion === ctx.region) {
       await ctx.store.transaction(async (tx) => {
-        const latest = await tx.getForUpdate(keyPath(entry.keyId));
-        if (!latest) return;
-        const current = JSON.parse(latest) as KeyRecord;
-        if (current.multiRegionConfig?.updatingWith !== entry.target) return;
+        const current = await keys.getForUpdate(tx, entry.keyId);
+        if (current?.multiRegionConfig?.updatingWith !== entry.target) return;
         await changeKey(tx, current, (key) => {
           delete key.multiRegionConfig!.updatingWith;
         });
