@@ -49,7 +49,8 @@ export class StoreConflictError extends Error {
 
 export class StoreUnavailableError extends Error {
   constructor(cause: unknown) {
-    super('the store is unavailable', { cause });
+    const reason = cause instanceof Error ? cause.message || String((cause as { code?: unknown }).code ?? cause.name) : String(cause);
+    super(`the store is unavailable: ${reason}`, { cause });
     this.name = 'StoreUnavailableError';
   }
 }
