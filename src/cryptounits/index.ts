@@ -4,6 +4,7 @@ export { RegionCryptoUnit } from './region-crypto-unit.ts';
 export { Rewrapper, type WrappedRecords, type Reseal, type RewrapProgress } from './rewrapper.ts';
 export { canonicalCommand, signCommand, type CommandArgs, type CommandName, type CommandSignature, type SignedCommand } from './signed-command.ts';
 export { CryptoUnitError, type UnitErrorKind } from './unit-error.ts';
+export { signaturesNeeded } from './unit-commands.ts';
 export type { Admin, RegisterName, RegisterState, UnitInfo, UnitRole } from './unit-state.ts';
 export { SoftwareCryptoUnit } from './software-unit.ts';
 export { SoftwareVault } from './software-vault.ts';

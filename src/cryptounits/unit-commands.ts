@@ -6,7 +6,14 @@ import { PATTERN_LENGTH } from './wrapped-key.ts';
 
 const IMPRINT_ALLOWED: readonly CommandName[] = ['admin-add', 'admin-remove', 'thresholds-set', 'zeroize'];
 
-/** How many administrators must sign a command on a unit in its present state. */
+/** How many administrators must sign a command on a unit in this mode with these thresholds (what concord tke asks for). */
+export function signaturesNeeded(unit: Pick<UnitState, 'mode' | 'signatureThreshold' | 'revocationThreshold'>, command: CommandName, args: CommandArgs): number {
+  // Leaving imprint mode takes as many signatures as the signature threshold it sets.
+  if (unit.mode === 'imprint') return command === 'thresholds-set' ? Number(args.signature) : 0;
+  return command === 'admin-remove' ? unit.revocationThreshold : unit.signatureThreshold;
+}
+
+/** signaturesNeeded, once the unit has refused a command its present state does not allow. */
 export function requiredSignatures(state: UnitState, command: CommandName, args: CommandArgs): number {
   if (state.mode === 'imprint') {
     if (!IMPRINT_ALLOWED.includes(command)) {
@@ -15,9 +22,9 @@ export function requiredSignatures(state: UnitState, command: CommandName, args:
         `Unit ${state.id} is in imprint mode: add administrators with 'concord tke cryptounit-admin-add' and set its thresholds with 'concord tke cryptounit-thrhld-set' first.`,
       );
     }
-    return command === 'thresholds-set' ? thresholdArgs(state, args).signature : 0;
+    if (command === 'thresholds-set') thresholdArgs(state, args);
   }
-  return command === 'admin-remove' ? state.revocationThreshold : state.signatureThreshold;
+  return signaturesNeeded(state, command, args);
 }
 
 /** The unit's next state after a command whose signatures were checked; vault work for master keys happens here. */

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { canonicalCommand, signCommand, type CommandArgs, type CommandName, type CommandOutcome, type UnitInfo } from '../../cryptounits/index.ts';
+import { canonicalCommand, signaturesNeeded, signCommand, type CommandArgs, type CommandName, type CommandOutcome, type UnitInfo } from '../../cryptounits/index.ts';
 import { MgmtClient, type Credentials } from './mgmt-client.ts';
 import { promptPassword } from './prompt-password.ts';
 import { openSigkey, type SigkeyFile } from './sigkey-file.ts';
@@ -19,12 +19,6 @@ export interface TkeOptions {
 export interface UnitView {
   ref: ChosenUnit;
   info: UnitInfo;
-}
-
-/** How many administrators must sign a command on a unit in this state (the unit checks it again). */
-export function signaturesNeeded(info: UnitInfo, command: CommandName, args: CommandArgs): number {
-  if (info.mode === 'imprint') return command === 'thresholds-set' ? Number(args.signature) : 0;
-  return command === 'admin-remove' ? info.revocationThreshold : info.signatureThreshold;
 }
 
 /** One run of `concord tke`: the workspace, the regions' management APIs and the opened signature keys. */
