@@ -128,3 +128,17 @@ export async function startNode(options: NodeOptions): Promise<RegionNode> {
     },
   };
 }
+
+/** The background jobs a node logged as run by itself, or as left to another node, since `since` (ms). */
+export function backgroundJobs(node: RegionNode, since = 0): { ran: Set<string>; left: Set<string> } {
+  const ran = new Set<string>();
+  const left = new Set<string>();
+  for (const line of node.output().split('\n')) {
+    if (!line.includes('"job"')) continue;
+    const entry = JSON.parse(line) as { time: number; job: string; msg: string };
+    if (entry.time < since) continue;
+    if (entry.msg === 'background job done') ran.add(entry.job);
+    if (entry.msg === 'background job left to another node') left.add(entry.job);
+  }
+  return { ran, left };
+}
