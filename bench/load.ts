@@ -19,6 +19,16 @@ export interface LoadSpec extends LoadTarget {
   warmupSeconds: number;
 }
 
+export interface AlternatingSpec {
+  targets: LoadTarget[];
+  credentials: Credentials;
+  connections: number;
+  /** Measured time per target, split into `slices` runs. */
+  seconds: number;
+  slices: number;
+  warmupSeconds: number;
+}
+
 export interface LoadResult {
   requests: number;
   /** Responses other than 200 during the measured window. */
@@ -27,6 +37,8 @@ export interface LoadResult {
   reqPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU time of the load generator per request, to show it is not what limits the server. */
+  clientCpuMicrosPerRequest: number;
 }
 
 interface Response {
@@ -65,55 +77,95 @@ export async function send(target: LoadTarget, credentials: Credentials): Promis
   }
 }
 
-/**
- * Keeps `connections` requests in flight over keep-alive sockets for a fixed time, signing
- * each request afresh, and measures throughput and latency.
- */
-export async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
-  const url = new URL(spec.url);
-  const body = Buffer.from(JSON.stringify(spec.body));
-  const bodyHash = sha256Hex(body);
-  const signer = new JsonRequestSigner(spec.credentials, spec.region);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: spec.connections });
-  const latencies: number[] = [];
-  let errors = 0;
-  let firstError: string | undefined;
-  let recording = false;
-  let running = true;
+/** Drives one target: `connections` requests in flight over keep-alive sockets, each signed afresh. */
+class Driver {
+  private readonly url: URL;
+  private readonly body: Buffer;
+  private readonly bodyHash: string;
+  private readonly signer: JsonRequestSigner;
+  private readonly agent: http.Agent;
+  private readonly latencies: number[] = [];
+  private errors = 0;
+  private firstError: string | undefined;
+  private measuredMs = 0;
+  private cpuMicros = 0;
 
-  const worker = async (): Promise<void> => {
-    while (running) {
-      const start = performance.now();
-      const response = await post(agent, url, signer.sign(url.host, spec.target, bodyHash), body);
-      if (!recording) continue;
-      latencies.push(performance.now() - start);
-      if (response.status !== 200) {
-        errors += 1;
-        firstError ??= `${response.status} ${response.text.slice(0, 300)}`;
+  constructor(
+    private readonly target: LoadTarget,
+    credentials: Credentials,
+    private readonly connections: number,
+  ) {
+    this.url = new URL(target.url);
+    this.body = Buffer.from(JSON.stringify(target.body));
+    this.bodyHash = sha256Hex(this.body);
+    this.signer = new JsonRequestSigner(credentials, target.region);
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  }
+
+  /** Runs for `seconds`; only a measured run counts its requests, time and this process's CPU. */
+  async run(seconds: number, measured: boolean): Promise<void> {
+    let recording = measured;
+    let running = true;
+    const worker = async (): Promise<void> => {
+      while (running) {
+        const start = performance.now();
+        const response = await post(this.agent, this.url, this.signer.sign(this.url.host, this.target.target, this.bodyHash), this.body);
+        if (!recording) continue;
+        this.latencies.push(performance.now() - start);
+        if (response.status !== 200) {
+          this.errors += 1;
+          this.firstError ??= `${response.status} ${response.text.slice(0, 300)}`;
+        }
       }
+    };
+    const started = performance.now();
+    const cpu = process.cpuUsage();
+    const workers = Array.from({ length: this.connections }, worker);
+    await sleep(seconds * 1000);
+    recording = false;
+    if (measured) {
+      const used = process.cpuUsage(cpu);
+      this.measuredMs += performance.now() - started;
+      this.cpuMicros += used.user + used.system;
     }
-  };
+    running = false;
+    await Promise.all(workers);
+  }
 
-  const workers = Array.from({ length: spec.connections }, worker);
-  await sleep(spec.warmupSeconds * 1000);
-  recording = true;
-  const started = performance.now();
-  await sleep(spec.seconds * 1000);
-  recording = false;
-  const elapsed = (performance.now() - started) / 1000;
-  running = false;
-  await Promise.all(workers);
-  agent.destroy();
+  result(): LoadResult {
+    this.agent.destroy();
+    const latencies = [...this.latencies].sort((a, b) => a - b);
+    return {
+      requests: latencies.length,
+      errors: this.errors,
+      ...(this.firstError === undefined ? {} : { firstError: this.firstError }),
+      reqPerSec: latencies.length / (this.measuredMs / 1000),
+      p50Ms: percentile(latencies, 0.5),
+      p99Ms: percentile(latencies, 0.99),
+      clientCpuMicrosPerRequest: this.cpuMicros / latencies.length,
+    };
+  }
+}
 
-  latencies.sort((a, b) => a - b);
-  return {
-    requests: latencies.length,
-    errors,
-    ...(firstError === undefined ? {} : { firstError }),
-    reqPerSec: latencies.length / elapsed,
-    p50Ms: percentile(latencies, 0.5),
-    p99Ms: percentile(latencies, 0.99),
-  };
+/** Loads one target for a fixed time after a warm-up and measures throughput and latency. */
+export async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
+  const driver = new Driver(spec, spec.credentials, spec.connections);
+  await driver.run(spec.warmupSeconds, false);
+  await driver.run(spec.seconds, true);
+  return driver.result();
+}
+
+/**
+ * Loads several targets in turn, in `slices` short runs each, so that whatever else the
+ * machine is doing weighs on all of them alike. Each target is measured `seconds` in total.
+ */
+export async function alternateLoad(spec: AlternatingSpec): Promise<LoadResult[]> {
+  const drivers = spec.targets.map((target) => new Driver(target, spec.credentials, spec.connections));
+  for (const driver of drivers) await driver.run(spec.warmupSeconds, false);
+  for (let slice = 0; slice < spec.slices; slice++) {
+    for (const driver of drivers) await driver.run(spec.seconds / spec.slices, true);
+  }
+  return drivers.map((driver) => driver.result());
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -121,8 +173,12 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 const percentile = (sorted: number[], p: number): number =>
   sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 
-/** Run as its own process (argv[2]: a LoadSpec as JSON), it prints a LoadResult as JSON. */
+/**
+ * Run as its own process (argv[2]: a LoadSpec or an AlternatingSpec as JSON), it prints the
+ * LoadResult (or the LoadResult of each target) as JSON.
+ */
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const result = await generateLoad(JSON.parse(process.argv[2]!) as LoadSpec);
+  const spec = JSON.parse(process.argv[2]!) as LoadSpec | AlternatingSpec;
+  const result = 'targets' in spec ? await alternateLoad(spec) : await generateLoad(spec);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

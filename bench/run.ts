@@ -3,16 +3,18 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { once } from 'node:events';
 import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, startDev } from '../test/e2e/harness.ts';
-import type { LoadResult, LoadSpec, LoadTarget } from './load.ts';
+import type { AlternatingSpec, LoadResult, LoadTarget } from './load.ts';
 import { scenarios, type BenchEnv } from './scenarios.ts';
 
 /**
  * `npm run bench`: drives each scenario against a `concord dev` child process and against
- * a bare node:http ceiling, each load from its own child process, and reports throughput,
- * latency and the ratio to the ceiling. BENCH_SECONDS sets the measured time per run;
- * BENCH_SCENARIOS (comma-separated names or prefixes) picks scenarios.
+ * a bare node:http ceiling, from a load generator in its own child process that alternates
+ * between the two in slices, and reports throughput, latency and the ratio to the ceiling.
+ * BENCH_SECONDS sets the measured time per target, BENCH_SLICES how many turns it is split
+ * into; BENCH_SCENARIOS (comma-separated names or prefixes) picks scenarios.
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SLICES = Number(process.env.BENCH_SLICES ?? 5);
 const WARMUP_SECONDS = 2;
 const CONNECTIONS = 32;
 const REGION = 'us-east-1';
@@ -45,14 +47,14 @@ async function startCeiling(): Promise<{ url: string; process: ChildProcess }> {
 }
 
 /** Load comes from its own process, so the runner's bookkeeping does not slow it down. */
-async function loadFromChild(target: LoadTarget): Promise<LoadResult> {
-  const spec: LoadSpec = { ...target, credentials, connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS };
+async function loadFromChild(targets: LoadTarget[]): Promise<LoadResult[]> {
+  const spec: AlternatingSpec = { targets, credentials, connections: CONNECTIONS, seconds: SECONDS, slices: SLICES, warmupSeconds: WARMUP_SECONDS };
   const child = tsxProcess('./load.ts', [JSON.stringify(spec)]);
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const [code] = await once(child, 'exit');
   if (code !== 0) throw new Error(`the load generator exited with ${code}`);
-  return JSON.parse(output) as LoadResult;
+  return JSON.parse(output) as LoadResult[];
 }
 
 const selected = (name: string): boolean => {
@@ -66,10 +68,11 @@ function printTable(results: ScenarioResult[]): void {
     [`${r.name} (ceiling)`, r.ceiling, '1.00'] as const,
   ]);
   const width = Math.max(8, ...rows.map(([name]) => name.length));
-  const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(width) : cell.padStart(9))).join('  ');
-  console.log(line(['scenario', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'errors']));
+  const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(width) : cell.padStart(i === 6 ? 13 : 9))).join('  ');
+  console.log(line(['scenario', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'errors', 'client µs/req']));
   for (const [name, result, ratio] of rows) {
-    console.log(line([name, result.reqPerSec.toFixed(0), result.p50Ms.toFixed(2), result.p99Ms.toFixed(2), ratio, String(result.errors)]));
+    const cells = [result.reqPerSec.toFixed(0), result.p50Ms.toFixed(2), result.p99Ms.toFixed(2), ratio, String(result.errors), result.clientCpuMicrosPerRequest.toFixed(0)];
+    console.log(line([name, ...cells]));
   }
   for (const r of results) {
     for (const [side, result] of [['', r.subject], [' (ceiling)', r.ceiling]] as const) {
@@ -80,8 +83,9 @@ function printTable(results: ScenarioResult[]): void {
 
 const cores = availableParallelism();
 console.log(
-  `${CONNECTIONS} connections, ${SECONDS} s measured after ${WARMUP_SECONDS} s warm-up per run. ` +
-    `The server and the load generator (its own process) share ${cores} cores; load average before: ${loadavg()[0]!.toFixed(2)}.`,
+  `${CONNECTIONS} connections, ${SECONDS} s measured per target (in ${SLICES} turns, alternating with its ceiling) after ${WARMUP_SECONDS} s warm-up. ` +
+    `The servers and the load generator (its own process) share ${cores} cores; load average before: ${loadavg()[0]!.toFixed(2)}. ` +
+    'client µs/req is the load generator\'s CPU per request.',
 );
 
 const ceiling = await startCeiling();
@@ -92,8 +96,7 @@ try {
   for (const scenario of scenarios.filter((s) => selected(s.name))) {
     const prepared = await scenario.prepare(env);
     try {
-      const subject = await loadFromChild(prepared.subject);
-      const ceilingResult = await loadFromChild(prepared.ceiling);
+      const [subject, ceilingResult] = (await loadFromChild([prepared.subject, prepared.ceiling])) as [LoadResult, LoadResult];
       results.push({ name: scenario.name, subject, ceiling: ceilingResult, ratio: subject.reqPerSec / ceilingResult.reqPerSec });
       console.log(`${scenario.name}: ${subject.reqPerSec.toFixed(0)} req/s, ceiling ${ceilingResult.reqPerSec.toFixed(0)} req/s`);
     } finally {
@@ -111,6 +114,6 @@ printTable(results);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(
   RESULTS,
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, loadAverageAfter: loadavg()[0], results }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, connections: CONNECTIONS, seconds: SECONDS, slices: SLICES, warmupSeconds: WARMUP_SECONDS, loadAverageAfter: loadavg()[0], results }, null, 2)}\n`,
 );
 console.log(`\nWritten to ${RESULTS}`);
