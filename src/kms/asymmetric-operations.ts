@@ -3,7 +3,7 @@ import { KmsError } from '../errors/index.ts';
 import { keyObjects } from './key-objects.ts';
 import { keyAlgorithms, keySpecs } from './key-specs.ts';
 import { requireEnabled } from './key-state-errors.ts';
-import { finishDryRun, type Input, type OperationDeps, type Operations } from './operation.ts';
+import { finishDryRun, refuseRecipient, type Input, type OperationDeps, type Operations } from './operation.ts';
 import { keyArn, type Caller } from './region-context.ts';
 import { signMessage, verifySignature } from './signing.ts';
 import { requireAlgorithm, usableKey } from './usable-key.ts';
@@ -59,7 +59,7 @@ export function asymmetricOperations(deps: OperationDeps): Operations {
     },
 
     async DeriveSharedSecret(input, caller) {
-      if (input.Recipient !== undefined) throw new KmsError('UnsupportedOperationException', 'Recipient attestation is not supported by Concord.');
+      refuseRecipient(input);
       const key = await usableKey(deps, input.KeyId, caller, 'DeriveSharedSecret', { grantTokens: input.GrantTokens }, 'KEY_AGREEMENT');
       requireAlgorithm(deps, key, 'key agreement', input.KeyAgreementAlgorithm);
       const { privateKey } = await objects.keyPair(key);

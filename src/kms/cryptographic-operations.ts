@@ -7,7 +7,7 @@ import { keyObjects } from './key-objects.ts';
 import { keyMaterialIdMember } from './material-versions.ts';
 import { isSymmetric } from './key-specs.ts';
 import { requireEnabled } from './key-state-errors.ts';
-import { finishDryRun, type Input, type OperationDeps, type Operations, type RequestFacts } from './operation.ts';
+import { finishDryRun, refuseRecipient, type Input, type OperationDeps, type Operations, type RequestFacts } from './operation.ts';
 import { keyArn, type Caller } from './region-context.ts';
 import { oaepDecrypt, oaepEncrypt } from './rsa-encryption.ts';
 import { requireAlgorithm, usableKey as findUsableKey } from './usable-key.ts';
@@ -89,7 +89,7 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
     if ((input.NumberOfBytes === undefined) === (input.KeySpec === undefined)) {
       throw new KmsError('ValidationException', 'Please specify either number of bytes or key spec.');
     }
-    if (input.Recipient !== undefined) throw new KmsError('UnsupportedOperationException', 'Recipient attestation is not supported by Concord.');
+    refuseRecipient(input);
     const key = await usableKey(input.KeyId, caller, action, facts(input, input.EncryptionContext));
     requireSymmetric(key, action);
     finishDryRun(input);
@@ -99,7 +99,7 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
 
   /** A fresh key pair whose PKCS#8 private key is an ordinary ciphertext under a symmetric key, so Decrypt returns it. */
   const dataKeyPair = async (input: Input, caller: Caller, action: string) => {
-    if (input.Recipient !== undefined) throw new KmsError('UnsupportedOperationException', 'Recipient attestation is not supported by Concord.');
+    refuseRecipient(input);
     const key = await usableKey(input.KeyId, caller, action, facts(input, input.EncryptionContext));
     requireSymmetric(key, action);
     finishDryRun(input);
@@ -129,7 +129,7 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
     },
 
     async Decrypt(input, caller) {
-      if (input.Recipient !== undefined) throw new KmsError('UnsupportedOperationException', 'Recipient attestation is not supported by Concord.');
+      refuseRecipient(input);
       const { key, plaintext, materialVersion } = await decryptBlob(input.CiphertextBlob, input.EncryptionContext, input.KeyId, input.EncryptionAlgorithm, caller, 'Decrypt', input.GrantTokens);
       finishDryRun(input);
       return {
@@ -186,7 +186,7 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
     async GenerateRandom(input, caller) {
       await deps.authorizeIdentity(caller, 'GenerateRandom');
       if (input.CustomKeyStoreId !== undefined) throw new KmsError('UnsupportedOperationException', 'Custom key stores are not supported by Concord.');
-      if (input.Recipient !== undefined) throw new KmsError('UnsupportedOperationException', 'Recipient attestation is not supported by Concord.');
+      refuseRecipient(input);
       if (input.NumberOfBytes === undefined) throw new KmsError('ValidationException', 'Please specify number of bytes.');
       return { Plaintext: randomBytes(input.NumberOfBytes) };
     },

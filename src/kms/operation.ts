@@ -45,4 +45,9 @@ export function finishDryRun(input: Input): void {
   }
 }
 
+/** Concord has no enclave attestation, so a request for a Recipient's ciphertext is refused rather than answered in plaintext. */
+export function refuseRecipient(input: Input): void {
+  if (input.Recipient !== undefined) throw new KmsError('UnsupportedOperationException', 'Recipient attestation is not supported by Concord.');
+}
+
 export const toEpochSeconds = (ms: number): number => ms / 1000;

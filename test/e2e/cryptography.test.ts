@@ -7,6 +7,7 @@ import {
   DecryptCommand,
   EncryptCommand,
   GenerateDataKeyCommand,
+  GenerateDataKeyPairCommand,
   GenerateDataKeyWithoutPlaintextCommand,
   GenerateRandomCommand,
   ReEncryptCommand,
@@ -164,6 +165,20 @@ describe('cryptographic operations through the AWS SDK', () => {
         await assert.rejects(kms.send(new GenerateRandomCommand({ NumberOfBytes })), { name: 'ValidationException', message: /numberOfBytes/ });
       }
     });
+  });
+
+  it('refuses a Recipient (enclave attestation) rather than answer in plaintext', async () => {
+    const Recipient = { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' as const, AttestationDocument: Buffer.from('not an attestation document') };
+    const CiphertextBlob = await encrypt();
+    const requests = {
+      Decrypt: () => kms.send(new DecryptCommand({ CiphertextBlob, Recipient })),
+      GenerateDataKey: () => kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', Recipient })),
+      GenerateDataKeyPair: () => kms.send(new GenerateDataKeyPairCommand({ KeyId: keyId, KeyPairSpec: 'ECC_NIST_P256', Recipient })),
+      GenerateRandom: () => kms.send(new GenerateRandomCommand({ NumberOfBytes: 16, Recipient })),
+    };
+    for (const [operation, send] of Object.entries(requests)) {
+      await assert.rejects(send(), { name: 'UnsupportedOperationException', message: /Recipient/ }, operation);
+    }
   });
 
   it('round-trips through the AWS Encryption SDK with a KMS keyring', async () => {
