@@ -19,6 +19,7 @@ const MAX_SKEW_MS = 5 * 60 * 1000;
 const AUTH_PREFIX = 'AWS4-HMAC-SHA256 ';
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 const SIGNING_KEY_CACHE_LIMIT = 1000;
+const SIGNATURE = /^[0-9a-f]{64}$/;
 
 /**
  * Verifies AWS Signature Version 4 on the AWS JSON surface. Signing keys are derived once
@@ -104,18 +105,25 @@ export class SigV4Verifier {
 }
 
 function parseAuthorization(text: string): { Credential: string; SignedHeaders: string; Signature: string } {
-  const fields = new Map<string, string>();
-  for (const part of text.split(',')) {
-    const index = part.indexOf('=');
-    if (index > 0) fields.set(part.slice(0, index).trim(), part.slice(index + 1).trim());
+  // One pass over the comma-separated name=value parts, without splitting into arrays: this runs on every request.
+  const fields = { Credential: '', SignedHeaders: '', Signature: '' };
+  for (let start = 0; start < text.length; ) {
+    const comma = text.indexOf(',', start);
+    const end = comma < 0 ? text.length : comma;
+    const equals = text.indexOf('=', start);
+    if (equals > start && equals < end) {
+      const name = text.slice(start, equals).trim();
+      if (name === 'Credential' || name === 'SignedHeaders' || name === 'Signature') fields[name] = text.slice(equals + 1, end).trim();
+    }
+    start = end + 1;
   }
-  for (const name of ['Credential', 'SignedHeaders', 'Signature']) {
-    if (!fields.get(name)) throw new KmsError('IncompleteSignatureException', `Authorization header requires '${name}' parameter.`);
+  for (const name of ['Credential', 'SignedHeaders', 'Signature'] as const) {
+    if (!fields[name]) throw new KmsError('IncompleteSignatureException', `Authorization header requires '${name}' parameter.`);
   }
-  if (!/^[0-9a-f]{64}$/.test(fields.get('Signature')!)) {
+  if (!SIGNATURE.test(fields.Signature)) {
     throw new KmsError('IncompleteSignatureException', 'The Signature parameter must be 64 lowercase hex digits.');
   }
-  return { Credential: fields.get('Credential')!, SignedHeaders: fields.get('SignedHeaders')!, Signature: fields.get('Signature')! };
+  return fields;
 }
 
 const header = (headers: SignedRequest['headers'], name: string): string | undefined => {

@@ -37,7 +37,7 @@ export function awsJsonRoutes(app: FastifyInstance, service: KeyService, verifie
     const input = validateInput(kmsModel, model.input, parseJson(body));
     const output = await operation(input, { account: accountOf(accessKey.principal), arn: accessKey.principal });
     reply.header('content-type', 'application/x-amz-json-1.1');
-    return JSON.stringify(encodeBlobs(output));
+    return toJson(output);
   });
 }
 
@@ -48,6 +48,21 @@ function parseJson(body: Buffer): unknown {
   } catch {
     throw new KmsError('SerializationException', 'The request body is not valid JSON.');
   }
+}
+
+/**
+ * An operation's output as AWS JSON. Top-level blobs are written directly: base64 needs no
+ * escaping, and JSON.stringify's scan of a large ciphertext or plaintext is a real cost.
+ */
+function toJson(output: Record<string, unknown>): string {
+  let json = '';
+  for (const key in output) {
+    const value = output[key];
+    const encoded: string | undefined = Buffer.isBuffer(value) ? `"${value.toString('base64')}"` : JSON.stringify(encodeBlobs(value));
+    if (encoded === undefined) continue;
+    json += `${json === '' ? '{' : ','}${JSON.stringify(key)}:${encoded}`;
+  }
+  return json === '' ? '{}' : `${json}}`;
 }
 
 /** Blobs travel as base64 strings. */
