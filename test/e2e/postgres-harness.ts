@@ -78,9 +78,22 @@ export interface RegionNode {
 
 export const REGION = 'us-east-1';
 
-/** Starts `concord server --config` as a real child process and waits until it answers. */
+/**
+ * Starts `concord server --config` as a real child process and waits until it answers. A
+ * port found free can be taken (by an outgoing connection, say) before the node listens on
+ * it; then the node is started again on another.
+ */
 export async function startNode(options: NodeOptions): Promise<RegionNode> {
-  const port = await freePorts(1);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNodeOnPort(options, await freePorts(1));
+    } catch (error) {
+      if (attempt === 3 || !(error as Error).message.includes('EADDRINUSE')) throw error;
+    }
+  }
+}
+
+async function startNodeOnPort(options: NodeOptions, port: number): Promise<RegionNode> {
   const configPath = join(options.dataDir, `${options.name}.yaml`);
   writeFileSync(
     configPath,

@@ -36,7 +36,9 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     asRoot ? run('runuser', ['-u', 'postgres', '--', join(PG_BINDIR, program), ...args]) : run(join(PG_BINDIR, program), args);
   const data = join(dir, 'data');
   const log = join(dir, 'server.log');
-  const port = await freePorts(1);
+  // Below Linux's ephemeral range (32768 and up), so no outgoing connection takes the port while the server is down.
+  let port = await freePorts(1);
+  while (port >= 32768) port = await freePorts(1);
   await pg('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
   const start = async () => {
     try {
