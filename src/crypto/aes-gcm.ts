@@ -19,10 +19,11 @@ export function aesGcmEncrypt(key: Buffer, plaintext: Buffer, aad: Buffer): Seal
 
 /** Returns undefined when the tag does not verify: wrong key, wrong AAD or tampered data. */
 export function aesGcmDecrypt(key: Buffer, sealed: Sealed, aad: Buffer): Buffer | undefined {
-  const decipher = createDecipheriv(key.length === 16 ? 'aes-128-gcm' : 'aes-256-gcm', key, sealed.iv);
+  // A fixed tag length: GCM would otherwise check only as many tag bytes as it is given.
+  const decipher = createDecipheriv(key.length === 16 ? 'aes-128-gcm' : 'aes-256-gcm', key, sealed.iv, { authTagLength: TAG_LENGTH });
   decipher.setAAD(aad);
-  decipher.setAuthTag(sealed.tag);
   try {
+    decipher.setAuthTag(sealed.tag);
     return Buffer.concat([decipher.update(sealed.ciphertext), decipher.final()]);
   } catch {
     return undefined;
