@@ -50,18 +50,19 @@ export class PostgresStore implements Store {
   /** Applies pending schema steps in one transaction, serialized across nodes starting at once. */
   private async migrate(): Promise<void> {
     await this.withClient(async (client) => {
-      await client.query('BEGIN');
+      await query(client, 'BEGIN');
       try {
-        await client.query(`SELECT pg_advisory_xact_lock(${lockKey('$1')})`, ['migrations']);
-        await client.query('CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)');
-        const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_version');
+        await query(client, `SELECT pg_advisory_xact_lock(${lockKey('$1')})`, ['migrations']);
+        await query(client, 'CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)');
+        const { rows } = await query<{ version: number }>(client, 'SELECT version FROM schema_version');
         const current = rows[0]?.version ?? 0;
-        for (const step of postgresMigrations.slice(current)) await client.query(step);
-        if (rows.length === 0) await client.query('INSERT INTO schema_version (version) VALUES ($1)', [postgresMigrations.length]);
-        else await client.query('UPDATE schema_version SET version = $1', [postgresMigrations.length]);
-        await client.query('COMMIT');
+        for (const step of postgresMigrations.slice(current)) await query(client, step);
+        const version = String(postgresMigrations.length);
+        if (rows.length === 0) await query(client, 'INSERT INTO schema_version (version) VALUES ($1)', [version]);
+        else await query(client, 'UPDATE schema_version SET version = $1', [version]);
+        await query(client, 'COMMIT');
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        await rollback(client, error);
         throw error;
       }
     });
@@ -107,7 +108,7 @@ export class PostgresStore implements Store {
         return result;
       } catch (error) {
         await Promise.allSettled(writes);
-        await query(client, 'ROLLBACK').catch(() => undefined);
+        await rollback(client, error);
         throw error;
       }
     });
@@ -190,6 +191,14 @@ export class PostgresStore implements Store {
     this.closed ??= this.dropLease().then(() => this.pool.end());
     return this.closed;
   }
+}
+
+/**
+ * Rolls back after `error`, unless the connection is in doubt: withClient then discards it,
+ * and the server rolls back on its own, so no ROLLBACK waits on a dead connection.
+ */
+async function rollback(client: pg.PoolClient, error: unknown): Promise<void> {
+  if (!(error instanceof StoreUnavailableError)) await query(client, 'ROLLBACK').catch(() => undefined);
 }
 
 /** An advisory lock key for `name`, distinct per schema so deployments sharing a database do not collide. */
