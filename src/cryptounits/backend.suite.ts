@@ -3,9 +3,10 @@ import { createECDH, generateKeyPairSync, randomBytes, type KeyObject } from 'no
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { aesKeyUnwrapPad } from '../crypto/index.ts';
 import { SqliteStore } from '../store/index.ts';
 import { MasterKeyUnavailableError } from './crypto-unit.ts';
-import { agreedKey, unwrapTransfer } from './key-transfer.ts';
+import { agreedKey } from './key-transfer.ts';
 import { ManagedCryptoUnit } from './managed-unit.ts';
 import { RegionCryptoUnit } from './region-crypto-unit.ts';
 import { Rewrapper, type WrappedRecords } from './rewrapper.ts';
@@ -165,7 +166,7 @@ export function backendSuite(name: string, makeBackend: () => Promise<BackendUnd
       const probe = createECDH('prime256v1');
       probe.generateKeys();
       const exported = await run(recovery, 'mk-export', { register: 'new', importer: probe.getPublicKey().toString('base64') }, [alice, bob]);
-      const value = unwrapTransfer(agreedKey(probe.getPrivateKey(), Buffer.from(recovery.info().transportKey, 'base64')), Buffer.from(exported.result!.wrapped!, 'base64'))!;
+      const value = aesKeyUnwrapPad(agreedKey(probe.getPrivateKey(), Buffer.from(recovery.info().transportKey, 'base64')), Buffer.from(exported.result!.wrapped!, 'base64'))!;
       assert.equal(value.length, 32);
       for (const file of filesUnder(backend.storageDir)) {
         const content = readFileSync(file);

@@ -1,8 +1,8 @@
 import { createECDH, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { aesGcmDecrypt, aesGcmEncrypt, type Sealed } from '../crypto/index.ts';
-import { agreedKey, unwrapTransfer, wrapForTransfer } from './key-transfer.ts';
+import { aesGcmDecrypt, aesGcmEncrypt, aesKeyUnwrapPad, aesKeyWrapPad, type Sealed } from '../crypto/index.ts';
+import { agreedKey } from './key-transfer.ts';
 import { CryptoUnitError } from './unit-error.ts';
 import type { UnitVault } from './unit-vault.ts';
 import { verificationPattern } from './wrapped-key.ts';
@@ -99,11 +99,11 @@ export class SoftwareVault implements UnitVault {
   }
 
   async exportKey(handle: string, peerTransportKey: Buffer): Promise<Buffer> {
-    return wrapForTransfer(await this.agreedKey(peerTransportKey), this.key(handle));
+    return aesKeyWrapPad(await this.agreedKey(peerTransportKey), this.key(handle));
   }
 
   async importKey(peerTransportKey: Buffer, wrapped: Buffer): Promise<string> {
-    const value = unwrapTransfer(await this.agreedKey(peerTransportKey), wrapped);
+    const value = aesKeyUnwrapPad(await this.agreedKey(peerTransportKey), wrapped);
     if (!value || value.length !== 32) {
       throw new CryptoUnitError('InvalidRequest', 'The wrapped master key was not made for this unit by that exporter.');
     }

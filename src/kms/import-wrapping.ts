@@ -1,5 +1,6 @@
-import { constants, createDecipheriv, createPrivateKey, generateKeyPair, privateDecrypt } from 'node:crypto';
+import { constants, createPrivateKey, generateKeyPair, privateDecrypt } from 'node:crypto';
 import { promisify } from 'node:util';
+import { aesKeyUnwrapPad } from '../crypto/index.ts';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -11,10 +12,6 @@ const OAEP_HASH: Readonly<Record<string, string>> = {
   RSA_AES_KEY_WRAP_SHA_1: 'sha1',
   RSA_AES_KEY_WRAP_SHA_256: 'sha256',
 };
-
-/** RFC 5649 AES key wrap with padding, by key length; its alternative initial value is fixed. */
-const AES_KEY_WRAP_PAD: Readonly<Record<number, string>> = { 16: 'id-aes128-wrap-pad', 24: 'id-aes192-wrap-pad', 32: 'id-aes256-wrap-pad' };
-const AES_KEY_WRAP_PAD_IV = Buffer.from('A65959A6', 'hex');
 
 export const isWrappingAlgorithm = (algorithm: string): boolean => Object.hasOwn(OAEP_HASH, algorithm);
 
@@ -38,11 +35,7 @@ export function unwrapImportedMaterial(privateKeyDer: Buffer, wrappingAlgorithm:
     const oaep = (data: Buffer) => privateDecrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash }, data);
     if (!wrappingAlgorithm.startsWith('RSA_AES_KEY_WRAP_')) return oaep(encrypted);
     const modulusBytes = key.asymmetricKeyDetails!.modulusLength! / 8;
-    const aesKey = oaep(encrypted.subarray(0, modulusBytes));
-    const cipher = AES_KEY_WRAP_PAD[aesKey.length];
-    if (!cipher) return undefined;
-    const decipher = createDecipheriv(cipher, aesKey, AES_KEY_WRAP_PAD_IV);
-    return Buffer.concat([decipher.update(encrypted.subarray(modulusBytes)), decipher.final()]);
+    return aesKeyUnwrapPad(oaep(encrypted.subarray(0, modulusBytes)), encrypted.subarray(modulusBytes));
   } catch {
     return undefined;
   }
