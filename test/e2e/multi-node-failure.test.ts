@@ -171,5 +171,35 @@ if (!postgresInstalled()) {
         return [...jobs].every((job) => ranSince.has(job));
       });
     });
+
+    it('answers within bounded time while PostgreSQL hangs without closing connections, and recovers', async () => {
+      const pair = await startPair();
+      const load = await driveLoad(pair);
+      await sleep(1000);
+      await postgres.signal('SIGSTOP');
+      const frozenAt = Date.now();
+      try {
+        await sleep(16000);
+      } finally {
+        await postgres.signal('SIGCONT');
+      }
+      const thawedAt = Date.now();
+      for (const node of pair) {
+        const kms = node.client();
+        await waitFor(`${node.name} serving again`, 30000, () =>
+          kms.send(new CreateKeyCommand({ Description: 'after thaw' })).then(() => true, () => false),
+        );
+      }
+      await load.stop();
+
+      const whileFrozen = load.outcomes.filter((o) => o.startedAt >= frozenAt && o.endedAt <= thawedAt);
+      assert.ok(whileFrozen.length > 0, 'requests were answered while PostgreSQL hung');
+      assert.deepEqual(new Set(whileFrozen.map((o) => o.error)), new Set(['DependencyTimeoutException']));
+      const slowest = Math.max(...load.outcomes.map((o) => o.endedAt - o.startedAt));
+      // A query gets 12 s before the node gives up on its connection.
+      assert.ok(slowest < 20000, `no request hung (slowest took ${slowest} ms)`);
+      assert.deepEqual(new Set(load.outcomes.map((o) => o.error).filter(Boolean)), new Set(['DependencyTimeoutException']));
+      await assertNothingLost(pair[0]!.client(), load.acknowledged);
+    });
   });
 }

@@ -16,6 +16,8 @@ export interface PrivatePostgres {
   url: string;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Suspends (SIGSTOP) or resumes (SIGCONT) the server and every backend: a database that hangs without closing a connection. */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): Promise<void>;
   /** Stops the server and removes its files. */
   destroy(): Promise<void>;
 }
@@ -50,12 +52,19 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const stop = async () => {
     await pg('pg_ctl', ['-D', data, '-w', '-m', 'fast', 'stop']);
   };
+  const signal = async (name: 'SIGSTOP' | 'SIGCONT') => {
+    const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const children = (await run('pgrep', ['-P', String(postmaster)])).stdout.split('\n').filter(Boolean).map(Number);
+    for (const pid of [postmaster, ...children]) process.kill(pid, name);
+  };
   await start();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     start,
     stop,
+    signal,
     async destroy() {
+      await signal('SIGCONT').catch(() => undefined);
       await stop().catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     },
