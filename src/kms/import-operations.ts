@@ -1,6 +1,6 @@
 import { KmsError } from '../errors/index.ts';
 import { issueImportParameters, openImportToken, purgeExpiredImportParameters } from './import-parameters.ts';
-import { isWrappingAlgorithm, unwrapImportedMaterial, WRAPPING_KEY_BITS } from './import-wrapping.ts';
+import { isWrappingAlgorithm, isWrappingKeySpec, unwrapImportedMaterial } from './import-wrapping.ts';
 import { importedMaterialFor } from './imported-material.ts';
 import { changeDueKeys } from './due-keys.ts';
 import type { ImportedMaterial, KeyRecord } from './key-record.ts';
@@ -25,7 +25,7 @@ export function importOperations(deps: OperationDeps): Operations {
       if (!isWrappingAlgorithm(input.WrappingAlgorithm)) {
         throw new KmsError('ValidationException', `WrappingAlgorithm ${input.WrappingAlgorithm} is not supported; use RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256.`);
       }
-      if (!Object.hasOwn(WRAPPING_KEY_BITS, input.WrappingKeySpec)) {
+      if (!isWrappingKeySpec(input.WrappingKeySpec)) {
         throw new KmsError('ValidationException', `WrappingKeySpec ${input.WrappingKeySpec} is not supported; use RSA_2048, RSA_3072 or RSA_4096.`);
       }
       const issued = await issueImportParameters(ctx, key.keyId, input.WrappingAlgorithm, input.WrappingKeySpec);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { WrappedRecords } from '../cryptounits/index.ts';
 import { KmsError } from '../errors/index.ts';
-import { generateWrappingKey } from './import-wrapping.ts';
+import { generateKeyPairDer } from './key-material.ts';
 import type { RegionContext } from './region-context.ts';
 
 /** A public key and import token stay valid this long, as in AWS. */
@@ -35,7 +35,7 @@ export async function issueImportParameters(
   wrappingAlgorithm: string,
   wrappingKeySpec: string,
 ): Promise<{ importToken: Buffer; publicKey: Buffer; validTo: number }> {
-  const { privateKey, publicKey } = await generateWrappingKey(wrappingKeySpec);
+  const { privateKey, publicKey } = await generateKeyPairDer(wrappingKeySpec);
   const tokenId = randomBytes(TOKEN_ID_BYTES);
   const validTo = ctx.now() + IMPORT_PARAMETERS_VALID_MS;
   const record: ImportParametersRecord = {

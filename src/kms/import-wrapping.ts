@@ -1,10 +1,8 @@
-import { constants, createPrivateKey, generateKeyPair, privateDecrypt } from 'node:crypto';
-import { promisify } from 'node:util';
+import { constants, createPrivateKey, privateDecrypt } from 'node:crypto';
 import { aesKeyUnwrapPad } from '../crypto/index.ts';
 
-const generateKeyPairAsync = promisify(generateKeyPair);
-
-export const WRAPPING_KEY_BITS: Readonly<Record<string, number>> = { RSA_2048: 2048, RSA_3072: 3072, RSA_4096: 4096 };
+/** The RSA key specs AWS offers as wrapping keys; their key pairs are generated as for RSA KMS keys. */
+const WRAPPING_KEY_SPECS: readonly string[] = ['RSA_2048', 'RSA_3072', 'RSA_4096'];
 
 const OAEP_HASH: Readonly<Record<string, string>> = {
   RSAES_OAEP_SHA_1: 'sha1',
@@ -15,11 +13,7 @@ const OAEP_HASH: Readonly<Record<string, string>> = {
 
 export const isWrappingAlgorithm = (algorithm: string): boolean => Object.hasOwn(OAEP_HASH, algorithm);
 
-/** A fresh RSA wrapping key pair as DER: the private key PKCS#8, the public key SubjectPublicKeyInfo. */
-export async function generateWrappingKey(wrappingKeySpec: string): Promise<{ privateKey: Buffer; publicKey: Buffer }> {
-  const { privateKey, publicKey } = await generateKeyPairAsync('rsa', { modulusLength: WRAPPING_KEY_BITS[wrappingKeySpec]!, publicExponent: 65537 });
-  return { privateKey: privateKey.export({ format: 'der', type: 'pkcs8' }), publicKey: publicKey.export({ format: 'der', type: 'spki' }) };
-}
+export const isWrappingKeySpec = (keySpec: string): boolean => WRAPPING_KEY_SPECS.includes(keySpec);
 
 /**
  * Unwraps EncryptedKeyMaterial as AWS defines the wrapping algorithms: RSAES_OAEP_* is the
