@@ -7,7 +7,7 @@ import { IV_LENGTH, TAG_LENGTH, type Sealed } from './aes-gcm.ts';
  * and every later material version can find the key and material that made the blob.
  * The header up to the IV is bound as AAD together with the encryption context.
  */
-export const BLOB_VERSION = 1;
+const BLOB_VERSION = 1;
 
 export interface BlobHeader {
   keyId: string;

@@ -5,7 +5,7 @@ import { generateKeyPairDer } from './key-material.ts';
 import type { RegionContext } from './region-context.ts';
 
 /** A public key and import token stay valid this long, as in AWS. */
-export const IMPORT_PARAMETERS_VALID_MS = 24 * 60 * 60 * 1000;
+const IMPORT_PARAMETERS_VALID_MS = 24 * 60 * 60 * 1000;
 const TOKEN_ID_BYTES = 16;
 const PURGE_BATCH = 500;
 

@@ -75,12 +75,12 @@ export interface AliasRecord {
 export const keyPath = (keyId: string): string => `key/${keyId}`;
 export const aliasPath = (aliasName: string): string => `alias/${aliasName}`;
 /** An index of keys awaiting deletion, ordered by deletion time, for the sweeper. */
-export const deletionPath = (deletionDate: number, keyId: string): string =>
+const deletionPath = (deletionDate: number, keyId: string): string =>
   `deletion/${String(deletionDate).padStart(15, '0')}/${keyId}`;
 /** An index of keys with automatic rotation, ordered by when it is due, for the rotation job. */
-export const rotationPath = (dueAt: number, keyId: string): string => `rotation/${String(dueAt).padStart(15, '0')}/${keyId}`;
+const rotationPath = (dueAt: number, keyId: string): string => `rotation/${String(dueAt).padStart(15, '0')}/${keyId}`;
 /** An index of keys with expiring imported material, ordered by expiry, for the expiry job. */
-export const expiryPath = (validTo: number, keyId: string): string => `expiry/${String(validTo).padStart(15, '0')}/${keyId}`;
+const expiryPath = (validTo: number, keyId: string): string => `expiry/${String(validTo).padStart(15, '0')}/${keyId}`;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 

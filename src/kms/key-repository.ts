@@ -9,7 +9,7 @@ const ALIAS_ARN = /^arn:aws:kms:([^:]+):([^:]+):(alias\/.+)$/;
 const MATERIAL_CACHE_LIMIT = 10_000;
 const RECORD_CACHE_LIMIT = 10_000;
 
-export const isKeyId = (text: string): boolean => KEY_ID.test(text);
+const isKeyId = (text: string): boolean => KEY_ID.test(text);
 
 /**
  * Finds keys by any identifier AWS accepts and hands out their unwrapped material. Unwrapped

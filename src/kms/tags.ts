@@ -1,7 +1,7 @@
 import { KmsError } from '../errors/index.ts';
 import type { Tag } from './key-record.ts';
 
-export const MAX_TAGS_PER_KEY = 50;
+const MAX_TAGS_PER_KEY = 50;
 
 /** Checks tags a caller supplies: no reserved prefix, no key twice, no more than a key may have. */
 export function checkTags(tags: Tag[]): void {

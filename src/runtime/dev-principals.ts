@@ -3,7 +3,7 @@ import { parse } from 'yaml';
 import { ConfigError, type RegionConfig } from '../config/index.ts';
 
 /** The dev administrator's identity policy, like AWS's AdministratorAccess limited to KMS. */
-export const KMS_ADMINISTRATOR_POLICY = {
+const KMS_ADMINISTRATOR_POLICY = {
   Version: '2012-10-17',
   Statement: [{ Sid: 'KmsAdministrator', Effect: 'Allow', Action: 'kms:*', Resource: '*' }],
 };
