@@ -5,7 +5,7 @@ import { importedMaterialFor } from './imported-material.ts';
 import { changeDueKeys } from './due-keys.ts';
 import type { ImportedMaterial, KeyRecord } from './key-record.ts';
 import { isSymmetric } from './key-specs.ts';
-import { invalidState, requireNotPendingDeletion } from './key-state-errors.ts';
+import { requireNotPendingDeletion, requireState } from './key-state-errors.ts';
 import { allMaterials, importedMaterialId, materialId, materialState, nextMaterialVersion } from './material-versions.ts';
 import { toEpochSeconds, type Input, type OperationDeps, type Operations } from './operation.ts';
 import { keyArn, type RegionContext } from './region-context.ts';
@@ -41,7 +41,7 @@ export function importOperations(deps: OperationDeps): Operations {
       let importedId = '';
       const key = await updateKey(deps, input.KeyId, caller, 'ImportKeyMaterial', async (key) => {
         requireImportable(ctx, key);
-        if (key.state !== 'Enabled' && key.state !== 'PendingImport') throw invalidState(keyArn(ctx, key.keyId), key.state);
+        requireState(keyArn(ctx, key.keyId), key.state, ['Enabled', 'PendingImport']);
         if (!isSymmetric(key.keySpec)) requireSingleMaterialImport(input);
         const terms = expirationTerms(input, ctx.now());
         const { wrappingAlgorithm, privateKey } = await openImportToken(ctx, key.keyId, input.ImportToken);
@@ -78,7 +78,7 @@ export function importOperations(deps: OperationDeps): Operations {
       const key = await updateKey(deps, input.KeyId, caller, 'DeleteImportedKeyMaterial', (key) => {
         const arn = keyArn(ctx, key.keyId);
         if (key.origin !== 'EXTERNAL') throw new KmsError('UnsupportedOperationException', `${arn} does not have imported key material.`);
-        if (!['Enabled', 'Disabled', 'PendingImport', 'PendingDeletion'].includes(key.state)) throw invalidState(arn, key.state);
+        requireState(arn, key.state, ['Enabled', 'Disabled', 'PendingImport', 'PendingDeletion']);
         const target = allMaterials(key).find((m) =>
           input.KeyMaterialId === undefined ? m.version === key.currentMaterial : materialId(key.keyId, m) === input.KeyMaterialId,
         );

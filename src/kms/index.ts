@@ -7,7 +7,7 @@ export { keyPath } from './key-record.ts';
 export { wrappedKeyRecords } from './wrapped-key-records.ts';
 export { keyMetadata } from './key-metadata.ts';
 export { keyArn } from './region-context.ts';
-export { invalidState } from './key-state-errors.ts';
+export { invalidState, requireState } from './key-state-errors.ts';
 export { checkIdentityPolicy, checkPolicyDocument } from './policy-document.ts';
 export { checkTags } from './tags.ts';
 export { defaultKeyPolicy } from './default-policy.ts';

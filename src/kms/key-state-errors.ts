@@ -18,9 +18,14 @@ export function invalidState(arn: string, state: KeyState): KmsError {
   return new KmsError('KMSInvalidStateException', `${arn} is ${describeState[state]}.`);
 }
 
+/** Refuses, with the error AWS gives, a key in a state the operation does not accept. */
+export function requireState(arn: string, state: KeyState, allowed: readonly KeyState[]): void {
+  if (!allowed.includes(state)) throw invalidState(arn, state);
+}
+
 /** Cryptographic operations need an Enabled key. */
 export function requireEnabled(arn: string, state: KeyState): void {
-  if (state !== 'Enabled') throw invalidState(arn, state);
+  requireState(arn, state, ['Enabled']);
 }
 
 /** Management operations (tags, aliases, description) work on any key not being deleted. */

@@ -7,7 +7,7 @@ import { keyMetadata } from './key-metadata.ts';
 import { hasReplicas } from './multi-region.ts';
 import { aliasPath, keyPath, type AliasRecord, type KeyRecord } from './key-record.ts';
 import { keySpecs } from './key-specs.ts';
-import { invalidState, requireNotPendingDeletion } from './key-state-errors.ts';
+import { requireNotPendingDeletion, requireState } from './key-state-errors.ts';
 import { toEpochSeconds, type OperationDeps, type Operations } from './operation.ts';
 import { markerKey, pageOf } from './paging.ts';
 import { keyArn } from './region-context.ts';
@@ -92,7 +92,7 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
 
     async EnableKey(input, caller) {
       await updateKey(deps, input.KeyId, caller, 'EnableKey', (key) => {
-        if (key.state !== 'Enabled' && key.state !== 'Disabled') throw invalidState(keyArn(ctx, key.keyId), key.state);
+        requireState(keyArn(ctx, key.keyId), key.state, ['Enabled', 'Disabled']);
         key.state = 'Enabled';
       });
       return {};
@@ -100,7 +100,7 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
 
     async DisableKey(input, caller) {
       await updateKey(deps, input.KeyId, caller, 'DisableKey', (key) => {
-        if (key.state !== 'Enabled' && key.state !== 'Disabled') throw invalidState(keyArn(ctx, key.keyId), key.state);
+        requireState(keyArn(ctx, key.keyId), key.state, ['Enabled', 'Disabled']);
         key.state = 'Disabled';
       });
       return {};

@@ -7,7 +7,9 @@ import {
   isPrimaryKey,
   keyArn,
   multiRegionConfig,
+  requireState,
   type KeyRecord,
+  type KeyState,
   type Operations,
 } from '../kms/index.ts';
 import { enqueue } from './outbox.ts';
@@ -28,12 +30,12 @@ export function multiRegionOperations(rc: ReplicationContext): Operations {
   };
 
   /** The checks AWS makes on the key a region change starts from. */
-  const requirePrimary = (key: KeyRecord, allowedStates: readonly string[]): void => {
+  const requirePrimary = (key: KeyRecord, allowedStates: readonly KeyState[]): void => {
     const arn = keyArn(ctx, key.keyId);
     if (!key.multiRegion) throw new KmsError('UnsupportedOperationException', `${arn} is not a multi-Region key.`);
     if (!isPrimaryKey(key)) throw new KmsError('UnsupportedOperationException', `${arn} is not a multi-Region primary key.`);
     if (multiRegionConfig(key)!.updatingWith) throw invalidState(arn, 'Updating');
-    if (!allowedStates.includes(key.state)) throw invalidState(arn, key.state);
+    requireState(arn, key.state, allowedStates);
   };
 
   const requirePeer = (region: string): void => {
