@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Type-checks, then runs every unit test (beside the code) and end-to-end test (test/e2e).
+# Type-checks, then runs every unit test (beside the code) and end-to-end test (test/e2e),
+# the PostgreSQL ones included: without CONCORD_TEST_PG_URL it provides the local database.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ -z "${CONCORD_TEST_PG_URL:-}" ]; then
+  CONCORD_TEST_PG_URL=$(bash scripts/test-postgres.sh)
+  export CONCORD_TEST_PG_URL
+fi
 npx tsc --noEmit
 mapfile -t files < <(find src test -name '*.test.ts' | sort)
 exec node --import tsx --test --test-concurrency=2 --test-timeout=600000 "${files[@]}"

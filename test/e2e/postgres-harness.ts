@@ -11,27 +11,22 @@ import { ACCESS_KEY_ID, ACCOUNT, SECRET_ACCESS_KEY, freePorts } from './harness.
 const BIN = new URL('../../bin/concord.js', import.meta.url).pathname;
 
 /**
- * The PostgreSQL server the tests use (CONCORD_TEST_PG_URL, set by .ci/run). Without it the
- * PostgreSQL tests cannot run: in CI that is a failure, elsewhere a visible skip.
+ * The PostgreSQL server the tests use (CONCORD_TEST_PG_URL, set by scripts/test.sh). Without
+ * it the PostgreSQL tests cannot run, and that is a failure, never a skip.
  */
 export function requirePostgres(what: string): string | undefined {
   const url = process.env.CONCORD_TEST_PG_URL;
   if (!url) {
-    cannotRun(what, 'CONCORD_TEST_PG_URL is not set (e.g. postgres://concord_test:concord_test@127.0.0.1:5432/concord_test; .ci/run sets it)');
+    cannotRun(what, 'CONCORD_TEST_PG_URL is not set (npm test sets it with scripts/test-postgres.sh)');
   }
   return url;
 }
 
-/** Registers, in place of tests that lack PostgreSQL, a test that fails in CI and is skipped elsewhere. */
+/** Registers, in place of tests that lack PostgreSQL, a test that fails and says why. */
 export function cannotRun(what: string, why: string): void {
-  const message = `cannot run ${what}: ${why}`;
-  if (process.env.CI) {
-    it(`has PostgreSQL to run ${what} against`, () => {
-      throw new Error(message);
-    });
-  } else {
-    it(`runs ${what} against PostgreSQL`, { skip: message }, () => undefined);
-  }
+  it(`has PostgreSQL to run ${what} against`, () => {
+    throw new Error(`cannot run ${what}: ${why}`);
+  });
 }
 
 export interface TestSchema {
