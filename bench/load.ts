@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { JsonRequestSigner, sha256Hex, type Credentials } from './sign.ts';
@@ -9,6 +10,8 @@ export interface LoadTarget {
   /** The X-Amz-Target header, e.g. TrentService.Encrypt. */
   target: string;
   body: Record<string, unknown>;
+  /** The serving process, whose CPU time per request is then reported too (Linux). */
+  pid?: number;
 }
 
 export interface LoadSpec extends LoadTarget {
@@ -39,6 +42,8 @@ export interface LoadResult {
   p99Ms: number;
   /** CPU time of the load generator per request, to show it is not what limits the server. */
   clientCpuMicrosPerRequest: number;
+  /** CPU time of the target's process per request, when its pid is known: unlike req/s, it hardly moves with other load on the machine. */
+  serverCpuMicrosPerRequest?: number;
 }
 
 interface Response {
@@ -89,6 +94,7 @@ class Driver {
   private firstError: string | undefined;
   private measuredMs = 0;
   private cpuMicros = 0;
+  private serverCpuMicros = 0;
 
   constructor(
     private readonly target: LoadTarget,
@@ -120,6 +126,7 @@ class Driver {
     };
     const started = performance.now();
     const cpu = process.cpuUsage();
+    const serverCpu = processCpuMicros(this.target.pid);
     const workers = Array.from({ length: this.connections }, worker);
     await sleep(seconds * 1000);
     recording = false;
@@ -127,6 +134,7 @@ class Driver {
       const used = process.cpuUsage(cpu);
       this.measuredMs += performance.now() - started;
       this.cpuMicros += used.user + used.system;
+      this.serverCpuMicros += processCpuMicros(this.target.pid) - serverCpu;
     }
     running = false;
     await Promise.all(workers);
@@ -143,6 +151,7 @@ class Driver {
       p50Ms: percentile(latencies, 0.5),
       p99Ms: percentile(latencies, 0.99),
       clientCpuMicrosPerRequest: this.cpuMicros / latencies.length,
+      ...(this.target.pid === undefined ? {} : { serverCpuMicrosPerRequest: this.serverCpuMicros / latencies.length }),
     };
   }
 }
@@ -166,6 +175,13 @@ export async function alternateLoad(spec: AlternatingSpec): Promise<LoadResult[]
     for (const driver of drivers) await driver.run(spec.seconds / spec.slices, true);
   }
   return drivers.map((driver) => driver.result());
+}
+
+/** User and system CPU time of a process from /proc (clock ticks of 10 ms); 0 without a pid. */
+function processCpuMicros(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

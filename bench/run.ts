@@ -14,7 +14,7 @@ import { scenarios, type BenchEnv } from './scenarios.ts';
  * into; BENCH_SCENARIOS (comma-separated names or prefixes) picks scenarios.
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const SLICES = Number(process.env.BENCH_SLICES ?? 5);
+const SLICES = Number(process.env.BENCH_SLICES ?? 20);
 const WARMUP_SECONDS = 2;
 const CONNECTIONS = 32;
 const REGION = 'us-east-1';
@@ -26,7 +26,10 @@ interface ScenarioResult {
   name: string;
   subject: LoadResult;
   ceiling: LoadResult;
+  /** Subject req/s over ceiling req/s. */
   ratio: number;
+  /** Ceiling server CPU per request over subject server CPU per request, when both are known. */
+  cpuRatio?: number;
 }
 
 const tsxProcess = (script: string, args: string[] = []): ChildProcess =>
@@ -62,17 +65,22 @@ const selected = (name: string): boolean => {
   return !wanted || wanted.some((w) => name.startsWith(w));
 };
 
+const perRequestRatio = (ceiling: number | undefined, subject: number | undefined): number | undefined =>
+  ceiling === undefined || subject === undefined || subject === 0 ? undefined : ceiling / subject;
+
 function printTable(results: ScenarioResult[]): void {
   const rows = results.flatMap((r) => [
-    [r.name, r.subject, r.ratio.toFixed(2)] as const,
-    [`${r.name} (ceiling)`, r.ceiling, '1.00'] as const,
+    [r.name, r.subject, r.ratio.toFixed(2), r.cpuRatio?.toFixed(2) ?? '-'] as const,
+    [`${r.name} (ceiling)`, r.ceiling, '1.00', '1.00'] as const,
   ]);
   const width = Math.max(8, ...rows.map(([name]) => name.length));
-  const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(width) : cell.padStart(i === 6 ? 13 : 9))).join('  ');
-  console.log(line(['scenario', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'errors', 'client µs/req']));
-  for (const [name, result, ratio] of rows) {
-    const cells = [result.reqPerSec.toFixed(0), result.p50Ms.toFixed(2), result.p99Ms.toFixed(2), ratio, String(result.errors), result.clientCpuMicrosPerRequest.toFixed(0)];
-    console.log(line([name, ...cells]));
+  const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(width) : cell.padStart(Math.max(9, cell.length)))).join('  ');
+  const heading = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'server µs/req', 'cpu ratio', 'client µs/req', 'errors'];
+  console.log(line(heading));
+  for (const [name, result, ratio, cpuRatio] of rows) {
+    const micros = (value: number | undefined) => value?.toFixed(0) ?? '-';
+    const cells = [result.reqPerSec.toFixed(0), result.p50Ms.toFixed(2), result.p99Ms.toFixed(2), ratio, micros(result.serverCpuMicrosPerRequest), cpuRatio, micros(result.clientCpuMicrosPerRequest), String(result.errors)];
+    console.log(line([name, ...cells.map((cell, i) => cell.padStart(heading[i + 1]!.length))]));
   }
   for (const r of results) {
     for (const [side, result] of [['', r.subject], [' (ceiling)', r.ceiling]] as const) {
@@ -85,19 +93,21 @@ const cores = availableParallelism();
 console.log(
   `${CONNECTIONS} connections, ${SECONDS} s measured per target (in ${SLICES} turns, alternating with its ceiling) after ${WARMUP_SECONDS} s warm-up. ` +
     `The servers and the load generator (its own process) share ${cores} cores; load average before: ${loadavg()[0]!.toFixed(2)}. ` +
-    'client µs/req is the load generator\'s CPU per request.',
+    'server and client µs/req are the CPU time per request of the server process and of the load generator; ' +
+    'cpu ratio (ceiling server µs/req over subject server µs/req) moves far less with background load than req/s.',
 );
 
 const ceiling = await startCeiling();
 const dev = await startDev({ regions: [REGION], extraArgs: ['--log-level', 'warn'] });
-const env: BenchEnv = { dev, region: REGION, credentials, ceilingUrl: ceiling.url };
+const env: BenchEnv = { dev, region: REGION, credentials, ceilingUrl: ceiling.url, ceilingPid: ceiling.process.pid! };
 const results: ScenarioResult[] = [];
 try {
   for (const scenario of scenarios.filter((s) => selected(s.name))) {
     const prepared = await scenario.prepare(env);
     try {
       const [subject, ceilingResult] = (await loadFromChild([prepared.subject, prepared.ceiling])) as [LoadResult, LoadResult];
-      results.push({ name: scenario.name, subject, ceiling: ceilingResult, ratio: subject.reqPerSec / ceilingResult.reqPerSec });
+      const cpuRatio = perRequestRatio(ceilingResult.serverCpuMicrosPerRequest, subject.serverCpuMicrosPerRequest);
+      results.push({ name: scenario.name, subject, ceiling: ceilingResult, ratio: subject.reqPerSec / ceilingResult.reqPerSec, ...(cpuRatio === undefined ? {} : { cpuRatio }) });
       console.log(`${scenario.name}: ${subject.reqPerSec.toFixed(0)} req/s, ceiling ${ceilingResult.reqPerSec.toFixed(0)} req/s`);
     } finally {
       await prepared.close?.();

@@ -12,6 +12,7 @@ export interface BenchEnv {
   credentials: Credentials;
   /** The bare node:http server of bench/ceiling-server.ts. */
   ceilingUrl: string;
+  ceilingPid: number;
 }
 
 export interface PreparedScenario {
@@ -35,11 +36,13 @@ export const onDev = (env: BenchEnv, operation: string, body: Record<string, unk
   region: env.region,
   target: `TrentService.${operation}`,
   body,
+  pid: env.dev.pid(),
 });
 
 export const onCeiling = (env: BenchEnv, operation: string, body: Record<string, unknown>): LoadTarget => ({
   ...onDev(env, operation, body),
   url: env.ceilingUrl,
+  pid: env.ceilingPid,
 });
 
 const createSymmetricKey = async (env: BenchEnv): Promise<string> =>

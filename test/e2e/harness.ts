@@ -36,6 +36,8 @@ export interface DevDeployment {
   client(region?: string, credentials?: { accessKeyId: string; secretAccessKey: string }): KMSClient;
   /** Everything the process wrote to stdout (its JSON log). */
   output(): string;
+  /** The process ID of the running `concord dev` (a restart changes it). */
+  pid(): number;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   restart(): Promise<void>;
 }
@@ -89,6 +91,7 @@ export async function startDev(options: { regions?: string[]; dataDir?: string; 
     client: (region = regions[0]!, credentials = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY }) =>
       new KMSClient({ region, endpoint: endpoint(region), credentials, maxAttempts: 1 }),
     output: () => stdout,
+    pid: () => child.pid!,
     stop,
     async restart() {
       await stop();
