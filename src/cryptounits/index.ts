@@ -6,6 +6,7 @@ export { canonicalCommand, signCommand, type CommandArgs, type CommandName, type
 export { CryptoUnitError, type UnitErrorKind } from './unit-error.ts';
 export { signaturesNeeded } from './unit-commands.ts';
 export type { Admin, RegisterName, RegisterState, UnitInfo, UnitRole } from './unit-state.ts';
+export { UnitSync } from './unit-sync.ts';
 export { SoftwareCryptoUnit } from './software-unit.ts';
 export { SoftwareVault } from './software-vault.ts';
 export { Pkcs11Vault, type Pkcs11Options } from './pkcs11-vault.ts';

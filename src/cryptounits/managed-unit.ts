@@ -4,6 +4,7 @@ import { canonicalCommand, signatureIsValid, type SignedCommand } from './signed
 import { CryptoUnitError } from './unit-error.ts';
 import { freshNonce, initialState, publicRegisters, REGISTER_NAMES, type Register, type UnitInfo, type UnitRole, type UnitState } from './unit-state.ts';
 import type { UnitVault } from './unit-vault.ts';
+import type { Exclusive } from './unit-sync.ts';
 
 export interface CommandOutcome {
   info: UnitInfo;
@@ -23,16 +24,21 @@ export class ManagedCryptoUnit {
     readonly vault: UnitVault,
     private state: UnitState,
     private transport: Buffer,
+    private readonly exclusive: Exclusive,
   ) {}
 
-  static async open(vault: UnitVault, id: string, role: UnitRole): Promise<ManagedCryptoUnit> {
-    const saved = await vault.loadState();
-    const state = saved ? (JSON.parse(saved) as UnitState) : initialState(id, role);
-    if (state.id !== id) throw new Error(`crypto unit storage holds unit ${state.id}, not ${id}`);
-    if (!saved) await vault.saveState(JSON.stringify(state));
-    const unit = new ManagedCryptoUnit(vault, state, await vault.transportKey());
+  /** `exclusive` serializes commands with those of the region's other nodes (UnitSync); a lone unit needs none. */
+  static async open(vault: UnitVault, id: string, role: UnitRole, exclusive: Exclusive = (work) => work()): Promise<ManagedCryptoUnit> {
+    const unit = new ManagedCryptoUnit(vault, await readState(vault, id, role), await vault.transportKey(), exclusive);
     await unit.destroyUnreferencedKeys();
     return unit;
+  }
+
+  /** Reads the unit again from its vault, which another node of the region changed. */
+  async reload(): Promise<void> {
+    await this.vault.reload();
+    this.state = await readState(this.vault, this.state.id, this.state.role);
+    this.transport = await this.vault.transportKey();
   }
 
   get id(): string {
@@ -68,7 +74,7 @@ export class ManagedCryptoUnit {
   }
 
   execute(signed: SignedCommand): Promise<CommandOutcome> {
-    const run = this.queue.then(() => this.executeNow(signed));
+    const run = this.queue.then(() => this.exclusive(() => this.executeNow(signed)));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -149,6 +155,14 @@ export class ManagedCryptoUnit {
     const used = new Set(REGISTER_NAMES.map((name) => this.state.registers[name].handle));
     for (const handle of await this.vault.handles()) if (!used.has(handle)) await this.vault.destroyKey(handle);
   }
+}
+
+async function readState(vault: UnitVault, id: string, role: UnitRole): Promise<UnitState> {
+  const saved = await vault.loadState();
+  const state = saved ? (JSON.parse(saved) as UnitState) : initialState(id, role);
+  if (state.id !== id) throw new Error(`crypto unit storage holds unit ${state.id}, not ${id}`);
+  if (!saved) await vault.saveState(JSON.stringify(state));
+  return state;
 }
 
 const registersChanged = (before: UnitState, after: UnitState): boolean =>

@@ -90,6 +90,11 @@ export class Pkcs11Vault implements UnitVault {
     return latest && this.lib.C_GetAttributeValue(this.session, latest.object, [{ type: p11.CKA_VALUE }])[0]!.value.toString('utf8');
   }
 
+  /** Object handles found before may name objects another node of the region has destroyed since. */
+  async reload(): Promise<void> {
+    this.objects.clear();
+  }
+
   /**
    * Data objects cannot be changed in place, so each state is a new object numbered one
    * higher (CKA_ID) and then the older ones go: a crash in between leaves the newest to load.

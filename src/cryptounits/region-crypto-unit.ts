@@ -2,16 +2,21 @@ import { MasterKeyUnavailableError, type CryptoUnit } from './crypto-unit.ts';
 import type { ManagedCryptoUnit } from './managed-unit.ts';
 import { CryptoUnitError } from './unit-error.ts';
 import type { Register } from './unit-state.ts';
+import type { UnitSync } from './unit-sync.ts';
 import { encodeWrapped, patternOf, sealedOf } from './wrapped-key.ts';
 
 /**
  * A region's crypto units seen as one CryptoUnit. Its operational units serve it: material
  * is wrapped under the new register while a rotation has loaded one (so nothing is left
  * behind under the outgoing key), otherwise under the current one, and unwrapped by
- * whichever register holds the master key named in the wrapped blob.
+ * whichever register holds the master key named in the wrapped blob. With `sync`, a master key
+ * it does not hold may have arrived through another node: it looks once before refusing.
  */
 export class RegionCryptoUnit implements CryptoUnit {
-  constructor(readonly units: readonly ManagedCryptoUnit[]) {}
+  constructor(
+    readonly units: readonly ManagedCryptoUnit[],
+    private readonly sync?: UnitSync,
+  ) {}
 
   get generation(): number {
     return this.units.reduce((sum, unit) => sum + unit.generation, 0);
@@ -32,9 +37,11 @@ export class RegionCryptoUnit implements CryptoUnit {
   }
 
   async wrap(plaintext: Buffer, aad: Buffer): Promise<Buffer> {
-    const pattern = this.wrapPattern();
-    if (!pattern) throw new MasterKeyUnavailableError();
-    return this.wrapUnder(pattern, plaintext, aad);
+    return this.orAfterCheck(() => {
+      const pattern = this.wrapPattern();
+      if (!pattern) throw new MasterKeyUnavailableError();
+      return this.wrapUnder(pattern, plaintext, aad);
+    });
   }
 
   wrapUnder(pattern: string, plaintext: Buffer, aad: Buffer): Buffer {
@@ -45,14 +52,25 @@ export class RegionCryptoUnit implements CryptoUnit {
   async unwrap(wrapped: Buffer, aad: Buffer): Promise<Buffer> {
     const pattern = patternOf(wrapped);
     if (!pattern) throw new Error('stored key material is not in the wrapped format');
-    const [unit, register] = this.holder(pattern.toString('hex'));
+    const [unit, register] = await this.orAfterCheck(() => this.holder(pattern.toString('hex')));
     const plaintext = unit.decrypt(register, sealedOf(wrapped), aad);
     if (!plaintext) throw new Error('stored key material failed authentication');
     return plaintext;
   }
 
   async close(): Promise<void> {
+    this.sync?.stop();
     for (const unit of this.units) await unit.close();
+  }
+
+  private async orAfterCheck<T>(use: () => T): Promise<T> {
+    try {
+      return use();
+    } catch (error) {
+      if (!this.sync || !(error instanceof MasterKeyUnavailableError)) throw error;
+      await this.sync.check();
+      return use();
+    }
   }
 
   private holder(pattern: string): [ManagedCryptoUnit, Readonly<Register>] {

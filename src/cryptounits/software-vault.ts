@@ -31,7 +31,7 @@ export class SoftwareVault implements UnitVault {
     private readonly sealKey: Buffer,
     private contents: VaultContents,
   ) {
-    for (const [handle, value] of Object.entries(contents.keys)) this.keys.set(handle, Buffer.from(value, 'base64'));
+    this.takeKeys();
   }
 
   static open(dir: string): SoftwareVault {
@@ -39,16 +39,17 @@ export class SoftwareVault implements UnitVault {
     const sealPath = join(dir, 'seal.key');
     if (!existsSync(sealPath)) writeDurably(sealPath, randomBytes(32));
     const sealKey = readFileSync(sealPath);
-    const sealedPath = join(dir, 'unit.sealed');
-    if (!existsSync(sealedPath)) return new SoftwareVault(dir, sealKey, { keys: {} });
-    const file = readFileSync(sealedPath);
-    const plain = aesGcmDecrypt(sealKey, { iv: file.subarray(0, 12), tag: file.subarray(12, 28), ciphertext: file.subarray(28) }, SEAL_AAD);
-    if (!plain) throw new Error(`crypto unit file ${sealedPath} does not open with its seal key`);
-    return new SoftwareVault(dir, sealKey, JSON.parse(plain.toString('utf8')) as VaultContents);
+    return new SoftwareVault(dir, sealKey, readContents(dir, sealKey));
   }
 
   async loadState(): Promise<string | undefined> {
     return this.contents.state;
+  }
+
+  /** Reads the sealed file again: the nodes of a region share the unit's directory. */
+  async reload(): Promise<void> {
+    this.contents = readContents(this.dir, this.sealKey);
+    this.takeKeys();
   }
 
   async saveState(state: string): Promise<void> {
@@ -128,6 +129,12 @@ export class SoftwareVault implements UnitVault {
     }
   }
 
+  private takeKeys(): void {
+    for (const value of this.keys.values()) value.fill(0);
+    this.keys.clear();
+    for (const [handle, value] of Object.entries(this.contents.keys)) this.keys.set(handle, Buffer.from(value, 'base64'));
+  }
+
   private addKey(value: Buffer): string {
     const handle = randomBytes(8).toString('hex');
     this.persist({ ...this.contents, keys: { ...this.contents.keys, [handle]: value.toString('base64') } });
@@ -146,6 +153,15 @@ export class SoftwareVault implements UnitVault {
     writeDurably(join(this.dir, 'unit.sealed'), Buffer.concat([sealed.iv, sealed.tag, sealed.ciphertext]));
     this.contents = contents;
   }
+}
+
+function readContents(dir: string, sealKey: Buffer): VaultContents {
+  const sealedPath = join(dir, 'unit.sealed');
+  if (!existsSync(sealedPath)) return { keys: {} };
+  const file = readFileSync(sealedPath);
+  const plain = aesGcmDecrypt(sealKey, { iv: file.subarray(0, 12), tag: file.subarray(12, 28), ciphertext: file.subarray(28) }, SEAL_AAD);
+  if (!plain) throw new Error(`crypto unit file ${sealedPath} does not open with its seal key`);
+  return JSON.parse(plain.toString('utf8')) as VaultContents;
 }
 
 function writeDurably(path: string, data: Buffer): void {

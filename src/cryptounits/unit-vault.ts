@@ -8,6 +8,8 @@ import type { Sealed } from '../crypto/index.ts';
 export interface UnitVault {
   readonly backend: string;
   loadState(): Promise<string | undefined>;
+  /** Drops what it read from the backing storage, which the region's other nodes share and may have changed. */
+  reload(): Promise<void>;
   saveState(state: string): Promise<void>;
   /** A new random master key value and its verification pattern. */
   generateKey(): Promise<{ handle: string; pattern: Buffer }>;

@@ -8,6 +8,7 @@ import {
   Rewrapper,
   SoftwareCryptoUnit,
   SoftwareVault,
+  UnitSync,
   type CryptoUnit,
   type UnitVault,
 } from '../cryptounits/index.ts';
@@ -22,17 +23,27 @@ export interface RegionCryptoUnits {
   close(): Promise<void>;
 }
 
-/** Opens the region's crypto units and, for development deployments, gives them a master key. */
+/**
+ * Opens the region's crypto units and, for development deployments, gives them a master key.
+ * Nodes sharing the store see each other's unit changes through UnitSync; they open and set
+ * up the units one at a time, so two nodes starting at once create one master key, not two.
+ */
 export async function openRegionCryptoUnits(config: Readonly<RegionConfig>, store: Store, log: Logger): Promise<RegionCryptoUnits> {
-  if (!config.cryptoUnits) {
+  const cryptoUnits = config.cryptoUnits;
+  if (!cryptoUnits) {
     if (!config.cryptoUnit) throw new Error('the configuration names no crypto unit');
     return { unit: SoftwareCryptoUnit.openOrInit(config.cryptoUnit.path), close: async () => {} };
   }
-  const units: ManagedCryptoUnit[] = [];
-  for (const unitConfig of config.cryptoUnits.units) units.push(await ManagedCryptoUnit.open(await openVault(unitConfig), unitConfig.id, unitConfig.role));
-  const { autoInit, adopt } = config.cryptoUnits;
-  if (autoInit || adopt) await setUpMasterKey(units, autoInit, adopt, log);
-  const region = new RegionCryptoUnit(units);
+  const sync = new UnitSync(store);
+  const units = await sync.exclusive(async () => {
+    const opened: ManagedCryptoUnit[] = [];
+    for (const unitConfig of cryptoUnits.units) opened.push(await ManagedCryptoUnit.open(await openVault(unitConfig), unitConfig.id, unitConfig.role, sync.exclusive));
+    const { autoInit, adopt } = cryptoUnits;
+    if (autoInit || adopt) await setUpMasterKey(opened, autoInit, adopt, log);
+    return opened;
+  });
+  sync.watch(units);
+  const region = new RegionCryptoUnit(units, sync);
   log.info({ units: units.map((u) => ({ id: u.id, role: u.role, mode: u.info().mode, current: u.register('current').pattern })) }, 'crypto units open');
   return { unit: region, mgmt: { units: region, rewrapper: new Rewrapper(store, region, wrappedKeyRecords) }, close: () => region.close() };
 }

@@ -60,6 +60,8 @@ export interface NodeOptions {
   name: string;
   backgroundIntervalMs?: number;
   logLevel?: string;
+  /** The crypto unit settings ({cryptoUnits} or {cryptoUnit}); by default a single-file unit in dataDir. */
+  crypto?: Record<string, unknown>;
 }
 
 export interface RegionNode {
@@ -97,7 +99,7 @@ async function startNodeOnPort(options: NodeOptions, port: number): Promise<Regi
       account: ACCOUNT,
       listen: { host: '127.0.0.1', port },
       store: options.store,
-      cryptoUnit: { kind: 'software', path: join(options.dataDir, 'crypto-unit.json') },
+      ...(options.crypto ?? { cryptoUnit: { kind: 'software', path: join(options.dataDir, 'crypto-unit.json') } }),
       accessKeys: [{ accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, principal: `arn:aws:iam::${ACCOUNT}:user/admin` }],
       principals: [{ arn: `arn:aws:iam::${ACCOUNT}:user/admin`, identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] }] }],
       logLevel: options.logLevel ?? 'info',
