@@ -30,14 +30,20 @@ export async function enqueue(tx: Transaction, message: OutboxMessage): Promise<
   tx.put(entryPath(seq), JSON.stringify({ ...message, seq }));
 }
 
+/** The background job, and the store's exclusive lock, under which a region delivers its outbox. */
+export const REPLICATION_JOB = 'multi-Region replication';
+
 /**
  * Delivers outbox messages in sequence order per target region, right after the commit that
  * wrote them and again with exponential backoff while a target is unreachable. A message is
  * removed only once the target acknowledged it, so a restart loses nothing; receivers apply
- * only what is newer than what they hold, so a repeated delivery changes nothing.
+ * only what is newer than what they hold, so a repeated delivery changes nothing. Of the nodes
+ * sharing a store only the holder of the REPLICATION_JOB lock delivers, so messages for one key
+ * leave in order and once; another node's commits wait for the holder's next background pass.
  */
 export class Outbox {
   private running: Promise<number> | undefined;
+  private kicked: Promise<void> = Promise.resolve();
   private again = false;
   private closed = false;
   private readonly failures = new Map<string, number>();
@@ -50,14 +56,23 @@ export class Outbox {
     private readonly log: Logger,
   ) {}
 
-  /** Starts a delivery pass now, or right after the one under way. */
+  /** Starts a delivery pass now, or right after the one under way, if this node is the region's deliverer. */
   kick(): void {
     if (this.closed) return;
     if (this.running) {
       this.again = true;
       return;
     }
-    this.run().catch((error: unknown) => this.log.error({ err: error }, 'replication outbox pass failed'));
+    this.kicked = this.store
+      .runExclusive(REPLICATION_JOB, async () => {
+        if (!this.closed) await this.run();
+      })
+      .then(
+        (ran) => {
+          if (!ran) this.log.debug('replication outbox left to the node delivering it');
+        },
+        (error: unknown) => this.log.error({ err: error }, 'replication outbox pass failed'),
+      );
   }
 
   /** One delivery pass over everything due; returns how many messages were delivered. */
@@ -76,6 +91,7 @@ export class Outbox {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    await this.kicked;
     await this.running;
   }
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { RegionConfig } from '../config/index.ts';
 import { KeyService } from '../kms/index.ts';
-import { MultiRegionKeys, RegionIdentity } from '../regions/index.ts';
+import { MultiRegionKeys, REPLICATION_JOB, RegionIdentity } from '../regions/index.ts';
 import { buildRegionServer } from '../server/index.ts';
 import { openStore } from '../store/index.ts';
 import { openRegionCryptoUnits } from './region-crypto-units.ts';
@@ -35,7 +35,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     { name: 'deletion sweeper', run: () => service.sweep() },
     { name: 'automatic key rotation', run: () => service.rotateDueKeys() },
     { name: 'imported material expiry', run: () => service.expireImportedMaterial() },
-    ...(multiRegion ? [{ name: 'multi-Region replication', run: () => multiRegion.runBackground() }] : []),
+    ...(multiRegion ? [{ name: REPLICATION_JOB, run: () => multiRegion.runBackground() }] : []),
   ];
   let background = Promise.resolve();
   const timer = setInterval(() => {
