@@ -80,3 +80,29 @@ describe('the store in a region configuration', () => {
     assert.throws(() => checkRegionConfig({ ...base, store: { kind: 'mysql', url: 'mysql://db' } }), /store: value of tag "kind" must be in oneOf/);
   });
 });
+
+describe('PKCS#11 crypto units in a region configuration', () => {
+  const withHsm = (fields: Record<string, string>) => ({
+    ...base,
+    cryptoUnit: undefined,
+    cryptoUnits: {
+      units: [
+        { id: 'hsm-1', role: 'operational', kind: 'pkcs11', module: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'concord', ...fields },
+        { id: 'rec-1', role: 'recovery', kind: 'software', dir: '/var/lib/concord/rec-1' },
+      ],
+    },
+  });
+
+  it('takes the PIN and the Security Officer PIN from the file or from environment variables it names', () => {
+    assert.equal(checkRegionConfig(withHsm({ pin: '1234' })).cryptoUnits?.units[0]?.kind, 'pkcs11');
+    const unit = checkRegionConfig(withHsm({ pinEnv: 'HSM_PIN', soPinEnv: 'HSM_SO_PIN' })).cryptoUnits?.units[0];
+    assert.deepEqual(unit && unit.kind === 'pkcs11' && [unit.pin, unit.pinEnv, unit.soPinEnv], [undefined, 'HSM_PIN', 'HSM_SO_PIN']);
+  });
+
+  it('refuses a unit with no PIN, with both a PIN and its variable, or with a variable not named like one', () => {
+    assert.throws(() => checkRegionConfig(withHsm({})), /cryptoUnits\.units\.0: must have required property 'pinEnv'/);
+    assert.throws(() => checkRegionConfig(withHsm({ pin: '1234', pinEnv: 'HSM_PIN' })), /cryptoUnits\.units\.0: must match exactly one schema in oneOf/);
+    assert.throws(() => checkRegionConfig(withHsm({ pin: '1234', soPin: '5678', soPinEnv: 'HSM_SO_PIN' })), /cryptoUnits\.units\.0: must NOT be valid/);
+    assert.throws(() => checkRegionConfig(withHsm({ pinEnv: '$HSM_PIN' })), /cryptoUnits\.units\.0\.pinEnv: must match pattern/);
+  });
+});

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { backendSuite } from './backend.suite.ts';
@@ -11,9 +12,11 @@ import { Pkcs11Vault } from './pkcs11-vault.ts';
 import { RegionCryptoUnit } from './region-crypto-unit.ts';
 import { canonicalCommand, signCommand } from './signed-command.ts';
 import { SoftwareVault } from './software-vault.ts';
+import { CryptoUnitError } from './unit-error.ts';
 
 const MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 const PIN = '1234';
+const SO_PIN = '5678';
 
 /** A SoftHSM2 token of its own in a temporary directory; SoftHSM reads SOFTHSM2_CONF when the library is initialised. */
 function softHsmToken(label: string): string {
@@ -21,12 +24,12 @@ function softHsmToken(label: string): string {
   mkdirSync(join(dir, 'tokens'));
   writeFileSync(join(dir, 'softhsm2.conf'), `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
   process.env.SOFTHSM2_CONF = join(dir, 'softhsm2.conf');
-  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', PIN, '--so-pin', '5678'], { stdio: 'ignore' });
+  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', PIN, '--so-pin', SO_PIN], { stdio: 'ignore' });
   return dir;
 }
 
 const tokenDir = softHsmToken('concord-test');
-const open = (unitId: string) => Pkcs11Vault.open({ module: MODULE, tokenLabel: 'concord-test', pin: PIN, unitId });
+const open = (unitId: string) => Pkcs11Vault.open({ module: MODULE, tokenLabel: 'concord-test', pin: PIN, soPin: SO_PIN, unitId });
 
 backendSuite('PKCS#11 (SoftHSM2)', async () => {
   const vaults: Pkcs11Vault[] = [];
@@ -41,6 +44,125 @@ backendSuite('PKCS#11 (SoftHSM2)', async () => {
       for (const vault of vaults) await vault.close();
     },
   };
+});
+
+type Pkcs11Module = typeof import('pkcs11js');
+const p11 = createRequire(import.meta.url)('pkcs11js') as Pkcs11Module;
+
+/** A session of our own on the test token, logged in as the user, to ask the token directly. */
+function userSession() {
+  const lib = new p11.PKCS11();
+  lib.load(MODULE);
+  const tolerate = (work: () => void, code: number) => {
+    try {
+      work();
+    } catch (error) {
+      if ((error as { code?: number }).code !== code) throw error;
+    }
+  };
+  // The vaults' open sessions already initialised the library and logged the user in.
+  tolerate(() => lib.C_Initialize(), p11.CKR_CRYPTOKI_ALREADY_INITIALIZED);
+  const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === 'concord-test')!;
+  const session = lib.C_OpenSession(slot, p11.CKF_SERIAL_SESSION | p11.CKF_RW_SESSION);
+  tolerate(() => lib.C_Login(session, p11.CKU_USER, PIN), p11.CKR_USER_ALREADY_LOGGED_IN);
+  const masterKey = (unitId: string) => {
+    lib.C_FindObjectsInit(session, [{ type: p11.CKA_LABEL, value: `concord/${unitId}/master-key` }]);
+    const [key] = lib.C_FindObjects(session, 1);
+    lib.C_FindObjectsFinal(session);
+    return key!;
+  };
+  const flag = (object: Buffer, type: number) => lib.C_GetAttributeValue(session, object, [{ type }])[0]!.value[0] === 1;
+  return { lib, session, masterKey, flag, close: () => lib.C_CloseSession(session) };
+}
+
+describe('master keys in a PKCS#11 token', () => {
+  const aesSessionKey = [
+    { type: p11.CKA_CLASS, value: p11.CKO_SECRET_KEY },
+    { type: p11.CKA_KEY_TYPE, value: p11.CKK_AES },
+    { type: p11.CKA_VALUE_LEN, value: 32 },
+    { type: p11.CKA_TOKEN, value: false },
+    { type: p11.CKA_WRAP, value: true },
+  ];
+
+  it('cannot be read, wrapped under a key the user makes, or made wrappable again, even by the logged-in user', async () => {
+    const vault = open('guarded');
+    const probe = userSession();
+    try {
+      await vault.generateKey();
+      const key = probe.masterKey('guarded');
+      assert.equal(probe.flag(key, p11.CKA_SENSITIVE), true);
+      assert.equal(probe.flag(key, p11.CKA_ALWAYS_SENSITIVE), true);
+      assert.equal(probe.flag(key, p11.CKA_WRAP_WITH_TRUSTED), true);
+      assert.throws(() => probe.lib.C_GetAttributeValue(probe.session, key, [{ type: p11.CKA_VALUE }]), /CKR_ATTRIBUTE_SENSITIVE/);
+      const userKey = probe.lib.C_GenerateKey(probe.session, { mechanism: p11.CKM_AES_KEY_GEN }, aesSessionKey);
+      assert.throws(() => probe.lib.C_WrapKey(probe.session, { mechanism: p11.CKM_AES_KEY_WRAP_PAD }, userKey, key, Buffer.alloc(64)), /CKR_KEY_NOT_WRAPPABLE/);
+      assert.throws(() => probe.lib.C_SetAttributeValue(probe.session, key, [{ type: p11.CKA_WRAP_WITH_TRUSTED, value: false }]), /CKR_ATTRIBUTE_READ_ONLY/);
+      assert.throws(
+        () => probe.lib.C_GenerateKey(probe.session, { mechanism: p11.CKM_AES_KEY_GEN }, [...aesSessionKey, { type: p11.CKA_TRUSTED, value: true }]),
+        /CKR_ATTRIBUTE_READ_ONLY/,
+      );
+    } finally {
+      probe.close();
+      await vault.close();
+    }
+  });
+
+  it('still move to another unit, which keeps serving its own key across the Security Officer login', async () => {
+    const exporter = open('guarded-exporter');
+    const importer = open('guarded-importer');
+    const probe = userSession();
+    try {
+      const { handle, pattern } = await exporter.generateKey();
+      const imported = await importer.importKey(await exporter.transportKey(), await exporter.exportKey(handle, await importer.transportKey()));
+      assert.equal(probe.flag(probe.masterKey('guarded-importer'), p11.CKA_WRAP_WITH_TRUSTED), true);
+      const aad = Buffer.from('key-1');
+      const sealed = exporter.encrypt(handle, Buffer.from('material'), aad);
+      await exporter.exportKey(handle, await importer.transportKey());
+      assert.equal(importer.decrypt(imported, sealed, aad)?.toString(), 'material');
+      assert.equal((await importer.generateKey()).pattern.length, pattern.length);
+    } finally {
+      probe.close();
+      await exporter.close();
+      await importer.close();
+    }
+  });
+
+  it('stay in a unit configured without a Security Officer PIN, or with a wrong one, which keeps working', async () => {
+    const peer = open('guarded-peer');
+    for (const soPin of [undefined, '0000']) {
+      const vault = Pkcs11Vault.open({ module: MODULE, tokenLabel: 'concord-test', pin: PIN, soPin, unitId: 'guarded-no-so' });
+      try {
+        await vault.transportKey();
+        const { handle } = await vault.generateKey();
+        await assert.rejects(
+          vault.exportKey(handle, await peer.transportKey()),
+          (error: unknown) =>
+            error instanceof CryptoUnitError && (soPin ? /refused its Security Officer PIN/ : /no soPin or soPinEnv/).test(error.message),
+        );
+        const sealed = vault.encrypt(handle, Buffer.from('still here'), Buffer.alloc(0));
+        assert.equal(vault.decrypt(handle, sealed, Buffer.alloc(0))?.toString(), 'still here');
+      } finally {
+        await vault.close();
+      }
+    }
+    await peer.close();
+  });
+
+  it('takes its PINs from environment variables when configured so, and says which variable is missing', async () => {
+    process.env.CONCORD_TEST_PKCS11_PIN = PIN;
+    process.env.CONCORD_TEST_PKCS11_SO_PIN = SO_PIN;
+    const fromEnv = { module: MODULE, tokenLabel: 'concord-test', pinEnv: 'CONCORD_TEST_PKCS11_PIN', soPinEnv: 'CONCORD_TEST_PKCS11_SO_PIN' };
+    const exporter = Pkcs11Vault.open({ ...fromEnv, unitId: 'env-exporter' });
+    const importer = open('env-importer');
+    try {
+      const { handle } = await exporter.generateKey();
+      await importer.importKey(await exporter.transportKey(), await exporter.exportKey(handle, await importer.transportKey()));
+      assert.throws(() => Pkcs11Vault.open({ ...fromEnv, pinEnv: 'CONCORD_TEST_PKCS11_UNSET', unitId: 'env-missing' }), /CONCORD_TEST_PKCS11_UNSET, which should hold the PIN of crypto unit env-missing, is not set/);
+    } finally {
+      await exporter.close();
+      await importer.close();
+    }
+  });
 });
 
 describe('PKCS#11 and software crypto units together', () => {

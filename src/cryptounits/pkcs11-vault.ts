@@ -17,7 +17,12 @@ export interface Pkcs11Options {
   /** Path of the PKCS#11 library, e.g. /usr/lib/softhsm/libsofthsm2.so. */
   module: string;
   tokenLabel: string;
-  pin: string;
+  /** The user PIN, or the name of an environment variable holding it. */
+  pin?: string;
+  pinEnv?: string;
+  /** The Security Officer PIN (or its variable): needed only by a unit that exports master keys. */
+  soPin?: string;
+  soPinEnv?: string;
   unitId: string;
 }
 
@@ -26,21 +31,37 @@ const P256_PARAMS = Buffer.from('06082a8648ce3d030107', 'hex');
 const PATTERN_IV = Buffer.alloc(IV_LENGTH);
 const PATTERN_AAD = Buffer.from('concord master key verification pattern');
 
-/** One loaded library per path, initialised once and finalised when its last vault closes. */
-const libraries = new Map<string, { lib: PKCS11; users: number }>();
+/**
+ * One loaded library per path, initialised once and finalised when its last vault closes.
+ * `logouts` counts user logouts, which invalidate every handle of a private object.
+ */
+interface Library {
+  lib: PKCS11;
+  users: number;
+  logouts: number;
+}
+const libraries = new Map<string, Library>();
 
-function library(path: string): PKCS11 {
+function library(path: string): Library {
   let entry = libraries.get(path);
   if (!entry) {
     p11 ??= createRequire(import.meta.url)('pkcs11js') as Pkcs11Module;
     const lib = new p11.PKCS11();
     lib.load(path);
     lib.C_Initialize();
-    entry = { lib, users: 0 };
+    entry = { lib, users: 0, logouts: 0 };
     libraries.set(path, entry);
   }
   entry.users++;
-  return entry.lib;
+  return entry;
+}
+
+/** A PIN from the configuration, or from the environment variable it names. */
+function pin(value: string | undefined, variable: string | undefined, what: string): string | undefined {
+  if (value !== undefined || variable === undefined) return value;
+  const fromEnv = process.env[variable];
+  if (!fromEnv) throw new Error(`the environment variable ${variable}, which should hold the ${what}, is not set`);
+  return fromEnv;
 }
 
 function release(path: string): void {
@@ -53,36 +74,47 @@ function release(path: string): void {
 
 /**
  * A crypto unit in a PKCS#11 token. Every secret is a token object the unit cannot read
- * back: master key values are sensitive AES-256 keys that leave the token only through
- * C_WrapKey under a key agreed with another unit; the transport key is a non-extractable
- * P-256 key pair. Stored material is wrapped with AES-GCM inside the token (C_Encrypt).
+ * back: master key values are sensitive AES-256 keys with CKA_WRAP_WITH_TRUSTED, so the
+ * token lets them out only through C_WrapKey under a CKA_TRUSTED key, which only the
+ * Security Officer can make (see trustedKey); the transport key is a non-extractable P-256
+ * key pair. Stored material is wrapped with AES-GCM inside the token (C_Encrypt).
  */
 export class Pkcs11Vault implements UnitVault {
   readonly backend = 'pkcs11';
   private readonly objects = new Map<string, Handle>();
+  /** The library's logout count when `objects` was filled. */
+  private objectsAt: number;
 
   private constructor(
-    private readonly lib: PKCS11,
+    private readonly library: Library,
     private readonly session: Handle,
     private readonly options: Pkcs11Options,
-  ) {}
+    private readonly userPin: string,
+    private readonly soPin: string | undefined,
+  ) {
+    this.objectsAt = library.logouts;
+  }
 
   static open(options: Pkcs11Options): Pkcs11Vault {
-    const lib = library(options.module);
+    const userPin = pin(options.pin, options.pinEnv, `PIN of crypto unit ${options.unitId}`);
+    const soPin = pin(options.soPin, options.soPinEnv, `Security Officer PIN of crypto unit ${options.unitId}`);
+    if (userPin === undefined) throw new Error(`crypto unit ${options.unitId} has neither pin nor pinEnv`);
+    const entry = library(options.module);
+    const lib = entry.lib;
     try {
       const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === options.tokenLabel);
       if (!slot) throw new Error(`no PKCS#11 token labelled '${options.tokenLabel}' in ${options.module}`);
-      const session = lib.C_OpenSession(slot, p11.CKF_SERIAL_SESSION | p11.CKF_RW_SESSION);
-      try {
-        lib.C_Login(session, p11.CKU_USER, options.pin);
-      } catch (error) {
-        if ((error as { code?: number }).code !== p11.CKR_USER_ALREADY_LOGGED_IN) throw error;
-      }
-      return new Pkcs11Vault(lib, session, options);
+      const vault = new Pkcs11Vault(entry, lib.C_OpenSession(slot, p11.CKF_SERIAL_SESSION | p11.CKF_RW_SESSION), options, userPin, soPin);
+      vault.login();
+      return vault;
     } catch (error) {
       release(options.module);
       throw error;
     }
+  }
+
+  private get lib(): PKCS11 {
+    return this.library.lib;
   }
 
   async loadState(): Promise<string | undefined> {
@@ -160,7 +192,7 @@ export class Pkcs11Vault implements UnitVault {
   }
 
   async exportKey(handle: string, peerTransportKey: Buffer): Promise<Buffer> {
-    const kek = this.agreedKey(peerTransportKey);
+    const kek = this.trustedKey(peerTransportKey);
     try {
       return Buffer.from(this.lib.C_WrapKey(this.session, { mechanism: p11.CKM_AES_KEY_WRAP_PAD }, kek, this.key(handle), Buffer.alloc(64)));
     } finally {
@@ -169,7 +201,11 @@ export class Pkcs11Vault implements UnitVault {
   }
 
   async importKey(peerTransportKey: Buffer, wrapped: Buffer): Promise<string> {
-    const kek = this.agreedKey(peerTransportKey);
+    const kek = this.agreedKey(peerTransportKey, [
+      { type: p11.CKA_PRIVATE, value: true },
+      { type: p11.CKA_EXTRACTABLE, value: false },
+      { type: p11.CKA_UNWRAP, value: true },
+    ]);
     const handle = randomBytes(8).toString('hex');
     try {
       const template = this.masterKeyTemplate(handle).filter((a) => a.type !== p11.CKA_VALUE_LEN);
@@ -213,8 +249,9 @@ export class Pkcs11Vault implements UnitVault {
       { type: p11.CKA_TOKEN, value: true },
       { type: p11.CKA_PRIVATE, value: true },
       { type: p11.CKA_SENSITIVE, value: true },
-      // Only so that C_WrapKey can hand it to another unit; its value is never readable.
+      // Extractable only so that C_WrapKey can hand it to another unit, and then only under a trusted key.
       { type: p11.CKA_EXTRACTABLE, value: true },
+      { type: p11.CKA_WRAP_WITH_TRUSTED, value: true },
       { type: p11.CKA_ENCRYPT, value: true },
       { type: p11.CKA_DECRYPT, value: true },
       { type: p11.CKA_LABEL, value: this.label('master-key') },
@@ -244,8 +281,72 @@ export class Pkcs11Vault implements UnitVault {
     return this.lib.C_GetAttributeValue(this.session, publicKey, [{ type: p11.CKA_EC_POINT }])[0]!.value;
   }
 
-  /** A session key agreed by ECDH with the peer (raw x coordinate, CKD_NULL), for key wrap only. */
-  private agreedKey(peerTransportKey: Buffer): Handle {
+  private login(): void {
+    try {
+      this.lib.C_Login(this.session, p11.CKU_USER, this.userPin);
+    } catch (error) {
+      if ((error as { code?: number }).code !== p11.CKR_USER_ALREADY_LOGGED_IN) throw error;
+    }
+  }
+
+  /**
+   * The key agreed with the peer as a session object with CKA_TRUSTED, which only the Security
+   * Officer can set, on a key made while the SO is logged in, who sees no private object. So
+   * the agreed key is derived as a public session object, carried over wrapped under a
+   * throwaway public session key, and unwrapped by the SO as trusted. The user's logout meanwhile
+   * holds for every session of this process on the token; all of it runs synchronously, so no
+   * other request of this process finds the token logged out.
+   */
+  private trustedKey(peerTransportKey: Buffer): Handle {
+    if (this.soPin === undefined) {
+      throw new CryptoUnitError('InvalidState', `Crypto unit ${this.options.unitId} cannot export a master key: its configuration has no soPin or soPinEnv.`);
+    }
+    const session = [
+      { type: p11.CKA_CLASS, value: p11.CKO_SECRET_KEY },
+      { type: p11.CKA_KEY_TYPE, value: p11.CKK_AES },
+      { type: p11.CKA_TOKEN, value: false },
+      { type: p11.CKA_PRIVATE, value: false },
+      { type: p11.CKA_SENSITIVE, value: true },
+    ];
+    const carrier = this.lib.C_GenerateKey(this.session, { mechanism: p11.CKM_AES_KEY_GEN }, [
+      ...session,
+      { type: p11.CKA_VALUE_LEN, value: 32 },
+      { type: p11.CKA_EXTRACTABLE, value: false },
+      { type: p11.CKA_WRAP, value: true },
+      { type: p11.CKA_UNWRAP, value: true },
+    ]);
+    try {
+      const agreed = this.agreedKey(peerTransportKey, [
+        { type: p11.CKA_PRIVATE, value: false },
+        { type: p11.CKA_EXTRACTABLE, value: true },
+      ]);
+      const carried = Buffer.from(this.lib.C_WrapKey(this.session, { mechanism: p11.CKM_AES_KEY_WRAP_PAD }, carrier, agreed, Buffer.alloc(64)));
+      this.lib.C_DestroyObject(this.session, agreed);
+      this.lib.C_Logout(this.session);
+      this.library.logouts++;
+      try {
+        this.lib.C_Login(this.session, p11.CKU_SO, this.soPin);
+      } catch {
+        throw new CryptoUnitError('InvalidState', `The token of crypto unit ${this.options.unitId} refused its Security Officer PIN.`);
+      }
+      try {
+        return this.lib.C_UnwrapKey(this.session, { mechanism: p11.CKM_AES_KEY_WRAP_PAD }, carrier, carried, [
+          ...session,
+          { type: p11.CKA_EXTRACTABLE, value: false },
+          { type: p11.CKA_TRUSTED, value: true },
+          { type: p11.CKA_WRAP, value: true },
+        ]);
+      } finally {
+        this.lib.C_Logout(this.session);
+      }
+    } finally {
+      this.login();
+      this.lib.C_DestroyObject(this.session, carrier);
+    }
+  }
+
+  /** A session key agreed by ECDH with the peer (raw x coordinate, CKD_NULL), with the given usage and visibility. */
+  private agreedKey(peerTransportKey: Buffer, attributes: { type: number; value: boolean }[]): Handle {
     const [privateKey] = this.find([{ type: p11.CKA_CLASS, value: p11.CKO_PRIVATE_KEY }, { type: p11.CKA_LABEL, value: this.label('transport') }]);
     if (!privateKey) throw new CryptoUnitError('InvalidState', 'The unit has no transport key.');
     try {
@@ -260,9 +361,7 @@ export class Pkcs11Vault implements UnitVault {
           { type: p11.CKA_VALUE_LEN, value: 32 },
           { type: p11.CKA_TOKEN, value: false },
           { type: p11.CKA_SENSITIVE, value: true },
-          { type: p11.CKA_EXTRACTABLE, value: false },
-          { type: p11.CKA_WRAP, value: true },
-          { type: p11.CKA_UNWRAP, value: true },
+          ...attributes,
         ],
       );
     } catch {
@@ -286,6 +385,10 @@ export class Pkcs11Vault implements UnitVault {
   }
 
   private key(handle: string): Handle {
+    if (this.objectsAt !== this.library.logouts) {
+      this.objects.clear();
+      this.objectsAt = this.library.logouts;
+    }
     const key = this.objects.get(handle) ?? this.findKey(handle);
     if (!key) throw new CryptoUnitError('InvalidState', 'The register refers to a key the unit no longer holds; recover the master key.');
     this.objects.set(handle, key);

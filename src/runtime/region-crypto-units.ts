@@ -53,7 +53,7 @@ async function openVault(config: CryptoUnitConfig): Promise<UnitVault> {
     case 'software':
       return SoftwareVault.open(config.dir);
     case 'pkcs11':
-      return Pkcs11Vault.open({ module: config.module, tokenLabel: config.tokenLabel, pin: config.pin, unitId: config.id });
+      return Pkcs11Vault.open({ ...config, unitId: config.id });
   }
 }
 
