@@ -19,6 +19,8 @@ export type DeliveryResult = { done: true } | { retarget: string };
 const SEQ_KEY = 'region/outbox-seq';
 const PREFIX = 'outbox/';
 const FIRST_RETRY_MS = 100;
+/** How often the lock holder looks for messages other nodes wrote, and the others for a lock left free. */
+const POLL_MS = 1000;
 const MAX_RETRY_MS = 10_000;
 const BATCH = 1000;
 
@@ -39,7 +41,7 @@ export const REPLICATION_JOB = 'multi-Region replication';
  * removed only once the target acknowledged it, so a restart loses nothing; receivers apply
  * only what is newer than what they hold, so a repeated delivery changes nothing. Of the nodes
  * sharing a store only the holder of the REPLICATION_JOB lock delivers, so messages for one key
- * leave in order and once; another node's commits wait for the holder's next background pass.
+ * leave in order and once; what another node writes waits for the holder's next look (each second).
  */
 export class Outbox {
   private running: Promise<number> | undefined;
@@ -49,12 +51,16 @@ export class Outbox {
   private readonly failures = new Map<string, number>();
   private readonly retryAt = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  private readonly poll: NodeJS.Timeout;
 
   constructor(
     private readonly store: Store,
     private readonly deliver: (entry: OutboxEntry) => Promise<DeliveryResult>,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.poll = setInterval(() => this.kick(), POLL_MS);
+    this.poll.unref();
+  }
 
   /** Starts a delivery pass now, or right after the one under way, if this node is the region's deliverer. */
   kick(): void {
@@ -90,6 +96,7 @@ export class Outbox {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.poll);
     clearTimeout(this.timer);
     await this.kicked;
     await this.running;
