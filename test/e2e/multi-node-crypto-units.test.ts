@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -40,68 +41,96 @@ async function untilRefused(client: KMSClient, sealed: Sealed): Promise<number> 
   }
 }
 
+/** A fresh SoftHSM2 token in `dir`, which every process started from now on sees (they share SOFTHSM2_CONF). */
+function softHsmToken(dir: string, label: string): void {
+  mkdirSync(join(dir, 'tokens'));
+  writeFileSync(join(dir, 'softhsm2.conf'), `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
+  process.env.SOFTHSM2_CONF = join(dir, 'softhsm2.conf');
+  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', '1234', '--so-pin', '5678'], { stdio: 'ignore' });
+}
+
+/** The operational unit in a PKCS#11 token both nodes use, the recovery unit in a directory both share. */
+function tokenUnits(dir: string): Record<string, unknown> {
+  softHsmToken(dir, 'concord-multi-node');
+  return {
+    cryptoUnits: {
+      units: [
+        { id: `${REGION}-op`, role: 'operational', kind: 'pkcs11', module: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'concord-multi-node', pin: '1234' },
+        { id: `${REGION}-rec`, role: 'recovery', kind: 'software', dir: join(dir, 'rec') },
+      ],
+    },
+  };
+}
+
+const backends: [string, (dir: string) => Record<string, unknown>][] = [
+  // The nodes share the software units' directories, as nodes of a PKCS#11 region share the token.
+  ['software units in a shared directory', (dir) => softwareUnits(dir, REGION)],
+  ['its operational unit in a shared PKCS#11 token', tokenUnits],
+];
+
 if (serverUrl) {
-  describe('crypto unit changes through one node of a PostgreSQL region reach the other', () => {
-    let schema: TestSchema;
-    const dataDir = mkdtempSync(join(tmpdir(), 'concord-multi-node-units-'));
-    const workspace = join(dataDir, 'workspace');
-    const nodes: RegionNode[] = [];
-    let one: KMSClient;
-    let two: KMSClient;
-    const sealed: Sealed[] = [];
-    const ok = (...args: string[]) => tkeOk(workspace, args);
-    const admit = async () => {
-      for (const name of ['alice', 'bob']) await ok('cryptounit-admin-add', '--sigkey', name);
-      await ok('cryptounit-thrhld-set', '--signature', '2', '--revocation', '2');
-    };
+  for (const [backend, unitsIn] of backends) {
+    describe(`a PostgreSQL region with ${backend}: crypto unit changes through one node reach the other`, () => {
+      let schema: TestSchema;
+      const dataDir = mkdtempSync(join(tmpdir(), 'concord-multi-node-units-'));
+      const workspace = join(dataDir, 'workspace');
+      const nodes: RegionNode[] = [];
+      let one: KMSClient;
+      let two: KMSClient;
+      const sealed: Sealed[] = [];
+      const ok = (...args: string[]) => tkeOk(workspace, args);
+      const admit = async () => {
+        for (const name of ['alice', 'bob']) await ok('cryptounit-admin-add', '--sigkey', name);
+        await ok('cryptounit-thrhld-set', '--signature', '2', '--revocation', '2');
+      };
 
-    before(async () => {
-      schema = await freshSchema(serverUrl);
-      // The nodes share the units' directories, as nodes of a PKCS#11 region share the token.
-      const common = { store: { kind: 'postgres' as const, url: schema.url }, dataDir, crypto: softwareUnits(dataDir, REGION) };
-      nodes.push(await startNode({ ...common, name: 'node-1' }));
-      nodes.push(await startNode({ ...common, name: 'node-2' }));
-      [one, two] = nodes.map((node) => node.client()) as [KMSClient, KMSClient];
-    });
-    after(async () => {
-      await Promise.all(nodes.map((node) => node.stop()));
-      await schema?.drop();
-      rmSync(dataDir, { recursive: true, force: true });
-    });
+      before(async () => {
+        schema = await freshSchema(serverUrl);
+        const common = { store: { kind: 'postgres' as const, url: schema.url }, dataDir, crypto: unitsIn(dataDir) };
+        nodes.push(await startNode({ ...common, name: 'node-1' }));
+        nodes.push(await startNode({ ...common, name: 'node-2' }));
+        [one, two] = nodes.map((node) => node.client()) as [KMSClient, KMSClient];
+      });
+      after(async () => {
+        await Promise.all(nodes.map((node) => node.stop()));
+        await schema?.drop();
+        rmSync(dataDir, { recursive: true, force: true });
+      });
 
-    it('encrypts through the second node at once after an init ceremony through the first', async () => {
-      await assert.rejects(two.send(new CreateKeyCommand({})), { name: 'KeyUnavailableException' });
-      for (const name of ['alice', 'bob']) await ok('sigkey-add', '--name', name);
-      await ok('cryptounit-add', '--endpoint', nodes[0]!.endpoint, '--all');
-      await admit();
-      assert.match(await ok('auto-init'), /initialised in 2 crypto unit\(s\)/);
-      sealed.push(await seal(two, 'sealed through node 2'), await seal(one, 'sealed through node 1'));
-      await assertDecrypts(one, sealed);
-      await assertDecrypts(two, sealed);
-    });
+      it('encrypts through the second node at once after an init ceremony through the first', async () => {
+        await assert.rejects(two.send(new CreateKeyCommand({})), { name: 'KeyUnavailableException' });
+        for (const name of ['alice', 'bob']) await ok('sigkey-add', '--name', name);
+        await ok('cryptounit-add', '--endpoint', nodes[0]!.endpoint, '--all');
+        await admit();
+        assert.match(await ok('auto-init'), /initialised in 2 crypto unit\(s\)/);
+        sealed.push(await seal(two, 'sealed through node 2'), await seal(one, 'sealed through node 1'));
+        await assertDecrypts(one, sealed);
+        await assertDecrypts(two, sealed);
+      });
 
-    it('refuses cryptography through the second node soon after the first zeroizes the operational unit', async () => {
-      assert.match(await ok('cryptounit-zeroize', '--unit', `${REGION}-op`), /back in imprint mode/);
-      const waited = await untilRefused(two, sealed[0]!);
-      process.stderr.write(`# node 2 refused Decrypt ${waited} ms after the zeroize through node 1\n`);
-      await assert.rejects(two.send(new DecryptCommand({ CiphertextBlob: sealed[1]!.blob })), { name: 'KeyUnavailableException', message: /auto-mk-recover/ });
-      await assert.rejects(two.send(new CreateKeyCommand({})), { name: 'KeyUnavailableException' });
-      await assert.rejects(one.send(new DecryptCommand({ CiphertextBlob: sealed[0]!.blob })), { name: 'KeyUnavailableException' });
-    });
+      it('refuses cryptography through the second node soon after the first zeroizes the operational unit', async () => {
+        assert.match(await ok('cryptounit-zeroize', '--unit', `${REGION}-op`), /back in imprint mode/);
+        const waited = await untilRefused(two, sealed[0]!);
+        process.stderr.write(`# ${backend}: node 2 refused Decrypt ${waited} ms after the zeroize through node 1\n`);
+        await assert.rejects(two.send(new DecryptCommand({ CiphertextBlob: sealed[1]!.blob })), { name: 'KeyUnavailableException', message: /auto-mk-recover/ });
+        await assert.rejects(two.send(new CreateKeyCommand({})), { name: 'KeyUnavailableException' });
+        await assert.rejects(one.send(new DecryptCommand({ CiphertextBlob: sealed[0]!.blob })), { name: 'KeyUnavailableException' });
+      });
 
-    it('decrypts old ciphertext through the second node as soon as the first recovers the master key', async () => {
-      await admit();
-      assert.match(await ok('auto-mk-recover'), new RegExp(`Recovered master key [0-9a-f]{16} into unit ${REGION}-op`));
-      await assertDecrypts(two, sealed);
-      await assertDecrypts(one, sealed);
-    });
+      it('decrypts old ciphertext through the second node as soon as the first recovers the master key', async () => {
+        await admit();
+        assert.match(await ok('auto-mk-recover'), new RegExp(`Recovered master key [0-9a-f]{16} into unit ${REGION}-op`));
+        await assertDecrypts(two, sealed);
+        await assertDecrypts(one, sealed);
+      });
 
-    it('decrypts everything through both nodes after a master key rotation through the first', async () => {
-      const rotation = await ok('auto-mk-rotate');
-      assert.match(rotation, /stored record\(s\) re-wrapped/);
-      sealed.push(await seal(two, 'sealed through node 2 after the rotation'), await seal(one, 'sealed through node 1 after the rotation'));
-      await assertDecrypts(two, sealed);
-      await assertDecrypts(one, sealed);
+      it('decrypts everything through both nodes after a master key rotation through the first', async () => {
+        const rotation = await ok('auto-mk-rotate');
+        assert.match(rotation, /stored record\(s\) re-wrapped/);
+        sealed.push(await seal(two, 'sealed through node 2 after the rotation'), await seal(one, 'sealed through node 1 after the rotation'));
+        await assertDecrypts(two, sealed);
+        await assertDecrypts(one, sealed);
+      });
     });
-  });
+  }
 }
