@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { checkIdentityPolicy } from '../kms/index.ts';
+import { deepFreeze } from '../util/index.ts';
 
 /** One region's configuration, as `concord server --config FILE` reads it. */
 export interface RegionConfig {
@@ -222,12 +223,4 @@ export function loadRegionConfig(path: string): Readonly<RegionConfig> {
     throw new ConfigError(`configuration file ${path} is not valid YAML: ${(error as Error).message}`);
   }
   return checkRegionConfig(parsed);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    Object.values(value).forEach(deepFreeze);
-    Object.freeze(value);
-  }
-  return value;
 }

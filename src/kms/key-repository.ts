@@ -1,5 +1,6 @@
 import { KmsError } from '../errors/index.ts';
 import type { Reader, Transaction } from '../store/index.ts';
+import { deepFreeze } from '../util/index.ts';
 import { aliasPath, keyPath, type AliasRecord, type KeyRecord, type MaterialRecord } from './key-record.ts';
 import { aliasArn, keyArn, type RegionContext } from './region-context.ts';
 
@@ -104,14 +105,6 @@ export class KeyRepository {
     const wrapped = await this.ctx.unit.wrap(material, materialAad(keyId, version));
     return { version, wrapped: wrapped.toString('base64'), createdAt: this.ctx.now() };
   }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    for (const item of Object.values(value)) deepFreeze(item);
-    Object.freeze(value);
-  }
-  return value;
 }
 
 const parseKey = (raw: string | undefined): KeyRecord | undefined => (raw ? (JSON.parse(raw) as KeyRecord) : undefined);
