@@ -6,7 +6,10 @@ import { kmsModel } from './kms-model.ts';
 import { validateInput } from './validate-input.ts';
 
 const TARGET_PREFIX = 'TrentService.';
-const CONTENT_TYPES = new Set(['application/x-amz-json-1.1', 'application/x-amz-json-1.0']);
+/** AWS's content type, exactly: a Buffer reply keeps Fastify from appending `; charset=utf-8`. */
+export const AWS_JSON_1_1 = 'application/x-amz-json-1.1';
+export const AWS_JSON_CONTENT_TYPES = [AWS_JSON_1_1, 'application/x-amz-json-1.0'];
+const CONTENT_TYPES = new Set(AWS_JSON_CONTENT_TYPES);
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -36,8 +39,8 @@ export function awsJsonRoutes(app: FastifyInstance, service: KeyService, verifie
     }
     const input = validateInput(kmsModel, model.input, parseJson(body));
     const output = await operation(input, { account: accountOf(accessKey.principal), arn: accessKey.principal });
-    reply.header('content-type', 'application/x-amz-json-1.1');
-    return toJson(output);
+    reply.header('content-type', AWS_JSON_1_1);
+    return Buffer.from(toJson(output));
   });
 }
 
