@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ACCESS_KEY_ID, SECRET_ACCESS_KEY } from '../test/e2e/harness.ts';
 import { freshSchema, REGION, startNode, type NodeOptions, type RegionNode } from '../test/e2e/postgres-harness.ts';
-import { send, type LoadResult, type LoadSpec, type LoadTarget } from './load.ts';
+import { loadInChild, send, type LoadTarget } from './load.ts';
 
 /**
  * `npm run bench:postgres`: Encrypt and CreateKey throughput of one region served by two
@@ -50,18 +48,6 @@ async function deploy(name: string, count: number, store: (dataDir: string) => P
   };
 }
 
-async function loadFromChild(target: LoadTarget, connections: number): Promise<LoadResult> {
-  const spec: LoadSpec = { ...target, credentials, connections, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS };
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./load.ts', import.meta.url).pathname, JSON.stringify(spec)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const [code] = await once(child, 'exit');
-  if (code !== 0) throw new Error(`the load generator exited with ${code}`);
-  return JSON.parse(output) as LoadResult;
-}
-
 interface Row {
   deployment: string;
   operation: string;
@@ -77,7 +63,9 @@ interface Row {
 async function measure(deployment: Deployment, operation: string, body: Record<string, unknown>): Promise<Row> {
   const perNode = CONNECTIONS / deployment.nodes.length;
   const results = await Promise.all(
-    deployment.nodes.map((node) => loadFromChild({ url: node.endpoint, region: REGION, target: `TrentService.${operation}`, body }, perNode)),
+    deployment.nodes.map((node) =>
+      loadInChild({ url: node.endpoint, region: REGION, target: `TrentService.${operation}`, body, credentials, connections: perNode, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS }),
+    ),
   );
   const firstError = results.find((r) => r.firstError)?.firstError;
   return {

@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { once } from 'node:events';
 import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, startDev } from '../test/e2e/harness.ts';
-import type { AlternatingSpec, LoadResult, LoadTarget } from './load.ts';
+import { loadInChild, type LoadResult } from './load.ts';
 import { scenarios, type BenchEnv } from './scenarios.ts';
 
 /**
@@ -47,17 +46,6 @@ async function startCeiling(): Promise<{ url: string; process: ChildProcess }> {
     if (match) return { url: `http://127.0.0.1:${match[1]}`, process: child };
   }
   throw new Error('the ceiling server exited before listening');
-}
-
-/** Load comes from its own process, so the runner's bookkeeping does not slow it down. */
-async function loadFromChild(targets: LoadTarget[]): Promise<LoadResult[]> {
-  const spec: AlternatingSpec = { targets, credentials, connections: CONNECTIONS, seconds: SECONDS, slices: SLICES, warmupSeconds: WARMUP_SECONDS };
-  const child = tsxProcess('./load.ts', [JSON.stringify(spec)]);
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const [code] = await once(child, 'exit');
-  if (code !== 0) throw new Error(`the load generator exited with ${code}`);
-  return JSON.parse(output) as LoadResult[];
 }
 
 const selected = (name: string): boolean => {
@@ -105,7 +93,8 @@ try {
   for (const scenario of scenarios.filter((s) => selected(s.name))) {
     const prepared = await scenario.prepare(env);
     try {
-      const [subject, ceilingResult] = (await loadFromChild([prepared.subject, prepared.ceiling])) as [LoadResult, LoadResult];
+      const spec = { targets: [prepared.subject, prepared.ceiling], credentials, connections: CONNECTIONS, seconds: SECONDS, slices: SLICES, warmupSeconds: WARMUP_SECONDS };
+      const [subject, ceilingResult] = (await loadInChild(spec)) as [LoadResult, LoadResult];
       const cpuRatio = perRequestRatio(ceilingResult.serverCpuMicrosPerRequest, subject.serverCpuMicrosPerRequest);
       results.push({ name: scenario.name, subject, ceiling: ceilingResult, ratio: subject.reqPerSec / ceilingResult.reqPerSec, ...(cpuRatio === undefined ? {} : { cpuRatio }) });
       console.log(`${scenario.name}: ${subject.reqPerSec.toFixed(0)} req/s, ceiling ${ceilingResult.reqPerSec.toFixed(0)} req/s`);
