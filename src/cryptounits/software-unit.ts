@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { MasterKeyUnavailableError, type CryptoUnit } from './crypto-unit.ts';
 import { aesGcmDecrypt, aesGcmEncrypt } from '../crypto/index.ts';
+import { writeSecretFile } from '../util/index.ts';
 import type { SoftwareVault } from './software-vault.ts';
 import { encodeWrapped, patternOf, sealedOf, verificationPattern } from './wrapped-key.ts';
 
@@ -24,10 +24,8 @@ export class SoftwareCryptoUnit implements CryptoUnit {
   /** Opens the unit file, creating a fresh random master key the first time. */
   static openOrInit(path: string): SoftwareCryptoUnit {
     if (!existsSync(path)) {
-      mkdirSync(dirname(path), { recursive: true });
       const file: UnitFile = { version: 1, current: randomBytes(32).toString('base64') };
-      writeFileSync(`${path}.tmp`, JSON.stringify(file), { mode: 0o600 });
-      renameSync(`${path}.tmp`, path);
+      writeSecretFile(path, JSON.stringify(file));
     }
     const file = JSON.parse(readFileSync(path, 'utf8')) as UnitFile;
     return new SoftwareCryptoUnit(Buffer.from(file.current, 'base64'));

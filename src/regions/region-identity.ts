@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeSecretFile } from '../util/index.ts';
 
 interface IdentityFile {
   version: 1;
@@ -26,11 +26,9 @@ export class RegionIdentity {
   /** Opens the identity file, creating fresh keys (readable only by the owner) the first time. */
   static openOrInit(path: string): RegionIdentity {
     if (!existsSync(path)) {
-      mkdirSync(dirname(path), { recursive: true });
       const fresh = (): string => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
       const file: IdentityFile = { version: 1, signing: fresh(), transport: fresh() };
-      writeFileSync(`${path}.tmp`, JSON.stringify(file), { mode: 0o600 });
-      renameSync(`${path}.tmp`, path);
+      writeSecretFile(path, JSON.stringify(file));
     }
     const file = JSON.parse(readFileSync(path, 'utf8')) as IdentityFile;
     return new RegionIdentity(createPrivateKey(file.signing), createPrivateKey(file.transport));

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkRegionConfig, type RegionConfig } from '../config/index.ts';
 import { devPrincipals } from './dev-principals.ts';
 import { RegionIdentity } from '../regions/index.ts';
+import { writeSecretFile } from '../util/index.ts';
 
 export interface DevOptions {
   regions: string[];
@@ -69,6 +70,6 @@ function devCredentials(path: string, options: DevOptions): DevCredentials {
     accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`,
     secretAccessKey: randomBytes(30).toString('base64url'),
   };
-  writeFileSync(path, JSON.stringify(credentials), { mode: 0o600 });
+  writeSecretFile(path, JSON.stringify(credentials));
   return credentials;
 }

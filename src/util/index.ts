@@ -1,1 +1,2 @@
 export { deepFreeze } from './deep-freeze.ts';
+export { writeSecretFile } from './write-secret-file.ts';

@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeSecretFile } from '../../util/index.ts';
 import type { SigkeyFile } from './sigkey-file.ts';
 import { TkeError } from './tke-error.ts';
 
@@ -66,8 +67,6 @@ export class Workspace {
   }
 
   private write(name: string, value: unknown): void {
-    const path = join(this.dir, name);
-    writeFileSync(`${path}.tmp`, JSON.stringify(value, null, 2), { mode: 0o600 });
-    renameSync(`${path}.tmp`, path);
+    writeSecretFile(join(this.dir, name), JSON.stringify(value, null, 2));
   }
 }
