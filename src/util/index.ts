@@ -1,2 +1,3 @@
 export { deepFreeze } from './deep-freeze.ts';
 export { writeSecretFile } from './write-secret-file.ts';
+export { NodeSha256 } from './node-sha256.ts';

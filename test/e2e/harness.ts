@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { NodeSha256 } from '../../src/util/index.ts';
 
 export const ACCESS_KEY_ID = 'AKIACONCORDTEST0001';
 export const SECRET_ACCESS_KEY = 'concord-test-secret-access-key-0001';
@@ -100,30 +100,6 @@ export async function startDev(options: { regions?: string[]; dataDir?: string; 
   };
 }
 
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-const bytes = (data: SourceData): Buffer =>
-  typeof data === 'string' ? Buffer.from(data) : ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
-
-/** node:crypto as the hash @smithy/signature-v4 asks for: SHA-256, or HMAC-SHA-256 given a secret. */
-export class NodeSha256 {
-  private hash: Hash | Hmac;
-  constructor(private readonly secret?: SourceData) {
-    this.hash = this.fresh();
-  }
-  private fresh(): Hash | Hmac {
-    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(this.secret));
-  }
-  update(data: SourceData): void {
-    this.hash.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset(): void {
-    this.hash = this.fresh();
-  }
-}
-
 export interface RawRequest {
   /** The X-Amz-Target operation name, e.g. 'Encrypt'; omitted for no X-Amz-Target header. */
   operation?: string;
@@ -170,7 +146,7 @@ export async function rawRequest(endpoint: string, request: RawRequest = {}): Pr
     sent = signed.headers;
   }
   const { host: _host, ...fetchHeaders } = sent;
-  const response = await fetch(url, { method: 'POST', headers: fetchHeaders, body: new Uint8Array(bytes(request.sentBody ?? body)) });
+  const response = await fetch(url, { method: 'POST', headers: fetchHeaders, body: new Uint8Array(Buffer.from(request.sentBody ?? body)) });
   const text = await response.text();
   let json: RawResponse['json'] = {};
   try {

@@ -3,7 +3,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { canonicalCommand, signCommand, type UnitInfo } from '../../src/cryptounits/index.ts';
-import { ACCESS_KEY_ID, NodeSha256, SECRET_ACCESS_KEY, startDev, type DevDeployment } from './harness.ts';
+import { NodeSha256 } from '../../src/util/index.ts';
+import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, startDev, type DevDeployment } from './harness.ts';
 
 interface Answer {
   status: number;

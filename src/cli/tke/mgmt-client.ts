@@ -1,5 +1,6 @@
-import { createHash, createHmac } from 'node:crypto';
+import { SignatureV4 } from '@smithy/signature-v4';
 import type { CommandOutcome, RewrapProgress, SignedCommand, UnitInfo } from '../../cryptounits/index.ts';
+import { NodeSha256 } from '../../util/index.ts';
 import { TkeError } from './tke-error.ts';
 
 export interface Credentials {
@@ -8,8 +9,6 @@ export interface Credentials {
 }
 
 const SERVICE = 'concord-mgmt';
-const sha256Hex = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
-const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data).digest();
 
 /** A region's crypto unit management API (/mgmt/v1), with requests signed by SigV4. */
 export class MgmtClient {
@@ -45,7 +44,7 @@ export class MgmtClient {
     const payload = body === undefined ? '' : JSON.stringify(body);
     let response: Response;
     try {
-      response = await fetch(url, { method, headers: this.sign(method, url, payload), ...(body === undefined ? {} : { body: payload }) });
+      response = await fetch(url, { method, headers: await this.sign(method, url, payload), ...(body === undefined ? {} : { body: payload }) });
     } catch (error) {
       throw new TkeError(`Cannot reach the management API at ${this.endpoint}: ${(error as Error).message}`);
     }
@@ -66,19 +65,11 @@ export class MgmtClient {
     throw new TkeError(`${this.endpoint} does not answer as a Concord region; check --endpoint.`);
   }
 
-  private sign(method: string, url: URL, payload: string): Record<string, string> {
-    const amzDate = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
-    const day = amzDate.slice(0, 8);
-    const region = this.region!;
-    const headers: Record<string, string> = { host: url.host, 'x-amz-date': amzDate, ...(payload ? { 'content-type': 'application/json' } : {}) };
-    const names = Object.keys(headers).sort();
-    const canonicalPath = url.pathname.split('/').map((part) => encodeURIComponent(decodeURIComponent(part))).join('/');
-    const canonicalRequest = [method, canonicalPath, '', names.map((n) => `${n}:${headers[n]}\n`).join(''), names.join(';'), sha256Hex(payload)].join('\n');
-    const scope = `${day}/${region}/${SERVICE}/aws4_request`;
-    const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
-    const key = hmac(hmac(hmac(hmac(`AWS4${this.credentials.secretAccessKey}`, day), region), SERVICE), 'aws4_request');
-    const signature = createHmac('sha256', key).update(stringToSign).digest('hex');
-    const { host: _host, ...sent } = headers;
-    return { ...sent, authorization: `AWS4-HMAC-SHA256 Credential=${this.credentials.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}` };
+  private async sign(method: string, url: URL, payload: string): Promise<Record<string, string>> {
+    const signer = new SignatureV4({ service: SERVICE, region: this.region!, credentials: this.credentials, sha256: NodeSha256 });
+    const headers: Record<string, string> = { host: url.host, ...(payload ? { 'content-type': 'application/json' } : {}) };
+    const signed = await signer.sign({ method, protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: url.pathname, query: {}, headers, body: payload });
+    const { host: _host, ...sent } = signed.headers;
+    return sent;
   }
 }
