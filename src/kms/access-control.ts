@@ -35,7 +35,7 @@ export class AccessControl {
     for (const token of facts.grantTokens ?? []) {
       if (!parseGrantToken(token)) throw new KmsError('InvalidGrantTokenException', 'The grant token is not valid.');
     }
-    const request = this.request(caller, action, keyArn(this.ctx, key.keyId), facts);
+    const request = this.request(caller, `kms:${action}`, keyArn(this.ctx, key.keyId), facts);
     const verdict = evaluateKeyAccess(this.keyPolicy(key.policy), this.directory.identity(caller.arn), request);
     if (verdict.allowed) return;
     if (!verdict.explicitDeny && GRANT_OPERATIONS.has(action) && (await this.grantAllows(caller, action, key, facts))) return;
@@ -43,11 +43,10 @@ export class AccessControl {
   };
 
   /** For actions on no particular key (CreateKey, ListKeys, ...): identity policies decide. */
-  readonly authorizeIdentity = async (caller: Caller, action: string): Promise<void> => {
-    const request = this.request(caller, action, '*', {});
-    const verdict = evaluateIdentityAccess(this.directory.identity(caller.arn), request);
-    if (!verdict.allowed) throw accessDenied(request, verdict);
-  };
+  readonly authorizeIdentity = async (caller: Caller, action: string): Promise<void> => this.identityAllows(caller, `kms:${action}`);
+
+  /** For the crypto unit management API: identity policies must allow `concord:<action>`. */
+  readonly authorizeManagement = async (caller: Caller, action: string): Promise<void> => this.identityAllows(caller, `concord:${action}`);
 
   /**
    * Refuses a new key policy naming principals this account does not have, or one that
@@ -60,15 +59,22 @@ export class AccessControl {
       if (!named.every((arn) => this.directory.exists(arn))) throw invalidPrincipals();
     }
     if (bypassLockoutCheck) return;
-    const request = this.request(caller, 'PutKeyPolicy', keyArn(this.ctx, keyId), {});
+    const request = this.request(caller, 'kms:PutKeyPolicy', keyArn(this.ctx, keyId), {});
     if (!evaluateKeyAccess(policy, this.directory.identity(caller.arn), request).allowed) {
       throw malformed('The new key policy will not allow you to update the key policy in the future.');
     }
   };
 
+  private identityAllows(caller: Caller, action: string): void {
+    const request = this.request(caller, action, '*', {});
+    const verdict = evaluateIdentityAccess(this.directory.identity(caller.arn), request);
+    if (!verdict.allowed) throw accessDenied(request, verdict);
+  }
+
+  /** `action` is the full IAM action name, service prefix included. */
   private request(caller: Caller, action: string, resource: string, facts: RequestFacts): AccessRequest {
     const values = requestValues({ principal: caller.arn, account: caller.account, encryptionContext: facts.encryptionContext, extra: facts.conditions });
-    return { principal: caller.arn, account: caller.account, action: `kms:${action}`, resource, values };
+    return { principal: caller.arn, account: caller.account, action, resource, values };
   }
 
   private keyPolicy(document: string): Policy {

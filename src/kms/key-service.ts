@@ -9,7 +9,7 @@ import { lifecycleOperations, sweepDeletedKeys } from './lifecycle-operations.ts
 import { macOperations } from './mac-operations.ts';
 import type { KeyHooks, Operation, OperationDeps, Operations } from './operation.ts';
 import { PrincipalDirectory, type PrincipalConfig } from './principal-directory.ts';
-import type { RegionContext } from './region-context.ts';
+import type { Caller, RegionContext } from './region-context.ts';
 import { rotateDueKeys, rotationOperations } from './rotation-operations.ts';
 import { tagAndPolicyOperations } from './tag-and-policy-operations.ts';
 
@@ -26,6 +26,8 @@ export interface KeyServiceOptions extends Omit<RegionContext, 'now'> {
 /** A region's AWS KMS operations, by their TrentService names. */
 export class KeyService {
   readonly ctx: RegionContext;
+  /** Throws AccessDeniedException unless the caller's identity policies allow `concord:<action>`. */
+  readonly authorizeManagement: (caller: Caller, action: string) => Promise<void>;
   private readonly deps: OperationDeps;
   private readonly operations: Operations;
 
@@ -34,6 +36,7 @@ export class KeyService {
     this.ctx = { ...context, now };
     const keys = new KeyRepository(this.ctx);
     const access = new AccessControl(this.ctx, new PrincipalDirectory(this.ctx.account, principals));
+    this.authorizeManagement = access.authorizeManagement;
     this.deps = { ctx: this.ctx, keys, authorize: access.authorize, authorizeIdentity: access.authorizeIdentity, checkKeyPolicy: access.checkKeyPolicy, hooks };
     this.operations = {
       ...lifecycleOperations(this.deps),

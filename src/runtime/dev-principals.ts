@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { ConfigError, type RegionConfig } from '../config/index.ts';
 
-/** The dev administrator's identity policy, like AWS's AdministratorAccess limited to KMS. */
-const KMS_ADMINISTRATOR_POLICY = {
+/** The dev administrator's identity policy, like AWS's AdministratorAccess limited to KMS and the crypto unit management API. */
+const ADMINISTRATOR_POLICY = {
   Version: '2012-10-17',
-  Statement: [{ Sid: 'KmsAdministrator', Effect: 'Allow', Action: 'kms:*', Resource: '*' }],
+  Statement: [{ Sid: 'Administrator', Effect: 'Allow', Action: ['kms:*', 'concord:*'], Resource: '*' }],
 };
 
 interface DevPrincipal {
@@ -16,8 +16,8 @@ interface DevPrincipal {
 }
 
 /**
- * The principals of a dev deployment: the administrator (user/admin, allowed kms:* by its
- * identity policy) and those of `--principals-file`, a YAML list of
+ * The principals of a dev deployment: the administrator (user/admin, allowed kms:* and
+ * concord:* by its identity policy) and those of `--principals-file`, a YAML list of
  * {arn, accessKeyId, secretAccessKey, identityPolicies}. Every region's config checks them.
  */
 export function devPrincipals(
@@ -30,7 +30,7 @@ export function devPrincipals(
   return {
     accessKeys: [{ ...admin, principal: adminArn }, ...others.map(({ arn, accessKeyId, secretAccessKey }) => ({ accessKeyId, secretAccessKey, principal: arn }))],
     principals: [
-      { arn: adminArn, identityPolicies: [KMS_ADMINISTRATOR_POLICY] },
+      { arn: adminArn, identityPolicies: [ADMINISTRATOR_POLICY] },
       ...others.map(({ arn, identityPolicies }) => ({ arn, identityPolicies: identityPolicies ?? [] })),
     ],
   };

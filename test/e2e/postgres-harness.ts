@@ -101,7 +101,7 @@ async function startNodeOnPort(options: NodeOptions, port: number): Promise<Regi
       store: options.store,
       ...(options.crypto ?? { cryptoUnit: { kind: 'software', path: join(options.dataDir, 'crypto-unit.json') } }),
       accessKeys: [{ accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, principal: `arn:aws:iam::${ACCOUNT}:user/admin` }],
-      principals: [{ arn: `arn:aws:iam::${ACCOUNT}:user/admin`, identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] }] }],
+      principals: [{ arn: `arn:aws:iam::${ACCOUNT}:user/admin`, identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: ['kms:*', 'concord:*'], Resource: '*' }] }] }],
       logLevel: options.logLevel ?? 'info',
       backgroundIntervalMs: options.backgroundIntervalMs ?? 60000,
     }),

@@ -1,24 +1,48 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { CryptoUnitError, MasterKeyUnavailableError, type CommandName, type RegionCryptoUnit, type Rewrapper, type SignedCommand, type UnitErrorKind } from '../../cryptounits/index.ts';
 import { KmsError } from '../../errors/index.ts';
+import type { Caller } from '../../kms/index.ts';
+import { accountOf } from '../aws-json/aws-json-routes.ts';
 import { SigV4Verifier, type AccessKey } from '../auth/sigv4.ts';
 
 export interface MgmtApi {
   units: RegionCryptoUnit;
   rewrapper: Rewrapper;
+  /** Throws AccessDeniedException unless the caller's identity policies allow `concord:<action>`. */
+  authorize(caller: Caller, action: string): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller?: Caller;
+  }
 }
 
 /** The SigV4 service name management requests are signed for. */
 export const MGMT_SERVICE = 'concord-mgmt';
 
 const STATUS: Record<UnitErrorKind, number> = { NotFound: 404, InvalidRequest: 400, SignatureRequired: 403, StaleNonce: 409, InvalidState: 409 };
-const COMMANDS: readonly CommandName[] = ['admin-add', 'admin-remove', 'thresholds-set', 'mk-generate', 'mk-export', 'mk-load', 'mk-commit', 'mk-set', 'mk-recover', 'zeroize'];
+/** The IAM action (after `concord:`) an identity policy must allow for each unit command. */
+const COMMAND_ACTIONS: Record<CommandName, string> = {
+  'admin-add': 'AddCryptoUnitAdministrator',
+  'admin-remove': 'RemoveCryptoUnitAdministrator',
+  'thresholds-set': 'SetCryptoUnitThresholds',
+  'mk-generate': 'GenerateMasterKey',
+  'mk-export': 'ExportMasterKey',
+  'mk-load': 'LoadMasterKey',
+  'mk-commit': 'CommitMasterKey',
+  'mk-set': 'SetMasterKey',
+  'mk-recover': 'RecoverMasterKey',
+  zeroize: 'ZeroizeCryptoUnit',
+};
+const COMMANDS = Object.keys(COMMAND_ACTIONS) as CommandName[];
 const MAX_REWRAP_BATCH = 5000;
 
 /**
  * The crypto unit management API that `concord tke` talks to, under /mgmt/v1. Requests are
- * signed with SigV4 for the service 'concord-mgmt' by one of the region's access keys;
- * errors answer {error, message} with a 4xx status.
+ * signed with SigV4 for the service 'concord-mgmt' by one of the region's access keys, whose
+ * principal's identity policies must allow the `concord:` action of the request; errors answer
+ * {error, message} with a 4xx status.
  */
 export function mgmtRoutes(app: FastifyInstance, api: MgmtApi, region: string, accessKeys: readonly AccessKey[]): void {
   const verifier = new SigV4Verifier(region, MGMT_SERVICE, accessKeys);
@@ -32,18 +56,31 @@ export function mgmtRoutes(app: FastifyInstance, api: MgmtApi, region: string, a
       scope.addHook('preHandler', async (request) => {
         const accessKey = verifier.verify({ method: request.method, url: request.url, headers: request.headers, body: bodyOf(request) });
         request.accessKeyId = accessKey.accessKeyId;
+        request.caller = { arn: accessKey.principal, account: accountOf(accessKey.principal) };
       });
+      const authorize = (request: FastifyRequest, action: string): Promise<void> => api.authorize(request.caller!, action);
 
-      scope.get('/units', async () => ({ region, units: api.units.units.map((u) => u.info()) }));
-      scope.get<{ Params: { id: string } }>('/units/:id', async (request) => api.units.unit(request.params.id).info());
+      scope.get('/units', async (request) => {
+        await authorize(request, 'ListCryptoUnits');
+        return { region, units: api.units.units.map((u) => u.info()) };
+      });
+      scope.get<{ Params: { id: string } }>('/units/:id', async (request) => {
+        await authorize(request, 'DescribeCryptoUnit');
+        return api.units.unit(request.params.id).info();
+      });
       scope.post<{ Params: { id: string } }>('/units/:id/commands', async (request) => {
         const command = signedCommand(json(request));
         // The request log line then says which command ran on which unit: the audit trail of the ceremony.
         request.operation = `tke ${command.command} ${request.params.id}`;
+        await authorize(request, COMMAND_ACTIONS[command.command]);
         return api.units.unit(request.params.id).execute(command);
       });
-      scope.get('/rewrap', async () => ({ total: await api.rewrapper.count(), pattern: api.units.wrapPattern() ?? null }));
+      scope.get('/rewrap', async (request) => {
+        await authorize(request, 'GetRewrapStatus');
+        return { total: await api.rewrapper.count(), pattern: api.units.wrapPattern() ?? null };
+      });
       scope.post('/rewrap', async (request) => {
+        await authorize(request, 'RewrapKeyMaterial');
         const body = json(request);
         const limit = (body.limit ?? 1000) as number;
         if (typeof body.pattern !== 'string') throw invalid("'pattern' is the verification pattern to re-wrap under.");
