@@ -1,4 +1,4 @@
-import { keyIndexPaths, type KeyRecord } from './key-record.ts';
+import { keyIndexPaths, timeIndexTime, type KeyRecord } from './key-record.ts';
 import type { OperationDeps } from './operation.ts';
 import { changeKey } from './update-key.ts';
 
@@ -13,7 +13,7 @@ export async function changeDueKeys(deps: OperationDeps, prefix: string, change:
   const { ctx, keys, hooks } = deps;
   let failure: unknown;
   for (const entry of await ctx.store.list(prefix, { limit: DUE_BATCH })) {
-    if (Number(entry.key.slice(prefix.length).split('/')[0]) > ctx.now()) break;
+    if (timeIndexTime(entry.key) > ctx.now()) break;
     try {
       await ctx.store.transaction(async (tx) => {
         const key = await keys.getForUpdate(tx, entry.value);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { WrappedRecords } from '../cryptounits/index.ts';
 import { KmsError } from '../errors/index.ts';
 import { generateKeyPairDer } from './key-material.ts';
+import { timeIndexPath, timeIndexTime } from './key-record.ts';
 import type { RegionContext } from './region-context.ts';
 
 /** A public key and import token stay valid this long, as in AWS. */
@@ -18,8 +19,7 @@ interface ImportParametersRecord {
 }
 
 /** Ordered by expiry, so expired parameters are purged without a scan. */
-const importPath = (validTo: number, keyId: string, tokenId: string): string =>
-  `import/${String(validTo).padStart(15, '0')}/${keyId}/${tokenId}`;
+const importPath = (validTo: number, keyId: string, tokenId: string): string => timeIndexPath('import', validTo, `${keyId}/${tokenId}`);
 
 const tokenAad = (keyId: string): Buffer => Buffer.from(`concord import token|${keyId}`);
 const privateKeyAad = (keyId: string, tokenId: string): Buffer => Buffer.from(`concord import wrapping key|${keyId}|${tokenId}`);
@@ -72,7 +72,7 @@ export async function openImportToken(ctx: RegionContext, keyId: string, importT
 /** Background work: forgets wrapping keys whose import token has expired. */
 export async function purgeExpiredImportParameters(ctx: RegionContext): Promise<number> {
   const entries = await ctx.store.list('import/', { limit: PURGE_BATCH });
-  const expired = entries.filter((entry) => Number(entry.key.split('/')[1]) <= ctx.now());
+  const expired = entries.filter((entry) => timeIndexTime(entry.key) <= ctx.now());
   if (expired.length > 0) await ctx.store.transaction(async (tx) => expired.forEach((entry) => tx.delete(entry.key)));
   return expired.length;
 }

@@ -74,13 +74,15 @@ export interface AliasRecord {
 
 export const keyPath = (keyId: string): string => `key/${keyId}`;
 export const aliasPath = (aliasName: string): string => `alias/${aliasName}`;
-/** An index of keys awaiting deletion, ordered by deletion time, for the sweeper. */
-const deletionPath = (deletionDate: number, keyId: string): string =>
-  `deletion/${String(deletionDate).padStart(15, '0')}/${keyId}`;
-/** An index of keys with automatic rotation, ordered by when it is due, for the rotation job. */
-const rotationPath = (dueAt: number, keyId: string): string => `rotation/${String(dueAt).padStart(15, '0')}/${keyId}`;
-/** An index of keys with expiring imported material, ordered by expiry, for the expiry job. */
-const expiryPath = (validTo: number, keyId: string): string => `expiry/${String(validTo).padStart(15, '0')}/${keyId}`;
+/**
+ * A time-ordered index entry `<index>/<time, zero-padded ms>/<id>`: a prefix scan lists the
+ * entries by time, so background jobs read only what is due. Indexes: `deletion/` (the
+ * sweeper), `rotation/` (automatic rotation), `expiry/` (imported material), `import/`.
+ */
+export const timeIndexPath = (index: string, at: number, id: string): string => `${index}/${String(at).padStart(15, '0')}/${id}`;
+
+/** The time of a time-index entry. */
+export const timeIndexTime = (path: string): number => Number(path.split('/')[1]);
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -93,11 +95,11 @@ export const nextRotationDate = (rotation: NonNullable<KeyRecord['autoRotation']
  */
 export function keyIndexPaths(key: KeyRecord): string[] {
   const paths = new Set<string>();
-  if (key.deletionDate !== undefined) paths.add(deletionPath(key.deletionDate, key.keyId));
-  if (key.autoRotation && key.state === 'Enabled' && !isReplicaKey(key)) paths.add(rotationPath(nextRotationDate(key.autoRotation), key.keyId));
+  if (key.deletionDate !== undefined) paths.add(timeIndexPath('deletion', key.deletionDate, key.keyId));
+  if (key.autoRotation && key.state === 'Enabled' && !isReplicaKey(key)) paths.add(timeIndexPath('rotation', nextRotationDate(key.autoRotation), key.keyId));
   for (const material of key.materials) {
     const validTo = material.imported?.validTo;
-    if (validTo !== undefined) paths.add(expiryPath(validTo, key.keyId));
+    if (validTo !== undefined) paths.add(timeIndexPath('expiry', validTo, key.keyId));
   }
   return [...paths];
 }

@@ -5,7 +5,7 @@ import { grantPrefix } from './grant-record.ts';
 import { generateKeyMaterial } from './key-material.ts';
 import { keyMetadata } from './key-metadata.ts';
 import { hasReplicas } from './multi-region.ts';
-import { aliasPath, keyPath, type AliasRecord, type KeyRecord } from './key-record.ts';
+import { aliasPath, keyPath, timeIndexTime, type AliasRecord, type KeyRecord } from './key-record.ts';
 import { keySpecs } from './key-specs.ts';
 import { requireNotPendingDeletion, requireState } from './key-state-errors.ts';
 import { toEpochSeconds, type OperationDeps, type Operations } from './operation.ts';
@@ -151,8 +151,7 @@ export async function sweepDeletedKeys(deps: OperationDeps): Promise<number> {
   let deleted = 0;
   for (const entry of due) {
     const keyId = entry.value;
-    const dueAt = Number(entry.key.split('/')[1]);
-    if (dueAt > ctx.now()) break;
+    if (timeIndexTime(entry.key) > ctx.now()) break;
     await ctx.store.transaction(async (tx) => {
       tx.delete(entry.key);
       const key = await keys.getForUpdate(tx, keyId);
