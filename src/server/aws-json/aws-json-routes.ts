@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { KmsError } from '../../errors/index.ts';
 import type { KeyService } from '../../kms/index.ts';
+import { callerOf } from '../auth/caller-of.ts';
 import type { SigV4Verifier } from '../auth/sigv4.ts';
 import { kmsModel } from './kms-model.ts';
 import { validateInput } from './validate-input.ts';
@@ -38,7 +39,7 @@ export function awsJsonRoutes(app: FastifyInstance, service: KeyService, verifie
       throw new KmsError('SerializationException', 'Content-Type must be application/x-amz-json-1.1.');
     }
     const input = validateInput(kmsModel, model.input, parseJson(body));
-    const output = await operation(input, { account: accountOf(accessKey.principal), arn: accessKey.principal });
+    const output = await operation(input, callerOf(accessKey));
     reply.header('content-type', AWS_JSON_1_1);
     return Buffer.from(toJson(output));
   });
@@ -79,5 +80,3 @@ function encodeBlobs(value: unknown): unknown {
   }
   return value;
 }
-
-export const accountOf = (principalArn: string): string => principalArn.split(':')[4] ?? '';

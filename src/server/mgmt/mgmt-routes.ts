@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { CryptoUnitError, MasterKeyUnavailableError, type CommandName, type RegionCryptoUnit, type Rewrapper, type SignedCommand, type UnitErrorKind } from '../../cryptounits/index.ts';
 import { KmsError } from '../../errors/index.ts';
 import type { Caller } from '../../kms/index.ts';
-import { accountOf } from '../aws-json/aws-json-routes.ts';
+import { callerOf } from '../auth/caller-of.ts';
 import { SigV4Verifier, type AccessKey } from '../auth/sigv4.ts';
 
 export interface MgmtApi {
@@ -56,7 +56,7 @@ export function mgmtRoutes(app: FastifyInstance, api: MgmtApi, region: string, a
       scope.addHook('preHandler', async (request) => {
         const accessKey = verifier.verify({ method: request.method, url: request.url, headers: request.headers, body: bodyOf(request) });
         request.accessKeyId = accessKey.accessKeyId;
-        request.caller = { arn: accessKey.principal, account: accountOf(accessKey.principal) };
+        request.caller = callerOf(accessKey);
       });
       const authorize = (request: FastifyRequest, action: string): Promise<void> => api.authorize(request.caller!, action);
 
