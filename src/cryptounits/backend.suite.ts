@@ -69,6 +69,19 @@ export function backendSuite(name: string, makeBackend: () => Promise<BackendUnd
       return recovery.register('current').pattern!;
     }
 
+    it('reports a master key that another node zeroized as unavailable once it reloads, not as a backend failure', async () => {
+      const [one, two] = [await backend.open('shared'), await backend.open('shared')];
+      const { handle } = await one.generateKey();
+      const aad = Buffer.from('aad');
+      const sealed = one.encrypt(handle, Buffer.from('record'), aad);
+      await two.reload();
+      assert.equal(two.decrypt(handle, sealed, aad)?.toString(), 'record');
+      await one.zeroize();
+      await two.reload();
+      assert.throws(() => two.decrypt(handle, sealed, aad), MasterKeyUnavailableError);
+      assert.throws(() => two.encrypt(handle, Buffer.from('more'), aad), /auto-mk-recover/);
+    });
+
     it('starts a unit in imprint mode with empty registers and keeps its state across a reopen', async () => {
       const unit = await openUnit('fresh', 'operational');
       assert.equal(unit.info().mode, 'imprint');

@@ -17,3 +17,8 @@ export class MasterKeyUnavailableError extends Error {
     this.name = 'MasterKeyUnavailableError';
   }
 }
+
+/** A register names a master key its unit no longer holds: zeroized, possibly through another node. */
+export function vanishedMasterKey(): MasterKeyUnavailableError {
+  return new MasterKeyUnavailableError("A master key register refers to a key its crypto unit no longer holds; recover it with 'concord tke auto-mk-recover'.");
+}

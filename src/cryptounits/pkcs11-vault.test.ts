@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { backendSuite } from './backend.suite.ts';
+import { MasterKeyUnavailableError } from './crypto-unit.ts';
 import { ManagedCryptoUnit } from './managed-unit.ts';
 import { Pkcs11Vault } from './pkcs11-vault.ts';
 import { RegionCryptoUnit } from './region-crypto-unit.ts';
@@ -104,6 +105,21 @@ describe('master keys in a PKCS#11 token', () => {
     } finally {
       probe.close();
       await vault.close();
+    }
+  });
+
+  it('report a key destroyed through another session as unavailable at once, though the vault remembered its handle', async () => {
+    const [one, two] = [open('remembered'), open('remembered')];
+    try {
+      const { handle } = await one.generateKey();
+      const aad = Buffer.from('aad');
+      const sealed = two.encrypt(handle, Buffer.from('record'), aad);
+      await one.zeroize();
+      assert.throws(() => two.decrypt(handle, sealed, aad), MasterKeyUnavailableError);
+      assert.throws(() => two.encrypt(handle, Buffer.from('more'), aad), MasterKeyUnavailableError);
+    } finally {
+      await one.close();
+      await two.close();
     }
   });
 

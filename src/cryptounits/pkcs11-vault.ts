@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Sealed } from '../crypto/index.ts';
 import { IV_LENGTH, TAG_LENGTH } from '../crypto/index.ts';
+import { vanishedMasterKey } from './crypto-unit.ts';
 import { CryptoUnitError } from './unit-error.ts';
 import type { UnitVault } from './unit-vault.ts';
 import { PATTERN_LENGTH } from './wrapped-key.ts';
@@ -168,12 +169,12 @@ export class Pkcs11Vault implements UnitVault {
 
   encrypt(handle: string, plaintext: Buffer, aad: Buffer): Sealed {
     const iv = randomBytes(IV_LENGTH);
-    const out = this.gcmEncrypt(this.key(handle), iv, plaintext, aad);
+    const out = this.withKey(handle, (key) => this.gcmEncrypt(key, iv, plaintext, aad));
     return { iv, ciphertext: out.subarray(0, out.length - TAG_LENGTH), tag: out.subarray(out.length - TAG_LENGTH) };
   }
 
   decrypt(handle: string, sealed: Sealed, aad: Buffer): Buffer | undefined {
-    this.lib.C_DecryptInit(this.session, this.gcm(sealed.iv, aad), this.key(handle));
+    this.withKey(handle, (key) => this.lib.C_DecryptInit(this.session, this.gcm(sealed.iv, aad), key));
     try {
       const input = Buffer.concat([sealed.ciphertext, sealed.tag]);
       return Buffer.from(this.lib.C_Decrypt(this.session, input, Buffer.alloc(input.length)));
@@ -194,7 +195,7 @@ export class Pkcs11Vault implements UnitVault {
   async exportKey(handle: string, peerTransportKey: Buffer): Promise<Buffer> {
     const kek = this.trustedKey(peerTransportKey);
     try {
-      return Buffer.from(this.lib.C_WrapKey(this.session, { mechanism: p11.CKM_AES_KEY_WRAP_PAD }, kek, this.key(handle), Buffer.alloc(64)));
+      return this.withKey(handle, (key) => Buffer.from(this.lib.C_WrapKey(this.session, { mechanism: p11.CKM_AES_KEY_WRAP_PAD }, kek, key, Buffer.alloc(64))));
     } finally {
       this.lib.C_DestroyObject(this.session, kek);
     }
@@ -384,15 +385,30 @@ export class Pkcs11Vault implements UnitVault {
     return Buffer.from(this.lib.C_Encrypt(this.session, plaintext, Buffer.alloc(plaintext.length + TAG_LENGTH)));
   }
 
-  private key(handle: string): Handle {
+  /**
+   * Runs `use` with the master key named `handle`. Another node of the region may have
+   * destroyed the object behind a remembered handle: the token then answers
+   * CKR_OBJECT_HANDLE_INVALID, and the key is looked up afresh once.
+   */
+  private withKey<T>(handle: string, use: (key: Handle) => T): T {
     if (this.objectsAt !== this.library.logouts) {
       this.objects.clear();
       this.objectsAt = this.library.logouts;
     }
-    const key = this.objects.get(handle) ?? this.findKey(handle);
-    if (!key) throw new CryptoUnitError('InvalidState', 'The register refers to a key the unit no longer holds; recover the master key.');
+    const remembered = this.objects.get(handle);
+    if (remembered) {
+      try {
+        return use(remembered);
+      } catch (error) {
+        const code = (error as { code?: number }).code;
+        if (code !== p11.CKR_OBJECT_HANDLE_INVALID && code !== p11.CKR_KEY_HANDLE_INVALID) throw error;
+        this.objects.delete(handle);
+      }
+    }
+    const key = this.findKey(handle);
+    if (!key) throw vanishedMasterKey();
     this.objects.set(handle, key);
-    return key;
+    return use(key);
   }
 
   private findKey(handle: string): Handle | undefined {

@@ -10,7 +10,8 @@ import { encodeWrapped, patternOf, sealedOf } from './wrapped-key.ts';
  * is wrapped under the new register while a rotation has loaded one (so nothing is left
  * behind under the outgoing key), otherwise under the current one, and unwrapped by
  * whichever register holds the master key named in the wrapped blob. With `sync`, a master key
- * it does not hold may have arrived through another node: it looks once before refusing.
+ * it does not hold may have arrived, or one it holds been zeroized, through another node: it
+ * looks once before refusing.
  */
 export class RegionCryptoUnit implements CryptoUnit {
   constructor(
@@ -52,8 +53,10 @@ export class RegionCryptoUnit implements CryptoUnit {
   async unwrap(wrapped: Buffer, aad: Buffer): Promise<Buffer> {
     const pattern = patternOf(wrapped);
     if (!pattern) throw new Error('stored key material is not in the wrapped format');
-    const [unit, register] = await this.orAfterCheck(() => this.holder(pattern.toString('hex')));
-    const plaintext = unit.decrypt(register, sealedOf(wrapped), aad);
+    const plaintext = await this.orAfterCheck(() => {
+      const [unit, register] = this.holder(pattern.toString('hex'));
+      return unit.decrypt(register, sealedOf(wrapped), aad);
+    });
     if (!plaintext) throw new Error('stored key material failed authentication');
     return plaintext;
   }

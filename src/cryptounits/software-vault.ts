@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync,
 import { join } from 'node:path';
 import { aesGcmDecrypt, aesGcmEncrypt, aesKeyUnwrapPad, aesKeyWrapPad, type Sealed } from '../crypto/index.ts';
 import { agreedKey } from './key-transfer.ts';
+import { vanishedMasterKey } from './crypto-unit.ts';
 import { CryptoUnitError } from './unit-error.ts';
 import type { UnitVault } from './unit-vault.ts';
 import { verificationPattern } from './wrapped-key.ts';
@@ -144,7 +145,7 @@ export class SoftwareVault implements UnitVault {
 
   private key(handle: string): Buffer {
     const value = this.keys.get(handle);
-    if (!value) throw new CryptoUnitError('InvalidState', 'The register refers to a key the unit no longer holds; recover the master key.');
+    if (!value) throw vanishedMasterKey();
     return value;
   }
 
