@@ -10,12 +10,13 @@ import {
   requireState,
   type KeyRecord,
   type KeyState,
+  type MultiRegionConfig,
   type Operations,
 } from '../kms/index.ts';
 import { enqueue } from './outbox.ts';
 import { PeerUnavailableError } from './peer-client.ts';
 import type { ReplicationContext } from './replication-context.ts';
-import type { PreparedReplica, PrepareReplicaRequest } from './replication-receiver.ts';
+import type { PreparedReplica, PrepareReplicaRequest, ReplicaState } from './replication-receiver.ts';
 
 const KEY_ARN = /^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/.+$/;
 
@@ -41,6 +42,18 @@ export function multiRegionOperations(rc: ReplicationContext): Operations {
   const requirePeer = (region: string): void => {
     if (region === ctx.region) throw new KmsError('ValidationException', `${region} is this key's own region.`);
     if (!auth.peer(region)) throw new KmsError('ValidationException', `Region ${region} is not a peer region of ${ctx.region}.`);
+  };
+
+  /**
+   * AWS swaps only with an Enabled replica. A replica region that cannot be asked now is not
+   * waited for: the swap is durable in the outbox and completes when that region returns.
+   */
+  const requireEnabledReplica = async (keyId: string, region: string): Promise<void> => {
+    const replica = await client.call<ReplicaState>(region, 'replica-state', { keyId }).catch((error: unknown): ReplicaState => {
+      if (error instanceof PeerUnavailableError) return {};
+      throw error;
+    });
+    if (replica.arn && replica.state) requireState(replica.arn, replica.state, ['Enabled']);
   };
 
   const unavailable = (error: unknown): never => {
@@ -99,18 +112,25 @@ export function multiRegionOperations(rc: ReplicationContext): Operations {
     async UpdatePrimaryRegion(input, caller) {
       const target: string = input.PrimaryRegion;
       const keyId = await resolvePrimary(input.KeyId);
-      await locks.run(keyId, () =>
-        ctx.store.transaction(async (tx) => {
-          const key = (await keys.getForUpdate(tx, keyId)) ?? (await keys.load(keyId, tx));
-          await authorize(caller, 'UpdatePrimaryRegion', key);
-          // AWS starts the swap only from an Enabled primary.
-          requirePrimary(key, ['Enabled']);
-          const config = multiRegionConfig(key)!;
-          if (!config.replicaRegions.includes(target)) {
-            throw new KmsError('NotFoundException', `${keyArn(ctx, keyId)} has no replica in ${target}.`);
-          }
+      const requireSwappable = (key: KeyRecord): MultiRegionConfig => {
+        // AWS starts the swap only from an Enabled primary.
+        requirePrimary(key, ['Enabled']);
+        const config = multiRegionConfig(key)!;
+        if (!config.replicaRegions.includes(target)) {
+          throw new KmsError('NotFoundException', `${keyArn(ctx, keyId)} has no replica in ${target}.`);
+        }
+        return config;
+      };
+      await locks.run(keyId, async () => {
+        const key = await keys.load(keyId);
+        await authorize(caller, 'UpdatePrimaryRegion', key);
+        requireSwappable(key);
+        await requireEnabledReplica(keyId, target);
+        await ctx.store.transaction(async (tx) => {
+          const current = (await keys.getForUpdate(tx, keyId)) ?? (await keys.load(keyId, tx));
+          const config = requireSwappable(current);
           // Phase one: this region stops being primary before the new one starts, so there is never more than one.
-          await changeKey(tx, key, (key) => {
+          await changeKey(tx, current, (key) => {
             key.multiRegionConfig = {
               version: config.version + 1,
               primaryRegion: target,
@@ -119,8 +139,8 @@ export function multiRegionOperations(rc: ReplicationContext): Operations {
             };
           });
           await enqueue(tx, { kind: 'sync', keyId, target });
-        }),
-      );
+        });
+      });
       outbox.kick();
       return {};
     },

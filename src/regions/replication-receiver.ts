@@ -3,10 +3,12 @@ import {
   changeKey,
   checkTags,
   defaultKeyPolicy,
+  keyArn,
   keyMetadata,
   multiRegionConfig,
   type Caller,
   type KeyRecord,
+  type KeyState,
   type Tag,
 } from '../kms/index.ts';
 import type { KeySnapshot } from './key-snapshot.ts';
@@ -27,6 +29,11 @@ export interface PreparedReplica {
   metadata: Record<string, unknown>;
   policy: string;
   tags: Tag[];
+}
+
+export interface ReplicaState {
+  arn?: string;
+  state?: KeyState;
 }
 
 export type PeerHandler = (from: string, payload: any) => Promise<unknown>;
@@ -109,6 +116,13 @@ export function replicationReceiver(rc: ReplicationContext): Record<string, Peer
       });
       outbox.kick();
       return result;
+    },
+
+    /** This replica's own state, asked by its primary before UpdatePrimaryRegion hands it the role. */
+    async 'replica-state'(from, { keyId }: { keyId: string }): Promise<ReplicaState> {
+      const key = await keys.get(keyId);
+      if (!key || multiRegionConfig(key)?.primaryRegion !== from) return {};
+      return { arn: keyArn(ctx, keyId), state: key.state };
     },
 
     /** Whether this primary lists the asking region as a replica, answered after any ReplicateKey in flight. */

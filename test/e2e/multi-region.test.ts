@@ -169,6 +169,20 @@ describe('multi-Region keys across the regions of one concord dev deployment', (
     }
   });
 
+  it('refuses to move the primary to a replica that is not Enabled, changing nothing', async () => {
+    const KeyId = await createPrimary();
+    await replicate(KeyId, WEST);
+    await kms[WEST]!.send(new DisableKeyCommand({ KeyId }));
+    await assert.rejects(kms[EAST]!.send(new UpdatePrimaryRegionCommand({ KeyId, PrimaryRegion: WEST })), {
+      name: 'DisabledException',
+      message: `arn:aws:kms:${WEST}:111122223333:key/${KeyId} is disabled.`,
+    });
+    for (const region of [EAST, WEST]) assert.equal((await describeIn(region, KeyId)).MultiRegionConfiguration?.PrimaryKey?.Region, EAST);
+    assert.equal((await describeIn(EAST, KeyId)).KeyState, 'Enabled');
+    await kms[WEST]!.send(new ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: 7 }));
+    await assert.rejects(kms[EAST]!.send(new UpdatePrimaryRegionCommand({ KeyId, PrimaryRegion: WEST })), { name: 'KMSInvalidStateException' });
+  });
+
   it('holds a primary in PendingReplicaDeletion while a replica remains, which deletes on its own schedule', async () => {
     const KeyId = await createPrimary();
     await replicate(KeyId, WEST);
