@@ -15,9 +15,6 @@ export function asymmetricOperations(deps: OperationDeps): Operations {
 
   const signingKey = async (input: Input, caller: Caller, action: string) => {
     const key = await usableKey(deps, input.KeyId, caller, action, { grantTokens: input.GrantTokens }, 'SIGN_VERIFY');
-    if (input.SigningAlgorithm === 'ED25519_PH_SHA_512' && key.keySpec === 'ECC_NIST_EDWARDS25519') {
-      throw new KmsError('UnsupportedOperationException', 'ED25519_PH_SHA_512 is not supported by Concord.');
-    }
     requireAlgorithm(deps, key, 'signing', input.SigningAlgorithm);
     return { key, pair: await objects.keyPair(key) };
   };

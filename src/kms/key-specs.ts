@@ -55,8 +55,7 @@ export const keySpecs: Readonly<Record<string, KeySpecInfo>> = {
   ECC_NIST_P384: nistCurve('secp384r1', 'ECDSA_SHA_384'),
   ECC_NIST_P521: nistCurve('secp521r1', 'ECDSA_SHA_512'),
   ECC_SECG_P256K1: { usages: ['SIGN_VERIFY'], material: { kind: 'ec', curve: 'secp256k1' }, signingAlgorithms: ['ECDSA_SHA_256'] },
-  // AWS also lists ED25519_PH_SHA_512; Node 20's OpenSSL 3.0 has no Ed25519ph, so Concord offers pure Ed25519 only.
-  ECC_NIST_EDWARDS25519: { usages: ['SIGN_VERIFY'], material: { kind: 'ed25519' }, signingAlgorithms: ['ED25519_SHA_512'] },
+  ECC_NIST_EDWARDS25519: { usages: ['SIGN_VERIFY'], material: { kind: 'ed25519' }, signingAlgorithms: ['ED25519_SHA_512', 'ED25519_PH_SHA_512'] },
   HMAC_224: hmac(224),
   HMAC_256: hmac(256),
   HMAC_384: hmac(384),

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { constants, createHash, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { constants, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { signMessage, verifySignature } from './signing.ts';
 
@@ -74,6 +74,28 @@ describe('signing as AWS KMS does', () => {
     assert.throws(() => signMessage(privateKey, 'ED25519_SHA_512', createHash('sha512').update(message).digest(), 'DIGEST'), {
       code: 'ValidationException',
     });
+  });
+
+  it('Ed25519ph signs SHA-512 DIGESTs only, matching the test vector of RFC 8032', () => {
+    const hex = (text: string) => Buffer.from(text, 'hex');
+    const jwk = {
+      kty: 'OKP',
+      crv: 'Ed25519',
+      d: hex('833fe62409237b9d62ec77587520911e9a759cec1d19755b7da901b96dca3d42').toString('base64url'),
+      x: hex('ec172b93ad5e563bf4932c70e1245034c35467ef2efd4d64ebf819683467e2bf').toString('base64url'),
+    };
+    const privateKey = createPrivateKey({ key: jwk, format: 'jwk' });
+    const publicKey = createPublicKey({ key: jwk, format: 'jwk' });
+    const digest = createHash('sha512').update('abc').digest();
+    const signature = signMessage(privateKey, 'ED25519_PH_SHA_512', digest, 'DIGEST');
+    assert.equal(
+      signature.toString('hex'),
+      '98a70222f0b8121aa9d30f813d683f809e462b469c7ff87639499bb94e6dae4131f85042463c2a355a2003d062adf5aaa10b8c61e636062aaad11c2a26083406',
+    );
+    assert.ok(verifySignature(publicKey, 'ED25519_PH_SHA_512', digest, 'DIGEST', signature));
+    assert.equal(verifySignature(publicKey, 'ED25519_PH_SHA_512', flip(digest), 'DIGEST', signature), false);
+    assert.equal(verifySignature(publicKey, 'ED25519_SHA_512', Buffer.from('abc'), 'RAW', signature), false);
+    assert.throws(() => signMessage(privateKey, 'ED25519_PH_SHA_512', Buffer.from('abc'), 'RAW'), { code: 'ValidationException' });
   });
 
   it('refuses a DIGEST whose length does not match the algorithm', () => {

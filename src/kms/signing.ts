@@ -1,9 +1,10 @@
 import { constants, sign, verify, type KeyObject } from 'node:crypto';
 import { KmsError } from '../errors/index.ts';
 import { ecdsaSignDigest, ecdsaVerifyDigest } from './ecdsa-digest-signatures.ts';
+import { ed25519phSignDigest, ed25519phVerifyDigest } from './ed25519ph-digest-signatures.ts';
 import { pkcs1SignDigest, pkcs1VerifyDigest, pssSignDigest, pssVerifyDigest } from './rsa-digest-signatures.ts';
 
-type Scheme = 'pss' | 'pkcs1' | 'ecdsa' | 'ed25519';
+type Scheme = 'pss' | 'pkcs1' | 'ecdsa' | 'ed25519' | 'ed25519ph';
 
 interface SigningAlgorithm {
   scheme: Scheme;
@@ -25,13 +26,18 @@ const ALGORITHMS: Record<string, SigningAlgorithm> = {
   ECDSA_SHA_384: { scheme: 'ecdsa', ...sha(384) },
   ECDSA_SHA_512: { scheme: 'ecdsa', ...sha(512) },
   ED25519_SHA_512: { scheme: 'ed25519', ...sha(512) },
+  ED25519_PH_SHA_512: { scheme: 'ed25519ph', ...sha(512) },
 };
+
+/** AWS takes pure Ed25519 over the message only, and Ed25519ph over its SHA-512 digest only. */
+const ONLY_MESSAGE_TYPE: Partial<Record<Scheme, 'RAW' | 'DIGEST'>> = { ed25519: 'RAW', ed25519ph: 'DIGEST' };
 
 /** Refuses a message AWS would refuse for this algorithm and message type. */
 function checkMessage(name: string, message: Buffer, messageType: string): SigningAlgorithm {
   const algorithm = ALGORITHMS[name]!;
-  if (algorithm.scheme === 'ed25519' && messageType !== 'RAW') {
-    throw new KmsError('ValidationException', `The signing algorithm ${name} requires MessageType RAW.`);
+  const onlyType = ONLY_MESSAGE_TYPE[algorithm.scheme];
+  if (onlyType && messageType !== onlyType) {
+    throw new KmsError('ValidationException', `The signing algorithm ${name} requires MessageType ${onlyType}.`);
   }
   if (messageType === 'DIGEST' && message.length !== algorithm.digestBytes) {
     throw new KmsError('ValidationException', `Digest is invalid length for algorithm ${name}.`);
@@ -57,6 +63,7 @@ export function signMessage(privateKey: KeyObject, name: string, message: Buffer
   }
   if (scheme === 'pss') return pssSignDigest(privateKey, hash, message);
   if (scheme === 'pkcs1') return pkcs1SignDigest(privateKey, hash, message);
+  if (scheme === 'ed25519ph') return ed25519phSignDigest(privateKey, message);
   return ecdsaSignDigest(privateKey, message);
 }
 
@@ -73,5 +80,6 @@ export function verifySignature(publicKey: KeyObject, name: string, message: Buf
   }
   if (scheme === 'pss') return pssVerifyDigest(publicKey, hash, message, signature);
   if (scheme === 'pkcs1') return pkcs1VerifyDigest(publicKey, hash, message, signature);
+  if (scheme === 'ed25519ph') return ed25519phVerifyDigest(publicKey, message, signature);
   return ecdsaVerifyDigest(publicKey, message, signature);
 }

@@ -19,14 +19,19 @@ import {
   type KMSClient,
   type SigningAlgorithmSpec,
 } from '@aws-sdk/client-kms';
+import { ed25519ph } from '@noble/curves/ed25519.js';
 import { startDev, type DevDeployment } from './harness.ts';
 
 const message = Buffer.from('a message whose signature anyone may check with the public key');
 
-/** node:crypto's own verification of a KMS signature, with AWS's documented parameters. */
-function nodeVerifies(publicKey: KeyObject, algorithm: string, signature: Uint8Array): boolean {
+/**
+ * An independent verification of a KMS signature over `message`, with AWS's documented parameters:
+ * node:crypto's, or for Ed25519ph (which Node 20 lacks) @noble/curves's, which hashes the message itself.
+ */
+function independentlyVerifies(publicKey: KeyObject, algorithm: string, signature: Uint8Array): boolean {
   const bits = Number(algorithm.slice(-3));
   if (algorithm === 'ED25519_SHA_512') return verify(null, message, publicKey, signature);
+  if (algorithm === 'ED25519_PH_SHA_512') return ed25519ph.verify(signature, message, Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url'));
   if (algorithm.startsWith('ECDSA')) return verify(`sha${bits}`, message, publicKey, signature);
   const padding = algorithm.startsWith('RSASSA_PSS') ? constants.RSA_PKCS1_PSS_PADDING : constants.RSA_PKCS1_PADDING;
   return verify(`sha${bits}`, message, { key: publicKey, padding, saltLength: bits / 8 }, signature);
@@ -63,12 +68,12 @@ describe('asymmetric keys through the AWS SDK', () => {
     ['ECC_NIST_P384', ['ECDSA_SHA_384']],
     ['ECC_NIST_P521', ['ECDSA_SHA_512']],
     ['ECC_SECG_P256K1', ['ECDSA_SHA_256']],
-    ['ECC_NIST_EDWARDS25519', ['ED25519_SHA_512']],
+    ['ECC_NIST_EDWARDS25519', ['ED25519_SHA_512', 'ED25519_PH_SHA_512']],
   ];
 
   for (const [spec, algorithms] of signingSpecs) {
-    const messageTypes = spec === 'ECC_NIST_EDWARDS25519' ? 'RAW messages' : 'RAW messages and DIGESTs';
-    it(`${spec} signatures over ${messageTypes} verify with node:crypto and the public key from GetPublicKey`, async () => {
+    const messageTypes = spec === 'ECC_NIST_EDWARDS25519' ? 'RAW messages (pure) and SHA-512 DIGESTs (ph)' : 'RAW messages and DIGESTs';
+    it(`${spec} signatures over ${messageTypes} verify independently with the public key from GetPublicKey`, async () => {
       const metadata = await createKey(spec, 'SIGN_VERIFY');
       assert.deepEqual(metadata.SigningAlgorithms, algorithms);
       assert.equal(metadata.EncryptionAlgorithms, undefined);
@@ -81,12 +86,13 @@ describe('asymmetric keys through the AWS SDK', () => {
       for (const name of algorithms) {
         const SigningAlgorithm = name as SigningAlgorithmSpec;
         const digest = createHash(`sha${name.slice(-3)}`).update(message).digest();
-        const inputs = name === 'ED25519_SHA_512' ? ([[message, 'RAW']] as const) : ([[message, 'RAW'], [digest, 'DIGEST']] as const);
+        const both = [[message, 'RAW'], [digest, 'DIGEST']] as const;
+        const inputs = { ED25519_SHA_512: [both[0]], ED25519_PH_SHA_512: [both[1]] }[name as string] ?? both;
         for (const [Message, MessageType] of inputs) {
           const signed = await kms.send(new SignCommand({ KeyId, Message, MessageType, SigningAlgorithm }));
           assert.equal(signed.SigningAlgorithm, name);
           assert.equal(signed.KeyId, metadata.Arn);
-          assert.ok(nodeVerifies(publicKey, name, signed.Signature!), `${name} ${MessageType} verifies in node:crypto`);
+          assert.ok(independentlyVerifies(publicKey, name, signed.Signature!), `${name} ${MessageType} verifies independently`);
           const verified = await kms.send(new VerifyCommand({ KeyId, Message, MessageType, SigningAlgorithm, Signature: signed.Signature }));
           assert.equal(verified.SignatureValid, true);
           await assert.rejects(
@@ -131,6 +137,10 @@ describe('asymmetric keys through the AWS SDK', () => {
       kms.send(new SignCommand({ KeyId: ed25519.KeyId, Message: Buffer.alloc(64, 1), MessageType: 'DIGEST', SigningAlgorithm: 'ED25519_SHA_512' })),
       { name: 'ValidationException' },
     );
+    await assert.rejects(kms.send(new SignCommand({ KeyId: ed25519.KeyId, Message: message, SigningAlgorithm: 'ED25519_PH_SHA_512' })), {
+      name: 'ValidationException',
+      message: 'The signing algorithm ED25519_PH_SHA_512 requires MessageType DIGEST.',
+    });
     await kms.send(new DisableKeyCommand({ KeyId: p256.KeyId }));
     await assert.rejects(kms.send(new SignCommand({ KeyId: p256.KeyId, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' })), {
       name: 'DisabledException',
