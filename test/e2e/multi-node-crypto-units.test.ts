@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { freshSchema, REGION, requirePostgres, startNode, type RegionNode, type TestSchema } from './postgres-harness.ts';
+import { REGION, requirePostgres, twoNodes } from './postgres-harness.ts';
 import { softwareUnits, tkeOk } from './tke-harness.ts';
 
 const serverUrl = requirePostgres('the multi-node crypto unit tests');
@@ -71,12 +70,8 @@ const backends: [string, (dir: string) => Record<string, unknown>][] = [
 if (serverUrl) {
   for (const [backend, unitsIn] of backends) {
     describe(`a PostgreSQL region with ${backend}: crypto unit changes through one node reach the other`, () => {
-      let schema: TestSchema;
-      const dataDir = mkdtempSync(join(tmpdir(), 'concord-multi-node-units-'));
-      const workspace = join(dataDir, 'workspace');
-      const nodes: RegionNode[] = [];
-      let one: KMSClient;
-      let two: KMSClient;
+      const cluster = twoNodes(serverUrl, 'concord-multi-node-units-', (dataDir) => ({ crypto: unitsIn(dataDir) }));
+      const workspace = join(cluster.dataDir, 'workspace');
       const sealed: Sealed[] = [];
       const ok = (...args: string[]) => tkeOk(workspace, args);
       const admit = async () => {
@@ -84,52 +79,39 @@ if (serverUrl) {
         await ok('cryptounit-thrhld-set', '--signature', '2', '--revocation', '2');
       };
 
-      before(async () => {
-        schema = await freshSchema(serverUrl);
-        const common = { store: { kind: 'postgres' as const, url: schema.url }, dataDir, crypto: unitsIn(dataDir) };
-        nodes.push(await startNode({ ...common, name: 'node-1' }));
-        nodes.push(await startNode({ ...common, name: 'node-2' }));
-        [one, two] = nodes.map((node) => node.client()) as [KMSClient, KMSClient];
-      });
-      after(async () => {
-        await Promise.all(nodes.map((node) => node.stop()));
-        await schema?.drop();
-        rmSync(dataDir, { recursive: true, force: true });
-      });
-
       it('encrypts through the second node at once after an init ceremony through the first', async () => {
-        await assert.rejects(two.send(new CreateKeyCommand({})), { name: 'KeyUnavailableException' });
+        await assert.rejects(cluster.two.send(new CreateKeyCommand({})), { name: 'KeyUnavailableException' });
         for (const name of ['alice', 'bob']) await ok('sigkey-add', '--name', name);
-        await ok('cryptounit-add', '--endpoint', nodes[0]!.endpoint, '--all');
+        await ok('cryptounit-add', '--endpoint', cluster.nodes[0]!.endpoint, '--all');
         await admit();
         assert.match(await ok('auto-init'), /initialised in 2 crypto unit\(s\)/);
-        sealed.push(await seal(two, 'sealed through node 2'), await seal(one, 'sealed through node 1'));
-        await assertDecrypts(one, sealed);
-        await assertDecrypts(two, sealed);
+        sealed.push(await seal(cluster.two, 'sealed through node 2'), await seal(cluster.one, 'sealed through node 1'));
+        await assertDecrypts(cluster.one, sealed);
+        await assertDecrypts(cluster.two, sealed);
       });
 
       it('refuses cryptography through the second node soon after the first zeroizes the operational unit', async () => {
         assert.match(await ok('cryptounit-zeroize', '--unit', `${REGION}-op`), /back in imprint mode/);
-        const waited = await untilRefused(two, sealed[0]!);
+        const waited = await untilRefused(cluster.two, sealed[0]!);
         process.stderr.write(`# ${backend}: node 2 refused Decrypt ${waited} ms after the zeroize through node 1\n`);
-        await assert.rejects(two.send(new DecryptCommand({ CiphertextBlob: sealed[1]!.blob })), { name: 'KeyUnavailableException', message: /auto-mk-recover/ });
-        await assert.rejects(two.send(new CreateKeyCommand({})), { name: 'KeyUnavailableException' });
-        await assert.rejects(one.send(new DecryptCommand({ CiphertextBlob: sealed[0]!.blob })), { name: 'KeyUnavailableException' });
+        await assert.rejects(cluster.two.send(new DecryptCommand({ CiphertextBlob: sealed[1]!.blob })), { name: 'KeyUnavailableException', message: /auto-mk-recover/ });
+        await assert.rejects(cluster.two.send(new CreateKeyCommand({})), { name: 'KeyUnavailableException' });
+        await assert.rejects(cluster.one.send(new DecryptCommand({ CiphertextBlob: sealed[0]!.blob })), { name: 'KeyUnavailableException' });
       });
 
       it('decrypts old ciphertext through the second node as soon as the first recovers the master key', async () => {
         await admit();
         assert.match(await ok('auto-mk-recover'), new RegExp(`Recovered master key [0-9a-f]{16} into unit ${REGION}-op`));
-        await assertDecrypts(two, sealed);
-        await assertDecrypts(one, sealed);
+        await assertDecrypts(cluster.two, sealed);
+        await assertDecrypts(cluster.one, sealed);
       });
 
       it('decrypts everything through both nodes after a master key rotation through the first', async () => {
         const rotation = await ok('auto-mk-rotate');
         assert.match(rotation, /stored record\(s\) re-wrapped/);
-        sealed.push(await seal(two, 'sealed through node 2 after the rotation'), await seal(one, 'sealed through node 1 after the rotation'));
-        await assertDecrypts(two, sealed);
-        await assertDecrypts(one, sealed);
+        sealed.push(await seal(cluster.two, 'sealed through node 2 after the rotation'), await seal(cluster.one, 'sealed through node 1 after the rotation'));
+        await assertDecrypts(cluster.two, sealed);
+        await assertDecrypts(cluster.one, sealed);
       });
     });
   }

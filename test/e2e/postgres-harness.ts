@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { KMSClient } from '@aws-sdk/client-kms';
 import pg from 'pg';
 import { stringify } from 'yaml';
@@ -74,6 +75,36 @@ export interface RegionNode {
 }
 
 export const REGION = 'us-east-1';
+
+export interface TwoNodes {
+  /** Shared by both nodes, so they hold the same master key; removed after the suite. */
+  readonly dataDir: string;
+  readonly nodes: RegionNode[];
+  one: KMSClient;
+  two: KMSClient;
+}
+
+/**
+ * Two nodes of one region on a fresh schema of the test server, started before the suite's
+ * tests and stopped, with the schema dropped, after them.
+ */
+export function twoNodes(serverUrl: string, prefix: string, options: (dataDir: string) => Partial<NodeOptions> = () => ({})): TwoNodes {
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  const cluster = { dataDir, nodes: [] as RegionNode[] } as TwoNodes;
+  let schema: TestSchema | undefined;
+  before(async () => {
+    schema = await freshSchema(serverUrl);
+    const common = { store: { kind: 'postgres' as const, url: schema.url }, dataDir, ...options(dataDir) };
+    for (const name of ['node-1', 'node-2']) cluster.nodes.push(await startNode({ ...common, name }));
+    [cluster.one, cluster.two] = cluster.nodes.map((node) => node.client()) as [KMSClient, KMSClient];
+  });
+  after(async () => {
+    await Promise.all(cluster.nodes.map((node) => node.stop()));
+    await schema?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  return cluster;
+}
 
 /**
  * Starts `concord server --config` as a real child process and waits until it answers. A
