@@ -2,19 +2,37 @@ import { KmsError } from '../errors/index.ts';
 import { issueImportParameters, openImportToken, purgeExpiredImportParameters } from './import-parameters.ts';
 import { isWrappingAlgorithm, isWrappingKeySpec, unwrapImportedMaterial } from './import-wrapping.ts';
 import { importedMaterialFor } from './imported-material.ts';
+import { bindImportedMaterial, boundMaterialIds, boundVersionOf, unbindPendingMaterial, type ConfirmedMaterial } from './material-bindings.ts';
 import { changeDueKeys } from './due-keys.ts';
 import type { ImportedMaterial, KeyRecord } from './key-record.ts';
 import { isSymmetric } from './key-specs.ts';
 import { requireNotPendingDeletion, requireState } from './key-state-errors.ts';
 import { allMaterials, importedMaterialId, materialId, materialState, nextMaterialVersion } from './material-versions.ts';
+import { isReplicaKey } from './multi-region.ts';
 import { toEpochSeconds, type Input, type OperationDeps, type Operations } from './operation.ts';
-import { keyArn, type RegionContext } from './region-context.ts';
+import { keyArn, type Caller, type RegionContext } from './region-context.ts';
 import { updateKey } from './update-key.ts';
 
 const MAX_VALID_TO_MS = 365 * 24 * 60 * 60 * 1000;
 
 export function importOperations(deps: OperationDeps): Operations {
-  const { ctx, keys, authorize } = deps;
+  const { ctx, keys, authorize, hooks } = deps;
+
+  /**
+   * A replica binds no material itself. Material that no snapshot has told it about yet is
+   * confirmed by its primary before the import's transaction: the primary answers the version it
+   * bound the material to, or refuses it. What the replica knows already it decides itself.
+   */
+  const confirmWithPrimary = async (input: Input, caller: Caller): Promise<ConfirmedMaterial | undefined> => {
+    const key = await keys.find(input.KeyId, { allowAlias: false });
+    if (!isReplicaKey(key) || !hooks?.bindImportedMaterial) return undefined;
+    await authorize(caller, 'ImportKeyMaterial', key);
+    const { id, importType } = await readImport(ctx, key, input);
+    if (boundVersionOf(key, id) !== undefined) return undefined;
+    const proposed = importType === 'NEW_KEY_MATERIAL' ? newMaterialVersion(ctx, key, input, id) : undefined;
+    if (proposed !== undefined && boundMaterialIds(key).has(proposed)) return undefined;
+    return { id, version: await hooks.bindImportedMaterial(key, id, proposed) };
+  };
 
   return {
     async GetParametersForImport(input, caller) {
@@ -38,26 +56,17 @@ export function importOperations(deps: OperationDeps): Operations {
     },
 
     async ImportKeyMaterial(input, caller) {
+      const confirmed = await confirmWithPrimary(input, caller);
       let importedId = '';
       const key = await updateKey(deps, input.KeyId, caller, 'ImportKeyMaterial', async (key) => {
-        requireImportable(ctx, key);
-        requireState(keyArn(ctx, key.keyId), key.state, ['Enabled', 'PendingImport']);
-        if (!isSymmetric(key.keySpec)) requireSingleMaterialImport(input);
-        const terms = expirationTerms(input, ctx.now());
-        const { wrappingAlgorithm, privateKey } = await openImportToken(ctx, key.keyId, input.ImportToken);
-        const unwrapped = unwrapImportedMaterial(privateKey, wrappingAlgorithm, input.EncryptedKeyMaterial);
-        if (!unwrapped) {
-          throw new KmsError('InvalidCiphertextException', 'The encrypted key material could not be decrypted with the wrapping key and algorithm of this import token.');
-        }
-        const material = importedMaterialFor(key.keySpec, unwrapped);
-        if (!material) throw new KmsError('IncorrectKeyMaterialException', `The key material is not valid for key spec ${key.keySpec}.`);
-        importedId = importedMaterialId(key.keyId, material);
-        const known = allMaterials(key);
-        const importType: string = input.ImportType ?? (known.length === 0 ? 'NEW_KEY_MATERIAL' : 'EXISTING_KEY_MATERIAL');
-        const version = importType === 'NEW_KEY_MATERIAL' ? newMaterialVersion(ctx, key, input, importedId) : existingMaterialVersion(key, input, importedId);
-        const previous = known.find((m) => m.version === version);
+        const { terms, material, id, importType } = await readImport(ctx, key, input);
+        // The version a replica's primary answered is the primary's word, whatever the replica's own versions say.
+        const version = confirmed?.id === id ? confirmed.version : importVersion(ctx, key, input, id, importType);
+        bindImportedMaterial(key, version, id, confirmed);
+        importedId = id;
+        const previous = allMaterials(key).find((m) => m.version === version);
         const imported: ImportedMaterial = {
-          id: importedId,
+          id,
           ...terms,
           ...(input.KeyMaterialDescription !== undefined || previous?.imported?.description !== undefined
             ? { description: input.KeyMaterialDescription ?? previous?.imported?.description }
@@ -100,6 +109,27 @@ function requireImportable(ctx: RegionContext, key: KeyRecord): void {
   }
 }
 
+/** Every check of an import that needs no version, and what it would import: the material, its KeyMaterialId, how. */
+async function readImport(ctx: RegionContext, key: KeyRecord, input: Input) {
+  requireImportable(ctx, key);
+  requireState(keyArn(ctx, key.keyId), key.state, ['Enabled', 'PendingImport']);
+  if (!isSymmetric(key.keySpec)) requireSingleMaterialImport(input);
+  const terms = expirationTerms(input, ctx.now());
+  const { wrappingAlgorithm, privateKey } = await openImportToken(ctx, key.keyId, input.ImportToken);
+  const unwrapped = unwrapImportedMaterial(privateKey, wrappingAlgorithm, input.EncryptedKeyMaterial);
+  if (!unwrapped) {
+    throw new KmsError('InvalidCiphertextException', 'The encrypted key material could not be decrypted with the wrapping key and algorithm of this import token.');
+  }
+  const material = importedMaterialFor(key.keySpec, unwrapped);
+  if (!material) throw new KmsError('IncorrectKeyMaterialException', `The key material is not valid for key spec ${key.keySpec}.`);
+  const id = importedMaterialId(key.keyId, material);
+  const importType: string = input.ImportType ?? (boundMaterialIds(key).size === 0 ? 'NEW_KEY_MATERIAL' : 'EXISTING_KEY_MATERIAL');
+  if (importType === 'EXISTING_KEY_MATERIAL' && input.KeyMaterialId !== undefined && input.KeyMaterialId !== id) {
+    throw new KmsError('IncorrectKeyMaterialException', `The key material does not match KeyMaterialId ${input.KeyMaterialId}.`);
+  }
+  return { terms, material, id, importType };
+}
+
 /** Asymmetric and HMAC keys hold one material for good, so AWS refuses the members that choose among several. */
 function requireSingleMaterialImport(input: Input): void {
   for (const member of ['ImportType', 'KeyMaterialId', 'KeyMaterialDescription']) {
@@ -124,24 +154,23 @@ function expirationTerms(input: Input, now: number): Pick<ImportedMaterial, 'exp
 /** NEW_KEY_MATERIAL: the key's first material, or material waiting for RotateKeyOnDemand. */
 function newMaterialVersion(ctx: RegionContext, key: KeyRecord, input: Input, id: string): number {
   if (input.KeyMaterialId !== undefined) throw new KmsError('ValidationException', 'KeyMaterialId cannot be specified with ImportType NEW_KEY_MATERIAL.');
-  const known = allMaterials(key);
-  if (known.some((m) => m.imported?.id === id)) {
+  if (boundVersionOf(key, id) !== undefined) {
     throw new KmsError('IncorrectKeyMaterialException', 'This key material is already associated with the KMS key; import it with ImportType EXISTING_KEY_MATERIAL.');
   }
-  if (known.some((m) => materialState(key, m) === 'PENDING_ROTATION')) {
+  if (allMaterials(key).some((m) => materialState(key, m) === 'PENDING_ROTATION')) {
     throw new KmsError('KMSInvalidStateException', `${keyArn(ctx, key.keyId)} already has key material pending rotation; rotate the key or delete that material first.`);
   }
   return nextMaterialVersion(key);
 }
 
+const importVersion = (ctx: RegionContext, key: KeyRecord, input: Input, id: string, importType: string): number =>
+  importType === 'NEW_KEY_MATERIAL' ? newMaterialVersion(ctx, key, input, id) : existingMaterialVersion(key, id);
+
 /** EXISTING_KEY_MATERIAL: only material already associated with the key may come back. */
-function existingMaterialVersion(key: KeyRecord, input: Input, id: string): number {
-  if (input.KeyMaterialId !== undefined && input.KeyMaterialId !== id) {
-    throw new KmsError('IncorrectKeyMaterialException', `The key material does not match KeyMaterialId ${input.KeyMaterialId}.`);
-  }
-  const existing = allMaterials(key).find((m) => m.imported?.id === id);
-  if (!existing) throw new KmsError('IncorrectKeyMaterialException', 'The key material is not the key material previously imported into this KMS key.');
-  return existing.version;
+function existingMaterialVersion(key: KeyRecord, id: string): number {
+  const version = boundVersionOf(key, id);
+  if (version === undefined) throw new KmsError('IncorrectKeyMaterialException', 'The key material is not the key material previously imported into this KMS key.');
+  return version;
 }
 
 const allBoundMaterialPresent = (key: KeyRecord): boolean =>
@@ -156,6 +185,7 @@ function removeMaterial(key: KeyRecord, version: number): void {
   key.materials = key.materials.filter((m) => m.version !== version);
   if (version > key.currentMaterial) {
     key.deletedMaterials = (key.deletedMaterials ?? []).filter((m) => m.version !== version);
+    unbindPendingMaterial(key, version);
     return;
   }
   if (present) {

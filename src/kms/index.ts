@@ -12,6 +12,7 @@ export { checkIdentityPolicy, checkPolicyDocument } from './policy-document.ts';
 export { checkTags } from './tags.ts';
 export { defaultKeyPolicy } from './default-policy.ts';
 export { changeKey } from './update-key.ts';
+export { bindForReplica } from './material-bindings.ts';
 export {
   hasReplicas,
   isPrimaryKey,

@@ -58,6 +58,8 @@ export interface KeyRecord {
   currentMaterial: number;
   /** Imported material that was deleted or expired, remembered so that only the same material can return. */
   deletedMaterials?: MaterialInfo[];
+  /** Multi-Region keys with imported material: the KeyMaterialId the primary bound to each version (see material-bindings.ts). */
+  boundMaterialIds?: Record<number, string>;
   /** Automatic rotation while enabled: due `periodDays` after `since` (when it was enabled or last rotated automatically). */
   autoRotation?: { periodDays: number; since: number };
   multiRegion: boolean;

@@ -13,7 +13,7 @@ export interface MultiRegionConfig {
 }
 
 /** Properties the primary owns and every replica copies; everything else is each region's own. */
-export const SHARED_PROPERTIES = ['keySpec', 'keyUsage', 'origin', 'autoRotation'] as const;
+export const SHARED_PROPERTIES = ['keySpec', 'keyUsage', 'origin', 'autoRotation', 'boundMaterialIds'] as const;
 
 /** The configuration of a multi-Region key; a key that was never replicated is its own primary. */
 export function multiRegionConfig(key: KeyRecord): MultiRegionConfig | undefined {
@@ -28,7 +28,7 @@ export const isReplicaKey = (key: KeyRecord): boolean => key.multiRegion && !isP
 /** A primary cannot be deleted before its replicas: it waits in PendingReplicaDeletion. */
 export const hasReplicas = (key: KeyRecord): boolean => isPrimaryKey(key) && multiRegionConfig(key)!.replicaRegions.length > 0;
 
-/** Material is shared only when the primary generated it; imported material is imported into each region. */
+/** Material is shared only when the primary generated it; imported material is imported into each region, bound by the primary. */
 export const sharesMaterial = (key: KeyRecord): boolean => key.origin === 'AWS_KMS';
 
 /** Refuses, as AWS does, an operation that only a multi-Region primary key may perform. */

@@ -36,6 +36,12 @@ export interface KeyHooks {
   keyChanged(tx: Transaction, before: KeyRecord, after: KeyRecord | undefined): Promise<void>;
   /** Runs once that transaction has committed. */
   committed(): void;
+  /**
+   * Asks a replica's primary which version imported material is bound to (new material proposed
+   * for `version`, or material already bound); the primary may refuse it. Called before the
+   * import's transaction, since it waits on another region.
+   */
+  bindImportedMaterial?(replica: KeyRecord, materialId: string, version?: number): Promise<number>;
 }
 
 /** AWS answers a successful DryRun with this error. */

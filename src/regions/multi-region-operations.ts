@@ -14,7 +14,7 @@ import {
   type Operations,
 } from '../kms/index.ts';
 import { enqueue } from './outbox.ts';
-import { PeerUnavailableError } from './peer-client.ts';
+import { dependencyTimeout, PeerUnavailableError } from './peer-client.ts';
 import type { ReplicationContext } from './replication-context.ts';
 import type { PreparedReplica, PrepareReplicaRequest, ReplicaState } from './replication-receiver.ts';
 
@@ -56,12 +56,7 @@ export function multiRegionOperations(rc: ReplicationContext): Operations {
     if (replica.arn && replica.state) requireState(replica.arn, replica.state, ['Enabled']);
   };
 
-  const unavailable = (error: unknown): never => {
-    if (error instanceof PeerUnavailableError) {
-      throw new KmsError('DependencyTimeoutException', `${error.message}; no replica was created. Try again when the region is reachable.`);
-    }
-    throw error;
-  };
+  const unavailable = dependencyTimeout('no replica was created. Try again when the region is reachable.');
 
   return {
     async ReplicateKey(input, caller) {

@@ -14,6 +14,14 @@ export class PeerUnavailableError extends Error {
   }
 }
 
+/** Turns a peer's unavailability into AWS's DependencyTimeoutException, saying what that meant for the request. */
+export const dependencyTimeout =
+  (consequence: string) =>
+  (error: unknown): never => {
+    if (error instanceof PeerUnavailableError) throw new KmsError('DependencyTimeoutException', `${error.message}; ${consequence}`);
+    throw error;
+  };
+
 /** Signed JSON calls to peer regions; a peer's refusal comes back as the KmsError it threw. */
 export class PeerClient {
   private readonly transportKeys = new Map<string, string>();

@@ -1,5 +1,6 @@
 import { KmsError } from '../errors/index.ts';
 import {
+  bindForReplica,
   changeKey,
   checkTags,
   defaultKeyPolicy,
@@ -34,6 +35,13 @@ export interface PreparedReplica {
 export interface ReplicaState {
   arn?: string;
   state?: KeyState;
+}
+
+export interface BindImportedMaterialRequest {
+  keyId: string;
+  materialId: string;
+  /** The version the replica imports new material as; absent for material it calls existing. */
+  version?: number;
 }
 
 export type PeerHandler = (from: string, payload: any) => Promise<unknown>;
@@ -132,6 +140,26 @@ export function replicationReceiver(rc: ReplicationContext): Record<string, Peer
         const config = key && multiRegionConfig(key);
         return { listed: config?.replicaRegions.includes(from) === true };
       });
+    },
+
+    /** The primary binds the material a replica imports, or refuses it (bindForReplica); only KeyMaterialIds travel. */
+    async 'bind-imported-material'(from, { keyId, materialId, version }: BindImportedMaterialRequest): Promise<{ version: number }> {
+      const bound = await locks.run(keyId, () =>
+        ctx.store.transaction(async (tx) => {
+          const key = await keys.getForUpdate(tx, keyId);
+          const config = key && multiRegionConfig(key);
+          if (!key || !config || config.primaryRegion !== ctx.region || !config.replicaRegions.includes(from)) {
+            throw new KmsError('KMSInvalidStateException', `${ctx.region} does not hold the primary key of ${keyId} for a replica in ${from}; try again when the replica has learnt its primary.`);
+          }
+          let bound = 0;
+          await changeKey(tx, key, (key) => {
+            bound = bindForReplica(key, materialId, version);
+          }, deps.hooks);
+          return bound;
+        }),
+      );
+      outbox.kick();
+      return { version: bound };
     },
 
     /** The primary forgets a replica that was really deleted; the last one ends PendingReplicaDeletion. */

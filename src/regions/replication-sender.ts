@@ -1,6 +1,8 @@
 import { changeKey, invalidState, isReplicaKey, keyArn, multiRegionConfig, refuseOnReplica, sharedView, type KeyHooks } from '../kms/index.ts';
 import { enqueue, type DeliveryResult, type OutboxEntry } from './outbox.ts';
+import { dependencyTimeout } from './peer-client.ts';
 import type { ReplicationContext } from './replication-context.ts';
+import type { BindImportedMaterialRequest } from './replication-receiver.ts';
 
 /** Delivers one outbox message to its peer region. */
 export function deliverTo(rc: () => ReplicationContext) {
@@ -56,6 +58,14 @@ export function replicationHooks(rc: () => ReplicationContext): KeyHooks {
     },
     committed() {
       rc().outbox.kick();
+    },
+    async bindImportedMaterial(replica, materialId, version) {
+      const primary = multiRegionConfig(replica)!.primaryRegion;
+      const request: BindImportedMaterialRequest = { keyId: replica.keyId, materialId, ...(version !== undefined ? { version } : {}) };
+      const answer = await rc()
+        .client.call<{ version: number }>(primary, 'bind-imported-material', request)
+        .catch(dependencyTimeout(`its primary key must confirm the key material of a replica key, so nothing was imported. Try again when ${primary} is reachable.`));
+      return answer.version;
     },
   };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { constants, createCipheriv, createDecipheriv, createHmac, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes, verify } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createPublicKey, generateKeyPairSync, randomBytes, verify } from 'node:crypto';
 import {
   CreateKeyCommand,
   DecryptCommand,
@@ -18,22 +18,11 @@ import {
   type AlgorithmSpec,
   type ImportKeyMaterialCommandInput,
   type KMSClient,
-  type WrappingKeySpec,
 } from '@aws-sdk/client-kms';
 import { startDev, type DevDeployment } from './harness.ts';
+import { importKeyMaterial, prepareImport, wrapKeyMaterial } from './key-material-import.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-/** Wraps key material as AWS documents each wrapping algorithm, with node:crypto only. */
-function wrapKeyMaterial(publicKeyDer: Uint8Array, algorithm: AlgorithmSpec, material: Buffer): Buffer {
-  const key = createPublicKey({ key: Buffer.from(publicKeyDer), format: 'der', type: 'spki' });
-  const oaepHash = algorithm.endsWith('SHA_1') ? 'sha1' : 'sha256';
-  const oaep = (data: Buffer) => publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash }, data);
-  if (!algorithm.startsWith('RSA_AES_KEY_WRAP_')) return oaep(material);
-  const aesKey = randomBytes(32);
-  const kwp = createCipheriv('id-aes256-wrap-pad', aesKey, Buffer.from('A65959A6', 'hex'));
-  return Buffer.concat([oaep(aesKey), kwp.update(material), kwp.final()]);
-}
 
 /** Concord's ciphertext blob, written from its documented format: version 1 | id length | key ID | u32 material version | iv | tag | ciphertext. */
 function blobHeader(keyId: string, materialVersion: number): Buffer {
@@ -62,13 +51,8 @@ describe('imported key material through the AWS SDK', () => {
   let kms: KMSClient;
   const createExternalKey = async (): Promise<string> => (await kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
   const describe = async (KeyId: string) => (await kms.send(new DescribeKeyCommand({ KeyId }))).KeyMetadata!;
-  /** GetParametersForImport and the material wrapped for it: the first half of every import. */
-  const prepare = async (KeyId: string, material: Buffer, WrappingAlgorithm: AlgorithmSpec = 'RSAES_OAEP_SHA_256', WrappingKeySpec: WrappingKeySpec = 'RSA_2048') => {
-    const parameters = await kms.send(new GetParametersForImportCommand({ KeyId, WrappingAlgorithm, WrappingKeySpec }));
-    return { KeyId, ImportToken: parameters.ImportToken!, EncryptedKeyMaterial: wrapKeyMaterial(parameters.PublicKey!, WrappingAlgorithm, material) };
-  };
-  const importMaterial = async (KeyId: string, material: Buffer, extra: Partial<ImportKeyMaterialCommandInput> = {}) =>
-    kms.send(new ImportKeyMaterialCommand({ ...(await prepare(KeyId, material)), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', ...extra }));
+  const prepare = (KeyId: string, material: Buffer, algorithm?: AlgorithmSpec) => prepareImport(kms, KeyId, material, algorithm);
+  const importMaterial = (KeyId: string, material: Buffer, extra?: Partial<ImportKeyMaterialCommandInput>) => importKeyMaterial(kms, KeyId, material, extra);
 
   before(async () => {
     dev = await startDev({ regions: ['us-east-1'] });

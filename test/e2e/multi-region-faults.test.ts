@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
 import {
   CreateKeyCommand,
   DecryptCommand,
+  DeleteImportedKeyMaterialCommand,
   DescribeKeyCommand,
   DisableKeyCommand,
   EncryptCommand,
@@ -13,6 +15,7 @@ import {
   type KMSClient,
 } from '@aws-sdk/client-kms';
 import { eventually } from './eventually.ts';
+import { importKeyMaterial, keyState, replicatedExternalKey } from './key-material-import.ts';
 import { startRegionServers, type RegionServers } from './region-servers.ts';
 
 const [EAST, WEST] = ['us-east-1', 'us-west-2'] as const;
@@ -108,5 +111,25 @@ describe('multi-Region keys between separate concord server processes, one of th
       assert.deepEqual(inWest.MultiRegionConfiguration?.ReplicaKeys?.map((r) => r.Region), [EAST]);
     });
     await decrypts(west, CiphertextBlob, 'during the swap');
+  });
+
+  it('refuses imported material a replica cannot check while its primary region is down, changing nothing, but takes back material it holds', async () => {
+    const KeyId = await replicatedExternalKey(east, west, WEST);
+    const material = randomBytes(32);
+    await servers.kill(EAST);
+    await assert.rejects(importKeyMaterial(west, KeyId, material), (error: Error) => {
+      assert.equal(error.name, 'DependencyTimeoutException');
+      assert.match(error.message, /us-east-1 is unavailable.*nothing was imported/);
+      return true;
+    });
+    assert.equal(await keyState(west, KeyId), 'PendingImport');
+
+    await servers.start(EAST);
+    await importKeyMaterial(west, KeyId, material);
+    await servers.kill(EAST);
+    await west.send(new DeleteImportedKeyMaterialCommand({ KeyId }));
+    await importKeyMaterial(west, KeyId, material);
+    assert.equal(await keyState(west, KeyId), 'Enabled');
+    await servers.start(EAST);
   });
 });
