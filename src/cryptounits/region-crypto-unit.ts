@@ -29,6 +29,11 @@ export class RegionCryptoUnit implements CryptoUnit {
     return unit;
   }
 
+  /** Takes in what other nodes of the region changed in the units, so what is shown next is current. */
+  async refresh(): Promise<void> {
+    await this.sync?.check();
+  }
+
   /** The verification pattern new material is wrapped under, if the region has a usable master key. */
   wrapPattern(): string | undefined {
     const operational = this.units.filter((u) => u.role === 'operational');

@@ -4,6 +4,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { MgmtClient } from '../../src/cli/tke/mgmt-client.ts';
+import { ACCESS_KEY_ID, SECRET_ACCESS_KEY } from './harness.ts';
 import { REGION, requirePostgres, twoNodes } from './postgres-harness.ts';
 import { softwareUnits, tkeOk } from './tke-harness.ts';
 
@@ -104,6 +106,18 @@ if (serverUrl) {
         assert.match(await ok('auto-mk-recover'), new RegExp(`Recovered master key [0-9a-f]{16} into unit ${REGION}-op`));
         await assertDecrypts(cluster.two, sealed);
         await assertDecrypts(cluster.one, sealed);
+      });
+
+      it('shows through the second node the nonce a command through the first has just moved on', async () => {
+        const credentials = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY };
+        const [viaOne, viaTwo] = cluster.nodes.map((node) => new MgmtClient(node.endpoint, credentials, REGION)) as [MgmtClient, MgmtClient];
+        for (let round = 0; round < 3; round++) {
+          const before = (await viaOne.unit(`${REGION}-op`)).nonce;
+          await ok('cryptounit-thrhld-set', '--signature', '2', '--revocation', '2');
+          const seenThroughTwo = (await viaTwo.unit(`${REGION}-op`)).nonce;
+          assert.notEqual(seenThroughTwo, before);
+          assert.equal(seenThroughTwo, (await viaOne.unit(`${REGION}-op`)).nonce);
+        }
       });
 
       it('decrypts everything through both nodes after a master key rotation through the first', async () => {

@@ -62,10 +62,13 @@ export function mgmtRoutes(app: FastifyInstance, api: MgmtApi, region: string, a
 
       scope.get('/units', async (request) => {
         await authorize(request, 'ListCryptoUnits');
+        // Another node may have changed a unit within the last second: a command signed for a stale nonce would be refused.
+        await api.units.refresh();
         return { region, units: api.units.units.map((u) => u.info()) };
       });
       scope.get<{ Params: { id: string } }>('/units/:id', async (request) => {
         await authorize(request, 'DescribeCryptoUnit');
+        await api.units.refresh();
         return api.units.unit(request.params.id).info();
       });
       scope.post<{ Params: { id: string } }>('/units/:id/commands', async (request) => {
