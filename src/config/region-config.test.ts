@@ -82,7 +82,7 @@ describe('the store in a region configuration', () => {
 });
 
 describe('PKCS#11 crypto units in a region configuration', () => {
-  const withHsm = (fields: Record<string, string>) => ({
+  const withHsm = (fields: Record<string, string | number | undefined>) => ({
     ...base,
     cryptoUnit: undefined,
     cryptoUnits: {
@@ -97,6 +97,14 @@ describe('PKCS#11 crypto units in a region configuration', () => {
     assert.equal(checkRegionConfig(withHsm({ pin: '1234' })).cryptoUnits?.units[0]?.kind, 'pkcs11');
     const unit = checkRegionConfig(withHsm({ pinEnv: 'HSM_PIN', soPinEnv: 'HSM_SO_PIN' })).cryptoUnits?.units[0];
     assert.deepEqual(unit && unit.kind === 'pkcs11' && [unit.pin, unit.pinEnv, unit.soPinEnv], [undefined, 'HSM_PIN', 'HSM_SO_PIN']);
+  });
+
+  it('names the token by its label or by its slot ID, never both, never neither', () => {
+    const unit = checkRegionConfig(withHsm({ tokenLabel: undefined, slot: 1635923699, pin: '1234' })).cryptoUnits?.units[0];
+    assert.deepEqual(unit && unit.kind === 'pkcs11' && [unit.tokenLabel, unit.slot], [undefined, 1635923699]);
+    assert.throws(() => checkRegionConfig(withHsm({ slot: 7, pin: '1234' })), /cryptoUnits\.units\.0: must match exactly one schema in oneOf/);
+    assert.throws(() => checkRegionConfig(withHsm({ tokenLabel: undefined, pin: '1234' })), /cryptoUnits\.units\.0: must have required property 'slot'/);
+    assert.throws(() => checkRegionConfig(withHsm({ tokenLabel: undefined, slot: -1, pin: '1234' })), /cryptoUnits\.units\.0\.slot: must be >= 0/);
   });
 
   it('refuses a unit with no PIN, with both a PIN and its variable, or with a variable not named like one', () => {

@@ -30,7 +30,7 @@ export interface RegionConfig {
 
 export type CryptoUnitConfig = { id: string; role: 'operational' | 'recovery' } & (
   | { kind: 'software'; dir: string }
-  | { kind: 'pkcs11'; module: string; tokenLabel: string; pin?: string; pinEnv?: string; soPin?: string; soPinEnv?: string }
+  | { kind: 'pkcs11'; module: string; tokenLabel?: string; slot?: number; pin?: string; pinEnv?: string; soPin?: string; soPinEnv?: string }
 );
 
 export interface CryptoUnitsConfig {
@@ -102,14 +102,19 @@ const schema = {
               },
               {
                 additionalProperties: false,
-                required: ['module', 'tokenLabel'],
-                // A PIN in the file or in the environment variable named, not both; the SO PIN likewise, and optional.
-                allOf: [{ oneOf: [{ required: ['pin'] }, { required: ['pinEnv'] }] }, { not: { required: ['soPin', 'soPinEnv'] } }],
+                required: ['module'],
+                // The token by its label or its slot ID, not both; a PIN in the file or in the environment variable named, not both; the SO PIN likewise, and optional.
+                allOf: [
+                  { oneOf: [{ required: ['tokenLabel'] }, { required: ['slot'] }] },
+                  { oneOf: [{ required: ['pin'] }, { required: ['pinEnv'] }] },
+                  { not: { required: ['soPin', 'soPinEnv'] } },
+                ],
                 properties: {
                   ...unitFields,
                   kind: { const: 'pkcs11' },
                   module: { type: 'string', minLength: 1 },
                   tokenLabel: { type: 'string', minLength: 1, maxLength: 32 },
+                  slot: { type: 'integer', minimum: 0 },
                   pin: { type: 'string', minLength: 1 },
                   pinEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
                   soPin: { type: 'string', minLength: 1 },

@@ -164,6 +164,21 @@ describe('master keys in a PKCS#11 token', () => {
     await peer.close();
   });
 
+  it('finds its token by slot ID as by label, and says which slot holds none', async () => {
+    const listing = execFileSync('softhsm2-util', ['--show-slots'], { encoding: 'utf8' });
+    const slot = Number(/^Slot (\d+)\n(?:(?!^Slot ).*\n)*?\s+Label:\s+concord-test\s*$/m.exec(listing)![1]);
+    const byLabel = open('by-slot');
+    const bySlot = Pkcs11Vault.open({ module: MODULE, slot, pin: PIN, unitId: 'by-slot' });
+    try {
+      await byLabel.saveState('seen through either');
+      assert.equal(await bySlot.loadState(), 'seen through either');
+      assert.throws(() => Pkcs11Vault.open({ module: MODULE, slot: 424242, pin: PIN, unitId: 'nowhere' }), /no PKCS#11 token in slot 424242/);
+    } finally {
+      await byLabel.close();
+      await bySlot.close();
+    }
+  });
+
   it('takes its PINs from environment variables when configured so, and says which variable is missing', async () => {
     process.env.CONCORD_TEST_PKCS11_PIN = PIN;
     process.env.CONCORD_TEST_PKCS11_SO_PIN = SO_PIN;

@@ -17,7 +17,9 @@ let p11: Pkcs11Module;
 export interface Pkcs11Options {
   /** Path of the PKCS#11 library, e.g. /usr/lib/softhsm/libsofthsm2.so. */
   module: string;
-  tokenLabel: string;
+  /** The token, by its label or by the ID of the slot holding it. */
+  tokenLabel?: string;
+  slot?: number;
   /** The user PIN, or the name of an environment variable holding it. */
   pin?: string;
   pinEnv?: string;
@@ -65,6 +67,11 @@ function pin(value: string | undefined, variable: string | undefined, what: stri
   return fromEnv;
 }
 
+/** A slot handle is the CK_SLOT_ID in the platform's byte order, little-endian where Node runs. */
+function slotId(slot: Buffer): bigint {
+  return BigInt(`0x${Buffer.from(slot).reverse().toString('hex')}`);
+}
+
 function release(path: string): void {
   const entry = libraries.get(path);
   if (!entry || --entry.users > 0) return;
@@ -103,8 +110,13 @@ export class Pkcs11Vault implements UnitVault {
     const entry = library(options.module);
     const lib = entry.lib;
     try {
-      const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === options.tokenLabel);
-      if (!slot) throw new Error(`no PKCS#11 token labelled '${options.tokenLabel}' in ${options.module}`);
+      const slot = lib.C_GetSlotList(true).find((s) =>
+        options.slot !== undefined ? slotId(s) === BigInt(options.slot) : lib.C_GetTokenInfo(s).label.trim() === options.tokenLabel,
+      );
+      if (!slot) {
+        const token = options.slot !== undefined ? `in slot ${options.slot}` : `labelled '${options.tokenLabel}'`;
+        throw new Error(`no PKCS#11 token ${token} in ${options.module}`);
+      }
       const vault = new Pkcs11Vault(entry, lib.C_OpenSession(slot, p11.CKF_SERIAL_SESSION | p11.CKF_RW_SESSION), options, userPin, soPin);
       vault.login();
       return vault;
