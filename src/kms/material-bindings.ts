@@ -28,11 +28,13 @@ export function boundVersionOf(key: KeyRecord, id: string): number | undefined {
 
 /**
  * Refuses material that differs from what the key's primary bound to `version`. A primary binds
- * it; a replica changes no shared property, so an unbound version must have been `confirmed` by
- * its primary before the transaction began (see KeyHooks.bindImportedMaterial).
+ * it; a replica changes no shared property, so a version it knows nothing of must have been
+ * `confirmed` by its primary before the transaction began (see KeyHooks.bindImportedMaterial).
  */
 export function bindImportedMaterial(key: KeyRecord, version: number, id: string, confirmed?: ConfirmedMaterial): void {
   if (!key.multiRegion) return;
+  // The primary's answer is newer than any snapshot this replica holds.
+  if (!isPrimaryKey(key) && confirmed?.version === version && confirmed.id === id) return;
   const bound = boundMaterialIds(key).get(version);
   if (bound !== undefined && bound !== id) {
     throw new KmsError(
@@ -42,7 +44,7 @@ export function bindImportedMaterial(key: KeyRecord, version: number, id: string
   }
   if (isPrimaryKey(key)) {
     key.boundMaterialIds = { ...key.boundMaterialIds, [version]: id };
-  } else if (bound === undefined && (confirmed?.version !== version || confirmed.id !== id)) {
+  } else if (bound === undefined) {
     throw new KmsError('ConflictException', 'The key changed while its primary region confirmed the key material; try again.');
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { DecryptCommand, EncryptCommand, RotateKeyOnDemandCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { DecryptCommand, DeleteImportedKeyMaterialCommand, EncryptCommand, RotateKeyOnDemandCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { startDev, type DevDeployment } from './harness.ts';
 import { importKeyMaterial, keyState, replicatedExternalKey } from './key-material-import.ts';
 
@@ -82,6 +82,21 @@ describe('imported key material of multi-Region keys is the same in every region
     await importKeyMaterial(east, KeyId, next, { ImportType: 'NEW_KEY_MATERIAL' });
     await assert.rejects(importKeyMaterial(west, KeyId, randomBytes(32), { ImportType: 'EXISTING_KEY_MATERIAL' }), { name: 'IncorrectKeyMaterialException' });
     await importKeyMaterial(west, KeyId, next, { ImportType: 'EXISTING_KEY_MATERIAL' });
+    await east.send(new RotateKeyOnDemandCommand({ KeyId }));
+    await interoperate(east, west, KeyId);
+  });
+
+  it('lets the primary replace new material it deleted before rotating, and the replica then takes only the replacement', async () => {
+    const KeyId = await replicatedExternalKey(east, west, WEST);
+    const first = randomBytes(32);
+    await importKeyMaterial(east, KeyId, first);
+    await importKeyMaterial(west, KeyId, first);
+    const dropped = await importKeyMaterial(east, KeyId, randomBytes(32), { ImportType: 'NEW_KEY_MATERIAL' });
+    await east.send(new DeleteImportedKeyMaterialCommand({ KeyId, KeyMaterialId: dropped.KeyMaterialId }));
+
+    const replacement = randomBytes(32);
+    await importKeyMaterial(east, KeyId, replacement, { ImportType: 'NEW_KEY_MATERIAL' });
+    await importKeyMaterial(west, KeyId, replacement, { ImportType: 'EXISTING_KEY_MATERIAL' });
     await east.send(new RotateKeyOnDemandCommand({ KeyId }));
     await interoperate(east, west, KeyId);
   });
