@@ -9,6 +9,7 @@ import { Outbox } from './outbox.ts';
 import { PeerApi } from './peer-api.ts';
 import { PeerAuthenticator, type PeerConfig } from './peer-auth.ts';
 import { PeerClient } from './peer-client.ts';
+import { PeerNonces } from './peer-nonces.ts';
 import type { RegionIdentity } from './region-identity.ts';
 import type { ReplicationContext } from './replication-context.ts';
 import { replicationReceiver } from './replication-receiver.ts';
@@ -35,7 +36,7 @@ export class MultiRegionKeys {
   private api: PeerApi | undefined;
 
   constructor(private readonly options: MultiRegionOptions) {
-    this.auth = new PeerAuthenticator(options.region, options.identity, options.peers);
+    this.auth = new PeerAuthenticator(options.region, options.identity, options.peers, new PeerNonces(options.store));
     this.outbox = new Outbox(options.store, deliverTo(() => this.rc), options.logger);
     this.hooks = replicationHooks(() => this.rc);
   }
@@ -56,9 +57,13 @@ export class MultiRegionKeys {
     return multiRegionOperations(this.context);
   };
 
-  /** Background work: delivers the outbox and removes replicas a failed ReplicateKey left behind. */
-  async runBackground(): Promise<{ delivered: number; orphansRemoved: number }> {
-    return { delivered: await this.outbox.run(), orphansRemoved: await removeOrphanReplicas(this.rc) };
+  /** Background work: delivers the outbox, removes replicas a failed ReplicateKey left behind, forgets stale peer nonces. */
+  async runBackground(): Promise<{ delivered: number; orphansRemoved: number; noncesForgotten: number }> {
+    return {
+      delivered: await this.outbox.run(),
+      orphansRemoved: await removeOrphanReplicas(this.rc),
+      noncesForgotten: await this.auth.forgetStaleNonces(),
+    };
   }
 
   get peerApi(): PeerApi {

@@ -36,7 +36,7 @@ export class PeerApi {
     let from: string;
     let nonce: string;
     try {
-      ({ from, nonce } = this.auth.verifyRequest(action, headers, body));
+      ({ from, nonce } = await this.auth.verifyRequest(action, headers, body));
     } catch (error) {
       if (!(error instanceof PeerAuthError)) throw error;
       this.log.warn({ peer: claimed, action, reason: error.message }, 'peer request refused');

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openFromPeer, sealForPeer } from './material-transport.ts';
-import { PEER_HEADERS, PeerAuthenticator, PeerAuthError } from './peer-auth.ts';
+import { SqliteStore } from '../store/index.ts';
+import { PEER_HEADERS, PeerAuthenticator, PeerAuthError, type PeerConfig } from './peer-auth.ts';
+import { PeerNonces } from './peer-nonces.ts';
 import { RegionIdentity } from './region-identity.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'concord-peer-auth-'));
@@ -16,27 +18,45 @@ const peer = (identity: RegionIdentity) => ({ url: 'http://127.0.0.1:1', publicK
 
 describe('peer authentication between regions', () => {
   let clock = Date.UTC(2030, 0, 1);
-  const eastAuth = new PeerAuthenticator('us-east-1', east, { 'us-west-2': peer(west) }, () => clock);
-  const westAuth = new PeerAuthenticator('us-west-2', west, { 'us-east-1': peer(east) }, () => clock);
+  // West's store is a file, as a region's is: what one authenticator saw, another on it (a second node, a restart) knows.
+  const westStore = new SqliteStore(join(dir, 'west.db'));
+  const authOf = (region: string, identity: RegionIdentity, peers: Record<string, PeerConfig>, store: SqliteStore) =>
+    new PeerAuthenticator(region, identity, peers, new PeerNonces(store), () => clock);
+  const eastAuth = authOf('us-east-1', east, { 'us-west-2': peer(west) }, new SqliteStore(join(dir, 'east.db')));
+  const westAuth = authOf('us-west-2', west, { 'us-east-1': peer(east) }, westStore);
+  const westAfterRestart = () => authOf('us-west-2', west, { 'us-east-1': peer(east) }, westStore);
 
-  it('accepts a signed request once and refuses its replay', () => {
+  it('accepts a signed request once and refuses its replay, also on another node or after a restart', async () => {
     const body = JSON.stringify({ keyId: 'mrk-1' });
     const { headers } = eastAuth.signRequest('us-west-2', 'sync', body);
-    assert.equal(westAuth.verifyRequest('sync', headers, Buffer.from(body)).from, 'us-east-1');
-    assert.throws(() => westAuth.verifyRequest('sync', headers, Buffer.from(body)), /replayed/);
+    assert.equal((await westAuth.verifyRequest('sync', headers, Buffer.from(body))).from, 'us-east-1');
+    await assert.rejects(westAuth.verifyRequest('sync', headers, Buffer.from(body)), /replayed/);
+    await assert.rejects(westAfterRestart().verifyRequest('sync', headers, Buffer.from(body)), /replayed/);
   });
 
-  it('refuses a changed body, another action, another target, a stale timestamp and an unknown signer', () => {
+  it('forgets nonces only once their requests are too old to be accepted anyway', async () => {
+    const body = '{}';
+    const { headers } = eastAuth.signRequest('us-west-2', 'hello', body);
+    await westAuth.verifyRequest('hello', headers, Buffer.from(body));
+    clock += 4 * 60 * 1000;
+    assert.equal(await westAuth.forgetStaleNonces(), 0);
+    await assert.rejects(westAuth.verifyRequest('hello', headers, Buffer.from(body)), /replayed/);
+    clock += 2 * 60 * 1000;
+    assert.equal(await westAuth.forgetStaleNonces(), 2);
+    await assert.rejects(westAuth.verifyRequest('hello', headers, Buffer.from(body)), /timestamp/);
+  });
+
+  it('refuses a changed body, another action, another target, a stale timestamp and an unknown signer', async () => {
     const body = JSON.stringify({ keyId: 'mrk-2' });
     const signed = () => eastAuth.signRequest('us-west-2', 'sync', body).headers;
-    assert.throws(() => westAuth.verifyRequest('sync', signed(), Buffer.from(body + ' ')), PeerAuthError);
-    assert.throws(() => westAuth.verifyRequest('prepare-replica', signed(), Buffer.from(body)), PeerAuthError);
-    assert.throws(() => eastAuth.verifyRequest('sync', signed(), Buffer.from(body)), PeerAuthError);
+    await assert.rejects(westAuth.verifyRequest('sync', signed(), Buffer.from(body + ' ')), PeerAuthError);
+    await assert.rejects(westAuth.verifyRequest('prepare-replica', signed(), Buffer.from(body)), PeerAuthError);
+    await assert.rejects(eastAuth.verifyRequest('sync', signed(), Buffer.from(body)), PeerAuthError);
     const old = signed();
     clock += 6 * 60 * 1000;
-    assert.throws(() => westAuth.verifyRequest('sync', old, Buffer.from(body)), /timestamp/);
-    const impostor = new PeerAuthenticator('us-east-1', stranger, { 'us-west-2': peer(west) }, () => clock);
-    assert.throws(() => westAuth.verifyRequest('sync', impostor.signRequest('us-west-2', 'sync', body).headers, Buffer.from(body)), /signature/);
+    await assert.rejects(westAuth.verifyRequest('sync', old, Buffer.from(body)), /timestamp/);
+    const impostor = authOf('us-east-1', stranger, { 'us-west-2': peer(west) }, new SqliteStore(join(dir, 'stranger.db')));
+    await assert.rejects(westAuth.verifyRequest('sync', impostor.signRequest('us-west-2', 'sync', body).headers, Buffer.from(body)), /signature/);
   });
 
   it('verifies that an answer comes from the region asked, for this request', () => {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { PeerNonces } from './peer-nonces.ts';
 import { verifySignature, type RegionIdentity } from './region-identity.ts';
 
 /** A peer region as configured: where it listens and the public key it signs with. */
@@ -9,7 +10,7 @@ export interface PeerConfig {
 
 export type PeerHeaders = Record<string, string | string[] | undefined>;
 
-/** How far a peer's clock may be from ours; also how long nonces are remembered. */
+/** How far a peer's clock may be from ours; also how long after its timestamp a nonce is remembered. */
 const MAX_SKEW_MS = 5 * 60 * 1000;
 
 export const PEER_HEADERS = {
@@ -46,12 +47,11 @@ const header = (headers: PeerHeaders, name: string): string | undefined => {
  * names its target region, carries a timestamp and a nonce, and is refused when stale or seen before.
  */
 export class PeerAuthenticator {
-  private readonly seen = new Map<string, number>();
-
   constructor(
     readonly region: string,
     private readonly identity: RegionIdentity,
     private readonly peers: Readonly<Record<string, PeerConfig>>,
+    private readonly nonces: PeerNonces,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -80,7 +80,7 @@ export class PeerAuthenticator {
   }
 
   /** Returns the authenticated sender region and its nonce, or throws PeerAuthError. */
-  verifyRequest(action: string, headers: PeerHeaders, body: Buffer): { from: string; nonce: string } {
+  async verifyRequest(action: string, headers: PeerHeaders, body: Buffer): Promise<{ from: string; nonce: string }> {
     const from = header(headers, PEER_HEADERS.region);
     const to = header(headers, PEER_HEADERS.target);
     const timestamp = header(headers, PEER_HEADERS.timestamp);
@@ -96,10 +96,7 @@ export class PeerAuthenticator {
     }
     const now = this.now();
     if (!(Math.abs(now - Number(timestamp)) <= MAX_SKEW_MS)) throw new PeerAuthError('peer request timestamp out of range');
-    this.forgetExpired(now);
-    const seenKey = `${from}|${nonce}`;
-    if (this.seen.has(seenKey)) throw new PeerAuthError('replayed peer request');
-    this.seen.set(seenKey, now + 2 * MAX_SKEW_MS);
+    if (!(await this.nonces.claim(from, nonce, Number(timestamp)))) throw new PeerAuthError('replayed peer request');
     return { from, nonce };
   }
 
@@ -117,10 +114,8 @@ export class PeerAuthenticator {
     return verifySignature(peer.publicKey, responseText(responder, this.region, nonce, status, body), signature);
   }
 
-  private forgetExpired(now: number): void {
-    for (const [key, expiresAt] of this.seen) {
-      if (expiresAt > now) break;
-      this.seen.delete(key);
-    }
+  /** Forgets the nonces of requests too old to be accepted anyway; answers how many. */
+  forgetStaleNonces(): Promise<number> {
+    return this.nonces.forget(this.now() - MAX_SKEW_MS);
   }
 }
