@@ -6,11 +6,16 @@ import { migrate } from './migrations.ts';
 
 const TOMBSTONE = Symbol('deleted');
 type Pending = string | typeof TOMBSTONE;
+const CACHE_LIMIT = 10_000;
 
 /**
  * SQLite in WAL mode with synchronous=FULL, so a commit is on disk before it is
  * acknowledged. One writer at a time: transactions queue, buffer their writes and apply
  * them in one SQLite transaction, so readers never see uncommitted data.
+ *
+ * On SQLite a region is one node: the database is locked to this process (exclusive locking
+ * mode, which also spares every read its file-lock system calls), so only this store's own
+ * commits change it, and values read are kept in memory and replaced as commits land.
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
@@ -20,10 +25,13 @@ export class SqliteStore implements Store {
   private readonly putStmt: Database.Statement<[string, string]>;
   private readonly deleteStmt: Database.Statement<[string]>;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly committed = new Map<string, string>();
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
+    // Before WAL mode: then SQLite keeps its WAL index in process memory rather than shared memory.
+    this.db.pragma('locking_mode = EXCLUSIVE');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
@@ -39,7 +47,20 @@ export class SqliteStore implements Store {
   }
 
   async get(key: string): Promise<string | undefined> {
-    return this.getStmt.get(key);
+    return this.read(key);
+  }
+
+  private read(key: string): string | undefined {
+    const cached = this.committed.get(key);
+    if (cached !== undefined) return cached;
+    const value = this.getStmt.get(key);
+    if (value !== undefined) this.remember(key, value);
+    return value;
+  }
+
+  private remember(key: string, value: string): void {
+    if (this.committed.size >= CACHE_LIMIT) this.committed.clear();
+    this.committed.set(key, value);
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<Entry[]> {
@@ -62,7 +83,7 @@ export class SqliteStore implements Store {
     const read = (key: string): string | undefined => {
       const value = pending.get(key);
       if (value === TOMBSTONE) return undefined;
-      return value ?? store.getStmt.get(key);
+      return value ?? store.read(key);
     };
     const tx: Transaction = {
       async get(key) {
@@ -104,6 +125,10 @@ export class SqliteStore implements Store {
           else this.putStmt.run(key, value);
         }
       })();
+      for (const [key, value] of pending) {
+        if (value === TOMBSTONE) this.committed.delete(key);
+        else this.remember(key, value);
+      }
     }
     return result;
   }
