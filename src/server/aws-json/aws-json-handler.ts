@@ -25,8 +25,6 @@ export interface AwsJsonHandlerOptions {
 /** What the request line in the log reports, filled in as the request is understood. */
 interface Exchange {
   id: string;
-  /** performance.now() when the request arrived. */
-  started: number;
   operation?: string;
   accessKeyId?: string;
 }
@@ -64,56 +62,54 @@ export function awsJsonHandler({ service, verifier, logger, bodyLimit }: AwsJson
     return toJson(await operation(input, callerOf(accessKey)));
   };
 
-  /** A string body goes out in one write together with the headers. */
-  const send = (response: ServerResponse, exchange: Exchange, status: number, body: string, errorType?: string): void => {
-    response.writeHead(status, {
-      'x-amzn-requestid': exchange.id,
-      'content-type': AWS_JSON_1_1,
-      'content-length': Buffer.byteLength(body),
-      ...(errorType === undefined ? {} : { 'x-amzn-errortype': errorType }),
-    });
-    response.end(body);
-    if (logger.isLevelEnabled('info')) {
-      const ms = Math.round((performance.now() - exchange.started) * 10) / 10;
-      logger.info({ reqId: exchange.id, operation: exchange.operation, accessKeyId: exchange.accessKeyId, status, ms }, 'request');
-    }
-  };
-
-  // Per request, only unnamed closures: under tsx (esbuild's keepNames) a named one costs an
-  // Object.defineProperty each time it is made, which shows in a profile of this path.
   return (request, response) => {
-    const exchange: Exchange = { id: randomUUID(), started: performance.now() };
+    const started = performance.now();
+    const exchange: Exchange = { id: randomUUID() };
+    // A string body goes out in one write together with the headers.
+    const send = (status: number, body: string, errorType?: string): void => {
+      response.writeHead(status, {
+        'x-amzn-requestid': exchange.id,
+        'content-type': AWS_JSON_1_1,
+        'content-length': Buffer.byteLength(body),
+        ...(errorType === undefined ? {} : { 'x-amzn-errortype': errorType }),
+      });
+      response.end(body);
+      if (logger.isLevelEnabled('info')) {
+        const ms = Math.round((performance.now() - started) * 10) / 10;
+        logger.info({ reqId: exchange.id, operation: exchange.operation, accessKeyId: exchange.accessKeyId, status, ms }, 'request');
+      }
+    };
     answer(request, exchange).then(
-      (body) => send(response, exchange, 200, body),
+      (body) => send(200, body),
       (error: unknown) => {
         const reported = errorAnswer(error, exchange.id, logger.child({ reqId: exchange.id }), exchange.operation);
-        send(response, exchange, reported.status, errorJson(reported), reported.code);
+        send(reported.status, errorJson(reported), reported.code);
       },
     );
   };
 }
 
-const tooLarge = (): KmsError => new KmsError('RequestEntityTooLargeException', 'The request body is too large.');
-
 /** The whole body, refused once it passes `limit` bytes (the rest is discarded by node:http). */
 function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    const tooLarge = () => new KmsError('RequestEntityTooLargeException', 'The request body is too large.');
     if (Number(request.headers['content-length']) > limit) {
       reject(tooLarge());
       return;
     }
     const chunks: Buffer[] = [];
     let length = 0;
-    request.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       length += chunk.length;
       if (length <= limit) chunks.push(chunk);
-      else if (length - chunk.length <= limit) {
-        chunks.length = 0;
+      else {
+        request.off('data', onData);
         reject(tooLarge());
       }
-    });
-    request.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    request.on('error', () => reject(new KmsError('SerializationException', 'The request could not be read.')));
+    };
+    request.on('data', onData);
+    request.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    request.once('error', () => reject(new KmsError('SerializationException', 'The request could not be read.')));
   });
 }
 
