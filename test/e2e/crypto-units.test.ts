@@ -145,12 +145,6 @@ describe('the master key ceremony through concord tke', () => {
     for (const keyId of stored.filter((_, i) => i % 500 === 0)) await assertDecrypts(east.client(), [await seal(east.client(), keyId, `after rotation ${keyId}`)]);
   });
 
-  it('imports key material with import parameters issued before the rotation', async () => {
-    await east.client().send(new ImportKeyMaterialCommand({ ...pendingImport!, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }));
-    sealed.push(await seal(east.client(), pendingImport!.KeyId, 'imported after rotation'));
-    await assertDecrypts(east.client(), sealed);
-  });
-
   it('finishes a rotation whose concord tke process was killed while re-wrapping, when run again', async () => {
     const [before] = registerColumn(await ok('cryptounit-compare'), 'current');
     const killed = await tke(workspace, ['auto-mk-rotate', '--batch', '100'], undefined, /re-wrapping/);
@@ -167,6 +161,12 @@ describe('the master key ceremony through concord tke', () => {
     const compare = await ok('cryptounit-compare');
     assert.deepEqual(registerColumn(compare, 'current'), [loaded[1], loaded[1]]);
     assert.deepEqual(registerColumn(compare, 'old'), [before, before]);
+    await assertDecrypts(east.client(), sealed);
+  });
+
+  it('imports key material with import parameters issued before two master key rotations', async () => {
+    await east.client().send(new ImportKeyMaterialCommand({ ...pendingImport!, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }));
+    sealed.push(await seal(east.client(), pendingImport!.KeyId, 'imported after rotation'));
     await assertDecrypts(east.client(), sealed);
   });
 
