@@ -18,7 +18,8 @@ function curveOf(key: KeyObject) {
   return CURVES[key.asymmetricKeyDetails!.namedCurve as keyof typeof CURVES];
 }
 
-const jwkBytes = (value: string | undefined): Buffer => Buffer.from(value!, 'base64url');
+/** A JWK member (base64url) as bytes. */
+export const jwkBytes = (value: string | undefined): Buffer => Buffer.from(value!, 'base64url');
 
 /**
  * A DER `SEQUENCE { INTEGER r, INTEGER s }`, the signature form AWS returns and node:crypto verifies.

@@ -1,6 +1,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { eddsa } from '@noble/curves/abstract/edwards.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { jwkBytes } from './ecdsa-digest-signatures.ts';
 
 const sha512 = Object.assign((data: Uint8Array) => createHash('sha512').update(data).digest(), { outputLen: 64, blockLen: 128 });
 
@@ -21,8 +22,6 @@ const ed25519phOfDigest = eddsa(ed25519.Point, sha512, {
     Buffer.concat([Buffer.from('SigEd25519 no Ed25519 collisions'), Buffer.from([phflag ? 1 : 0, context.length]), context, data]),
   prehash: (digest: Uint8Array) => digest,
 });
-
-const jwkBytes = (value: string | undefined): Buffer => Buffer.from(value!, 'base64url');
 
 export function ed25519phSignDigest(privateKey: KeyObject, digest: Buffer): Buffer {
   return Buffer.from(ed25519phOfDigest.sign(digest, jwkBytes(privateKey.export({ format: 'jwk' }).d)));

@@ -2,14 +2,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { WrappedRecords } from '../cryptounits/index.ts';
 import { KmsError } from '../errors/index.ts';
 import { generateKeyPairDer } from './key-material.ts';
-import { timeIndexPath, timeIndexTime } from './key-record.ts';
+import { purgeTimeIndex, timeIndexPath } from './key-record.ts';
 import type { RegionContext } from './region-context.ts';
 
 /** A public key and import token stay valid this long, as in AWS. */
 const IMPORT_PARAMETERS_VALID_MS = 24 * 60 * 60 * 1000;
 const TOKEN_SECRET_BYTES = 32;
 const TOKEN_BYTES = TOKEN_SECRET_BYTES + 8;
-const PURGE_BATCH = 500;
 
 /** What the store keeps for one GetParametersForImport answer; the private key only wrapped. */
 interface ImportParametersRecord {
@@ -72,12 +71,9 @@ export async function openImportToken(ctx: RegionContext, keyId: string, importT
   };
 }
 
-/** Background work: forgets wrapping keys whose import token has expired. */
-export async function purgeExpiredImportParameters(ctx: RegionContext): Promise<number> {
-  const entries = await ctx.store.list('import/', { limit: PURGE_BATCH });
-  const expired = entries.filter((entry) => timeIndexTime(entry.key) <= ctx.now());
-  if (expired.length > 0) await ctx.store.transaction(async (tx) => expired.forEach((entry) => tx.delete(entry.key)));
-  return expired.length;
+/** Background work: forgets wrapping keys whose import token has expired (validTo at or before now). */
+export function purgeExpiredImportParameters(ctx: RegionContext): Promise<number> {
+  return purgeTimeIndex(ctx.store, 'import', ctx.now() + 1);
 }
 
 const invalidToken = (): KmsError =>

@@ -1,3 +1,4 @@
+import type { Store } from '../store/index.ts';
 import { isReplicaKey, type MultiRegionConfig } from './multi-region.ts';
 
 /** What the store holds for a KMS key. Key material appears only wrapped by the crypto unit. */
@@ -85,6 +86,24 @@ export const timeIndexPath = (index: string, at: number, id: string): string => 
 
 /** The time of a time-index entry. */
 export const timeIndexTime = (path: string): number => Number(path.split('/')[1]);
+
+const PURGE_PAGE = 500;
+
+/** Deletes the entries of a time index timed before `before`, a page at a time; answers how many. */
+export async function purgeTimeIndex(store: Store, index: string, before: number): Promise<number> {
+  let purged = 0;
+  for (;;) {
+    const page = await store.list(`${index}/`, { limit: PURGE_PAGE });
+    const due = page.filter((entry) => timeIndexTime(entry.key) < before);
+    if (due.length > 0) {
+      await store.transaction(async (tx) => {
+        for (const entry of due) tx.delete(entry.key);
+      });
+    }
+    purged += due.length;
+    if (due.length < PURGE_PAGE) return purged;
+  }
+}
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 

@@ -1,8 +1,7 @@
-import { timeIndexPath, timeIndexTime } from '../kms/index.ts';
+import { purgeTimeIndex, timeIndexPath } from '../kms/index.ts';
 import { StoreConflictError, type Store } from '../store/index.ts';
 
 const INDEX = 'peer-nonce';
-const PAGE = 500;
 
 /**
  * The nonces of the peer requests a region accepted, kept in its store, by request timestamp,
@@ -24,18 +23,7 @@ export class PeerNonces {
   }
 
   /** Forgets the nonces of requests timestamped before `before`; answers how many. */
-  async forget(before: number): Promise<number> {
-    let forgotten = 0;
-    for (;;) {
-      const page = await this.store.list(`${INDEX}/`, { limit: PAGE });
-      const stale = page.filter((entry) => timeIndexTime(entry.key) < before);
-      if (stale.length > 0) {
-        await this.store.transaction(async (tx) => {
-          for (const entry of stale) tx.delete(entry.key);
-        });
-      }
-      forgotten += stale.length;
-      if (stale.length < PAGE) return forgotten;
-    }
+  forget(before: number): Promise<number> {
+    return purgeTimeIndex(this.store, INDEX, before);
   }
 }
