@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Type-checks, then runs every unit test (beside the code) and end-to-end test (test/e2e),
-# the PostgreSQL ones included: without CONCORD_TEST_PG_URL it provides the local database.
+# Type-checks, builds dist/ (what every end-to-end test's `concord` process runs), then runs
+# every unit test (beside the code) and end-to-end test (test/e2e), the PostgreSQL ones
+# included: without CONCORD_TEST_PG_URL it provides the local database.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${CONCORD_TEST_PG_URL:-}" ]; then
@@ -8,5 +9,6 @@ if [ -z "${CONCORD_TEST_PG_URL:-}" ]; then
   export CONCORD_TEST_PG_URL
 fi
 npx tsc --noEmit
+npm run --silent build
 mapfile -t files < <(find src test -name '*.test.ts' | sort)
 exec node --import tsx --test --test-concurrency=2 --test-timeout=600000 "${files[@]}"
