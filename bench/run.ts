@@ -3,7 +3,8 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, startDev } from '../test/e2e/harness.ts';
 import { loadInChild, type LoadResult } from './load.ts';
-import { scenarios, type BenchEnv } from './scenarios.ts';
+import type { BenchEnv } from './scenario.ts';
+import { scenarios } from './scenarios.ts';
 
 /**
  * `npm run bench`: drives each scenario against a `concord dev` child process and against

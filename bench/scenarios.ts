@@ -1,49 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { DevDeployment } from '../test/e2e/harness.ts';
 import { send, type LoadTarget } from './load.ts';
-import type { Credentials } from './sign.ts';
+import { onCeiling, onDev, type BenchEnv, type Scenario } from './scenario.ts';
 import { signingScenarios } from './signing-scenarios.ts';
 
-/** What the runner has started for every scenario. */
-export interface BenchEnv {
-  /** A `concord dev` deployment with one region, logging at warn. */
-  dev: DevDeployment;
-  region: string;
-  credentials: Credentials;
-  /** The bare node:http server of bench/ceiling-server.ts. */
-  ceilingUrl: string;
-  ceilingPid: number;
-}
-
-export interface PreparedScenario {
-  /** The request driven against the system under test. */
-  subject: LoadTarget;
-  /** The same request against a bare server doing only the unavoidable work. */
-  ceiling: LoadTarget;
-  /** Stops whatever `prepare` started beyond the shared environment. */
-  close?: () => Promise<void>;
-}
-
-export interface Scenario {
-  name: string;
-  prepare(env: BenchEnv): Promise<PreparedScenario>;
-}
-
 const PLAINTEXT = randomBytes(4096).toString('base64');
-
-export const onDev = (env: BenchEnv, operation: string, body: Record<string, unknown>): LoadTarget => ({
-  url: env.dev.endpoint(env.region),
-  region: env.region,
-  target: `TrentService.${operation}`,
-  body,
-  pid: env.dev.pid(),
-});
-
-export const onCeiling = (env: BenchEnv, operation: string, body: Record<string, unknown>): LoadTarget => ({
-  ...onDev(env, operation, body),
-  url: env.ceilingUrl,
-  pid: env.ceilingPid,
-});
 
 const createSymmetricKey = async (env: BenchEnv): Promise<string> =>
   (await send(onDev(env, 'CreateKey', { Description: 'benchmark' }), env.credentials)).KeyMetadata.KeyId;

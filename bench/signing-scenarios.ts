@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { send } from './load.ts';
-import { onCeiling, onDev, type BenchEnv, type Scenario } from './scenarios.ts';
+import { onCeiling, onDev, type BenchEnv, type Scenario } from './scenario.ts';
 
 /** A RAW message of a size typical for signed tokens and manifests. */
 export const SIGNED_MESSAGE = randomBytes(256).toString('base64');

@@ -1,4 +1,5 @@
-import { keyIndexPaths, timeIndexTime, type KeyRecord } from './key-record.ts';
+import { keyIndexPaths } from './key-index-paths.ts';
+import { timeIndexTime, type KeyRecord } from './key-record.ts';
 import type { OperationDeps } from './operation.ts';
 import { changeKey } from './update-key.ts';
 

@@ -2,7 +2,7 @@ export { KeyService, type KeyServiceOptions } from './key-service.ts';
 export type { Caller, RegionContext } from './region-context.ts';
 export type { Operation, Input, Output } from './operation.ts';
 export type { KeyHooks, OperationDeps, Operations } from './operation.ts';
-export type { KeyRecord, KeyState, MaterialInfo, Tag } from './key-record.ts';
+export type { KeyRecord, KeyState, MaterialInfo, MultiRegionConfig, Tag } from './key-record.ts';
 export { keyPath, purgeTimeIndex, timeIndexPath } from './key-record.ts';
 export { wrappedKeyRecords } from './wrapped-key-records.ts';
 export { keyMetadata } from './key-metadata.ts';
@@ -22,5 +22,4 @@ export {
   sharedView,
   sharesMaterial,
   SHARED_PROPERTIES,
-  type MultiRegionConfig,
 } from './multi-region.ts';

@@ -1,5 +1,4 @@
 import type { Store } from '../store/index.ts';
-import { isReplicaKey, type MultiRegionConfig } from './multi-region.ts';
 
 /** What the store holds for a KMS key. Key material appears only wrapped by the crypto unit. */
 export type KeyState =
@@ -109,18 +108,12 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 export const nextRotationDate = (rotation: NonNullable<KeyRecord['autoRotation']>): number => rotation.since + rotation.periodDays * DAY_MS;
 
-/**
- * The index entries a key has in the store, each holding its key ID. Rotation is indexed only
- * while the key is Enabled: a key that is disabled or pending deletion does not rotate, and
- * enabling it again re-adds the entry, so overdue rotation happens at once.
- */
-export function keyIndexPaths(key: KeyRecord): string[] {
-  const paths = new Set<string>();
-  if (key.deletionDate !== undefined) paths.add(timeIndexPath('deletion', key.deletionDate, key.keyId));
-  if (key.autoRotation && key.state === 'Enabled' && !isReplicaKey(key)) paths.add(timeIndexPath('rotation', nextRotationDate(key.autoRotation), key.keyId));
-  for (const material of key.materials) {
-    const validTo = material.imported?.validTo;
-    if (validTo !== undefined) paths.add(timeIndexPath('expiry', validTo, key.keyId));
-  }
-  return [...paths];
+/** Where a multi-Region key lives. Each region holding the key keeps a copy, updated by replication. */
+export interface MultiRegionConfig {
+  /** Raised by the primary on every change it propagates; a region ignores anything not newer than what it holds. */
+  version: number;
+  primaryRegion: string;
+  replicaRegions: string[];
+  /** Set while UpdatePrimaryRegion swaps roles with that region; the key shows Updating meanwhile. */
+  updatingWith?: string;
 }

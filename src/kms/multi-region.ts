@@ -1,16 +1,6 @@
 import { KmsError } from '../errors/index.ts';
-import type { KeyRecord, MaterialRecord } from './key-record.ts';
+import type { KeyRecord, MaterialRecord, MultiRegionConfig } from './key-record.ts';
 import { keyArn } from './region-context.ts';
-
-/** Where a multi-Region key lives. Each region holding the key keeps a copy, updated by replication. */
-export interface MultiRegionConfig {
-  /** Raised by the primary on every change it propagates; a region ignores anything not newer than what it holds. */
-  version: number;
-  primaryRegion: string;
-  replicaRegions: string[];
-  /** Set while UpdatePrimaryRegion swaps roles with that region; the key shows Updating meanwhile. */
-  updatingWith?: string;
-}
 
 /** Properties the primary owns and every replica copies; everything else is each region's own. */
 export const SHARED_PROPERTIES = ['keySpec', 'keyUsage', 'origin', 'autoRotation', 'boundMaterialIds'] as const;

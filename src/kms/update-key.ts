@@ -1,5 +1,6 @@
 import type { Transaction } from '../store/index.ts';
-import { keyIndexPaths, keyPath, type KeyRecord } from './key-record.ts';
+import { keyIndexPaths } from './key-index-paths.ts';
+import { keyPath, type KeyRecord } from './key-record.ts';
 import type { KeyHooks, OperationDeps } from './operation.ts';
 import type { Caller } from './region-context.ts';
 

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { MgmtClient } from '../../src/cli/tke/mgmt-client.ts';
+import { MgmtClient } from '../../src/cli/index.ts';
 import { ACCESS_KEY_ID, SECRET_ACCESS_KEY } from './harness.ts';
 import { REGION, requirePostgres, twoNodes } from './postgres-harness.ts';
 import { softwareUnits, tkeOk } from './tke-harness.ts';

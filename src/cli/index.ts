@@ -1,0 +1,1 @@
+export { MgmtClient } from './tke/mgmt-client.ts';
