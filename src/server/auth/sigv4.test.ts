@@ -72,7 +72,11 @@ describe('SigV4Verifier', () => {
 
   it('needs only Host and X-Amz-Date signed on a surface that names no other header', async () => {
     const mgmt = new SigV4Verifier('us-east-1', 'kms', [KEY], { now: () => NOW });
-    assert.equal(mgmt.verify(await signed()).accessKeyId, KEY.accessKeyId);
+    assert.equal(mgmt.verify(await signed({ unsigned: TARGET })).accessKeyId, KEY.accessKeyId);
+  });
+
+  it('leaves a request without X-Amz-Target to the surface, which answers that the operation is unknown', async () => {
+    assert.equal(kms.verify(await signed()).accessKeyId, KEY.accessKeyId);
   });
 });
 

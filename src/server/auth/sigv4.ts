@@ -23,10 +23,10 @@ const SIGNATURE = /^[0-9a-f]{64}$/;
 
 const SECURITY_TOKEN = 'x-amz-security-token';
 /** Headers every request must sign, spelled as AWS's errors spell them. */
-const ALWAYS_SIGNED = ['Host', 'X-Amz-Date'];
+const ALWAYS_SIGNED = ['Host', 'X-Amz-Date'].map(spelling);
 
 export interface SigV4Options {
-  /** Headers this surface also needs signed, e.g. X-Amz-Target where it names the operation. */
+  /** Headers this surface needs signed when a request carries them, e.g. X-Amz-Target where it names the operation. */
   signedHeaders?: readonly string[];
   now?: () => number;
 }
@@ -38,8 +38,7 @@ export interface SigV4Options {
 export class SigV4Verifier {
   private readonly keys: Map<string, AccessKey>;
   private readonly signingKeys = new Map<string, Buffer>();
-  /** [lower-case name, name as AWS's errors spell it] */
-  private readonly requiredHeaders: ReadonlyArray<readonly [string, string]>;
+  private readonly signedWhenPresent: readonly HeaderName[];
   private readonly now: () => number;
 
   constructor(
@@ -49,7 +48,7 @@ export class SigV4Verifier {
     options: SigV4Options = {},
   ) {
     this.keys = new Map(accessKeys.map((k) => [k.accessKeyId, k]));
-    this.requiredHeaders = [...ALWAYS_SIGNED, ...(options.signedHeaders ?? [])].map((name) => [name.toLowerCase(), name] as const);
+    this.signedWhenPresent = (options.signedHeaders ?? []).map(spelling);
     this.now = options.now ?? Date.now;
   }
 
@@ -89,8 +88,9 @@ export class SigV4Verifier {
     if (scopeService !== this.service) throw new KmsError('InvalidSignatureException', `Credential should be scoped to correct service: '${this.service}'.`);
 
     const signedHeaders = parts.SignedHeaders.split(';');
-    for (const [name, spelled] of this.requiredHeaders) {
-      if (!signedHeaders.includes(name)) throw new KmsError('InvalidSignatureException', `'${spelled}' must be a signed header.`);
+    for (const name of ALWAYS_SIGNED) requireSigned(signedHeaders, name);
+    for (const name of this.signedWhenPresent) {
+      if (request.headers[name.lower] !== undefined) requireSigned(signedHeaders, name);
     }
 
     let canonicalHeaders = '';
@@ -144,6 +144,20 @@ function parseAuthorization(text: string): { Credential: string; SignedHeaders: 
     throw new KmsError('IncompleteSignatureException', 'The Signature parameter must be 64 lowercase hex digits.');
   }
   return fields;
+}
+
+interface HeaderName {
+  lower: string;
+  /** As AWS's errors spell it. */
+  spelled: string;
+}
+
+function spelling(spelled: string): HeaderName {
+  return { lower: spelled.toLowerCase(), spelled };
+}
+
+function requireSigned(signedHeaders: readonly string[], name: HeaderName): void {
+  if (!signedHeaders.includes(name.lower)) throw new KmsError('InvalidSignatureException', `'${name.spelled}' must be a signed header.`);
 }
 
 /** The presigned-URL form of a session token; parameter names are compared ignoring case, to refuse every spelling. */
