@@ -4,7 +4,7 @@ import type { KeyRecord } from './key-record.ts';
 import { isSymmetric } from './key-specs.ts';
 import type { RequestFacts } from './operation.ts';
 import { evaluateIdentityAccess, evaluateKeyAccess, type AccessRequest, type Verdict } from './policy/evaluate-policy.ts';
-import { invalidPrincipals, malformed, parsePolicy, type Policy } from './policy/parse-policy.ts';
+import { invalidPrincipals, malformed, parseNewKeyPolicy, parsePolicy, type Policy } from './policy/parse-policy.ts';
 import { requestValues } from './policy/request-values.ts';
 import type { PrincipalDirectory } from './principal-directory.ts';
 import { keyArn, type Caller, type RegionContext } from './region-context.ts';
@@ -53,7 +53,7 @@ export class AccessControl {
    * would stop the caller from changing the policy again (unless the caller bypasses that).
    */
   readonly checkKeyPolicy = (document: string, caller: Caller, keyId: string, bypassLockoutCheck: boolean): void => {
-    const policy = parsePolicy(document, 'key');
+    const policy = parseNewKeyPolicy(document);
     for (const statement of policy.statements) {
       const named = [...(statement.principal?.arns ?? []), ...(statement.notPrincipal?.arns ?? [])];
       if (!named.every((arn) => this.directory.exists(arn))) throw invalidPrincipals();

@@ -1,11 +1,11 @@
-import { parsePolicy } from './policy/parse-policy.ts';
+import { parseNewKeyPolicy, parsePolicy } from './policy/parse-policy.ts';
 
 /**
- * Refuses a key policy that is not valid in the IAM policy language. Checks that need the
- * caller (principals that exist, the lockout check) are OperationDeps.checkKeyPolicy.
+ * Refuses a key policy over AWS's size quota or not valid in the IAM policy language. Checks
+ * that need the caller (principals that exist, the lockout check) are OperationDeps.checkKeyPolicy.
  */
 export function checkPolicyDocument(policy: string): void {
-  parsePolicy(policy, 'key');
+  parseNewKeyPolicy(policy);
 }
 
 /** Refuses an identity policy (a principal's inline policy in the region config) AWS IAM would refuse. */

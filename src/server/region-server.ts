@@ -36,7 +36,8 @@ export function buildRegionServer({ service, accessKeys, logger, bodyLimit = DEF
     requestIdHeader: false,
     childLoggerFactory: requestLoggerFactory,
   });
-  const verifier = new SigV4Verifier(service.ctx.region, 'kms', accessKeys);
+  // X-Amz-Target names the operation: unsigned, it could turn a signed Decrypt into any other call.
+  const verifier = new SigV4Verifier(service.ctx.region, 'kms', accessKeys, { signedHeaders: ['X-Amz-Target'] });
 
   // Every body arrives as a Buffer. The AWS JSON types are named so Fastify's parser cache hits
   // on them: the catch-all alone makes it parse the Content-Type header anew on every request.

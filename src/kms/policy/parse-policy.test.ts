@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { KmsError } from '../../errors/index.ts';
-import { parsePolicy } from './parse-policy.ts';
+import { KEY_POLICY_MAX_BYTES, parseNewKeyPolicy, parsePolicy } from './parse-policy.ts';
 
 const ACCOUNT = '111122223333';
 const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
@@ -36,5 +36,18 @@ describe('policy parsing', () => {
         assert.throws(() => parsePolicy(document, kind), { code: 'MalformedPolicyDocumentException', message: 'The policy must contain at least one Statement.' });
       }
     }
+  });
+
+  it('holds a new key policy to 32 KiB, counted in UTF-8 bytes, before reading it', () => {
+    const sized = (bytes: number, filler = 'x') => {
+      const document = JSON.stringify({ Statement: { Sid: '', Effect: 'Allow', Principal: { AWS: ACCOUNT }, Action: 'kms:*', Resource: '*' } });
+      const room = bytes - Buffer.byteLength(document);
+      return document.replace('"Sid":""', `"Sid":"${filler.repeat(room / Buffer.byteLength(filler))}"`);
+    };
+    assert.equal(parseNewKeyPolicy(sized(KEY_POLICY_MAX_BYTES)).statements.length, 1);
+    assert.throws(() => parseNewKeyPolicy(sized(KEY_POLICY_MAX_BYTES + 2)), { code: 'LimitExceededException' });
+    // 16 Ki two-byte characters: within the model's length in characters, over the quota in bytes.
+    assert.throws(() => parseNewKeyPolicy(sized(KEY_POLICY_MAX_BYTES + 2, 'é')), { code: 'LimitExceededException' });
+    assert.throws(() => parseNewKeyPolicy('{'.repeat(KEY_POLICY_MAX_BYTES + 1)), { code: 'LimitExceededException' });
   });
 });

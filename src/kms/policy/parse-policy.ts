@@ -31,7 +31,23 @@ const ACTION = /^(\*|[a-z0-9-]+:[\w*?]+)$/i;
 const ACCOUNT_ID = /^\d{12}$/;
 const PRINCIPAL_ARN = /^arn:aws:(iam::\d{12}:(root|(user|role)\/[\w+=,.@/-]+)|sts::\d{12}:assumed-role\/[\w+=,.@/-]+)$/;
 
+/** AWS's quota on a key policy document (32 KiB), the one quota of AWS KMS that cannot be raised. */
+export const KEY_POLICY_MAX_BYTES = 32 * 1024;
+
 export const malformed = (message: string): KmsError => new KmsError('MalformedPolicyDocumentException', message);
+
+/**
+ * A key policy a caller sets (CreateKey, PutKeyPolicy, ReplicateKey): within AWS's size quota,
+ * then valid. A policy already stored is read with parsePolicy alone, so no key stops working
+ * when a quota changes.
+ */
+export function parseNewKeyPolicy(document: string): Policy {
+  const bytes = Buffer.byteLength(document, 'utf8');
+  if (bytes > KEY_POLICY_MAX_BYTES) {
+    throw new KmsError('LimitExceededException', `The key policy document has ${bytes} bytes; a key policy document can have at most ${KEY_POLICY_MAX_BYTES} bytes.`);
+  }
+  return parsePolicy(document, 'key');
+}
 
 /** Parses a policy document in the IAM policy language, refusing what AWS refuses. */
 export function parsePolicy(document: string | unknown, kind: PolicyKind): Policy {

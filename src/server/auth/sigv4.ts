@@ -21,6 +21,16 @@ const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 const SIGNING_KEY_CACHE_LIMIT = 1000;
 const SIGNATURE = /^[0-9a-f]{64}$/;
 
+const SECURITY_TOKEN = 'x-amz-security-token';
+/** Headers every request must sign, spelled as AWS's errors spell them. */
+const ALWAYS_SIGNED = ['Host', 'X-Amz-Date'].map(spelling);
+
+export interface SigV4Options {
+  /** Headers this surface needs signed when a request carries them, e.g. X-Amz-Target where it names the operation. */
+  signedHeaders?: readonly string[];
+  now?: () => number;
+}
+
 /**
  * Verifies AWS Signature Version 4 on the AWS JSON surface. Signing keys are derived once
  * per access key, day, region and service; signatures are compared in constant time.
@@ -28,14 +38,18 @@ const SIGNATURE = /^[0-9a-f]{64}$/;
 export class SigV4Verifier {
   private readonly keys: Map<string, AccessKey>;
   private readonly signingKeys = new Map<string, Buffer>();
+  private readonly signedWhenPresent: readonly HeaderName[];
+  private readonly now: () => number;
 
   constructor(
     private readonly region: string,
     private readonly service: string,
     accessKeys: readonly AccessKey[],
-    private readonly now: () => number = Date.now,
+    options: SigV4Options = {},
   ) {
     this.keys = new Map(accessKeys.map((k) => [k.accessKeyId, k]));
+    this.signedWhenPresent = (options.signedHeaders ?? []).map(spelling);
+    this.now = options.now ?? Date.now;
   }
 
   verify(request: SignedRequest): AccessKey {
@@ -50,6 +64,10 @@ export class SigV4Verifier {
       throw new KmsError('IncompleteSignatureException', `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${parts.Credential}'`);
     }
     const [accessKeyId, scopeDate, scopeRegion, scopeService] = scope as [string, string, string, string];
+    // Concord issues no session tokens yet: a request claiming temporary credentials is refused as AWS refuses an unknown token.
+    if (request.headers[SECURITY_TOKEN] !== undefined || queryHasSecurityToken(request.url)) {
+      throw new KmsError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+    }
     const key = this.keys.get(accessKeyId);
     if (!key) throw new KmsError('UnrecognizedClientException', 'The security token included in the request is invalid.');
 
@@ -70,8 +88,10 @@ export class SigV4Verifier {
     if (scopeService !== this.service) throw new KmsError('InvalidSignatureException', `Credential should be scoped to correct service: '${this.service}'.`);
 
     const signedHeaders = parts.SignedHeaders.split(';');
-    if (!signedHeaders.includes('host')) throw new KmsError('InvalidSignatureException', "'Host' must be a signed header.");
-    if (!signedHeaders.includes('x-amz-date')) throw new KmsError('InvalidSignatureException', "'X-Amz-Date' must be a signed header.");
+    for (const name of ALWAYS_SIGNED) requireSigned(signedHeaders, name);
+    for (const name of this.signedWhenPresent) {
+      if (request.headers[name.lower] !== undefined) requireSigned(signedHeaders, name);
+    }
 
     let canonicalHeaders = '';
     for (const name of signedHeaders) canonicalHeaders += `${name}:${canonicalHeaderValue(request.headers[name])}\n`;
@@ -124,6 +144,30 @@ function parseAuthorization(text: string): { Credential: string; SignedHeaders: 
     throw new KmsError('IncompleteSignatureException', 'The Signature parameter must be 64 lowercase hex digits.');
   }
   return fields;
+}
+
+interface HeaderName {
+  lower: string;
+  /** As AWS's errors spell it. */
+  spelled: string;
+}
+
+function spelling(spelled: string): HeaderName {
+  return { lower: spelled.toLowerCase(), spelled };
+}
+
+function requireSigned(signedHeaders: readonly string[], name: HeaderName): void {
+  if (!signedHeaders.includes(name.lower)) throw new KmsError('InvalidSignatureException', `'${name.spelled}' must be a signed header.`);
+}
+
+/** The presigned-URL form of a session token; parameter names are compared ignoring case, to refuse every spelling. */
+function queryHasSecurityToken(url: string): boolean {
+  const query = url.indexOf('?');
+  if (query < 0) return false;
+  for (const name of new URLSearchParams(url.slice(query + 1)).keys()) {
+    if (name.toLowerCase() === SECURITY_TOKEN) return true;
+  }
+  return false;
 }
 
 const header = (headers: SignedRequest['headers'], name: string): string | undefined => {

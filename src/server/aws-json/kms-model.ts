@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 
 /**
  * The input shapes of the AWS KMS API (trimmed from botocore's service-2.json), which
- * drive request validation with AWS's own lengths, ranges, enums and patterns.
+ * drive request validation with AWS's own lengths, ranges, enums and patterns, plus the
+ * limits AWS documents outside botocore's model (`maxTotalLength`).
  */
 export interface Shape {
   type: 'structure' | 'string' | 'blob' | 'integer' | 'long' | 'boolean' | 'list' | 'map' | 'timestamp';
@@ -12,7 +13,14 @@ export interface Shape {
   key?: string;
   value?: string;
   min?: number;
+  /** For a map, the most entries it may have. */
   max?: number;
+  /**
+   * For a map of strings, the most characters its keys and values may have together: AWS's
+   * 384 for a grant constraint; 8192 for an encryption context, Concord's own bound where
+   * AWS KMS documents none (the AWS Encryption SDK's limit).
+   */
+  maxTotalLength?: number;
   enum?: string[];
   pattern?: string;
   sensitive?: boolean;

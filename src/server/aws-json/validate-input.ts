@@ -94,10 +94,23 @@ function convert(pass: Pass, name: string, value: unknown, path: string): unknow
     case 'map': {
       if (!isObject(value)) throw wrongType(value, 'a Map', path);
       const out: Record<string, unknown> = {};
+      let entries = 0;
+      let totalLength = 0;
       for (const [key, item] of Object.entries(value)) {
         convert(pass, shape.key!, key, path);
+        entries += 1;
+        totalLength += key.length;
         if (item === null) continue;
         out[key] = convert(pass, shape.value!, item, `${path}.${key}`);
+        if (typeof item === 'string') totalLength += item.length;
+      }
+      if (shape.max !== undefined && entries > shape.max) {
+        pass.violations.push(`${describe(shape, JSON.stringify(value), path)} failed to satisfy constraint: Member must have length less than or equal to ${shape.max}`);
+      }
+      if (shape.maxTotalLength !== undefined && totalLength > shape.maxTotalLength) {
+        pass.violations.push(
+          `${describe(shape, JSON.stringify(value), path)} failed to satisfy constraint: Member must have keys and values of total length less than or equal to ${shape.maxTotalLength}`,
+        );
       }
       return out;
     }
