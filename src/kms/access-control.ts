@@ -73,7 +73,7 @@ export class AccessControl {
 
   /** `action` is the full IAM action name, service prefix included. */
   private request(caller: Caller, action: string, resource: string, facts: RequestFacts): AccessRequest {
-    const values = requestValues({ principal: caller.arn, account: caller.account, encryptionContext: facts.encryptionContext, extra: facts.conditions });
+    const values = requestValues({ principal: caller.arn, account: caller.account, region: this.ctx.region, encryptionContext: facts.encryptionContext, extra: facts.conditions });
     return { principal: caller.arn, account: caller.account, action, resource, values };
   }
 
