@@ -24,3 +24,4 @@ export {
   SHARED_PROPERTIES,
   type MultiRegionConfig,
 } from './multi-region.ts';
+export { addGrant, GRANTS_PER_KEY } from './grant-store.ts';
