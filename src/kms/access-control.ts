@@ -1,5 +1,6 @@
 import { KmsError } from '../errors/index.ts';
-import { derivedGrantWithin, grantPermits, grantPrefix, parseGrantToken, type GrantRecord } from './grant-record.ts';
+import { derivedGrantWithin, grantPermits, parseGrantToken } from './grant-record.ts';
+import { granteeGrants } from './grant-store.ts';
 import type { KeyRecord } from './key-record.ts';
 import { isSymmetric } from './key-specs.ts';
 import type { RequestFacts } from './operation.ts';
@@ -73,7 +74,7 @@ export class AccessControl {
 
   /** `action` is the full IAM action name, service prefix included. */
   private request(caller: Caller, action: string, resource: string, facts: RequestFacts): AccessRequest {
-    const values = requestValues({ principal: caller.arn, account: caller.account, encryptionContext: facts.encryptionContext, extra: facts.conditions });
+    const values = requestValues({ principal: caller.arn, account: caller.account, region: this.ctx.region, encryptionContext: facts.encryptionContext, extra: facts.conditions });
     return { principal: caller.arn, account: caller.account, action, resource, values };
   }
 
@@ -88,10 +89,9 @@ export class AccessControl {
   }
 
   private async grantAllows(caller: Caller, action: string, key: KeyRecord, facts: RequestFacts): Promise<boolean> {
-    const grants = await this.ctx.store.list(grantPrefix(key.keyId));
-    return grants.some(({ value }) => {
-      const grant = JSON.parse(value) as GrantRecord;
-      if (grant.granteePrincipal !== caller.arn || !grantPermits(grant, action, isSymmetric(key.keySpec), facts.encryptionContext)) return false;
+    const grants = await granteeGrants(this.ctx.store, key.keyId, caller.arn);
+    return grants.some((grant) => {
+      if (!grantPermits(grant, action, isSymmetric(key.keySpec), facts.encryptionContext)) return false;
       if (action !== 'CreateGrant') return true;
       const requested = facts.conditions?.['kms:GrantOperations'] ?? [];
       const constraintType = facts.conditions?.['kms:GrantConstraintType'];

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { KmsError } from '../errors/index.ts';
-import { grantListEntry, grantPath, grantPrefix, grantToken, parseGrantToken, type GrantRecord } from './grant-record.ts';
+import { grantListEntry, grantPrefix, grantToken, parseGrantToken, type GrantRecord } from './grant-record.ts';
+import { addGrant, granteeGrants, granteePrefix, grantForUpdate, removeGrant } from './grant-store.ts';
 import type { KeyRecord } from './key-record.ts';
 import { isSymmetric } from './key-specs.ts';
 import { requireNotPendingDeletion } from './key-state-errors.ts';
@@ -88,12 +89,11 @@ export function grantOperations(deps: OperationDeps): Operations {
       };
       const grantId = await ctx.store.transaction(async (tx) => {
         if (input.Name !== undefined) {
-          const existing = (await tx.list(grantPrefix(key.keyId))).map((entry) => JSON.parse(entry.value) as GrantRecord);
-          const same = existing.find((grant) => grant.name === input.Name && sameParameters(grant, requested));
+          const same = (await granteeGrants(tx, key.keyId, requested.granteePrincipal)).find((grant) => grant.name === input.Name && sameParameters(grant, requested));
           if (same) return same.grantId;
         }
         const grant: GrantRecord = { ...requested, grantId: randomBytes(32).toString('hex'), createdAt: ctx.now() };
-        await tx.create(grantPath(key.keyId, grant.grantId), JSON.stringify(grant));
+        await addGrant(ctx, tx, grant);
         return grant.grantId;
       });
       return { GrantToken: grantToken(key.keyId, grantId), GrantId: grantId };
@@ -102,11 +102,12 @@ export function grantOperations(deps: OperationDeps): Operations {
     async ListGrants(input, caller) {
       const key = await keys.find(input.KeyId, { allowAlias: false });
       await authorize(caller, 'ListGrants', key);
-      const entries = await ctx.store.list(grantPrefix(key.keyId), { after: markerKey(input.Marker, grantPrefix(key.keyId)) });
+      // Listing one grantee's grants reads only its index entries, in grant ID order like the full listing.
+      const prefix = input.GranteePrincipal === undefined ? grantPrefix(key.keyId) : granteePrefix(key.keyId, input.GranteePrincipal);
+      const entries = await ctx.store.list(prefix, { after: markerKey(input.Marker, prefix) });
       const grants = entries
         .map((entry) => JSON.parse(entry.value) as GrantRecord)
-        .filter((grant) => input.GrantId === undefined || grant.grantId === input.GrantId)
-        .filter((grant) => input.GranteePrincipal === undefined || grant.granteePrincipal === input.GranteePrincipal);
+        .filter((grant) => input.GrantId === undefined || grant.grantId === input.GrantId);
       return listPage(grants, input.Limit ?? LIST_GRANTS_DEFAULT_LIMIT, (grant) => grant.grantId);
     },
 
@@ -122,14 +123,13 @@ export function grantOperations(deps: OperationDeps): Operations {
     async RetireGrant(input, caller) {
       const { keyId, grantId } = await retireTarget(input);
       await ctx.store.transaction(async (tx) => {
-        const raw = await tx.getForUpdate(grantPath(keyId, grantId));
-        if (!raw) throw new KmsError('NotFoundException', `Grant ID ${grantId} not found.`);
-        const grant = JSON.parse(raw) as GrantRecord;
+        const grant = await grantForUpdate(tx, keyId, grantId);
+        if (!grant) throw new KmsError('NotFoundException', `Grant ID ${grantId} not found.`);
         if (!mayRetire(caller, grant)) {
           throw new KmsError('AccessDeniedException', `User: ${caller.arn} is not authorized to perform: kms:RetireGrant on resource: ${keyArn(ctx, keyId)} because the grant does not name it as a retiring principal`);
         }
         finishDryRun(input);
-        tx.delete(grantPath(keyId, grantId));
+        await removeGrant(tx, grant);
       });
       return {};
     },
@@ -138,11 +138,10 @@ export function grantOperations(deps: OperationDeps): Operations {
       const key = await keys.find(input.KeyId, { allowAlias: false });
       await authorize(caller, 'RevokeGrant', key);
       await ctx.store.transaction(async (tx) => {
-        if (!(await tx.getForUpdate(grantPath(key.keyId, input.GrantId)))) {
-          throw new KmsError('NotFoundException', `Grant ID ${input.GrantId} not found.`);
-        }
+        const grant = await grantForUpdate(tx, key.keyId, input.GrantId);
+        if (!grant) throw new KmsError('NotFoundException', `Grant ID ${input.GrantId} not found.`);
         finishDryRun(input);
-        tx.delete(grantPath(key.keyId, input.GrantId));
+        await removeGrant(tx, grant);
       });
       return {};
     },

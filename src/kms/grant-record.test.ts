@@ -32,6 +32,17 @@ describe('grant constraints', () => {
     assert.equal(grantPermits(subset, 'Decrypt', true, undefined), false);
   });
 
+  it('are never widened by request keys that differ only in case', () => {
+    const equals = grant(['Decrypt'], { EncryptionContextEquals: { dept: 'a' } });
+    assert.equal(grantPermits(equals, 'Decrypt', true, { Dept: 'b', dept: 'a' }), false);
+    assert.equal(grantPermits(equals, 'Decrypt', true, { dept: 'a', Dept: 'b' }), false);
+    assert.equal(grantPermits(equals, 'Decrypt', true, { dept: 'a', Dept: 'a' }), false, 'two pairs are not the one pair of the constraint');
+    const subset = grant(['Decrypt'], { EncryptionContextSubset: { dept: 'a' } });
+    assert.equal(grantPermits(subset, 'Decrypt', true, { Dept: 'b', dept: 'a', more: '1' }), false);
+    assert.equal(grantPermits(subset, 'Decrypt', true, { dept: 'a', DEPT: 'b' }), false);
+    assert.equal(grantPermits(subset, 'Decrypt', true, { DEPT: 'a', more: '1' }), true);
+  });
+
   it('are not applied to operations without an encryption context, nor to asymmetric keys', () => {
     const subset = grant(['Decrypt', 'DescribeKey'], { EncryptionContextSubset: { dept: 'IT' } });
     assert.equal(grantPermits(subset, 'DescribeKey', true, undefined), true);
@@ -52,9 +63,11 @@ describe('grants created through a grant', () => {
     assert.equal(derivedGrantWithin(subset, ['Decrypt'], 'EncryptionContextEquals', { DEPT: 'IT' }), true);
     assert.equal(derivedGrantWithin(subset, ['Decrypt'], undefined, undefined), false);
     assert.equal(derivedGrantWithin(subset, ['Decrypt'], 'EncryptionContextSubset', { team: 'a' }), false);
+    assert.equal(derivedGrantWithin(subset, ['Decrypt'], 'EncryptionContextSubset', { dept: 'IT', Dept: 'HR' }), false);
     const equals = grant(['CreateGrant', 'Decrypt'], { EncryptionContextEquals: { dept: 'IT' } });
     assert.equal(derivedGrantWithin(equals, ['Decrypt'], 'EncryptionContextEquals', { dept: 'IT' }), true);
     assert.equal(derivedGrantWithin(equals, ['Decrypt'], 'EncryptionContextSubset', { dept: 'IT' }), false);
+    assert.equal(derivedGrantWithin(equals, ['Decrypt'], 'EncryptionContextEquals', { DEPT: 'HR', dept: 'IT' }), false);
   });
 });
 

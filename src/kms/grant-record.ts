@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { EncryptionContext } from '../crypto/index.ts';
+import { contextValuesByKey } from './context-values-by-key.ts';
 import { toEpochSeconds } from './operation.ts';
 import { keyArn, type RegionContext } from './region-context.ts';
 
@@ -45,17 +46,19 @@ export function derivedGrantWithin(parent: GrantRecord, operations: readonly str
   return !subset || (constraintType !== undefined && containsContext(context, subset));
 }
 
-// In a grant constraint the context keys are case-insensitive and the values case-sensitive.
-const lowerKeys = (context: EncryptionContext | undefined): Map<string, string> =>
-  new Map(Object.entries(context ?? {}).map(([key, value]) => [key.toLowerCase(), value]));
-
+/**
+ * In a grant constraint context keys are case-insensitive and values case-sensitive (as AWS
+ * documents). A request naming one key in several cases must satisfy the constraint with each
+ * of them, so `{Dept: 'b', dept: 'a'}` meets neither `{dept: 'a'}` nor `{dept: 'b'}`.
+ */
 const containsContext = (context: EncryptionContext | undefined, required: EncryptionContext): boolean => {
-  const present = lowerKeys(context);
-  return Object.entries(required).every(([key, value]) => present.get(key.toLowerCase()) === value);
+  const present = contextValuesByKey(context);
+  return Object.entries(required).every(([key, value]) => present.get(key.toLowerCase())?.every((given) => given === value) === true);
 };
 
+/** The same pairs, one for one: every pair of each side is in the other, and neither side has more. */
 const sameContext = (context: EncryptionContext | undefined, required: EncryptionContext): boolean =>
-  containsContext(context, required) && lowerKeys(context).size === lowerKeys(required).size;
+  Object.keys(context ?? {}).length === Object.keys(required).length && containsContext(context, required) && containsContext(required, context ?? {});
 
 /**
  * Grant tokens name their grant. Concord's store is consistent, so a grant is usable as soon

@@ -23,3 +23,4 @@ export {
   sharesMaterial,
   SHARED_PROPERTIES,
 } from './multi-region.ts';
+export { addGrant, GRANTS_PER_KEY } from './grant-store.ts';

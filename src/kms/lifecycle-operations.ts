@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { KmsError } from '../errors/index.ts';
 import { defaultKeyPolicy } from './default-policy.ts';
-import { grantPrefix } from './grant-record.ts';
+import { removeKeyGrants } from './grant-store.ts';
 import { generateKeyMaterial } from './key-material.ts';
 import { keyMetadata } from './key-metadata.ts';
 import { hasReplicas } from './multi-region.ts';
@@ -162,7 +162,7 @@ export async function sweepDeletedKeys(deps: OperationDeps): Promise<number> {
         const alias = JSON.parse(entry.value) as AliasRecord;
         if (alias.targetKeyId === keyId) tx.delete(aliasPath(alias.aliasName));
       }
-      for (const grant of await tx.list(grantPrefix(keyId))) tx.delete(grant.key);
+      await removeKeyGrants(tx, keyId);
       deleted += 1;
     });
   }

@@ -8,15 +8,16 @@ import {
   keyArn,
   multiRegionConfig,
   requireState,
+  type Caller,
   type KeyRecord,
   type KeyState,
   type MultiRegionConfig,
   type Operations,
 } from '../kms/index.ts';
 import { enqueue } from './outbox.ts';
-import { dependencyTimeout, PeerUnavailableError } from './peer-client.ts';
+import { dependencyTimeout } from './peer-client.ts';
 import type { ReplicationContext } from './replication-context.ts';
-import type { PreparedReplica, PrepareReplicaRequest, ReplicaState } from './replication-receiver.ts';
+import type { PreparedReplica, PrepareReplicaRequest, ReplicaState, ReplicaStateRequest } from './replication-receiver.ts';
 
 const KEY_ARN = /^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/.+$/;
 
@@ -45,15 +46,18 @@ export function multiRegionOperations(rc: ReplicationContext): Operations {
   };
 
   /**
-   * AWS swaps only with an Enabled replica. A replica region that cannot be asked now is not
-   * waited for: the swap is durable in the outbox and completes when that region returns.
+   * The replica decides in its own region whether the caller may make it the primary: its key
+   * policy and grants, and the caller's identity policies there. AWS swaps only with an Enabled
+   * replica. A region that cannot be asked cannot decide, so nothing changes.
    */
-  const requireEnabledReplica = async (keyId: string, region: string): Promise<void> => {
-    const replica = await client.call<ReplicaState>(region, 'replica-state', { keyId }).catch((error: unknown): ReplicaState => {
-      if (error instanceof PeerUnavailableError) return {};
-      throw error;
-    });
-    if (replica.arn && replica.state) requireState(replica.arn, replica.state, ['Enabled']);
+  const requireReplicaConsent = async (keyId: string, region: string, caller: Caller): Promise<void> => {
+    const replica = await client
+      .call<ReplicaState>(region, 'replica-state', { keyId, caller } satisfies ReplicaStateRequest)
+      .catch(dependencyTimeout('the primary Region was not changed. Try again when the region is reachable.'));
+    if (!replica.arn || !replica.state) {
+      throw new KmsError('KMSInvalidStateException', `The replica of ${keyArn(ctx, keyId)} in ${region} does not name ${ctx.region} as its primary Region.`);
+    }
+    requireState(replica.arn, replica.state, ['Enabled']);
   };
 
   const unavailable = dependencyTimeout('no replica was created. Try again when the region is reachable.');
@@ -64,7 +68,7 @@ export function multiRegionOperations(rc: ReplicationContext): Operations {
       const keyId = await resolvePrimary(input.KeyId);
       return locks.run(keyId, async () => {
         const key = await keys.load(keyId);
-        await authorize(caller, 'ReplicateKey', key);
+        await authorize(caller, 'ReplicateKey', key, { conditions: { 'kms:ReplicaRegion': replicaRegion } });
         requirePrimary(key, ['Enabled', 'PendingImport']);
         requirePeer(replicaRegion);
         const config = multiRegionConfig(key)!;
@@ -118,9 +122,9 @@ export function multiRegionOperations(rc: ReplicationContext): Operations {
       };
       await locks.run(keyId, async () => {
         const key = await keys.load(keyId);
-        await authorize(caller, 'UpdatePrimaryRegion', key);
+        await authorize(caller, 'UpdatePrimaryRegion', key, { conditions: { 'kms:PrimaryRegion': target } });
         requireSwappable(key);
-        await requireEnabledReplica(keyId, target);
+        await requireReplicaConsent(keyId, target, caller);
         await ctx.store.transaction(async (tx) => {
           const current = (await keys.getForUpdate(tx, keyId)) ?? (await keys.load(keyId, tx));
           const config = requireSwappable(current);

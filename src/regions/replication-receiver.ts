@@ -32,6 +32,12 @@ export interface PreparedReplica {
   tags: Tag[];
 }
 
+/** The primary asks before UpdatePrimaryRegion, naming the caller whose permission the replica checks. */
+export interface ReplicaStateRequest {
+  keyId: string;
+  caller: Caller;
+}
+
 export interface ReplicaState {
   arn?: string;
   state?: KeyState;
@@ -127,9 +133,11 @@ export function replicationReceiver(rc: ReplicationContext): Record<string, Peer
     },
 
     /** This replica's own state, asked by its primary before UpdatePrimaryRegion hands it the role. */
-    async 'replica-state'(from, { keyId }: { keyId: string }): Promise<ReplicaState> {
+    async 'replica-state'(from, { keyId, caller }: ReplicaStateRequest): Promise<ReplicaState> {
       const key = await keys.get(keyId);
       if (!key || multiRegionConfig(key)?.primaryRegion !== from) return {};
+      // UpdatePrimaryRegion needs the permission on this replica too, by this region's policies.
+      await deps.authorize(caller, 'UpdatePrimaryRegion', key, { conditions: { 'kms:PrimaryRegion': ctx.region } });
       return { arn: keyArn(ctx, keyId), state: key.state };
     },
 

@@ -14,7 +14,7 @@ const nobody: Identity = { root: false, policies: [] };
 
 function request(action: string, options: { principal?: string; context?: Record<string, string> } = {}): AccessRequest {
   const principal = options.principal ?? APP;
-  const values = requestValues({ principal, account: ACCOUNT, encryptionContext: options.context });
+  const values = requestValues({ principal, account: ACCOUNT, region: 'us-east-1', encryptionContext: options.context });
   return { principal, account: ACCOUNT, action: `kms:${action}`, resource: KEY, values };
 }
 
@@ -72,5 +72,37 @@ describe('policy conditions', () => {
     assert.equal(allowed({ StringEqualsIfExists: { 'kms:EncryptionContext:stage': 'prod' } }), true);
     assert.equal(allowed({ StringEqualsIfExists: { 'kms:EncryptionContext:stage': 'prod' } }, { stage: 'dev' }), false);
   });
-});
 
+  it('reads a context key given in several cases as each of its values, so no variant widens an Allow', () => {
+    const variants = { dept: 'a', Dept: 'b' };
+    assert.equal(allowed({ StringEquals: { 'kms:EncryptionContext:dept': 'a' } }, { Dept: 'a' }), true);
+    assert.equal(allowed({ StringEquals: { 'kms:EncryptionContext:dept': 'a' } }, variants), false);
+    assert.equal(allowed({ StringEquals: { 'kms:EncryptionContext:dept': ['a', 'b'] } }, variants), true);
+    assert.equal(allowed({ StringNotEquals: { 'kms:EncryptionContext:dept': 'b' } }, variants), false);
+    assert.equal(allowed({ StringLike: { 'kms:EncryptionContext:dept': 'a*' } }, variants), false);
+    assert.equal(allowed({ 'ForAllValues:StringEquals': { 'kms:EncryptionContext:dept': 'a' } }, variants), false);
+    assert.equal(allowed({ 'ForAnyValue:StringEquals': { 'kms:EncryptionContext:dept': 'a' } }, variants), false);
+    assert.equal(allowed({ 'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['dept', 'Dept'] } }, variants), true);
+  });
+
+  it('matches a Deny on a context key when any case variant of the key matches', () => {
+    const denied = (Condition: object, context?: Record<string, string>) =>
+      !evaluateKeyAccess(
+        keyPolicy({ Effect: 'Allow', Principal: { AWS: APP }, Action: 'kms:*', Resource: '*' }, { Effect: 'Deny', Principal: '*', Action: 'kms:*', Resource: '*', Condition }),
+        nobody,
+        request('Decrypt', { context }),
+      ).allowed;
+    assert.equal(denied({ StringEquals: { 'kms:EncryptionContext:dept': 'secret' } }, { Dept: 'secret' }), true);
+    assert.equal(denied({ StringEquals: { 'kms:EncryptionContext:dept': 'secret' } }, { dept: 'open', Dept: 'secret' }), true);
+    assert.equal(denied({ StringEquals: { 'kms:EncryptionContext:dept': 'secret' } }, { DEPT: 'secret', dept: 'open' }), true);
+    assert.equal(denied({ StringEquals: { 'kms:EncryptionContext:dept': 'secret' } }, { dept: 'open', Dept: 'Secret' }), false);
+    assert.equal(denied({ StringNotEquals: { 'kms:EncryptionContext:dept': 'open' } }, { dept: 'open', Dept: 'other' }), true);
+    assert.equal(denied({ StringNotEquals: { 'kms:EncryptionContext:dept': 'open' } }, { dept: 'open' }), false);
+    assert.equal(denied({ 'ForAnyValue:StringLike': { 'kms:EncryptionContext:dept': 's*' } }, { dept: 'open', Dept: 'secret' }), true);
+  });
+
+  it('conditions on the region deciding the request', () => {
+    assert.equal(allowed({ StringEquals: { 'aws:RequestedRegion': 'us-east-1' } }), true);
+    assert.equal(allowed({ StringEquals: { 'aws:RequestedRegion': 'us-west-2' } }), false);
+  });
+});

@@ -11,8 +11,15 @@ export interface ConditionTest {
   values: readonly string[];
 }
 
-/** Request values by lower-case condition key; single-valued keys hold one value. */
-export type ConditionValues = ReadonlyMap<string, readonly string[]>;
+/**
+ * What a request holds under one condition key: its values (one for a single-valued key), or
+ * the readings of a single-valued key the request states ambiguously: `kms:EncryptionContext:dept`
+ * of a context holding both `dept` and `Dept`, since condition keys are case-insensitive.
+ */
+export type ConditionValue = readonly string[] | { readonly readings: readonly string[] };
+
+/** Request values by lower-case condition key. */
+export type ConditionValues = ReadonlyMap<string, ConditionValue>;
 
 interface Operator {
   negated: boolean;
@@ -50,10 +57,21 @@ export function parseCondition(operatorName: string, key: string, values: string
   return { operator: base, ...(set ? { set } : {}), ifExists, key: key.toLowerCase(), values };
 }
 
-/** True when every test holds for the request: tests are ANDed, the values of one test ORed. */
-export function conditionsHold(tests: readonly ConditionTest[], request: ConditionValues): boolean {
-  return tests.every((test) => conditionHolds(test, request.get(test.key) ?? []));
+/**
+ * True when every test holds for the request: tests are ANDed, the values of one test ORed.
+ * A key read several ways never widens access: an Allow holds only under every reading, a
+ * Deny holds under any one of them.
+ */
+export function conditionsHold(tests: readonly ConditionTest[], request: ConditionValues, effect: 'Allow' | 'Deny'): boolean {
+  return tests.every((test) => {
+    const value = request.get(test.key) ?? [];
+    if (isArray(value)) return conditionHolds(test, value);
+    const holds = (reading: string) => conditionHolds(test, [reading]);
+    return effect === 'Deny' ? value.readings.some(holds) : value.readings.every(holds);
+  });
 }
+
+const isArray = (value: ConditionValue): value is readonly string[] => Array.isArray(value);
 
 function conditionHolds(test: ConditionTest, present: readonly string[]): boolean {
   if (test.operator === 'Null') {

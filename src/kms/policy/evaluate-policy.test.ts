@@ -17,7 +17,7 @@ const kmsAdmin: Identity = { root: false, policies: [identityPolicy({ Effect: 'A
 
 function request(action: string, options: { principal?: string; context?: Record<string, string> } = {}): AccessRequest {
   const principal = options.principal ?? APP;
-  const values = requestValues({ principal, account: ACCOUNT, encryptionContext: options.context });
+  const values = requestValues({ principal, account: ACCOUNT, region: 'us-east-1', encryptionContext: options.context });
   return { principal, account: ACCOUNT, action: `kms:${action}`, resource: KEY, values };
 }
 

@@ -68,7 +68,7 @@ function applies(statement: Statement, request: AccessRequest): boolean {
   return (
     listed(statement.actions, statement.notActions, request.action, true) &&
     listed(statement.resources, statement.notResources, request.resource, false) &&
-    conditionsHold(statement.conditions, request.values)
+    conditionsHold(statement.conditions, request.values, statement.effect)
   );
 }
 

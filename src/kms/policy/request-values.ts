@@ -1,22 +1,27 @@
-import type { ConditionValues } from './conditions.ts';
+import { contextValuesByKey } from '../context-values-by-key.ts';
+import type { ConditionValue, ConditionValues } from './conditions.ts';
 
 /** What the request tells policies, by lower-case condition key. */
 export interface RequestDescription {
   principal: string;
   account: string;
+  /** The region deciding the request: aws:RequestedRegion. */
+  region: string;
   encryptionContext?: Record<string, string> | undefined;
   /** Further condition keys the operation supplies, e.g. kms:GrantOperations for CreateGrant. */
   extra?: Record<string, string | readonly string[] | undefined>;
 }
 
-export function requestValues({ principal, account, encryptionContext, extra }: RequestDescription): ConditionValues {
-  const values = new Map<string, readonly string[]>([
+export function requestValues({ principal, account, region, encryptionContext, extra }: RequestDescription): ConditionValues {
+  const values = new Map<string, ConditionValue>([
     ['kms:calleraccount', [account]],
     ['aws:principalarn', [principal]],
     ['aws:principalaccount', [account]],
+    ['aws:requestedregion', [region]],
   ]);
   const contextKeys = Object.keys(encryptionContext ?? {});
-  for (const key of contextKeys) values.set(`kms:encryptioncontext:${key.toLowerCase()}`, [encryptionContext![key]!]);
+  // Context keys differing only in case are one condition key, read as any of their values.
+  for (const [key, variants] of contextValuesByKey(encryptionContext)) values.set(`kms:encryptioncontext:${key}`, { readings: variants });
   if (contextKeys.length > 0) values.set('kms:encryptioncontextkeys', contextKeys);
   for (const [key, value] of Object.entries(extra ?? {})) {
     if (value !== undefined) values.set(key.toLowerCase(), typeof value === 'string' ? [value] : value);
