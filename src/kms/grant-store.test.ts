@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
 import { SqliteStore, type Entry, type ListOptions, type Store, type Transaction } from '../store/index.ts';
 import type { GrantRecord } from './grant-record.ts';
-import { addGrant, GRANTS_PER_KEY } from './grant-store.ts';
+import { addGrant, GRANTS_PER_KEY, indexStoredGrants } from './grant-store.ts';
 import { KeyService } from './key-service.ts';
 import { DAY_MS, TEST_ACCOUNT } from './test-key-service.ts';
 
@@ -103,5 +103,25 @@ describe('grants by grantee', () => {
     clock += 8 * DAY_MS;
     assert.equal(await service.sweep(), 1);
     assert.deepEqual(await entriesOf(), []);
+  });
+
+  it('indexes grants stored before the grantee index once, so they authorize their grantees again', async () => {
+    const [first, second] = [await createKey(), await createKey()];
+    await call('CreateGrant', { KeyId: first, GranteePrincipal: APP.arn, Operations: ['Encrypt'] });
+    // What an earlier version left: grant records alone, without index entries, counts or mark.
+    const legacy = (await store.list('grant/')).filter((entry) => [first, second].some((keyId) => entry.key.includes(keyId)));
+    await store.transaction(async (tx) => {
+      for (const entry of await tx.list('grantee/')) tx.delete(entry.key);
+      for (const entry of await tx.list('grant-count/')) tx.delete(entry.key);
+      for (const entry of await tx.list('meta/')) tx.delete(entry.key);
+      for (let n = 0; n < 1500; n++) tx.put(`grant/${second}/${otherGrant(second, n).grantId}`, JSON.stringify(otherGrant(second, n)));
+    });
+    await assert.rejects(call('Encrypt', { KeyId: first, Plaintext: Buffer.from('x') }, APP), { name: 'AccessDeniedException' });
+    const total = (await store.list('grant/')).length;
+    assert.equal(await indexStoredGrants(store), total);
+    assert.ok(legacy.length >= 1 && total >= 1501);
+    await call('Encrypt', { KeyId: first, Plaintext: Buffer.from('x') }, APP);
+    assert.equal(await store.get(`grant-count/${second}`), '1500');
+    assert.equal(await indexStoredGrants(store), 0, 'a second start indexes nothing');
   });
 });

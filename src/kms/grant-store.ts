@@ -1,5 +1,5 @@
 import { KmsError } from '../errors/index.ts';
-import type { Reader, Transaction } from '../store/index.ts';
+import type { Reader, Store, Transaction } from '../store/index.ts';
 import { grantPath, grantPrefix, type GrantRecord } from './grant-record.ts';
 import { keyPath } from './key-record.ts';
 import { keyArn, type RegionContext } from './region-context.ts';
@@ -16,6 +16,8 @@ const granteeIndexPrefix = (keyId: string): string => `grantee/${keyId}/`;
 export const granteePrefix = (keyId: string, grantee: string): string => `${granteeIndexPrefix(keyId)}${encodeURIComponent(grantee)}/`;
 const granteePath = (grant: GrantRecord): string => `${granteePrefix(grant.keyId, grant.granteePrincipal)}${grant.grantId}`;
 const countPath = (keyId: string): string => `grant-count/${keyId}`;
+const INDEXED_MARK = 'meta/grants-indexed-by-grantee';
+const INDEX_PAGE = 1000;
 
 /** The grants on `keyId` whose grantee is `grantee`. */
 export async function granteeGrants(reader: Reader, keyId: string, grantee: string): Promise<GrantRecord[]> {
@@ -63,4 +65,34 @@ export async function removeKeyGrants(tx: Transaction, keyId: string): Promise<v
 async function lockedCount(tx: Transaction, keyId: string): Promise<number> {
   await tx.getForUpdate(keyPath(keyId));
   return Number((await tx.get(countPath(keyId))) ?? 0);
+}
+
+/**
+ * Gives grants stored before the grantee index existed their index entries and their keys a
+ * count, once per store; without them those grants would no longer authorize anyone. Each
+ * key is recounted under its row lock, so grants other nodes create meanwhile stay counted,
+ * and a run cut short is simply repeated at the next start.
+ */
+export async function indexStoredGrants(store: Store): Promise<number> {
+  if ((await store.get(INDEXED_MARK)) !== undefined) return 0;
+  let indexed = 0;
+  let after: string | undefined;
+  for (;;) {
+    const page = await store.list('grant/', { limit: INDEX_PAGE, ...(after === undefined ? {} : { after }) });
+    const keyIds = new Set(page.map((entry) => entry.key.split('/')[1]!));
+    for (const keyId of keyIds) {
+      indexed += await store.transaction(async (tx) => {
+        await tx.getForUpdate(keyPath(keyId));
+        const grants = (await tx.list(grantPrefix(keyId))).map((entry) => JSON.parse(entry.value) as GrantRecord);
+        for (const grant of grants) tx.put(granteePath(grant), JSON.stringify(grant));
+        tx.put(countPath(keyId), String(grants.length));
+        return grants.length;
+      });
+    }
+    if (page.length < INDEX_PAGE) break;
+    // The next page starts past every grant of the last key seen, which was indexed whole.
+    after = `${grantPrefix(page.at(-1)!.key.split('/')[1]!)}\uffff`;
+  }
+  await store.transaction(async (tx) => tx.put(INDEXED_MARK, new Date().toISOString()));
+  return indexed;
 }

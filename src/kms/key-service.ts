@@ -3,6 +3,7 @@ import { aliasOperations } from './alias-operations.ts';
 import { asymmetricOperations } from './asymmetric-operations.ts';
 import { cryptographicOperations } from './cryptographic-operations.ts';
 import { grantOperations } from './grant-operations.ts';
+import { indexStoredGrants } from './grant-store.ts';
 import { expireImportedMaterial, importOperations } from './import-operations.ts';
 import { KeyRepository } from './key-repository.ts';
 import { lifecycleOperations, sweepDeletedKeys } from './lifecycle-operations.ts';
@@ -54,6 +55,11 @@ export class KeyService {
 
   operation(name: string): Operation | undefined {
     return Object.hasOwn(this.operations, name) ? this.operations[name] : undefined;
+  }
+
+  /** Brings what an earlier version stored up to date (grants stored before the grantee index); run at start, before serving. */
+  upgradeStoredData(): Promise<number> {
+    return indexStoredGrants(this.ctx.store);
   }
 
   /** Background work: really deletes keys whose waiting period has passed. */
