@@ -36,7 +36,7 @@ export class MultiRegionKeys {
   private api: PeerApi | undefined;
 
   constructor(private readonly options: MultiRegionOptions) {
-    this.auth = new PeerAuthenticator(options.region, options.identity, options.peers, new PeerNonces(options.store));
+    this.auth = new PeerAuthenticator(options.region, options.identity, options.peers, new PeerNonces(options.store), () => options.store.now());
     this.outbox = new Outbox(options.store, deliverTo(() => this.rc), options.logger);
     this.hooks = replicationHooks(() => this.rc);
   }

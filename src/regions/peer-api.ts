@@ -1,7 +1,9 @@
+import { Ajv, type ValidateFunction } from 'ajv';
 import type { Logger } from 'pino';
 import { KmsError } from '../errors/index.ts';
 import { PEER_HEADERS, PeerAuthError, type PeerAuthenticator, type PeerHeaders } from './peer-auth.ts';
-import type { PeerHandler } from './replication-receiver.ts';
+import { PeerRefusal } from './peer-refusal.ts';
+import { PEER_SCHEMAS, type PeerActionName } from './peer-schemas.ts';
 
 export interface PeerRequest {
   action: string;
@@ -15,43 +17,87 @@ export interface PeerAnswer {
   body: string;
 }
 
+/** A peer action: the authenticated calling region and its payload, checked against the action's schema. */
+export type PeerHandler = (from: string, payload: any) => Promise<unknown>;
+
+export type PeerHandlers = Record<PeerActionName, PeerHandler>;
+
+/** Values the caller chose (headers, the action in the path) reach the log at most this long. */
+const LOGGED_CHARS = 64;
+
+const truncated = (value: string): string => (value.length > LOGGED_CHARS ? `${value.slice(0, LOGGED_CHARS)}…` : value);
+
+const errorBody = (code: string, message: string): string => JSON.stringify({ error: { code, message } });
+
+/** An answer given before anyone is authenticated: short, and with no signature made for a stranger. */
+export const unsignedPeerError = (status: number, code: string, message: string): PeerAnswer => ({ status, headers: {}, body: errorBody(code, message) });
+
+const ajv = new Ajv({ strict: true });
+const validators = new Map(Object.entries(PEER_SCHEMAS).map(([action, schema]): [string, ValidateFunction] => [action, ajv.compile(schema)]));
+
+const parse = (body: Buffer): { payload: unknown } | undefined => {
+  try {
+    return { payload: JSON.parse(body.toString('utf8')) as unknown };
+  } catch {
+    return undefined;
+  }
+};
+
 /**
- * The receiving end of the peer API: authenticates the calling region, runs the handler, and
- * signs whatever it answers, refusals included, so the caller can trust the outcome.
+ * The receiving end of the peer API: authenticates the calling region, checks the payload
+ * against the action's schema, runs the handler, and signs whatever it answers an
+ * authenticated peer, refusals included, so the caller can trust the outcome.
  */
 export class PeerApi {
   constructor(
     private readonly auth: PeerAuthenticator,
-    private readonly handlers: Record<string, PeerHandler>,
+    private readonly handlers: PeerHandlers,
     private readonly log: Logger,
   ) {}
 
+  /** Whether `action` is a peer action; the HTTP layer names only those in its log. */
+  knows(action: string): boolean {
+    return validators.has(action);
+  }
+
   async handle({ action, headers, body }: PeerRequest): Promise<PeerAnswer> {
-    const claimed = typeof headers[PEER_HEADERS.region] === 'string' ? String(headers[PEER_HEADERS.region]) : '';
-    const claimedNonce = typeof headers[PEER_HEADERS.nonce] === 'string' ? String(headers[PEER_HEADERS.nonce]) : '';
-    const answer = (requester: string, nonce: string, status: number, payload: unknown): PeerAnswer => {
-      const text = JSON.stringify(payload);
-      return { status, headers: this.auth.signResponse(requester, nonce, status, text), body: text };
-    };
     let from: string;
     let nonce: string;
     try {
       ({ from, nonce } = await this.auth.verifyRequest(action, headers, body));
     } catch (error) {
       if (!(error instanceof PeerAuthError)) throw error;
-      this.log.warn({ peer: claimed, action, reason: error.message }, 'peer request refused');
-      return answer(claimed, claimedNonce, 401, { error: { code: 'PeerAuthentication', message: error.message } });
+      const claimed = headers[PEER_HEADERS.region];
+      this.log.warn({ peer: typeof claimed === 'string' ? truncated(claimed) : undefined, action: truncated(action), reason: error.message }, 'peer request not authenticated');
+      return unsignedPeerError(401, 'PeerAuthentication', 'The request is not signed by a peer region.');
     }
-    const handler = Object.hasOwn(this.handlers, action) ? this.handlers[action] : undefined;
-    if (!handler) return answer(from, nonce, 404, { error: { code: 'UnknownPeerAction', message: `unknown peer action ${action}` } });
+    const answer = (status: number, payload: unknown): PeerAnswer => {
+      const text = JSON.stringify(payload);
+      return { status, headers: this.auth.signResponse(from, nonce, status, text), body: text };
+    };
+    const validate = validators.get(action);
+    if (!validate) return answer(404, { error: { code: 'UnknownPeerAction', message: `unknown peer action ${truncated(action)}` } });
+    const parsed = parse(body);
+    if (!parsed) return answer(400, { error: { code: 'MalformedPeerRequest', message: 'the body is not JSON' } });
+    if (!validate(parsed.payload)) {
+      return answer(400, { error: { code: 'MalformedPeerRequest', message: ajv.errorsText(validate.errors, { dataVar: 'body' }) } });
+    }
     try {
-      return answer(from, nonce, 200, { result: (await handler(from, JSON.parse(body.toString('utf8')))) ?? {} });
+      return answer(200, { result: (await this.handlers[action as PeerActionName](from, parsed.payload)) ?? {} });
     } catch (error) {
+      if (error instanceof PeerRefusal) {
+        this.log.warn({ peer: from, action, keyId: error.keyId, reason: error.message }, 'peer request refused');
+        return answer(403, { error: { code: 'PeerRefused', message: error.message } });
+      }
       if (error instanceof KmsError && error.status < 500) {
-        return answer(from, nonce, 400, { error: { code: error.code, message: error.message } });
+        return answer(400, { error: { code: error.code, message: error.message } });
+      }
+      if (error instanceof KmsError) {
+        this.log.warn({ peer: from, action, reason: error.message }, 'peer request not served');
+        return answer(error.status, { error: { code: error.code, message: error.message } });
       }
       this.log.error({ err: error, peer: from, action }, 'peer request failed');
-      return answer(from, nonce, 500, { error: { code: 'PeerInternal', message: 'the peer region failed to handle the request' } });
+      return answer(500, { error: { code: 'PeerInternal', message: 'the peer region failed to handle the request' } });
     }
   }
 }

@@ -10,8 +10,13 @@ export interface PeerConfig {
 
 export type PeerHeaders = Record<string, string | string[] | undefined>;
 
-/** How far a peer's clock may be from ours; also how long after its timestamp a nonce is remembered. */
+/** How far a peer's clock may be from ours. */
 const MAX_SKEW_MS = 5 * 60 * 1000;
+/**
+ * How long after its timestamp a nonce is remembered: longer than its request can be accepted,
+ * so a verification that read the clock just before the forgetting still finds the nonce.
+ */
+const REMEMBER_MS = 2 * MAX_SKEW_MS;
 
 export const PEER_HEADERS = {
   region: 'x-concord-peer-region',
@@ -45,6 +50,8 @@ const header = (headers: PeerHeaders, name: string): string | undefined => {
  * Mutual authentication between regions: every request and every response is signed with
  * the sender's identity key and checked against the key configured for that peer. A request
  * names its target region, carries a timestamp and a nonce, and is refused when stale or seen before.
+ * Timestamps are read from `now`, the region store's clock: every node of a region then agrees
+ * on which requests are stale and which nonces may be forgotten, whatever its own clock says.
  */
 export class PeerAuthenticator {
   constructor(
@@ -52,7 +59,7 @@ export class PeerAuthenticator {
     private readonly identity: RegionIdentity,
     private readonly peers: Readonly<Record<string, PeerConfig>>,
     private readonly nonces: PeerNonces,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => Promise<number>,
   ) {}
 
   peer(region: string): PeerConfig | undefined {
@@ -63,8 +70,8 @@ export class PeerAuthenticator {
     return Object.keys(this.peers);
   }
 
-  signRequest(to: string, action: string, body: string): { headers: Record<string, string>; nonce: string } {
-    const timestamp = String(this.now());
+  async signRequest(to: string, action: string, body: string): Promise<{ headers: Record<string, string>; nonce: string }> {
+    const timestamp = String(await this.now());
     const nonce = randomBytes(16).toString('hex');
     const signature = this.identity.sign(requestText(action, this.region, to, timestamp, nonce, body));
     return {
@@ -87,14 +94,15 @@ export class PeerAuthenticator {
     const nonce = header(headers, PEER_HEADERS.nonce);
     const signature = header(headers, PEER_HEADERS.signature);
     if (!from || !to || !timestamp || !nonce || !signature) throw new PeerAuthError('missing peer authentication headers');
+    // The messages name no header value: they are logged, and the values are the caller's choice.
     const peer = this.peer(from);
-    if (!peer) throw new PeerAuthError(`region ${from} is not a configured peer`);
-    if (to !== this.region) throw new PeerAuthError(`request is meant for region ${to}`);
+    if (!peer) throw new PeerAuthError('the requesting region is not a configured peer');
+    if (to !== this.region) throw new PeerAuthError('the request is meant for another region');
     if (!/^[0-9a-f]{32}$/.test(nonce)) throw new PeerAuthError('malformed nonce');
     if (!verifySignature(peer.publicKey, requestText(action, from, to, timestamp, nonce, body), signature)) {
       throw new PeerAuthError('bad peer request signature');
     }
-    const now = this.now();
+    const now = await this.now();
     if (!(Math.abs(now - Number(timestamp)) <= MAX_SKEW_MS)) throw new PeerAuthError('peer request timestamp out of range');
     if (!(await this.nonces.claim(from, nonce, Number(timestamp)))) throw new PeerAuthError('replayed peer request');
     return { from, nonce };
@@ -115,7 +123,7 @@ export class PeerAuthenticator {
   }
 
   /** Forgets the nonces of requests too old to be accepted anyway; answers how many. */
-  forgetStaleNonces(): Promise<number> {
-    return this.nonces.forget(this.now() - MAX_SKEW_MS);
+  async forgetStaleNonces(): Promise<number> {
+    return this.nonces.forget((await this.now()) - REMEMBER_MS);
   }
 }

@@ -35,7 +35,7 @@ export class PeerClient {
     const peer = this.auth.peer(region);
     if (!peer) throw new PeerUnavailableError(region, 'not a configured peer');
     const body = JSON.stringify(payload);
-    const { headers, nonce } = this.auth.signRequest(region, action, body);
+    const { headers, nonce } = await this.auth.signRequest(region, action, body);
     let response: Response;
     let text: string;
     try {

@@ -15,6 +15,9 @@ import {
 import type { KeySnapshot } from './key-snapshot.ts';
 import { pendingReplicaPath } from './orphan-replicas.ts';
 import { enqueue } from './outbox.ts';
+import type { PeerHandlers } from './peer-api.ts';
+import { dependencyTimeout } from './peer-client.ts';
+import { PeerRefusal } from './peer-refusal.ts';
 import { DAY_MS, type ReplicationContext } from './replication-context.ts';
 
 export interface PrepareReplicaRequest {
@@ -50,12 +53,35 @@ export interface BindImportedMaterialRequest {
   version?: number;
 }
 
-export type PeerHandler = (from: string, payload: any) => Promise<unknown>;
-
-/** What a region does when a peer region calls it. */
-export function replicationReceiver(rc: ReplicationContext): Record<string, PeerHandler> {
-  const { deps, identity, snapshots, outbox, locks } = rc;
+/**
+ * What a region does when a peer region calls it. `from` is the calling region as its
+ * signature proves; a peer acts on a key only in the role this region's own record of the key
+ * gives it, whatever its payload claims.
+ */
+export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
+  const { deps, identity, client, snapshots, outbox, locks } = rc;
   const { ctx, keys } = deps;
+
+  /**
+   * Whether `known`, the primary this region knows for the key, handed the role on to
+   * `claimant`: each region asked names the primary it knows, from `known` on. Only a primary
+   * hands the role on, and UpdatePrimaryRegion names the successor in the old primary before
+   * the successor says a word, so the walk follows real handovers only. It asks each region
+   * once at most, so it ends.
+   */
+  const handedOver = async (keyId: string, known: string, claimant: string): Promise<boolean> => {
+    const asked = new Set([ctx.region]);
+    let current = known;
+    while (current !== claimant && !asked.has(current)) {
+      asked.add(current);
+      const { primaryRegion } = await client
+        .call<{ primaryRegion?: string }>(current, 'primary-region', { keyId })
+        .catch(dependencyTimeout(`${current} must confirm that ${claimant} is the primary region of ${keyId} before ${ctx.region} follows it.`));
+      if (primaryRegion === undefined) return false;
+      current = primaryRegion;
+    }
+    return current === claimant;
+  };
 
   return {
     async hello() {
@@ -64,8 +90,11 @@ export function replicationReceiver(rc: ReplicationContext): Record<string, Peer
 
     /** The replica's half of ReplicateKey: the key appears here in Creating, with its material, until the primary commits. */
     async 'prepare-replica'(from, { snapshot, description, policy, bypassPolicyLockoutSafetyCheck, tags, caller }: PrepareReplicaRequest): Promise<PreparedReplica> {
-      if (snapshot.config.primaryRegion !== from || !snapshot.config.replicaRegions.includes(ctx.region)) {
-        throw new KmsError('ValidationException', `Only the primary region may create a replica in ${ctx.region}.`);
+      if (snapshot.config.primaryRegion !== from) {
+        throw new PeerRefusal(snapshot.keyId, `${from} may create a replica only of a key whose primary it is.`);
+      }
+      if (!snapshot.config.replicaRegions.includes(ctx.region)) {
+        throw new KmsError('ValidationException', `The key's replica regions do not include ${ctx.region}.`);
       }
       if (snapshot.account !== ctx.account) {
         throw new KmsError('UnsupportedOperationException', `Region ${ctx.region} serves another account.`);
@@ -90,28 +119,50 @@ export function replicationReceiver(rc: ReplicationContext): Record<string, Peer
         multiRegion: true,
         multiRegionConfig: snapshot.config,
       };
-      await snapshots.applyShared(record, snapshot, from);
       await ctx.store.transaction(async (tx) => {
         const existing = await keys.getForUpdate(tx, record.keyId);
+        if (existing && multiRegionConfig(existing)?.primaryRegion !== from) {
+          throw new PeerRefusal(record.keyId, `Key ${record.keyId} exists in ${ctx.region} and ${from} is not its primary region.`);
+        }
         // A Creating replica from the same primary is the remains of an attempt that never committed there.
-        if (existing && !(existing.state === 'Creating' && multiRegionConfig(existing)?.primaryRegion === from)) {
+        if (existing && existing.state !== 'Creating') {
           throw new KmsError('AlreadyExistsException', `Key ${record.keyId} already exists in ${ctx.region}.`);
         }
+        await snapshots.applyShared(record, snapshot, from);
         await changeKey(tx, record, () => undefined);
         tx.put(pendingReplicaPath(record.keyId), String(record.createdAt));
       });
       return { metadata: keyMetadata(ctx, record), policy: record.policy, tags: record.tags };
     },
 
-    /** Applies the primary's state if newer; takes over as primary when the snapshot names this region. */
+    /**
+     * Applies the primary's state if newer; takes over as primary when the snapshot names this
+     * region. Only the key's primary speaks: the region this one knows as primary, or the one
+     * that region handed the role to; and a snapshot names as primary its sender or this region.
+     */
     async sync(from, { snapshot }: { snapshot: KeySnapshot }) {
-      const incoming = snapshot.config;
+      const { keyId, config: incoming } = snapshot;
+      const known = await keys.get(keyId);
+      const knownConfig = known && multiRegionConfig(known);
+      if (!knownConfig) return { applied: false };
+      // An old word, such as a handover delivered twice, changes nothing and needs no one's confirmation.
+      if (from !== knownConfig.primaryRegion && incoming.version <= knownConfig.version) return { applied: false };
+      if (incoming.primaryRegion !== from && incoming.primaryRegion !== ctx.region) {
+        throw new PeerRefusal(keyId, `${from} may name only itself or ${ctx.region} as the primary region of ${keyId}.`);
+      }
+      // The primary this region knows vouches for a sender that is not it, by having handed it the role.
+      const voucher = knownConfig.primaryRegion;
+      if (voucher !== from && !(await handedOver(keyId, voucher, from))) {
+        throw new PeerRefusal(keyId, `${from} is not the primary region of ${keyId}.`);
+      }
       const result = await ctx.store.transaction(async (tx) => {
-        const key = await keys.getForUpdate(tx, snapshot.keyId);
+        const key = await keys.getForUpdate(tx, keyId);
         const current = key && multiRegionConfig(key);
         if (!key || !current) return { applied: false };
-        const authoritative = from === incoming.primaryRegion || (incoming.primaryRegion === ctx.region && from === current.primaryRegion);
-        if (!authoritative) return { applied: false };
+        // The primary may have changed while the handover was confirmed; then the sender tries again.
+        if (current.primaryRegion !== voucher) {
+          throw new PeerRefusal(keyId, `${from} is not the primary region of ${keyId}.`);
+        }
         const newer = incoming.version > current.version;
         await changeKey(tx, key, async (key) => {
           if (newer) {
@@ -141,6 +192,14 @@ export function replicationReceiver(rc: ReplicationContext): Record<string, Peer
       return { arn: keyArn(ctx, keyId), state: key.state };
     },
 
+    /** The primary this region knows for a key, told to the regions of that key only: asked by a replica that hears from a new primary. */
+    async 'primary-region'(from, { keyId }: { keyId: string }): Promise<{ primaryRegion?: string }> {
+      const key = await keys.get(keyId);
+      const config = key && multiRegionConfig(key);
+      if (!config || !(config.primaryRegion === from || config.replicaRegions.includes(from))) return {};
+      return { primaryRegion: config.primaryRegion };
+    },
+
     /** Whether this primary lists the asking region as a replica, answered after any ReplicateKey in flight. */
     async 'replica-status'(from, { keyId }: { keyId: string }) {
       return locks.run(keyId, async () => {
@@ -156,7 +215,10 @@ export function replicationReceiver(rc: ReplicationContext): Record<string, Peer
         ctx.store.transaction(async (tx) => {
           const key = await keys.getForUpdate(tx, keyId);
           const config = key && multiRegionConfig(key);
-          if (!key || !config || config.primaryRegion !== ctx.region || !config.replicaRegions.includes(from)) {
+          if (config?.primaryRegion === ctx.region && !config.replicaRegions.includes(from)) {
+            throw new PeerRefusal(keyId, `${from} holds no replica of ${keyId}.`);
+          }
+          if (!key || !config || config.primaryRegion !== ctx.region) {
             throw new KmsError('KMSInvalidStateException', `${ctx.region} does not hold the primary key of ${keyId} for a replica in ${from}; try again when the replica has learnt its primary.`);
           }
           let bound = 0;

@@ -136,6 +136,12 @@ export class PostgresStore implements Store {
     return true;
   }
 
+  /** The database server's clock: clock_timestamp() moves on within a transaction, unlike now(). */
+  async now(): Promise<number> {
+    const { rows } = await query<{ now: string }>(this.pool, 'SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint::text AS now');
+    return Number(rows[0]!.now);
+  }
+
   private leaseClient(): Promise<pg.PoolClient> {
     if (this.lease) return this.lease;
     const lease: Promise<pg.PoolClient> = this.pool.connect().then(

@@ -24,6 +24,7 @@ export class SqliteStore implements Store {
   private readonly listStmt: Database.Statement<[string, string, string, number], Entry>;
   private readonly putStmt: Database.Statement<[string, string]>;
   private readonly deleteStmt: Database.Statement<[string]>;
+  private readonly nowStmt: Database.Statement<[], number>;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly committed = new Map<string, string>();
 
@@ -44,6 +45,7 @@ export class SqliteStore implements Store {
       'INSERT INTO entries (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     );
     this.deleteStmt = this.db.prepare('DELETE FROM entries WHERE key = ?');
+    this.nowStmt = this.db.prepare<[], number>("SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER)").pluck();
   }
 
   async get(key: string): Promise<string | undefined> {
@@ -137,6 +139,10 @@ export class SqliteStore implements Store {
   async runExclusive(_name: string, work: () => Promise<void>): Promise<boolean> {
     await work();
     return true;
+  }
+
+  async now(): Promise<number> {
+    return this.nowStmt.get()!;
   }
 
   async close(): Promise<void> {

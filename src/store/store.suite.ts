@@ -138,6 +138,13 @@ export function storeSuite(name: string, open: () => Promise<Store>): void {
       assert.equal(ran, true);
     });
 
+    it('tells its own time in whole milliseconds', async () => {
+      const first = await store.now();
+      assert.ok(Number.isSafeInteger(first));
+      // The test's store runs on this machine, so its clock is this machine's.
+      assert.ok(Math.abs(first - Date.now()) < 60_000, `store clock ${first} is far from ${Date.now()}`);
+    });
+
     it('keeps values with any unicode text intact', async () => {
       const value = JSON.stringify({ text: 'ünïcødé ✓ \u0000 "quotes"' });
       await store.transaction(async (tx) => tx.put('i/1', value));

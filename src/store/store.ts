@@ -37,6 +37,11 @@ export interface Store extends Reader {
    * here, false when another node sharing the store holds that work.
    */
   runExclusive(name: string, work: () => Promise<void>): Promise<boolean>;
+  /**
+   * The store's clock, in milliseconds since the epoch: the same clock for every node sharing
+   * the store, for deadlines that several nodes must agree on.
+   */
+  now(): Promise<number>;
   close(): Promise<void>;
 }
 
