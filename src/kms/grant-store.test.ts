@@ -30,6 +30,9 @@ class CountingStore implements Store {
   transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
     return this.inner.transaction(work);
   }
+  now(): Promise<number> {
+    return this.inner.now();
+  }
   runExclusive(name: string, work: () => Promise<void>): Promise<boolean> {
     return this.inner.runExclusive(name, work);
   }
