@@ -74,10 +74,10 @@ export async function startServerRegion(dir: string, region: string, crypto: Rec
   };
 }
 
-/** Software crypto units for a region: one operational and one recovery unit. */
-export const softwareUnits = (dir: string, region: string, autoInit = false) => ({
+/** Software crypto units for a region: one operational and one recovery unit, with `ceremony` settings (administrators, autoInit, ...). */
+export const softwareUnits = (dir: string, region: string, ceremony: Record<string, unknown> = {}) => ({
   cryptoUnits: {
-    autoInit,
+    ...ceremony,
     units: [
       { id: `${region}-op`, role: 'operational', kind: 'software', dir: join(dir, region, 'units', 'op') },
       { id: `${region}-rec`, role: 'recovery', kind: 'software', dir: join(dir, region, 'units', 'rec') },
