@@ -26,7 +26,7 @@ program
   .option('--log-level <level>', 'log level', 'info')
   .option('--principals-file <file>', 'YAML list of further principals (arn, accessKeyId, secretAccessKey, identityPolicies)')
   .action(async (options) => {
-    const { configs, credentials } = devRegionConfigs({ ...options, regions: String(options.regions).split(',').map((r) => r.trim()) });
+    const { configs, credentials, workspace } = devRegionConfigs({ ...options, regions: String(options.regions).split(',').map((r) => r.trim()) });
     const logger = createLogger({ level: options.logLevel });
     const regions: RunningRegion[] = [];
     for (const config of configs) regions.push(await startRegion(config, logger));
@@ -36,7 +36,10 @@ program
         ...regions.map((r) => `  ${r.region}: ${r.url}`),
         `  access key id:     ${credentials.accessKeyId}`,
         `  secret access key: ${credentials.secretAccessKey}`,
+        `  crypto unit administrator: signature key 'dev-admin' in the concord tke workspace ${workspace}`,
+        `  its password:      ${credentials.sigkeyPassword}`,
         `Try: AWS_ACCESS_KEY_ID=${credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=<secret> aws kms create-key --region ${regions[0]!.region} --endpoint-url ${regions[0]!.url}`,
+        `     CONCORD_TKE_WORKSPACE=${workspace} CONCORD_TKE_PASSWORD=<password> AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... concord tke cryptounit-list --endpoint ${regions[0]!.url}`,
         '',
       ].join('\n'),
     );

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
+import { MAX_ADMIN_NAME, MAX_ADMINS } from '../cryptounits/index.ts';
 import { checkIdentityPolicy } from '../kms/index.ts';
 import { deepFreeze } from '../util/index.ts';
 
@@ -33,13 +34,29 @@ export type CryptoUnitConfig = { id: string; role: 'operational' | 'recovery' } 
   | { kind: 'pkcs11'; module: string; tokenLabel?: string; slot?: number; pin?: string; pinEnv?: string; soPin?: string; soPinEnv?: string }
 );
 
+/**
+ * An administrator of the region's crypto units: by public key (one who signs with `concord tke`),
+ * or by a signature key file from `concord tke sigkey-add` whose password the region is given
+ * (`password`, or `passwordEnv` naming an environment variable), so it signs the start-up ceremony.
+ */
+export type AdministratorConfig = { name: string } & ({ publicKey: string } | { sigkeyFile: string; password?: string; passwordEnv?: string });
+
 export interface CryptoUnitsConfig {
   units: CryptoUnitConfig[];
-  /** Creates a master key at start when no unit holds one (development deployments). */
+  /** Creates a master key through the ceremony at start when no unit holds one. */
   autoInit: boolean;
-  /** A single-file unit whose master key the units take over when they hold none. */
+  /** A single-file unit whose master key the units take over, through the ceremony, when they hold none. */
   adopt?: string;
+  /**
+   * With these, the region takes every unit in imprint mode out of it as it starts (exactly these
+   * administrators, then `thresholds`), signing with the keys of those given by sigkeyFile;
+   * autoInit and adopt need them.
+   */
+  administrators?: AdministratorConfig[];
+  thresholds: { signature: number; revocation: number };
 }
+
+const threshold = { type: 'integer', minimum: 1, maximum: MAX_ADMINS } as const;
 
 const unitFields = { id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }, role: { enum: ['operational', 'recovery'] } };
 
@@ -87,6 +104,31 @@ const schema = {
       properties: {
         autoInit: { type: 'boolean', default: false },
         adopt: { type: 'string', minLength: 1 },
+        administrators: {
+          type: 'array',
+          minItems: 1,
+          maxItems: MAX_ADMINS,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name'],
+            oneOf: [{ required: ['publicKey'] }, { required: ['sigkeyFile', 'password'] }, { required: ['sigkeyFile', 'passwordEnv'] }],
+            properties: {
+              name: { type: 'string', minLength: 1, maxLength: MAX_ADMIN_NAME },
+              publicKey: { type: 'string', pattern: '^[A-Za-z0-9+/]{40,}={0,2}$' },
+              sigkeyFile: { type: 'string', minLength: 1 },
+              password: { type: 'string', minLength: 1 },
+              passwordEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+            },
+          },
+        },
+        thresholds: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['signature', 'revocation'],
+          properties: { signature: threshold, revocation: threshold },
+          default: { signature: 1, revocation: 1 },
+        },
         units: {
           type: 'array',
           minItems: 2,
@@ -191,6 +233,7 @@ export function checkRegionConfig(raw: unknown): Readonly<RegionConfig> {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   checkIdentityPolicies(config.principals as RegionConfig['principals']);
+  if (config.cryptoUnits) checkCeremonyConfig(config.cryptoUnits as CryptoUnitsConfig);
   const listen = (config.listen ?? {}) as { host?: string; port?: number };
   config.listen = { host: listen.host ?? '127.0.0.1', port: listen.port ?? 8080 };
   const store = config.store as RegionConfig['store'];
@@ -199,6 +242,28 @@ export function checkRegionConfig(raw: unknown): Readonly<RegionConfig> {
     throw new ConfigError('invalid configuration: identity.path is required for a region with peers whose store is not SQLite');
   }
   return deepFreeze(config as unknown as RegionConfig);
+}
+
+/**
+ * A master key goes into units only through the ceremony, which the region can run itself only
+ * with administrators it can sign for, enough to meet the signature threshold it sets.
+ */
+function checkCeremonyConfig({ autoInit, adopt, administrators, thresholds }: CryptoUnitsConfig): void {
+  if (!administrators) {
+    if (autoInit || adopt !== undefined) {
+      throw new ConfigError(
+        'invalid configuration: cryptoUnits.autoInit and cryptoUnits.adopt load a master key through the ceremony, which needs cryptoUnits.administrators (at least one with a sigkeyFile the region signs with); or leave them out and run the ceremony with concord tke',
+      );
+    }
+    return;
+  }
+  const signers = administrators.filter((a) => 'sigkeyFile' in a).length;
+  if (thresholds.signature > signers) {
+    throw new ConfigError(`invalid configuration: cryptoUnits.thresholds.signature is ${thresholds.signature}, but the region can sign for ${signers} of cryptoUnits.administrators (those with a sigkeyFile)`);
+  }
+  if (thresholds.revocation > administrators.length) {
+    throw new ConfigError(`invalid configuration: cryptoUnits.thresholds.revocation is ${thresholds.revocation}, more than the ${administrators.length} cryptoUnits.administrators`);
+  }
 }
 
 /** The schema sees only JSON objects; the IAM policy language is checked by the policy parser. */

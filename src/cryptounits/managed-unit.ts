@@ -92,17 +92,6 @@ export class ManagedCryptoUnit {
     return this.vault.decrypt(register.handle!, sealed, aad);
   }
 
-  /**
-   * Puts a value straight into the current register, with no signatures: only for a unit
-   * being set up by the runtime itself (a development deployment, a migrated single-file unit).
-   */
-  async installCurrent(value: { handle: string; pattern: Buffer }): Promise<void> {
-    if (this.state.mode !== 'imprint' || this.state.registers.current.state !== 'empty') {
-      throw new Error(`crypto unit ${this.id} is already set up`);
-    }
-    await this.save({ ...this.state, registers: { ...this.state.registers, current: { state: 'valid', pattern: value.pattern.toString('hex'), handle: value.handle } }, generation: this.state.generation + 1 });
-  }
-
   async close(): Promise<void> {
     await this.queue;
     await this.vault.close();

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { createECDH, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { MasterKeyUnavailableError, type CryptoUnit } from './crypto-unit.ts';
-import { aesGcmDecrypt, aesGcmEncrypt } from '../crypto/index.ts';
+import { aesGcmDecrypt, aesGcmEncrypt, aesKeyWrapPad } from '../crypto/index.ts';
 import { writeSecretFile } from '../util/index.ts';
-import type { SoftwareVault } from './software-vault.ts';
+import { agreedKey } from './key-transfer.ts';
 import { encodeWrapped, patternOf, sealedOf, verificationPattern } from './wrapped-key.ts';
 
 interface UnitFile {
@@ -14,12 +14,18 @@ interface UnitFile {
 /**
  * A single-file crypto unit: one master key in a file readable only by its owner, with no
  * administrators or registers. Unit tests of the key service use it, regions configured
- * with `cryptoUnit` keep it, and `concord dev` adopts its key into managed units.
+ * with `cryptoUnit` keep it, and regions with `cryptoUnits.adopt` (`concord dev`) take its key
+ * over into managed units through the ceremony.
  */
 export class SoftwareCryptoUnit implements CryptoUnit {
   readonly generation = 0;
 
   private constructor(private readonly masterKey: Buffer) {}
+
+  /** The hex verification pattern of its master key, as a register that holds it shows it. */
+  get pattern(): string {
+    return verificationPattern(this.masterKey).toString('hex');
+  }
 
   /** Opens the unit file, creating a fresh random master key the first time. */
   static openOrInit(path: string): SoftwareCryptoUnit {
@@ -31,9 +37,15 @@ export class SoftwareCryptoUnit implements CryptoUnit {
     return new SoftwareCryptoUnit(Buffer.from(file.current, 'base64'));
   }
 
-  /** Copies this unit's master key into a managed unit's vault, keeping its verification pattern. */
-  handOver(vault: SoftwareVault): { handle: string; pattern: Buffer } {
-    return vault.adoptKey(this.masterKey);
+  /**
+   * This unit's master key wrapped for a managed unit's transport key as a unit exports one,
+   * under a one-time exporter key, for a signed mk-load; with the verification pattern its
+   * ciphertext carries.
+   */
+  exportKey(importer: Buffer): { exporter: Buffer; wrapped: Buffer; pattern: Buffer } {
+    const ecdh = createECDH('prime256v1');
+    ecdh.generateKeys();
+    return { exporter: ecdh.getPublicKey(), wrapped: aesKeyWrapPad(agreedKey(ecdh.getPrivateKey(), importer), this.masterKey), pattern: verificationPattern(this.masterKey) };
   }
 
   async wrap(plaintext: Buffer, aad: Buffer): Promise<Buffer> {

@@ -62,11 +62,6 @@ export class SoftwareVault implements UnitVault {
     return { handle: this.addKey(value), pattern: verificationPattern(value) };
   }
 
-  /** Takes in a master key value held in the clear elsewhere (a single-file unit being migrated). */
-  adoptKey(value: Buffer): { handle: string; pattern: Buffer } {
-    return { handle: this.addKey(Buffer.from(value)), pattern: verificationPattern(value) };
-  }
-
   async destroyKey(handle: string): Promise<void> {
     const value = this.keys.get(handle);
     if (!value) return;

@@ -8,7 +8,9 @@ const IMPRINT_ALLOWED: readonly CommandName[] = ['admin-add', 'admin-remove', 't
 
 /** How many administrators must sign a command on a unit in this mode with these thresholds (what concord tke asks for). */
 export function signaturesNeeded(unit: Pick<UnitState, 'mode' | 'signatureThreshold' | 'revocationThreshold'>, command: CommandName, args: CommandArgs): number {
-  // Leaving imprint mode takes as many signatures as the signature threshold it sets.
+  // A unit in imprint mode holds no master key (no command loads one there) and has no
+  // threshold yet, so adding, removing administrators and zeroizing take none, as in IBM's TKE;
+  // leaving imprint mode takes as many as the signature threshold it sets.
   if (unit.mode === 'imprint') return command === 'thresholds-set' ? Number(args.signature) : 0;
   return command === 'admin-remove' ? unit.revocationThreshold : unit.signatureThreshold;
 }

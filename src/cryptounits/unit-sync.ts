@@ -1,10 +1,14 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Store } from '../store/index.ts';
 
 /** The region-wide revision of its crypto units, raised by every change a node makes to one. */
 const REVISION_KEY = 'cryptounits/revision';
 const CHECK_INTERVAL_MS = 1000;
 
-/** Runs work as the only writer of the region's crypto units, after taking in what other nodes changed. */
+/**
+ * Runs work as the only writer of the region's crypto units, after taking in what other nodes
+ * changed; work already running so (a region setting its units up as it starts) just goes on.
+ */
 export type Exclusive = <T>(work: () => Promise<T>) => Promise<T>;
 
 interface Reloadable {
@@ -25,10 +29,11 @@ export class UnitSync {
   private checking: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private readonly holding = new AsyncLocalStorage<true>();
 
   constructor(private readonly store: Store) {}
 
-  readonly exclusive: Exclusive = (work) => this.locked(work, true);
+  readonly exclusive: Exclusive = (work) => (this.holding.getStore() ? work() : this.locked(work, true));
 
   /** Starts checking for other nodes' changes to these units. */
   watch(units: readonly Reloadable[]): void {
@@ -73,7 +78,7 @@ export class UnitSync {
       const latest = (await tx.getForUpdate(REVISION_KEY)) ?? '0';
       if (latest !== this.seen) for (const unit of this.units) await unit.reload();
       try {
-        outcome = { value: await work() };
+        outcome = { value: await this.holding.run(true, work) };
       } catch (error) {
         outcome = { error };
       }

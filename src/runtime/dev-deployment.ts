@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkRegionConfig, type RegionConfig } from '../config/index.ts';
 import { devPrincipals } from './dev-principals.ts';
+import { createSigkey } from '../cryptounits/index.ts';
 import { RegionIdentity } from '../regions/index.ts';
 import { writeSecretFile } from '../util/index.ts';
 
@@ -22,19 +23,27 @@ export interface DevOptions {
 interface DevCredentials {
   accessKeyId: string;
   secretAccessKey: string;
+  /** Opens the crypto unit administrator's signature key. */
+  sigkeyPassword: string;
 }
+
+/** The dev crypto unit administrator, whose key signs the ceremony of every region's units. */
+const DEV_ADMIN = 'dev-admin';
 
 /**
  * The configs of a whole local deployment: each region on the next port with its own
- * store and crypto unit under the data directory, all peers of each other. The
- * administrator access key is kept in the data directory so a restart keeps it.
+ * store and crypto units under the data directory, all peers of each other. The units'
+ * administrator has its signature key in `tke/`, a `concord tke` workspace, sealed under a
+ * password kept with the access key in `credentials.json`, so a restart keeps them.
  */
-export function devRegionConfigs(options: DevOptions): { configs: Readonly<RegionConfig>[]; credentials: DevCredentials } {
+export function devRegionConfigs(options: DevOptions): { configs: Readonly<RegionConfig>[]; credentials: DevCredentials; workspace: string } {
   const data = resolve(options.data);
   mkdirSync(data, { recursive: true });
   const credentials = devCredentials(join(data, 'credentials.json'), options);
+  const workspace = join(data, 'tke');
+  const sigkeyFile = devSigkey(workspace, credentials.sigkeyPassword);
   const endpoints = Object.fromEntries(options.regions.map((region, i) => [region, `http://${options.host}:${options.port + i}`]));
-  const principals = devPrincipals(options.account, credentials, options.principalsFile);
+  const principals = devPrincipals(options.account, { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey }, options.principalsFile);
   const configs = options.regions.map((region, i) =>
     checkRegionConfig({
       region,
@@ -44,6 +53,8 @@ export function devRegionConfigs(options: DevOptions): { configs: Readonly<Regio
       cryptoUnits: {
         autoInit: true,
         adopt: join(data, region, 'crypto-unit.json'),
+        administrators: [{ name: DEV_ADMIN, sigkeyFile, password: credentials.sigkeyPassword }],
+        thresholds: { signature: 1, revocation: 1 },
         units: [
           { id: `${region}-op-1`, role: 'operational', kind: 'software', dir: join(data, region, 'crypto-units', 'op-1') },
           { id: `${region}-rec-1`, role: 'recovery', kind: 'software', dir: join(data, region, 'crypto-units', 'rec-1') },
@@ -58,18 +69,30 @@ export function devRegionConfigs(options: DevOptions): { configs: Readonly<Regio
       logLevel: options.logLevel,
     }),
   );
-  return { configs, credentials };
+  return { configs, credentials, workspace };
 }
 
+/**
+ * The access key given on the command line, else the one kept (made the first time); and the
+ * signature key password, made the first time. What was made is kept.
+ */
 function devCredentials(path: string, options: DevOptions): DevCredentials {
-  if (options.accessKeyId && options.secretAccessKey) {
-    return { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey };
-  }
-  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as DevCredentials;
-  const credentials = {
-    accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`,
-    secretAccessKey: randomBytes(30).toString('base64url'),
+  const kept = (existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {}) as Partial<DevCredentials>;
+  const given = options.accessKeyId && options.secretAccessKey ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } : undefined;
+  const accessKey = given ?? {
+    accessKeyId: kept.accessKeyId ?? `AKIA${randomBytes(8).toString('hex').toUpperCase()}`,
+    secretAccessKey: kept.secretAccessKey ?? randomBytes(30).toString('base64url'),
   };
-  writeSecretFile(path, JSON.stringify(credentials));
-  return credentials;
+  const sigkeyPassword = kept.sigkeyPassword ?? randomBytes(18).toString('base64url');
+  const keep = { ...kept, ...(given ? {} : accessKey), sigkeyPassword };
+  if (JSON.stringify(keep) !== JSON.stringify(kept)) writeSecretFile(path, JSON.stringify(keep));
+  return { ...accessKey, sigkeyPassword };
+}
+
+/** The administrator's signature key in the workspace, made the first time; returns its path. */
+function devSigkey(workspace: string, password: string): string {
+  mkdirSync(join(workspace, 'sigkeys'), { recursive: true, mode: 0o700 });
+  const path = join(workspace, 'sigkeys', `${DEV_ADMIN}.json`);
+  if (!existsSync(path)) writeSecretFile(path, JSON.stringify(createSigkey(DEV_ADMIN, password), null, 2));
+  return path;
 }

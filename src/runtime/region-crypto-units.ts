@@ -1,13 +1,19 @@
+import type { KeyObject } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { CryptoUnitConfig, RegionConfig } from '../config/index.ts';
+import { ConfigError, type AdministratorConfig, type CryptoUnitConfig, type CryptoUnitsConfig, type RegionConfig } from '../config/index.ts';
 import {
+  CryptoUnitError,
   ManagedCryptoUnit,
+  openSigkey,
   Pkcs11Vault,
+  readSigkey,
+  REGISTER_NAMES,
   RegionCryptoUnit,
   Rewrapper,
   SoftwareCryptoUnit,
   SoftwareVault,
+  StartupCeremony,
   UnitSync,
   type CryptoUnit,
   type UnitVault,
@@ -24,7 +30,7 @@ export interface RegionCryptoUnits {
 }
 
 /**
- * Opens the region's crypto units and, for development deployments, gives them a master key.
+ * Opens the region's crypto units and takes them through the start-up ceremony if configured.
  * Nodes sharing the store see each other's unit changes through UnitSync; they open and set
  * up the units one at a time, so two nodes starting at once create one master key, not two.
  */
@@ -34,12 +40,13 @@ export async function openRegionCryptoUnits(config: Readonly<RegionConfig>, stor
     if (!config.cryptoUnit) throw new Error('the configuration names no crypto unit');
     return { unit: SoftwareCryptoUnit.openOrInit(config.cryptoUnit.path), close: async () => {} };
   }
+  // Opened (scrypt) before the units are held, which keeps the region's other nodes waiting.
+  const admins = cryptoUnits.administrators && (await refusedAsConfig(() => cryptoUnits.administrators!.map(administrator)));
   const sync = new UnitSync(store);
   const units = await sync.exclusive(async () => {
     const opened: ManagedCryptoUnit[] = [];
     for (const unitConfig of cryptoUnits.units) opened.push(await ManagedCryptoUnit.open(await openVault(unitConfig), unitConfig.id, unitConfig.role, sync.exclusive));
-    const { autoInit, adopt } = cryptoUnits;
-    if (autoInit || adopt) await setUpMasterKey(opened, autoInit, adopt, log);
+    await setUpUnits(opened, cryptoUnits, admins, log);
     return opened;
   });
   sync.watch(units);
@@ -58,32 +65,52 @@ async function openVault(config: CryptoUnitConfig): Promise<UnitVault> {
 }
 
 /**
- * Gives units in imprint mode with an empty current register the region's master key: the
- * one a single-file unit held (`adopt`, whose file is then removed), else a new one created
- * in a recovery unit. Values move between units only through their transport keys.
+ * Runs the ceremony on units in imprint mode and, with autoInit or adopt (whose file is then
+ * removed), gives them a master key, every command signed by the configured administrators
+ * the region holds keys of. A unit in imprint mode holding a master key (as versions before
+ * the start-up ceremony left them) is never served: with no administrators configured to
+ * take it out of imprint mode, the region does not start.
  */
-async function setUpMasterKey(units: ManagedCryptoUnit[], autoInit: boolean, adopt: string | undefined, log: Logger): Promise<void> {
-  let source = units.find((u) => u.register('current').state === 'valid');
-  if (!source) {
-    const empty = units.filter((u) => u.info().mode === 'imprint' && u.register('current').state === 'empty' && u.register('new').state === 'empty');
-    if (empty.length !== units.length) return;
-    if (adopt && existsSync(adopt)) {
-      source = empty.find((u) => u.vault instanceof SoftwareVault);
-      if (!source) throw new Error(`adopting ${adopt} needs a software crypto unit`);
-      await source.installCurrent(SoftwareCryptoUnit.openOrInit(adopt).handOver(source.vault as SoftwareVault));
-      log.info({ unit: source.id, file: adopt }, 'adopted the master key of a single-file crypto unit');
-    } else if (autoInit) {
-      source = empty.find((u) => u.role === 'recovery') ?? empty[0]!;
-      await source.installCurrent(await source.vault.generateKey());
-      log.info({ unit: source.id }, 'created a development master key');
-    } else return;
+async function setUpUnits(units: ManagedCryptoUnit[], config: CryptoUnitsConfig, admins: Administrator[] | undefined, log: Logger): Promise<void> {
+  if (admins) {
+    const { adopt, autoInit, thresholds } = config;
+    const ceremony = new StartupCeremony(units, admins.flatMap((a) => (a.signer ? [a.signer] : [])), (line) => log.info(line));
+    const single = adopt !== undefined && existsSync(adopt) ? SoftwareCryptoUnit.openOrInit(adopt) : undefined;
+    await refusedAsConfig(() => ceremony.setUp({ admins: admins.map(({ name, publicKey }) => ({ name, publicKey })), thresholds, autoInit, adopt: single }));
+    if (single && units.every((u) => u.register('current').pattern === single.pattern)) {
+      rmSync(adopt!, { force: true });
+      log.info({ file: adopt }, 'the crypto units took over the master key of a single-file crypto unit; its file is removed');
+    }
   }
-  const current = source.register('current');
-  for (const unit of units) {
-    if (unit === source || unit.info().mode !== 'imprint' || unit.register('current').state !== 'empty') continue;
-    const wrapped = await source.vault.exportKey(current.handle!, await unit.vault.transportKey());
-    const handle = await unit.vault.importKey(await source.vault.transportKey(), wrapped);
-    await unit.installCurrent({ handle, pattern: Buffer.from(current.pattern!, 'hex') });
+  const unsafe = units.find((u) => u.info().mode === 'imprint' && REGISTER_NAMES.some((name) => u.register(name).state !== 'empty'));
+  if (unsafe) {
+    throw new ConfigError(
+      `crypto unit ${unsafe.id} is in imprint mode yet holds a master key, as Concord before the start-up ceremony left it: configure cryptoUnits.administrators so the region takes it out of imprint mode as it starts`,
+    );
   }
-  if (adopt && units.every((u) => u.register('current').state === 'valid')) rmSync(adopt, { force: true });
+}
+
+interface Administrator {
+  name: string;
+  publicKey: string;
+  /** Its private key, when the region holds its signature key file. */
+  signer?: KeyObject;
+}
+
+function administrator(config: AdministratorConfig): Administrator {
+  if ('publicKey' in config) return { name: config.name, publicKey: config.publicKey };
+  const password = config.password ?? process.env[config.passwordEnv!];
+  if (password === undefined) throw new ConfigError(`the password of administrator ${config.name}'s signature key is to be in the environment variable ${config.passwordEnv}, which is not set`);
+  const file = readSigkey(config.sigkeyFile);
+  return { name: config.name, publicKey: file.publicKey, signer: openSigkey(file, password) };
+}
+
+/** A refusal by the units as the region starts is a setup to correct, told as such rather than as a crash. */
+async function refusedAsConfig<T>(work: () => Promise<T> | T): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof CryptoUnitError) throw new ConfigError(`the crypto units' start-up ceremony stopped: ${error.message}`);
+    throw error;
+  }
 }

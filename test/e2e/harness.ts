@@ -36,6 +36,8 @@ export interface DevDeployment {
   client(region?: string, credentials?: { accessKeyId: string; secretAccessKey: string }): KMSClient;
   /** Everything the process wrote to stdout (its JSON log). */
   output(): string;
+  /** What it printed on stderr since it started: its banner (credentials, ...). */
+  banner(): string;
   /** The process ID of the running `concord dev` (a restart changes it). */
   pid(): number;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -49,6 +51,7 @@ export async function startDev(options: { regions?: string[]; dataDir?: string; 
   const port = await freePorts(regions.length);
   let child: ChildProcess;
   let stdout = '';
+  let stderr = '';
 
   const launch = async (): Promise<void> => {
     child = spawn(
@@ -58,8 +61,8 @@ export async function startDev(options: { regions?: string[]; dataDir?: string; 
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    stderr = '';
     await new Promise<void>((resolve, reject) => {
-      let stderr = '';
       const timer = setTimeout(() => reject(new Error(`concord dev did not start:\n${stderr}`)), 30000);
       child.stderr!.on('data', (chunk: Buffer) => {
         stderr += chunk.toString();
@@ -91,6 +94,7 @@ export async function startDev(options: { regions?: string[]; dataDir?: string; 
     client: (region = regions[0]!, credentials = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY }) =>
       new KMSClient({ region, endpoint: endpoint(region), credentials, maxAttempts: 1 }),
     output: () => stdout,
+    banner: () => stderr,
     pid: () => child.pid!,
     stop,
     async restart() {

@@ -1,24 +1,21 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { canonicalCommand, signCommand, type UnitInfo } from '../../src/cryptounits/index.ts';
-import { NodeSha256 } from '../../src/util/index.ts';
-import { ACCESS_KEY_ID, ACCOUNT, SECRET_ACCESS_KEY, startDev, type DevDeployment } from './harness.ts';
+import { canonicalCommand, openSigkey, readSigkey, signCommand, type UnitInfo } from '../../src/cryptounits/index.ts';
+import { ACCOUNT, startDev, type DevDeployment } from './harness.ts';
+import { mgmtRequest, unitCommand, type MgmtAnswer as Answer, type MgmtOptions } from './mgmt-request.ts';
+import { devAdministrator } from './tke-harness.ts';
 
 const KMS_ONLY = { accessKeyId: 'AKIAKMSONLY000000001', secretAccessKey: 'kms-only-secret-access-key-00001' };
 const LISTER = { accessKeyId: 'AKIALISTER0000000001', secretAccessKey: 'lister-secret-access-key-0000001' };
 
-interface Answer {
-  status: number;
-  json: Record<string, unknown>;
-}
-
 describe('the crypto unit management API', () => {
   let dev: DevDeployment;
+  /** The private key of the units' administrator, which concord dev made. */
+  let devAdmin: KeyObject;
   before(async () => {
     const principalsFile = join(mkdtempSync(join(tmpdir(), 'concord-mgmt-')), 'principals.yaml');
     writeFileSync(
@@ -29,32 +26,13 @@ describe('the crypto unit management API', () => {
       ]),
     );
     dev = await startDev({ regions: ['us-east-1'], extraArgs: ['--principals-file', principalsFile] });
+    const { workspace, password } = devAdministrator(dev);
+    devAdmin = openSigkey(readSigkey(join(workspace, 'sigkeys', 'dev-admin.json')), password);
   });
   after(async () => dev.stop());
 
-  /** A /mgmt/v1 request signed with SigV4 for concord-mgmt by an independent signer (unless sign is false). */
-  async function mgmt(
-    method: 'GET' | 'POST',
-    path: string,
-    body?: string,
-    options: { secret?: string; service?: string; sign?: boolean; as?: { accessKeyId: string; secretAccessKey: string } } = {},
-  ): Promise<Answer> {
-    const url = new URL(`/mgmt/v1${path}`, dev.endpoint());
-    const headers: Record<string, string> = { host: url.host, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) };
-    let sent = headers;
-    if (options.sign !== false) {
-      const signer = new SignatureV4({
-        service: options.service ?? 'concord-mgmt',
-        region: 'us-east-1',
-        credentials: options.as ?? { accessKeyId: ACCESS_KEY_ID, secretAccessKey: options.secret ?? SECRET_ACCESS_KEY },
-        sha256: NodeSha256,
-      });
-      sent = (await signer.sign({ method, protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: url.pathname, query: {}, headers, ...(body !== undefined ? { body } : {}) })).headers;
-    }
-    const { host: _host, ...fetchHeaders } = sent;
-    const response = await fetch(url, { method, headers: fetchHeaders, ...(body !== undefined ? { body } : {}) });
-    return { status: response.status, json: (await response.json()) as Record<string, unknown> };
-  }
+  const mgmt = (method: 'GET' | 'POST', path: string, body?: string, options?: MgmtOptions): Promise<Answer> =>
+    mgmtRequest(dev.endpoint(), 'us-east-1', method, path, body, options);
 
   it('lists the units of the region to a caller signing for concord-mgmt, and no one else', async () => {
     const listed = await mgmt('GET', '/units');
@@ -100,30 +78,29 @@ describe('the crypto unit management API', () => {
     const unknown = await mgmt('POST', '/units/us-east-1-op-1/commands', JSON.stringify({ command: 'format-disk', args: {}, nonce: 'x', signatures: [] }));
     assert.deepEqual([unknown.status, unknown.json.error], [400, 'InvalidRequest']);
 
-    const unit = (await mgmt('GET', '/units/us-east-1-op-1')).json as unknown as UnitInfo;
     const stale = await mgmt('POST', '/units/us-east-1-op-1/commands', JSON.stringify({ command: 'mk-commit', args: {}, nonce: 'stale', signatures: [] }));
     assert.deepEqual([stale.status, stale.json.error], [409, 'StaleNonce']);
-    const imprint = await mgmt('POST', '/units/us-east-1-op-1/commands', JSON.stringify({ command: 'mk-commit', args: {}, nonce: unit.nonce, signatures: [] }));
-    assert.deepEqual([imprint.status, imprint.json.error], [409, 'InvalidState']);
-    assert.match(String(imprint.json.message), /imprint mode/);
+    const unsigned = await unitCommand(dev.endpoint(), 'us-east-1', 'us-east-1-op-1', 'mk-commit', {}, []);
+    assert.deepEqual([unsigned.status, unsigned.json.error], [403, 'SignatureRequired']);
+    const nothingToCommit = await unitCommand(dev.endpoint(), 'us-east-1', 'us-east-1-op-1', 'mk-commit', {}, [devAdmin]);
+    assert.deepEqual([nothingToCommit.status, nothingToCommit.json.error], [409, 'InvalidState']);
+    assert.match(String(nothingToCommit.json.message), /new master key register of unit us-east-1-op-1 is empty/);
   });
 
   it('accepts a signed command once: its nonce is replaced, so replaying it is refused', async () => {
-    const admin = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-    const publicKey = signCommand(admin, Buffer.alloc(0)).publicKey;
+    const ops = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const publicKey = signCommand(ops, Buffer.alloc(0)).publicKey;
     const unit = (await mgmt('GET', '/units/us-east-1-rec-1')).json as unknown as UnitInfo;
-    const added = await mgmt('POST', '/units/us-east-1-rec-1/commands', JSON.stringify({ command: 'admin-add', args: { name: 'ops', publicKey }, nonce: unit.nonce, signatures: [] }));
-    assert.equal(added.status, 200);
-    const nonce = ((added.json.info as UnitInfo).nonce);
-    const args = { signature: 1, revocation: 1 };
-    const command = JSON.stringify({ command: 'thresholds-set', args, nonce, signatures: [signCommand(admin, canonicalCommand('us-east-1-rec-1', nonce, 'thresholds-set', args))] });
+    const args = { name: 'ops', publicKey };
+    const command = JSON.stringify({ command: 'admin-add', args, nonce: unit.nonce, signatures: [signCommand(devAdmin, canonicalCommand('us-east-1-rec-1', unit.nonce, 'admin-add', args))] });
     const first = await mgmt('POST', '/units/us-east-1-rec-1/commands', command);
-    assert.equal((first.json.info as UnitInfo).mode, 'normal');
+    assert.equal(first.status, 200);
+    assert.deepEqual((first.json.info as UnitInfo).admins.map((a) => a.name), ['dev-admin', 'ops']);
     const replay = await mgmt('POST', '/units/us-east-1-rec-1/commands', command);
     assert.deepEqual([replay.status, replay.json.error], [409, 'StaleNonce']);
     const unsigned = await mgmt('POST', '/units/us-east-1-rec-1/commands', JSON.stringify({ command: 'mk-generate', args: {}, nonce: (first.json.info as UnitInfo).nonce, signatures: [] }));
     assert.deepEqual([unsigned.status, unsigned.json.error], [403, 'SignatureRequired']);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.match(dev.output(), /"operation":"tke thresholds-set us-east-1-rec-1","accessKeyId":"[A-Z0-9]+","status":200/);
+    assert.match(dev.output(), /"operation":"tke admin-add us-east-1-rec-1","accessKeyId":"[A-Z0-9]+","status":200/);
   });
 });

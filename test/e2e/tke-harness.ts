@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { KMSClient } from '@aws-sdk/client-kms';
-import { ACCESS_KEY_ID, BIN, freePorts, SECRET_ACCESS_KEY } from './harness.ts';
+import { ACCESS_KEY_ID, BIN, freePorts, SECRET_ACCESS_KEY, type DevDeployment } from './harness.ts';
 import { regionClient, startServerProcess, stopProcess, writeRegionConfig } from './server-process.ts';
 
 export interface TkeResult {
@@ -45,8 +45,8 @@ export function tke(workspace: string, args: string[], password = 'correct horse
 }
 
 /** Runs `concord tke` and fails with its output unless it succeeds. */
-export async function tkeOk(workspace: string, args: string[]): Promise<string> {
-  const result = await tke(workspace, args);
+export async function tkeOk(workspace: string, args: string[], password?: string): Promise<string> {
+  const result = await tke(workspace, args, password);
   if (result.code !== 0) throw new Error(`concord tke ${args.join(' ')} exited ${result.code}:\n${result.stdout}${result.stderr}`);
   return result.stdout;
 }
@@ -74,13 +74,20 @@ export async function startServerRegion(dir: string, region: string, crypto: Rec
   };
 }
 
-/** Software crypto units for a region: one operational and one recovery unit. */
-export const softwareUnits = (dir: string, region: string, autoInit = false) => ({
+/** Software crypto units for a region: one operational and one recovery unit, with `ceremony` settings (administrators, autoInit, ...). */
+export const softwareUnits = (dir: string, region: string, ceremony: Record<string, unknown> = {}) => ({
   cryptoUnits: {
-    autoInit,
+    ...ceremony,
     units: [
       { id: `${region}-op`, role: 'operational', kind: 'software', dir: join(dir, region, 'units', 'op') },
       { id: `${region}-rec`, role: 'recovery', kind: 'software', dir: join(dir, region, 'units', 'rec') },
     ],
   },
 });
+
+/** The crypto unit administrator of a `concord dev`: its `concord tke` workspace, and the password it printed. */
+export function devAdministrator(dev: DevDeployment): { workspace: string; password: string } {
+  const password = /its password: +(\S+)/.exec(dev.banner())?.[1];
+  if (!password) throw new Error(`concord dev printed no signature key password:\n${dev.banner()}`);
+  return { workspace: join(dev.dataDir, 'tke'), password };
+}

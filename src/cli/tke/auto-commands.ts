@@ -1,4 +1,4 @@
-import { checkCeremony } from './ceremony-checks.ts';
+import { MasterKeyCeremony } from '../../cryptounits/index.ts';
 import { ProgressBar } from './progress-bar.ts';
 import { TkeError } from './tke-error.ts';
 import type { TkeSession, UnitView } from './tke-session.ts';
@@ -7,17 +7,8 @@ const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 /** auto-init: a random master key created in a recovery unit, copied into every chosen unit, committed and made current. */
 export async function autoInit(session: TkeSession): Promise<void> {
-  const views = await ready(session);
-  const holding = views.find((v) => v.info.registers.current.state !== 'empty');
-  if (holding && loadingPatterns(views).length === 0) {
-    throw new TkeError(
-      `Unit ${holding.ref.id} already holds a current master key; replace it with 'concord tke auto-mk-rotate' or copy a recovery unit's with 'concord tke auto-mk-recover'.`,
-    );
-  }
-  const pattern = await newMasterKey(session, views);
-  await loadEverywhere(session, pattern);
-  await commitAndSet(session);
-  say(`Master key ${pattern} initialised in ${views.length} crypto unit(s).`);
+  const [ceremony, views] = await ready(session);
+  await ceremony.autoInit(views);
 }
 
 /**
@@ -26,9 +17,9 @@ export async function autoInit(session: TkeSession): Promise<void> {
  * step looks at the registers first, so a rerun after a crash carries on where it stopped.
  */
 export async function autoMkRotate(session: TkeSession, batch: number): Promise<void> {
-  const views = await ready(session);
+  const [ceremony, views] = await ready(session);
   const journal = session.workspace.rotation();
-  let pattern = loadingPatterns(views)[0];
+  let pattern = ceremony.loadingPattern(views);
   if (!pattern && journal && views.every((v) => v.info.registers.current.pattern === journal.pattern)) {
     pattern = journal.pattern;
   }
@@ -39,12 +30,12 @@ export async function autoMkRotate(session: TkeSession, batch: number): Promise<
     if (currents.size > 1) {
       throw new TkeError("The chosen units hold different current master keys; bring them to one with 'concord tke auto-mk-recover' first.");
     }
-    pattern = await newMasterKey(session, views);
+    pattern = await ceremony.newMasterKey(views);
   }
   session.workspace.saveRotation({ pattern });
-  await loadEverywhere(session, pattern);
+  await ceremony.loadEverywhere(pattern);
   const rewrapped = await rewrapRegions(session, pattern, batch);
-  await commitAndSet(session);
+  await ceremony.commitAndSet();
   // Material wrapped while the last units were being set is moved too; usually nothing is left.
   await rewrapRegions(session, pattern, batch);
   session.workspace.saveRotation(undefined);
@@ -53,7 +44,7 @@ export async function autoMkRotate(session: TkeSession, batch: number): Promise<
 
 /** auto-mk-recover: the current master key of a recovery unit copied into the current registers of the other chosen units. */
 export async function autoMkRecover(session: TkeSession, from: string | undefined, batch: number): Promise<void> {
-  const views = await ready(session);
+  const [, views] = await ready(session);
   const source = views.find((v) => (from ? v.ref.id === from : v.info.role === 'recovery' && v.info.registers.current.state === 'valid'));
   if (!source) throw new TkeError(from ? `Unit ${from} is not among the chosen units; choose it with 'concord tke cryptounit-add'.` : 'No chosen recovery unit holds a current master key to recover from.');
   if (source.info.role !== 'recovery') throw new TkeError(`Unit ${source.ref.id} is not a recovery unit; master keys are recovered from recovery units.`);
@@ -69,50 +60,11 @@ export async function autoMkRecover(session: TkeSession, from: string | undefine
   say(`All ${views.length} chosen crypto unit(s) hold master key ${pattern} as current.`);
 }
 
-async function ready(session: TkeSession): Promise<UnitView[]> {
+async function ready(session: TkeSession): Promise<[MasterKeyCeremony<UnitView['ref']>, UnitView[]]> {
   const views = await session.chosen();
-  checkCeremony(views, session.sigkeys());
-  return views;
-}
-
-function loadingPatterns(views: UnitView[]): string[] {
-  const patterns = new Set(views.flatMap((v) => (v.info.registers.new.pattern ? [v.info.registers.new.pattern] : [])));
-  if (patterns.size > 1) {
-    throw new TkeError(`The new master key registers of the chosen units hold different values (${[...patterns].join(', ')}); compare them with 'concord tke cryptounit-compare'.`);
-  }
-  return [...patterns];
-}
-
-/** The master key being loaded, or a new one created in the new register of the first chosen recovery unit. */
-async function newMasterKey(session: TkeSession, views: UnitView[]): Promise<string> {
-  const loading = loadingPatterns(views)[0];
-  if (loading) return loading;
-  const recovery = views.find((v) => v.info.role === 'recovery')!;
-  const outcome = await session.run(recovery.ref, 'mk-generate');
-  say(`Created a new master key ${outcome.info.registers.new.pattern} in recovery unit ${recovery.ref.id}.`);
-  return outcome.info.registers.new.pattern!;
-}
-
-async function loadEverywhere(session: TkeSession, pattern: string): Promise<void> {
-  const views = await session.chosen();
-  const source = views.find((v) => v.info.registers.new.pattern === pattern) ?? views.find((v) => v.info.registers.current.pattern === pattern);
-  if (!source) throw new TkeError(`No chosen unit holds master key ${pattern} any more; start again with 'concord tke auto-mk-rotate'.`);
-  const register = source.info.registers.new.pattern === pattern ? 'new' : 'current';
-  for (const target of views) {
-    if (target.info.registers.new.state !== 'empty' || target.info.registers.current.pattern === pattern) continue;
-    const exported = await session.run(source.ref, 'mk-export', { register, importer: target.info.transportKey });
-    await session.run(target.ref, 'mk-load', { exporter: source.info.transportKey, wrapped: exported.result!.wrapped!, pattern });
-    say(`Loaded master key ${pattern} into the new register of unit ${target.ref.id}.`);
-  }
-}
-
-async function commitAndSet(session: TkeSession): Promise<void> {
-  for (const view of await session.chosen()) {
-    if (view.info.registers.new.state === 'full-uncommitted') await session.run(view.ref, 'mk-commit');
-  }
-  for (const view of await session.chosen()) {
-    if (view.info.registers.new.state === 'full-committed') await session.run(view.ref, 'mk-set');
-  }
+  const ceremony = new MasterKeyCeremony(session, say);
+  ceremony.check(views, session.sigkeys().map((key) => key.publicKey));
+  return [ceremony, views];
 }
 
 /** Re-wraps the stored material of every region with a chosen operational unit; returns how many records changed. */

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { UnitInfo } from '../../cryptounits/index.ts';
-import { createSigkey } from './sigkey-file.ts';
+import { createSigkey, type UnitInfo } from '../../cryptounits/index.ts';
 import { TkeError } from './tke-error.ts';
 import type { TkeSession, UnitView } from './tke-session.ts';
 

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { CryptoUnitError } from '../../cryptounits/index.ts';
 import { autoInit, autoMkRecover, autoMkRotate } from './auto-commands.ts';
 import {
   adminAdd,
@@ -41,7 +42,8 @@ export function tkeCommand(): Command {
       try {
         await work(...args);
       } catch (error) {
-        if (!(error instanceof TkeError)) throw error;
+        // Refusals of the ceremony's own checks come as CryptoUnitError, those of this command as TkeError.
+        if (!(error instanceof TkeError || error instanceof CryptoUnitError)) throw error;
         process.stderr.write(`concord tke: ${error.message}\n`);
         process.exitCode = 1;
       }

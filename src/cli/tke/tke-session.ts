@@ -1,8 +1,18 @@
 import type { KeyObject } from 'node:crypto';
-import { canonicalCommand, signaturesNeeded, signCommand, type CommandArgs, type CommandName, type CommandOutcome, type UnitInfo } from '../../cryptounits/index.ts';
+import {
+  canonicalCommand,
+  openSigkey,
+  signCommand,
+  signersFor,
+  type CeremonySession,
+  type CommandArgs,
+  type CommandName,
+  type CommandOutcome,
+  type SigkeyFile,
+  type UnitView as ChosenView,
+} from '../../cryptounits/index.ts';
 import { MgmtClient, type Credentials } from './mgmt-client.ts';
 import { promptPassword } from './prompt-password.ts';
-import { openSigkey, type SigkeyFile } from './sigkey-file.ts';
 import { TkeError } from './tke-error.ts';
 import { Workspace, type ChosenUnit } from './workspace.ts';
 
@@ -16,13 +26,10 @@ export interface TkeOptions {
 }
 
 /** A chosen unit with what its region says about it now. */
-export interface UnitView {
-  ref: ChosenUnit;
-  info: UnitInfo;
-}
+export type UnitView = ChosenView<ChosenUnit>;
 
 /** One run of `concord tke`: the workspace, the regions' management APIs and the opened signature keys. */
-export class TkeSession {
+export class TkeSession implements CeremonySession<ChosenUnit> {
   readonly workspace: Workspace;
   private readonly clients = new Map<string, MgmtClient>();
   private readonly opened = new Map<string, KeyObject>();
@@ -60,8 +67,7 @@ export class TkeSession {
   async run(ref: ChosenUnit, command: CommandName, args: CommandArgs = {}): Promise<CommandOutcome> {
     const client = this.client(ref.endpoint);
     const info = await client.unit(ref.id);
-    const needed = signaturesNeeded(info, command, args);
-    const signers = this.sigkeys().filter((key) => info.admins.some((a) => a.publicKey === key.publicKey)).slice(0, needed);
+    const { needed, signers } = signersFor(info, command, args, this.sigkeys());
     if (signers.length < needed) {
       throw new TkeError(
         `Command ${command} on unit ${ref.id} needs signatures from ${needed} of its administrators, but the workspace holds signature keys of only ${signers.length}; add them with 'concord tke sigkey-add' or choose others with --sigkeys.`,

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { readSigkey, type SigkeyFile } from '../../cryptounits/index.ts';
 import { writeSecretFile } from '../../util/index.ts';
-import type { SigkeyFile } from './sigkey-file.ts';
 import { TkeError } from './tke-error.ts';
 
 /** A crypto unit chosen to work on: where its region's management API is, and its ID. */
@@ -37,7 +37,7 @@ export class Workspace {
     return readdirSync(join(this.dir, 'sigkeys'))
       .filter((name) => name.endsWith('.json'))
       .sort()
-      .map((name) => JSON.parse(readFileSync(join(this.dir, 'sigkeys', name), 'utf8')) as SigkeyFile);
+      .map((name) => readSigkey(join(this.dir, 'sigkeys', name)));
   }
 
   sigkey(name: string): SigkeyFile {

@@ -1,8 +1,13 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, scryptSync, type KeyObject } from 'node:crypto';
-import { aesGcmDecrypt, aesGcmEncrypt } from '../../crypto/index.ts';
-import { TkeError } from './tke-error.ts';
+import { readFileSync } from 'node:fs';
+import { aesGcmDecrypt, aesGcmEncrypt } from '../crypto/index.ts';
+import { CryptoUnitError } from './unit-error.ts';
 
-/** An administrator signature key on disk: P-256, the private key sealed under a password (scrypt, AES-256-GCM). */
+/**
+ * An administrator signature key on disk: P-256, the private key sealed under a password
+ * (scrypt, AES-256-GCM). `concord tke` keeps them in its workspace; a region that runs the
+ * ceremony itself (`concord dev`, `cryptoUnits.administrators`) signs with one.
+ */
 export interface SigkeyFile {
   version: 1;
   name: string;
@@ -45,6 +50,19 @@ export function openSigkey(file: SigkeyFile, password: string): KeyObject {
     { iv: Buffer.from(file.iv, 'base64'), tag: Buffer.from(file.tag, 'base64'), ciphertext: Buffer.from(file.ciphertext, 'base64') },
     aadOf(file.name, file.publicKey),
   );
-  if (!der) throw new TkeError(`Wrong password for signature key '${file.name}'.`);
+  if (!der) throw new CryptoUnitError('InvalidRequest', `Wrong password for signature key '${file.name}'.`);
   return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+}
+
+export function readSigkey(path: string): SigkeyFile {
+  let file: Partial<SigkeyFile>;
+  try {
+    file = JSON.parse(readFileSync(path, 'utf8')) as Partial<SigkeyFile>;
+  } catch (error) {
+    throw new CryptoUnitError('InvalidRequest', `Cannot read signature key file ${path}: ${(error as Error).message}`);
+  }
+  if (file.version !== 1 || typeof file.name !== 'string' || typeof file.publicKey !== 'string' || !file.scrypt || !file.ciphertext) {
+    throw new CryptoUnitError('InvalidRequest', `${path} is not a signature key file made by 'concord tke sigkey-add'.`);
+  }
+  return file as SigkeyFile;
 }
