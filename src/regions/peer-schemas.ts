@@ -96,7 +96,7 @@ export const PEER_SCHEMAS = {
     ['snapshot', 'description', 'bypassPolicyLockoutSafetyCheck', 'tags', 'caller'],
   ),
   sync: object({ snapshot }),
-  'replica-state': aboutKey,
+  'replica-state': object({ keyId, caller }),
   'replica-status': aboutKey,
   'primary-region': aboutKey,
   'bind-imported-material': object({ keyId, materialId: string(256, 1), version }, ['keyId', 'materialId']),
