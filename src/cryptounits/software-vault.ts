@@ -1,7 +1,8 @@
 import { createECDH, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { aesGcmDecrypt, aesGcmEncrypt, aesKeyUnwrapPad, aesKeyWrapPad, type Sealed } from '../crypto/index.ts';
+import { makePrivateDir, writeSecretFile } from '../util/index.ts';
 import { agreedKey } from './key-transfer.ts';
 import { vanishedMasterKey } from './crypto-unit.ts';
 import { CryptoUnitError } from './unit-error.ts';
@@ -36,9 +37,9 @@ export class SoftwareVault implements UnitVault {
   }
 
   static open(dir: string): SoftwareVault {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makePrivateDir(dir);
     const sealPath = join(dir, 'seal.key');
-    if (!existsSync(sealPath)) writeDurably(sealPath, randomBytes(32));
+    if (!existsSync(sealPath)) writeSecretFile(sealPath, randomBytes(32));
     const sealKey = readFileSync(sealPath);
     return new SoftwareVault(dir, sealKey, readContents(dir, sealKey));
   }
@@ -151,7 +152,7 @@ export class SoftwareVault implements UnitVault {
 
   private persist(contents: VaultContents): void {
     const sealed = aesGcmEncrypt(this.sealKey, Buffer.from(JSON.stringify(contents)), SEAL_AAD);
-    writeDurably(join(this.dir, 'unit.sealed'), Buffer.concat([sealed.iv, sealed.tag, sealed.ciphertext]));
+    writeSecretFile(join(this.dir, 'unit.sealed'), Buffer.concat([sealed.iv, sealed.tag, sealed.ciphertext]));
     this.contents = contents;
   }
 }
@@ -165,11 +166,3 @@ function readContents(dir: string, sealKey: Buffer): VaultContents {
   return JSON.parse(plain.toString('utf8')) as VaultContents;
 }
 
-function writeDurably(path: string, data: Buffer): void {
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, data, { mode: 0o600 });
-  const fd = openSync(tmp, 'r');
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(tmp, path);
-}

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkRegionConfig, type RegionConfig } from '../config/index.ts';
 import { devPrincipals } from './dev-principals.ts';
 import { RegionIdentity } from '../regions/index.ts';
-import { writeSecretFile } from '../util/index.ts';
+import { makePrivateDir, writeSecretFile } from '../util/index.ts';
 
 export interface DevOptions {
   regions: string[];
@@ -31,7 +31,7 @@ interface DevCredentials {
  */
 export function devRegionConfigs(options: DevOptions): { configs: Readonly<RegionConfig>[]; credentials: DevCredentials } {
   const data = resolve(options.data);
-  mkdirSync(data, { recursive: true });
+  makePrivateDir(data);
   const credentials = devCredentials(join(data, 'credentials.json'), options);
   const endpoints = Object.fromEntries(options.regions.map((region, i) => [region, `http://${options.host}:${options.port + i}`]));
   const principals = devPrincipals(options.account, credentials, options.principalsFile);

@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeSecretFile } from '../../util/index.ts';
+import { makePrivateDir, writeSecretFile } from '../../util/index.ts';
 import type { SigkeyFile } from './sigkey-file.ts';
 import { TkeError } from './tke-error.ts';
 
@@ -22,7 +22,7 @@ export interface RotationJournal {
  */
 export class Workspace {
   constructor(readonly dir: string) {
-    mkdirSync(join(dir, 'sigkeys'), { recursive: true, mode: 0o700 });
+    makePrivateDir(join(dir, 'sigkeys'));
   }
 
   units(): ChosenUnit[] {
