@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { aesGcmDecrypt, aesGcmEncrypt, aesKeyUnwrapPad, aesKeyWrapPad, type Sealed } from '../crypto/index.ts';
 import { makePrivateDir, writeSecretFile } from '../util/index.ts';
-import { agreedKey } from './key-transfer.ts';
+import { transferKey, type TransferBinding } from './key-transfer.ts';
 import { vanishedMasterKey } from './crypto-unit.ts';
 import { CryptoUnitError } from './unit-error.ts';
 import type { UnitVault } from './unit-vault.ts';
@@ -101,12 +101,12 @@ export class SoftwareVault implements UnitVault {
     return ecdh.getPublicKey();
   }
 
-  async exportKey(handle: string, peerTransportKey: Buffer): Promise<Buffer> {
-    return aesKeyWrapPad(await this.agreedKey(peerTransportKey), this.key(handle));
+  async exportKey(handle: string, peerTransportKey: Buffer, binding: TransferBinding): Promise<Buffer> {
+    return aesKeyWrapPad(await this.transferKey(peerTransportKey, binding), this.key(handle));
   }
 
-  async importKey(peerTransportKey: Buffer, wrapped: Buffer): Promise<string> {
-    const value = aesKeyUnwrapPad(await this.agreedKey(peerTransportKey), wrapped);
+  async importKey(peerTransportKey: Buffer, wrapped: Buffer, binding: TransferBinding): Promise<string> {
+    const value = aesKeyUnwrapPad(await this.transferKey(peerTransportKey, binding), wrapped);
     if (!value || value.length !== 32) {
       throw new CryptoUnitError('InvalidRequest', 'The wrapped master key was not made for this unit by that exporter.');
     }
@@ -122,10 +122,10 @@ export class SoftwareVault implements UnitVault {
 
   async close(): Promise<void> {}
 
-  private async agreedKey(peerTransportKey: Buffer): Promise<Buffer> {
+  private async transferKey(peerTransportKey: Buffer, binding: TransferBinding): Promise<Buffer> {
     await this.transportKey();
     try {
-      return agreedKey(Buffer.from(this.contents.transport!, 'base64'), peerTransportKey);
+      return transferKey(Buffer.from(this.contents.transport!, 'base64'), peerTransportKey, binding);
     } catch {
       throw new CryptoUnitError('InvalidRequest', 'The peer transport key is not a P-256 public key.');
     }

@@ -81,8 +81,9 @@ async function setUpMasterKey(units: ManagedCryptoUnit[], autoInit: boolean, ado
   const current = source.register('current');
   for (const unit of units) {
     if (unit === source || unit.info().mode !== 'imprint' || unit.register('current').state !== 'empty') continue;
-    const wrapped = await source.vault.exportKey(current.handle!, await unit.vault.transportKey());
-    const handle = await unit.vault.importKey(await source.vault.transportKey(), wrapped);
+    const binding = { exporter: source.id, importer: unit.id, nonce: unit.info().nonce };
+    const wrapped = await source.vault.exportKey(current.handle!, await unit.vault.transportKey(), binding);
+    const handle = await unit.vault.importKey(await source.vault.transportKey(), wrapped, binding);
     await unit.installCurrent({ handle, pattern: Buffer.from(current.pattern!, 'hex') });
   }
   if (adopt && units.every((u) => u.register('current').state === 'valid')) rmSync(adopt, { force: true });

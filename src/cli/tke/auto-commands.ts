@@ -61,8 +61,7 @@ export async function autoMkRecover(session: TkeSession, from: string | undefine
   if (source.info.registers.current.state !== 'valid' || !pattern) throw new TkeError(`Recovery unit ${source.ref.id} has no current master key.`);
   const targets = views.filter((v) => v !== source && v.info.registers.current.pattern !== pattern);
   for (const target of targets) {
-    const exported = await session.run(source.ref, 'mk-export', { register: 'current', importer: target.info.transportKey });
-    await session.run(target.ref, 'mk-recover', { exporter: source.info.transportKey, wrapped: exported.result!.wrapped!, pattern });
+    await transfer(session, source, 'current', target, 'mk-recover', pattern);
     say(`Recovered master key ${pattern} into unit ${target.ref.id}.`);
   }
   await rewrapRegions(session, pattern, batch, targets);
@@ -100,10 +99,16 @@ async function loadEverywhere(session: TkeSession, pattern: string): Promise<voi
   const register = source.info.registers.new.pattern === pattern ? 'new' : 'current';
   for (const target of views) {
     if (target.info.registers.new.state !== 'empty' || target.info.registers.current.pattern === pattern) continue;
-    const exported = await session.run(source.ref, 'mk-export', { register, importer: target.info.transportKey });
-    await session.run(target.ref, 'mk-load', { exporter: source.info.transportKey, wrapped: exported.result!.wrapped!, pattern });
+    await transfer(session, source, register, target, 'mk-load', pattern);
     say(`Loaded master key ${pattern} into the new register of unit ${target.ref.id}.`);
   }
+}
+
+/** Exports a master key wrapped for the target unit's next command, which takes it in. */
+async function transfer(session: TkeSession, source: UnitView, register: 'new' | 'current', target: UnitView, command: 'mk-load' | 'mk-recover', pattern: string): Promise<void> {
+  const importer = (await session.view(target.ref)).info;
+  const exported = await session.run(source.ref, 'mk-export', { register, importer: importer.transportKey, importerUnit: importer.id, importerNonce: importer.nonce });
+  await session.run(target.ref, command, { exporter: source.info.transportKey, exporterUnit: source.info.id, wrapped: exported.result!.wrapped!, pattern });
 }
 
 async function commitAndSet(session: TkeSession): Promise<void> {
