@@ -5,7 +5,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
-import { KeyService, type KeyServiceOptions } from '../kms/index.ts';
+import { KeyService } from '../kms/index.ts';
 import { SqliteStore } from '../store/index.ts';
 import { NodeSha256 } from '../util/index.ts';
 import type { AccessKey } from './auth/sigv4.ts';
@@ -22,23 +22,16 @@ export const PRINCIPALS = [{ arn: ADMIN_KEY.principal, identityPolicies: [{ Stat
 /**
  * For unit tests of the surfaces: a region's real key service on a fresh SQLite store and
  * single-file crypto unit in a temporary directory named after `name`, and its HTTP server
- * built with `options`. Close the server and the store when done.
+ * with the surfaces `surfaces` gives it. Close the server and the store when done.
  */
 export function testRegionServer(
   name: string,
-  options: Partial<Omit<RegionServerOptions, 'service'>> & { serviceOptions?: Partial<KeyServiceOptions> } = {},
+  surfaces: (region: { service: KeyService; store: SqliteStore }) => Pick<RegionServerOptions, 'mgmt' | 'peerApi'> = () => ({}),
 ): { app: FastifyInstance; service: KeyService; store: SqliteStore; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), `concord-${name}-`));
   const store = new SqliteStore(join(dir, 'keys.db'));
-  const service = new KeyService({
-    region: REGION,
-    account: ACCOUNT,
-    store,
-    unit: SoftwareCryptoUnit.openOrInit(join(dir, 'crypto-unit.json')),
-    principals: PRINCIPALS,
-    ...options.serviceOptions,
-  });
-  const app = buildRegionServer({ service, accessKeys: [ADMIN_KEY, NOBODY_KEY], logger: pino({ level: 'silent' }), ...options });
+  const service = new KeyService({ region: REGION, account: ACCOUNT, store, unit: SoftwareCryptoUnit.openOrInit(join(dir, 'crypto-unit.json')), principals: PRINCIPALS });
+  const app = buildRegionServer({ service, accessKeys: [ADMIN_KEY, NOBODY_KEY], logger: pino({ level: 'silent' }), ...surfaces({ service, store }) });
   return { app, service, store, dir };
 }
 
