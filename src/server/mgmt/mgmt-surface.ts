@@ -59,7 +59,7 @@ const COMMAND_ACTIONS: Record<CommandName, string> = {
 };
 const COMMAND_BODY = commandBody(Object.keys(COMMAND_ACTIONS));
 
-export interface MgmtErrorAnswer {
+interface MgmtErrorAnswer {
   status: number;
   error: string;
   message: string;
@@ -93,7 +93,7 @@ export const mgmtSurface: FastifyPluginAsync<MgmtSurfaceOptions> = async (scope,
     request.accessKeyId = accessKey.accessKeyId;
     request.caller = callerOf(accessKey);
   });
-  /** A route's preValidation hook: its action, whatever the body asks. */
+  /** Authorizes a route's own action before its body is read: a caller not allowed it is refused whatever it sent. */
   const allows = (action: string) => (request: FastifyRequest) => api.authorize(request.caller!, action);
 
   scope.get('/units', { preValidation: allows('ListCryptoUnits') }, async () => {
@@ -123,7 +123,7 @@ export const mgmtSurface: FastifyPluginAsync<MgmtSurfaceOptions> = async (scope,
 };
 
 /** How the management API answers an error. */
-export function mgmtError(error: unknown, requestId: string): MgmtErrorAnswer {
+function mgmtError(error: unknown, requestId: string): MgmtErrorAnswer {
   if (error instanceof CryptoUnitError) return { status: STATUS[error.kind], error: error.kind, message: error.message };
   if (error instanceof KmsError) {
     const status = error.status >= 500 ? error.status : error.code === 'UnrecognizedClientException' ? 401 : 403;
