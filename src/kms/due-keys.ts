@@ -1,5 +1,6 @@
+import { timeIndexTime } from '../store/index.ts';
 import { keyIndexPaths } from './key-index-paths.ts';
-import { timeIndexTime, type KeyRecord } from './key-record.ts';
+import type { KeyRecord } from './key-record.ts';
 import type { OperationDeps } from './operation.ts';
 import { changeKey } from './update-key.ts';
 

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { WrappedRecords } from '../cryptounits/index.ts';
 import { KmsError } from '../errors/index.ts';
+import { purgeTimeIndex, timeIndexPath } from '../store/index.ts';
 import { generateKeyPairDer } from './key-material.ts';
-import { purgeTimeIndex, timeIndexPath } from './key-record.ts';
 import type { RegionContext } from './region-context.ts';
 
 /** A public key and import token stay valid this long, as in AWS. */

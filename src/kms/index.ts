@@ -3,7 +3,7 @@ export type { Caller, RegionContext } from './region-context.ts';
 export type { Operation, Input, Output } from './operation.ts';
 export type { KeyHooks, OperationDeps, Operations } from './operation.ts';
 export type { KeyRecord, KeyState, MaterialInfo, MultiRegionConfig, Tag } from './key-record.ts';
-export { keyPath, purgeTimeIndex, timeIndexPath } from './key-record.ts';
+export { keyPath } from './key-record.ts';
 export { wrappedKeyRecords } from './wrapped-key-records.ts';
 export { keyMetadata } from './key-metadata.ts';
 export { keyArn } from './region-context.ts';

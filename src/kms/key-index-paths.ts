@@ -1,4 +1,5 @@
-import { nextRotationDate, timeIndexPath, type KeyRecord } from './key-record.ts';
+import { timeIndexPath } from '../store/index.ts';
+import { nextRotationDate, type KeyRecord } from './key-record.ts';
 import { isReplicaKey } from './multi-region.ts';
 
 /**

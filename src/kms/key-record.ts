@@ -1,5 +1,3 @@
-import type { Store } from '../store/index.ts';
-
 /** What the store holds for a KMS key. Key material appears only wrapped by the crypto unit. */
 export type KeyState =
   | 'Creating'
@@ -76,33 +74,6 @@ export interface AliasRecord {
 
 export const keyPath = (keyId: string): string => `key/${keyId}`;
 export const aliasPath = (aliasName: string): string => `alias/${aliasName}`;
-/**
- * A time-ordered index entry `<index>/<time, zero-padded ms>/<id>`: a prefix scan lists the
- * entries by time, so background jobs read only what is due. Indexes: `deletion/` (the
- * sweeper), `rotation/` (automatic rotation), `expiry/` (imported material), `import/`.
- */
-export const timeIndexPath = (index: string, at: number, id: string): string => `${index}/${String(at).padStart(15, '0')}/${id}`;
-
-/** The time of a time-index entry. */
-export const timeIndexTime = (path: string): number => Number(path.split('/')[1]);
-
-const PURGE_PAGE = 500;
-
-/** Deletes the entries of a time index timed before `before`, a page at a time; answers how many. */
-export async function purgeTimeIndex(store: Store, index: string, before: number): Promise<number> {
-  let purged = 0;
-  for (;;) {
-    const page = await store.list(`${index}/`, { limit: PURGE_PAGE });
-    const due = page.filter((entry) => timeIndexTime(entry.key) < before);
-    if (due.length > 0) {
-      await store.transaction(async (tx) => {
-        for (const entry of due) tx.delete(entry.key);
-      });
-    }
-    purged += due.length;
-    if (due.length < PURGE_PAGE) return purged;
-  }
-}
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 

@@ -1,11 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { KmsError } from '../errors/index.ts';
+import { timeIndexTime } from '../store/index.ts';
 import { defaultKeyPolicy } from './default-policy.ts';
 import { removeKeyGrants } from './grant-store.ts';
 import { generateKeyMaterial } from './key-material.ts';
 import { keyMetadata } from './key-metadata.ts';
 import { hasReplicas } from './multi-region.ts';
-import { aliasPath, keyPath, timeIndexTime, type AliasRecord, type KeyRecord } from './key-record.ts';
+import { aliasPath, keyPath, type AliasRecord, type KeyRecord } from './key-record.ts';
 import { keySpecs } from './key-specs.ts';
 import { requireNotPendingDeletion, requireState } from './key-state-errors.ts';
 import { toEpochSeconds, type OperationDeps, type Operations } from './operation.ts';
