@@ -1,0 +1,2 @@
+export { tagAndPolicyOperations } from './tag-operations.ts';
+export { checkTags } from './tags.ts';
