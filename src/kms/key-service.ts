@@ -1,4 +1,4 @@
-import { AccessControl, grantOperations, indexStoredGrants, PrincipalDirectory, type PrincipalConfig } from './access/index.ts';
+import { AccessControl, grantOperations, indexStoredGrants, keyPolicyOperations, PrincipalDirectory, type PrincipalConfig } from './access/index.ts';
 import { aliasOperations } from './aliases/alias-operations.ts';
 import { asymmetricOperations } from './crypto-ops/asymmetric-operations.ts';
 import { cryptographicOperations } from './crypto-ops/cryptographic-operations.ts';
@@ -9,7 +9,7 @@ import { lifecycleOperations, sweepDeletedKeys } from './lifecycle/lifecycle-ope
 import type { KeyHooks, Operation, OperationDeps, Operations } from './operation.ts';
 import type { Caller, RegionContext } from './region-context.ts';
 import { rotateDueKeys, rotationOperations } from './rotation/rotation-operations.ts';
-import { tagAndPolicyOperations } from './tags/index.ts';
+import { tagOperations } from './tags/index.ts';
 
 export interface KeyServiceOptions extends Omit<RegionContext, 'now'> {
   now?: () => number;
@@ -42,7 +42,8 @@ export class KeyService {
       ...asymmetricOperations(this.deps),
       ...macOperations(this.deps),
       ...aliasOperations(this.deps),
-      ...tagAndPolicyOperations(this.deps),
+      ...tagOperations(this.deps),
+      ...keyPolicyOperations(this.deps),
       ...grantOperations(this.deps),
       ...rotationOperations(this.deps),
       ...importOperations(this.deps),

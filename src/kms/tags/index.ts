@@ -1,2 +1,2 @@
-export { tagAndPolicyOperations } from './tag-operations.ts';
+export { tagOperations } from './tag-operations.ts';
 export { checkTags } from './tags.ts';

@@ -1,4 +1,3 @@
-import { KmsError } from '../../errors/index.ts';
 import { requireNotPendingDeletion, updateKey } from '../keys/index.ts';
 import type { OperationDeps, Operations } from '../operation.ts';
 import { pageOf } from '../paging.ts';
@@ -6,13 +5,9 @@ import { keyArn } from '../region-context.ts';
 import { mergeTags } from './tags.ts';
 
 const LIST_TAGS_DEFAULT_LIMIT = 50;
-const POLICY_NAME = 'default';
 
-export function tagAndPolicyOperations(deps: OperationDeps): Operations {
+export function tagOperations(deps: OperationDeps): Operations {
   const { ctx, keys, authorize } = deps;
-  const checkPolicyName = (name: string | undefined): void => {
-    if (name !== undefined && name !== POLICY_NAME) throw new KmsError('NotFoundException', `Policy ${name} does not exist.`);
-  };
 
   return {
     async TagResource(input, caller) {
@@ -41,28 +36,6 @@ export function tagAndPolicyOperations(deps: OperationDeps): Operations {
       const rest = start < 0 ? [] : sorted.slice(start);
       const { page, ...more } = pageOf(rest, limit, (tag) => tag.TagKey);
       return { Tags: page, ...more };
-    },
-
-    async GetKeyPolicy(input, caller) {
-      checkPolicyName(input.PolicyName);
-      const key = await keys.find(input.KeyId, { allowAlias: false });
-      await authorize(caller, 'GetKeyPolicy', key);
-      return { Policy: key.policy, PolicyName: POLICY_NAME };
-    },
-
-    async PutKeyPolicy(input, caller) {
-      checkPolicyName(input.PolicyName);
-      await updateKey(deps, input.KeyId, caller, 'PutKeyPolicy', (key) => {
-        deps.checkKeyPolicy(input.Policy, caller, key.keyId, input.BypassPolicyLockoutSafetyCheck === true);
-        key.policy = input.Policy;
-      });
-      return {};
-    },
-
-    async ListKeyPolicies(input, caller) {
-      const key = await keys.find(input.KeyId, { allowAlias: false });
-      await authorize(caller, 'ListKeyPolicies', key);
-      return { PolicyNames: [POLICY_NAME], Truncated: false };
     },
   };
 }
