@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signingCeilings } from './signing-ceilings.ts';
-import { aesGcmDecrypt, aesGcmEncrypt, canonicalContext, encodeBlob, encodeHeader, parseBlob } from '../src/crypto/index.ts';
+import { openBlob, parseBlob, sealBlob } from '../src/crypto/index.ts';
 
 /**
  * The ceiling: a bare node:http server doing a request's unavoidable work (JSON parse,
@@ -15,10 +15,7 @@ const key = randomBytes(32);
 
 type Handler = (input: Record<string, any>) => Record<string, unknown>;
 
-const encrypt = (plaintext: Buffer, context: Record<string, string> | undefined): Buffer => {
-  const header = encodeHeader({ keyId: KEY_ID, materialVersion: 1 });
-  return encodeBlob(header, aesGcmEncrypt(key, plaintext, Buffer.concat([header, canonicalContext(context)])));
-};
+const encrypt = (plaintext: Buffer, context: Record<string, string> | undefined): Buffer => sealBlob(key, { keyId: KEY_ID, materialVersion: 1 }, plaintext, context);
 
 /** Ceilings by X-Amz-Target; a scenario for another operation adds its bare equivalent here. */
 const handlers: Record<string, Handler> = {
@@ -29,7 +26,7 @@ const handlers: Record<string, Handler> = {
   }),
   'TrentService.Decrypt': (input) => {
     const parsed = parseBlob(Buffer.from(input.CiphertextBlob, 'base64'));
-    const plaintext = parsed && aesGcmDecrypt(key, parsed, Buffer.concat([parsed.header, canonicalContext(input.EncryptionContext)]));
+    const plaintext = parsed && openBlob(key, parsed, input.EncryptionContext);
     if (!plaintext) throw new Error('invalid ciphertext');
     return { KeyId: KEY_ARN, Plaintext: plaintext.toString('base64'), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
   },

@@ -1,39 +1,67 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import { aesGcmDecrypt, aesGcmEncrypt } from './aes-gcm.ts';
-import { encodeBlob, encodeHeader, parseBlob } from './ciphertext-blob.ts';
+import { aesGcmDecrypt } from './aes-gcm.ts';
+import { openBlob, parseBlob, sealBlob } from './ciphertext-blob.ts';
 import { canonicalContext } from './encryption-context.ts';
 
-test('a blob carries its key ID and material version and decrypts with the header as AAD', () => {
-  const key = randomBytes(32);
+test('a version 2 blob carries its key ID, material version and salt, and opens with the same material and context', () => {
+  const material = randomBytes(32);
   const keyId = randomUUID();
-  const header = encodeHeader({ keyId, materialVersion: 7 });
-  const aad = Buffer.concat([header, canonicalContext({ purpose: 'test' })]);
-  const blob = encodeBlob(header, aesGcmEncrypt(key, Buffer.from('secret'), aad));
+  const blob = sealBlob(material, { keyId, materialVersion: 7 }, Buffer.from('secret'), { purpose: 'test' });
   const parsed = parseBlob(blob);
   assert.ok(parsed);
+  assert.equal(parsed.version, 2);
   assert.equal(parsed.keyId, keyId);
   assert.equal(parsed.materialVersion, 7);
-  assert.equal(aesGcmDecrypt(key, parsed, aad)?.toString(), 'secret');
+  assert.equal(parsed.salt?.length, 32);
+  assert.equal(openBlob(material, parsed, { purpose: 'test' })?.toString(), 'secret');
 });
 
-test('a changed header, context or body byte fails authentication', () => {
-  const key = randomBytes(32);
-  const header = encodeHeader({ keyId: 'mrk-' + 'a'.repeat(32), materialVersion: 1 });
-  const aad = Buffer.concat([header, canonicalContext({ a: 'b' })]);
-  const blob = encodeBlob(header, aesGcmEncrypt(key, Buffer.from('secret'), aad));
-  const parsed = parseBlob(blob)!;
-  assert.equal(aesGcmDecrypt(key, parsed, Buffer.concat([header, canonicalContext({ a: 'c' })])), undefined);
-  const tampered = Buffer.from(blob);
-  tampered[tampered.length - 1]! ^= 1;
-  assert.equal(aesGcmDecrypt(key, parseBlob(tampered)!, aad), undefined);
+test('each version 2 blob is encrypted under its own key derived from a fresh salt, not under the key material', () => {
+  const material = randomBytes(32);
+  const header = { keyId: randomUUID(), materialVersion: 1 };
+  const [a, b] = [sealBlob(material, header, Buffer.from('same'), undefined), sealBlob(material, header, Buffer.from('same'), undefined)].map((blob) => parseBlob(blob)!);
+  assert.notDeepEqual(a!.salt, b!.salt);
+  assert.equal(aesGcmDecrypt(material, a!, a!.header), undefined);
+  assert.equal(openBlob(material, a!, undefined)?.toString(), 'same');
+});
+
+test('a changed header, salt, context or body byte fails authentication', () => {
+  const material = randomBytes(32);
+  const blob = sealBlob(material, { keyId: 'mrk-' + 'a'.repeat(32), materialVersion: 1 }, Buffer.from('secret'), { a: 'b' });
+  assert.equal(openBlob(material, parseBlob(blob)!, { a: 'c' }), undefined);
+  const saltStart = 2 + 36 + 4;
+  for (const offset of [2 + 36 + 3, saltStart, saltStart + 31, blob.length - 1]) {
+    const tampered = Buffer.from(blob);
+    tampered[offset]! ^= 1;
+    assert.equal(openBlob(material, parseBlob(tampered)!, { a: 'b' }), undefined, `byte ${offset}`);
+  }
+});
+
+test('a version 1 blob written before version 2 still opens (test vector made by the version 1 code)', () => {
+  const material = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
+  const blob = Buffer.from(
+    'ASRtcmstMTIzNGFiY2QxMmFiMzRjZDU2ZWYxMjM0NTY3ODkwYWIAAAADm5i8SYdq3g0vZNXX5nUAbiyoSbF7JYLRjhTi59RGi8WVSCsbQKHR67pD+S+2sMwsTW2QPcLmd9Y4HvadfZxUWvz/TaOKDG1Mv6k=',
+    'base64',
+  );
+  const parsed = parseBlob(blob);
+  assert.ok(parsed);
+  assert.equal(parsed.version, 1);
+  assert.equal(parsed.keyId, 'mrk-1234abcd12ab34cd56ef1234567890ab');
+  assert.equal(parsed.materialVersion, 3);
+  assert.equal(parsed.salt, undefined);
+  assert.equal(openBlob(material, parsed, { purpose: 'test vector', Dept: 'a' })?.toString(), 'encrypted by Concord before ciphertext blob v2');
+  assert.equal(openBlob(material, parsed, { purpose: 'test vector', Dept: 'b' }), undefined);
 });
 
 test('malformed blobs are rejected', () => {
   assert.equal(parseBlob(Buffer.alloc(0)), undefined);
   assert.equal(parseBlob(Buffer.from([2, 1, 0x61])), undefined);
+  assert.equal(parseBlob(Buffer.from([3, 1, 0x61, 0, 0, 0, 1, ...randomBytes(60)])), undefined);
   assert.equal(parseBlob(randomBytes(10)), undefined);
+  // Long enough for version 1 but too short to hold a version 2 salt as well.
+  assert.equal(parseBlob(Buffer.from([2, 1, 0x61, 0, 0, 0, 1, ...randomBytes(40)])), undefined);
 });
 
 test('contexts that concatenate alike still encode differently', () => {

@@ -6,8 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { aesKeyUnwrapPad } from '../crypto/index.ts';
 import { SqliteStore } from '../store/index.ts';
 import { MasterKeyUnavailableError } from './crypto-unit.ts';
-import { agreedKey } from './key-transfer.ts';
-import { ManagedCryptoUnit } from './managed-unit.ts';
+import { transferKey } from './key-transfer.ts';
+import { ManagedCryptoUnit, type CommandOutcome } from './managed-unit.ts';
 import { RegionCryptoUnit } from './region-crypto-unit.ts';
 import { Rewrapper, type WrappedRecords } from './rewrapper.ts';
 import { canonicalCommand, signCommand, type CommandArgs, type CommandName } from './signed-command.ts';
@@ -55,9 +55,20 @@ export function backendSuite(name: string, makeBackend: () => Promise<BackendUnd
       await run(unit, 'thresholds-set', { signature: 2, revocation: 2 }, [alice, bob]);
     }
 
+    /** mk-export's arguments for a transfer to `to`'s next command. */
+    const exportTo = (to: ManagedCryptoUnit, register: 'new' | 'current') => ({ register, importer: to.info().transportKey, importerUnit: to.id, importerNonce: to.info().nonce });
+
+    /** mk-load's or mk-recover's arguments for what `from` exported. */
+    const takeFrom = (from: ManagedCryptoUnit, exported: CommandOutcome) => ({
+      exporter: from.info().transportKey,
+      exporterUnit: from.id,
+      wrapped: exported.result!.wrapped!,
+      pattern: exported.result!.pattern!,
+    });
+
     async function transfer(from: ManagedCryptoUnit, register: 'new' | 'current', to: ManagedCryptoUnit, command: 'mk-load' | 'mk-recover') {
-      const exported = await run(from, 'mk-export', { register, importer: to.info().transportKey }, [alice, bob]);
-      await run(to, command, { exporter: from.info().transportKey, wrapped: exported.result!.wrapped!, pattern: exported.result!.pattern! }, [alice, carol]);
+      const exported = await run(from, 'mk-export', exportTo(to, register), [alice, bob]);
+      await run(to, command, takeFrom(from, exported), [alice, carol]);
     }
 
     async function initialise(units: ManagedCryptoUnit[]): Promise<string> {
@@ -164,12 +175,34 @@ export function backendSuite(name: string, makeBackend: () => Promise<BackendUnd
       const bystander = await openUnit('op-bystander', 'operational');
       for (const unit of [recovery, target, bystander]) await ceremony(unit);
       await run(recovery, 'mk-generate', {}, [alice, bob]);
-      const exported = await run(recovery, 'mk-export', { register: 'new', importer: target.info().transportKey }, [alice, bob]);
-      await rejects(
-        run(bystander, 'mk-load', { exporter: recovery.info().transportKey, wrapped: exported.result!.wrapped!, pattern: exported.result!.pattern! }, [alice, bob]),
-        'InvalidRequest',
-        /not made for this unit/,
-      );
+      const exported = await run(recovery, 'mk-export', exportTo(target, 'new'), [alice, bob]);
+      await rejects(run(bystander, 'mk-load', takeFrom(recovery, exported), [alice, bob]), 'InvalidRequest', /not made for this unit/);
+      // Told it comes from another unit, the target derives another wrapping key.
+      await rejects(run(target, 'mk-load', { ...takeFrom(recovery, exported), exporterUnit: bystander.id }, [alice, bob]), 'InvalidRequest', /not made for this unit/);
+      await run(target, 'mk-load', takeFrom(recovery, exported), [alice, bob]);
+    });
+
+    it('refuses a wrapped master key replayed into a later command of the unit it was made for', async () => {
+      const recovery = await openUnit('rec-replay', 'recovery');
+      const target = await openUnit('op-replay', 'operational');
+      for (const unit of [recovery, target]) await ceremony(unit);
+      await initialise([target, recovery]);
+      await run(target, 'zeroize', {}, [alice, bob]);
+      await ceremony(target);
+      const exported = await run(recovery, 'mk-export', exportTo(target, 'current'), [alice, bob]);
+      await run(target, 'mk-recover', takeFrom(recovery, exported), [alice, bob]);
+      // The same wrapped value, signed again for the unit's next nonce, no longer opens.
+      await rejects(run(target, 'mk-recover', takeFrom(recovery, exported), [alice, bob]), 'InvalidRequest', /not made for this unit/);
+    });
+
+    it('refuses a transfer whose binding arguments are missing or malformed', async () => {
+      const recovery = await openUnit('rec-args', 'recovery');
+      await ceremony(recovery);
+      await run(recovery, 'mk-generate', {}, [alice, bob]);
+      const { importer } = exportTo(recovery, 'new');
+      await rejects(run(recovery, 'mk-export', { register: 'new', importer }, [alice, bob]), 'InvalidRequest', /'importerUnit' must be a string/);
+      await rejects(run(recovery, 'mk-export', { register: 'new', importer, importerUnit: '', importerNonce: 'ab' }, [alice, bob]), 'InvalidRequest', /crypto unit ID/);
+      await rejects(run(recovery, 'mk-export', { register: 'new', importer, importerUnit: 'x', importerNonce: 'ab' }, [alice, bob]), 'InvalidRequest', /crypto unit nonce/);
     });
 
     it('never stores a master key value where it can be read', async () => {
@@ -178,8 +211,10 @@ export function backendSuite(name: string, makeBackend: () => Promise<BackendUnd
       await run(recovery, 'mk-generate', {}, [alice, bob]);
       const probe = createECDH('prime256v1');
       probe.generateKeys();
-      const exported = await run(recovery, 'mk-export', { register: 'new', importer: probe.getPublicKey().toString('base64') }, [alice, bob]);
-      const value = aesKeyUnwrapPad(agreedKey(probe.getPrivateKey(), Buffer.from(recovery.info().transportKey, 'base64')), Buffer.from(exported.result!.wrapped!, 'base64'))!;
+      const binding = { exporter: recovery.id, importer: 'probe', nonce: randomBytes(16).toString('hex') };
+      const exported = await run(recovery, 'mk-export', { register: 'new', importer: probe.getPublicKey().toString('base64'), importerUnit: binding.importer, importerNonce: binding.nonce }, [alice, bob]);
+      const kek = transferKey(probe.getPrivateKey(), Buffer.from(recovery.info().transportKey, 'base64'), binding);
+      const value = aesKeyUnwrapPad(kek, Buffer.from(exported.result!.wrapped!, 'base64'))!;
       assert.equal(value.length, 32);
       for (const file of filesUnder(backend.storageDir)) {
         const content = readFileSync(file);

@@ -108,10 +108,16 @@ export class MasterKeyCeremony<R extends { id: string }> {
     const register = source.info.registers.new.pattern === pattern ? 'new' : 'current';
     for (const target of views) {
       if (target.info.registers.new.state !== 'empty' || target.info.registers.current.pattern === pattern) continue;
-      const exported = await this.session.run(source.ref, 'mk-export', { register, importer: target.info.transportKey });
-      await this.session.run(target.ref, 'mk-load', { exporter: source.info.transportKey, wrapped: exported.result!.wrapped!, pattern });
+      await this.transfer(source, register, target, 'mk-load', pattern);
       this.say(`Loaded master key ${pattern} into the new register of unit ${target.ref.id}.`);
     }
+  }
+
+  /** Moves master key `pattern` from a register of `source` into `target`, wrapped for the target's next command (its present nonce), which takes it in. */
+  async transfer(source: UnitView<R>, register: 'new' | 'current', target: UnitView<R>, command: 'mk-load' | 'mk-recover', pattern: string): Promise<void> {
+    const importer = { importer: target.info.transportKey, importerUnit: target.info.id, importerNonce: target.info.nonce };
+    const exported = await this.session.run(source.ref, 'mk-export', { register, ...importer });
+    await this.session.run(target.ref, command, { exporter: source.info.transportKey, exporterUnit: source.info.id, wrapped: exported.result!.wrapped!, pattern });
   }
 
   async commitAndSet(): Promise<void> {

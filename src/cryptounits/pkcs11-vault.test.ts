@@ -30,6 +30,7 @@ function softHsmToken(label: string): string {
 }
 
 const tokenDir = softHsmToken('concord-test');
+const binding = { exporter: 'exporter', importer: 'importer', nonce: '0'.repeat(32) };
 const open = (unitId: string) => Pkcs11Vault.open({ module: MODULE, tokenLabel: 'concord-test', pin: PIN, soPin: SO_PIN, unitId });
 
 backendSuite('PKCS#11 (SoftHSM2)', async () => {
@@ -129,11 +130,11 @@ describe('master keys in a PKCS#11 token', () => {
     const probe = userSession();
     try {
       const { handle, pattern } = await exporter.generateKey();
-      const imported = await importer.importKey(await exporter.transportKey(), await exporter.exportKey(handle, await importer.transportKey()));
+      const imported = await importer.importKey(await exporter.transportKey(), await exporter.exportKey(handle, await importer.transportKey(), binding), binding);
       assert.equal(probe.flag(probe.masterKey('guarded-importer'), p11.CKA_WRAP_WITH_TRUSTED), true);
       const aad = Buffer.from('key-1');
       const sealed = exporter.encrypt(handle, Buffer.from('material'), aad);
-      await exporter.exportKey(handle, await importer.transportKey());
+      await exporter.exportKey(handle, await importer.transportKey(), binding);
       assert.equal(importer.decrypt(imported, sealed, aad)?.toString(), 'material');
       assert.equal((await importer.generateKey()).pattern.length, pattern.length);
     } finally {
@@ -151,7 +152,7 @@ describe('master keys in a PKCS#11 token', () => {
         await vault.transportKey();
         const { handle } = await vault.generateKey();
         await assert.rejects(
-          vault.exportKey(handle, await peer.transportKey()),
+          vault.exportKey(handle, await peer.transportKey(), binding),
           (error: unknown) =>
             error instanceof CryptoUnitError && (soPin ? /refused its Security Officer PIN/ : /no soPin or soPinEnv/).test(error.message),
         );
@@ -187,7 +188,7 @@ describe('master keys in a PKCS#11 token', () => {
     const importer = open('env-importer');
     try {
       const { handle } = await exporter.generateKey();
-      await importer.importKey(await exporter.transportKey(), await exporter.exportKey(handle, await importer.transportKey()));
+      await importer.importKey(await exporter.transportKey(), await exporter.exportKey(handle, await importer.transportKey(), binding), binding);
       assert.throws(() => Pkcs11Vault.open({ ...fromEnv, pinEnv: 'CONCORD_TEST_PKCS11_UNSET', unitId: 'env-missing' }), /CONCORD_TEST_PKCS11_UNSET, which should hold the PIN of crypto unit env-missing, is not set/);
     } finally {
       await exporter.close();
@@ -218,8 +219,8 @@ describe('PKCS#11 and software crypto units together', () => {
       await run(unit, 'thresholds-set', { signature: 1, revocation: 1 });
     }
     await run(software, 'mk-generate');
-    const toHsm = await run(software, 'mk-export', { register: 'new', importer: hsm.info().transportKey });
-    await run(hsm, 'mk-load', { exporter: software.info().transportKey, wrapped: toHsm.result!.wrapped!, pattern: toHsm.result!.pattern! });
+    const toHsm = await run(software, 'mk-export', { register: 'new', importer: hsm.info().transportKey, importerUnit: hsm.id, importerNonce: hsm.info().nonce });
+    await run(hsm, 'mk-load', { exporter: software.info().transportKey, exporterUnit: software.id, wrapped: toHsm.result!.wrapped!, pattern: toHsm.result!.pattern! });
     for (const unit of [software, hsm]) {
       await run(unit, 'mk-commit');
       await run(unit, 'mk-set');
@@ -230,8 +231,13 @@ describe('PKCS#11 and software crypto units together', () => {
     const softwareOperational = await ManagedCryptoUnit.open(SoftwareVault.open(join(softwareDir, 'op')), 'mixed-op2', 'operational');
     await run(softwareOperational, 'admin-add', { name: 'admin', publicKey });
     await run(softwareOperational, 'thresholds-set', { signature: 1, revocation: 1 });
-    const back = await run(hsm, 'mk-export', { register: 'current', importer: softwareOperational.info().transportKey });
-    await run(softwareOperational, 'mk-recover', { exporter: hsm.info().transportKey, wrapped: back.result!.wrapped!, pattern: back.result!.pattern! });
+    const back = await run(hsm, 'mk-export', {
+      register: 'current',
+      importer: softwareOperational.info().transportKey,
+      importerUnit: softwareOperational.id,
+      importerNonce: softwareOperational.info().nonce,
+    });
+    await run(softwareOperational, 'mk-recover', { exporter: hsm.info().transportKey, exporterUnit: hsm.id, wrapped: back.result!.wrapped!, pattern: back.result!.pattern! });
     assert.equal(softwareOperational.register('current').pattern, hsm.register('current').pattern);
     assert.equal((await new RegionCryptoUnit([softwareOperational]).unwrap(wrapped, aad)).toString(), 'material');
     await hsm.close();

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { Sealed } from '../crypto/index.ts';
 import { IV_LENGTH, TAG_LENGTH } from '../crypto/index.ts';
 import { vanishedMasterKey } from './crypto-unit.ts';
+import { bindingDigest, TRANSFER_IV, type TransferBinding } from './key-transfer.ts';
 import { CryptoUnitError } from './unit-error.ts';
 import type { UnitVault } from './unit-vault.ts';
 import { PATTERN_LENGTH } from './wrapped-key.ts';
@@ -204,8 +205,8 @@ export class Pkcs11Vault implements UnitVault {
     return point.length === 67 && point[0] === 0x04 && point[1] === 65 ? point.subarray(2) : point;
   }
 
-  async exportKey(handle: string, peerTransportKey: Buffer): Promise<Buffer> {
-    const kek = this.trustedKey(peerTransportKey);
+  async exportKey(handle: string, peerTransportKey: Buffer, binding: TransferBinding): Promise<Buffer> {
+    const kek = this.trustedKey(peerTransportKey, binding);
     try {
       return this.withKey(handle, (key) => Buffer.from(this.lib.C_WrapKey(this.session, { mechanism: p11.CKM_AES_KEY_WRAP_PAD }, kek, key, Buffer.alloc(64))));
     } finally {
@@ -213,8 +214,8 @@ export class Pkcs11Vault implements UnitVault {
     }
   }
 
-  async importKey(peerTransportKey: Buffer, wrapped: Buffer): Promise<string> {
-    const kek = this.agreedKey(peerTransportKey, [
+  async importKey(peerTransportKey: Buffer, wrapped: Buffer, binding: TransferBinding): Promise<string> {
+    const kek = this.transferKey(peerTransportKey, binding, [
       { type: p11.CKA_PRIVATE, value: true },
       { type: p11.CKA_EXTRACTABLE, value: false },
       { type: p11.CKA_UNWRAP, value: true },
@@ -310,7 +311,7 @@ export class Pkcs11Vault implements UnitVault {
    * holds for every session of this process on the token; all of it runs synchronously, so no
    * other request of this process finds the token logged out.
    */
-  private trustedKey(peerTransportKey: Buffer): Handle {
+  private trustedKey(peerTransportKey: Buffer, binding: TransferBinding): Handle {
     if (this.soPin === undefined) {
       throw new CryptoUnitError('InvalidState', `Crypto unit ${this.options.unitId} cannot export a master key: its configuration has no soPin or soPinEnv.`);
     }
@@ -329,7 +330,7 @@ export class Pkcs11Vault implements UnitVault {
       { type: p11.CKA_UNWRAP, value: true },
     ]);
     try {
-      const agreed = this.agreedKey(peerTransportKey, [
+      const agreed = this.transferKey(peerTransportKey, binding, [
         { type: p11.CKA_PRIVATE, value: false },
         { type: p11.CKA_EXTRACTABLE, value: true },
       ]);
@@ -358,27 +359,38 @@ export class Pkcs11Vault implements UnitVault {
     }
   }
 
-  /** A session key agreed by ECDH with the peer (raw x coordinate, CKD_NULL), with the given usage and visibility. */
-  private agreedKey(peerTransportKey: Buffer, attributes: { type: number; value: boolean }[]): Handle {
+  /**
+   * The transfer key (key-transfer.ts) as a session key with the given usage and visibility,
+   * derived inside the token: ECDH with the peer (CKD_NULL, the raw x coordinate) into a
+   * throwaway key that can only derive, then CKM_AES_CBC_ENCRYPT_DATA over the binding digest.
+   */
+  private transferKey(peerTransportKey: Buffer, binding: TransferBinding, attributes: { type: number; value: boolean }[]): Handle {
     const [privateKey] = this.find([{ type: p11.CKA_CLASS, value: p11.CKO_PRIVATE_KEY }, { type: p11.CKA_LABEL, value: this.label('transport') }]);
     if (!privateKey) throw new CryptoUnitError('InvalidState', 'The unit has no transport key.');
+    const aesSessionKey = [
+      { type: p11.CKA_CLASS, value: p11.CKO_SECRET_KEY },
+      { type: p11.CKA_KEY_TYPE, value: p11.CKK_AES },
+      { type: p11.CKA_VALUE_LEN, value: 32 },
+      { type: p11.CKA_TOKEN, value: false },
+      { type: p11.CKA_SENSITIVE, value: true },
+    ];
+    let secret: Handle;
     try {
       const parameter: import('pkcs11js').ECDH1 = { type: p11.CK_PARAMS_EC_DH, kdf: p11.CKD_NULL, publicData: peerTransportKey };
-      return this.lib.C_DeriveKey(
-        this.session,
-        { mechanism: p11.CKM_ECDH1_DERIVE, parameter },
-        privateKey,
-        [
-          { type: p11.CKA_CLASS, value: p11.CKO_SECRET_KEY },
-          { type: p11.CKA_KEY_TYPE, value: p11.CKK_AES },
-          { type: p11.CKA_VALUE_LEN, value: 32 },
-          { type: p11.CKA_TOKEN, value: false },
-          { type: p11.CKA_SENSITIVE, value: true },
-          ...attributes,
-        ],
-      );
+      secret = this.lib.C_DeriveKey(this.session, { mechanism: p11.CKM_ECDH1_DERIVE, parameter }, privateKey, [
+        ...aesSessionKey,
+        { type: p11.CKA_PRIVATE, value: true },
+        { type: p11.CKA_EXTRACTABLE, value: false },
+        { type: p11.CKA_DERIVE, value: true },
+      ]);
     } catch {
       throw new CryptoUnitError('InvalidRequest', 'The peer transport key is not a P-256 public key.');
+    }
+    try {
+      const parameter: import('pkcs11js').AesCBC = { type: p11.CK_PARAMS_AES_CBC, iv: TRANSFER_IV, data: bindingDigest(binding) };
+      return this.lib.C_DeriveKey(this.session, { mechanism: p11.CKM_AES_CBC_ENCRYPT_DATA, parameter }, secret, [...aesSessionKey, ...attributes]);
+    } finally {
+      this.lib.C_DestroyObject(this.session, secret);
     }
   }
 

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { MasterKeyUnavailableError, type CryptoUnit } from './crypto-unit.ts';
 import { aesGcmDecrypt, aesGcmEncrypt, aesKeyWrapPad } from '../crypto/index.ts';
 import { writeSecretFile } from '../util/index.ts';
-import { agreedKey } from './key-transfer.ts';
+import { transferKey, type TransferBinding } from './key-transfer.ts';
 import { encodeWrapped, patternOf, sealedOf, verificationPattern } from './wrapped-key.ts';
 
 interface UnitFile {
@@ -42,10 +42,10 @@ export class SoftwareCryptoUnit implements CryptoUnit {
    * under a one-time exporter key, for a signed mk-load; with the verification pattern its
    * ciphertext carries.
    */
-  exportKey(importer: Buffer): { exporter: Buffer; wrapped: Buffer; pattern: Buffer } {
+  exportKey(importer: Buffer, binding: TransferBinding): { exporter: Buffer; wrapped: Buffer; pattern: Buffer } {
     const ecdh = createECDH('prime256v1');
     ecdh.generateKeys();
-    return { exporter: ecdh.getPublicKey(), wrapped: aesKeyWrapPad(agreedKey(ecdh.getPrivateKey(), importer), this.masterKey), pattern: verificationPattern(this.masterKey) };
+    return { exporter: ecdh.getPublicKey(), wrapped: aesKeyWrapPad(transferKey(ecdh.getPrivateKey(), importer, binding), this.masterKey), pattern: verificationPattern(this.masterKey) };
   }
 
   async wrap(plaintext: Buffer, aad: Buffer): Promise<Buffer> {

@@ -1,8 +1,9 @@
 import { createECDH, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { aesGcmDecrypt, aesGcmEncrypt, aesKeyUnwrapPad, aesKeyWrapPad, type Sealed } from '../crypto/index.ts';
-import { agreedKey } from './key-transfer.ts';
+import { makePrivateDir, writeSecretFile } from '../util/index.ts';
+import { transferKey, type TransferBinding } from './key-transfer.ts';
 import { vanishedMasterKey } from './crypto-unit.ts';
 import { CryptoUnitError } from './unit-error.ts';
 import type { UnitVault } from './unit-vault.ts';
@@ -36,9 +37,9 @@ export class SoftwareVault implements UnitVault {
   }
 
   static open(dir: string): SoftwareVault {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makePrivateDir(dir);
     const sealPath = join(dir, 'seal.key');
-    if (!existsSync(sealPath)) writeDurably(sealPath, randomBytes(32));
+    if (!existsSync(sealPath)) writeSecretFile(sealPath, randomBytes(32));
     const sealKey = readFileSync(sealPath);
     return new SoftwareVault(dir, sealKey, readContents(dir, sealKey));
   }
@@ -95,12 +96,12 @@ export class SoftwareVault implements UnitVault {
     return ecdh.getPublicKey();
   }
 
-  async exportKey(handle: string, peerTransportKey: Buffer): Promise<Buffer> {
-    return aesKeyWrapPad(await this.agreedKey(peerTransportKey), this.key(handle));
+  async exportKey(handle: string, peerTransportKey: Buffer, binding: TransferBinding): Promise<Buffer> {
+    return aesKeyWrapPad(await this.transferKey(peerTransportKey, binding), this.key(handle));
   }
 
-  async importKey(peerTransportKey: Buffer, wrapped: Buffer): Promise<string> {
-    const value = aesKeyUnwrapPad(await this.agreedKey(peerTransportKey), wrapped);
+  async importKey(peerTransportKey: Buffer, wrapped: Buffer, binding: TransferBinding): Promise<string> {
+    const value = aesKeyUnwrapPad(await this.transferKey(peerTransportKey, binding), wrapped);
     if (!value || value.length !== 32) {
       throw new CryptoUnitError('InvalidRequest', 'The wrapped master key was not made for this unit by that exporter.');
     }
@@ -116,10 +117,10 @@ export class SoftwareVault implements UnitVault {
 
   async close(): Promise<void> {}
 
-  private async agreedKey(peerTransportKey: Buffer): Promise<Buffer> {
+  private async transferKey(peerTransportKey: Buffer, binding: TransferBinding): Promise<Buffer> {
     await this.transportKey();
     try {
-      return agreedKey(Buffer.from(this.contents.transport!, 'base64'), peerTransportKey);
+      return transferKey(Buffer.from(this.contents.transport!, 'base64'), peerTransportKey, binding);
     } catch {
       throw new CryptoUnitError('InvalidRequest', 'The peer transport key is not a P-256 public key.');
     }
@@ -146,7 +147,7 @@ export class SoftwareVault implements UnitVault {
 
   private persist(contents: VaultContents): void {
     const sealed = aesGcmEncrypt(this.sealKey, Buffer.from(JSON.stringify(contents)), SEAL_AAD);
-    writeDurably(join(this.dir, 'unit.sealed'), Buffer.concat([sealed.iv, sealed.tag, sealed.ciphertext]));
+    writeSecretFile(join(this.dir, 'unit.sealed'), Buffer.concat([sealed.iv, sealed.tag, sealed.ciphertext]));
     this.contents = contents;
   }
 }
@@ -160,11 +161,3 @@ function readContents(dir: string, sealKey: Buffer): VaultContents {
   return JSON.parse(plain.toString('utf8')) as VaultContents;
 }
 
-function writeDurably(path: string, data: Buffer): void {
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, data, { mode: 0o600 });
-  const fd = openSync(tmp, 'r');
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(tmp, path);
-}

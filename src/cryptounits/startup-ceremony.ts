@@ -6,6 +6,9 @@ import type { SoftwareCryptoUnit } from './software-unit.ts';
 import { CryptoUnitError } from './unit-error.ts';
 import type { Admin } from './unit-state.ts';
 
+/** The exporter a single-file unit's key is bound to as it moves into a managed unit (adopt). */
+const SINGLE_FILE_UNIT = 'single-file-unit';
+
 export interface StartupPlan {
   /** Every unit in imprint mode gets exactly these administrators, then these thresholds. */
   admins: Admin[];
@@ -94,8 +97,9 @@ export class StartupCeremony implements CeremonySession<ManagedCryptoUnit> {
   /** Loads a single-file unit's master key into the new register of a recovery unit, wrapped for it as a unit would export it. */
   private async adopt(views: UnitView<ManagedCryptoUnit>[], single: SoftwareCryptoUnit): Promise<string> {
     const recovery = views.find((v) => v.info.role === 'recovery')!;
-    const { exporter, wrapped, pattern } = single.exportKey(Buffer.from(recovery.info.transportKey, 'base64'));
-    await this.run(recovery.ref, 'mk-load', { exporter: exporter.toString('base64'), wrapped: wrapped.toString('base64'), pattern: pattern.toString('hex') });
+    const binding = { exporter: SINGLE_FILE_UNIT, importer: recovery.info.id, nonce: recovery.info.nonce };
+    const { exporter, wrapped, pattern } = single.exportKey(Buffer.from(recovery.info.transportKey, 'base64'), binding);
+    await this.run(recovery.ref, 'mk-load', { exporter: exporter.toString('base64'), exporterUnit: SINGLE_FILE_UNIT, wrapped: wrapped.toString('base64'), pattern: pattern.toString('hex') });
     this.say(`Loaded the master key ${pattern.toString('hex')} of a single-file crypto unit into recovery unit ${recovery.ref.id}.`);
     return pattern.toString('hex');
   }

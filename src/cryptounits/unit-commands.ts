@@ -1,3 +1,4 @@
+import type { TransferBinding } from './key-transfer.ts';
 import { isP256PublicKey, type CommandArgs, type CommandName } from './signed-command.ts';
 import { CryptoUnitError } from './unit-error.ts';
 import { emptyRegister, initialState, MAX_ADMIN_NAME, MAX_ADMINS, type Register, type RegisterName, type UnitState } from './unit-state.ts';
@@ -70,13 +71,14 @@ export async function applyCommand(
       const name = registerArg(args, ['new', 'current']);
       const register = registers[name];
       if (register.state === 'empty') refuse(`The ${name} master key register of unit ${state.id} is empty; there is nothing to transfer.`);
-      const wrapped = await vault.exportKey(register.handle!, transportArg(args));
+      const binding = { exporter: state.id, importer: unitIdArg(args, 'importerUnit'), nonce: nonceArg(args, 'importerNonce') };
+      const wrapped = await vault.exportKey(register.handle!, transportArg(args), binding);
       return { next: state, result: { wrapped: wrapped.toString('base64'), pattern: register.pattern! } };
     }
     case 'mk-load': {
       requireState(state, 'new', ['empty']);
       const pattern = patternArg(args);
-      const handle = await vault.importKey(transportArg(args, 'exporter'), bufferArg(args, 'wrapped'));
+      const handle = await importValue(state, args, vault);
       return { next: withRegister(state, 'new', { state: 'full-uncommitted', pattern, handle }) };
     }
     case 'mk-commit':
@@ -89,7 +91,7 @@ export async function applyCommand(
     }
     case 'mk-recover': {
       const pattern = patternArg(args);
-      const handle = await vault.importKey(transportArg(args, 'exporter'), bufferArg(args, 'wrapped'));
+      const handle = await importValue(state, args, vault);
       const current = registers.current;
       // The value it replaces stays usable from the old register until stored keys are re-wrapped.
       const old = current.state === 'valid' && current.pattern !== pattern ? current : registers.old;
@@ -98,6 +100,12 @@ export async function applyCommand(
     case 'zeroize':
       return { next: { ...initialState(state.id, state.role), generation: state.generation } };
   }
+}
+
+/** Takes in a wrapped master key, which the exporter bound to this unit and this command's nonce. */
+function importValue(state: UnitState, args: CommandArgs, vault: UnitVault): Promise<string> {
+  const binding: TransferBinding = { exporter: unitIdArg(args, 'exporterUnit'), importer: state.id, nonce: state.nonce };
+  return vault.importKey(transportArg(args, 'exporter'), bufferArg(args, 'wrapped'), binding);
 }
 
 function thresholdArgs(state: UnitState, args: CommandArgs): { signature: number; revocation: number } {
@@ -154,6 +162,18 @@ function transportArg(args: CommandArgs, name = 'importer'): Buffer {
   const key = bufferArg(args, name);
   if (key.length !== 65 || key[0] !== 4) invalid(`Argument '${name}' must be a unit transport key (uncompressed P-256 point).`);
   return key;
+}
+
+function unitIdArg(args: CommandArgs, name: string): string {
+  const id = stringArg(args, name);
+  if (id.length === 0 || id.length > 64) invalid(`Argument '${name}' must be a crypto unit ID.`);
+  return id;
+}
+
+function nonceArg(args: CommandArgs, name: string): string {
+  const nonce = stringArg(args, name);
+  if (!/^[0-9a-f]{32}$/.test(nonce)) invalid(`Argument '${name}' must be a crypto unit nonce.`);
+  return nonce;
 }
 
 function patternArg(args: CommandArgs): string {

@@ -1,4 +1,5 @@
 import type { Sealed } from '../crypto/index.ts';
+import type { TransferBinding } from './key-transfer.ts';
 
 /**
  * Where a crypto unit keeps its secrets: master key values (AES-256), named by opaque
@@ -20,9 +21,9 @@ export interface UnitVault {
   decrypt(handle: string, sealed: Sealed, aad: Buffer): Buffer | undefined;
   /** The transport public key as an uncompressed P-256 point, created on first use. */
   transportKey(): Promise<Buffer>;
-  /** A master key value wrapped under the key agreed (ECDH) with the peer's transport key. */
-  exportKey(handle: string, peerTransportKey: Buffer): Promise<Buffer>;
-  importKey(peerTransportKey: Buffer, wrapped: Buffer): Promise<string>;
+  /** A master key value wrapped under the key derived from ECDH with the peer's transport key and the binding (transferKey). */
+  exportKey(handle: string, peerTransportKey: Buffer, binding: TransferBinding): Promise<Buffer>;
+  importKey(peerTransportKey: Buffer, wrapped: Buffer, binding: TransferBinding): Promise<string>;
   /** Destroys every secret and the state. */
   zeroize(): Promise<void>;
   close(): Promise<void>;

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkRegionConfig, type RegionConfig } from '../config/index.ts';
 import { devPrincipals } from './dev-principals.ts';
 import { createSigkey } from '../cryptounits/index.ts';
 import { RegionIdentity } from '../regions/index.ts';
-import { writeSecretFile } from '../util/index.ts';
+import { makePrivateDir, writeSecretFile } from '../util/index.ts';
 
 export interface DevOptions {
   regions: string[];
@@ -38,7 +38,7 @@ const DEV_ADMIN = 'dev-admin';
  */
 export function devRegionConfigs(options: DevOptions): { configs: Readonly<RegionConfig>[]; credentials: DevCredentials; workspace: string } {
   const data = resolve(options.data);
-  mkdirSync(data, { recursive: true });
+  makePrivateDir(data);
   const credentials = devCredentials(join(data, 'credentials.json'), options);
   const workspace = join(data, 'tke');
   const sigkeyFile = devSigkey(workspace, credentials.sigkeyPassword);
@@ -91,7 +91,7 @@ function devCredentials(path: string, options: DevOptions): DevCredentials {
 
 /** The administrator's signature key in the workspace, made the first time; returns its path. */
 function devSigkey(workspace: string, password: string): string {
-  mkdirSync(join(workspace, 'sigkeys'), { recursive: true, mode: 0o700 });
+  makePrivateDir(join(workspace, 'sigkeys'));
   const path = join(workspace, 'sigkeys', `${DEV_ADMIN}.json`);
   if (!existsSync(path)) writeSecretFile(path, JSON.stringify(createSigkey(DEV_ADMIN, password), null, 2));
   return path;

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { makePrivateFile } from '../util/index.ts';
 import { StoreConflictError, type Entry, type ListOptions, type Store, type Transaction } from './store.ts';
 import { migrate } from './migrations.ts';
 
@@ -29,7 +29,7 @@ export class SqliteStore implements Store {
   private readonly committed = new Map<string, string>();
 
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') makeStoreFilesPrivate(path);
     this.db = new Database(path);
     // Before WAL mode: then SQLite keeps its WAL index in process memory rather than shared memory.
     this.db.pragma('locking_mode = EXCLUSIVE');
@@ -149,6 +149,17 @@ export class SqliteStore implements Store {
     await this.queue;
     this.db.close();
   }
+}
+
+/**
+ * The database file is made (or made again) readable only by its owner before SQLite opens
+ * it: SQLite creates its WAL, shared-memory and journal files with the database file's mode
+ * (set with fchmod, whatever the umask), so they follow. Such files left by an earlier run
+ * are tightened too, since SQLite keeps an existing file's mode.
+ */
+function makeStoreFilesPrivate(path: string): void {
+  makePrivateFile(path);
+  for (const companion of ['-wal', '-shm', '-journal']) if (existsSync(path + companion)) makePrivateFile(path + companion);
 }
 
 /** The smallest string greater than every string that starts with `prefix`. */

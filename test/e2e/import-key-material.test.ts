@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createCipheriv, createDecipheriv, createHmac, createPublicKey, generateKeyPairSync, randomBytes, verify } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createPublicKey, generateKeyPairSync, hkdfSync, randomBytes, verify } from 'node:crypto';
 import {
   CreateKeyCommand,
   DecryptCommand,
@@ -24,11 +24,11 @@ import { importKeyMaterial, prepareImport, wrapKeyMaterial } from './key-materia
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** Concord's ciphertext blob, written from its documented format: version 1 | id length | key ID | u32 material version | iv | tag | ciphertext. */
-function blobHeader(keyId: string, materialVersion: number): Buffer {
+/** The header of Concord's ciphertext blob, from its documented format: blob version | id length | key ID | u32 material version (version 2 then has a 32-byte salt). */
+function blobHeader(keyId: string, materialVersion: number, blobVersion = 1): Buffer {
   const version = Buffer.alloc(4);
   version.writeUInt32BE(materialVersion);
-  return Buffer.concat([Buffer.from([1, keyId.length]), Buffer.from(keyId, 'ascii'), version]);
+  return Buffer.concat([Buffer.from([blobVersion, keyId.length]), Buffer.from(keyId, 'ascii'), version]);
 }
 
 /** The encryption context bound as AAD: pairs sorted by key, each string u32-length-prefixed. */
@@ -113,13 +113,16 @@ describe('imported key material through the AWS SDK', () => {
     assert.equal(Buffer.from(decrypted.Plaintext!).toString(), 'sealed locally');
 
     const { CiphertextBlob } = await kms.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from('sealed by Concord'), EncryptionContext: context }));
+    // Concord writes blob version 2: the header, a salt, and GCM under HKDF-SHA256(material, salt).
     const blob = Buffer.from(CiphertextBlob!);
-    const concordHeader = blob.subarray(0, header.length);
-    assert.deepEqual(concordHeader, header);
-    const decipher = createDecipheriv('aes-256-gcm', known, blob.subarray(header.length, header.length + 12));
-    decipher.setAAD(Buffer.concat([concordHeader, contextAad(context)]));
-    decipher.setAuthTag(blob.subarray(header.length + 12, header.length + 28));
-    const opened = Buffer.concat([decipher.update(blob.subarray(header.length + 28)), decipher.final()]);
+    const v2Header = blobHeader(KeyId, 1, 2);
+    assert.deepEqual(blob.subarray(0, v2Header.length), v2Header);
+    const aad = blob.subarray(0, v2Header.length + 32);
+    const key = Buffer.from(hkdfSync('sha256', known, aad.subarray(v2Header.length), 'concord ciphertext blob v2', 32));
+    const decipher = createDecipheriv('aes-256-gcm', key, blob.subarray(aad.length, aad.length + 12));
+    decipher.setAAD(Buffer.concat([aad, contextAad(context)]));
+    decipher.setAuthTag(blob.subarray(aad.length + 12, aad.length + 28));
+    const opened = Buffer.concat([decipher.update(blob.subarray(aad.length + 28)), decipher.final()]);
     assert.equal(opened.toString(), 'sealed by Concord');
   });
 

@@ -143,7 +143,8 @@ describe('the crypto unit ceremony cannot be skipped', () => {
     const [op, rec] = unitDirs.map(({ dir: unitDir }) => SoftwareVault.open(unitDir)) as [SoftwareVault, SoftwareVault];
     const generated = await op.generateKey();
     const pattern = generated.pattern.toString('hex');
-    const handles = [generated.handle, await rec.importKey(await op.transportKey(), await op.exportKey(generated.handle, await rec.transportKey()))];
+    const binding = { exporter: unitDirs[0]!.id, importer: unitDirs[1]!.id, nonce: 'legacy' };
+    const handles = [generated.handle, await rec.importKey(await op.transportKey(), await op.exportKey(generated.handle, await rec.transportKey(), binding), binding)];
     for (const [i, { id, role }] of unitDirs.entries()) {
       const registers = { new: { state: 'empty' }, current: { state: 'valid', pattern, handle: handles[i] }, old: { state: 'empty' } };
       await [op, rec][i]!.saveState(JSON.stringify({ version: 1, id, role, mode: 'imprint', admins: [], signatureThreshold: 0, revocationThreshold: 0, registers, nonce: 'legacy', generation: 1 }));

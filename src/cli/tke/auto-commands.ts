@@ -44,7 +44,7 @@ export async function autoMkRotate(session: TkeSession, batch: number): Promise<
 
 /** auto-mk-recover: the current master key of a recovery unit copied into the current registers of the other chosen units. */
 export async function autoMkRecover(session: TkeSession, from: string | undefined, batch: number): Promise<void> {
-  const [, views] = await ready(session);
+  const [ceremony, views] = await ready(session);
   const source = views.find((v) => (from ? v.ref.id === from : v.info.role === 'recovery' && v.info.registers.current.state === 'valid'));
   if (!source) throw new TkeError(from ? `Unit ${from} is not among the chosen units; choose it with 'concord tke cryptounit-add'.` : 'No chosen recovery unit holds a current master key to recover from.');
   if (source.info.role !== 'recovery') throw new TkeError(`Unit ${source.ref.id} is not a recovery unit; master keys are recovered from recovery units.`);
@@ -52,8 +52,7 @@ export async function autoMkRecover(session: TkeSession, from: string | undefine
   if (source.info.registers.current.state !== 'valid' || !pattern) throw new TkeError(`Recovery unit ${source.ref.id} has no current master key.`);
   const targets = views.filter((v) => v !== source && v.info.registers.current.pattern !== pattern);
   for (const target of targets) {
-    const exported = await session.run(source.ref, 'mk-export', { register: 'current', importer: target.info.transportKey });
-    await session.run(target.ref, 'mk-recover', { exporter: source.info.transportKey, wrapped: exported.result!.wrapped!, pattern });
+    await ceremony.transfer(source, 'current', target, 'mk-recover', pattern);
     say(`Recovered master key ${pattern} into unit ${target.ref.id}.`);
   }
   await rewrapRegions(session, pattern, batch, targets);

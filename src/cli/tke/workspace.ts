@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSigkey, type SigkeyFile } from '../../cryptounits/index.ts';
-import { writeSecretFile } from '../../util/index.ts';
+import { makePrivateDir, writeSecretFile } from '../../util/index.ts';
 import { TkeError } from './tke-error.ts';
 
 /** A crypto unit chosen to work on: where its region's management API is, and its ID. */
@@ -22,7 +22,7 @@ export interface RotationJournal {
  */
 export class Workspace {
   constructor(readonly dir: string) {
-    mkdirSync(join(dir, 'sigkeys'), { recursive: true, mode: 0o700 });
+    makePrivateDir(join(dir, 'sigkeys'));
   }
 
   units(): ChosenUnit[] {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { aesGcmDecrypt, aesGcmEncrypt, canonicalContext, encodeBlob, encodeHeader, parseBlob, type EncryptionContext } from '../../crypto/index.ts';
+import { openBlob, parseBlob, sealBlob, type EncryptionContext } from '../../crypto/index.ts';
 import { KmsError } from '../../errors/index.ts';
 import { generateKeyPairDer, isSymmetric, keyMaterialIdMember, requireEnabled, type KeyRecord } from '../keys/index.ts';
 import { keyObjects } from './key-objects.ts';
@@ -36,8 +36,7 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
     }
     const material = await keys.material(key, key.currentMaterial);
     if (!material) throw new KmsError('KMSInvalidStateException', `${keyArn(ctx, key.keyId)} has no key material.`);
-    const header = encodeHeader({ keyId: key.keyId, materialVersion: key.currentMaterial });
-    return encodeBlob(header, aesGcmEncrypt(material, plaintext, Buffer.concat([header, canonicalContext(context)])));
+    return sealBlob(material, { keyId: key.keyId, materialVersion: key.currentMaterial }, plaintext, context);
   };
 
   const decryptBlob = async (
@@ -76,7 +75,7 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
     checkAlgorithm(key, algorithm);
     const material = await keys.material(key, parsed.materialVersion);
     if (!material) throw invalidCiphertext();
-    const plaintext = aesGcmDecrypt(material, parsed, Buffer.concat([parsed.header, canonicalContext(context)]));
+    const plaintext = openBlob(material, parsed, context);
     if (!plaintext) throw invalidCiphertext();
     return { key, plaintext, materialVersion: parsed.materialVersion };
   };
