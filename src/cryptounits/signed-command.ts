@@ -55,11 +55,19 @@ export function signatureIsValid(publicKey: string, message: Buffer, signature: 
   }
 }
 
-/** Validates an administrator public key: base64 SPKI DER of a P-256 key. */
+/**
+ * Validates an administrator public key: base64 SPKI DER of a P-256 key, spelled exactly as
+ * the key exports. Administrators are told apart by this text, so another spelling of the same
+ * key (no padding, a compressed point) would let one administrator count as two signers.
+ */
 export function isP256PublicKey(publicKey: string): boolean {
   try {
     const key = createPublicKey({ key: Buffer.from(publicKey, 'base64'), format: 'der', type: 'spki' });
-    return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
+    return (
+      key.asymmetricKeyType === 'ec' &&
+      key.asymmetricKeyDetails?.namedCurve === 'prime256v1' &&
+      key.export({ format: 'der', type: 'spki' }).toString('base64') === publicKey
+    );
   } catch {
     return false;
   }

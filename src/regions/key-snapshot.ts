@@ -1,5 +1,6 @@
 import { multiRegionConfig, SHARED_PROPERTIES, sharesMaterial, type KeyRecord, type MaterialInfo, type MultiRegionConfig, type OperationDeps } from '../kms/index.ts';
-import { openFromPeer, sealForPeer, type SealedMaterial } from './material-transport.ts';
+import { openFromPeer, sealForPeer, type MaterialBinding, type SealedMaterial } from './material-transport.ts';
+import { PeerRefusal } from './peer-refusal.ts';
 import type { RegionIdentity } from './region-identity.ts';
 
 /** A multi-Region key's shared state as the primary sends it to one replica region. */
@@ -61,12 +62,21 @@ export class KeySnapshots {
     if (!snapshot.material) return;
     for (const { info, sealed } of snapshot.material.versions) {
       if (key.materials.some((m) => m.version === info.version)) continue;
-      const material = openFromPeer(this.identity, snapshot.transportKey, { keyId: key.keyId, version: info.version, from, to: this.region }, sealed);
-      if (!material) throw new Error(`material version ${info.version} of ${key.keyId} from ${from} failed authentication`);
+      const material = openMaterial(this.identity, snapshot.transportKey, { keyId: key.keyId, version: info.version, from, to: this.region }, sealed);
+      if (!material) throw new PeerRefusal(key.keyId, `Material version ${info.version} of ${key.keyId} from ${from} does not open in ${this.region}.`);
       const { wrapped } = await this.deps.keys.wrapMaterial(key.keyId, info.version, material);
       key.materials.push({ ...info, wrapped });
     }
     key.materials.sort((a, b) => a.version - b.version);
     key.currentMaterial = snapshot.material.current;
+  }
+}
+
+/** The material, or undefined when it does not open: a transport key that is no P-256 point or a malformed seal fails like a forged one. */
+function openMaterial(identity: RegionIdentity, transportKey: string, binding: MaterialBinding, sealed: SealedMaterial): Buffer | undefined {
+  try {
+    return openFromPeer(identity, transportKey, binding, sealed);
+  } catch {
+    return undefined;
   }
 }

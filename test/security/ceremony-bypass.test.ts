@@ -95,6 +95,18 @@ describe('the crypto unit ceremony cannot be skipped', () => {
     assert.equal(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString(), 'still here');
   });
 
+  it("refuses an administrator's key added again under another base64 spelling, which would let one administrator count as two signers", async () => {
+    const { workspace, password } = devAdministrator(dev);
+    const file = readSigkey(join(workspace, 'sigkeys', 'dev-admin.json'));
+    const admin = openSigkey(file, password);
+    const unit = `${REGION}-op-1`;
+    for (const spelling of [file.publicKey.replace(/=+$/, ''), `${file.publicKey}\n`]) {
+      const answer = await unitCommand(dev.endpoint(), REGION, unit, 'admin-add', { name: 'dev-admin-again', publicKey: spelling }, [admin]);
+      assert.deepEqual([answer.status, answer.json.error], [400, 'InvalidRequest'], JSON.stringify(answer.json));
+    }
+    assert.deepEqual((await unitInfo(unit)).admins.map((a) => a.name), ['dev-admin']);
+  });
+
   it('keeps a unit in imprint mode empty: a zeroized unit refuses every register command and is not refilled at the next start', async () => {
     for (const unit of UNITS) assert.equal((await unitInfo(unit)).mode, 'normal');
     const { workspace, password } = devAdministrator(dev);

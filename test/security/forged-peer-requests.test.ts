@@ -202,6 +202,28 @@ describe('peer requests a region did not earn: forged syncs, replicas and primar
     await assertRefusalLogged(EAST, CENTRAL, 'bind-imported-material', KeyId);
   });
 
+  it('refuses, without a 500, material from the key\'s own primary that does not open: a forged seal, an empty IV, a transport key that is no key', async () => {
+    const KeyId = await replicatedKey(WEST);
+    const forged = await forgedSnapshot(EAST, WEST, KeyId, EAST, [WEST]);
+    const [version] = forged.material.versions;
+    const snapshots = [
+      // Sealed by central's transport key in east's name: the seal does not open from east.
+      { ...forged, transportKey: peer.identity(CENTRAL).transportPublicKey },
+      { ...forged, material: { ...forged.material, versions: [{ ...version!, sealed: { ...version!.sealed, iv: '' } }] } },
+      { ...forged, transportKey: 'AAAA' },
+    ];
+    const fresh = `mrk-${randomBytes(16).toString('hex')}`;
+    for (const snapshot of snapshots) {
+      assertRefused(await peer.call(EAST, WEST, 'sync', { snapshot }));
+      const replica = { snapshot: { ...snapshot, keyId: fresh }, description: '', bypassPolicyLockoutSafetyCheck: false, tags: [], caller: { account: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:root` } };
+      assertRefused(await peer.call(EAST, WEST, 'prepare-replica', replica));
+    }
+    await assertRefusalLogged(WEST, EAST, 'sync', KeyId);
+    assert.ok(!dev.output().includes('"msg":"peer request failed"'), 'a peer request failed with a 500');
+    await assert.rejects(kms[WEST]!.send(new DescribeKeyCommand({ KeyId: fresh })), { name: 'NotFoundException' });
+    await assertSameMaterial(WEST, KeyId);
+  });
+
   it('answers an unauthenticated peer request with a short unsigned 401 and logs no long attacker header', async () => {
     const marker = 'Q'.repeat(2000);
     const forged = {

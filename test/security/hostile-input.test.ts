@@ -10,7 +10,7 @@ import {
   ReplicateKeyCommand,
   type KMSClient,
 } from '@aws-sdk/client-kms';
-import { ACCOUNT, startDev, type DevDeployment } from '../e2e/harness.ts';
+import { ACCOUNT, rawRequest, startDev, type DevDeployment } from '../e2e/harness.ts';
 
 const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
 const ADMIN = `arn:aws:iam::${ACCOUNT}:user/admin`;
@@ -90,6 +90,26 @@ describe('hostile input: bounded work, bounded sizes', () => {
     });
     const manyPairs = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`key-${i}`, 'value']));
     await assert.rejects(encrypt(manyPairs), { name: 'ValidationException' });
+  });
+
+  it('keeps an encryption context pair named __proto__ bound to the ciphertext and in a grant constraint, instead of dropping it', async () => {
+    const KeyId = await createKey();
+    // Written by hand: a JavaScript object literal cannot hold an own __proto__ member, JSON can.
+    const call = (operation: string, body: string) => rawRequest(dev.endpoint(), { operation, body });
+    const encrypted = await call('Encrypt', `{"KeyId":"${KeyId}","Plaintext":"c2VjcmV0","EncryptionContext":{"__proto__":"tenant-a"}}`);
+    assert.equal(encrypted.status, 200, encrypted.text);
+    const blob = String(encrypted.json.CiphertextBlob);
+    for (const context of ['', ',"EncryptionContext":{"__proto__":"tenant-b"}']) {
+      const refused = await call('Decrypt', `{"CiphertextBlob":"${blob}"${context}}`);
+      assert.equal(refused.json.__type, 'InvalidCiphertextException', `Decrypt with ${context || 'no context'}: ${refused.text}`);
+    }
+    const decrypted = await call('Decrypt', `{"CiphertextBlob":"${blob}","EncryptionContext":{"__proto__":"tenant-a"}}`);
+    assert.equal(decrypted.json.Plaintext, 'c2VjcmV0');
+
+    const granted = await call('CreateGrant', `{"KeyId":"${KeyId}","GranteePrincipal":"${ADMIN}","Operations":["Decrypt"],"Constraints":{"EncryptionContextSubset":{"__proto__":"tenant-a"}}}`);
+    assert.equal(granted.status, 200, granted.text);
+    const listed = await call('ListGrants', `{"KeyId":"${KeyId}"}`);
+    assert.equal(listed.text.includes('"Constraints":{"EncryptionContextSubset":{"__proto__":"tenant-a"}}'), true, listed.text);
   });
 
   it('refuses a grant constraint of more than 8 pairs or 384 characters', async () => {

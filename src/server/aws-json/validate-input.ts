@@ -101,7 +101,8 @@ function convert(pass: Pass, name: string, value: unknown, path: string): unknow
         entries += 1;
         totalLength += key.length;
         if (item === null) continue;
-        out[key] = convert(pass, shape.value!, item, `${path}.${key}`);
+        // A key named __proto__ is a key like any other; assigned, it would be dropped and unbind an encryption context.
+        Object.defineProperty(out, key, { value: convert(pass, shape.value!, item, `${path}.${key}`), enumerable: true, writable: true, configurable: true });
         if (typeof item === 'string') totalLength += item.length;
       }
       if (shape.max !== undefined && entries > shape.max) {
