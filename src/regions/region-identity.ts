@@ -15,6 +15,9 @@ interface IdentityFile {
  * their configuration, and a separate transport key for ECDH, whose public half peers learn
  * from a signed answer. Keeping the two apart means no key is used for two algorithms.
  */
+/** More than any deployment has peers, each with one transport key. */
+const MAX_AGREED = 64;
+
 export class RegionIdentity {
   private readonly agreed = new Map<string, Buffer>();
 
@@ -52,6 +55,8 @@ export class RegionIdentity {
     let secret = this.agreed.get(peerTransportPublicKey);
     if (!secret) {
       secret = diffieHellman({ privateKey: this.transportKey, publicKey: importPublic(peerTransportPublicKey) });
+      // Peers choose the keys this is asked about; a handful are real, so the cache never outgrows them.
+      if (this.agreed.size >= MAX_AGREED) this.agreed.clear();
       this.agreed.set(peerTransportPublicKey, secret);
     }
     return secret;

@@ -113,7 +113,8 @@ function encodeBlobs(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(encodeBlobs);
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const key in value) out[key] = encodeBlobs((value as Record<string, unknown>)[key]);
+    // Defined, not assigned: a map key named __proto__ (an encryption context's) is data.
+    for (const key in value) Object.defineProperty(out, key, { value: encodeBlobs((value as Record<string, unknown>)[key]), enumerable: true, writable: true, configurable: true });
     return out;
   }
   return value;
