@@ -29,14 +29,18 @@ const MODEL = new URL('../src/server/aws-json/kms-model.json', import.meta.url);
 const CONSTRAINTS = ['enum', 'max', 'min', 'pattern', 'required', 'sensitive'];
 
 /**
- * Concord's own limits, which AWS documents outside botocore's model (see Shape in
- * src/server/aws-json/kms-model.ts): a grant constraint's map has AWS's 8 pairs and 384
- * characters, so it gets a shape of its own.
+ * Where Concord's model differs from botocore's. Limits AWS documents outside the model (see
+ * Shape in src/server/aws-json/kms-model.ts): a grant constraint's map has AWS's 8 pairs and 384
+ * characters, so it gets a shape of its own. And AWS answers the deprecated CustomerMasterKeySpec
+ * with the KeySpec's value, which for newer key specs (ECC_NIST_EDWARDS25519) is outside that
+ * member's enum.
  */
-const CONCORD_SHAPES: Record<string, object> = {
+const CONCORD_SHAPES: Record<string, { members?: Record<string, string> } & Record<string, unknown>> = {
   EncryptionContextType: { maxTotalLength: 8192 },
   GrantConstraintContextType: { key: 'EncryptionContextKey', max: 8, maxTotalLength: 384, type: 'map', value: 'EncryptionContextValue' },
   GrantConstraints: { members: { EncryptionContextEquals: 'GrantConstraintContextType', EncryptionContextSubset: 'GrantConstraintContextType' } },
+  GetPublicKeyResponse: { members: { CustomerMasterKeySpec: 'KeySpec' } },
+  KeyMetadata: { members: { CustomerMasterKeySpec: 'KeySpec' } },
 };
 
 const [source, ...added] = process.argv.slice(2);
@@ -64,7 +68,7 @@ for (const name of new Set([...Object.keys(committed.operations), ...added])) {
   if (operation.output) reach(operation.output.shape);
 }
 
-const shapes: Record<string, object> = {};
+const shapes: Record<string, { members?: Record<string, string> } & Record<string, unknown>> = {};
 for (const name of reached) {
   const shape = botocore.shapes[name]!;
   const trimmed: Record<string, unknown> = { type: shape.type };
@@ -75,7 +79,10 @@ for (const name of reached) {
   if (shape.value) trimmed.value = shape.value.shape;
   shapes[name] = trimmed;
 }
-for (const [name, own] of Object.entries(CONCORD_SHAPES)) shapes[name] = { ...shapes[name], ...own };
+for (const [name, own] of Object.entries(CONCORD_SHAPES)) {
+  const shape = shapes[name];
+  shapes[name] = { ...shape, ...own, ...(own.members ? { members: { ...shape?.members, ...own.members } } : {}) };
+}
 
 const model = {
   operations,

@@ -5,7 +5,8 @@ import { addGrant, granteeGrants, granteePrefix, grantForUpdate, removeGrant } f
 import type { KeyRecord } from './key-record.ts';
 import { isSymmetric } from './key-specs.ts';
 import { requireNotPendingDeletion } from './key-state-errors.ts';
-import { finishDryRun, type Input, type OperationDeps, type Operations, type Output } from './operation.ts';
+import type { CreateGrantResponse, ListGrantsResponse, NoOutput, RetireGrantRequest } from './kms-api.ts';
+import { finishDryRun, type OperationDeps, type Operations } from './operation.ts';
 import { markerKey, pageOf } from './paging.ts';
 import { keyArn, type Caller } from './region-context.ts';
 
@@ -23,7 +24,13 @@ const OPERATIONS_BY_USAGE: Record<string, { symmetric: readonly string[]; asymme
 };
 const ANY_KEY_OPERATIONS = ['CreateGrant', 'RetireGrant', 'DescribeKey'];
 
-export function grantOperations(deps: OperationDeps): Operations {
+export function grantOperations(deps: OperationDeps): Operations<
+  | 'CreateGrant'
+  | 'ListGrants'
+  | 'ListRetirableGrants'
+  | 'RetireGrant'
+  | 'RevokeGrant'
+> {
   const { ctx, keys, authorize } = deps;
 
   const checkOperations = (key: KeyRecord, operations: string[]): void => {
@@ -35,13 +42,13 @@ export function grantOperations(deps: OperationDeps): Operations {
     }
   };
 
-  const listPage = (grants: GrantRecord[], limit: number, markerOf: (grant: GrantRecord) => string): Output => {
+  const listPage = (grants: GrantRecord[], limit: number, markerOf: (grant: GrantRecord) => string): ListGrantsResponse => {
     const { page, ...more } = pageOf(grants, limit, markerOf);
     return { Grants: page.map((grant) => grantListEntry(ctx, grant)), ...more };
   };
 
   /** The grant RetireGrant names, by its token or by key and grant ID. */
-  const retireTarget = async (input: Input): Promise<{ keyId: string; grantId: string }> => {
+  const retireTarget = async (input: RetireGrantRequest): Promise<{ keyId: string; grantId: string }> => {
     if (input.GrantToken !== undefined) {
       const named = parseGrantToken(input.GrantToken);
       if (!named) throw new KmsError('InvalidGrantTokenException', 'The grant token is not valid.');
@@ -60,7 +67,7 @@ export function grantOperations(deps: OperationDeps): Operations {
     caller.arn === `arn:aws:iam::${grant.issuingAccount}:root`;
 
   return {
-    async CreateGrant(input, caller) {
+    async CreateGrant(input, caller): Promise<CreateGrantResponse> {
       const key = await keys.find(input.KeyId, { allowAlias: false });
       const { EncryptionContextEquals: equals, EncryptionContextSubset: subset } = input.Constraints ?? {};
       // For CreateGrant, kms:EncryptionContext: condition keys see the new grant's constraint, as in AWS.
@@ -99,7 +106,7 @@ export function grantOperations(deps: OperationDeps): Operations {
       return { GrantToken: grantToken(key.keyId, grantId), GrantId: grantId };
     },
 
-    async ListGrants(input, caller) {
+    async ListGrants(input, caller): Promise<ListGrantsResponse> {
       const key = await keys.find(input.KeyId, { allowAlias: false });
       await authorize(caller, 'ListGrants', key);
       // Listing one grantee's grants reads only its index entries, in grant ID order like the full listing.
@@ -111,7 +118,7 @@ export function grantOperations(deps: OperationDeps): Operations {
       return listPage(grants, input.Limit ?? LIST_GRANTS_DEFAULT_LIMIT, (grant) => grant.grantId);
     },
 
-    async ListRetirableGrants(input, caller) {
+    async ListRetirableGrants(input, caller): Promise<ListGrantsResponse> {
       await deps.authorizeIdentity(caller, 'ListRetirableGrants');
       const entries = await ctx.store.list('grant/', { after: markerKey(input.Marker, 'grant/') });
       const grants = entries
@@ -120,7 +127,7 @@ export function grantOperations(deps: OperationDeps): Operations {
       return listPage(grants, input.Limit ?? LIST_GRANTS_DEFAULT_LIMIT, (grant) => `${grant.keyId}/${grant.grantId}`);
     },
 
-    async RetireGrant(input, caller) {
+    async RetireGrant(input, caller): Promise<NoOutput> {
       const { keyId, grantId } = await retireTarget(input);
       await ctx.store.transaction(async (tx) => {
         const grant = await grantForUpdate(tx, keyId, grantId);
@@ -134,7 +141,7 @@ export function grantOperations(deps: OperationDeps): Operations {
       return {};
     },
 
-    async RevokeGrant(input, caller) {
+    async RevokeGrant(input, caller): Promise<NoOutput> {
       const key = await keys.find(input.KeyId, { allowAlias: false });
       await authorize(caller, 'RevokeGrant', key);
       await ctx.store.transaction(async (tx) => {

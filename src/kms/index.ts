@@ -1,8 +1,9 @@
 export { KeyService, type KeyServiceOptions } from './key-service.ts';
 export type { Caller, RegionContext } from './region-context.ts';
-export type { Operation, Input, Output } from './operation.ts';
+export type { MultiRegionOperationName, Operation, OperationName } from './operation.ts';
 export type { KeyHooks, OperationDeps, Operations } from './operation.ts';
-export type { KeyRecord, KeyState, MaterialInfo, MultiRegionConfig, Tag } from './key-record.ts';
+export type * from './kms-api.ts';
+export type { KeyRecord, MaterialInfo, MultiRegionConfig } from './key-record.ts';
 export { keyPath, purgeTimeIndex, timeIndexPath } from './key-record.ts';
 export { wrappedKeyRecords } from './wrapped-key-records.ts';
 export { keyMetadata } from './key-metadata.ts';

@@ -1,3 +1,4 @@
+import type { KeyMetadata } from './kms-api.ts';
 import type { KeyRecord } from './key-record.ts';
 import { currentMaterialMetadata } from './material-versions.ts';
 import { keyAlgorithms } from './key-specs.ts';
@@ -6,7 +7,7 @@ import { keyArn, type RegionContext } from './region-context.ts';
 import { toEpochSeconds } from './operation.ts';
 
 /** KeyMetadata exactly as DescribeKey and CreateKey answer it. */
-export function keyMetadata(ctx: RegionContext, key: KeyRecord): Record<string, unknown> {
+export function keyMetadata(ctx: RegionContext, key: KeyRecord): KeyMetadata {
   return {
     AWSAccountId: key.account,
     KeyId: key.keyId,

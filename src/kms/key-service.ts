@@ -1,3 +1,4 @@
+import { KmsError } from '../errors/index.ts';
 import { AccessControl } from './access-control.ts';
 import { aliasOperations } from './alias-operations.ts';
 import { asymmetricOperations } from './asymmetric-operations.ts';
@@ -8,7 +9,8 @@ import { expireImportedMaterial, importOperations } from './import-operations.ts
 import { KeyRepository } from './key-repository.ts';
 import { lifecycleOperations, sweepDeletedKeys } from './lifecycle-operations.ts';
 import { macOperations } from './mac-operations.ts';
-import type { KeyHooks, Operation, OperationDeps, Operations } from './operation.ts';
+import type { KmsApi } from './kms-api.ts';
+import type { KeyHooks, MultiRegionOperationName, OperationDeps, OperationName, Operations } from './operation.ts';
 import { PrincipalDirectory, type PrincipalConfig } from './principal-directory.ts';
 import type { Caller, RegionContext } from './region-context.ts';
 import { rotateDueKeys, rotationOperations } from './rotation-operations.ts';
@@ -21,7 +23,7 @@ export interface KeyServiceOptions extends Omit<RegionContext, 'now'> {
   /** Another module's part in every key change (multi-Region replication). */
   hooks?: KeyHooks;
   /** Operations another module adds on the same dependencies (ReplicateKey, UpdatePrimaryRegion). */
-  moreOperations?: (deps: OperationDeps) => Operations;
+  moreOperations?: (deps: OperationDeps) => Operations<MultiRegionOperationName>;
 }
 
 /** A region's AWS KMS operations, by their TrentService names. */
@@ -30,7 +32,8 @@ export class KeyService {
   /** Throws AccessDeniedException unless the caller's identity policies allow `concord:<action>`. */
   readonly authorizeManagement: (caller: Caller, action: string) => Promise<void>;
   private readonly deps: OperationDeps;
-  private readonly operations: Operations;
+  /** The multi-Region operations only when a multi-Region module added them. */
+  private readonly operations: Partial<Operations>;
 
   constructor(options: KeyServiceOptions) {
     const { principals = [], now = Date.now, hooks, moreOperations, ...context } = options;
@@ -39,7 +42,7 @@ export class KeyService {
     const access = new AccessControl(this.ctx, new PrincipalDirectory(this.ctx.account, principals));
     this.authorizeManagement = access.authorizeManagement;
     this.deps = { ctx: this.ctx, keys, authorize: access.authorize, authorizeIdentity: access.authorizeIdentity, checkKeyPolicy: access.checkKeyPolicy, hooks };
-    this.operations = {
+    const own: Operations<Exclude<OperationName, MultiRegionOperationName>> = {
       ...lifecycleOperations(this.deps),
       ...cryptographicOperations(this.deps),
       ...asymmetricOperations(this.deps),
@@ -49,12 +52,20 @@ export class KeyService {
       ...grantOperations(this.deps),
       ...rotationOperations(this.deps),
       ...importOperations(this.deps),
-      ...moreOperations?.(this.deps),
     };
+    this.operations = { ...own, ...moreOperations?.(this.deps) };
   }
 
-  operation(name: string): Operation | undefined {
-    return Object.hasOwn(this.operations, name) ? this.operations[name] : undefined;
+  /** Whether this service performs the operation a surface was asked for by name. */
+  performs(name: string): name is OperationName {
+    return Object.hasOwn(this.operations, name);
+  }
+
+  /** Performs an operation for `caller`: the typed face of the domain that every API surface calls. */
+  call<Op extends OperationName>(name: Op, input: KmsApi[Op]['input'], caller: Caller): Promise<KmsApi[Op]['output']> {
+    const operation = this.operations[name];
+    if (!operation) return Promise.reject(new KmsError('UnknownOperationException', `The operation ${name} is not known to this service.`));
+    return operation(input, caller);
   }
 
   /** Brings what an earlier version stored up to date (grants stored before the grantee index); run at start, before serving. */

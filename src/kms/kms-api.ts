@@ -5,21 +5,24 @@
 // Members are named as on the wire. Blobs are Buffers; timestamps are seconds since the epoch,
 // as AWS JSON carries them.
 
+/** What an operation answers that has no output shape: an empty object. */
+export type NoOutput = Record<string, never>;
+
 /** The AWS KMS operations Concord performs, by their TrentService names: each one's request and response. */
 export interface KmsApi {
   CancelKeyDeletion: { input: CancelKeyDeletionRequest; output: CancelKeyDeletionResponse };
-  CreateAlias: { input: CreateAliasRequest; output: Record<string, never> };
+  CreateAlias: { input: CreateAliasRequest; output: NoOutput };
   CreateGrant: { input: CreateGrantRequest; output: CreateGrantResponse };
   CreateKey: { input: CreateKeyRequest; output: CreateKeyResponse };
   Decrypt: { input: DecryptRequest; output: DecryptResponse };
-  DeleteAlias: { input: DeleteAliasRequest; output: Record<string, never> };
+  DeleteAlias: { input: DeleteAliasRequest; output: NoOutput };
   DeleteImportedKeyMaterial: { input: DeleteImportedKeyMaterialRequest; output: DeleteImportedKeyMaterialResponse };
   DeriveSharedSecret: { input: DeriveSharedSecretRequest; output: DeriveSharedSecretResponse };
   DescribeKey: { input: DescribeKeyRequest; output: DescribeKeyResponse };
-  DisableKey: { input: DisableKeyRequest; output: Record<string, never> };
-  DisableKeyRotation: { input: DisableKeyRotationRequest; output: Record<string, never> };
-  EnableKey: { input: EnableKeyRequest; output: Record<string, never> };
-  EnableKeyRotation: { input: EnableKeyRotationRequest; output: Record<string, never> };
+  DisableKey: { input: DisableKeyRequest; output: NoOutput };
+  DisableKeyRotation: { input: DisableKeyRotationRequest; output: NoOutput };
+  EnableKey: { input: EnableKeyRequest; output: NoOutput };
+  EnableKeyRotation: { input: EnableKeyRotationRequest; output: NoOutput };
   Encrypt: { input: EncryptRequest; output: EncryptResponse };
   GenerateDataKey: { input: GenerateDataKeyRequest; output: GenerateDataKeyResponse };
   GenerateDataKeyPair: { input: GenerateDataKeyPairRequest; output: GenerateDataKeyPairResponse };
@@ -39,19 +42,19 @@ export interface KmsApi {
   ListKeys: { input: ListKeysRequest; output: ListKeysResponse };
   ListResourceTags: { input: ListResourceTagsRequest; output: ListResourceTagsResponse };
   ListRetirableGrants: { input: ListRetirableGrantsRequest; output: ListGrantsResponse };
-  PutKeyPolicy: { input: PutKeyPolicyRequest; output: Record<string, never> };
+  PutKeyPolicy: { input: PutKeyPolicyRequest; output: NoOutput };
   ReEncrypt: { input: ReEncryptRequest; output: ReEncryptResponse };
   ReplicateKey: { input: ReplicateKeyRequest; output: ReplicateKeyResponse };
-  RetireGrant: { input: RetireGrantRequest; output: Record<string, never> };
-  RevokeGrant: { input: RevokeGrantRequest; output: Record<string, never> };
+  RetireGrant: { input: RetireGrantRequest; output: NoOutput };
+  RevokeGrant: { input: RevokeGrantRequest; output: NoOutput };
   RotateKeyOnDemand: { input: RotateKeyOnDemandRequest; output: RotateKeyOnDemandResponse };
   ScheduleKeyDeletion: { input: ScheduleKeyDeletionRequest; output: ScheduleKeyDeletionResponse };
   Sign: { input: SignRequest; output: SignResponse };
-  TagResource: { input: TagResourceRequest; output: Record<string, never> };
-  UntagResource: { input: UntagResourceRequest; output: Record<string, never> };
-  UpdateAlias: { input: UpdateAliasRequest; output: Record<string, never> };
-  UpdateKeyDescription: { input: UpdateKeyDescriptionRequest; output: Record<string, never> };
-  UpdatePrimaryRegion: { input: UpdatePrimaryRegionRequest; output: Record<string, never> };
+  TagResource: { input: TagResourceRequest; output: NoOutput };
+  UntagResource: { input: UntagResourceRequest; output: NoOutput };
+  UpdateAlias: { input: UpdateAliasRequest; output: NoOutput };
+  UpdateKeyDescription: { input: UpdateKeyDescriptionRequest; output: NoOutput };
+  UpdatePrimaryRegion: { input: UpdatePrimaryRegionRequest; output: NoOutput };
   Verify: { input: VerifyRequest; output: VerifyResponse };
   VerifyMac: { input: VerifyMacRequest; output: VerifyMacResponse };
 }
@@ -350,7 +353,7 @@ export interface GetPublicKeyRequest {
 }
 
 export interface GetPublicKeyResponse {
-  CustomerMasterKeySpec?: CustomerMasterKeySpec;
+  CustomerMasterKeySpec?: KeySpec;
   EncryptionAlgorithms?: EncryptionAlgorithmSpec[];
   KeyAgreementAlgorithms?: KeyAgreementAlgorithmSpec[];
   KeyId?: string;
@@ -421,7 +424,7 @@ export interface KeyMetadata {
   CreationDate?: number;
   CurrentKeyMaterialId?: string;
   CustomKeyStoreId?: string;
-  CustomerMasterKeySpec?: CustomerMasterKeySpec;
+  CustomerMasterKeySpec?: KeySpec;
   DeletionDate?: number;
   Description?: string;
   Enabled?: boolean;

@@ -6,6 +6,7 @@ import { isSymmetric } from './key-specs.ts';
 import { requireEnabled } from './key-state-errors.ts';
 import { allMaterials, materialId, materialState, nextMaterialVersion } from './material-versions.ts';
 import { refuseOnReplica } from './multi-region.ts';
+import type { GetKeyRotationStatusResponse, ListKeyRotationsResponse, NoOutput, RotateKeyOnDemandResponse } from './kms-api.ts';
 import { toEpochSeconds, type OperationDeps, type Operations } from './operation.ts';
 import { pageOf } from './paging.ts';
 import { keyArn, type RegionContext } from './region-context.ts';
@@ -17,11 +18,17 @@ const ON_DEMAND_ROTATION_LIMIT = 25;
 const AUTOMATIC_ROTATION_GUARD_MS = 20 * 60 * 1000;
 const LIST_ROTATIONS_DEFAULT_LIMIT = 100;
 
-export function rotationOperations(deps: OperationDeps): Operations {
+export function rotationOperations(deps: OperationDeps): Operations<
+  | 'EnableKeyRotation'
+  | 'DisableKeyRotation'
+  | 'GetKeyRotationStatus'
+  | 'RotateKeyOnDemand'
+  | 'ListKeyRotations'
+> {
   const { ctx, keys, authorize } = deps;
 
   return {
-    async EnableKeyRotation(input, caller) {
+    async EnableKeyRotation(input, caller): Promise<NoOutput> {
       const periodDays: number = input.RotationPeriodInDays ?? DEFAULT_ROTATION_PERIOD_DAYS;
       await updateKey(deps, input.KeyId, caller, 'EnableKeyRotation', (key) => {
         requireAutomaticRotation(ctx, key);
@@ -31,7 +38,7 @@ export function rotationOperations(deps: OperationDeps): Operations {
       return {};
     },
 
-    async DisableKeyRotation(input, caller) {
+    async DisableKeyRotation(input, caller): Promise<NoOutput> {
       await updateKey(deps, input.KeyId, caller, 'DisableKeyRotation', (key) => {
         requireAutomaticRotation(ctx, key);
         requireEnabled(keyArn(ctx, key.keyId), key.state);
@@ -40,7 +47,7 @@ export function rotationOperations(deps: OperationDeps): Operations {
       return {};
     },
 
-    async GetKeyRotationStatus(input, caller) {
+    async GetKeyRotationStatus(input, caller): Promise<GetKeyRotationStatusResponse> {
       const key = await keys.find(input.KeyId, { allowAlias: false });
       await authorize(caller, 'GetKeyRotationStatus', key);
       requireSymmetric(ctx, key, 'GetKeyRotationStatus');
@@ -53,7 +60,7 @@ export function rotationOperations(deps: OperationDeps): Operations {
       };
     },
 
-    async RotateKeyOnDemand(input, caller) {
+    async RotateKeyOnDemand(input, caller): Promise<RotateKeyOnDemandResponse> {
       const key = await updateKey(deps, input.KeyId, caller, 'RotateKeyOnDemand', async (key) => {
         requireRotatable(ctx, key, 'RotateKeyOnDemand');
         const arn = keyArn(ctx, key.keyId);
@@ -69,7 +76,7 @@ export function rotationOperations(deps: OperationDeps): Operations {
       return { KeyId: keyArn(ctx, key.keyId) };
     },
 
-    async ListKeyRotations(input, caller) {
+    async ListKeyRotations(input, caller): Promise<ListKeyRotationsResponse> {
       const key = await keys.find(input.KeyId, { allowAlias: false });
       await authorize(caller, 'ListKeyRotations', key);
       requireSymmetric(ctx, key, 'ListKeyRotations');
