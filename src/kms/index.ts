@@ -1,6 +1,7 @@
 export { KeyService, type KeyServiceOptions } from './key-service.ts';
 export { keyArn, type Caller, type RegionContext } from './region-context.ts';
-export type { Input, KeyHooks, Operation, OperationDeps, Operations, Output } from './operation.ts';
+export type { KeyHooks, MultiRegionOperationName, Operation, OperationDeps, OperationName, Operations } from './operation.ts';
+export type * from './kms-api.ts';
 export { wrappedKeyRecords } from './wrapped-key-records.ts';
 export {
   changeKey,
@@ -17,10 +18,8 @@ export {
   sharesMaterial,
   SHARED_PROPERTIES,
   type KeyRecord,
-  type KeyState,
   type MaterialInfo,
   type MultiRegionConfig,
-  type Tag,
 } from './keys/index.ts';
 export { addGrant, checkIdentityPolicy, checkPolicyDocument, defaultKeyPolicy, GRANTS_PER_KEY } from './access/index.ts';
 export { checkTags } from './tags/index.ts';

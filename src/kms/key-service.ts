@@ -1,3 +1,4 @@
+import { KmsError } from '../errors/index.ts';
 import { AccessControl, grantOperations, indexStoredGrants, keyPolicyOperations, PrincipalDirectory, type PrincipalConfig } from './access/index.ts';
 import { aliasOperations } from './aliases/alias-operations.ts';
 import { asymmetricOperations } from './crypto-ops/asymmetric-operations.ts';
@@ -6,7 +7,8 @@ import { macOperations } from './crypto-ops/mac-operations.ts';
 import { expireImportedMaterial, importOperations } from './import/index.ts';
 import { KeyRepository } from './keys/index.ts';
 import { lifecycleOperations, sweepDeletedKeys } from './lifecycle/lifecycle-operations.ts';
-import type { KeyHooks, Operation, OperationDeps, Operations } from './operation.ts';
+import type { KmsApi } from './kms-api.ts';
+import type { KeyHooks, MultiRegionOperationName, OperationDeps, OperationName, Operations } from './operation.ts';
 import type { Caller, RegionContext } from './region-context.ts';
 import { rotateDueKeys, rotationOperations } from './rotation/rotation-operations.ts';
 import { tagOperations } from './tags/index.ts';
@@ -18,7 +20,7 @@ export interface KeyServiceOptions extends Omit<RegionContext, 'now'> {
   /** Another module's part in every key change (multi-Region replication). */
   hooks?: KeyHooks;
   /** Operations another module adds on the same dependencies (ReplicateKey, UpdatePrimaryRegion). */
-  moreOperations?: (deps: OperationDeps) => Operations;
+  moreOperations?: (deps: OperationDeps) => Operations<MultiRegionOperationName>;
 }
 
 /** A region's AWS KMS operations, by their TrentService names. */
@@ -27,7 +29,8 @@ export class KeyService {
   /** Throws AccessDeniedException unless the caller's identity policies allow `concord:<action>`. */
   readonly authorizeManagement: (caller: Caller, action: string) => Promise<void>;
   private readonly deps: OperationDeps;
-  private readonly operations: Operations;
+  /** The multi-Region operations only when a multi-Region module added them. */
+  private readonly operations: Partial<Operations>;
 
   constructor(options: KeyServiceOptions) {
     const { principals = [], now = Date.now, hooks, moreOperations, ...context } = options;
@@ -36,7 +39,7 @@ export class KeyService {
     const access = new AccessControl(this.ctx, new PrincipalDirectory(this.ctx.account, principals));
     this.authorizeManagement = access.authorizeManagement;
     this.deps = { ctx: this.ctx, keys, authorize: access.authorize, authorizeIdentity: access.authorizeIdentity, checkKeyPolicy: access.checkKeyPolicy, hooks };
-    this.operations = {
+    const own: Operations<Exclude<OperationName, MultiRegionOperationName>> = {
       ...lifecycleOperations(this.deps),
       ...cryptographicOperations(this.deps),
       ...asymmetricOperations(this.deps),
@@ -47,12 +50,20 @@ export class KeyService {
       ...grantOperations(this.deps),
       ...rotationOperations(this.deps),
       ...importOperations(this.deps),
-      ...moreOperations?.(this.deps),
     };
+    this.operations = { ...own, ...moreOperations?.(this.deps) };
   }
 
-  operation(name: string): Operation | undefined {
-    return Object.hasOwn(this.operations, name) ? this.operations[name] : undefined;
+  /** Whether this service performs the operation a surface was asked for by name. */
+  performs(name: string): name is OperationName {
+    return Object.hasOwn(this.operations, name);
+  }
+
+  /** Performs an operation for `caller`: the typed face of the domain that every API surface calls. */
+  call<Op extends OperationName>(name: Op, input: KmsApi[Op]['input'], caller: Caller): Promise<KmsApi[Op]['output']> {
+    const operation = this.operations[name];
+    if (!operation) return Promise.reject(new KmsError('UnknownOperationException', `The operation ${name} is not known to this service.`));
+    return operation(input, caller);
   }
 
   /** Brings what an earlier version stored up to date (grants stored before the grantee index); run at start, before serving. */

@@ -3,13 +3,15 @@ import type { Transaction } from '../store/index.ts';
 // The files rather than keys/index.ts: keys/ (updateKey, changeDueKeys) builds on the contract this file defines.
 import type { KeyRecord } from './keys/key-record.ts';
 import type { KeyRepository } from './keys/key-repository.ts';
+import type { KmsApi, RecipientInfo } from './kms-api.ts';
 import type { Caller, RegionContext } from './region-context.ts';
 
-/** An operation's request and response in the AWS KMS JSON shape (blobs as Buffers). */
-export type Input = Record<string, any>;
-export type Output = Record<string, unknown>;
-export type Operation = (input: Input, caller: Caller) => Promise<Output>;
-export type Operations = Record<string, Operation>;
+/** An AWS KMS operation's name; its request and response are in kms-api.ts, generated from the AWS model. */
+export type OperationName = keyof KmsApi;
+/** The operations the key service gets from the module that keeps multi-Region keys in concord. */
+export type MultiRegionOperationName = 'ReplicateKey' | 'UpdatePrimaryRegion';
+export type Operation<Op extends OperationName> = (input: KmsApi[Op]['input'], caller: Caller) => Promise<KmsApi[Op]['output']>;
+export type Operations<Name extends OperationName = OperationName> = { [Op in Name]: Operation<Op> };
 
 /** What a request carries that policies and grants may put conditions on. */
 export interface RequestFacts {
@@ -46,14 +48,14 @@ export interface KeyHooks {
 }
 
 /** AWS answers a successful DryRun with this error. */
-export function finishDryRun(input: Input): void {
+export function finishDryRun(input: { DryRun?: boolean }): void {
   if (input.DryRun === true) {
     throw new KmsError('DryRunOperationException', 'The request would have succeeded, but the DryRun option is set.');
   }
 }
 
 /** Concord has no enclave attestation, so a request for a Recipient's ciphertext is refused rather than answered in plaintext. */
-export function refuseRecipient(input: Input): void {
+export function refuseRecipient(input: { Recipient?: RecipientInfo }): void {
   if (input.Recipient !== undefined) throw new KmsError('UnsupportedOperationException', 'Recipient attestation is not supported by Concord.');
 }
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { KeyHooks, OperationDeps, Operations } from '../kms/index.ts';
+import type { KeyHooks, MultiRegionOperationName, OperationDeps, Operations } from '../kms/index.ts';
 import type { Store } from '../store/index.ts';
 import { KeyLocks } from './key-locks.ts';
 import { KeySnapshots } from './key-snapshot.ts';
@@ -42,7 +42,7 @@ export class MultiRegionKeys {
   }
 
   /** The key service calls this with its dependencies once they exist. */
-  readonly operations = (deps: OperationDeps): Operations => {
+  readonly operations = (deps: OperationDeps): Operations<MultiRegionOperationName> => {
     this.context = {
       deps,
       identity: this.options.identity,

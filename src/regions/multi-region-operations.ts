@@ -12,7 +12,10 @@ import {
   type KeyRecord,
   type KeyState,
   type MultiRegionConfig,
+  type MultiRegionOperationName,
+  type NoOutput,
   type Operations,
+  type ReplicateKeyResponse,
 } from '../kms/index.ts';
 import { enqueue } from './outbox.ts';
 import { dependencyTimeout } from './peer-client.ts';
@@ -22,7 +25,7 @@ import type { PreparedReplica, PrepareReplicaRequest, ReplicaState, ReplicaState
 const KEY_ARN = /^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/.+$/;
 
 /** ReplicateKey and UpdatePrimaryRegion, run in the primary's region. */
-export function multiRegionOperations(rc: ReplicationContext): Operations {
+export function multiRegionOperations(rc: ReplicationContext): Operations<MultiRegionOperationName> {
   const { deps, auth, client, snapshots, outbox, locks } = rc;
   const { ctx, keys, authorize } = deps;
 
@@ -63,7 +66,7 @@ export function multiRegionOperations(rc: ReplicationContext): Operations {
   const unavailable = dependencyTimeout('no replica was created. Try again when the region is reachable.');
 
   return {
-    async ReplicateKey(input, caller) {
+    async ReplicateKey(input, caller): Promise<ReplicateKeyResponse> {
       const replicaRegion: string = input.ReplicaRegion;
       const keyId = await resolvePrimary(input.KeyId);
       return locks.run(keyId, async () => {
@@ -108,7 +111,7 @@ export function multiRegionOperations(rc: ReplicationContext): Operations {
       });
     },
 
-    async UpdatePrimaryRegion(input, caller) {
+    async UpdatePrimaryRegion(input, caller): Promise<NoOutput> {
       const target: string = input.PrimaryRegion;
       const keyId = await resolvePrimary(input.KeyId);
       const requireSwappable = (key: KeyRecord): MultiRegionConfig => {

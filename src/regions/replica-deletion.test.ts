@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
-import { KeyService } from '../kms/index.ts';
+import { KeyService, type KmsApi, type OperationName } from '../kms/index.ts';
 import { SqliteStore } from '../store/index.ts';
 import { eventually } from '../../test/e2e/eventually.ts';
 import { MultiRegionKeys } from './multi-region-keys.ts';
@@ -48,7 +48,7 @@ function region(name: string, peer: string, peerUrl: string, clock: () => number
     hooks: multiRegion.hooks,
     moreOperations: multiRegion.operations,
   });
-  const call = (operation: string, input: Record<string, unknown>) => service.operation(operation)!(input, caller);
+  const call = <Op extends OperationName>(operation: Op, input: KmsApi[Op]['input']) => service.call(operation, input, caller);
   const describeKey = async (KeyId: string) =>
     (await call('DescribeKey', { KeyId })).KeyMetadata as { KeyState: string; PendingDeletionWindowInDays?: number; DeletionDate?: number };
   return { store, multiRegion, service, call, describeKey };

@@ -8,6 +8,7 @@ import {
   keyMetadata,
   multiRegionConfig,
   type Caller,
+  type KeyMetadata,
   type KeyRecord,
   type KeyState,
   type Tag,
@@ -30,7 +31,7 @@ export interface PrepareReplicaRequest {
 }
 
 export interface PreparedReplica {
-  metadata: Record<string, unknown>;
+  metadata: KeyMetadata;
   policy: string;
   tags: Tag[];
 }
@@ -102,15 +103,17 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
       checkTags(tags);
       await deps.authorizeIdentity(caller, 'CreateKey');
       if (policy !== undefined) deps.checkKeyPolicy(policy, caller, snapshot.keyId, bypassPolicyLockoutSafetyCheck);
+      // The peer schema requires these strings: the primary's own record's values.
+      const shared = snapshot.shared as Pick<KeyRecord, 'keySpec' | 'keyUsage' | 'origin'>;
       const record: KeyRecord = {
         keyId: snapshot.keyId,
         account: snapshot.account,
         region: ctx.region,
         createdAt: ctx.now(),
         description,
-        keySpec: String(snapshot.shared.keySpec),
-        keyUsage: String(snapshot.shared.keyUsage),
-        origin: String(snapshot.shared.origin),
+        keySpec: shared.keySpec,
+        keyUsage: shared.keyUsage,
+        origin: shared.origin,
         state: 'Creating',
         policy: policy ?? defaultKeyPolicy(ctx.account),
         tags,

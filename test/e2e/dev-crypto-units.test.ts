@@ -18,8 +18,8 @@ describe('crypto units of concord dev', () => {
     const store = new SqliteStore(join(dataDir, 'us-east-1', 'keys.db'));
     const legacy = new KeyService({ region: 'us-east-1', account: ACCOUNT, store, unit: SoftwareCryptoUnit.openOrInit(legacyFile) });
     const root = { account: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:root` };
-    const keyId = ((await legacy.operation('CreateKey')!({}, root)).KeyMetadata as { KeyId: string }).KeyId;
-    const blob = (await legacy.operation('Encrypt')!({ KeyId: keyId, Plaintext: Buffer.from('from the old layout') }, root)).CiphertextBlob as Buffer;
+    const keyId = ((await legacy.call('CreateKey', {}, root)).KeyMetadata as { KeyId: string }).KeyId;
+    const blob = (await legacy.call('Encrypt', { KeyId: keyId, Plaintext: Buffer.from('from the old layout') }, root)).CiphertextBlob as Buffer;
     await store.close();
     assert.equal(existsSync(legacyFile), true);
 

@@ -1,25 +1,26 @@
 import { KmsError } from '../../errors/index.ts';
 import { updateKey } from '../keys/index.ts';
+import type { GetKeyPolicyResponse, ListKeyPoliciesResponse, NoOutput } from '../kms-api.ts';
 import type { OperationDeps, Operations } from '../operation.ts';
 
 /** A key has one policy, and AWS names it `default`. */
 const POLICY_NAME = 'default';
 
-export function keyPolicyOperations(deps: OperationDeps): Operations {
+export function keyPolicyOperations(deps: OperationDeps): Operations<'GetKeyPolicy' | 'PutKeyPolicy' | 'ListKeyPolicies'> {
   const { keys, authorize } = deps;
   const checkPolicyName = (name: string | undefined): void => {
     if (name !== undefined && name !== POLICY_NAME) throw new KmsError('NotFoundException', `Policy ${name} does not exist.`);
   };
 
   return {
-    async GetKeyPolicy(input, caller) {
+    async GetKeyPolicy(input, caller): Promise<GetKeyPolicyResponse> {
       checkPolicyName(input.PolicyName);
       const key = await keys.find(input.KeyId, { allowAlias: false });
       await authorize(caller, 'GetKeyPolicy', key);
       return { Policy: key.policy, PolicyName: POLICY_NAME };
     },
 
-    async PutKeyPolicy(input, caller) {
+    async PutKeyPolicy(input, caller): Promise<NoOutput> {
       checkPolicyName(input.PolicyName);
       await updateKey(deps, input.KeyId, caller, 'PutKeyPolicy', (key) => {
         deps.checkKeyPolicy(input.Policy, caller, key.keyId, input.BypassPolicyLockoutSafetyCheck === true);
@@ -28,7 +29,7 @@ export function keyPolicyOperations(deps: OperationDeps): Operations {
       return {};
     },
 
-    async ListKeyPolicies(input, caller) {
+    async ListKeyPolicies(input, caller): Promise<ListKeyPoliciesResponse> {
       const key = await keys.find(input.KeyId, { allowAlias: false });
       await authorize(caller, 'ListKeyPolicies', key);
       return { PolicyNames: [POLICY_NAME], Truncated: false };

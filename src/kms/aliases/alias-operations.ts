@@ -1,6 +1,7 @@
 import { KmsError } from '../../errors/index.ts';
 import { StoreConflictError, type Transaction } from '../../store/index.ts';
 import { aliasPath, requireNotPendingDeletion, type AliasRecord, type KeyRecord } from '../keys/index.ts';
+import type { ListAliasesResponse, NoOutput } from '../kms-api.ts';
 import { toEpochSeconds, type OperationDeps, type Operations } from '../operation.ts';
 import { markerKey, pageOf } from '../paging.ts';
 import { aliasArn, keyArn, type Caller } from '../region-context.ts';
@@ -17,7 +18,12 @@ function checkAliasName(aliasName: string): void {
   }
 }
 
-export function aliasOperations({ ctx, keys, authorize, authorizeIdentity }: OperationDeps): Operations {
+export function aliasOperations({ ctx, keys, authorize, authorizeIdentity }: OperationDeps): Operations<
+  | 'CreateAlias'
+  | 'UpdateAlias'
+  | 'DeleteAlias'
+  | 'ListAliases'
+> {
   /** The key an alias may point to: named by key ID or ARN, permitted, and not being deleted. */
   const aliasTarget = async (tx: Transaction, targetKeyId: string, caller: Caller, action: string): Promise<KeyRecord> => {
     const key = await keys.load(await keys.resolveKeyId(targetKeyId, { allowAlias: false }, tx), tx);
@@ -27,7 +33,7 @@ export function aliasOperations({ ctx, keys, authorize, authorizeIdentity }: Ope
   };
 
   return {
-    async CreateAlias(input, caller) {
+    async CreateAlias(input, caller): Promise<NoOutput> {
       checkAliasName(input.AliasName);
       await ctx.store
         .transaction(async (tx) => {
@@ -45,7 +51,7 @@ export function aliasOperations({ ctx, keys, authorize, authorizeIdentity }: Ope
       return {};
     },
 
-    async UpdateAlias(input, caller) {
+    async UpdateAlias(input, caller): Promise<NoOutput> {
       checkAliasName(input.AliasName);
       await ctx.store.transaction(async (tx) => {
         const target = await aliasTarget(tx, input.TargetKeyId, caller, 'UpdateAlias');
@@ -64,7 +70,7 @@ export function aliasOperations({ ctx, keys, authorize, authorizeIdentity }: Ope
       return {};
     },
 
-    async DeleteAlias(input, caller) {
+    async DeleteAlias(input, caller): Promise<NoOutput> {
       checkAliasName(input.AliasName);
       await ctx.store.transaction(async (tx) => {
         const raw = await tx.getForUpdate(aliasPath(input.AliasName));
@@ -76,7 +82,7 @@ export function aliasOperations({ ctx, keys, authorize, authorizeIdentity }: Ope
       return {};
     },
 
-    async ListAliases(input, caller) {
+    async ListAliases(input, caller): Promise<ListAliasesResponse> {
       const limit: number = input.Limit ?? LIST_ALIASES_DEFAULT_LIMIT;
       await authorizeIdentity(caller, 'ListAliases');
       const targetKeyId = input.KeyId === undefined ? undefined : (await keys.find(input.KeyId, { allowAlias: false })).keyId;

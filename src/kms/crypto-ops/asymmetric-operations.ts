@@ -1,32 +1,33 @@
 import { createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
 import { KmsError } from '../../errors/index.ts';
 import { keyAlgorithms, keySpecs, requireEnabled } from '../keys/index.ts';
-import { finishDryRun, refuseRecipient, type Input, type OperationDeps, type Operations } from '../operation.ts';
+import { finishDryRun, refuseRecipient, type OperationDeps, type Operations } from '../operation.ts';
 import { keyArn, type Caller } from '../region-context.ts';
 import { keyObjects } from './key-objects.ts';
+import type { DeriveSharedSecretResponse, GetPublicKeyResponse, SignRequest, SignResponse, VerifyRequest, VerifyResponse } from '../kms-api.ts';
 import { signMessage, verifySignature } from './signing.ts';
 import { requireAlgorithm, usableKey } from './usable-key.ts';
 
 /** Sign, Verify, GetPublicKey and DeriveSharedSecret with asymmetric KMS keys. */
-export function asymmetricOperations(deps: OperationDeps): Operations {
+export function asymmetricOperations(deps: OperationDeps): Operations<'Sign' | 'Verify' | 'GetPublicKey' | 'DeriveSharedSecret'> {
   const { ctx, keys, authorize } = deps;
   const objects = keyObjects(keys);
 
-  const signingKey = async (input: Input, caller: Caller, action: string) => {
+  const signingKey = async (input: SignRequest | VerifyRequest, caller: Caller, action: string) => {
     const key = await usableKey(deps, input.KeyId, caller, action, { grantTokens: input.GrantTokens }, 'SIGN_VERIFY');
     requireAlgorithm(deps, key, 'signing', input.SigningAlgorithm);
     return { key, pair: await objects.keyPair(key) };
   };
 
   return {
-    async Sign(input, caller) {
+    async Sign(input, caller): Promise<SignResponse> {
       const { key, pair } = await signingKey(input, caller, 'Sign');
       const signature = signMessage(pair.privateKey, input.SigningAlgorithm, input.Message, input.MessageType ?? 'RAW');
       finishDryRun(input);
       return { KeyId: keyArn(ctx, key.keyId), Signature: signature, SigningAlgorithm: input.SigningAlgorithm };
     },
 
-    async Verify(input, caller) {
+    async Verify(input, caller): Promise<VerifyResponse> {
       const { key, pair } = await signingKey(input, caller, 'Verify');
       const valid = verifySignature(pair.publicKey, input.SigningAlgorithm, input.Message, input.MessageType ?? 'RAW', input.Signature);
       finishDryRun(input);
@@ -34,7 +35,7 @@ export function asymmetricOperations(deps: OperationDeps): Operations {
       return { KeyId: keyArn(ctx, key.keyId), SignatureValid: true, SigningAlgorithm: input.SigningAlgorithm };
     },
 
-    async GetPublicKey(input, caller) {
+    async GetPublicKey(input, caller): Promise<GetPublicKeyResponse> {
       const key = await keys.find(input.KeyId, { allowAlias: true });
       await authorize(caller, 'GetPublicKey', key, { grantTokens: input.GrantTokens });
       const arn = keyArn(ctx, key.keyId);
@@ -54,7 +55,7 @@ export function asymmetricOperations(deps: OperationDeps): Operations {
       };
     },
 
-    async DeriveSharedSecret(input, caller) {
+    async DeriveSharedSecret(input, caller): Promise<DeriveSharedSecretResponse> {
       refuseRecipient(input);
       const key = await usableKey(deps, input.KeyId, caller, 'DeriveSharedSecret', { grantTokens: input.GrantTokens }, 'KEY_AGREEMENT');
       requireAlgorithm(deps, key, 'key agreement', input.KeyAgreementAlgorithm);

@@ -3,14 +3,38 @@ import { openBlob, parseBlob, sealBlob, type EncryptionContext } from '../../cry
 import { KmsError } from '../../errors/index.ts';
 import { generateKeyPairDer, isSymmetric, keyMaterialIdMember, requireEnabled, type KeyRecord } from '../keys/index.ts';
 import { keyObjects } from './key-objects.ts';
-import { finishDryRun, refuseRecipient, type Input, type OperationDeps, type Operations, type RequestFacts } from '../operation.ts';
+import type {
+  DataKeySpec,
+  DecryptResponse,
+  EncryptResponse,
+  GenerateDataKeyPairRequest,
+  GenerateDataKeyPairResponse,
+  GenerateDataKeyPairWithoutPlaintextRequest,
+  GenerateDataKeyPairWithoutPlaintextResponse,
+  GenerateDataKeyRequest,
+  GenerateDataKeyResponse,
+  GenerateDataKeyWithoutPlaintextRequest,
+  GenerateDataKeyWithoutPlaintextResponse,
+  GenerateRandomResponse,
+  ReEncryptResponse,
+} from '../kms-api.ts';
+import { finishDryRun, refuseRecipient, type OperationDeps, type Operations, type RequestFacts } from '../operation.ts';
 import { keyArn, type Caller } from '../region-context.ts';
 import { oaepDecrypt, oaepEncrypt } from './rsa-encryption.ts';
 import { requireAlgorithm, usableKey as findUsableKey } from './usable-key.ts';
 
-const DATA_KEY_BYTES: Record<string, number> = { AES_128: 16, AES_256: 32 };
+const DATA_KEY_BYTES: Record<DataKeySpec, number> = { AES_128: 16, AES_256: 32 };
 
-export function cryptographicOperations(deps: OperationDeps): Operations {
+export function cryptographicOperations(deps: OperationDeps): Operations<
+  | 'Encrypt'
+  | 'Decrypt'
+  | 'ReEncrypt'
+  | 'GenerateDataKey'
+  | 'GenerateDataKeyWithoutPlaintext'
+  | 'GenerateDataKeyPair'
+  | 'GenerateDataKeyPairWithoutPlaintext'
+  | 'GenerateRandom'
+> {
   const { ctx, keys, authorize } = deps;
   const objects = keyObjects(keys);
 
@@ -80,21 +104,22 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
     return { key, plaintext, materialVersion: parsed.materialVersion };
   };
 
-  const dataKey = async (input: Record<string, any>, caller: Caller, action: string) => {
+  const dataKey = async (input: GenerateDataKeyRequest | GenerateDataKeyWithoutPlaintextRequest, caller: Caller, action: string) => {
     if ((input.NumberOfBytes === undefined) === (input.KeySpec === undefined)) {
       throw new KmsError('ValidationException', 'Please specify either number of bytes or key spec.');
     }
-    refuseRecipient(input);
+    // Only the variant that answers the plaintext takes a Recipient.
+    if ('Recipient' in input) refuseRecipient(input);
     const key = await usableKey(input.KeyId, caller, action, facts(input, input.EncryptionContext));
     requireSymmetric(key, action);
     finishDryRun(input);
-    const plaintext = randomBytes(input.NumberOfBytes ?? DATA_KEY_BYTES[input.KeySpec]!);
+    const plaintext = randomBytes(input.NumberOfBytes ?? DATA_KEY_BYTES[input.KeySpec!]);
     return { key, plaintext, ciphertext: await encryptWith(key, plaintext, input.EncryptionContext) };
   };
 
   /** A fresh key pair whose PKCS#8 private key is an ordinary ciphertext under a symmetric key, so Decrypt returns it. */
-  const dataKeyPair = async (input: Input, caller: Caller, action: string) => {
-    refuseRecipient(input);
+  const dataKeyPair = async (input: GenerateDataKeyPairRequest | GenerateDataKeyPairWithoutPlaintextRequest, caller: Caller, action: string) => {
+    if ('Recipient' in input) refuseRecipient(input);
     const key = await usableKey(input.KeyId, caller, action, facts(input, input.EncryptionContext));
     requireSymmetric(key, action);
     finishDryRun(input);
@@ -107,12 +132,12 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
         KeyId: keyArn(ctx, key.keyId),
         KeyPairSpec: input.KeyPairSpec,
         ...keyMaterialIdMember('KeyMaterialId', key, key.currentMaterial),
-      },
+      } satisfies GenerateDataKeyPairWithoutPlaintextResponse,
     };
   };
 
   return {
-    async Encrypt(input, caller) {
+    async Encrypt(input, caller): Promise<EncryptResponse> {
       const key = await usableKey(input.KeyId, caller, 'Encrypt', facts(input, input.EncryptionContext));
       checkAlgorithm(key, input.EncryptionAlgorithm);
       finishDryRun(input);
@@ -123,7 +148,7 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
       };
     },
 
-    async Decrypt(input, caller) {
+    async Decrypt(input, caller): Promise<DecryptResponse> {
       refuseRecipient(input);
       const { key, plaintext, materialVersion } = await decryptBlob(input.CiphertextBlob, input.EncryptionContext, input.KeyId, input.EncryptionAlgorithm, caller, 'Decrypt', input.GrantTokens);
       finishDryRun(input);
@@ -135,7 +160,7 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
       };
     },
 
-    async ReEncrypt(input, caller) {
+    async ReEncrypt(input, caller): Promise<ReEncryptResponse> {
       const source = await decryptBlob(
         input.CiphertextBlob,
         input.SourceEncryptionContext,
@@ -159,26 +184,26 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
       };
     },
 
-    async GenerateDataKey(input, caller) {
+    async GenerateDataKey(input, caller): Promise<GenerateDataKeyResponse> {
       const { key, plaintext, ciphertext } = await dataKey(input, caller, 'GenerateDataKey');
       return { CiphertextBlob: ciphertext, Plaintext: plaintext, KeyId: keyArn(ctx, key.keyId), ...keyMaterialIdMember('KeyMaterialId', key, key.currentMaterial) };
     },
 
-    async GenerateDataKeyWithoutPlaintext(input, caller) {
+    async GenerateDataKeyWithoutPlaintext(input, caller): Promise<GenerateDataKeyWithoutPlaintextResponse> {
       const { key, ciphertext } = await dataKey(input, caller, 'GenerateDataKeyWithoutPlaintext');
       return { CiphertextBlob: ciphertext, KeyId: keyArn(ctx, key.keyId), ...keyMaterialIdMember('KeyMaterialId', key, key.currentMaterial) };
     },
 
-    async GenerateDataKeyPair(input, caller) {
+    async GenerateDataKeyPair(input, caller): Promise<GenerateDataKeyPairResponse> {
       const { pair, output } = await dataKeyPair(input, caller, 'GenerateDataKeyPair');
       return { ...output, PrivateKeyPlaintext: pair.privateKey };
     },
 
-    async GenerateDataKeyPairWithoutPlaintext(input, caller) {
+    async GenerateDataKeyPairWithoutPlaintext(input, caller): Promise<GenerateDataKeyPairWithoutPlaintextResponse> {
       return (await dataKeyPair(input, caller, 'GenerateDataKeyPairWithoutPlaintext')).output;
     },
 
-    async GenerateRandom(input, caller) {
+    async GenerateRandom(input, caller): Promise<GenerateRandomResponse> {
       await deps.authorizeIdentity(caller, 'GenerateRandom');
       if (input.CustomKeyStoreId !== undefined) throw new KmsError('UnsupportedOperationException', 'Custom key stores are not supported by Concord.');
       refuseRecipient(input);
@@ -188,7 +213,7 @@ export function cryptographicOperations(deps: OperationDeps): Operations {
   };
 }
 
-const facts = (input: Record<string, any>, encryptionContext: EncryptionContext | undefined): RequestFacts => ({
+const facts = (input: { GrantTokens?: string[] }, encryptionContext: EncryptionContext | undefined): RequestFacts => ({
   encryptionContext,
   grantTokens: input.GrantTokens,
 });

@@ -1,15 +1,16 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { KmsError } from '../../errors/index.ts';
 import type { KeyRecord } from '../keys/index.ts';
-import { finishDryRun, type Input, type OperationDeps, type Operations } from '../operation.ts';
+import type { GenerateMacRequest, GenerateMacResponse, VerifyMacRequest, VerifyMacResponse } from '../kms-api.ts';
+import { finishDryRun, type OperationDeps, type Operations } from '../operation.ts';
 import { keyArn, type Caller } from '../region-context.ts';
 import { requireAlgorithm, usableKey } from './usable-key.ts';
 
 /** GenerateMac and VerifyMac with HMAC KMS keys; the key bytes never leave the service. */
-export function macOperations(deps: OperationDeps): Operations {
+export function macOperations(deps: OperationDeps): Operations<'GenerateMac' | 'VerifyMac'> {
   const { ctx, keys } = deps;
 
-  const mac = async (input: Input, caller: Caller, action: string): Promise<{ key: KeyRecord; mac: Buffer }> => {
+  const mac = async (input: GenerateMacRequest | VerifyMacRequest, caller: Caller, action: string): Promise<{ key: KeyRecord; mac: Buffer }> => {
     const key = await usableKey(deps, input.KeyId, caller, action, { grantTokens: input.GrantTokens }, 'GENERATE_VERIFY_MAC');
     requireAlgorithm(deps, key, 'MAC', input.MacAlgorithm);
     const material = await keys.material(key, key.currentMaterial);
@@ -19,13 +20,13 @@ export function macOperations(deps: OperationDeps): Operations {
   };
 
   return {
-    async GenerateMac(input, caller) {
+    async GenerateMac(input, caller): Promise<GenerateMacResponse> {
       const { key, mac: value } = await mac(input, caller, 'GenerateMac');
       finishDryRun(input);
       return { Mac: value, MacAlgorithm: input.MacAlgorithm, KeyId: keyArn(ctx, key.keyId) };
     },
 
-    async VerifyMac(input, caller) {
+    async VerifyMac(input, caller): Promise<VerifyMacResponse> {
       const { key, mac: expected } = await mac(input, caller, 'VerifyMac');
       finishDryRun(input);
       const given: Buffer = input.Mac;

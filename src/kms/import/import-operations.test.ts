@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { SqliteStore } from '../../store/index.ts';
-import type { KeyService } from '../index.ts';
+import type { KeyService, KmsApi, OperationName } from '../index.ts';
 import { DAY_MS, TEST_ACCOUNT, testKeyService } from '../test-key-service.ts';
 
 const caller = { account: TEST_ACCOUNT, arn: `arn:aws:iam::${TEST_ACCOUNT}:root` };
@@ -11,7 +11,7 @@ describe('imported key material over time', () => {
   let store: SqliteStore;
   let service: KeyService;
   let clock = Date.UTC(2030, 0, 1);
-  const call = (operation: string, input: Record<string, unknown> = {}) => service.operation(operation)!(input, caller);
+  const call = <Op extends OperationName>(operation: Op, input: KmsApi[Op]['input'] = {}) => service.call(operation, input, caller);
   const keyState = async (KeyId: string): Promise<string> => ((await call('DescribeKey', { KeyId })).KeyMetadata as { KeyState: string }).KeyState;
   const createExternalKey = async (): Promise<string> => ((await call('CreateKey', { Origin: 'EXTERNAL' })).KeyMetadata as { KeyId: string }).KeyId;
 

@@ -14,16 +14,22 @@ import {
   type ImportedMaterial,
   type KeyRecord,
 } from '../keys/index.ts';
-import { toEpochSeconds, type Input, type OperationDeps, type Operations } from '../operation.ts';
+import { toEpochSeconds, type OperationDeps, type Operations } from '../operation.ts';
 import { keyArn, type Caller, type RegionContext } from '../region-context.ts';
 import { issueImportParameters, openImportToken, purgeExpiredImportParameters } from './import-parameters.ts';
 import { isWrappingAlgorithm, isWrappingKeySpec, unwrapImportedMaterial } from './import-wrapping.ts';
 import { importedMaterialFor } from './imported-material.ts';
 import { bindImportedMaterial, boundMaterialIds, boundVersionOf, unbindPendingMaterial, type ConfirmedMaterial } from './material-bindings.ts';
+import type {
+  DeleteImportedKeyMaterialResponse,
+  GetParametersForImportResponse,
+  ImportKeyMaterialRequest,
+  ImportKeyMaterialResponse,
+} from '../kms-api.ts';
 
 const MAX_VALID_TO_MS = 365 * 24 * 60 * 60 * 1000;
 
-export function importOperations(deps: OperationDeps): Operations {
+export function importOperations(deps: OperationDeps): Operations<'GetParametersForImport' | 'ImportKeyMaterial' | 'DeleteImportedKeyMaterial'> {
   const { ctx, keys, authorize, hooks } = deps;
 
   /**
@@ -31,7 +37,7 @@ export function importOperations(deps: OperationDeps): Operations {
    * confirmed by its primary before the import's transaction: the primary answers the version it
    * bound the material to, or refuses it. What the replica knows already it decides itself.
    */
-  const confirmWithPrimary = async (input: Input, caller: Caller): Promise<ConfirmedMaterial | undefined> => {
+  const confirmWithPrimary = async (input: ImportKeyMaterialRequest, caller: Caller): Promise<ConfirmedMaterial | undefined> => {
     const key = await keys.find(input.KeyId, { allowAlias: false });
     if (!isReplicaKey(key) || !hooks?.bindImportedMaterial) return undefined;
     await authorize(caller, 'ImportKeyMaterial', key);
@@ -43,7 +49,7 @@ export function importOperations(deps: OperationDeps): Operations {
   };
 
   return {
-    async GetParametersForImport(input, caller) {
+    async GetParametersForImport(input, caller): Promise<GetParametersForImportResponse> {
       const key = await keys.find(input.KeyId, { allowAlias: false });
       await authorize(caller, 'GetParametersForImport', key);
       requireImportable(ctx, key);
@@ -63,7 +69,7 @@ export function importOperations(deps: OperationDeps): Operations {
       };
     },
 
-    async ImportKeyMaterial(input, caller) {
+    async ImportKeyMaterial(input, caller): Promise<ImportKeyMaterialResponse> {
       const confirmed = await confirmWithPrimary(input, caller);
       let importedId = '';
       const key = await updateKey(deps, input.KeyId, caller, 'ImportKeyMaterial', async (key) => {
@@ -90,7 +96,7 @@ export function importOperations(deps: OperationDeps): Operations {
       return { KeyId: keyArn(ctx, key.keyId), KeyMaterialId: importedId };
     },
 
-    async DeleteImportedKeyMaterial(input, caller) {
+    async DeleteImportedKeyMaterial(input, caller): Promise<DeleteImportedKeyMaterialResponse> {
       let deletedId = '';
       const key = await updateKey(deps, input.KeyId, caller, 'DeleteImportedKeyMaterial', (key) => {
         const arn = keyArn(ctx, key.keyId);
@@ -118,7 +124,7 @@ function requireImportable(ctx: RegionContext, key: KeyRecord): void {
 }
 
 /** Every check of an import that needs no version, and what it would import: the material, its KeyMaterialId, how. */
-async function readImport(ctx: RegionContext, key: KeyRecord, input: Input) {
+async function readImport(ctx: RegionContext, key: KeyRecord, input: ImportKeyMaterialRequest) {
   requireImportable(ctx, key);
   requireState(keyArn(ctx, key.keyId), key.state, ['Enabled', 'PendingImport']);
   if (!isSymmetric(key.keySpec)) requireSingleMaterialImport(input);
@@ -139,14 +145,14 @@ async function readImport(ctx: RegionContext, key: KeyRecord, input: Input) {
 }
 
 /** Asymmetric and HMAC keys hold one material for good, so AWS refuses the members that choose among several. */
-function requireSingleMaterialImport(input: Input): void {
-  for (const member of ['ImportType', 'KeyMaterialId', 'KeyMaterialDescription']) {
+function requireSingleMaterialImport(input: ImportKeyMaterialRequest): void {
+  for (const member of ['ImportType', 'KeyMaterialId', 'KeyMaterialDescription'] as const) {
     if (input[member] !== undefined) throw new KmsError('ValidationException', `${member} can be used only with symmetric encryption keys.`);
   }
 }
 
 /** AWS's rules: ValidTo is required when the material expires, refused when it does not, and at most 365 days ahead. */
-function expirationTerms(input: Input, now: number): Pick<ImportedMaterial, 'expirationModel' | 'validTo'> {
+function expirationTerms(input: ImportKeyMaterialRequest, now: number): Pick<ImportedMaterial, 'expirationModel' | 'validTo'> {
   const expirationModel: ImportedMaterial['expirationModel'] = input.ExpirationModel ?? 'KEY_MATERIAL_EXPIRES';
   if (expirationModel === 'KEY_MATERIAL_DOES_NOT_EXPIRE') {
     if (input.ValidTo !== undefined) throw new KmsError('ValidationException', 'ValidTo must be omitted when ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE.');
@@ -160,7 +166,7 @@ function expirationTerms(input: Input, now: number): Pick<ImportedMaterial, 'exp
 }
 
 /** NEW_KEY_MATERIAL: the key's first material, or material waiting for RotateKeyOnDemand. */
-function newMaterialVersion(ctx: RegionContext, key: KeyRecord, input: Input, id: string): number {
+function newMaterialVersion(ctx: RegionContext, key: KeyRecord, input: ImportKeyMaterialRequest, id: string): number {
   if (input.KeyMaterialId !== undefined) throw new KmsError('ValidationException', 'KeyMaterialId cannot be specified with ImportType NEW_KEY_MATERIAL.');
   if (boundVersionOf(key, id) !== undefined) {
     throw new KmsError('IncorrectKeyMaterialException', 'This key material is already associated with the KMS key; import it with ImportType EXISTING_KEY_MATERIAL.');
@@ -171,7 +177,7 @@ function newMaterialVersion(ctx: RegionContext, key: KeyRecord, input: Input, id
   return nextMaterialVersion(key);
 }
 
-const importVersion = (ctx: RegionContext, key: KeyRecord, input: Input, id: string, importType: string): number =>
+const importVersion = (ctx: RegionContext, key: KeyRecord, input: ImportKeyMaterialRequest, id: string, importType: string): number =>
   importType === 'NEW_KEY_MATERIAL' ? newMaterialVersion(ctx, key, input, id) : existingMaterialVersion(key, id);
 
 /** EXISTING_KEY_MATERIAL: only material already associated with the key may come back. */

@@ -1,4 +1,4 @@
-export type { AliasRecord, ImportedMaterial, KeyRecord, KeyState, MaterialInfo, MultiRegionConfig, Tag } from './key-record.ts';
+export type { AliasRecord, ImportedMaterial, KeyRecord, MaterialInfo, MultiRegionConfig } from './key-record.ts';
 export { aliasPath, keyPath, nextRotationDate } from './key-record.ts';
 export { KeyRepository, materialAad } from './key-repository.ts';
 export { keyMetadata } from './key-metadata.ts';

@@ -1,3 +1,4 @@
+import type { KeyMetadata } from '../kms-api.ts';
 import { toEpochSeconds } from '../operation.ts';
 import { keyArn, type RegionContext } from '../region-context.ts';
 import type { KeyRecord } from './key-record.ts';
@@ -6,7 +7,7 @@ import { currentMaterialMetadata } from './material-versions.ts';
 import { multiRegionMetadata } from './multi-region.ts';
 
 /** KeyMetadata exactly as DescribeKey and CreateKey answer it. */
-export function keyMetadata(ctx: RegionContext, key: KeyRecord): Record<string, unknown> {
+export function keyMetadata(ctx: RegionContext, key: KeyRecord): KeyMetadata {
   return {
     AWSAccountId: key.account,
     KeyId: key.keyId,

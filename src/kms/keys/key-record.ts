@@ -1,18 +1,4 @@
-/** What the store holds for a KMS key. Key material appears only wrapped by the crypto unit. */
-export type KeyState =
-  | 'Creating'
-  | 'Enabled'
-  | 'Disabled'
-  | 'PendingDeletion'
-  | 'PendingImport'
-  | 'PendingReplicaDeletion'
-  | 'Unavailable'
-  | 'Updating';
-
-export interface Tag {
-  TagKey: string;
-  TagValue: string;
-}
+import type { KeySpec, KeyState, KeyUsageType, OriginType, Tag } from '../kms-api.ts';
 
 /** What is known of a material version besides the material itself. */
 export interface MaterialInfo {
@@ -37,15 +23,16 @@ export interface ImportedMaterial {
   validTo?: number;
 }
 
+/** What the store holds for a KMS key. Key material appears only wrapped by the crypto unit. */
 export interface KeyRecord {
   keyId: string;
   account: string;
   region: string;
   createdAt: number;
   description: string;
-  keySpec: string;
-  keyUsage: string;
-  origin: string;
+  keySpec: KeySpec;
+  keyUsage: KeyUsageType;
+  origin: OriginType;
   state: KeyState;
   /** When the key is really deleted (PendingDeletion). */
   deletionDate?: number;

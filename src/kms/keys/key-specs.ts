@@ -1,15 +1,17 @@
+import type { EncryptionAlgorithmSpec, KeyAgreementAlgorithmSpec, KeyMetadata, KeyUsageType, MacAlgorithmSpec, SigningAlgorithmSpec } from '../kms-api.ts';
+
 /**
  * Key specs Concord can create, with the usages and algorithms AWS documents for each.
  * Adding a spec is adding data here and its operations in the crypto code.
  */
 export interface KeySpecInfo {
-  usages: readonly string[];
+  usages: readonly KeyUsageType[];
   /** How CreateKey makes the material: raw bytes, or a private key stored as PKCS#8 DER. */
   material: KeyMaterialKind;
-  encryptionAlgorithms?: readonly string[];
-  signingAlgorithms?: readonly string[];
-  macAlgorithms?: readonly string[];
-  keyAgreementAlgorithms?: readonly string[];
+  encryptionAlgorithms?: readonly EncryptionAlgorithmSpec[];
+  signingAlgorithms?: readonly SigningAlgorithmSpec[];
+  macAlgorithms?: readonly MacAlgorithmSpec[];
+  keyAgreementAlgorithms?: readonly KeyAgreementAlgorithmSpec[];
 }
 
 export type KeyMaterialKind =
@@ -19,8 +21,8 @@ export type KeyMaterialKind =
   | { kind: 'ec'; curve: string }
   | { kind: 'ed25519' };
 
-const RSA_ENCRYPTION = ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'];
-const RSA_SIGNING = [
+const RSA_ENCRYPTION: EncryptionAlgorithmSpec[] = ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'];
+const RSA_SIGNING: SigningAlgorithmSpec[] = [
   'RSASSA_PSS_SHA_256',
   'RSASSA_PSS_SHA_384',
   'RSASSA_PSS_SHA_512',
@@ -34,13 +36,13 @@ const rsa = (modulusBits: number): KeySpecInfo => ({
   encryptionAlgorithms: RSA_ENCRYPTION,
   signingAlgorithms: RSA_SIGNING,
 });
-const nistCurve = (curve: string, signingAlgorithm: string): KeySpecInfo => ({
+const nistCurve = (curve: string, signingAlgorithm: SigningAlgorithmSpec): KeySpecInfo => ({
   usages: ['SIGN_VERIFY', 'KEY_AGREEMENT'],
   material: { kind: 'ec', curve },
   signingAlgorithms: [signingAlgorithm],
   keyAgreementAlgorithms: ['ECDH'],
 });
-const hmac = (bits: number): KeySpecInfo => ({
+const hmac = (bits: 224 | 256 | 384 | 512): KeySpecInfo => ({
   usages: ['GENERATE_VERIFY_MAC'],
   material: { kind: 'hmac', bytes: bits / 8, hash: `sha${bits}` },
   macAlgorithms: [`HMAC_SHA_${bits}`],
@@ -62,7 +64,9 @@ export const keySpecs: Readonly<Record<string, KeySpecInfo>> = {
   HMAC_512: hmac(512),
 };
 
-const ALGORITHMS_BY_USAGE: Record<string, { member: string; field: keyof KeySpecInfo }> = {
+type AlgorithmsMember = 'EncryptionAlgorithms' | 'SigningAlgorithms' | 'MacAlgorithms' | 'KeyAgreementAlgorithms';
+
+const ALGORITHMS_BY_USAGE: Record<string, { member: AlgorithmsMember; field: keyof KeySpecInfo }> = {
   ENCRYPT_DECRYPT: { member: 'EncryptionAlgorithms', field: 'encryptionAlgorithms' },
   SIGN_VERIFY: { member: 'SigningAlgorithms', field: 'signingAlgorithms' },
   GENERATE_VERIFY_MAC: { member: 'MacAlgorithms', field: 'macAlgorithms' },
@@ -70,7 +74,7 @@ const ALGORITHMS_BY_USAGE: Record<string, { member: string; field: keyof KeySpec
 };
 
 /** The algorithms a key of this spec and usage supports, keyed by AWS's member name (e.g. SigningAlgorithms). */
-export function keyAlgorithms(keySpec: string, keyUsage: string): Record<string, string[]> {
+export function keyAlgorithms(keySpec: string, keyUsage: string): Pick<KeyMetadata, AlgorithmsMember> {
   const usage = ALGORITHMS_BY_USAGE[keyUsage];
   const list = usage ? (keySpecs[keySpec]?.[usage.field] as readonly string[] | undefined) : undefined;
   return usage && list ? { [usage.member]: [...list] } : {};

@@ -1,5 +1,5 @@
 import { KmsError } from '../../errors/index.ts';
-import type { KeyState } from './key-record.ts';
+import type { KeyState } from '../kms-api.ts';
 
 const describeState: Record<KeyState, string> = {
   Creating: 'being created',

@@ -1,4 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
+import type { KeyMetadata } from '../kms-api.ts';
 import { toEpochSeconds } from '../operation.ts';
 import type { KeyRecord, MaterialInfo } from './key-record.ts';
 import { isSymmetric } from './key-specs.ts';
@@ -40,7 +41,7 @@ export const importedMaterialId = (keyId: string, material: Buffer): string =>
   createHmac('sha256', material).update(`concord imported key material id|${keyId}`).digest('hex');
 
 /** The KeyMetadata members that describe a key's current material. */
-export function currentMaterialMetadata(key: KeyRecord): Record<string, unknown> {
+export function currentMaterialMetadata(key: KeyRecord): Pick<KeyMetadata, 'CurrentKeyMaterialId' | 'ExpirationModel' | 'ValidTo'> {
   const current = allMaterials(key).find((m) => m.version === key.currentMaterial);
   if (!current) return {};
   const imported = current.imported;

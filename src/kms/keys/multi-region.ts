@@ -1,6 +1,7 @@
 import { KmsError } from '../../errors/index.ts';
 import { keyArn } from '../region-context.ts';
 import type { KeyRecord, MaterialRecord, MultiRegionConfig } from './key-record.ts';
+import type { KeyMetadata } from '../kms-api.ts';
 
 /** Properties the primary owns and every replica copies; everything else is each region's own. */
 export const SHARED_PROPERTIES = ['keySpec', 'keyUsage', 'origin', 'autoRotation', 'boundMaterialIds'] as const;
@@ -42,7 +43,7 @@ export function sharedView(key: KeyRecord): Record<string, unknown> {
 }
 
 /** MultiRegion and MultiRegionConfiguration as KeyMetadata shows them. */
-export function multiRegionMetadata(key: KeyRecord): Record<string, unknown> {
+export function multiRegionMetadata(key: KeyRecord): Pick<KeyMetadata, 'MultiRegion' | 'MultiRegionConfiguration'> {
   const config = multiRegionConfig(key);
   if (!config) return { MultiRegion: false };
   const at = (region: string) => ({ Arn: keyArn({ region, account: key.account }, key.keyId), Region: region });

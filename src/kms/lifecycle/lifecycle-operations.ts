@@ -15,6 +15,14 @@ import {
   type AliasRecord,
   type KeyRecord,
 } from '../keys/index.ts';
+import type {
+  CancelKeyDeletionResponse,
+  CreateKeyResponse,
+  DescribeKeyResponse,
+  ListKeysResponse,
+  NoOutput,
+  ScheduleKeyDeletionResponse,
+} from '../kms-api.ts';
 import { toEpochSeconds, type OperationDeps, type Operations } from '../operation.ts';
 import { markerKey, pageOf } from '../paging.ts';
 import { keyArn } from '../region-context.ts';
@@ -24,23 +32,32 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_PENDING_WINDOW_DAYS = 30;
 const LIST_KEYS_DEFAULT_LIMIT = 100;
 
-export function lifecycleOperations(deps: OperationDeps): Operations {
+export function lifecycleOperations(deps: OperationDeps): Operations<
+  | 'CreateKey'
+  | 'DescribeKey'
+  | 'ListKeys'
+  | 'UpdateKeyDescription'
+  | 'EnableKey'
+  | 'DisableKey'
+  | 'ScheduleKeyDeletion'
+  | 'CancelKeyDeletion'
+> {
   const { ctx, keys, authorize } = deps;
 
   return {
-    async CreateKey(input, caller) {
+    async CreateKey(input, caller): Promise<CreateKeyResponse> {
       await deps.authorizeIdentity(caller, 'CreateKey');
       if (input.KeySpec !== undefined && input.CustomerMasterKeySpec !== undefined) {
         throw new KmsError('ValidationException', 'You cannot specify both CustomerMasterKeySpec and KeySpec.');
       }
-      const keySpec: string = input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT';
+      const keySpec = input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT';
       const spec = keySpecs[keySpec];
       if (!spec) throw new KmsError('UnsupportedOperationException', `KeySpec ${keySpec} is not supported by Concord.`);
-      const keyUsage: string = input.KeyUsage ?? spec.usages[0]!;
+      const keyUsage = input.KeyUsage ?? spec.usages[0]!;
       if (!spec.usages.includes(keyUsage)) {
         throw new KmsError('ValidationException', `KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}.`);
       }
-      const origin: string = input.Origin ?? 'AWS_KMS';
+      const origin = input.Origin ?? 'AWS_KMS';
       if (origin !== 'AWS_KMS' && origin !== 'EXTERNAL') {
         throw new KmsError('UnsupportedOperationException', `Origin ${origin} is not supported by Concord.`);
       }
@@ -73,13 +90,13 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
       return { KeyMetadata: keyMetadata(ctx, key) };
     },
 
-    async DescribeKey(input, caller) {
+    async DescribeKey(input, caller): Promise<DescribeKeyResponse> {
       const key = await keys.find(input.KeyId, { allowAlias: true });
       await authorize(caller, 'DescribeKey', key);
       return { KeyMetadata: keyMetadata(ctx, key) };
     },
 
-    async ListKeys(input, caller) {
+    async ListKeys(input, caller): Promise<ListKeysResponse> {
       await deps.authorizeIdentity(caller, 'ListKeys');
       const limit: number = input.Limit ?? LIST_KEYS_DEFAULT_LIMIT;
       const entries = await ctx.store.list('key/', { after: markerKey(input.Marker, 'key/'), limit: limit + 1 });
@@ -88,7 +105,7 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
       return { Keys: page.map((keyId) => ({ KeyId: keyId, KeyArn: keyArn(ctx, keyId) })), ...more };
     },
 
-    async UpdateKeyDescription(input, caller) {
+    async UpdateKeyDescription(input, caller): Promise<NoOutput> {
       await updateKey(deps, input.KeyId, caller, 'UpdateKeyDescription', (key) => {
         requireNotPendingDeletion(keyArn(ctx, key.keyId), key.state);
         key.description = input.Description;
@@ -96,7 +113,7 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
       return {};
     },
 
-    async EnableKey(input, caller) {
+    async EnableKey(input, caller): Promise<NoOutput> {
       await updateKey(deps, input.KeyId, caller, 'EnableKey', (key) => {
         requireState(keyArn(ctx, key.keyId), key.state, ['Enabled', 'Disabled']);
         key.state = 'Enabled';
@@ -104,7 +121,7 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
       return {};
     },
 
-    async DisableKey(input, caller) {
+    async DisableKey(input, caller): Promise<NoOutput> {
       await updateKey(deps, input.KeyId, caller, 'DisableKey', (key) => {
         requireState(keyArn(ctx, key.keyId), key.state, ['Enabled', 'Disabled']);
         key.state = 'Disabled';
@@ -112,7 +129,7 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
       return {};
     },
 
-    async ScheduleKeyDeletion(input, caller) {
+    async ScheduleKeyDeletion(input, caller): Promise<ScheduleKeyDeletionResponse> {
       const days: number = input.PendingWindowInDays ?? DEFAULT_PENDING_WINDOW_DAYS;
       if (days < 7 || days > 30) {
         throw new KmsError('ValidationException', `1 validation error detected: Value '${days}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value between 7 and 30`);
@@ -136,7 +153,7 @@ export function lifecycleOperations(deps: OperationDeps): Operations {
       };
     },
 
-    async CancelKeyDeletion(input, caller) {
+    async CancelKeyDeletion(input, caller): Promise<CancelKeyDeletionResponse> {
       const key = await updateKey(deps, input.KeyId, caller, 'CancelKeyDeletion', (key) => {
         if (key.state !== 'PendingDeletion' && key.state !== 'PendingReplicaDeletion') {
           throw new KmsError('KMSInvalidStateException', `${keyArn(ctx, key.keyId)} is not pending deletion.`);

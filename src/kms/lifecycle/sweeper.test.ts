@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SqliteStore } from '../../store/index.ts';
-import type { KeyService } from '../index.ts';
+import type { KeyService, KmsApi, OperationName } from '../index.ts';
 import { DAY_MS, TEST_ACCOUNT, testKeyService } from '../test-key-service.ts';
 
 const caller = { account: TEST_ACCOUNT, arn: `arn:aws:iam::${TEST_ACCOUNT}:user/admin` };
@@ -10,7 +10,7 @@ describe('the deletion sweeper', () => {
   let store: SqliteStore;
   let service: KeyService;
   let clock = Date.UTC(2030, 0, 1);
-  const call = (operation: string, input: Record<string, unknown> = {}) => service.operation(operation)!(input, caller);
+  const call = <Op extends OperationName>(operation: Op, input: KmsApi[Op]['input'] = {}) => service.call(operation, input, caller);
   const createKey = async (): Promise<string> => ((await call('CreateKey')).KeyMetadata as { KeyId: string }).KeyId;
   const aliasNames = async (): Promise<string[]> =>
     ((await call('ListAliases')).Aliases as { AliasName: string }[]).map((alias) => alias.AliasName);

@@ -13,6 +13,7 @@ import {
   updateKey,
   type KeyRecord,
 } from '../keys/index.ts';
+import type { GetKeyRotationStatusResponse, ListKeyRotationsResponse, NoOutput, RotateKeyOnDemandResponse } from '../kms-api.ts';
 import { toEpochSeconds, type OperationDeps, type Operations } from '../operation.ts';
 import { pageOf } from '../paging.ts';
 import { keyArn, type RegionContext } from '../region-context.ts';
@@ -23,11 +24,17 @@ const ON_DEMAND_ROTATION_LIMIT = 25;
 const AUTOMATIC_ROTATION_GUARD_MS = 20 * 60 * 1000;
 const LIST_ROTATIONS_DEFAULT_LIMIT = 100;
 
-export function rotationOperations(deps: OperationDeps): Operations {
+export function rotationOperations(deps: OperationDeps): Operations<
+  | 'EnableKeyRotation'
+  | 'DisableKeyRotation'
+  | 'GetKeyRotationStatus'
+  | 'RotateKeyOnDemand'
+  | 'ListKeyRotations'
+> {
   const { ctx, keys, authorize } = deps;
 
   return {
-    async EnableKeyRotation(input, caller) {
+    async EnableKeyRotation(input, caller): Promise<NoOutput> {
       const periodDays: number = input.RotationPeriodInDays ?? DEFAULT_ROTATION_PERIOD_DAYS;
       await updateKey(deps, input.KeyId, caller, 'EnableKeyRotation', (key) => {
         requireAutomaticRotation(ctx, key);
@@ -37,7 +44,7 @@ export function rotationOperations(deps: OperationDeps): Operations {
       return {};
     },
 
-    async DisableKeyRotation(input, caller) {
+    async DisableKeyRotation(input, caller): Promise<NoOutput> {
       await updateKey(deps, input.KeyId, caller, 'DisableKeyRotation', (key) => {
         requireAutomaticRotation(ctx, key);
         requireEnabled(keyArn(ctx, key.keyId), key.state);
@@ -46,7 +53,7 @@ export function rotationOperations(deps: OperationDeps): Operations {
       return {};
     },
 
-    async GetKeyRotationStatus(input, caller) {
+    async GetKeyRotationStatus(input, caller): Promise<GetKeyRotationStatusResponse> {
       const key = await keys.find(input.KeyId, { allowAlias: false });
       await authorize(caller, 'GetKeyRotationStatus', key);
       requireSymmetric(ctx, key, 'GetKeyRotationStatus');
@@ -59,7 +66,7 @@ export function rotationOperations(deps: OperationDeps): Operations {
       };
     },
 
-    async RotateKeyOnDemand(input, caller) {
+    async RotateKeyOnDemand(input, caller): Promise<RotateKeyOnDemandResponse> {
       const key = await updateKey(deps, input.KeyId, caller, 'RotateKeyOnDemand', async (key) => {
         requireRotatable(ctx, key, 'RotateKeyOnDemand');
         const arn = keyArn(ctx, key.keyId);
@@ -75,7 +82,7 @@ export function rotationOperations(deps: OperationDeps): Operations {
       return { KeyId: keyArn(ctx, key.keyId) };
     },
 
-    async ListKeyRotations(input, caller) {
+    async ListKeyRotations(input, caller): Promise<ListKeyRotationsResponse> {
       const key = await keys.find(input.KeyId, { allowAlias: false });
       await authorize(caller, 'ListKeyRotations', key);
       requireSymmetric(ctx, key, 'ListKeyRotations');

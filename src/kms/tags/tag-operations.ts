@@ -1,4 +1,5 @@
 import { requireNotPendingDeletion, updateKey } from '../keys/index.ts';
+import type { ListResourceTagsResponse, NoOutput } from '../kms-api.ts';
 import type { OperationDeps, Operations } from '../operation.ts';
 import { pageOf } from '../paging.ts';
 import { keyArn } from '../region-context.ts';
@@ -6,11 +7,11 @@ import { mergeTags } from './tags.ts';
 
 const LIST_TAGS_DEFAULT_LIMIT = 50;
 
-export function tagOperations(deps: OperationDeps): Operations {
+export function tagOperations(deps: OperationDeps): Operations<'TagResource' | 'UntagResource' | 'ListResourceTags'> {
   const { ctx, keys, authorize } = deps;
 
   return {
-    async TagResource(input, caller) {
+    async TagResource(input, caller): Promise<NoOutput> {
       await updateKey(deps, input.KeyId, caller, 'TagResource', (key) => {
         requireNotPendingDeletion(keyArn(ctx, key.keyId), key.state);
         key.tags = mergeTags(key.tags, input.Tags);
@@ -18,7 +19,7 @@ export function tagOperations(deps: OperationDeps): Operations {
       return {};
     },
 
-    async UntagResource(input, caller) {
+    async UntagResource(input, caller): Promise<NoOutput> {
       await updateKey(deps, input.KeyId, caller, 'UntagResource', (key) => {
         requireNotPendingDeletion(keyArn(ctx, key.keyId), key.state);
         const removed = new Set<string>(input.TagKeys);
@@ -27,12 +28,13 @@ export function tagOperations(deps: OperationDeps): Operations {
       return {};
     },
 
-    async ListResourceTags(input, caller) {
+    async ListResourceTags(input, caller): Promise<ListResourceTagsResponse> {
       const key = await keys.find(input.KeyId, { allowAlias: false });
       await authorize(caller, 'ListResourceTags', key);
       const limit: number = input.Limit ?? LIST_TAGS_DEFAULT_LIMIT;
       const sorted = [...key.tags].sort((a, b) => (a.TagKey < b.TagKey ? -1 : 1));
-      const start = input.Marker === undefined ? 0 : sorted.findIndex((tag) => tag.TagKey > input.Marker);
+      const marker = input.Marker;
+      const start = marker === undefined ? 0 : sorted.findIndex((tag) => tag.TagKey > marker);
       const rest = start < 0 ? [] : sorted.slice(start);
       const { page, ...more } = pageOf(rest, limit, (tag) => tag.TagKey);
       return { Tags: page, ...more };

@@ -1,5 +1,5 @@
 import { KmsError } from '../../errors/index.ts';
-import type { Tag } from '../keys/index.ts';
+import type { Tag } from '../kms-api.ts';
 
 const MAX_TAGS_PER_KEY = 50;
 

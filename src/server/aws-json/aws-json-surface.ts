@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { KmsError, type ErrorName } from '../../errors/index.ts';
-import type { KeyService } from '../../kms/index.ts';
+import type { KeyService, KmsApi, OperationName } from '../../kms/index.ts';
 import { callerOf } from '../auth/caller-of.ts';
 import { SigV4Verifier, type AccessKey } from '../auth/sigv4.ts';
 import { infrastructureError, type InfrastructureErrorKind } from '../infrastructure-errors.ts';
@@ -59,9 +59,8 @@ export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = async (
 
     const target = request.headers['x-amz-target'];
     const name = typeof target === 'string' && target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
-    const operation = name === undefined ? undefined : service.operation(name);
     const model = name === undefined ? undefined : kmsModel.operations[name];
-    if (!operation || !model?.input) {
+    if (name === undefined || !service.performs(name) || !model?.input) {
       throw new KmsError('UnknownOperationException', `The operation ${String(target ?? '')} is not known to this service.`);
     }
     request.operation = name;
@@ -69,8 +68,9 @@ export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = async (
     if (!CONTENT_TYPES.has(contentType)) {
       throw new KmsError('SerializationException', 'Content-Type must be application/x-amz-json-1.1.');
     }
-    const input = validateInput(kmsModel, model.input, parseJson(body));
-    const output = await operation(input, callerOf(accessKey));
+    // The validator builds exactly the request type kms-api.ts declares: both are made from kms-model.json.
+    const input = validateInput(kmsModel, model.input, parseJson(body)) as KmsApi[OperationName]['input'];
+    const output = await service.call(name, input, callerOf(accessKey));
     reply.header('content-type', AWS_JSON_1_1);
     return Buffer.from(toJson(output));
   });
@@ -96,10 +96,10 @@ function parseJson(body: Buffer): unknown {
  * An operation's output as AWS JSON. Top-level blobs are written directly: base64 needs no
  * escaping, and JSON.stringify's scan of a large ciphertext or plaintext is a real cost.
  */
-function toJson(output: Record<string, unknown>): string {
+function toJson(output: object): string {
   let json = '';
   for (const key in output) {
-    const value = output[key];
+    const value = (output as Record<string, unknown>)[key];
     const encoded: string | undefined = Buffer.isBuffer(value) ? `"${value.toString('base64')}"` : JSON.stringify(encodeBlobs(value));
     if (encoded === undefined) continue;
     json += `${json === '' ? '{' : ','}${JSON.stringify(key)}:${encoded}`;

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 
 /**
- * The input shapes of the AWS KMS API (trimmed from botocore's service-2.json), which
- * drive request validation with AWS's own lengths, ranges, enums and patterns, plus the
- * limits AWS documents outside botocore's model (`maxTotalLength`).
+ * The shapes of the AWS KMS operations Concord performs (trimmed from botocore's service-2.json
+ * by scripts/trim-kms-model.ts): inputs drive request validation with AWS's own lengths, ranges,
+ * enums and patterns, plus the limits AWS documents outside botocore's model (`maxTotalLength`);
+ * inputs and outputs are the domain's types (src/kms/kms-api.ts, by scripts/generate-kms-types.ts).
  */
 export interface Shape {
   type: 'structure' | 'string' | 'blob' | 'integer' | 'long' | 'boolean' | 'list' | 'map' | 'timestamp';
@@ -27,7 +28,7 @@ export interface Shape {
 }
 
 export interface KmsModel {
-  operations: Record<string, { input: string | null }>;
+  operations: Record<string, { input: string | null; output: string | null }>;
   shapes: Record<string, Shape>;
 }
 

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { KmsError } from '../../../errors/index.ts';
 import { isSymmetric, requireNotPendingDeletion, type KeyRecord } from '../../keys/index.ts';
-import { finishDryRun, type Input, type OperationDeps, type Operations, type Output } from '../../operation.ts';
+import { finishDryRun, type OperationDeps, type Operations } from '../../operation.ts';
 import { markerKey, pageOf } from '../../paging.ts';
 import { keyArn, type Caller } from '../../region-context.ts';
 import { grantListEntry, grantPrefix, grantToken, parseGrantToken, type GrantRecord } from './grant-record.ts';
 import { addGrant, granteeGrants, granteePrefix, grantForUpdate, removeGrant } from './grant-store.ts';
+import type { CreateGrantResponse, ListGrantsResponse, NoOutput, RetireGrantRequest } from '../../kms-api.ts';
 
 const LIST_GRANTS_DEFAULT_LIMIT = 50;
 
@@ -21,7 +22,13 @@ const OPERATIONS_BY_USAGE: Record<string, { symmetric: readonly string[]; asymme
 };
 const ANY_KEY_OPERATIONS = ['CreateGrant', 'RetireGrant', 'DescribeKey'];
 
-export function grantOperations(deps: OperationDeps): Operations {
+export function grantOperations(deps: OperationDeps): Operations<
+  | 'CreateGrant'
+  | 'ListGrants'
+  | 'ListRetirableGrants'
+  | 'RetireGrant'
+  | 'RevokeGrant'
+> {
   const { ctx, keys, authorize } = deps;
 
   const checkOperations = (key: KeyRecord, operations: string[]): void => {
@@ -33,13 +40,13 @@ export function grantOperations(deps: OperationDeps): Operations {
     }
   };
 
-  const listPage = (grants: GrantRecord[], limit: number, markerOf: (grant: GrantRecord) => string): Output => {
+  const listPage = (grants: GrantRecord[], limit: number, markerOf: (grant: GrantRecord) => string): ListGrantsResponse => {
     const { page, ...more } = pageOf(grants, limit, markerOf);
     return { Grants: page.map((grant) => grantListEntry(ctx, grant)), ...more };
   };
 
   /** The grant RetireGrant names, by its token or by key and grant ID. */
-  const retireTarget = async (input: Input): Promise<{ keyId: string; grantId: string }> => {
+  const retireTarget = async (input: RetireGrantRequest): Promise<{ keyId: string; grantId: string }> => {
     if (input.GrantToken !== undefined) {
       const named = parseGrantToken(input.GrantToken);
       if (!named) throw new KmsError('InvalidGrantTokenException', 'The grant token is not valid.');
@@ -58,7 +65,7 @@ export function grantOperations(deps: OperationDeps): Operations {
     caller.arn === `arn:aws:iam::${grant.issuingAccount}:root`;
 
   return {
-    async CreateGrant(input, caller) {
+    async CreateGrant(input, caller): Promise<CreateGrantResponse> {
       const key = await keys.find(input.KeyId, { allowAlias: false });
       const { EncryptionContextEquals: equals, EncryptionContextSubset: subset } = input.Constraints ?? {};
       // For CreateGrant, kms:EncryptionContext: condition keys see the new grant's constraint, as in AWS.
@@ -97,7 +104,7 @@ export function grantOperations(deps: OperationDeps): Operations {
       return { GrantToken: grantToken(key.keyId, grantId), GrantId: grantId };
     },
 
-    async ListGrants(input, caller) {
+    async ListGrants(input, caller): Promise<ListGrantsResponse> {
       const key = await keys.find(input.KeyId, { allowAlias: false });
       await authorize(caller, 'ListGrants', key);
       // Listing one grantee's grants reads only its index entries, in grant ID order like the full listing.
@@ -109,7 +116,7 @@ export function grantOperations(deps: OperationDeps): Operations {
       return listPage(grants, input.Limit ?? LIST_GRANTS_DEFAULT_LIMIT, (grant) => grant.grantId);
     },
 
-    async ListRetirableGrants(input, caller) {
+    async ListRetirableGrants(input, caller): Promise<ListGrantsResponse> {
       await deps.authorizeIdentity(caller, 'ListRetirableGrants');
       const entries = await ctx.store.list('grant/', { after: markerKey(input.Marker, 'grant/') });
       const grants = entries
@@ -118,7 +125,7 @@ export function grantOperations(deps: OperationDeps): Operations {
       return listPage(grants, input.Limit ?? LIST_GRANTS_DEFAULT_LIMIT, (grant) => `${grant.keyId}/${grant.grantId}`);
     },
 
-    async RetireGrant(input, caller) {
+    async RetireGrant(input, caller): Promise<NoOutput> {
       const { keyId, grantId } = await retireTarget(input);
       await ctx.store.transaction(async (tx) => {
         const grant = await grantForUpdate(tx, keyId, grantId);
@@ -132,7 +139,7 @@ export function grantOperations(deps: OperationDeps): Operations {
       return {};
     },
 
-    async RevokeGrant(input, caller) {
+    async RevokeGrant(input, caller): Promise<NoOutput> {
       const key = await keys.find(input.KeyId, { allowAlias: false });
       await authorize(caller, 'RevokeGrant', key);
       await ctx.store.transaction(async (tx) => {

@@ -6,6 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { SoftwareCryptoUnit } from '../../../cryptounits/index.ts';
 import { SqliteStore, type Entry, type ListOptions, type Store, type Transaction } from '../../../store/index.ts';
 import { KeyService } from '../../key-service.ts';
+import type { CreateGrantRequest, KmsApi } from '../../kms-api.ts';
+import type { OperationName } from '../../operation.ts';
 import { DAY_MS, TEST_ACCOUNT } from '../../test-key-service.ts';
 import type { GrantRecord } from './grant-record.ts';
 import { addGrant, GRANTS_PER_KEY, indexStoredGrants } from './grant-store.ts';
@@ -54,7 +56,7 @@ describe('grants by grantee', () => {
   let store: CountingStore;
   let service: KeyService;
   let clock = Date.UTC(2030, 0, 1);
-  const call = (operation: string, input: Record<string, unknown>, caller = ROOT) => service.operation(operation)!(input, caller);
+  const call = <Op extends OperationName>(operation: Op, input: KmsApi[Op]['input'], caller = ROOT) => service.call(operation, input, caller);
   const createKey = async (): Promise<string> => ((await call('CreateKey', {})).KeyMetadata as { KeyId: string }).KeyId;
   const addOtherGrants = (keyId: string, from: number, to: number) =>
     store.transaction(async (tx) => {
@@ -87,7 +89,7 @@ describe('grants by grantee', () => {
     const KeyId = await createKey();
     const { GrantId } = (await call('CreateGrant', { KeyId, GranteePrincipal: APP.arn, Operations: ['Encrypt'] })) as { GrantId: string };
     await addOtherGrants(KeyId, 1, GRANTS_PER_KEY);
-    const another = { KeyId, GranteePrincipal: APP.arn, Operations: ['Decrypt'] };
+    const another: CreateGrantRequest = { KeyId, GranteePrincipal: APP.arn, Operations: ['Decrypt'] };
     await assert.rejects(call('CreateGrant', another), {
       name: 'LimitExceededException',
       message: `arn:aws:kms:us-east-1:${TEST_ACCOUNT}:key/${KeyId} has reached the limit of ${GRANTS_PER_KEY} grants.`,
