@@ -1,7 +1,8 @@
 export { KeyService, type KeyServiceOptions } from './key-service.ts';
 export type { Caller, RegionContext } from './region-context.ts';
 export type { Operation, Input, Output } from './operation.ts';
-export type { KeyHooks, OperationDeps, Operations } from './operation.ts';
+export type { ImportedMaterialBinder, OperationDeps, Operations } from './operation.ts';
+export { KeyEvents, type KeyEvent, type KeyEventKind, type KeySubscriber, type PublishKeyEvent } from './key-events.ts';
 export type { KeyRecord, KeyState, MaterialInfo, MultiRegionConfig, Tag } from './key-record.ts';
 export { keyPath, purgeTimeIndex, timeIndexPath } from './key-record.ts';
 export { wrappedKeyRecords } from './wrapped-key-records.ts';

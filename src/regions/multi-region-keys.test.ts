@@ -25,7 +25,15 @@ it("judges peer timestamps and forgets peer nonces by the store's clock, not by 
     peers: { [EAST]: { url: 'http://127.0.0.1:1', publicKey: east.publicKey } },
     logger: pino({ level: 'silent' }),
   });
-  new KeyService({ region: WEST, account: '111122223333', store, unit: SoftwareCryptoUnit.openOrInit(join(dir, 'unit.json')), hooks: multiRegion.hooks, moreOperations: multiRegion.operations });
+  const service = new KeyService({
+    region: WEST,
+    account: '111122223333',
+    store,
+    unit: SoftwareCryptoUnit.openOrInit(join(dir, 'unit.json')),
+    importedMaterialBinder: multiRegion.importedMaterialBinder,
+    moreOperations: multiRegion.operations,
+  });
+  service.events.subscribe(multiRegion.subscriber);
   const eastStore = new SqliteStore(join(dir, 'east.db'));
   const eastAuth = new PeerAuthenticator(EAST, east, { [WEST]: { url: 'http://127.0.0.1:1', publicKey: west.publicKey } }, new PeerNonces(eastStore), () => eastStore.now());
   const request = { action: 'hello', ...(await eastAuth.signRequest(WEST, 'hello', '{}')), body: Buffer.from('{}') };

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { KeyHooks, OperationDeps, Operations } from '../kms/index.ts';
+import type { ImportedMaterialBinder, KeySubscriber, OperationDeps, Operations } from '../kms/index.ts';
 import type { Store } from '../store/index.ts';
 import { KeyLocks } from './key-locks.ts';
 import { KeySnapshots } from './key-snapshot.ts';
@@ -13,7 +13,7 @@ import { PeerNonces } from './peer-nonces.ts';
 import type { RegionIdentity } from './region-identity.ts';
 import type { ReplicationContext } from './replication-context.ts';
 import { replicationReceiver } from './replication-receiver.ts';
-import { deliverTo, replicationHooks } from './replication-sender.ts';
+import { deliverTo, importedMaterialBinder, replicationSubscriber } from './replication-sender.ts';
 
 export interface MultiRegionOptions {
   region: string;
@@ -24,13 +24,15 @@ export interface MultiRegionOptions {
 }
 
 /**
- * A region's multi-Region keys: the ReplicateKey and UpdatePrimaryRegion operations, the hooks
- * that turn key changes into outbox messages, the outbox delivery, and the peer API. The key
- * service is built with `hooks` and `operations`; the peer API is served by the HTTP layer.
+ * A region's multi-Region keys: the ReplicateKey and UpdatePrimaryRegion operations, the key
+ * event subscriber that turns key changes into outbox messages, the outbox delivery, and the peer
+ * API. The key service is built with `operations` and `importedMaterialBinder`, and `subscriber`
+ * subscribes to its events; the peer API is served by the HTTP layer.
  */
 export class MultiRegionKeys {
   readonly outbox: Outbox;
-  readonly hooks: KeyHooks;
+  readonly subscriber: KeySubscriber;
+  readonly importedMaterialBinder: ImportedMaterialBinder;
   private readonly auth: PeerAuthenticator;
   private context: ReplicationContext | undefined;
   private api: PeerApi | undefined;
@@ -38,7 +40,8 @@ export class MultiRegionKeys {
   constructor(private readonly options: MultiRegionOptions) {
     this.auth = new PeerAuthenticator(options.region, options.identity, options.peers, new PeerNonces(options.store), () => options.store.now());
     this.outbox = new Outbox(options.store, deliverTo(() => this.rc), options.logger);
-    this.hooks = replicationHooks(() => this.rc);
+    this.subscriber = replicationSubscriber(() => this.rc);
+    this.importedMaterialBinder = importedMaterialBinder(() => this.rc);
   }
 
   /** The key service calls this with its dependencies once they exist. */

@@ -16,7 +16,7 @@ import {
 } from '../kms/index.ts';
 import { enqueue } from './outbox.ts';
 import { dependencyTimeout } from './peer-client.ts';
-import type { ReplicationContext } from './replication-context.ts';
+import { REPLICATION, type ReplicationContext } from './replication-context.ts';
 import type { PreparedReplica, PrepareReplicaRequest, ReplicaState, ReplicaStateRequest } from './replication-receiver.ts';
 
 const KEY_ARN = /^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/.+$/;
@@ -91,7 +91,7 @@ export function multiRegionOperations(rc: ReplicationContext): Operations {
         const replica = await client.call<PreparedReplica>(replicaRegion, 'prepare-replica', request).catch(unavailable);
 
         // The replica exists (Creating); only now does the primary list it, and the sync that follows enables it.
-        await ctx.store.transaction(async (tx) => {
+        await deps.events.transaction(async (tx, publish) => {
           const current = (await keys.getForUpdate(tx, keyId))!;
           const latest = multiRegionConfig(current)!;
           await changeKey(tx, current, (key) => {
@@ -100,9 +100,9 @@ export function multiRegionOperations(rc: ReplicationContext): Operations {
               version: Math.max(next.version, latest.version + 1),
               replicaRegions: [...latest.replicaRegions, replicaRegion],
             };
-          });
+          }, { publish });
           for (const target of [...latest.replicaRegions, replicaRegion]) await enqueue(tx, { kind: 'sync', keyId, target });
-        });
+        }, REPLICATION);
         outbox.kick();
         return { ReplicaKeyMetadata: replica.metadata, ReplicaPolicy: replica.policy, ReplicaTags: replica.tags };
       });
@@ -125,7 +125,7 @@ export function multiRegionOperations(rc: ReplicationContext): Operations {
         await authorize(caller, 'UpdatePrimaryRegion', key, { conditions: { 'kms:PrimaryRegion': target } });
         requireSwappable(key);
         await requireReplicaConsent(keyId, target, caller);
-        await ctx.store.transaction(async (tx) => {
+        await deps.events.transaction(async (tx, publish) => {
           const current = (await keys.getForUpdate(tx, keyId)) ?? (await keys.load(keyId, tx));
           const config = requireSwappable(current);
           // Phase one: this region stops being primary before the new one starts, so there is never more than one.
@@ -136,9 +136,9 @@ export function multiRegionOperations(rc: ReplicationContext): Operations {
               replicaRegions: [...config.replicaRegions.filter((region) => region !== target), ctx.region],
               updatingWith: target,
             };
-          });
+          }, { publish });
           await enqueue(tx, { kind: 'sync', keyId, target });
-        });
+        }, REPLICATION);
       });
       outbox.kick();
       return {};

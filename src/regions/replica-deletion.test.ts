@@ -45,9 +45,10 @@ function region(name: string, peer: string, peerUrl: string, clock: () => number
     store,
     unit: SoftwareCryptoUnit.openOrInit(join(dir, name, 'crypto-unit.json')),
     now: clock,
-    hooks: multiRegion.hooks,
+    importedMaterialBinder: multiRegion.importedMaterialBinder,
     moreOperations: multiRegion.operations,
   });
+  service.events.subscribe(multiRegion.subscriber);
   const call = (operation: string, input: Record<string, unknown>) => service.operation(operation)!(input, caller);
   const describeKey = async (KeyId: string) =>
     (await call('DescribeKey', { KeyId })).KeyMetadata as { KeyState: string; PendingDeletionWindowInDays?: number; DeletionDate?: number };

@@ -20,4 +20,11 @@ export interface ReplicationContext {
   log: Logger;
 }
 
+/**
+ * Replication's name as a key event subscriber. The key changes replication makes itself (a
+ * peer's word, a step of ReplicateKey or UpdatePrimaryRegion) carry it as their source: they
+ * reach the other subscribers, and replication has accounted for them already.
+ */
+export const REPLICATION = 'multi-Region replication';
+
 export const DAY_MS = 24 * 60 * 60 * 1000;

@@ -6,6 +6,7 @@ import {
   defaultKeyPolicy,
   keyArn,
   keyMetadata,
+  keyPath,
   multiRegionConfig,
   type Caller,
   type KeyRecord,
@@ -18,7 +19,7 @@ import { enqueue } from './outbox.ts';
 import type { PeerHandlers } from './peer-api.ts';
 import { dependencyTimeout } from './peer-client.ts';
 import { PeerRefusal } from './peer-refusal.ts';
-import { DAY_MS, type ReplicationContext } from './replication-context.ts';
+import { DAY_MS, REPLICATION, type ReplicationContext } from './replication-context.ts';
 
 export interface PrepareReplicaRequest {
   snapshot: KeySnapshot;
@@ -119,7 +120,7 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
         multiRegion: true,
         multiRegionConfig: snapshot.config,
       };
-      await ctx.store.transaction(async (tx) => {
+      await deps.events.transaction(async (tx, publish) => {
         const existing = await keys.getForUpdate(tx, record.keyId);
         if (existing && multiRegionConfig(existing)?.primaryRegion !== from) {
           throw new PeerRefusal(record.keyId, `Key ${record.keyId} exists in ${ctx.region} and ${from} is not its primary region.`);
@@ -129,9 +130,10 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
           throw new KmsError('AlreadyExistsException', `Key ${record.keyId} already exists in ${ctx.region}.`);
         }
         await snapshots.applyShared(record, snapshot, from);
-        await changeKey(tx, record, () => undefined);
+        await publish({ kind: 'created', keyId: record.keyId, after: record });
+        tx.put(keyPath(record.keyId), JSON.stringify(record));
         tx.put(pendingReplicaPath(record.keyId), String(record.createdAt));
-      });
+      }, REPLICATION);
       return { metadata: keyMetadata(ctx, record), policy: record.policy, tags: record.tags };
     },
 
@@ -155,7 +157,7 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
       if (voucher !== from && !(await handedOver(keyId, voucher, from))) {
         throw new PeerRefusal(keyId, `${from} is not the primary region of ${keyId}.`);
       }
-      const result = await ctx.store.transaction(async (tx) => {
+      const result = await deps.events.transaction(async (tx, publish) => {
         const key = await keys.getForUpdate(tx, keyId);
         const current = key && multiRegionConfig(key);
         if (!key || !current) return { applied: false };
@@ -176,9 +178,9 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
             key.state = key.origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled';
             tx.delete(pendingReplicaPath(key.keyId));
           }
-        });
+        }, { publish });
         return { applied: newer };
-      });
+      }, REPLICATION);
       outbox.kick();
       return result;
     },
@@ -212,7 +214,7 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
     /** The primary binds the material a replica imports, or refuses it (bindForReplica); only KeyMaterialIds travel. */
     async 'bind-imported-material'(from, { keyId, materialId, version }: BindImportedMaterialRequest): Promise<{ version: number }> {
       const bound = await locks.run(keyId, () =>
-        ctx.store.transaction(async (tx) => {
+        deps.events.transaction(async (tx, publish) => {
           const key = await keys.getForUpdate(tx, keyId);
           const config = key && multiRegionConfig(key);
           if (config?.primaryRegion === ctx.region && !config.replicaRegions.includes(from)) {
@@ -224,7 +226,7 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
           let bound = 0;
           await changeKey(tx, key, (key) => {
             bound = bindForReplica(key, materialId, version);
-          }, deps.hooks);
+          }, { publish });
           return bound;
         }),
       );
@@ -234,7 +236,7 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
 
     /** The primary forgets a replica that was really deleted; the last one ends PendingReplicaDeletion. */
     async 'replica-deleted'(from, { keyId }: { keyId: string }) {
-      const result = await ctx.store.transaction(async (tx) => {
+      const result = await deps.events.transaction(async (tx, publish) => {
         const key = await keys.getForUpdate(tx, keyId);
         const config = key && multiRegionConfig(key);
         if (!key || !config) return {};
@@ -247,10 +249,10 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
             key.state = 'PendingDeletion';
             key.deletionDate = ctx.now() + key.pendingWindowDays! * DAY_MS;
           }
-        });
+        }, { publish });
         for (const target of replicaRegions) await enqueue(tx, { kind: 'sync', keyId, target });
         return {};
-      });
+      }, REPLICATION);
       outbox.kick();
       return result;
     },

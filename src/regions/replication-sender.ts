@@ -1,7 +1,17 @@
-import { changeKey, invalidState, isReplicaKey, keyArn, multiRegionConfig, refuseOnReplica, sharedView, type KeyHooks } from '../kms/index.ts';
+import {
+  changeKey,
+  invalidState,
+  isReplicaKey,
+  keyArn,
+  multiRegionConfig,
+  refuseOnReplica,
+  sharedView,
+  type ImportedMaterialBinder,
+  type KeySubscriber,
+} from '../kms/index.ts';
 import { enqueue, type DeliveryResult, type OutboxEntry } from './outbox.ts';
 import { dependencyTimeout } from './peer-client.ts';
-import type { ReplicationContext } from './replication-context.ts';
+import { REPLICATION, type ReplicationContext } from './replication-context.ts';
 import type { BindImportedMaterialRequest } from './replication-receiver.ts';
 
 /** Delivers one outbox message to its peer region. */
@@ -21,13 +31,13 @@ export function deliverTo(rc: () => ReplicationContext) {
     const snapshot = await snapshots.build(key, entry.target, await client.transportKey(entry.target));
     await client.call(entry.target, 'sync', { snapshot });
     if (config.updatingWith === entry.target && config.primaryRegion === ctx.region) {
-      await ctx.store.transaction(async (tx) => {
+      await deps.events.transaction(async (tx, publish) => {
         const current = await keys.getForUpdate(tx, entry.keyId);
         if (current?.multiRegionConfig?.updatingWith !== entry.target) return;
         await changeKey(tx, current, (key) => {
           delete key.multiRegionConfig!.updatingWith;
-        });
-      });
+        }, { publish });
+      }, REPLICATION);
     }
     return { done: true };
   };
@@ -38,11 +48,12 @@ export function deliverTo(rc: () => ReplicationContext) {
  * configuration version and queues a sync to each replica in the same transaction; on a
  * replica it is refused; a replica really deleted queues word to its primary.
  */
-export function replicationHooks(rc: () => ReplicationContext): KeyHooks {
+export function replicationSubscriber(rc: () => ReplicationContext): KeySubscriber {
   return {
-    async keyChanged(tx, before, after) {
-      const config = multiRegionConfig(before);
-      if (!config) return;
+    name: REPLICATION,
+    async inTransaction(tx, { before, after }) {
+      const config = before && multiRegionConfig(before);
+      if (!before || !config) return;
       if (!after) {
         if (isReplicaKey(before)) await enqueue(tx, { kind: 'replica-deleted', keyId: before.keyId, target: config.primaryRegion });
         return;
@@ -56,16 +67,20 @@ export function replicationHooks(rc: () => ReplicationContext): KeyHooks {
       after.multiRegionConfig = { ...config, version: config.version + 1 };
       for (const target of config.replicaRegions) await enqueue(tx, { kind: 'sync', keyId: after.keyId, target });
     },
-    committed() {
+    afterCommit() {
       rc().outbox.kick();
     },
-    async bindImportedMaterial(replica, materialId, version) {
-      const primary = multiRegionConfig(replica)!.primaryRegion;
-      const request: BindImportedMaterialRequest = { keyId: replica.keyId, materialId, ...(version !== undefined ? { version } : {}) };
-      const answer = await rc()
-        .client.call<{ version: number }>(primary, 'bind-imported-material', request)
-        .catch(dependencyTimeout(`its primary key must confirm the key material of a replica key, so nothing was imported. Try again when ${primary} is reachable.`));
-      return answer.version;
-    },
+  };
+}
+
+/** A replica's imported material is bound by its primary, asked over the peer API. */
+export function importedMaterialBinder(rc: () => ReplicationContext): ImportedMaterialBinder {
+  return async (replica, materialId, version) => {
+    const primary = multiRegionConfig(replica)!.primaryRegion;
+    const request: BindImportedMaterialRequest = { keyId: replica.keyId, materialId, ...(version !== undefined ? { version } : {}) };
+    const answer = await rc()
+      .client.call<{ version: number }>(primary, 'bind-imported-material', request)
+      .catch(dependencyTimeout(`its primary key must confirm the key material of a replica key, so nothing was imported. Try again when ${primary} is reachable.`));
+    return answer.version;
   };
 }

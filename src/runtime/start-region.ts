@@ -21,7 +21,16 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
   const multiRegion = config.identity
     ? new MultiRegionKeys({ region: config.region, store, identity: RegionIdentity.openOrInit(config.identity.path), peers: config.peers, logger: log })
     : undefined;
-  const service = new KeyService({ region: config.region, account: config.account, store, unit, principals: accountPrincipals(config), hooks: multiRegion?.hooks, moreOperations: multiRegion?.operations });
+  const service = new KeyService({
+    region: config.region,
+    account: config.account,
+    store,
+    unit,
+    principals: accountPrincipals(config),
+    importedMaterialBinder: multiRegion?.importedMaterialBinder,
+    moreOperations: multiRegion?.operations,
+  });
+  if (multiRegion) service.events.subscribe(multiRegion.subscriber);
   await service.upgradeStoredData();
   const app = buildRegionServer({ service, accessKeys: config.accessKeys, logger: log, mgmt: cryptoUnits.mgmt && { ...cryptoUnits.mgmt, authorize: service.authorizeManagement }, peerApi: multiRegion?.peerApi });
   const url = await app.listen({ host: config.listen.host, port: config.listen.port });
