@@ -5,7 +5,7 @@ import { KeyLocks } from './key-locks.ts';
 import { KeySnapshots } from './key-snapshot.ts';
 import { multiRegionOperations } from './multi-region-operations.ts';
 import { removeOrphanReplicas } from './orphan-replicas.ts';
-import { Outbox } from './outbox.ts';
+import { Outbox } from '../outbox/index.ts';
 import { PeerApi } from './peer-api.ts';
 import { PeerAuthenticator, type PeerConfig } from './peer-auth.ts';
 import { PeerClient } from './peer-client.ts';

@@ -14,7 +14,7 @@ import {
   type MultiRegionConfig,
   type Operations,
 } from '../kms/index.ts';
-import { enqueue } from './outbox.ts';
+import { enqueue } from '../outbox/index.ts';
 import { dependencyTimeout } from './peer-client.ts';
 import { REPLICATION, type ReplicationContext } from './replication-context.ts';
 import type { PreparedReplica, PrepareReplicaRequest, ReplicaState, ReplicaStateRequest } from './replication-receiver.ts';

@@ -15,7 +15,7 @@ import {
 } from '../kms/index.ts';
 import type { KeySnapshot } from './key-snapshot.ts';
 import { pendingReplicaPath } from './orphan-replicas.ts';
-import { enqueue } from './outbox.ts';
+import { enqueue } from '../outbox/index.ts';
 import type { PeerHandlers } from './peer-api.ts';
 import { dependencyTimeout } from './peer-client.ts';
 import { PeerRefusal } from './peer-refusal.ts';

@@ -9,7 +9,7 @@ import {
   type ImportedMaterialBinder,
   type KeySubscriber,
 } from '../kms/index.ts';
-import { enqueue, type DeliveryResult, type OutboxEntry } from './outbox.ts';
+import { enqueue, type DeliveryResult, type OutboxEntry } from '../outbox/index.ts';
 import { dependencyTimeout } from './peer-client.ts';
 import { REPLICATION, type ReplicationContext } from './replication-context.ts';
 import type { BindImportedMaterialRequest } from './replication-receiver.ts';

@@ -1,0 +1,1 @@
+export { enqueue, Outbox, REPLICATION_JOB, type DeliveryResult, type OutboxEntry, type OutboxMessage } from './outbox.ts';
