@@ -6,6 +6,7 @@ import { it } from 'node:test';
 import pino from 'pino';
 import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
 import { KeyService } from '../kms/index.ts';
+import { Outbox } from '../outbox/index.ts';
 import { SqliteStore } from '../store/index.ts';
 import { MultiRegionKeys } from './multi-region-keys.ts';
 import { PeerAuthenticator } from './peer-auth.ts';
@@ -18,12 +19,15 @@ it("judges peer timestamps and forgets peer nonces by the store's clock, not by 
   const dir = mkdtempSync(join(tmpdir(), 'concord-peer-clock-'));
   const [east, west] = [RegionIdentity.openOrInit(join(dir, 'east.json')), RegionIdentity.openOrInit(join(dir, 'west.json'))];
   const store = new SqliteStore(join(dir, 'west.db'));
+  const logger = pino({ level: 'silent' });
+  const outbox = new Outbox(store, logger);
   const multiRegion = new MultiRegionKeys({
     region: WEST,
     store,
     identity: west,
     peers: { [EAST]: { url: 'http://127.0.0.1:1', publicKey: east.publicKey } },
-    logger: pino({ level: 'silent' }),
+    outbox,
+    logger,
   });
   const service = new KeyService({
     region: WEST,
@@ -45,6 +49,6 @@ it("judges peer timestamps and forgets peer nonces by the store's clock, not by 
   assert.equal((await multiRegion.runBackground()).noncesForgotten, 0);
   assert.equal((await multiRegion.peerApi.handle(request)).status, 401, 'the replay is refused');
 
-  await multiRegion.outbox.close();
+  await outbox.close();
   await Promise.all([store.close(), eastStore.close()]);
 });

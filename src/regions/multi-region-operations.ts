@@ -14,7 +14,7 @@ import {
   type MultiRegionConfig,
   type Operations,
 } from '../kms/index.ts';
-import { enqueue } from '../outbox/index.ts';
+import { enqueueReplication } from './replication-messages.ts';
 import { dependencyTimeout } from './peer-client.ts';
 import { REPLICATION, type ReplicationContext } from './replication-context.ts';
 import type { PreparedReplica, PrepareReplicaRequest, ReplicaState, ReplicaStateRequest } from './replication-receiver.ts';
@@ -101,7 +101,7 @@ export function multiRegionOperations(rc: ReplicationContext): Operations {
               replicaRegions: [...latest.replicaRegions, replicaRegion],
             };
           }, { publish });
-          for (const target of [...latest.replicaRegions, replicaRegion]) await enqueue(tx, { kind: 'sync', keyId, target });
+          for (const target of [...latest.replicaRegions, replicaRegion]) await enqueueReplication(tx, { kind: 'sync', keyId, target });
         }, REPLICATION);
         outbox.kick();
         return { ReplicaKeyMetadata: replica.metadata, ReplicaPolicy: replica.policy, ReplicaTags: replica.tags };
@@ -137,7 +137,7 @@ export function multiRegionOperations(rc: ReplicationContext): Operations {
               updatingWith: target,
             };
           }, { publish });
-          await enqueue(tx, { kind: 'sync', keyId, target });
+          await enqueueReplication(tx, { kind: 'sync', keyId, target });
         }, REPLICATION);
       });
       outbox.kick();

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { OperationDeps } from '../kms/index.ts';
+import type { Outbox } from '../outbox/index.ts';
 import type { KeyLocks } from './key-locks.ts';
 import type { KeySnapshots } from './key-snapshot.ts';
-import type { Outbox } from '../outbox/index.ts';
 import type { PeerAuthenticator } from './peer-auth.ts';
 import type { PeerClient } from './peer-client.ts';
 import type { RegionIdentity } from './region-identity.ts';

@@ -15,7 +15,7 @@ import {
 } from '../kms/index.ts';
 import type { KeySnapshot } from './key-snapshot.ts';
 import { pendingReplicaPath } from './orphan-replicas.ts';
-import { enqueue } from '../outbox/index.ts';
+import { enqueueReplication } from './replication-messages.ts';
 import type { PeerHandlers } from './peer-api.ts';
 import { dependencyTimeout } from './peer-client.ts';
 import { PeerRefusal } from './peer-refusal.ts';
@@ -172,7 +172,7 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
             const promoted = incoming.primaryRegion === ctx.region && current.primaryRegion !== ctx.region;
             // The new primary raises the version once more, so its first word to every replica outranks the old primary's last.
             key.multiRegionConfig = promoted ? { ...incoming, version: incoming.version + 1, updatingWith: from } : { ...incoming };
-            if (promoted) for (const target of incoming.replicaRegions) await enqueue(tx, { kind: 'sync', keyId: key.keyId, target });
+            if (promoted) for (const target of incoming.replicaRegions) await enqueueReplication(tx, { kind: 'sync', keyId: key.keyId, target });
           }
           if (key.state === 'Creating' && incoming.replicaRegions.includes(ctx.region) && incoming.version >= current.version) {
             key.state = key.origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled';
@@ -250,7 +250,7 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
             key.deletionDate = ctx.now() + key.pendingWindowDays! * DAY_MS;
           }
         }, { publish });
-        for (const target of replicaRegions) await enqueue(tx, { kind: 'sync', keyId, target });
+        for (const target of replicaRegions) await enqueueReplication(tx, { kind: 'sync', keyId, target });
         return {};
       }, REPLICATION);
       outbox.kick();

@@ -9,31 +9,32 @@ import {
   type ImportedMaterialBinder,
   type KeySubscriber,
 } from '../kms/index.ts';
-import { enqueue, type DeliveryResult, type OutboxEntry } from '../outbox/index.ts';
+import type { DeliveryResult, OutboxEntry } from '../outbox/index.ts';
+import { enqueueReplication, type ReplicationBody } from './replication-messages.ts';
 import { dependencyTimeout } from './peer-client.ts';
 import { REPLICATION, type ReplicationContext } from './replication-context.ts';
 import type { BindImportedMaterialRequest } from './replication-receiver.ts';
 
-/** Delivers one outbox message to its peer region. */
+/** Delivers one replication message to its peer region. */
 export function deliverTo(rc: () => ReplicationContext) {
-  return async (entry: OutboxEntry): Promise<DeliveryResult> => {
+  return async ({ destination: target, body: { kind, keyId } }: OutboxEntry<ReplicationBody>): Promise<DeliveryResult> => {
     const { deps, client, snapshots } = rc();
     const { ctx, keys } = deps;
-    if (entry.kind === 'replica-deleted') {
-      const answer = await client.call<{ primaryRegion?: string }>(entry.target, 'replica-deleted', { keyId: entry.keyId });
-      return answer.primaryRegion && answer.primaryRegion !== entry.target ? { retarget: answer.primaryRegion } : { done: true };
+    if (kind === 'replica-deleted') {
+      const answer = await client.call<{ primaryRegion?: string }>(target, 'replica-deleted', { keyId });
+      return answer.primaryRegion && answer.primaryRegion !== target ? { retarget: answer.primaryRegion } : { done: true };
     }
-    const key = await keys.get(entry.keyId);
+    const key = await keys.get(keyId);
     const config = key && multiRegionConfig(key);
     // Only the primary speaks for a key, and an old primary only to hand over to its successor.
-    const handingOver = config?.updatingWith === entry.target && config.primaryRegion === entry.target;
+    const handingOver = config?.updatingWith === target && config.primaryRegion === target;
     if (!key || !config || (config.primaryRegion !== ctx.region && !handingOver)) return { done: true };
-    const snapshot = await snapshots.build(key, entry.target, await client.transportKey(entry.target));
-    await client.call(entry.target, 'sync', { snapshot });
-    if (config.updatingWith === entry.target && config.primaryRegion === ctx.region) {
+    const snapshot = await snapshots.build(key, target, await client.transportKey(target));
+    await client.call(target, 'sync', { snapshot });
+    if (config.updatingWith === target && config.primaryRegion === ctx.region) {
       await deps.events.transaction(async (tx, publish) => {
-        const current = await keys.getForUpdate(tx, entry.keyId);
-        if (current?.multiRegionConfig?.updatingWith !== entry.target) return;
+        const current = await keys.getForUpdate(tx, keyId);
+        if (current?.multiRegionConfig?.updatingWith !== target) return;
         await changeKey(tx, current, (key) => {
           delete key.multiRegionConfig!.updatingWith;
         }, { publish });
@@ -55,7 +56,7 @@ export function replicationSubscriber(rc: () => ReplicationContext): KeySubscrib
       const config = before && multiRegionConfig(before);
       if (!before || !config) return;
       if (!after) {
-        if (isReplicaKey(before)) await enqueue(tx, { kind: 'replica-deleted', keyId: before.keyId, target: config.primaryRegion });
+        if (isReplicaKey(before)) await enqueueReplication(tx, { kind: 'replica-deleted', keyId: before.keyId, target: config.primaryRegion });
         return;
       }
       // While the primary moves, the keys serve cryptography but their state stays as it is.
@@ -65,7 +66,7 @@ export function replicationSubscriber(rc: () => ReplicationContext): KeySubscrib
       if (config.updatingWith) throw invalidState(keyArn(before, before.keyId), 'Updating');
       if (config.replicaRegions.length === 0) return;
       after.multiRegionConfig = { ...config, version: config.version + 1 };
-      for (const target of config.replicaRegions) await enqueue(tx, { kind: 'sync', keyId: after.keyId, target });
+      for (const target of config.replicaRegions) await enqueueReplication(tx, { kind: 'sync', keyId: after.keyId, target });
     },
     afterCommit() {
       rc().outbox.kick();
