@@ -7,7 +7,12 @@ const base = {
   region: 'us-east-1',
   account: '111122223333',
   store: { kind: 'sqlite', path: '/var/lib/concord/us-east-1/keys.db' },
-  cryptoUnit: { kind: 'software', path: '/var/lib/concord/us-east-1/crypto-unit.json' },
+  cryptoUnits: {
+    units: [
+      { id: 'op-1', role: 'operational', kind: 'software', dir: '/var/lib/concord/op-1' },
+      { id: 'rec-1', role: 'recovery', kind: 'software', dir: '/var/lib/concord/rec-1' },
+    ],
+  },
   accessKeys: [{ accessKeyId: 'AKIAEXAMPLEADMIN0001', secretAccessKey: 'a-long-random-secret', principal: 'arn:aws:iam::111122223333:root' }],
 };
 
@@ -84,7 +89,6 @@ describe('the store in a region configuration', () => {
 describe('PKCS#11 crypto units in a region configuration', () => {
   const withHsm = (fields: Record<string, string | number | undefined>) => ({
     ...base,
-    cryptoUnit: undefined,
     cryptoUnits: {
       units: [
         { id: 'hsm-1', role: 'operational', kind: 'pkcs11', module: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'concord', ...fields },
@@ -94,13 +98,13 @@ describe('PKCS#11 crypto units in a region configuration', () => {
   });
 
   it('takes the PIN and the Security Officer PIN from the file or from environment variables it names', () => {
-    assert.equal(checkRegionConfig(withHsm({ pin: '1234' })).cryptoUnits?.units[0]?.kind, 'pkcs11');
-    const unit = checkRegionConfig(withHsm({ pinEnv: 'HSM_PIN', soPinEnv: 'HSM_SO_PIN' })).cryptoUnits?.units[0];
+    assert.equal(checkRegionConfig(withHsm({ pin: '1234' })).cryptoUnits.units[0]?.kind, 'pkcs11');
+    const unit = checkRegionConfig(withHsm({ pinEnv: 'HSM_PIN', soPinEnv: 'HSM_SO_PIN' })).cryptoUnits.units[0];
     assert.deepEqual(unit && unit.kind === 'pkcs11' && [unit.pin, unit.pinEnv, unit.soPinEnv], [undefined, 'HSM_PIN', 'HSM_SO_PIN']);
   });
 
   it('names the token by its label or by its slot ID, never both, never neither', () => {
-    const unit = checkRegionConfig(withHsm({ tokenLabel: undefined, slot: 1635923699, pin: '1234' })).cryptoUnits?.units[0];
+    const unit = checkRegionConfig(withHsm({ tokenLabel: undefined, slot: 1635923699, pin: '1234' })).cryptoUnits.units[0];
     assert.deepEqual(unit && unit.kind === 'pkcs11' && [unit.tokenLabel, unit.slot], [undefined, 1635923699]);
     assert.throws(() => checkRegionConfig(withHsm({ slot: 7, pin: '1234' })), /cryptoUnits\.units\.0: must match exactly one schema in oneOf/);
     assert.throws(() => checkRegionConfig(withHsm({ tokenLabel: undefined, pin: '1234' })), /cryptoUnits\.units\.0: must have required property 'slot'/);
@@ -116,29 +120,25 @@ describe('PKCS#11 crypto units in a region configuration', () => {
 });
 
 describe('the administrators a region runs the crypto unit ceremony with', () => {
-  const withUnits = (ceremony: Record<string, unknown>) => ({
-    ...base,
-    cryptoUnit: undefined,
-    cryptoUnits: {
-      units: [
-        { id: 'op-1', role: 'operational', kind: 'software', dir: '/var/lib/concord/op-1' },
-        { id: 'rec-1', role: 'recovery', kind: 'software', dir: '/var/lib/concord/rec-1' },
-      ],
-      ...ceremony,
-    },
-  });
+  const withUnits = (ceremony: Record<string, unknown>) => ({ ...base, cryptoUnits: { ...base.cryptoUnits, ...ceremony } });
   const signer = (name: string) => ({ name, sigkeyFile: `/etc/concord/${name}.json`, passwordEnv: `${name.toUpperCase()}_PASSWORD` });
+
+  it('refuses a region without crypto units, and the single-file cryptoUnit of earlier versions, naming them', () => {
+    const { cryptoUnits: _units, ...withoutUnits } = base;
+    assert.throws(() => checkRegionConfig(withoutUnits), /must have required property 'cryptoUnits'/);
+    assert.throws(() => checkRegionConfig({ ...withoutUnits, cryptoUnit: { kind: 'software', path: '/var/lib/concord/crypto-unit.json' } }), /must NOT have additional properties 'cryptoUnit'/);
+  });
 
   it('refuses autoInit or adopt with no administrators: a master key is loaded only through the ceremony', () => {
     for (const ceremony of [{ autoInit: true }, { adopt: '/var/lib/concord/crypto-unit.json' }]) {
       assert.throws(() => checkRegionConfig(withUnits(ceremony)), /cryptoUnits\.autoInit and cryptoUnits\.adopt load a master key through the ceremony, which needs cryptoUnits\.administrators/);
     }
-    assert.equal(checkRegionConfig(withUnits({})).cryptoUnits?.administrators, undefined);
+    assert.equal(checkRegionConfig(withUnits({})).cryptoUnits.administrators, undefined);
   });
 
   it('takes administrators by public key or by a signature key file with its password or the variable holding it; thresholds 1 by default', () => {
     const config = checkRegionConfig(withUnits({ autoInit: true, administrators: [signer('alice'), { name: 'bob', publicKey: PUBLIC_KEY }, { name: 'carol', sigkeyFile: '/etc/concord/carol.json', password: 'secret' }] }));
-    assert.deepEqual(config.cryptoUnits?.thresholds, { signature: 1, revocation: 1 });
+    assert.deepEqual(config.cryptoUnits.thresholds, { signature: 1, revocation: 1 });
     assert.throws(() => checkRegionConfig(withUnits({ administrators: [{ name: 'alice', sigkeyFile: '/etc/concord/alice.json' }] })), /must match exactly one schema in oneOf/);
     assert.throws(() => checkRegionConfig(withUnits({ administrators: [{ ...signer('alice'), password: 'secret' }] })), /must match exactly one schema in oneOf/);
     assert.throws(() => checkRegionConfig(withUnits({ administrators: [{ ...signer('alice'), publicKey: PUBLIC_KEY }] })), /must match exactly one schema in oneOf/);
@@ -147,7 +147,7 @@ describe('the administrators a region runs the crypto unit ceremony with', () =>
 
   it('refuses a signature threshold the region cannot sign for, or a revocation threshold above the administrators', () => {
     const administrators = [signer('alice'), { name: 'bob', publicKey: PUBLIC_KEY }];
-    assert.equal(checkRegionConfig(withUnits({ administrators, thresholds: { signature: 1, revocation: 2 } })).cryptoUnits?.thresholds.revocation, 2);
+    assert.equal(checkRegionConfig(withUnits({ administrators, thresholds: { signature: 1, revocation: 2 } })).cryptoUnits.thresholds.revocation, 2);
     assert.throws(() => checkRegionConfig(withUnits({ administrators, thresholds: { signature: 2, revocation: 1 } })), /thresholds\.signature is 2, but the region can sign for 1/);
     assert.throws(() => checkRegionConfig(withUnits({ administrators, thresholds: { signature: 1, revocation: 3 } })), /thresholds\.revocation is 3, more than the 2/);
     assert.throws(() => checkRegionConfig(withUnits({ administrators, thresholds: { signature: 0, revocation: 1 } })), /thresholds\.signature: must be >= 1/);

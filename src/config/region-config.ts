@@ -13,10 +13,8 @@ export interface RegionConfig {
   listen: { host: string; port: number };
   /** SQLite for a one-node region; PostgreSQL for a region served by several nodes. */
   store: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
-  /** A single-file master key with no administrators (kept for configurations that predate crypto units). */
-  cryptoUnit?: { kind: 'software'; path: string };
   /** The region's crypto units, managed with `concord tke`. */
-  cryptoUnits?: CryptoUnitsConfig;
+  cryptoUnits: CryptoUnitsConfig;
   accessKeys: { accessKeyId: string; secretAccessKey: string; principal: string }[];
   /** IAM principals of the account with their inline identity policies (JSON policy documents). */
   principals: { arn: string; identityPolicies?: Record<string, unknown>[] }[];
@@ -63,8 +61,7 @@ const unitFields = { id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{
 const schema = {
   type: 'object',
   additionalProperties: false,
-  required: ['region', 'account', 'store', 'accessKeys'],
-  oneOf: [{ required: ['cryptoUnit'] }, { required: ['cryptoUnits'] }],
+  required: ['region', 'account', 'store', 'cryptoUnits', 'accessKeys'],
   properties: {
     region: { type: 'string', pattern: '^[a-z]{2}(-[a-z]+)+-\\d+$' },
     account: { type: 'string', pattern: '^\\d{12}$' },
@@ -90,12 +87,6 @@ const schema = {
           properties: { kind: { const: 'postgres' }, url: { type: 'string', pattern: '^postgres(ql)?://' } },
         },
       ],
-    },
-    cryptoUnit: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['kind', 'path'],
-      properties: { kind: { const: 'software' }, path: { type: 'string', minLength: 1 } },
     },
     cryptoUnits: {
       type: 'object',
@@ -233,7 +224,7 @@ export function checkRegionConfig(raw: unknown): Readonly<RegionConfig> {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   checkIdentityPolicies(config.principals as RegionConfig['principals']);
-  if (config.cryptoUnits) checkCeremonyConfig(config.cryptoUnits as CryptoUnitsConfig);
+  checkCeremonyConfig(config.cryptoUnits as CryptoUnitsConfig);
   const listen = (config.listen ?? {}) as { host?: string; port?: number };
   config.listen = { host: listen.host ?? '127.0.0.1', port: listen.port ?? 8080 };
   const store = config.store as RegionConfig['store'];

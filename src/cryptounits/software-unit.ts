@@ -13,9 +13,9 @@ interface UnitFile {
 
 /**
  * A single-file crypto unit: one master key in a file readable only by its owner, with no
- * administrators or registers. Unit tests of the key service use it, regions configured
- * with `cryptoUnit` keep it, and regions with `cryptoUnits.adopt` (`concord dev`) take its key
- * over into managed units through the ceremony.
+ * administrators or registers, as Concord before crypto units kept the master key. Unit tests
+ * of the key service use it, and regions with `cryptoUnits.adopt` (`concord dev`) take the key
+ * of such a file over into managed units through the ceremony.
  */
 export class SoftwareCryptoUnit implements CryptoUnit {
   readonly generation = 0;

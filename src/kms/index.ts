@@ -1,27 +1,28 @@
 export { KeyService, type KeyServiceOptions } from './key-service.ts';
-export type { Caller, RegionContext } from './region-context.ts';
-export type { Operation, Input, Output } from './operation.ts';
-export type { ImportedMaterialBinder, OperationDeps, Operations } from './operation.ts';
+export { keyArn, type Caller, type RegionContext } from './region-context.ts';
+export type { ImportedMaterialBinder, Input, Operation, OperationDeps, Operations, Output } from './operation.ts';
 export { KeyEvents, type KeyEvent, type KeyEventKind, type KeySubscriber, type PublishKeyEvent } from './key-events.ts';
-export type { KeyRecord, KeyState, MaterialInfo, MultiRegionConfig, Tag } from './key-record.ts';
-export { keyPath, purgeTimeIndex, timeIndexPath } from './key-record.ts';
 export { wrappedKeyRecords } from './wrapped-key-records.ts';
-export { keyMetadata } from './key-metadata.ts';
-export { keyArn } from './region-context.ts';
-export { invalidState, requireState } from './key-state-errors.ts';
-export { checkIdentityPolicy, checkPolicyDocument } from './policy-document.ts';
-export { checkTags } from './tags.ts';
-export { defaultKeyPolicy } from './default-policy.ts';
-export { changeKey } from './update-key.ts';
-export { bindForReplica } from './material-bindings.ts';
 export {
+  changeKey,
   hasReplicas,
+  invalidState,
   isPrimaryKey,
   isReplicaKey,
+  keyMetadata,
+  keyPath,
   multiRegionConfig,
   refuseOnReplica,
+  requireState,
   sharedView,
   sharesMaterial,
   SHARED_PROPERTIES,
-} from './multi-region.ts';
-export { addGrant, GRANTS_PER_KEY } from './grant-store.ts';
+  type KeyRecord,
+  type KeyState,
+  type MaterialInfo,
+  type MultiRegionConfig,
+  type Tag,
+} from './keys/index.ts';
+export { addGrant, checkIdentityPolicy, checkPolicyDocument, defaultKeyPolicy, GRANTS_PER_KEY } from './access/index.ts';
+export { checkTags } from './tags/index.ts';
+export { bindForReplica } from './import/index.ts';

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { SqliteStore } from '../store/index.ts';
 import { changeKey, type KeyEvent, type KeyService } from './index.ts';
 import { keyEventKind } from './key-events.ts';
-import type { KeyRecord } from './key-record.ts';
+import type { KeyRecord } from './keys/index.ts';
 import { DAY_MS, TEST_ACCOUNT, testKeyService } from './test-key-service.ts';
 
 const caller = { account: TEST_ACCOUNT, arn: `arn:aws:iam::${TEST_ACCOUNT}:root` };

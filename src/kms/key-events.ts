@@ -1,5 +1,6 @@
 import type { Store, Transaction } from '../store/index.ts';
-import type { KeyRecord } from './key-record.ts';
+// The file rather than keys/index.ts: keys/ (updateKey, changeKey) publishes through this file.
+import type { KeyRecord } from './keys/key-record.ts';
 
 /** What happened to a key. Webhooks tell rotation, disabling, restoring and deletion apart, so operations name their kind. */
 export type KeyEventKind =

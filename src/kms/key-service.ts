@@ -1,19 +1,16 @@
-import { AccessControl } from './access-control.ts';
-import { aliasOperations } from './alias-operations.ts';
-import { asymmetricOperations } from './asymmetric-operations.ts';
-import { cryptographicOperations } from './cryptographic-operations.ts';
-import { grantOperations } from './grant-operations.ts';
-import { indexStoredGrants } from './grant-store.ts';
-import { expireImportedMaterial, importOperations } from './import-operations.ts';
+import { AccessControl, grantOperations, indexStoredGrants, keyPolicyOperations, PrincipalDirectory, type PrincipalConfig } from './access/index.ts';
+import { aliasOperations } from './aliases/alias-operations.ts';
+import { asymmetricOperations } from './crypto-ops/asymmetric-operations.ts';
+import { cryptographicOperations } from './crypto-ops/cryptographic-operations.ts';
+import { macOperations } from './crypto-ops/mac-operations.ts';
+import { expireImportedMaterial, importOperations } from './import/index.ts';
 import { KeyEvents } from './key-events.ts';
-import { KeyRepository } from './key-repository.ts';
-import { lifecycleOperations, sweepDeletedKeys } from './lifecycle-operations.ts';
-import { macOperations } from './mac-operations.ts';
+import { KeyRepository } from './keys/index.ts';
+import { lifecycleOperations, sweepDeletedKeys } from './lifecycle/lifecycle-operations.ts';
 import type { ImportedMaterialBinder, Operation, OperationDeps, Operations } from './operation.ts';
-import { PrincipalDirectory, type PrincipalConfig } from './principal-directory.ts';
 import type { Caller, RegionContext } from './region-context.ts';
-import { rotateDueKeys, rotationOperations } from './rotation-operations.ts';
-import { tagAndPolicyOperations } from './tag-and-policy-operations.ts';
+import { rotateDueKeys, rotationOperations } from './rotation/rotation-operations.ts';
+import { tagOperations } from './tags/index.ts';
 
 export interface KeyServiceOptions extends Omit<RegionContext, 'now'> {
   now?: () => number;
@@ -49,7 +46,8 @@ export class KeyService {
       ...asymmetricOperations(this.deps),
       ...macOperations(this.deps),
       ...aliasOperations(this.deps),
-      ...tagAndPolicyOperations(this.deps),
+      ...tagOperations(this.deps),
+      ...keyPolicyOperations(this.deps),
       ...grantOperations(this.deps),
       ...rotationOperations(this.deps),
       ...importOperations(this.deps),

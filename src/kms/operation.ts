@@ -1,7 +1,8 @@
 import { KmsError } from '../errors/index.ts';
 import type { KeyEvents } from './key-events.ts';
-import type { KeyRecord } from './key-record.ts';
-import type { KeyRepository } from './key-repository.ts';
+// The files rather than keys/index.ts: keys/ (updateKey, changeDueKeys) builds on the contract this file defines.
+import type { KeyRecord } from './keys/key-record.ts';
+import type { KeyRepository } from './keys/key-repository.ts';
 import type { Caller, RegionContext } from './region-context.ts';
 
 /** An operation's request and response in the AWS KMS JSON shape (blobs as Buffers). */

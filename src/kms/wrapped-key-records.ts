@@ -1,7 +1,6 @@
 import type { WrappedRecords } from '../cryptounits/index.ts';
-import type { KeyRecord } from './key-record.ts';
-import { importParametersRecords } from './import-parameters.ts';
-import { materialAad } from './key-repository.ts';
+import { importParametersRecords } from './import/index.ts';
+import { materialAad, type KeyRecord } from './keys/index.ts';
 
 /**
  * The key records' material, for a master key rotation to re-wrap: every version of a

@@ -1,5 +1,4 @@
-import { purgeTimeIndex, timeIndexPath } from '../kms/index.ts';
-import { StoreConflictError, type Store } from '../store/index.ts';
+import { purgeTimeIndex, StoreConflictError, timeIndexPath, type Store } from '../store/index.ts';
 
 const INDEX = 'peer-nonce';
 

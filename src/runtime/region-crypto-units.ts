@@ -24,8 +24,8 @@ import type { Store } from '../store/index.ts';
 export interface RegionCryptoUnits {
   /** What the key service wraps and unwraps with. */
   unit: CryptoUnit;
-  /** The management API's view, absent for a region configured with a single-file unit. */
-  mgmt?: { units: RegionCryptoUnit; rewrapper: Rewrapper };
+  /** The management API's view. */
+  mgmt: { units: RegionCryptoUnit; rewrapper: Rewrapper };
   close(): Promise<void>;
 }
 
@@ -36,10 +36,6 @@ export interface RegionCryptoUnits {
  */
 export async function openRegionCryptoUnits(config: Readonly<RegionConfig>, store: Store, log: Logger): Promise<RegionCryptoUnits> {
   const cryptoUnits = config.cryptoUnits;
-  if (!cryptoUnits) {
-    if (!config.cryptoUnit) throw new Error('the configuration names no crypto unit');
-    return { unit: SoftwareCryptoUnit.openOrInit(config.cryptoUnit.path), close: async () => {} };
-  }
   // Opened (scrypt) before the units are held, which keeps the region's other nodes waiting.
   const admins = cryptoUnits.administrators && (await refusedAsConfig(() => cryptoUnits.administrators!.map(administrator)));
   const sync = new UnitSync(store);

@@ -35,7 +35,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
   if (multiRegion) service.events.subscribe(multiRegion.subscriber);
   await service.upgradeStoredData();
   await multiRegion?.upgradeStoredData();
-  const app = buildRegionServer({ service, accessKeys: config.accessKeys, logger: log, mgmt: cryptoUnits.mgmt && { ...cryptoUnits.mgmt, authorize: service.authorizeManagement }, peerApi: multiRegion?.peerApi });
+  const app = buildRegionServer({ service, accessKeys: config.accessKeys, logger: log, mgmt: { ...cryptoUnits.mgmt, authorize: service.authorizeManagement }, peerApi: multiRegion?.peerApi });
   const url = await app.listen({ host: config.listen.host, port: config.listen.port });
   // Messages left undelivered by an earlier run go out now, not at the first background tick.
   outbox.kick();

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { ACCESS_KEY_ID, BIN, freePorts, SECRET_ACCESS_KEY, startDev, type DevDeployment } from './harness.ts';
+import { tkeOk } from './tke-harness.ts';
 
 const run = promisify(execFile);
 
@@ -104,6 +105,9 @@ describe('concord server --config', () => {
     dir = mkdtempSync(join(tmpdir(), 'concord-server-'));
   });
 
+  /** Crypto units for configurations refused before any unit is opened. */
+  const UNITS_NEVER_OPENED = 'cryptoUnits: { units: [{ id: op-1, role: operational, kind: software, dir: /tmp/never-op }, { id: rec-1, role: recovery, kind: software, dir: /tmp/never-rec }] }';
+
   const writeConfig = (name: string, text: string): string => {
     const path = join(dir, name);
     writeFileSync(path, text);
@@ -112,6 +116,8 @@ describe('concord server --config', () => {
 
   it('serves one region from a YAML file and stops cleanly on SIGTERM', async () => {
     const port = await freePorts(1);
+    const password = 'ops signature key password';
+    await tkeOk(join(dir, 'tke'), ['sigkey-add', '--name', 'ops'], password);
     const config = writeConfig(
       'region.yaml',
       [
@@ -123,9 +129,12 @@ describe('concord server --config', () => {
         'store:',
         '  kind: sqlite',
         `  path: ${join(dir, 'data', 'keys.db')}`,
-        'cryptoUnit:',
-        '  kind: software',
-        `  path: ${join(dir, 'data', 'crypto-unit.json')}`,
+        'cryptoUnits:',
+        '  autoInit: true',
+        `  administrators: [{ name: ops, sigkeyFile: ${join(dir, 'tke', 'sigkeys', 'ops.json')}, password: ${password} }]`,
+        '  units:',
+        `    - { id: op-1, role: operational, kind: software, dir: ${join(dir, 'data', 'op-1')} }`,
+        `    - { id: rec-1, role: recovery, kind: software, dir: ${join(dir, 'data', 'rec-1')} }`,
         'accessKeys:',
         `  - accessKeyId: ${credentials.accessKeyId}`,
         `    secretAccessKey: ${credentials.secretAccessKey}`,
@@ -164,7 +173,7 @@ describe('concord server --config', () => {
         'region: eu-central-1',
         'account: "12"',
         'store: { kind: sqlite, path: /tmp/never.db }',
-        'cryptoUnit: { kind: software, path: /tmp/never.json }',
+        UNITS_NEVER_OPENED,
         `accessKeys: [{ accessKeyId: ${credentials.accessKeyId}, secretAccessKey: ${credentials.secretAccessKey}, principal: "arn:aws:iam::${account}:user/ops" }]`,
         '',
       ].join('\n'),
@@ -176,7 +185,7 @@ describe('concord server --config', () => {
   });
 
   it('refuses a config missing a required field or carrying an unknown one, naming it', async () => {
-    const missing = writeConfig('missing-store.yaml', `region: eu-central-1\naccount: "${account}"\ncryptoUnit: { kind: software, path: /tmp/x.json }\naccessKeys: []\n`);
+    const missing = writeConfig('missing-store.yaml', `region: eu-central-1\naccount: "${account}"\n${UNITS_NEVER_OPENED}\naccessKeys: []\n`);
     const first = await concord(['server', '--config', missing]);
     assert.notEqual(first.code, 0);
     assert.match(first.stderr, /store/);
@@ -187,7 +196,7 @@ describe('concord server --config', () => {
         'region: eu-central-1',
         `account: "${account}"`,
         'store: { kind: sqlite, path: /tmp/never.db }',
-        'cryptoUnit: { kind: software, path: /tmp/never.json }',
+        UNITS_NEVER_OPENED,
         `accessKeys: [{ accessKeyId: ${credentials.accessKeyId}, secretAccessKey: ${credentials.secretAccessKey}, principal: "arn:aws:iam::${account}:user/ops" }]`,
         'colour: blue',
         '',

@@ -4,17 +4,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
-import { startDev } from './harness.ts';
-import { devAdministrator, startServerRegion, tkeOk } from './tke-harness.ts';
+import { SoftwareCryptoUnit } from '../../src/cryptounits/index.ts';
+import { KeyService } from '../../src/kms/index.ts';
+import { SqliteStore } from '../../src/store/index.ts';
+import { ACCOUNT, startDev } from './harness.ts';
+import { devAdministrator, tkeOk } from './tke-harness.ts';
 
 describe('crypto units of concord dev', () => {
   it('adopts the master key of an existing single-file unit through the ceremony, so old ciphertext still decrypts, and removes the file', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'concord-dev-units-'));
     const legacyFile = join(dataDir, 'us-east-1', 'crypto-unit.json');
-    const legacy = await startServerRegion(join(dataDir), 'us-east-1', { cryptoUnit: { kind: 'software', path: legacyFile } });
-    const keyId = (await legacy.client().send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
-    const blob = (await legacy.client().send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('from the old layout') }))).CiphertextBlob!;
-    await legacy.stop();
+    // A region as Concord before crypto units left it: its store, and its master key in a single file.
+    const store = new SqliteStore(join(dataDir, 'us-east-1', 'keys.db'));
+    const legacy = new KeyService({ region: 'us-east-1', account: ACCOUNT, store, unit: SoftwareCryptoUnit.openOrInit(legacyFile) });
+    const root = { account: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:root` };
+    const keyId = ((await legacy.operation('CreateKey')!({}, root)).KeyMetadata as { KeyId: string }).KeyId;
+    const blob = (await legacy.operation('Encrypt')!({ KeyId: keyId, Plaintext: Buffer.from('from the old layout') }, root)).CiphertextBlob as Buffer;
+    await store.close();
     assert.equal(existsSync(legacyFile), true);
 
     const dev = await startDev({ regions: ['us-east-1'], dataDir });

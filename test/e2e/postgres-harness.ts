@@ -8,6 +8,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import pg from 'pg';
 import { stringify } from 'yaml';
 import { ACCESS_KEY_ID, ACCOUNT, SECRET_ACCESS_KEY, freePorts } from './harness.ts';
+import { selfInitialisingUnits } from './tke-harness.ts';
 
 const BIN = new URL('../../bin/concord.js', import.meta.url).pathname;
 
@@ -61,7 +62,7 @@ export interface NodeOptions {
   name: string;
   backgroundIntervalMs?: number;
   logLevel?: string;
-  /** The crypto unit settings ({cryptoUnits} or {cryptoUnit}); by default a single-file unit in dataDir. */
+  /** The crypto unit settings ({cryptoUnits}); by default software units in dataDir that the nodes share and the region initialises itself. */
   crypto?: Record<string, unknown>;
 }
 
@@ -130,7 +131,7 @@ async function startNodeOnPort(options: NodeOptions, port: number): Promise<Regi
       account: ACCOUNT,
       listen: { host: '127.0.0.1', port },
       store: options.store,
-      ...(options.crypto ?? { cryptoUnit: { kind: 'software', path: join(options.dataDir, 'crypto-unit.json') } }),
+      ...(options.crypto ?? selfInitialisingUnits(options.dataDir, REGION)),
       accessKeys: [{ accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, principal: `arn:aws:iam::${ACCOUNT}:user/admin` }],
       principals: [{ arn: `arn:aws:iam::${ACCOUNT}:user/admin`, identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: ['kms:*', 'concord:*'], Resource: '*' }] }] }],
       logLevel: options.logLevel ?? 'info',

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { BIN, freePorts } from './harness.ts';
 import { regionClient, startServerProcess, stopProcess, writeRegionConfig } from './server-process.ts';
+import { selfInitialisingUnits } from './tke-harness.ts';
 
 export interface RegionServers {
   client(region: string): KMSClient;
@@ -27,7 +28,7 @@ export async function startRegionServers(regions: string[]): Promise<RegionServe
   const url = (region: string) => `http://127.0.0.1:${base + regions.indexOf(region)}`;
   const writeConfig = (region: string, peers: Record<string, { url: string; publicKey: string }>) =>
     writeRegionConfig(dir, region, base + regions.indexOf(region), {
-      cryptoUnit: { kind: 'software', path: join(dir, region, 'crypto-unit.json') },
+      ...selfInitialisingUnits(dir, region),
       peers,
       logLevel: 'info',
       backgroundIntervalMs: 500,

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KMSClient } from '@aws-sdk/client-kms';
+import { createSigkey } from '../../src/cryptounits/index.ts';
 import { ACCESS_KEY_ID, BIN, freePorts, SECRET_ACCESS_KEY, type DevDeployment } from './harness.ts';
 import { regionClient, startServerProcess, stopProcess, writeRegionConfig } from './server-process.ts';
 
@@ -59,8 +61,8 @@ export interface ServerRegion {
 }
 
 /**
- * One region as `concord server --config`, its crypto units configured by `crypto` ({cryptoUnits}
- * or {cryptoUnit}); on a free port, or on `port` to come back where a workspace expects it.
+ * One region as `concord server --config`, its crypto units configured by `crypto` ({cryptoUnits});
+ * on a free port, or on `port` to come back where a workspace expects it.
  */
 export async function startServerRegion(dir: string, region: string, crypto: Record<string, unknown>, port?: number): Promise<ServerRegion> {
   port ??= await freePorts(1);
@@ -84,6 +86,20 @@ export const softwareUnits = (dir: string, region: string, ceremony: Record<stri
     ],
   },
 });
+
+const REGION_ADMIN = 'region-admin';
+const REGION_ADMIN_PASSWORD = 'region admin password';
+
+/**
+ * Software crypto units that the region takes through the ceremony and gives a master key as it
+ * starts (autoInit), signing as an administrator whose signature key file, in `dir`, it holds:
+ * for tests that need a region serving keys and no ceremony of their own.
+ */
+export function selfInitialisingUnits(dir: string, region: string) {
+  const sigkeyFile = join(dir, `${REGION_ADMIN}.json`);
+  if (!existsSync(sigkeyFile)) writeFileSync(sigkeyFile, JSON.stringify(createSigkey(REGION_ADMIN, REGION_ADMIN_PASSWORD)), { mode: 0o600 });
+  return softwareUnits(dir, region, { autoInit: true, administrators: [{ name: REGION_ADMIN, sigkeyFile, password: REGION_ADMIN_PASSWORD }] });
+}
 
 /** The crypto unit administrator of a `concord dev`: its `concord tke` workspace, and the password it printed. */
 export function devAdministrator(dev: DevDeployment): { workspace: string; password: string } {

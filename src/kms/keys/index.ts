@@ -1,0 +1,20 @@
+export type { AliasRecord, ImportedMaterial, KeyRecord, KeyState, MaterialInfo, MultiRegionConfig, Tag } from './key-record.ts';
+export { aliasPath, keyPath, nextRotationDate } from './key-record.ts';
+export { KeyRepository, materialAad } from './key-repository.ts';
+export { keyMetadata } from './key-metadata.ts';
+export { algorithmsOf, isSymmetric, keyAlgorithms, keySpecs } from './key-specs.ts';
+export { invalidState, requireEnabled, requireNotPendingDeletion, requireState } from './key-state-errors.ts';
+export { generateKeyMaterial, generateKeyPairDer } from './key-material.ts';
+export { allMaterials, importedMaterialId, keyMaterialIdMember, materialId, materialState, nextMaterialVersion } from './material-versions.ts';
+export {
+  hasReplicas,
+  isPrimaryKey,
+  isReplicaKey,
+  multiRegionConfig,
+  refuseOnReplica,
+  sharedView,
+  sharesMaterial,
+  SHARED_PROPERTIES,
+} from './multi-region.ts';
+export { changeKey, updateKey } from './update-key.ts';
+export { changeDueKeys } from './due-keys.ts';

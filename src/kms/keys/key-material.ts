@@ -1,0 +1,45 @@
+import { generateKeyPair, randomBytes, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+import { KmsError } from '../../errors/index.ts';
+import { keySpecs } from './key-specs.ts';
+
+const generateKeyPairAsync = promisify(generateKeyPair);
+
+export interface KeyPairDer {
+  /** PKCS#8 DER. */
+  privateKey: Buffer;
+  /** DER SubjectPublicKeyInfo. */
+  publicKey: Buffer;
+}
+
+/**
+ * Fresh material for a key spec: random bytes for symmetric and HMAC keys, a PKCS#8 DER
+ * private key for asymmetric ones. Generation runs off the event loop (RSA_4096 takes seconds).
+ */
+export async function generateKeyMaterial(keySpec: string): Promise<Buffer> {
+  const material = keySpecs[keySpec]?.material;
+  if (material?.kind === 'symmetric' || material?.kind === 'hmac') return randomBytes(material.bytes);
+  return (await generateKeyPairDer(keySpec)).privateKey;
+}
+
+export async function generateKeyPairDer(keySpec: string): Promise<KeyPairDer> {
+  const { privateKey, publicKey } = await generateAsymmetric(keySpec);
+  return {
+    privateKey: privateKey.export({ format: 'der', type: 'pkcs8' }),
+    publicKey: publicKey.export({ format: 'der', type: 'spki' }),
+  };
+}
+
+function generateAsymmetric(keySpec: string): Promise<{ privateKey: KeyObject; publicKey: KeyObject }> {
+  const material = keySpecs[keySpec]?.material;
+  switch (material?.kind) {
+    case 'rsa':
+      return generateKeyPairAsync('rsa', { modulusLength: material.modulusBits, publicExponent: 65537 });
+    case 'ec':
+      return generateKeyPairAsync('ec', { namedCurve: material.curve });
+    case 'ed25519':
+      return generateKeyPairAsync('ed25519', {});
+    default:
+      throw new KmsError('UnsupportedOperationException', `KeySpec ${keySpec} is not supported by Concord.`);
+  }
+}

@@ -1,0 +1,2 @@
+export { tagOperations } from './tag-operations.ts';
+export { checkTags } from './tags.ts';

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { LightMyRequestResponse } from 'fastify';
+import { pino } from 'pino';
+import { MasterKeyUnavailableError, SoftwareCryptoUnit } from '../../cryptounits/index.ts';
+import { KeyService } from '../../kms/index.ts';
+import { StoreUnavailableError } from '../../store/index.ts';
+import { buildRegionServer } from '../region-server.ts';
+import { ACCOUNT, ADMIN_KEY, inject, kmsCall, PRINCIPALS, REGION, testRegionServer } from '../test-region-server.ts';
+import { toKmsError } from './aws-json-surface.ts';
+
+/** Asserts an answer in AWS's error format: {__type, message}, X-Amzn-ErrorType, the exact AWS JSON content type. */
+function assertAwsError(response: LightMyRequestResponse, type: string, status: number, message?: string | RegExp): void {
+  assert.equal(response.statusCode, status, response.body);
+  assert.equal(response.headers['content-type'], 'application/x-amz-json-1.1');
+  assert.equal(response.headers['x-amzn-errortype'], type);
+  assert.match(String(response.headers['x-amzn-requestid']), /^[0-9a-f-]{36}$/);
+  const body = response.json<{ __type: string; message: string }>();
+  assert.deepEqual(Object.keys(body), ['__type', 'message']);
+  assert.equal(body.__type, type);
+  if (typeof message === 'string') assert.equal(body.message, message);
+  else if (message) assert.match(body.message, message);
+}
+
+describe('the AWS JSON surface', () => {
+  const { app, store, dir } = testRegionServer('aws-json-surface');
+  after(async () => {
+    await app.close();
+    store.close();
+  });
+
+  it('answers a signed call in AWS JSON 1.1, its content type exact', async () => {
+    const created = await kmsCall(app, 'CreateKey', {});
+    assert.equal(created.statusCode, 200, created.body);
+    assert.equal(created.headers['content-type'], 'application/x-amz-json-1.1');
+    const KeyId = created.json<{ KeyMetadata: { KeyId: string } }>().KeyMetadata.KeyId;
+    const encrypted = await kmsCall(app, 'Encrypt', { KeyId, Plaintext: Buffer.from('hello').toString('base64') });
+    assert.equal(encrypted.statusCode, 200, encrypted.body);
+    const { CiphertextBlob } = encrypted.json<{ CiphertextBlob: string }>();
+    assert.equal(Buffer.from((await kmsCall(app, 'Decrypt', { CiphertextBlob })).json<{ Plaintext: string }>().Plaintext, 'base64').toString(), 'hello');
+  });
+
+  it('refuses an unsigned or forged call in its format before reading the body', async () => {
+    assertAwsError(await inject(app, { url: '/', body: '{not json', headers: { 'x-amz-target': 'TrentService.ListKeys' } }), 'MissingAuthenticationTokenException', 403);
+    const forged = await kmsCall(app, 'ListKeys', {}, { ...ADMIN_KEY, secretAccessKey: 'not-the-secret' });
+    assertAwsError(forged, 'InvalidSignatureException', 400);
+  });
+
+  it('checks inputs against the botocore model', async () => {
+    assertAwsError(await kmsCall(app, 'Encrypt', { Plaintext: 'AA==' }), 'ValidationException', 400, "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null");
+    assertAwsError(await kmsCall(app, 'ListKeys', { Limit: 'ten' }), 'SerializationException', 400);
+  });
+
+  it('answers an unknown operation UnknownOperationException', async () => {
+    assertAwsError(await kmsCall(app, 'MakeCoffee', {}), 'UnknownOperationException', 400, 'The operation TrentService.MakeCoffee is not known to this service.');
+  });
+
+  it('answers a malformed body SerializationException', async () => {
+    const signed = { url: '/', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.ListKeys' }, service: 'kms' };
+    assertAwsError(await inject(app, { ...signed, body: '{"Limit": ' }), 'SerializationException', 400, 'The request body is not valid JSON.');
+    const truncated = await app.inject({ method: 'POST', url: '/', payload: '{}', headers: { ...signed.headers, 'content-length': '10' } });
+    assertAwsError(truncated, 'SerializationException', 400, 'The request could not be read.');
+  });
+
+  it('answers a body over 1 MiB RequestEntityTooLargeException, 413', async () => {
+    const response = await kmsCall(app, 'Encrypt', { KeyId: 'alias/none', Plaintext: Buffer.alloc(800 * 1024).toString('base64') });
+    assertAwsError(response, 'RequestEntityTooLargeException', 413, 'The request body is too large.');
+  });
+
+  it('answers a key wrapped under a master key the region does not hold KeyUnavailableException, 500', async () => {
+    const created = await kmsCall(app, 'CreateKey', {});
+    const KeyId = created.json<{ KeyMetadata: { KeyId: string } }>().KeyMetadata.KeyId;
+    // A second node of the region sharing the store, with a crypto unit holding another master key.
+    const unit = SoftwareCryptoUnit.openOrInit(join(dir, 'another-crypto-unit.json'));
+    const other = buildRegionServer({ service: new KeyService({ region: REGION, account: ACCOUNT, store, unit, principals: PRINCIPALS }), accessKeys: [ADMIN_KEY], logger: pino({ level: 'silent' }) });
+    try {
+      const response = await kmsCall(other, 'Encrypt', { KeyId, Plaintext: 'AA==' });
+      assertAwsError(response, 'KeyUnavailableException', 500, new MasterKeyUnavailableError().message);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('tells each infrastructure error as the AWS exception AWS would answer', () => {
+    const unavailable = toKmsError(new StoreUnavailableError(new Error('connect ECONNREFUSED')));
+    assert.deepEqual([unavailable?.code, unavailable?.status, unavailable?.message], ['DependencyTimeoutException', 503, 'The key store is unavailable; try again.']);
+    const noMasterKey = toKmsError(new MasterKeyUnavailableError('load one'));
+    assert.deepEqual([noMasterKey?.code, noMasterKey?.status, noMasterKey?.message], ['KeyUnavailableException', 500, 'load one']);
+    assert.equal(toKmsError(new Error('a bug')), undefined);
+  });
+});

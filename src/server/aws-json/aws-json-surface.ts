@@ -1,0 +1,120 @@
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { KmsError, type ErrorName } from '../../errors/index.ts';
+import type { KeyService } from '../../kms/index.ts';
+import { callerOf } from '../auth/caller-of.ts';
+import { SigV4Verifier, type AccessKey } from '../auth/sigv4.ts';
+import { infrastructureError, type InfrastructureErrorKind } from '../infrastructure-errors.ts';
+import { acceptRawBodies, rawBody } from '../raw-body.ts';
+import { kmsModel } from './kms-model.ts';
+import { validateInput } from './validate-input.ts';
+
+export interface AwsJsonSurfaceOptions {
+  service: KeyService;
+  accessKeys: readonly AccessKey[];
+}
+
+const TARGET_PREFIX = 'TrentService.';
+/** AWS's content type, exactly: a Buffer reply keeps Fastify from appending `; charset=utf-8`. */
+const AWS_JSON_1_1 = 'application/x-amz-json-1.1';
+const AWS_JSON_CONTENT_TYPES = [AWS_JSON_1_1, 'application/x-amz-json-1.0'];
+const CONTENT_TYPES = new Set(AWS_JSON_CONTENT_TYPES);
+/** AWS KMS's limit on a request body. */
+const BODY_LIMIT = 1024 * 1024;
+
+/** The AWS exception each infrastructure error is told as; its status is AWS's for that exception. */
+const AWS_ERRORS: Record<InfrastructureErrorKind, ErrorName> = {
+  StoreUnavailable: 'DependencyTimeoutException',
+  MasterKeyUnavailable: 'KeyUnavailableException',
+  BodyTooLarge: 'RequestEntityTooLargeException',
+  MalformedRequest: 'SerializationException',
+  RouteNotFound: 'UnknownOperationException',
+};
+
+/**
+ * The AWS KMS API: POST / with X-Amz-Target: TrentService.<Operation>, SigV4-signed for the
+ * service 'kms', AWS JSON 1.1 in and out, inputs checked against botocore's model, errors
+ * answered as {__type, message} with X-Amzn-ErrorType. This is the hot path: no hooks.
+ */
+export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = async (scope, { service, accessKeys }) => {
+  // X-Amz-Target names the operation: unsigned, it could turn a signed Decrypt into any other call.
+  const verifier = new SigV4Verifier(service.ctx.region, 'kms', accessKeys, { signedHeaders: ['X-Amz-Target'] });
+  acceptRawBodies(scope, BODY_LIMIT, AWS_JSON_CONTENT_TYPES);
+
+  scope.setErrorHandler((error: FastifyError, request, reply) => {
+    const known = toKmsError(error);
+    if (!known) request.log.error({ err: error, operation: request.operation }, 'unexpected error');
+    else if (known.status >= 500) request.log.warn({ err: error, operation: request.operation }, known.message);
+    const reported = known ?? new KmsError('KMSInternalException', `An internal error occurred. Request ID: ${request.id}`);
+    void reply
+      .status(reported.status)
+      .header('content-type', AWS_JSON_1_1)
+      .header('x-amzn-ErrorType', reported.code)
+      .send(Buffer.from(JSON.stringify({ __type: reported.code, message: reported.message })));
+  });
+
+  scope.post('/', async (request: FastifyRequest, reply: FastifyReply) => {
+    const body = rawBody(request);
+    const accessKey = verifier.verify({ method: request.method, url: request.url, headers: request.headers, body });
+    request.accessKeyId = accessKey.accessKeyId;
+
+    const target = request.headers['x-amz-target'];
+    const name = typeof target === 'string' && target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
+    const operation = name === undefined ? undefined : service.operation(name);
+    const model = name === undefined ? undefined : kmsModel.operations[name];
+    if (!operation || !model?.input) {
+      throw new KmsError('UnknownOperationException', `The operation ${String(target ?? '')} is not known to this service.`);
+    }
+    request.operation = name;
+    const contentType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim();
+    if (!CONTENT_TYPES.has(contentType)) {
+      throw new KmsError('SerializationException', 'Content-Type must be application/x-amz-json-1.1.');
+    }
+    const input = validateInput(kmsModel, model.input, parseJson(body));
+    const output = await operation(input, callerOf(accessKey));
+    reply.header('content-type', AWS_JSON_1_1);
+    return Buffer.from(toJson(output));
+  });
+};
+
+/** The AWS exception an error is answered as; undefined for an unexpected one. */
+export function toKmsError(error: unknown): KmsError | undefined {
+  if (error instanceof KmsError) return error;
+  const infrastructure = infrastructureError(error);
+  return infrastructure && new KmsError(AWS_ERRORS[infrastructure.kind], infrastructure.message);
+}
+
+function parseJson(body: Buffer): unknown {
+  if (body.length === 0) return {};
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new KmsError('SerializationException', 'The request body is not valid JSON.');
+  }
+}
+
+/**
+ * An operation's output as AWS JSON. Top-level blobs are written directly: base64 needs no
+ * escaping, and JSON.stringify's scan of a large ciphertext or plaintext is a real cost.
+ */
+function toJson(output: Record<string, unknown>): string {
+  let json = '';
+  for (const key in output) {
+    const value = output[key];
+    const encoded: string | undefined = Buffer.isBuffer(value) ? `"${value.toString('base64')}"` : JSON.stringify(encodeBlobs(value));
+    if (encoded === undefined) continue;
+    json += `${json === '' ? '{' : ','}${JSON.stringify(key)}:${encoded}`;
+  }
+  return json === '' ? '{}' : `${json}}`;
+}
+
+/** Blobs travel as base64 strings. */
+function encodeBlobs(value: unknown): unknown {
+  if (Buffer.isBuffer(value)) return value.toString('base64');
+  if (Array.isArray(value)) return value.map(encodeBlobs);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key in value) out[key] = encodeBlobs((value as Record<string, unknown>)[key]);
+    return out;
+  }
+  return value;
+}
