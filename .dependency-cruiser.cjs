@@ -6,7 +6,7 @@
 const layers = [
   ['util'],
   ['errors', 'logging', 'crypto', 'store'],
-  ['cryptounits'],
+  ['cryptounits', 'outbox'],
   ['kms'],
   ['config', 'regions'],
   ['server'],

@@ -1,7 +1,8 @@
 export { KeyService, type KeyServiceOptions } from './key-service.ts';
 export { keyArn, type Caller, type RegionContext } from './region-context.ts';
-export type { KeyHooks, MultiRegionOperationName, Operation, OperationDeps, OperationName, Operations } from './operation.ts';
+export type { ImportedMaterialBinder, MultiRegionOperationName, Operation, OperationDeps, OperationName, Operations } from './operation.ts';
 export type * from './kms-api.ts';
+export { KeyEvents, type KeyEvent, type KeyEventKind, type KeySubscriber, type PublishKeyEvent } from './key-events.ts';
 export { wrappedKeyRecords } from './wrapped-key-records.ts';
 export {
   changeKey,

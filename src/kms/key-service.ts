@@ -5,10 +5,11 @@ import { asymmetricOperations } from './crypto-ops/asymmetric-operations.ts';
 import { cryptographicOperations } from './crypto-ops/cryptographic-operations.ts';
 import { macOperations } from './crypto-ops/mac-operations.ts';
 import { expireImportedMaterial, importOperations } from './import/index.ts';
+import { KeyEvents } from './key-events.ts';
 import { KeyRepository } from './keys/index.ts';
 import { lifecycleOperations, sweepDeletedKeys } from './lifecycle/lifecycle-operations.ts';
 import type { KmsApi } from './kms-api.ts';
-import type { KeyHooks, MultiRegionOperationName, OperationDeps, OperationName, Operations } from './operation.ts';
+import type { ImportedMaterialBinder, MultiRegionOperationName, OperationDeps, OperationName, Operations } from './operation.ts';
 import type { Caller, RegionContext } from './region-context.ts';
 import { rotateDueKeys, rotationOperations } from './rotation/rotation-operations.ts';
 import { tagOperations } from './tags/index.ts';
@@ -17,8 +18,8 @@ export interface KeyServiceOptions extends Omit<RegionContext, 'now'> {
   now?: () => number;
   /** The account's IAM principals and their identity policies; the account root needs no entry. */
   principals?: readonly PrincipalConfig[];
-  /** Another module's part in every key change (multi-Region replication). */
-  hooks?: KeyHooks;
+  /** How a replica's imported material is bound by its primary, in a region with multi-Region keys. */
+  importedMaterialBinder?: ImportedMaterialBinder;
   /** Operations another module adds on the same dependencies (ReplicateKey, UpdatePrimaryRegion). */
   moreOperations?: (deps: OperationDeps) => Operations<MultiRegionOperationName>;
 }
@@ -28,17 +29,20 @@ export class KeyService {
   readonly ctx: RegionContext;
   /** Throws AccessDeniedException unless the caller's identity policies allow `concord:<action>`. */
   readonly authorizeManagement: (caller: Caller, action: string) => Promise<void>;
+  /** Every change of a key; the composition root subscribes the modules that take part in them. */
+  readonly events: KeyEvents;
   private readonly deps: OperationDeps;
   /** The multi-Region operations only when a multi-Region module added them. */
   private readonly operations: Partial<Operations>;
 
   constructor(options: KeyServiceOptions) {
-    const { principals = [], now = Date.now, hooks, moreOperations, ...context } = options;
+    const { principals = [], now = Date.now, importedMaterialBinder, moreOperations, ...context } = options;
     this.ctx = { ...context, now };
+    this.events = new KeyEvents(this.ctx.store);
     const keys = new KeyRepository(this.ctx);
     const access = new AccessControl(this.ctx, new PrincipalDirectory(this.ctx.account, principals));
     this.authorizeManagement = access.authorizeManagement;
-    this.deps = { ctx: this.ctx, keys, authorize: access.authorize, authorizeIdentity: access.authorizeIdentity, checkKeyPolicy: access.checkKeyPolicy, hooks };
+    this.deps = { ctx: this.ctx, keys, authorize: access.authorize, authorizeIdentity: access.authorizeIdentity, checkKeyPolicy: access.checkKeyPolicy, events: this.events, importedMaterialBinder };
     const own: Operations<Exclude<OperationName, MultiRegionOperationName>> = {
       ...lifecycleOperations(this.deps),
       ...cryptographicOperations(this.deps),

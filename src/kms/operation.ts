@@ -1,5 +1,5 @@
 import { KmsError } from '../errors/index.ts';
-import type { Transaction } from '../store/index.ts';
+import type { KeyEvents } from './key-events.ts';
 // The files rather than keys/index.ts: keys/ (updateKey, changeDueKeys) builds on the contract this file defines.
 import type { KeyRecord } from './keys/key-record.ts';
 import type { KeyRepository } from './keys/key-repository.ts';
@@ -30,22 +30,18 @@ export interface OperationDeps {
   authorizeIdentity(caller: Caller, action: string): Promise<void>;
   /** Refuses a key policy that is malformed, names unknown principals, or locks the caller out (unless bypassed). */
   checkKeyPolicy(policy: string, caller: Caller, keyId: string, bypassLockoutCheck: boolean): void;
-  hooks?: KeyHooks;
+  /** Every change of a key record runs in `events.transaction` and publishes itself there. */
+  events: KeyEvents;
+  /** Present in a region with multi-Region keys. */
+  importedMaterialBinder?: ImportedMaterialBinder;
 }
 
-/** Lets another module take part in every change of a key record (multi-Region replication). */
-export interface KeyHooks {
-  /** Runs inside the transaction that changes the key; `after` is undefined when the key is deleted. May refuse or amend `after`. */
-  keyChanged(tx: Transaction, before: KeyRecord, after: KeyRecord | undefined): Promise<void>;
-  /** Runs once that transaction has committed. */
-  committed(): void;
-  /**
-   * Asks a replica's primary which version imported material is bound to (new material proposed
-   * for `version`, or material already bound); the primary may refuse it. Called before the
-   * import's transaction, since it waits on another region.
-   */
-  bindImportedMaterial?(replica: KeyRecord, materialId: string, version?: number): Promise<number>;
-}
+/**
+ * Asks a replica's primary which version imported material is bound to (new material proposed
+ * for `version`, or material already bound); the primary may refuse it. Called before the
+ * import's transaction, since it waits on another region.
+ */
+export type ImportedMaterialBinder = (replica: KeyRecord, materialId: string, version?: number) => Promise<number>;
 
 /** AWS answers a successful DryRun with this error. */
 export function finishDryRun(input: { DryRun?: boolean }): void {

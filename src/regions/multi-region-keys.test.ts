@@ -6,6 +6,7 @@ import { it } from 'node:test';
 import pino from 'pino';
 import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
 import { KeyService } from '../kms/index.ts';
+import { Outbox } from '../outbox/index.ts';
 import { SqliteStore } from '../store/index.ts';
 import { MultiRegionKeys } from './multi-region-keys.ts';
 import { PeerAuthenticator } from './peer-auth.ts';
@@ -18,14 +19,25 @@ it("judges peer timestamps and forgets peer nonces by the store's clock, not by 
   const dir = mkdtempSync(join(tmpdir(), 'concord-peer-clock-'));
   const [east, west] = [RegionIdentity.openOrInit(join(dir, 'east.json')), RegionIdentity.openOrInit(join(dir, 'west.json'))];
   const store = new SqliteStore(join(dir, 'west.db'));
+  const logger = pino({ level: 'silent' });
+  const outbox = new Outbox(store, logger);
   const multiRegion = new MultiRegionKeys({
     region: WEST,
     store,
     identity: west,
     peers: { [EAST]: { url: 'http://127.0.0.1:1', publicKey: east.publicKey } },
-    logger: pino({ level: 'silent' }),
+    outbox,
+    logger,
   });
-  new KeyService({ region: WEST, account: '111122223333', store, unit: SoftwareCryptoUnit.openOrInit(join(dir, 'unit.json')), hooks: multiRegion.hooks, moreOperations: multiRegion.operations });
+  const service = new KeyService({
+    region: WEST,
+    account: '111122223333',
+    store,
+    unit: SoftwareCryptoUnit.openOrInit(join(dir, 'unit.json')),
+    importedMaterialBinder: multiRegion.importedMaterialBinder,
+    moreOperations: multiRegion.operations,
+  });
+  service.events.subscribe(multiRegion.subscriber);
   const eastStore = new SqliteStore(join(dir, 'east.db'));
   const eastAuth = new PeerAuthenticator(EAST, east, { [WEST]: { url: 'http://127.0.0.1:1', publicKey: west.publicKey } }, new PeerNonces(eastStore), () => eastStore.now());
   const request = { action: 'hello', ...(await eastAuth.signRequest(WEST, 'hello', '{}')), body: Buffer.from('{}') };
@@ -37,6 +49,6 @@ it("judges peer timestamps and forgets peer nonces by the store's clock, not by 
   assert.equal((await multiRegion.runBackground()).noncesForgotten, 0);
   assert.equal((await multiRegion.peerApi.handle(request)).status, 401, 'the replay is refused');
 
-  await multiRegion.outbox.close();
+  await outbox.close();
   await Promise.all([store.close(), eastStore.close()]);
 });

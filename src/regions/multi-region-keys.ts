@@ -1,44 +1,52 @@
 import type { Logger } from 'pino';
-import type { KeyHooks, MultiRegionOperationName, OperationDeps, Operations } from '../kms/index.ts';
+import type { ImportedMaterialBinder, KeySubscriber, MultiRegionOperationName, OperationDeps, Operations } from '../kms/index.ts';
+import type { Outbox } from '../outbox/index.ts';
 import type { Store } from '../store/index.ts';
 import { KeyLocks } from './key-locks.ts';
 import { KeySnapshots } from './key-snapshot.ts';
 import { multiRegionOperations } from './multi-region-operations.ts';
 import { removeOrphanReplicas } from './orphan-replicas.ts';
-import { Outbox } from './outbox.ts';
 import { PeerApi } from './peer-api.ts';
 import { PeerAuthenticator, type PeerConfig } from './peer-auth.ts';
 import { PeerClient } from './peer-client.ts';
 import { PeerNonces } from './peer-nonces.ts';
 import type { RegionIdentity } from './region-identity.ts';
 import type { ReplicationContext } from './replication-context.ts';
+import { REPLICATION_TOPIC, upgradeStoredMessages } from './replication-messages.ts';
 import { replicationReceiver } from './replication-receiver.ts';
-import { deliverTo, replicationHooks } from './replication-sender.ts';
+import { deliverTo, importedMaterialBinder, replicationSubscriber } from './replication-sender.ts';
 
 export interface MultiRegionOptions {
   region: string;
   store: Store;
   identity: RegionIdentity;
   peers: Readonly<Record<string, PeerConfig>>;
+  /** The region's outbox, in which replication registers its topic. */
+  outbox: Outbox;
   logger: Logger;
 }
 
+/** The background job of multi-Region keys, run on one node of the region. */
+export const REPLICATION_JOB = 'multi-Region replication';
+
 /**
- * A region's multi-Region keys: the ReplicateKey and UpdatePrimaryRegion operations, the hooks
- * that turn key changes into outbox messages, the outbox delivery, and the peer API. The key
- * service is built with `hooks` and `operations`; the peer API is served by the HTTP layer.
+ * A region's multi-Region keys: the ReplicateKey and UpdatePrimaryRegion operations, the key
+ * event subscriber that turns key changes into outbox messages, their delivery, and the peer
+ * API. The key service is built with `operations` and `importedMaterialBinder`, and `subscriber`
+ * subscribes to its events; the peer API is served by the HTTP layer.
  */
 export class MultiRegionKeys {
-  readonly outbox: Outbox;
-  readonly hooks: KeyHooks;
+  readonly subscriber: KeySubscriber;
+  readonly importedMaterialBinder: ImportedMaterialBinder;
   private readonly auth: PeerAuthenticator;
   private context: ReplicationContext | undefined;
   private api: PeerApi | undefined;
 
   constructor(private readonly options: MultiRegionOptions) {
     this.auth = new PeerAuthenticator(options.region, options.identity, options.peers, new PeerNonces(options.store), () => options.store.now());
-    this.outbox = new Outbox(options.store, deliverTo(() => this.rc), options.logger);
-    this.hooks = replicationHooks(() => this.rc);
+    options.outbox.register(REPLICATION_TOPIC, deliverTo(() => this.rc));
+    this.subscriber = replicationSubscriber(() => this.rc);
+    this.importedMaterialBinder = importedMaterialBinder(() => this.rc);
   }
 
   /** The key service calls this with its dependencies once they exist. */
@@ -49,7 +57,7 @@ export class MultiRegionKeys {
       auth: this.auth,
       client: new PeerClient(this.auth),
       snapshots: new KeySnapshots(deps, this.options.identity),
-      outbox: this.outbox,
+      outbox: this.options.outbox,
       locks: new KeyLocks(),
       log: this.options.logger,
     };
@@ -57,10 +65,14 @@ export class MultiRegionKeys {
     return multiRegionOperations(this.context);
   };
 
-  /** Background work: delivers the outbox, removes replicas a failed ReplicateKey left behind, forgets stale peer nonces. */
-  async runBackground(): Promise<{ delivered: number; orphansRemoved: number; noncesForgotten: number }> {
+  /** Brings what an earlier version stored up to date (its replication outbox); run at start, before serving. */
+  upgradeStoredData(): Promise<number> {
+    return upgradeStoredMessages(this.options.store);
+  }
+
+  /** Background work: removes replicas a failed ReplicateKey left behind, forgets stale peer nonces. */
+  async runBackground(): Promise<{ orphansRemoved: number; noncesForgotten: number }> {
     return {
-      delivered: await this.outbox.run(),
       orphansRemoved: await removeOrphanReplicas(this.rc),
       noncesForgotten: await this.auth.forgetStaleNonces(),
     };

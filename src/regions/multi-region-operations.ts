@@ -17,9 +17,9 @@ import {
   type Operations,
   type ReplicateKeyResponse,
 } from '../kms/index.ts';
-import { enqueue } from './outbox.ts';
+import { enqueueReplication } from './replication-messages.ts';
 import { dependencyTimeout } from './peer-client.ts';
-import type { ReplicationContext } from './replication-context.ts';
+import { REPLICATION, type ReplicationContext } from './replication-context.ts';
 import type { PreparedReplica, PrepareReplicaRequest, ReplicaState, ReplicaStateRequest } from './replication-receiver.ts';
 
 const KEY_ARN = /^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/.+$/;
@@ -94,7 +94,7 @@ export function multiRegionOperations(rc: ReplicationContext): Operations<MultiR
         const replica = await client.call<PreparedReplica>(replicaRegion, 'prepare-replica', request).catch(unavailable);
 
         // The replica exists (Creating); only now does the primary list it, and the sync that follows enables it.
-        await ctx.store.transaction(async (tx) => {
+        await deps.events.transaction(async (tx, publish) => {
           const current = (await keys.getForUpdate(tx, keyId))!;
           const latest = multiRegionConfig(current)!;
           await changeKey(tx, current, (key) => {
@@ -103,9 +103,9 @@ export function multiRegionOperations(rc: ReplicationContext): Operations<MultiR
               version: Math.max(next.version, latest.version + 1),
               replicaRegions: [...latest.replicaRegions, replicaRegion],
             };
-          });
-          for (const target of [...latest.replicaRegions, replicaRegion]) await enqueue(tx, { kind: 'sync', keyId, target });
-        });
+          }, { publish });
+          for (const target of [...latest.replicaRegions, replicaRegion]) await enqueueReplication(tx, { kind: 'sync', keyId, target });
+        }, REPLICATION);
         outbox.kick();
         return { ReplicaKeyMetadata: replica.metadata, ReplicaPolicy: replica.policy, ReplicaTags: replica.tags };
       });
@@ -128,7 +128,7 @@ export function multiRegionOperations(rc: ReplicationContext): Operations<MultiR
         await authorize(caller, 'UpdatePrimaryRegion', key, { conditions: { 'kms:PrimaryRegion': target } });
         requireSwappable(key);
         await requireReplicaConsent(keyId, target, caller);
-        await ctx.store.transaction(async (tx) => {
+        await deps.events.transaction(async (tx, publish) => {
           const current = (await keys.getForUpdate(tx, keyId)) ?? (await keys.load(keyId, tx));
           const config = requireSwappable(current);
           // Phase one: this region stops being primary before the new one starts, so there is never more than one.
@@ -139,9 +139,9 @@ export function multiRegionOperations(rc: ReplicationContext): Operations<MultiR
               replicaRegions: [...config.replicaRegions.filter((region) => region !== target), ctx.region],
               updatingWith: target,
             };
-          });
-          await enqueue(tx, { kind: 'sync', keyId, target });
-        });
+          }, { publish });
+          await enqueueReplication(tx, { kind: 'sync', keyId, target });
+        }, REPLICATION);
       });
       outbox.kick();
       return {};

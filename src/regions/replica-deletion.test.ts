@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
 import { KeyService, type KmsApi, type OperationName } from '../kms/index.ts';
+import { Outbox } from '../outbox/index.ts';
 import { SqliteStore } from '../store/index.ts';
 import { eventually } from '../../test/e2e/eventually.ts';
 import { MultiRegionKeys } from './multi-region-keys.ts';
@@ -38,20 +39,23 @@ function region(name: string, peer: string, peerUrl: string, clock: () => number
   const store = new SqliteStore(join(dir, name, 'keys.db'));
   const identity = RegionIdentity.openOrInit(join(dir, name, 'identity.json'));
   const peerKey = RegionIdentity.openOrInit(join(dir, peer, 'identity.json')).publicKey;
-  const multiRegion = new MultiRegionKeys({ region: name, store, identity, peers: { [peer]: { url: peerUrl, publicKey: peerKey } }, logger: pino({ level: 'silent' }) });
+  const logger = pino({ level: 'silent' });
+  const outbox = new Outbox(store, logger);
+  const multiRegion = new MultiRegionKeys({ region: name, store, identity, peers: { [peer]: { url: peerUrl, publicKey: peerKey } }, outbox, logger });
   const service = new KeyService({
     region: name,
     account: ACCOUNT,
     store,
     unit: SoftwareCryptoUnit.openOrInit(join(dir, name, 'crypto-unit.json')),
     now: clock,
-    hooks: multiRegion.hooks,
+    importedMaterialBinder: multiRegion.importedMaterialBinder,
     moreOperations: multiRegion.operations,
   });
+  service.events.subscribe(multiRegion.subscriber);
   const call = <Op extends OperationName>(operation: Op, input: KmsApi[Op]['input']) => service.call(operation, input, caller);
   const describeKey = async (KeyId: string) =>
     (await call('DescribeKey', { KeyId })).KeyMetadata as { KeyState: string; PendingDeletionWindowInDays?: number; DeletionDate?: number };
-  return { store, multiRegion, service, call, describeKey };
+  return { store, outbox, multiRegion, service, call, describeKey };
 }
 
 describe('deleting a multi-Region primary after its replicas, between two regions over HTTP', () => {
@@ -73,7 +77,7 @@ describe('deleting a multi-Region primary after its replicas, between two region
   });
   after(async () => {
     for (const r of [east, west]) {
-      await r.multiRegion.outbox.close();
+      await r.outbox.close();
       await r.store.close();
     }
     for (const server of servers.values()) server.close();

@@ -6,6 +6,7 @@ import {
   defaultKeyPolicy,
   keyArn,
   keyMetadata,
+  keyPath,
   multiRegionConfig,
   type Caller,
   type KeyMetadata,
@@ -15,11 +16,11 @@ import {
 } from '../kms/index.ts';
 import type { KeySnapshot } from './key-snapshot.ts';
 import { pendingReplicaPath } from './orphan-replicas.ts';
-import { enqueue } from './outbox.ts';
+import { enqueueReplication } from './replication-messages.ts';
 import type { PeerHandlers } from './peer-api.ts';
 import { dependencyTimeout } from './peer-client.ts';
 import { PeerRefusal } from './peer-refusal.ts';
-import { DAY_MS, type ReplicationContext } from './replication-context.ts';
+import { DAY_MS, REPLICATION, type ReplicationContext } from './replication-context.ts';
 
 export interface PrepareReplicaRequest {
   snapshot: KeySnapshot;
@@ -122,7 +123,7 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
         multiRegion: true,
         multiRegionConfig: snapshot.config,
       };
-      await ctx.store.transaction(async (tx) => {
+      await deps.events.transaction(async (tx, publish) => {
         const existing = await keys.getForUpdate(tx, record.keyId);
         if (existing && multiRegionConfig(existing)?.primaryRegion !== from) {
           throw new PeerRefusal(record.keyId, `Key ${record.keyId} exists in ${ctx.region} and ${from} is not its primary region.`);
@@ -132,9 +133,10 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
           throw new KmsError('AlreadyExistsException', `Key ${record.keyId} already exists in ${ctx.region}.`);
         }
         await snapshots.applyShared(record, snapshot, from);
-        await changeKey(tx, record, () => undefined);
+        await publish({ kind: 'created', keyId: record.keyId, after: record });
+        tx.put(keyPath(record.keyId), JSON.stringify(record));
         tx.put(pendingReplicaPath(record.keyId), String(record.createdAt));
-      });
+      }, REPLICATION);
       return { metadata: keyMetadata(ctx, record), policy: record.policy, tags: record.tags };
     },
 
@@ -158,7 +160,7 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
       if (voucher !== from && !(await handedOver(keyId, voucher, from))) {
         throw new PeerRefusal(keyId, `${from} is not the primary region of ${keyId}.`);
       }
-      const result = await ctx.store.transaction(async (tx) => {
+      const result = await deps.events.transaction(async (tx, publish) => {
         const key = await keys.getForUpdate(tx, keyId);
         const current = key && multiRegionConfig(key);
         if (!key || !current) return { applied: false };
@@ -173,15 +175,15 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
             const promoted = incoming.primaryRegion === ctx.region && current.primaryRegion !== ctx.region;
             // The new primary raises the version once more, so its first word to every replica outranks the old primary's last.
             key.multiRegionConfig = promoted ? { ...incoming, version: incoming.version + 1, updatingWith: from } : { ...incoming };
-            if (promoted) for (const target of incoming.replicaRegions) await enqueue(tx, { kind: 'sync', keyId: key.keyId, target });
+            if (promoted) for (const target of incoming.replicaRegions) await enqueueReplication(tx, { kind: 'sync', keyId: key.keyId, target });
           }
           if (key.state === 'Creating' && incoming.replicaRegions.includes(ctx.region) && incoming.version >= current.version) {
             key.state = key.origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled';
             tx.delete(pendingReplicaPath(key.keyId));
           }
-        });
+        }, { publish });
         return { applied: newer };
-      });
+      }, REPLICATION);
       outbox.kick();
       return result;
     },
@@ -215,7 +217,7 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
     /** The primary binds the material a replica imports, or refuses it (bindForReplica); only KeyMaterialIds travel. */
     async 'bind-imported-material'(from, { keyId, materialId, version }: BindImportedMaterialRequest): Promise<{ version: number }> {
       const bound = await locks.run(keyId, () =>
-        ctx.store.transaction(async (tx) => {
+        deps.events.transaction(async (tx, publish) => {
           const key = await keys.getForUpdate(tx, keyId);
           const config = key && multiRegionConfig(key);
           if (config?.primaryRegion === ctx.region && !config.replicaRegions.includes(from)) {
@@ -227,7 +229,7 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
           let bound = 0;
           await changeKey(tx, key, (key) => {
             bound = bindForReplica(key, materialId, version);
-          }, deps.hooks);
+          }, { publish });
           return bound;
         }),
       );
@@ -237,7 +239,7 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
 
     /** The primary forgets a replica that was really deleted; the last one ends PendingReplicaDeletion. */
     async 'replica-deleted'(from, { keyId }: { keyId: string }) {
-      const result = await ctx.store.transaction(async (tx) => {
+      const result = await deps.events.transaction(async (tx, publish) => {
         const key = await keys.getForUpdate(tx, keyId);
         const config = key && multiRegionConfig(key);
         if (!key || !config) return {};
@@ -250,10 +252,10 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
             key.state = 'PendingDeletion';
             key.deletionDate = ctx.now() + key.pendingWindowDays! * DAY_MS;
           }
-        });
-        for (const target of replicaRegions) await enqueue(tx, { kind: 'sync', keyId, target });
+        }, { publish });
+        for (const target of replicaRegions) await enqueueReplication(tx, { kind: 'sync', keyId, target });
         return {};
-      });
+      }, REPLICATION);
       outbox.kick();
       return result;
     },

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { RegionConfig } from '../config/index.ts';
 import { KeyService } from '../kms/index.ts';
 import { MultiRegionKeys, REPLICATION_JOB, RegionIdentity } from '../regions/index.ts';
+import { Outbox, OUTBOX_JOB } from '../outbox/index.ts';
 import { buildRegionServer } from '../server/index.ts';
 import { openStore } from '../store/index.ts';
 import { openRegionCryptoUnits } from './region-crypto-units.ts';
@@ -18,15 +19,26 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
   const store = await openStore(config.store);
   const cryptoUnits = await openRegionCryptoUnits(config, store, log);
   const unit = cryptoUnits.unit;
+  const outbox = new Outbox(store, log);
   const multiRegion = config.identity
-    ? new MultiRegionKeys({ region: config.region, store, identity: RegionIdentity.openOrInit(config.identity.path), peers: config.peers, logger: log })
+    ? new MultiRegionKeys({ region: config.region, store, identity: RegionIdentity.openOrInit(config.identity.path), peers: config.peers, outbox, logger: log })
     : undefined;
-  const service = new KeyService({ region: config.region, account: config.account, store, unit, principals: accountPrincipals(config), hooks: multiRegion?.hooks, moreOperations: multiRegion?.operations });
+  const service = new KeyService({
+    region: config.region,
+    account: config.account,
+    store,
+    unit,
+    principals: accountPrincipals(config),
+    importedMaterialBinder: multiRegion?.importedMaterialBinder,
+    moreOperations: multiRegion?.operations,
+  });
+  if (multiRegion) service.events.subscribe(multiRegion.subscriber);
   await service.upgradeStoredData();
+  await multiRegion?.upgradeStoredData();
   const app = buildRegionServer({ service, accessKeys: config.accessKeys, logger: log, mgmt: { ...cryptoUnits.mgmt, authorize: service.authorizeManagement }, peerApi: multiRegion?.peerApi });
   const url = await app.listen({ host: config.listen.host, port: config.listen.port });
   // Messages left undelivered by an earlier run go out now, not at the first background tick.
-  multiRegion?.outbox.kick();
+  outbox.kick();
 
   /**
    * Periodic work of the region; each job runs after the previous one, never two at once,
@@ -36,6 +48,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     { name: 'deletion sweeper', run: () => service.sweep() },
     { name: 'automatic key rotation', run: () => service.rotateDueKeys() },
     { name: 'imported material expiry', run: () => service.expireImportedMaterial() },
+    { name: OUTBOX_JOB, run: () => outbox.run() },
     ...(multiRegion ? [{ name: REPLICATION_JOB, run: () => multiRegion.runBackground() }] : []),
   ];
   let background = Promise.resolve();
@@ -59,7 +72,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     async close() {
       clearInterval(timer);
       await app.close();
-      await multiRegion?.outbox.close();
+      await outbox.close();
       await background;
       await cryptoUnits.close();
       await store.close();

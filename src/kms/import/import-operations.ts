@@ -30,7 +30,7 @@ import type {
 const MAX_VALID_TO_MS = 365 * 24 * 60 * 60 * 1000;
 
 export function importOperations(deps: OperationDeps): Operations<'GetParametersForImport' | 'ImportKeyMaterial' | 'DeleteImportedKeyMaterial'> {
-  const { ctx, keys, authorize, hooks } = deps;
+  const { ctx, keys, authorize, importedMaterialBinder } = deps;
 
   /**
    * A replica binds no material itself. Material that no snapshot has told it about yet is
@@ -39,13 +39,13 @@ export function importOperations(deps: OperationDeps): Operations<'GetParameters
    */
   const confirmWithPrimary = async (input: ImportKeyMaterialRequest, caller: Caller): Promise<ConfirmedMaterial | undefined> => {
     const key = await keys.find(input.KeyId, { allowAlias: false });
-    if (!isReplicaKey(key) || !hooks?.bindImportedMaterial) return undefined;
+    if (!isReplicaKey(key) || !importedMaterialBinder) return undefined;
     await authorize(caller, 'ImportKeyMaterial', key);
     const { id, importType } = await readImport(ctx, key, input);
     if (boundVersionOf(key, id) !== undefined) return undefined;
     const proposed = importType === 'NEW_KEY_MATERIAL' ? newMaterialVersion(ctx, key, input, id) : undefined;
     if (proposed !== undefined && boundMaterialIds(key).has(proposed)) return undefined;
-    return { id, version: await hooks.bindImportedMaterial(key, id, proposed) };
+    return { id, version: await importedMaterialBinder(key, id, proposed) };
   };
 
   return {
@@ -213,7 +213,7 @@ function removeMaterial(key: KeyRecord, version: number): void {
 export async function expireImportedMaterial(deps: OperationDeps): Promise<number> {
   const { ctx } = deps;
   let expired = 0;
-  await changeDueKeys(deps, 'expiry/', (key) => {
+  await changeDueKeys(deps, 'expiry/', 'material-expired', (key) => {
     for (const material of key.materials) {
       if (material.imported?.validTo !== undefined && material.imported.validTo <= ctx.now()) {
         removeMaterial(key, material.version);

@@ -27,7 +27,7 @@ export function boundVersionOf(key: KeyRecord, id: string): number | undefined {
 /**
  * Refuses material that differs from what the key's primary bound to `version`. A primary binds
  * it; a replica changes no shared property, so a version it knows nothing of must have been
- * `confirmed` by its primary before the transaction began (see KeyHooks.bindImportedMaterial).
+ * `confirmed` by its primary before the transaction began (see ImportedMaterialBinder).
  */
 export function bindImportedMaterial(key: KeyRecord, version: number, id: string, confirmed?: ConfirmedMaterial): void {
   if (!key.multiRegion) return;

@@ -1,4 +1,5 @@
 import { timeIndexTime } from '../../store/index.ts';
+import type { KeyEventKind } from '../key-events.ts';
 import type { OperationDeps } from '../operation.ts';
 import { keyIndexPaths } from './key-index-paths.ts';
 import type { KeyRecord } from './key-record.ts';
@@ -11,19 +12,18 @@ const DUE_BATCH = 500;
  * each key whose entry is due, one transaction per key, reading only the due entries. An entry
  * the key no longer has is dropped.
  */
-export async function changeDueKeys(deps: OperationDeps, prefix: string, change: (key: KeyRecord) => void | Promise<void>): Promise<void> {
-  const { ctx, keys, hooks } = deps;
+export async function changeDueKeys(deps: OperationDeps, prefix: string, kind: KeyEventKind, change: (key: KeyRecord) => void | Promise<void>): Promise<void> {
+  const { ctx, keys, events } = deps;
   let failure: unknown;
   for (const entry of await ctx.store.list(prefix, { limit: DUE_BATCH })) {
     if (timeIndexTime(entry.key) > ctx.now()) break;
     try {
-      await ctx.store.transaction(async (tx) => {
+      await events.transaction(async (tx, publish) => {
         const key = await keys.getForUpdate(tx, entry.value);
         if (!key) return tx.delete(entry.key);
-        await changeKey(tx, key, change, hooks);
+        await changeKey(tx, key, change, { publish, kind });
         if (!keyIndexPaths(key).includes(entry.key)) tx.delete(entry.key);
       });
-      hooks?.committed();
     } catch (error) {
       // One key that cannot change now (e.g. a multi-Region key being updated) must not hold up the others.
       failure ??= error;

@@ -1,5 +1,7 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Transaction } from '../../store/index.ts';
-import type { KeyHooks, OperationDeps } from '../operation.ts';
+import { eventKindOf, keyEventKind, type KeyChangingAction, type KeyEventKind, type PublishKeyEvent } from '../key-events.ts';
+import type { OperationDeps } from '../operation.ts';
 import type { Caller } from '../region-context.ts';
 import { keyIndexPaths } from './key-index-paths.ts';
 import { keyPath, type KeyRecord } from './key-record.ts';
@@ -8,31 +10,36 @@ import { keyPath, type KeyRecord } from './key-record.ts';
  * Read-modify-write of one key under its row lock, so concurrent changes lose nothing.
  */
 export function updateKey(
-  { ctx, keys, authorize, hooks }: OperationDeps,
+  { keys, authorize, events }: OperationDeps,
   identifier: string,
   caller: Caller,
-  action: string,
+  action: KeyChangingAction,
   change: (key: KeyRecord) => void | Promise<void>,
 ): Promise<KeyRecord> {
-  const changed = ctx.store.transaction(async (tx) => {
+  return events.transaction(async (tx, publish) => {
     const keyId = await keys.resolveKeyId(identifier, { allowAlias: false }, tx);
     const key = (await keys.getForUpdate(tx, keyId)) ?? (await keys.load(keyId, tx));
     await authorize(caller, action, key);
-    await changeKey(tx, key, change, hooks);
+    await changeKey(tx, key, change, { publish, kind: eventKindOf(action) });
     return key;
   });
-  return hooks ? changed.then((key) => (hooks.committed(), key)) : changed;
 }
 
 /**
  * Changes a key read for update and writes it back, keeping its index entries (deletion,
- * rotation, material expiry) in step in the same transaction.
+ * rotation, material expiry) in step in the same transaction. A real change is published as an
+ * event of `kind`, or of the kind that what changed tells.
  */
-export async function changeKey(tx: Transaction, key: KeyRecord, change: (key: KeyRecord) => void | Promise<void>, hooks?: KeyHooks): Promise<void> {
+export async function changeKey(
+  tx: Transaction,
+  key: KeyRecord,
+  change: (key: KeyRecord) => void | Promise<void>,
+  event: { publish: PublishKeyEvent; kind?: KeyEventKind },
+): Promise<void> {
   const before = keyIndexPaths(key);
-  const original = hooks && structuredClone(key);
+  const original = structuredClone(key);
   await change(key);
-  if (hooks && original) await hooks.keyChanged(tx, original, key);
+  if (!isDeepStrictEqual(original, key)) await event.publish({ kind: event.kind ?? keyEventKind(original, key), keyId: key.keyId, before: original, after: key });
   const after = keyIndexPaths(key);
   for (const path of before) if (!after.includes(path)) tx.delete(path);
   for (const path of after) if (!before.includes(path)) tx.put(path, key.keyId);

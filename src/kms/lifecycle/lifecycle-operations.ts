@@ -86,7 +86,10 @@ export function lifecycleOperations(deps: OperationDeps): Operations<
         currentMaterial: materials.length > 0 ? 1 : 0,
         multiRegion,
       };
-      await ctx.store.transaction(async (tx) => tx.create(keyPath(keyId), JSON.stringify(key)));
+      await deps.events.transaction(async (tx, publish) => {
+        await publish({ kind: 'created', keyId, after: key });
+        await tx.create(keyPath(keyId), JSON.stringify(key));
+      });
       return { KeyMetadata: keyMetadata(ctx, key) };
     },
 
@@ -175,11 +178,11 @@ export async function sweepDeletedKeys(deps: OperationDeps): Promise<number> {
   for (const entry of due) {
     const keyId = entry.value;
     if (timeIndexTime(entry.key) > ctx.now()) break;
-    await ctx.store.transaction(async (tx) => {
+    await deps.events.transaction(async (tx, publish) => {
       tx.delete(entry.key);
       const key = await keys.getForUpdate(tx, keyId);
       if (!key || key.state !== 'PendingDeletion') return;
-      await deps.hooks?.keyChanged(tx, key, undefined);
+      await publish({ kind: 'deleted', keyId, before: key });
       tx.delete(keyPath(keyId));
       for (const entry of await tx.list('alias/')) {
         const alias = JSON.parse(entry.value) as AliasRecord;
@@ -189,6 +192,5 @@ export async function sweepDeletedKeys(deps: OperationDeps): Promise<number> {
       deleted += 1;
     });
   }
-  if (deleted > 0) deps.hooks?.committed();
   return deleted;
 }

@@ -98,13 +98,11 @@ describe('automatic key rotation', () => {
     const stuck = await createKey();
     const other = await createKey();
     for (const KeyId of [stuck, other]) await call('EnableKeyRotation', { KeyId, RotationPeriodInDays: 90 });
-    const refusing = new KeyService({
-      ...service.ctx,
-      hooks: {
-        async keyChanged(_tx, before) {
-          if (before.keyId === stuck) throw new Error('this key may not change now');
-        },
-        committed() {},
+    const refusing = new KeyService({ ...service.ctx });
+    refusing.events.subscribe({
+      name: 'refusal',
+      async inTransaction(_tx, { keyId }) {
+        if (keyId === stuck) throw new Error('this key may not change now');
       },
     });
     clock += 90 * DAY_MS;

@@ -163,7 +163,7 @@ function rotationMarker(marker: string | undefined): number {
 export async function rotateDueKeys(deps: OperationDeps): Promise<number> {
   const { ctx } = deps;
   let rotated = 0;
-  await changeDueKeys(deps, 'rotation/', async (key) => {
+  await changeDueKeys(deps, 'rotation/', 'rotated', async (key) => {
     if (!key.autoRotation || key.state !== 'Enabled' || nextRotationDate(key.autoRotation) > ctx.now()) return;
     await rotate(deps, key, 'AUTOMATIC');
     key.autoRotation.since = ctx.now();

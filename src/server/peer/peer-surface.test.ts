@@ -7,6 +7,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { MasterKeyUnavailableError, SoftwareCryptoUnit } from '../../cryptounits/index.ts';
 import { KeyService } from '../../kms/index.ts';
+import { Outbox } from '../../outbox/index.ts';
 import { MultiRegionKeys, RegionIdentity } from '../../regions/index.ts';
 import { SqliteStore, StoreUnavailableError } from '../../store/index.ts';
 import { buildRegionServer } from '../region-server.ts';
@@ -29,19 +30,22 @@ describe('the peer surface', () => {
   const dir = mkdtempSync(join(tmpdir(), 'concord-peer-surface-'));
   const store = new SqliteStore(join(dir, 'keys.db'));
   const peer = RegionIdentity.openOrInit(join(dir, 'peer-identity.json'));
+  const outbox = new Outbox(store, pino({ level: 'silent' }));
   const multiRegion = new MultiRegionKeys({
     region: REGION,
     store,
     identity: RegionIdentity.openOrInit(join(dir, 'identity.json')),
     peers: { 'eu-west-1': { url: 'http://127.0.0.1:1', publicKey: peer.publicKey } },
+    outbox,
     logger: pino({ level: 'silent' }),
   });
   const unit = SoftwareCryptoUnit.openOrInit(join(dir, 'crypto-unit.json'));
-  const service = new KeyService({ region: REGION, account: ACCOUNT, store, unit, hooks: multiRegion.hooks, moreOperations: multiRegion.operations });
+  const service = new KeyService({ region: REGION, account: ACCOUNT, store, unit, importedMaterialBinder: multiRegion.importedMaterialBinder, moreOperations: multiRegion.operations });
+  service.events.subscribe(multiRegion.subscriber);
   const app = buildRegionServer({ service, accessKeys: [ADMIN_KEY], logger: pino({ level: 'silent' }), peerApi: multiRegion.peerApi });
   after(async () => {
     await app.close();
-    await multiRegion.outbox.close();
+    await outbox.close();
     store.close();
   });
   const json = { 'content-type': 'application/json' };
