@@ -9,6 +9,7 @@ import { KeyService } from '../../src/kms/index.ts';
 import { SqliteStore } from '../../src/store/index.ts';
 import { ACCOUNT, startDev } from './harness.ts';
 import { devAdministrator, tkeOk } from './tke-harness.ts';
+import { eventually } from './eventually.ts';
 
 describe('crypto units of concord dev', () => {
   it('adopts the master key of an existing single-file unit through the ceremony, so old ciphertext still decrypts, and removes the file', async () => {
@@ -33,7 +34,8 @@ describe('crypto units of concord dev', () => {
       const patterns = [...listing.matchAll(/us-east-1-(op|rec)-1 .* normal +admins 1 thresholds 1\/1 current valid ([0-9a-f]{16})/g)].map((m) => m[2]);
       assert.equal(patterns.length, 2, listing);
       assert.equal(patterns[0], patterns[1]);
-      assert.match(dev.output(), /Loaded the master key [0-9a-f]{16} of a single-file crypto unit into recovery unit us-east-1-rec-1/);
+      // The log reaches the test on stdout, apart from the start banner on stderr.
+      await eventually(async () => assert.match(dev.output(), /Loaded the master key [0-9a-f]{16} of a single-file crypto unit into recovery unit us-east-1-rec-1/));
     } finally {
       await dev.stop();
     }
@@ -61,6 +63,7 @@ describe('crypto units of concord dev', () => {
       assert.equal(devAdministrator(dev).password, password);
       assert.equal(Buffer.from((await dev.client().send(new DecryptCommand({ CiphertextBlob: sealed }))).Plaintext!).toString(), 'rotated');
       // The restart found the units set up: no ceremony ran again (four units, two regions, before it).
+      await eventually(async () => assert.match(dev.output(), /crypto units open[^]*crypto units open[^]*crypto units open[^]*crypto units open/));
       assert.equal(dev.output().match(/left imprint mode/g)?.length, 4);
       assert.equal(dev.output().match(/Created a new master key/g)?.length, 2);
     } finally {

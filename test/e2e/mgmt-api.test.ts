@@ -8,6 +8,7 @@ import { canonicalCommand, openSigkey, readSigkey, signCommand, type UnitInfo } 
 import { ACCOUNT, startDev, type DevDeployment } from './harness.ts';
 import { mgmtRequest, unitCommand, type MgmtAnswer as Answer, type MgmtOptions } from './mgmt-request.ts';
 import { devAdministrator } from './tke-harness.ts';
+import { eventually } from './eventually.ts';
 
 const KMS_ONLY = { accessKeyId: 'AKIAKMSONLY000000001', secretAccessKey: 'kms-only-secret-access-key-00001' };
 const LISTER = { accessKeyId: 'AKIALISTER0000000001', secretAccessKey: 'lister-secret-access-key-0000001' };
@@ -100,7 +101,6 @@ describe('the crypto unit management API', () => {
     assert.deepEqual([replay.status, replay.json.error], [409, 'StaleNonce']);
     const unsigned = await mgmt('POST', '/units/us-east-1-rec-1/commands', JSON.stringify({ command: 'mk-generate', args: {}, nonce: (first.json.info as UnitInfo).nonce, signatures: [] }));
     assert.deepEqual([unsigned.status, unsigned.json.error], [403, 'SignatureRequired']);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.match(dev.output(), /"operation":"tke admin-add us-east-1-rec-1","accessKeyId":"[A-Z0-9]+","status":200/);
+    await eventually(async () => assert.match(dev.output(), /"operation":"tke admin-add us-east-1-rec-1","accessKeyId":"[A-Z0-9]+","status":200/));
   });
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { openSigkey, readSigkey, signCommand, SoftwareVault, type CommandArgs, type CommandName, type UnitInfo } from '../../src/cryptounits/index.ts';
+import { eventually } from '../e2e/eventually.ts';
 import { ACCOUNT, freePorts, startDev, type DevDeployment } from '../e2e/harness.ts';
 import { mgmtRequest, unitCommand, type MgmtAnswer } from '../e2e/mgmt-request.ts';
 import { startServerProcess, stopProcess, writeRegionConfig } from '../e2e/server-process.ts';
@@ -138,7 +139,9 @@ describe('the crypto unit ceremony cannot be skipped', () => {
     const restarted = await unitInfo(unit);
     assert.deepEqual([restarted.mode, restarted.admins.map((a) => a.name)], ['normal', ['dev-admin']]);
     assert.deepEqual(Object.values(restarted.registers), [{ state: 'empty' }, { state: 'empty' }, { state: 'empty' }]);
-    assert.match(dev.output(), new RegExp(`Unit\\(s\\) ${unit} hold no current master key; recover it with 'concord tke auto-mk-recover'`));
+    // The log arrives on stdout, the start banner awaited by restart() on stderr: either may come first.
+    const hint = new RegExp(`Unit\\(s\\) ${unit} hold no current master key; recover it with 'concord tke auto-mk-recover'`);
+    await eventually(async () => assert.match(dev.output(), hint));
   });
 
   it('refuses to start a server configured to load a master key with no administrators to sign the ceremony', async () => {
