@@ -7,7 +7,7 @@ import { isSymmetric } from './key-specs.ts';
 import { requireNotPendingDeletion } from './key-state-errors.ts';
 import { finishDryRun, type Input, type OperationDeps, type Operations, type Output } from './operation.ts';
 import { markerKey, pageOf } from './paging.ts';
-import { keyArn, type Caller } from './region-context.ts';
+import { callerIs, keyArn, type Caller } from './region-context.ts';
 
 const LIST_GRANTS_DEFAULT_LIMIT = 50;
 
@@ -55,8 +55,8 @@ export function grantOperations(deps: OperationDeps): Operations {
 
   /** The retiring principal, the grantee when the grant includes RetireGrant, or the issuing account may retire a grant. */
   const mayRetire = (caller: Caller, grant: GrantRecord): boolean =>
-    caller.arn === grant.retiringPrincipal ||
-    (caller.arn === grant.granteePrincipal && grant.operations.includes('RetireGrant')) ||
+    callerIs(caller, grant.retiringPrincipal) ||
+    (callerIs(caller, grant.granteePrincipal) && grant.operations.includes('RetireGrant')) ||
     caller.arn === `arn:aws:iam::${grant.issuingAccount}:root`;
 
   return {

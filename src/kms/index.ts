@@ -8,7 +8,7 @@ export { wrappedKeyRecords } from './wrapped-key-records.ts';
 export { keyMetadata } from './key-metadata.ts';
 export { keyArn } from './region-context.ts';
 export { invalidState, requireState } from './key-state-errors.ts';
-export { checkIdentityPolicy, checkPolicyDocument } from './policy-document.ts';
+export { checkIdentityPolicy, checkPolicyDocument, checkTrustPolicy } from './policy-document.ts';
 export { checkTags } from './tags.ts';
 export { defaultKeyPolicy } from './default-policy.ts';
 export { changeKey } from './update-key.ts';

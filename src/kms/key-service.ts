@@ -29,6 +29,10 @@ export class KeyService {
   readonly ctx: RegionContext;
   /** Throws AccessDeniedException unless the caller's identity policies allow `concord:<action>`. */
   readonly authorizeManagement: (caller: Caller, action: string) => Promise<void>;
+  /** Throws AccessDeniedException unless the role's trust policy (and the caller's identity policies where it delegates) allow the caller to assume it. */
+  readonly authorizeAssumeRole: AccessControl['authorizeAssumeRole'];
+  /** Throws AccessDeniedException unless the caller's identity policies allow `sts:<action>`. */
+  readonly authorizeSts: (caller: Caller, action: string) => Promise<void>;
   private readonly deps: OperationDeps;
   private readonly operations: Operations;
 
@@ -38,6 +42,8 @@ export class KeyService {
     const keys = new KeyRepository(this.ctx);
     const access = new AccessControl(this.ctx, new PrincipalDirectory(this.ctx.account, principals));
     this.authorizeManagement = access.authorizeManagement;
+    this.authorizeAssumeRole = access.authorizeAssumeRole;
+    this.authorizeSts = access.authorizeSts;
     this.deps = { ctx: this.ctx, keys, authorize: access.authorize, authorizeIdentity: access.authorizeIdentity, checkKeyPolicy: access.checkKeyPolicy, hooks };
     this.operations = {
       ...lifecycleOperations(this.deps),
