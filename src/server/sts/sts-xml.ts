@@ -6,8 +6,9 @@ export interface XmlFields {
   [name: string]: string | XmlFields | undefined;
 }
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
-export const escapeXml = (text: string): string => text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+/** Text content needs only these escaped; quotes stay as STS writes them. */
+export const escapeXml = (text: string): string => text.replace(/[&<>]/g, (c) => ESCAPES[c]!);
 
 function elements(fields: XmlFields): string {
   let xml = '';
