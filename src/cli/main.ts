@@ -24,7 +24,7 @@ program
   .option('--access-key-id <id>', 'administrator access key ID (or CONCORD_ACCESS_KEY_ID)', process.env.CONCORD_ACCESS_KEY_ID)
   .option('--secret-access-key <secret>', 'administrator secret access key (or CONCORD_SECRET_ACCESS_KEY)', process.env.CONCORD_SECRET_ACCESS_KEY)
   .option('--log-level <level>', 'log level', 'info')
-  .option('--principals-file <file>', 'YAML list of further principals (arn, accessKeyId, secretAccessKey, identityPolicies)')
+  .option('--principals-file <file>', 'YAML list of further principals: users (arn, accessKeyId, secretAccessKey, identityPolicies) and roles (arn, trustPolicy, identityPolicies, maxSessionDuration)')
   .action(async (options) => {
     const { configs, credentials, workspace } = devRegionConfigs({ ...options, regions: String(options.regions).split(',').map((r) => r.trim()) });
     const logger = createLogger({ level: options.logLevel });

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { MAX_ADMIN_NAME, MAX_ADMINS } from '../cryptounits/index.ts';
-import { checkIdentityPolicy } from '../kms/index.ts';
+import { checkIdentityPolicy, checkTrustPolicy } from '../kms/index.ts';
 import { deepFreeze } from '../util/index.ts';
 
 /** One region's configuration, as `concord server --config FILE` reads it. */
@@ -16,8 +16,12 @@ export interface RegionConfig {
   /** The region's crypto units, managed with `concord tke`. */
   cryptoUnits: CryptoUnitsConfig;
   accessKeys: { accessKeyId: string; secretAccessKey: string; principal: string }[];
-  /** IAM principals of the account with their inline identity policies (JSON policy documents). */
-  principals: { arn: string; identityPolicies?: Record<string, unknown>[] }[];
+  /**
+   * IAM principals of the account with their inline identity policies (JSON policy documents);
+   * a role also has the trust policy saying who may assume it (AssumeRole), and the longest
+   * session it gives, in seconds (3600 unless set).
+   */
+  principals: PrincipalConfig[];
   /** Peer regions: where each listens and the public key it signs peer requests with (`concord identity`). */
   peers: Record<string, { url: string; publicKey: string }>;
   /** This region's identity towards its peers; by default beside a SQLite store. Nodes of one region share it. */
@@ -25,6 +29,13 @@ export interface RegionConfig {
   logLevel: string;
   /** How often background work (deletion sweeper) runs. */
   backgroundIntervalMs: number;
+}
+
+export interface PrincipalConfig {
+  arn: string;
+  identityPolicies?: Record<string, unknown>[];
+  trustPolicy?: Record<string, unknown>;
+  maxSessionDuration?: number;
 }
 
 export type CryptoUnitConfig = { id: string; role: 'operational' | 'recovery' } & (
@@ -183,6 +194,8 @@ const schema = {
         properties: {
           arn: { type: 'string', pattern: '^arn:aws:iam::\\d{12}:(user/.+|role/.+)$' },
           identityPolicies: { type: 'array', items: { type: 'object', required: ['Statement'] } },
+          trustPolicy: { type: 'object', required: ['Statement'] },
+          maxSessionDuration: { type: 'integer', minimum: 3600, maximum: 43200 },
         },
       },
     },
@@ -259,16 +272,24 @@ function checkCeremonyConfig({ autoInit, adopt, administrators, thresholds }: Cr
 
 /** The schema sees only JSON objects; the IAM policy language is checked by the policy parser. */
 function checkIdentityPolicies(principals: RegionConfig['principals']): void {
-  principals.forEach(({ identityPolicies = [] }, i) =>
-    identityPolicies.forEach((policy, j) => {
-      try {
-        checkIdentityPolicy(policy);
-      } catch (error) {
-        throw new ConfigError(`invalid configuration: principals.${i}.identityPolicies.${j}: ${(error as Error).message}`);
-      }
-    }),
-  );
+  const check = (field: string, policy: unknown, parse: (policy: unknown) => void): void => {
+    try {
+      parse(policy);
+    } catch (error) {
+      throw new ConfigError(`invalid configuration: ${field}: ${(error as Error).message}`);
+    }
+  };
+  principals.forEach(({ arn, identityPolicies = [], trustPolicy, maxSessionDuration }, i) => {
+    identityPolicies.forEach((policy, j) => check(`principals.${i}.identityPolicies.${j}`, policy, checkIdentityPolicy));
+    const role = ROLE_ARN.test(arn);
+    if (trustPolicy !== undefined) check(`principals.${i}.trustPolicy`, trustPolicy, checkTrustPolicy);
+    if (!role && (trustPolicy !== undefined || maxSessionDuration !== undefined)) {
+      throw new ConfigError(`invalid configuration: principals.${i}: only a role (arn:aws:iam::<account>:role/<name>) has a trustPolicy or maxSessionDuration`);
+    }
+  });
 }
+
+const ROLE_ARN = /^arn:aws:iam::\d{12}:role\/[^/]+$/;
 
 export function loadRegionConfig(path: string): Readonly<RegionConfig> {
   let text: string;

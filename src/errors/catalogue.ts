@@ -10,6 +10,7 @@ export const catalogue = {
   DisabledException: 400,
   DryRunOperationException: 412,
   ExpiredImportTokenException: 400,
+  ExpiredTokenException: 400,
   IncompleteSignatureException: 400,
   IncorrectKeyException: 400,
   IncorrectKeyMaterialException: 400,

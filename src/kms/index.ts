@@ -22,6 +22,6 @@ export {
   type MaterialInfo,
   type MultiRegionConfig,
 } from './keys/index.ts';
-export { addGrant, checkIdentityPolicy, checkPolicyDocument, defaultKeyPolicy, GRANTS_PER_KEY } from './access/index.ts';
+export { addGrant, checkIdentityPolicy, checkPolicyDocument, checkTrustPolicy, defaultKeyPolicy, GRANTS_PER_KEY } from './access/index.ts';
 export { checkTags } from './tags/index.ts';
 export { bindForReplica } from './import/index.ts';

@@ -31,6 +31,10 @@ export class KeyService {
   readonly authorizeManagement: (caller: Caller, action: string) => Promise<void>;
   /** Every change of a key; the composition root subscribes the modules that take part in them. */
   readonly events: KeyEvents;
+  /** Throws AccessDeniedException unless the role's trust policy (and the caller's identity policies where it delegates) allow the caller to assume it. */
+  readonly authorizeAssumeRole: AccessControl['authorizeAssumeRole'];
+  /** Throws AccessDeniedException unless the caller's identity policies allow `sts:<action>`. */
+  readonly authorizeSts: (caller: Caller, action: string) => Promise<void>;
   private readonly deps: OperationDeps;
   /** The multi-Region operations only when a multi-Region module added them. */
   private readonly operations: Partial<Operations>;
@@ -42,6 +46,8 @@ export class KeyService {
     const keys = new KeyRepository(this.ctx);
     const access = new AccessControl(this.ctx, new PrincipalDirectory(this.ctx.account, principals));
     this.authorizeManagement = access.authorizeManagement;
+    this.authorizeAssumeRole = access.authorizeAssumeRole;
+    this.authorizeSts = access.authorizeSts;
     this.deps = { ctx: this.ctx, keys, authorize: access.authorize, authorizeIdentity: access.authorizeIdentity, checkKeyPolicy: access.checkKeyPolicy, events: this.events, importedMaterialBinder };
     const own: Operations<Exclude<OperationName, MultiRegionOperationName>> = {
       ...lifecycleOperations(this.deps),

@@ -19,6 +19,7 @@ import {
   type UnitVault,
 } from '../cryptounits/index.ts';
 import { wrappedKeyRecords } from '../kms/index.ts';
+import { sessionRecords } from '../server/index.ts';
 import type { Store } from '../store/index.ts';
 
 export interface RegionCryptoUnits {
@@ -48,7 +49,7 @@ export async function openRegionCryptoUnits(config: Readonly<RegionConfig>, stor
   sync.watch(units);
   const region = new RegionCryptoUnit(units, sync);
   log.info({ units: units.map((u) => ({ id: u.id, role: u.role, mode: u.info().mode, current: u.register('current').pattern })) }, 'crypto units open');
-  return { unit: region, mgmt: { units: region, rewrapper: new Rewrapper(store, region, wrappedKeyRecords) }, close: () => region.close() };
+  return { unit: region, mgmt: { units: region, rewrapper: new Rewrapper(store, region, [...wrappedKeyRecords, sessionRecords]) }, close: () => region.close() };
 }
 
 async function openVault(config: CryptoUnitConfig): Promise<UnitVault> {

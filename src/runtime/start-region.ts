@@ -3,9 +3,12 @@ import type { RegionConfig } from '../config/index.ts';
 import { KeyService } from '../kms/index.ts';
 import { MultiRegionKeys, REPLICATION_JOB, RegionIdentity } from '../regions/index.ts';
 import { Outbox, OUTBOX_JOB } from '../outbox/index.ts';
-import { buildRegionServer } from '../server/index.ts';
+import { buildRegionServer, SessionStore } from '../server/index.ts';
 import { openStore } from '../store/index.ts';
 import { openRegionCryptoUnits } from './region-crypto-units.ts';
+
+/** AWS's default MaxSessionDuration of a role, in seconds. */
+const DEFAULT_MAX_SESSION_DURATION = 3600;
 
 export interface RunningRegion {
   region: string;
@@ -35,7 +38,15 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
   if (multiRegion) service.events.subscribe(multiRegion.subscriber);
   await service.upgradeStoredData();
   await multiRegion?.upgradeStoredData();
-  const app = buildRegionServer({ service, accessKeys: config.accessKeys, logger: log, mgmt: { ...cryptoUnits.mgmt, authorize: service.authorizeManagement }, peerApi: multiRegion?.peerApi });
+  const sessions = new SessionStore(store, unit);
+  const app = buildRegionServer({
+    service,
+    accessKeys: config.accessKeys,
+    logger: log,
+    mgmt: { ...cryptoUnits.mgmt, authorize: service.authorizeManagement },
+    peerApi: multiRegion?.peerApi,
+    sts: { sessions, roles: config.principals.filter((p) => p.trustPolicy !== undefined).map((p) => ({ arn: p.arn, maxSessionDuration: p.maxSessionDuration ?? DEFAULT_MAX_SESSION_DURATION })) },
+  });
   const url = await app.listen({ host: config.listen.host, port: config.listen.port });
   // Messages left undelivered by an earlier run go out now, not at the first background tick.
   outbox.kick();
@@ -49,6 +60,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     { name: 'automatic key rotation', run: () => service.rotateDueKeys() },
     { name: 'imported material expiry', run: () => service.expireImportedMaterial() },
     { name: OUTBOX_JOB, run: () => outbox.run() },
+    { name: 'expired session cleanup', run: () => sessions.sweep() },
     ...(multiRegion ? [{ name: REPLICATION_JOB, run: () => multiRegion.runBackground() }] : []),
   ];
   let background = Promise.resolve();

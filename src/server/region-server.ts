@@ -10,6 +10,7 @@ import { mgmtSurface, type MgmtApi } from './mgmt/mgmt-surface.ts';
 import { peerSurface } from './peer/peer-surface.ts';
 import { acceptRawBodies } from './raw-body.ts';
 import { requestLoggerFactory } from './request-logger.ts';
+import { stsSurface, type SessionStore, type StsRole } from './sts/index.ts';
 
 export interface RegionServerOptions {
   service: KeyService;
@@ -19,6 +20,8 @@ export interface RegionServerOptions {
   mgmt?: MgmtApi;
   /** The region-to-region API, when the region has peers. */
   peerApi?: PeerApi;
+  /** Temporary credentials: the STS API, and the sessions it issued accepted on every SigV4 surface. */
+  sts?: { sessions: SessionStore; roles: readonly StsRole[] };
 }
 
 declare module 'fastify' {
@@ -37,7 +40,7 @@ const ROOT_BODY_LIMIT = 1024 * 1024;
  * for every request, and each API surface as an encapsulated plugin with its own
  * authentication, body limit, validation and error format.
  */
-export function buildRegionServer({ service, accessKeys, logger, mgmt, peerApi }: RegionServerOptions): FastifyInstance {
+export function buildRegionServer({ service, accessKeys, logger, mgmt, peerApi, sts }: RegionServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -73,8 +76,10 @@ export function buildRegionServer({ service, accessKeys, logger, mgmt, peerApi }
   });
   app.get('/healthz', async () => ({ status: 'ok', region: service.ctx.region }));
 
-  void app.register(awsJsonSurface, { service, accessKeys });
-  if (mgmt) void app.register(mgmtSurface, { prefix: '/mgmt/v1', api: mgmt, region: service.ctx.region, accessKeys });
+  const sessions = sts?.sessions;
+  void app.register(awsJsonSurface, { service, accessKeys, sessions });
+  if (sts) void app.register(stsSurface, { region: service.ctx.region, account: service.ctx.account, accessKeys, ...sts, authorizeAssumeRole: service.authorizeAssumeRole, authorizeSts: service.authorizeSts });
+  if (mgmt) void app.register(mgmtSurface, { prefix: '/mgmt/v1', api: mgmt, region: service.ctx.region, accessKeys, sessions });
   if (peerApi) void app.register(peerSurface, { prefix: '/peer/v1', api: peerApi });
   return app;
 }

@@ -3,7 +3,7 @@ import { isSymmetric, type KeyRecord } from '../keys/index.ts';
 import type { RequestFacts } from '../operation.ts';
 import { keyArn, type Caller, type RegionContext } from '../region-context.ts';
 import { derivedGrantWithin, granteeGrants, grantPermits, parseGrantToken } from './grants/index.ts';
-import { evaluateIdentityAccess, evaluateKeyAccess, type AccessRequest, type Verdict } from './policy/evaluate-policy.ts';
+import { evaluateIdentityAccess, evaluateKeyAccess, type AccessRequest, type Identity, type Verdict } from './policy/evaluate-policy.ts';
 import { invalidPrincipals, malformed, parseNewKeyPolicy, parsePolicy, type Policy } from './policy/parse-policy.ts';
 import { requestValues } from './policy/request-values.ts';
 import type { PrincipalDirectory } from './principal-directory.ts';
@@ -35,7 +35,7 @@ export class AccessControl {
       if (!parseGrantToken(token)) throw new KmsError('InvalidGrantTokenException', 'The grant token is not valid.');
     }
     const request = this.request(caller, `kms:${action}`, keyArn(this.ctx, key.keyId), facts);
-    const verdict = evaluateKeyAccess(this.keyPolicy(key.policy), this.directory.identity(caller.arn), request);
+    const verdict = evaluateKeyAccess(this.keyPolicy(key.policy), this.identity(caller), request);
     if (verdict.allowed) return;
     if (!verdict.explicitDeny && GRANT_OPERATIONS.has(action) && (await this.grantAllows(caller, action, key, facts))) return;
     throw accessDenied(request, verdict);
@@ -59,21 +59,51 @@ export class AccessControl {
     }
     if (bypassLockoutCheck) return;
     const request = this.request(caller, 'kms:PutKeyPolicy', keyArn(this.ctx, keyId), {});
-    if (!evaluateKeyAccess(policy, this.directory.identity(caller.arn), request).allowed) {
+    if (!evaluateKeyAccess(policy, this.identity(caller), request).allowed) {
       throw malformed('The new key policy will not allow you to update the key policy in the future.');
+    }
+  };
+
+  /** For STS actions other than AssumeRole (GetAccessKeyInfo): identity policies must allow `sts:<action>`. */
+  readonly authorizeSts = async (caller: Caller, action: string): Promise<void> => this.identityAllows(caller, `sts:${action}`);
+
+  /**
+   * AssumeRole (and sts:TagSession when session tags are passed), decided as AWS decides it
+   * within one account: the role's trust policy must allow the caller, either naming it (which
+   * is enough) or naming the account root, which delegates to the caller's identity policies.
+   * An explicit Deny in either refuses; a role that does not exist is refused the same way.
+   */
+  readonly authorizeAssumeRole = async (caller: Caller, roleArn: string, tagged: boolean, conditions: Record<string, string | undefined> = {}): Promise<void> => {
+    const trust = this.directory.trustPolicy(roleArn);
+    for (const action of tagged ? ['sts:AssumeRole', 'sts:TagSession'] : ['sts:AssumeRole']) {
+      const request = this.request(caller, action, roleArn, { conditions });
+      const verdict: Verdict = trust ? evaluateKeyAccess(trust, this.identity(caller), request) : { allowed: false, explicitDeny: false, by: 'resource' };
+      if (!verdict.allowed) throw accessDenied(request, verdict);
     }
   };
 
   private identityAllows(caller: Caller, action: string): void {
     const request = this.request(caller, action, '*', {});
-    const verdict = evaluateIdentityAccess(this.directory.identity(caller.arn), request);
+    const verdict = evaluateIdentityAccess(this.identity(caller), request);
     if (!verdict.allowed) throw accessDenied(request, verdict);
+  }
+
+  /** A role session has its role's identity policies. */
+  private identity(caller: Caller): Identity {
+    return this.directory.identity(caller.roleArn ?? caller.arn);
   }
 
   /** `action` is the full IAM action name, service prefix included. */
   private request(caller: Caller, action: string, resource: string, facts: RequestFacts): AccessRequest {
-    const values = requestValues({ principal: caller.arn, account: caller.account, region: this.ctx.region, encryptionContext: facts.encryptionContext, extra: facts.conditions });
-    return { principal: caller.arn, account: caller.account, action, resource, values };
+    const values = requestValues({
+      principal: caller.roleArn ?? caller.arn,
+      principalTags: caller.tags,
+      account: caller.account,
+      region: this.ctx.region,
+      encryptionContext: facts.encryptionContext,
+      extra: facts.conditions,
+    });
+    return { principal: caller.arn, role: caller.roleArn, account: caller.account, action, resource, values };
   }
 
   private keyPolicy(document: string): Policy {
@@ -88,6 +118,7 @@ export class AccessControl {
 
   private async grantAllows(caller: Caller, action: string, key: KeyRecord, facts: RequestFacts): Promise<boolean> {
     const grants = await granteeGrants(this.ctx.store, key.keyId, caller.arn);
+    if (caller.roleArn !== undefined) grants.push(...(await granteeGrants(this.ctx.store, key.keyId, caller.roleArn)));
     return grants.some((grant) => {
       if (!grantPermits(grant, action, isSymmetric(key.keySpec), facts.encryptionContext)) return false;
       if (action !== 'CreateGrant') return true;

@@ -12,3 +12,8 @@ export function checkPolicyDocument(policy: string): void {
 export function checkIdentityPolicy(policy: unknown): void {
   parsePolicy(policy, 'identity');
 }
+
+/** Refuses a role's trust policy (in the region config) AWS IAM would refuse. */
+export function checkTrustPolicy(policy: unknown): void {
+  parsePolicy(policy, 'trust');
+}

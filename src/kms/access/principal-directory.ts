@@ -1,14 +1,17 @@
 import type { Identity } from './policy/evaluate-policy.ts';
-import { parsePolicy } from './policy/parse-policy.ts';
+import { parsePolicy, type Policy } from './policy/parse-policy.ts';
 
 /** A principal of the region's account as the region config declares it. */
 export interface PrincipalConfig {
   arn: string;
   /** Inline IAM policy documents (JSON objects) attached to the principal. */
   identityPolicies?: readonly unknown[];
+  /** For a role: who may assume it (a JSON policy document). */
+  trustPolicy?: unknown;
 }
 
 const ROOT = /^arn:aws:iam::(\d{12}):root$/;
+const ASSUMED_ROLE = /^arn:aws:sts::\d{12}:assumed-role\/([^/]+)\/[^/]+$/;
 
 /**
  * The IAM side of the region's account: which principals exist and which identity policies
@@ -16,6 +19,7 @@ const ROOT = /^arn:aws:iam::(\d{12}):root$/;
  */
 export class PrincipalDirectory {
   private readonly identities = new Map<string, Identity>();
+  private readonly trustPolicies = new Map<string, Policy>();
 
   constructor(
     private readonly account: string,
@@ -31,7 +35,13 @@ export class PrincipalDirectory {
       });
       const known = this.identities.get(principal.arn)?.policies ?? [];
       this.identities.set(principal.arn, { root: false, policies: [...known, ...policies] });
+      if (principal.trustPolicy !== undefined) this.trustPolicies.set(principal.arn, parsePolicy(principal.trustPolicy, 'trust'));
     }
+  }
+
+  /** The trust policy of a role of the account; undefined for anything else. */
+  trustPolicy(roleArn: string): Policy | undefined {
+    return this.trustPolicies.get(roleArn);
   }
 
   /** The caller's own permissions; a principal nobody declared has none. */
@@ -43,6 +53,9 @@ export class PrincipalDirectory {
   /** Whether a key policy may name this principal. */
   exists(arn: string): boolean {
     if (ROOT.test(arn)) return true;
-    return arn.split(':')[4] !== this.account || this.identities.has(arn);
+    if (arn.split(':')[4] !== this.account) return true;
+    // A role session's ARN names a session of a role that exists.
+    const session = ASSUMED_ROLE.exec(arn);
+    return this.identities.has(session ? `arn:aws:iam::${this.account}:role/${session[1]}` : arn);
   }
 }

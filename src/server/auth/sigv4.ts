@@ -4,8 +4,31 @@ import { KmsError } from '../../errors/index.ts';
 export interface AccessKey {
   accessKeyId: string;
   secretAccessKey: string;
-  /** The IAM principal the key belongs to, e.g. arn:aws:iam::111122223333:user/admin */
+  /** The IAM principal the key belongs to, e.g. arn:aws:iam::111122223333:user/admin, or a role session's arn:aws:sts::…:assumed-role/… */
   principal: string;
+  /** For temporary credentials: the session they are. */
+  session?: Session;
+}
+
+/** What a session token stands for beyond its access key. */
+export interface Session {
+  /** The STS operation that issued it. */
+  issuedBy: 'AssumeRole' | 'GetSessionToken';
+  /** Milliseconds since the epoch. */
+  expiration: number;
+  /** For a role session: the role, e.g. arn:aws:iam::111122223333:role/app */
+  roleArn?: string;
+  /** Session tags passed to AssumeRole. */
+  tags?: Record<string, string>;
+}
+
+/** Where temporary credentials are looked up: the sessions STS issued. */
+export interface SessionCredentials {
+  /**
+   * The access key a session token stands for. Throws UnrecognizedClientException for a token
+   * not issued with that access key ID, ExpiredTokenException for one past its expiration.
+   */
+  resolve(accessKeyId: string, sessionToken: string): Promise<AccessKey>;
 }
 
 export interface SignedRequest {
@@ -28,18 +51,23 @@ const ALWAYS_SIGNED = ['Host', 'X-Amz-Date'].map(spelling);
 export interface SigV4Options {
   /** Headers this surface needs signed when a request carries them, e.g. X-Amz-Target where it names the operation. */
   signedHeaders?: readonly string[];
+  /** Temporary credentials; without them a request with a session token is refused. */
+  sessions?: SessionCredentials;
   now?: () => number;
 }
 
 /**
- * Verifies AWS Signature Version 4 on the AWS JSON surface. Signing keys are derived once
- * per access key, day, region and service; signatures are compared in constant time.
+ * Verifies AWS Signature Version 4. Signing keys are derived once per access key, day, region
+ * and service; signatures are compared in constant time. A long-term access key is checked
+ * synchronously; temporary credentials (a session token in X-Amz-Security-Token) are looked
+ * up first, so only their requests wait.
  */
 export class SigV4Verifier {
   private readonly keys: Map<string, AccessKey>;
   private readonly signingKeys = new Map<string, Buffer>();
   private readonly signedWhenPresent: readonly HeaderName[];
   private readonly now: () => number;
+  private readonly sessions: SessionCredentials | undefined;
 
   constructor(
     private readonly region: string,
@@ -50,9 +78,11 @@ export class SigV4Verifier {
     this.keys = new Map(accessKeys.map((k) => [k.accessKeyId, k]));
     this.signedWhenPresent = (options.signedHeaders ?? []).map(spelling);
     this.now = options.now ?? Date.now;
+    this.sessions = options.sessions;
   }
 
-  verify(request: SignedRequest): AccessKey {
+  /** The access key that signed `request`; a promise only when it carries a session token. */
+  verify(request: SignedRequest): AccessKey | Promise<AccessKey> {
     const authorization = header(request.headers, 'authorization');
     if (authorization === undefined) throw new KmsError('MissingAuthenticationTokenException', 'Missing Authentication Token');
     if (!authorization.startsWith(AUTH_PREFIX)) {
@@ -63,13 +93,22 @@ export class SigV4Verifier {
     if (scope.length !== 5 || scope[4] !== 'aws4_request') {
       throw new KmsError('IncompleteSignatureException', `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${parts.Credential}'`);
     }
-    const [accessKeyId, scopeDate, scopeRegion, scopeService] = scope as [string, string, string, string];
-    // Concord issues no session tokens yet: a request claiming temporary credentials is refused as AWS refuses an unknown token.
-    if (request.headers[SECURITY_TOKEN] !== undefined || queryHasSecurityToken(request.url)) {
-      throw new KmsError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+    const accessKeyId = scope[0]!;
+    // Only the header carries a session token: the presigned-URL form is refused as AWS refuses an unknown token.
+    if (queryHasSecurityToken(request.url)) throw unrecognizedClient();
+    const sessionToken = header(request.headers, SECURITY_TOKEN);
+    if (sessionToken !== undefined) {
+      if (!this.sessions || sessionToken === '') throw unrecognizedClient();
+      return this.sessions.resolve(accessKeyId, sessionToken).then((key) => this.check(request, parts, scope, key));
     }
     const key = this.keys.get(accessKeyId);
-    if (!key) throw new KmsError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+    if (!key) throw unrecognizedClient();
+    return this.check(request, parts, scope, key);
+  }
+
+  /** Verifies the signature of `request` as made with `key`. */
+  private check(request: SignedRequest, parts: AuthorizationParts, scope: string[], key: AccessKey): AccessKey {
+    const [, scopeDate, scopeRegion, scopeService] = scope as [string, string, string, string];
 
     const amzDate = header(request.headers, 'x-amz-date');
     const match = amzDate === undefined ? null : AMZ_DATE.exec(amzDate);
@@ -124,7 +163,15 @@ export class SigV4Verifier {
   }
 }
 
-function parseAuthorization(text: string): { Credential: string; SignedHeaders: string; Signature: string } {
+const unrecognizedClient = (): KmsError => new KmsError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+
+interface AuthorizationParts {
+  Credential: string;
+  SignedHeaders: string;
+  Signature: string;
+}
+
+function parseAuthorization(text: string): AuthorizationParts {
   // One pass over the comma-separated name=value parts, without splitting into arrays: this runs on every request.
   const fields = { Credential: '', SignedHeaders: '', Signature: '' };
   for (let start = 0; start < text.length; ) {

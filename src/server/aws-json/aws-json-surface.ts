@@ -2,7 +2,7 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } f
 import { KmsError, type ErrorName } from '../../errors/index.ts';
 import type { KeyService, KmsApi, OperationName } from '../../kms/index.ts';
 import { callerOf } from '../auth/caller-of.ts';
-import { SigV4Verifier, type AccessKey } from '../auth/sigv4.ts';
+import { SigV4Verifier, type AccessKey, type SessionCredentials } from '../auth/sigv4.ts';
 import { infrastructureError, type InfrastructureErrorKind } from '../infrastructure-errors.ts';
 import { acceptRawBodies, rawBody } from '../raw-body.ts';
 import { kmsModel } from './kms-model.ts';
@@ -11,6 +11,8 @@ import { validateInput } from './validate-input.ts';
 export interface AwsJsonSurfaceOptions {
   service: KeyService;
   accessKeys: readonly AccessKey[];
+  /** Temporary credentials STS issued; without them a request with a session token is refused. */
+  sessions?: SessionCredentials | undefined;
 }
 
 const TARGET_PREFIX = 'TrentService.';
@@ -35,9 +37,9 @@ const AWS_ERRORS: Record<InfrastructureErrorKind, ErrorName> = {
  * service 'kms', AWS JSON 1.1 in and out, inputs checked against botocore's model, errors
  * answered as {__type, message} with X-Amzn-ErrorType. This is the hot path: no hooks.
  */
-export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = async (scope, { service, accessKeys }) => {
+export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = async (scope, { service, accessKeys, sessions }) => {
   // X-Amz-Target names the operation: unsigned, it could turn a signed Decrypt into any other call.
-  const verifier = new SigV4Verifier(service.ctx.region, 'kms', accessKeys, { signedHeaders: ['X-Amz-Target'] });
+  const verifier = new SigV4Verifier(service.ctx.region, 'kms', accessKeys, { signedHeaders: ['X-Amz-Target'], sessions });
   acceptRawBodies(scope, BODY_LIMIT, AWS_JSON_CONTENT_TYPES);
 
   scope.setErrorHandler((error: FastifyError, request, reply) => {
@@ -54,7 +56,7 @@ export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = async (
 
   scope.post('/', async (request: FastifyRequest, reply: FastifyReply) => {
     const body = rawBody(request);
-    const accessKey = verifier.verify({ method: request.method, url: request.url, headers: request.headers, body });
+    const accessKey = await verifier.verify({ method: request.method, url: request.url, headers: request.headers, body });
     request.accessKeyId = accessKey.accessKeyId;
 
     const target = request.headers['x-amz-target'];

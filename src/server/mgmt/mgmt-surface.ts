@@ -3,7 +3,7 @@ import { CryptoUnitError, type CommandName, type RegionCryptoUnit, type Rewrappe
 import { KmsError } from '../../errors/index.ts';
 import type { Caller } from '../../kms/index.ts';
 import { callerOf } from '../auth/caller-of.ts';
-import { SigV4Verifier, type AccessKey } from '../auth/sigv4.ts';
+import { SigV4Verifier, type AccessKey, type SessionCredentials } from '../auth/sigv4.ts';
 import { infrastructureError, routeNotFound, type InfrastructureErrorKind } from '../infrastructure-errors.ts';
 import { acceptRawBodies, rawBody } from '../raw-body.ts';
 import { jsonBodyValidator } from './json-body-validator.ts';
@@ -20,6 +20,8 @@ export interface MgmtSurfaceOptions {
   api: MgmtApi;
   region: string;
   accessKeys: readonly AccessKey[];
+  /** Temporary credentials STS issued; without them a request with a session token is refused. */
+  sessions?: SessionCredentials | undefined;
 }
 
 declare module 'fastify' {
@@ -72,8 +74,8 @@ interface MgmtErrorAnswer {
  * by route schemas (mgmt-schemas.ts) once the caller is authenticated and, where the route
  * alone names the action, authorized; errors answer {error, message}.
  */
-export const mgmtSurface: FastifyPluginAsync<MgmtSurfaceOptions> = async (scope, { api, region, accessKeys }) => {
-  const verifier = new SigV4Verifier(region, MGMT_SERVICE, accessKeys);
+export const mgmtSurface: FastifyPluginAsync<MgmtSurfaceOptions> = async (scope, { api, region, accessKeys, sessions }) => {
+  const verifier = new SigV4Verifier(region, MGMT_SERVICE, accessKeys, { sessions });
   acceptRawBodies(scope, BODY_LIMIT, ['application/json']);
   scope.setValidatorCompiler(jsonBodyValidator);
   scope.setErrorHandler((error: FastifyError, request, reply) => {
@@ -89,7 +91,7 @@ export const mgmtSurface: FastifyPluginAsync<MgmtSurfaceOptions> = async (scope,
   // Authenticated before anything else is looked at; an unknown route answers 404 to anyone, as elsewhere.
   scope.addHook('preValidation', async (request) => {
     if (request.is404) return;
-    const accessKey = verifier.verify({ method: request.method, url: request.url, headers: request.headers, body: rawBody(request) });
+    const accessKey = await verifier.verify({ method: request.method, url: request.url, headers: request.headers, body: rawBody(request) });
     request.accessKeyId = accessKey.accessKeyId;
     request.caller = callerOf(accessKey);
   });

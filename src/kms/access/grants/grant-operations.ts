@@ -3,7 +3,7 @@ import { KmsError } from '../../../errors/index.ts';
 import { isSymmetric, requireNotPendingDeletion, type KeyRecord } from '../../keys/index.ts';
 import { finishDryRun, type OperationDeps, type Operations } from '../../operation.ts';
 import { markerKey, pageOf } from '../../paging.ts';
-import { keyArn, type Caller } from '../../region-context.ts';
+import { callerIs, keyArn, type Caller } from '../../region-context.ts';
 import { grantListEntry, grantPrefix, grantToken, parseGrantToken, type GrantRecord } from './grant-record.ts';
 import { addGrant, granteeGrants, granteePrefix, grantForUpdate, removeGrant } from './grant-store.ts';
 import type { CreateGrantResponse, ListGrantsResponse, NoOutput, RetireGrantRequest } from '../../kms-api.ts';
@@ -60,8 +60,8 @@ export function grantOperations(deps: OperationDeps): Operations<
 
   /** The retiring principal, the grantee when the grant includes RetireGrant, or the issuing account may retire a grant. */
   const mayRetire = (caller: Caller, grant: GrantRecord): boolean =>
-    caller.arn === grant.retiringPrincipal ||
-    (caller.arn === grant.granteePrincipal && grant.operations.includes('RetireGrant')) ||
+    callerIs(caller, grant.retiringPrincipal) ||
+    (callerIs(caller, grant.granteePrincipal) && grant.operations.includes('RetireGrant')) ||
     caller.arn === `arn:aws:iam::${grant.issuingAccount}:root`;
 
   return {

@@ -110,3 +110,54 @@ describe('callers from another account', () => {
     assert.equal(evaluateKeyAccess(keyPolicy(rootDelegation), kmsAdmin, partnerRequest('Decrypt')).allowed, false);
   });
 });
+
+describe('role sessions', () => {
+  const ROLE = `arn:aws:iam::${ACCOUNT}:role/app`;
+  const SESSION = `arn:aws:sts::${ACCOUNT}:assumed-role/app/alice`;
+  const sessionRequest = (action: string): AccessRequest => {
+    const values = requestValues({ principal: ROLE, principalTags: { Team: 'payments' }, account: ACCOUNT, region: 'us-east-1' });
+    return { principal: SESSION, role: ROLE, account: ACCOUNT, action: `kms:${action}`, resource: KEY, values };
+  };
+
+  it('are named by their role, or by their own session ARN', () => {
+    for (const named of [ROLE, SESSION]) {
+      const policy = keyPolicy({ Effect: 'Allow', Principal: { AWS: named }, Action: 'kms:Encrypt', Resource: '*' });
+      assert.deepEqual(evaluateKeyAccess(policy, nobody, sessionRequest('Encrypt')), { allowed: true }, named);
+    }
+    const otherSession = keyPolicy({ Effect: 'Allow', Principal: { AWS: `arn:aws:sts::${ACCOUNT}:assumed-role/app/bob` }, Action: 'kms:Encrypt', Resource: '*' });
+    assert.equal(evaluateKeyAccess(otherSession, nobody, sessionRequest('Encrypt')).allowed, false);
+  });
+
+  it('show the role as aws:PrincipalArn and their session tags as aws:PrincipalTag', () => {
+    const policy = keyPolicy({
+      Effect: 'Allow',
+      Principal: '*',
+      Action: 'kms:Encrypt',
+      Resource: '*',
+      Condition: { ArnEquals: { 'aws:PrincipalArn': ROLE }, StringEquals: { 'aws:PrincipalTag/team': 'payments' } },
+    });
+    assert.deepEqual(evaluateKeyAccess(policy, nobody, sessionRequest('Encrypt')), { allowed: true });
+    assert.equal(evaluateKeyAccess(policy, nobody, request('Encrypt')).allowed, false);
+  });
+});
+
+describe('role trust policies', () => {
+  const ROLE = `arn:aws:iam::${ACCOUNT}:role/app`;
+  const trustPolicy = (principal: string) => parsePolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: principal }, Action: 'sts:AssumeRole' }] }, 'trust');
+  const assume = (principal: string): AccessRequest => ({ ...request('x', { principal }), action: 'sts:AssumeRole', resource: ROLE });
+  const mayAssume: Identity = { root: false, policies: [identityPolicy({ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: ROLE })] };
+
+  it('let in a caller they name without an identity policy, as AWS does within an account', () => {
+    assert.deepEqual(evaluateKeyAccess(trustPolicy(APP), nobody, assume(APP)), { allowed: true });
+    assert.equal(evaluateKeyAccess(trustPolicy(APP), mayAssume, assume(ADMIN)).allowed, false);
+  });
+
+  it('naming the account, leave the decision to the caller identity policies', () => {
+    assert.deepEqual(evaluateKeyAccess(trustPolicy(ROOT), nobody, assume(APP)), { allowed: false, explicitDeny: false, by: 'identity' });
+    assert.deepEqual(evaluateKeyAccess(trustPolicy(ROOT), mayAssume, assume(APP)), { allowed: true });
+  });
+
+  it('have no Resource: the role is their resource', () => {
+    assert.throws(() => parsePolicy({ Statement: [{ Effect: 'Allow', Principal: { AWS: APP }, Action: 'sts:AssumeRole', Resource: '*' }] }, 'trust'), { message: 'A trust policy cannot have a Resource.' });
+  });
+});

@@ -5,6 +5,8 @@ import { wildcardMatch } from './wildcard.ts';
 /** One request as policies see it. */
 export interface AccessRequest {
   principal: string;
+  /** For a role session, the role: a policy naming the role names each of its sessions. */
+  role?: string | undefined;
   account: string;
   /** With its service prefix, e.g. kms:Encrypt. */
   action: string;
@@ -90,6 +92,6 @@ function principalMatch(statement: Statement, request: AccessRequest): 'direct' 
 }
 
 function setMatch(set: PrincipalSet, request: AccessRequest): 'direct' | 'account' | 'none' {
-  if (set.any || set.arns.includes(request.principal)) return 'direct';
+  if (set.any || set.arns.includes(request.principal) || (request.role !== undefined && set.arns.includes(request.role))) return 'direct';
   return set.arns.includes(`arn:aws:iam::${request.account}:root`) ? 'account' : 'none';
 }

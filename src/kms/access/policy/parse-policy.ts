@@ -23,8 +23,11 @@ export interface Policy {
   statements: readonly Statement[];
 }
 
-/** A key policy names principals in every statement; an identity policy never does. */
-export type PolicyKind = 'key' | 'identity';
+/**
+ * A key policy names principals in every statement; an identity policy never does; a role's
+ * trust policy names principals and no resource (the role is its resource).
+ */
+export type PolicyKind = 'key' | 'identity' | 'trust';
 
 const STATEMENT_FIELDS = new Set(['Sid', 'Effect', 'Principal', 'NotPrincipal', 'Action', 'NotAction', 'Resource', 'NotResource', 'Condition']);
 const ACTION = /^(\*|[a-z0-9-]+:[\w*?]+)$/i;
@@ -79,12 +82,13 @@ function parseStatement(raw: unknown, kind: PolicyKind): Statement {
   if (raw.Effect !== 'Allow' && raw.Effect !== 'Deny') throw malformed('The Effect of a Statement must be Allow or Deny.');
   if (raw.Sid !== undefined && typeof raw.Sid !== 'string') throw malformed('The Sid of a Statement must be a string.');
   const hasPrincipal = raw.Principal !== undefined || raw.NotPrincipal !== undefined;
-  if (kind === 'key' && (raw.Principal === undefined) === (raw.NotPrincipal === undefined)) {
-    throw malformed('Each Statement of a key policy must have exactly one of Principal or NotPrincipal.');
+  if (kind !== 'identity' && (raw.Principal === undefined) === (raw.NotPrincipal === undefined)) {
+    throw malformed(`Each Statement of a ${kind} policy must have exactly one of Principal or NotPrincipal.`);
   }
+  if (kind === 'trust' && (raw.Resource !== undefined || raw.NotResource !== undefined)) throw malformed('A trust policy cannot have a Resource.');
   if (kind === 'identity' && hasPrincipal) throw malformed('An identity-based policy cannot have a Principal.');
   const actions = exactlyOne(raw, 'Action', 'NotAction');
-  const resources = exactlyOne(raw, 'Resource', 'NotResource');
+  const resources = kind === 'trust' ? { negated: false, values: ['*'] } : exactlyOne(raw, 'Resource', 'NotResource');
   for (const action of actions.values) {
     if (!ACTION.test(action)) throw malformed(`The action ${action} is not valid.`);
   }

@@ -3,7 +3,10 @@ import type { ConditionValue, ConditionValues } from './conditions.ts';
 
 /** What the request tells policies, by lower-case condition key. */
 export interface RequestDescription {
+  /** aws:PrincipalArn: for a role session, the role's ARN. */
   principal: string;
+  /** Session tags: aws:PrincipalTag/<key>. */
+  principalTags?: Readonly<Record<string, string>> | undefined;
   account: string;
   /** The region deciding the request: aws:RequestedRegion. */
   region: string;
@@ -12,13 +15,14 @@ export interface RequestDescription {
   extra?: Record<string, string | readonly string[] | undefined>;
 }
 
-export function requestValues({ principal, account, region, encryptionContext, extra }: RequestDescription): ConditionValues {
+export function requestValues({ principal, principalTags, account, region, encryptionContext, extra }: RequestDescription): ConditionValues {
   const values = new Map<string, ConditionValue>([
     ['kms:calleraccount', [account]],
     ['aws:principalarn', [principal]],
     ['aws:principalaccount', [account]],
     ['aws:requestedregion', [region]],
   ]);
+  for (const [key, value] of Object.entries(principalTags ?? {})) values.set(`aws:principaltag/${key.toLowerCase()}`, [value]);
   const contextKeys = Object.keys(encryptionContext ?? {});
   // Context keys differing only in case are one condition key, read as any of their values.
   for (const [key, variants] of contextValuesByKey(encryptionContext)) values.set(`kms:encryptioncontext:${key}`, { readings: variants });
