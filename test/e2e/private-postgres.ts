@@ -55,7 +55,15 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const signal = async (name: 'SIGSTOP' | 'SIGCONT') => {
     const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
     const children = (await run('pgrep', ['-P', String(postmaster)])).stdout.split('\n').filter(Boolean).map(Number);
-    for (const pid of [postmaster, ...children]) process.kill(pid, name);
+    process.kill(postmaster, name);
+    for (const pid of children) {
+      try {
+        process.kill(pid, name);
+      } catch (error) {
+        // A backend that ended since pgrep listed it needs no signal.
+        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+      }
+    }
   };
   await start();
   return {
