@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Type-checks, checks the import rules (.dependency-cruiser.cjs), builds dist/ (what every
-# end-to-end test's `concord` process runs), then runs every unit test (beside the code) and
+# Type-checks, checks the import rules (.dependency-cruiser.cjs), lints (eslint.config.mjs), builds
+# dist/ (what every end-to-end test's `concord` process runs), then runs every unit test (beside the code) and
 # end-to-end test (test/e2e, test/security), the PostgreSQL ones included: without
 # CONCORD_TEST_PG_URL it provides the local database.
 set -euo pipefail
@@ -11,6 +11,7 @@ if [ -z "${CONCORD_TEST_PG_URL:-}" ]; then
 fi
 npx tsc --noEmit
 npm run --silent lint:deps
+npm run --silent lint
 npm run --silent build
 mapfile -t files < <(find src test -name '*.test.ts' | sort)
 exec node --import tsx --test --test-concurrency=2 --test-timeout=600000 "${files[@]}"

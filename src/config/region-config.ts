@@ -280,7 +280,7 @@ function checkIdentityPolicies(principals: RegionConfig['principals']): void {
     }
   };
   principals.forEach(({ arn, identityPolicies = [], trustPolicy, maxSessionDuration }, i) => {
-    identityPolicies.forEach((policy, j) => check(`principals.${i}.identityPolicies.${j}`, policy, checkIdentityPolicy));
+    identityPolicies.forEach((policy, j) => { check(`principals.${i}.identityPolicies.${j}`, policy, checkIdentityPolicy); });
     const role = ROLE_ARN.test(arn);
     if (trustPolicy !== undefined) check(`principals.${i}.trustPolicy`, trustPolicy, checkTrustPolicy);
     if (!role && (trustPolicy !== undefined || maxSessionDuration !== undefined)) {

@@ -63,10 +63,10 @@ function userSession() {
     }
   };
   // The vaults' open sessions already initialised the library and logged the user in.
-  tolerate(() => lib.C_Initialize(), p11.CKR_CRYPTOKI_ALREADY_INITIALIZED);
+  tolerate(() => { lib.C_Initialize(); }, p11.CKR_CRYPTOKI_ALREADY_INITIALIZED);
   const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === 'concord-test')!;
   const session = lib.C_OpenSession(slot, p11.CKF_SERIAL_SESSION | p11.CKF_RW_SESSION);
-  tolerate(() => lib.C_Login(session, p11.CKU_USER, PIN), p11.CKR_USER_ALREADY_LOGGED_IN);
+  tolerate(() => { lib.C_Login(session, p11.CKU_USER, PIN); }, p11.CKR_USER_ALREADY_LOGGED_IN);
   const masterKey = (unitId: string) => {
     lib.C_FindObjectsInit(session, [{ type: p11.CKA_LABEL, value: `concord/${unitId}/master-key` }]);
     const [key] = lib.C_FindObjects(session, 1);
@@ -74,7 +74,7 @@ function userSession() {
     return key!;
   };
   const flag = (object: Buffer, type: number) => lib.C_GetAttributeValue(session, object, [{ type }])[0]!.value[0] === 1;
-  return { lib, session, masterKey, flag, close: () => lib.C_CloseSession(session) };
+  return { lib, session, masterKey, flag, close: () => { lib.C_CloseSession(session); } };
 }
 
 describe('master keys in a PKCS#11 token', () => {
@@ -98,7 +98,7 @@ describe('master keys in a PKCS#11 token', () => {
       assert.throws(() => probe.lib.C_GetAttributeValue(probe.session, key, [{ type: p11.CKA_VALUE }]), /CKR_ATTRIBUTE_SENSITIVE/);
       const userKey = probe.lib.C_GenerateKey(probe.session, { mechanism: p11.CKM_AES_KEY_GEN }, aesSessionKey);
       assert.throws(() => probe.lib.C_WrapKey(probe.session, { mechanism: p11.CKM_AES_KEY_WRAP_PAD }, userKey, key, Buffer.alloc(64)), /CKR_KEY_NOT_WRAPPABLE/);
-      assert.throws(() => probe.lib.C_SetAttributeValue(probe.session, key, [{ type: p11.CKA_WRAP_WITH_TRUSTED, value: false }]), /CKR_ATTRIBUTE_READ_ONLY/);
+      assert.throws(() => { probe.lib.C_SetAttributeValue(probe.session, key, [{ type: p11.CKA_WRAP_WITH_TRUSTED, value: false }]); }, /CKR_ATTRIBUTE_READ_ONLY/);
       assert.throws(
         () => probe.lib.C_GenerateKey(probe.session, { mechanism: p11.CKM_AES_KEY_GEN }, [...aesSessionKey, { type: p11.CKA_TRUSTED, value: true }]),
         /CKR_ATTRIBUTE_READ_ONLY/,

@@ -187,7 +187,7 @@ export class Pkcs11Vault implements UnitVault {
   }
 
   decrypt(handle: string, sealed: Sealed, aad: Buffer): Buffer | undefined {
-    this.withKey(handle, (key) => this.lib.C_DecryptInit(this.session, this.gcm(sealed.iv, aad), key));
+    this.withKey(handle, (key) => { this.lib.C_DecryptInit(this.session, this.gcm(sealed.iv, aad), key); });
     try {
       const input = Buffer.concat([sealed.ciphertext, sealed.tag]);
       return Buffer.from(this.lib.C_Decrypt(this.session, input, Buffer.alloc(input.length)));

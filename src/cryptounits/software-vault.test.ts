@@ -9,6 +9,6 @@ backendSuite('software', async () => {
   return {
     storageDir: dir,
     open: async (unitId) => SoftwareVault.open(join(dir, unitId)),
-    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    cleanup: async () => { rmSync(dir, { recursive: true, force: true }); },
   };
 });

@@ -40,7 +40,7 @@ if (serverUrl) {
     };
     const write = (node: Node, keyId: string) =>
       node.store.transaction(async (tx) => enqueue(tx, { topic: 'replication', destination: 'us-west-2', body: { keyId } } satisfies OutboxMessage));
-    const outboxIsEmpty = async (node: Node) => assert.deepEqual(await node.store.list('outbox/'), []);
+    const outboxIsEmpty = async (node: Node) => { assert.deepEqual(await node.store.list('outbox/'), []); };
 
     let leader: Node;
     let other: Node;
@@ -102,7 +102,7 @@ describe('the outbox of one node', () => {
     store.transaction(async (tx) => {
       for (const message of messages) await enqueue(tx, message);
     });
-  const empty = async () => assert.deepEqual(await store.list('outbox/'), []);
+  const empty = async () => { assert.deepEqual(await store.list('outbox/'), []); };
   after(async () => {
     for (const outbox of outboxes) await outbox.close();
     await store.close();

@@ -71,7 +71,7 @@ async function openVault(config: CryptoUnitConfig): Promise<UnitVault> {
 async function setUpUnits(units: ManagedCryptoUnit[], config: CryptoUnitsConfig, admins: Administrator[] | undefined, log: Logger): Promise<void> {
   if (admins) {
     const { adopt, autoInit, thresholds } = config;
-    const ceremony = new StartupCeremony(units, admins.flatMap((a) => (a.signer ? [a.signer] : [])), (line) => log.info(line));
+    const ceremony = new StartupCeremony(units, admins.flatMap((a) => (a.signer ? [a.signer] : [])), (line) => { log.info(line); });
     const single = adopt !== undefined && existsSync(adopt) ? SoftwareCryptoUnit.openOrInit(adopt) : undefined;
     await refusedAsConfig(() => ceremony.setUp({ admins: admins.map(({ name, publicKey }) => ({ name, publicKey })), thresholds, autoInit, adopt: single }));
     if (single && units.every((u) => u.register('current').pattern === single.pattern)) {

@@ -67,12 +67,12 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
   const timer = setInterval(() => {
     for (const job of jobs) {
       background = background
-        .then(() => store.runExclusive(job.name, async () => log.debug({ job: job.name, result: await job.run() }, 'background job done')))
+        .then(() => store.runExclusive(job.name, async () => { log.debug({ job: job.name, result: await job.run() }, 'background job done'); }))
         .then(
           (ran) => {
             if (!ran) log.debug({ job: job.name }, 'background job left to another node');
           },
-          (error: unknown) => log.error({ err: error, job: job.name }, 'background job failed'),
+          (error: unknown) => { log.error({ err: error, job: job.name }, 'background job failed'); },
         );
     }
   }, config.backgroundIntervalMs);

@@ -41,8 +41,10 @@ const ROOT_BODY_LIMIT = 1024 * 1024;
  * authentication, body limit, validation and error format.
  */
 export function buildRegionServer({ service, accessKeys, logger, mgmt, peerApi, sts }: RegionServerOptions): FastifyInstance {
+  // Typed as Fastify's logger so the instance is a plain FastifyInstance, not one generic over pino's Logger.
+  const loggerInstance: FastifyBaseLogger = logger;
   const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
+    loggerInstance,
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
     requestIdHeader: false,

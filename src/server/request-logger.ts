@@ -22,7 +22,7 @@ export class RequestLogger implements FastifyBaseLogger {
   }
 
   child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
-    return this.logger().child(bindings, options) as FastifyBaseLogger;
+    return this.logger().child(bindings, options);
   }
 
   fatal(...args: any[]): void {

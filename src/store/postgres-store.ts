@@ -92,14 +92,13 @@ export class PostgresStore implements Store {
         get: async (key) => (await written(), selectValue(client, key, '')),
         getForUpdate: async (key) => (await written(), selectValue(client, key, 'FOR UPDATE')),
         list: async (prefix, options = {}) => (await written(), selectRange(client, prefix, options)),
-        put: (key, value) =>
-          write('INSERT INTO entries (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]),
+        put: (key, value) => { write('INSERT INTO entries (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]); },
         create: async (key, value) => {
           await written();
           const { rowCount } = await query(client, 'INSERT INTO entries (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, value]);
           if (rowCount === 0) throw new StoreConflictError(key);
         },
-        delete: (key) => write('DELETE FROM entries WHERE key = $1', [key]),
+        delete: (key) => { write('DELETE FROM entries WHERE key = $1', [key]); },
       };
       try {
         const result = await work(tx);

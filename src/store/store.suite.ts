@@ -67,13 +67,13 @@ export function storeSuite(name: string, open: () => Promise<Store>): void {
     });
 
     it('deletes keys', async () => {
-      await store.transaction(async (tx) => tx.put('g/1', 'v'));
-      await store.transaction(async (tx) => tx.delete('g/1'));
+      await store.transaction(async (tx) => { tx.put('g/1', 'v'); });
+      await store.transaction(async (tx) => { tx.delete('g/1'); });
       assert.equal(await store.get('g/1'), undefined);
     });
 
     it('loses no update when transactions on one key run concurrently', async () => {
-      await store.transaction(async (tx) => tx.put('h/counter', '0'));
+      await store.transaction(async (tx) => { tx.put('h/counter', '0'); });
       await Promise.all(
         Array.from({ length: 20 }, () =>
           store.transaction(async (tx) => {
@@ -127,7 +127,7 @@ export function storeSuite(name: string, open: () => Promise<Store>): void {
 
     it('orders keys bytewise, whatever their case or punctuation', async () => {
       const keys = ['m/b', 'm/B', 'm/a-1', 'm/a_1', 'm/a.1', 'm/a1', 'm/Z', 'm/~'];
-      await store.transaction(async (tx) => keys.forEach((key) => tx.put(key, key)));
+      await store.transaction(async (tx) => { keys.forEach((key) => { tx.put(key, key); }); });
       const byteOrder = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
       assert.deepEqual((await store.list('m/')).map((e) => e.key), byteOrder);
     });
@@ -147,7 +147,7 @@ export function storeSuite(name: string, open: () => Promise<Store>): void {
 
     it('keeps values with any unicode text intact', async () => {
       const value = JSON.stringify({ text: 'ünïcødé ✓ \u0000 "quotes"' });
-      await store.transaction(async (tx) => tx.put('i/1', value));
+      await store.transaction(async (tx) => { tx.put('i/1', value); });
       assert.equal(await store.get('i/1'), value);
     });
   });

@@ -87,7 +87,7 @@ describe('asymmetric keys through the AWS SDK', () => {
         const SigningAlgorithm = name as SigningAlgorithmSpec;
         const digest = createHash(`sha${name.slice(-3)}`).update(message).digest();
         const both = [[message, 'RAW'], [digest, 'DIGEST']] as const;
-        const inputs = { ED25519_SHA_512: [both[0]], ED25519_PH_SHA_512: [both[1]] }[name as string] ?? both;
+        const inputs = { ED25519_SHA_512: [both[0]], ED25519_PH_SHA_512: [both[1]] }[name] ?? both;
         for (const [Message, MessageType] of inputs) {
           const signed = await kms.send(new SignCommand({ KeyId, Message, MessageType, SigningAlgorithm }));
           assert.equal(signed.SigningAlgorithm, name);

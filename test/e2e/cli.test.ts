@@ -148,7 +148,7 @@ describe('concord server --config', () => {
       ].join('\n'),
     );
     const child = spawn(process.execPath, [BIN, 'server', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code); }));
     try {
       const endpoint = `http://127.0.0.1:${port}`;
       await waitForHealth(endpoint);

@@ -3,7 +3,7 @@ export async function eventually(check: () => Promise<void>, { timeoutMs = 20000
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      return await check();
+      await check(); return;
     } catch (error) {
       if (Date.now() > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, intervalMs));

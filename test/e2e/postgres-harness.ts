@@ -145,7 +145,7 @@ async function startNodeOnPort(options: NodeOptions, port: number): Promise<Regi
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const endpoint = `http://127.0.0.1:${port}`;
   const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code) => reject(new Error(`${options.name} exited with ${code}:\n${stderr}`))),
+    child.once('exit', (code) => { reject(new Error(`${options.name} exited with ${code}:\n${stderr}`)); }),
   );
   exited.catch(() => undefined);
   const deadline = Date.now() + 30000;

@@ -28,11 +28,11 @@ describe('symmetric keys through the AWS SDK', () => {
     assert.equal(KeyMetadata?.KeySpec, 'SYMMETRIC_DEFAULT');
     const plaintext = Buffer.from('attack at dawn');
     const { CiphertextBlob } = await kms.send(
-      new EncryptCommand({ KeyId: KeyMetadata!.KeyId, Plaintext: plaintext, EncryptionContext: { purpose: 'e2e' } }),
+      new EncryptCommand({ KeyId: KeyMetadata.KeyId, Plaintext: plaintext, EncryptionContext: { purpose: 'e2e' } }),
     );
     const decrypted = await kms.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: { purpose: 'e2e' } }));
     assert.deepEqual(Buffer.from(decrypted.Plaintext!), plaintext);
-    assert.equal(decrypted.KeyId, KeyMetadata!.Arn);
+    assert.equal(decrypted.KeyId, KeyMetadata.Arn);
     await assert.rejects(kms.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: { purpose: 'other' } })), {
       name: 'InvalidCiphertextException',
     });

@@ -76,7 +76,7 @@ describe('authorization bypass attempts', () => {
       const KeyId = await createKey({ MultiRegion: true });
       const replicaPolicy = policy(rootDelegation, { Sid: 'The replica stays a replica', Effect: 'Deny', Principal: '*', Action: 'kms:UpdatePrimaryRegion', Resource: '*' });
       await admin[EAST]!.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: WEST, Policy: replicaPolicy }));
-      await eventually(async () => assert.equal((await describeIn(WEST, KeyId)).KeyState, 'Enabled'));
+      await eventually(async () => { assert.equal((await describeIn(WEST, KeyId)).KeyState, 'Enabled'); });
 
       await assert.rejects(admin[EAST]!.send(new UpdatePrimaryRegionCommand({ KeyId, PrimaryRegion: WEST })), {
         name: 'AccessDeniedException',
@@ -92,7 +92,7 @@ describe('authorization bypass attempts', () => {
     it('refuses UpdatePrimaryRegion to a caller the replica key policy does not allow, though the primary key policy does', async () => {
       const KeyId = await createKey({ MultiRegion: true, Policy: policy(rootDelegation, { Effect: 'Allow', Principal: { AWS: APP }, Action: 'kms:UpdatePrimaryRegion', Resource: '*' }) });
       await admin[EAST]!.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: WEST }));
-      await eventually(async () => assert.equal((await describeIn(WEST, KeyId)).KeyState, 'Enabled'));
+      await eventually(async () => { assert.equal((await describeIn(WEST, KeyId)).KeyState, 'Enabled'); });
 
       await assert.rejects(app.send(new UpdatePrimaryRegionCommand({ KeyId, PrimaryRegion: WEST })), {
         name: 'AccessDeniedException',

@@ -88,8 +88,7 @@ describe('secret files survive a failed write and a power loss', () => {
     const script = `import(${JSON.stringify(module)}).then((m) => m.writeSecretFile(${JSON.stringify(path)}, "x".repeat(64 * 1024)))`;
     // A 4 KiB file size limit: the new contents cannot be written whole (EFBIG; Node ignores SIGXFSZ).
     const outcome = await new Promise<{ code: number; stderr: string }>((resolve) =>
-      execFile('bash', ['-c', 'ulimit -f 4 && exec "$0" --import tsx -e "$1"', process.execPath, script], (error, _stdout, stderr) =>
-        resolve({ code: error ? Number(error.code) : 0, stderr }),
+      execFile('bash', ['-c', 'ulimit -f 4 && exec "$0" --import tsx -e "$1"', process.execPath, script], (error, _stdout, stderr) => { resolve({ code: error ? Number(error.code) : 0, stderr }); },
       ),
     );
     assert.notEqual(outcome.code, 0, 'the write was expected to fail');

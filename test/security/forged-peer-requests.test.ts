@@ -98,7 +98,7 @@ describe('peer requests a region did not earn: forged syncs, replicas and primar
     const KeyId = KeyMetadata!.KeyId!;
     for (const ReplicaRegion of replicas) {
       await kms[EAST]!.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion }));
-      await eventually(async () => assert.equal((await describeIn(ReplicaRegion, KeyId)).KeyState, 'Enabled'));
+      await eventually(async () => { assert.equal((await describeIn(ReplicaRegion, KeyId)).KeyState, 'Enabled'); });
     }
     return KeyId;
   };
@@ -246,7 +246,7 @@ describe('peer requests a region did not earn: forged syncs, replicas and primar
       assert.ok(answer.text.length < 200, answer.text);
     }
     // Tested without printing the whole log on failure, which would carry the markers.
-    await eventually(async () => assert.ok(/"peer":"Q{64}…".*"msg":"peer request not authenticated"/.test(dev.output()), 'the refusal is not logged'));
+    await eventually(async () => { assert.ok(/"peer":"Q{64}…".*"msg":"peer request not authenticated"/.test(dev.output()), 'the refusal is not logged'); });
     assert.ok(!/Q{65}|z{65}/.test(dev.output()), 'an attacker header value reached the log untruncated');
   });
 

@@ -80,7 +80,7 @@ export async function cryptounitCompare(session: TkeSession): Promise<void> {
   const labels = ['', ...rows.map(([label]) => label)];
   const labelWidth = Math.max(...labels.map((l) => l.length)) + 2;
   const widths = views.map((v, i) => Math.max(v.ref.id.length, ...rows.map(([, cells]) => cells[i]!.length)));
-  const line = (mark: string, label: string, cells: string[]) => say(`${mark} ${label.padEnd(labelWidth)}${cells.map((c, i) => c.padEnd(widths[i]! + 2)).join('')}`.trimEnd());
+  const line = (mark: string, label: string, cells: string[]) => { say(`${mark} ${label.padEnd(labelWidth)}${cells.map((c, i) => c.padEnd(widths[i]! + 2)).join('')}`.trimEnd()); };
   line(' ', '', views.map((v) => v.ref.id));
   for (const [label, cells, compared] of rows) line(compared && new Set(cells).size > 1 ? '*' : ' ', label, cells);
 }

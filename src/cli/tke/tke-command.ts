@@ -53,7 +53,7 @@ export function tkeCommand(): Command {
   tke.command('sigkey-add').description('create an administrator signature key (P-256) in a password-protected file')
     .requiredOption('--name <name>', 'name of the key and, by default, of the administrator')
     .action(action(async (o: { name: string }) => sigkeyAdd(session(), o.name)));
-  tke.command('sigkey-list').description('list the signature keys in the workspace').action(action(() => sigkeyList(session())));
+  tke.command('sigkey-list').description('list the signature keys in the workspace').action(action(() => { sigkeyList(session()); }));
   tke.command('cryptounit-list').description("list a region's crypto units")
     .requiredOption('--endpoint <url>', 'the region')
     .action(action(async (o: { endpoint: string }) => cryptounitList(session(), o.endpoint)));
@@ -64,7 +64,7 @@ export function tkeCommand(): Command {
     .action(action(async (o: { endpoint: string; unit?: string[]; all?: boolean }) => cryptounitAdd(session(), o.endpoint, o.unit ?? [], o.all ?? false)));
   tke.command('cryptounit-rm').description('stop working on crypto units')
     .requiredOption('--unit <ids>', 'unit IDs (comma-separated, repeatable)', list)
-    .action(action((o: { unit: string[] }) => cryptounitRm(session(), o.unit)));
+    .action(action((o: { unit: string[] }) => { cryptounitRm(session(), o.unit); }));
   tke.command('cryptounit-compare').description('administrators, thresholds and master key registers of the chosen units side by side')
     .action(action(() => cryptounitCompare(session())));
   tke.command('cryptounit-admin-add').description('add the administrator of a signature key to every chosen unit')

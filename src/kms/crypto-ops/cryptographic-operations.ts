@@ -42,8 +42,7 @@ export function cryptographicOperations(deps: OperationDeps): Operations<
     findUsableKey(deps, identifier, caller, action, facts, 'ENCRYPT_DECRYPT');
 
   /** An omitted algorithm means SYMMETRIC_DEFAULT, which an RSA key refuses as AWS does. */
-  const checkAlgorithm = (key: KeyRecord, algorithm: string | undefined): void =>
-    requireAlgorithm(deps, key, 'encryption', algorithm ?? 'SYMMETRIC_DEFAULT');
+  const checkAlgorithm = (key: KeyRecord, algorithm: string | undefined): void => { requireAlgorithm(deps, key, 'encryption', algorithm ?? 'SYMMETRIC_DEFAULT'); };
 
   /** Data keys and data key pairs are only ever protected by symmetric keys. */
   const requireSymmetric = (key: KeyRecord, action: string): void => {

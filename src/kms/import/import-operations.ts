@@ -159,7 +159,7 @@ function expirationTerms(input: ImportKeyMaterialRequest, now: number): Pick<Imp
     return { expirationModel };
   }
   if (input.ValidTo === undefined) throw new KmsError('ValidationException', 'ValidTo is required when ExpirationModel is KEY_MATERIAL_EXPIRES.');
-  const validTo = Math.round((input.ValidTo as number) * 1000);
+  const validTo = Math.round((input.ValidTo) * 1000);
   if (validTo <= now) throw new KmsError('ValidationException', 'ValidTo must be in the future.');
   if (validTo > now + MAX_VALID_TO_MS) throw new KmsError('ValidationException', 'ValidTo must be at most 365 days from now.');
   return { expirationModel, validTo };

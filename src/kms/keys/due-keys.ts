@@ -20,7 +20,7 @@ export async function changeDueKeys(deps: OperationDeps, prefix: string, kind: K
     try {
       await events.transaction(async (tx, publish) => {
         const key = await keys.getForUpdate(tx, entry.value);
-        if (!key) return tx.delete(entry.key);
+        if (!key) { tx.delete(entry.key); return; }
         await changeKey(tx, key, change, { publish, kind });
         if (!keyIndexPaths(key).includes(entry.key)) tx.delete(entry.key);
       });

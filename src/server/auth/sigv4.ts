@@ -116,7 +116,7 @@ export class SigV4Verifier {
       throw new KmsError('IncompleteSignatureException', "Authorization header requires existence of a valid 'X-Amz-Date' header.");
     }
     const [, y, mo, d, h, mi, s] = match.map(Number) as number[];
-    const requestTime = Date.UTC(y!, mo! - 1, d!, h!, mi!, s!);
+    const requestTime = Date.UTC(y!, mo! - 1, d, h, mi, s);
     const skew = requestTime - this.now();
     if (skew < -MAX_SKEW_MS) throw new KmsError('InvalidSignatureException', `Signature expired: ${amzDate} is now earlier than the allowed 5 minutes before the server time.`);
     if (skew > MAX_SKEW_MS) throw new KmsError('InvalidSignatureException', `Signature not yet current: ${amzDate} is more than 5 minutes after the server time.`);

@@ -47,7 +47,7 @@ describe('SessionStore', () => {
     for (const change of [{ principal: 'arn:aws:sts::111122223333:assumed-role/admin/unit' }, { roleArn: 'arn:aws:iam::111122223333:role/admin' }, { expiration: now + 10 * 86400_000 }]) {
       const issued = await sessions().issue(SESSION, { issuedBy: 'AssumeRole', roleArn: ROLE }, 900);
       const path = `sts/session/${issued.accessKeyId}`;
-      await store.transaction(async (tx) => tx.put(path, JSON.stringify({ ...JSON.parse((await tx.get(path))!), ...change })));
+      await store.transaction(async (tx) => { tx.put(path, JSON.stringify({ ...JSON.parse((await tx.get(path))!), ...change })); });
       await assert.rejects(sessions().resolve(issued.accessKeyId, issued.sessionToken), { code: 'UnrecognizedClientException' }, JSON.stringify(change));
     }
   });
@@ -56,7 +56,7 @@ describe('SessionStore', () => {
     const issued = await sessions().issue('arn:aws:iam::111122223333:user/u', { issuedBy: 'GetSessionToken' }, 900);
     const path = `sts/session/${issued.accessKeyId}`;
     const rewrapped = await sessionRecords.rewrap((await store.get(path))!, async (wrapped, aad) => unit.wrap(await unit.unwrap(wrapped, aad), aad), path);
-    await store.transaction(async (tx) => tx.put(path, rewrapped));
+    await store.transaction(async (tx) => { tx.put(path, rewrapped); });
     assert.equal((await sessions().resolve(issued.accessKeyId, issued.sessionToken)).secretAccessKey, issued.secretAccessKey);
   });
 

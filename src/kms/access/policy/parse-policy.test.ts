@@ -7,8 +7,7 @@ const ACCOUNT = '111122223333';
 const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
 
 describe('policy parsing', () => {
-  const refuses = (document: unknown, kind: 'key' | 'identity' = 'key') =>
-    assert.throws(() => parsePolicy(typeof document === 'string' ? document : JSON.stringify(document), kind), (error: unknown) => error instanceof KmsError && error.code === 'MalformedPolicyDocumentException');
+  const refuses = (document: unknown, kind: 'key' | 'identity' = 'key') => { assert.throws(() => parsePolicy(typeof document === 'string' ? document : JSON.stringify(document), kind), (error: unknown) => error instanceof KmsError && error.code === 'MalformedPolicyDocumentException'); };
 
   it('accepts a single Statement object and a bare account ID principal', () => {
     const policy = parsePolicy({ Statement: { Effect: 'Allow', Principal: { AWS: ACCOUNT }, Action: 'kms:*', Resource: '*' } }, 'key');
