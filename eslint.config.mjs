@@ -25,6 +25,8 @@ export default tseslint.config(
           ],
         },
       ],
+      // `const { host: _host, ...rest } = o` is how the code omits a key from a copy.
+      "@typescript-eslint/no-unused-vars": ["error", { ignoreRestSiblings: true }],
       // Numbers and booleans print unambiguously in messages and identifiers.
       "@typescript-eslint/restrict-template-expressions": [
         "error",

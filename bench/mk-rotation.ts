@@ -92,7 +92,7 @@ async function cloneKeys(templateId: string, count: number): Promise<string[]> {
         const fresh = await keyRecords.rewrap(clone, async (_wrapped, aad) => units.wrapUnder(pattern, randomBytes(32), aad), `key/${keyId}`);
         records.push([`key/${keyId}`, fresh]);
       }
-      await store.transaction(async (tx) => { records.forEach(([key, value]) => { tx.put(key, value); }); });
+      await store.transaction((tx) => { records.forEach(([key, value]) => { tx.put(key, value); }); });
     }
   } finally {
     await store.close();

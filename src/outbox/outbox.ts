@@ -158,7 +158,7 @@ export class Outbox {
       try {
         const result = await deliver(entry);
         if ('retarget' in result) {
-          await this.store.transaction(async (tx) => { tx.put(path, JSON.stringify({ ...entry, destination: result.retarget })); });
+          await this.store.transaction((tx) => { tx.put(path, JSON.stringify({ ...entry, destination: result.retarget })); });
           this.again = true;
           continue;
         }
@@ -166,7 +166,7 @@ export class Outbox {
           entry.coalesce === undefined
             ? []
             : entries.filter(({ path: other, entry: later }) => other > path && lineOf(later) === line && later.coalesce === entry.coalesce);
-        await this.store.transaction(async (tx) => {
+        await this.store.transaction((tx) => {
           tx.delete(path);
           for (const other of covered) tx.delete(other.path);
         });

@@ -33,7 +33,7 @@ if (serverUrl) {
     it('migrates once when several nodes open a fresh database at the same time', async () => {
       const { url } = await schema();
       const nodes = await Promise.all(Array.from({ length: 4 }, () => open(url)));
-      await nodes[0]!.transaction(async (tx) => { tx.put('k', 'v'); });
+      await nodes[0]!.transaction((tx) => { tx.put('k', 'v'); });
       assert.equal(await nodes[3]!.get('k'), 'v');
       const client = new pg.Client({ connectionString: url });
       await client.connect();
@@ -47,8 +47,9 @@ if (serverUrl) {
       const first = await open(url);
       const second = await open(url);
       const ran: string[] = [];
-      const job = (node: string) => async () => {
+      const job = (node: string) => () => {
         ran.push(node);
+        return Promise.resolve();
       };
       assert.equal(await first.runExclusive('sweeper', job('first')), true);
       assert.equal(await second.runExclusive('sweeper', job('second')), false);
@@ -62,8 +63,8 @@ if (serverUrl) {
     it('gives no lock to a node in another schema of the same database', async () => {
       const one = await open((await schema()).url);
       const other = await open((await schema()).url);
-      assert.equal(await one.runExclusive('sweeper', async () => undefined), true);
-      assert.equal(await other.runExclusive('sweeper', async () => undefined), true);
+      assert.equal(await one.runExclusive('sweeper', () => Promise.resolve()), true);
+      assert.equal(await other.runExclusive('sweeper', () => Promise.resolve()), true);
     });
 
     it('reports a lost connection as unavailable and reconnects by itself', async () => {
@@ -71,7 +72,7 @@ if (serverUrl) {
       const application = `concord-loss-${process.pid}`;
       url.searchParams.set('application_name', application);
       const store = await open(url.toString());
-      await store.transaction(async (tx) => { tx.put('kept', 'yes'); });
+      await store.transaction((tx) => { tx.put('kept', 'yes'); });
       const admin = new pg.Client({ connectionString: serverUrl });
       await admin.connect();
       try {

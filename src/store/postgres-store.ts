@@ -76,7 +76,7 @@ export class PostgresStore implements Store {
     return selectRange(this.pool, prefix, options);
   }
 
-  transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+  transaction<T>(work: (tx: Transaction) => T | Promise<T>): Promise<T> {
     return this.withClient(async (client) => {
       await query(client, 'BEGIN');
       // put and delete return nothing, so their statements are queued on the connection

@@ -48,8 +48,8 @@ export class SqliteStore implements Store {
     this.nowStmt = this.db.prepare<[], number>("SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER)").pluck();
   }
 
-  async get(key: string): Promise<string | undefined> {
-    return this.read(key);
+  get(key: string): Promise<string | undefined> {
+    return Promise.resolve(this.read(key));
   }
 
   private read(key: string): string | undefined {
@@ -65,37 +65,36 @@ export class SqliteStore implements Store {
     this.committed.set(key, value);
   }
 
-  async list(prefix: string, options: ListOptions = {}): Promise<Entry[]> {
-    return this.listSync(prefix, options);
+  list(prefix: string, options: ListOptions = {}): Promise<Entry[]> {
+    return Promise.resolve(this.listSync(prefix, options));
   }
 
   private listSync(prefix: string, { after = '', limit = -1 }: ListOptions): Entry[] {
     return this.listStmt.all(prefix, prefixEnd(prefix), after, limit);
   }
 
-  transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+  transaction<T>(work: (tx: Transaction) => T | Promise<T>): Promise<T> {
     const run = this.queue.then(() => this.runTransaction(work));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async runTransaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+  private async runTransaction<T>(work: (tx: Transaction) => T | Promise<T>): Promise<T> {
     const pending = new Map<string, Pending>();
-    const store = this;
     const read = (key: string): string | undefined => {
       const value = pending.get(key);
       if (value === TOMBSTONE) return undefined;
-      return value ?? store.read(key);
+      return value ?? this.read(key);
     };
     const tx: Transaction = {
-      async get(key) {
-        return read(key);
+      get(key) {
+        return Promise.resolve(read(key));
       },
-      async getForUpdate(key) {
-        return read(key);
+      getForUpdate(key) {
+        return Promise.resolve(read(key));
       },
-      async list(prefix, options = {}) {
-        const merged = new Map(store.listSync(prefix, {}).map((e) => [e.key, e.value]));
+      list: (prefix, options = {}) => {
+        const merged = new Map(this.listSync(prefix, {}).map((e) => [e.key, e.value]));
         for (const [key, value] of pending) {
           if (!key.startsWith(prefix)) continue;
           if (value === TOMBSTONE) merged.delete(key);
@@ -106,14 +105,15 @@ export class SqliteStore implements Store {
           .filter(([key]) => key > after)
           .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
           .map(([key, value]) => ({ key, value }));
-        return options.limit === undefined ? entries : entries.slice(0, options.limit);
+        return Promise.resolve(options.limit === undefined ? entries : entries.slice(0, options.limit));
       },
       put(key, value) {
         pending.set(key, value);
       },
-      async create(key, value) {
-        if (read(key) !== undefined) throw new StoreConflictError(key);
+      create(key, value) {
+        if (read(key) !== undefined) return Promise.reject(new StoreConflictError(key));
         pending.set(key, value);
+        return Promise.resolve();
       },
       delete(key) {
         pending.set(key, TOMBSTONE);
@@ -141,8 +141,8 @@ export class SqliteStore implements Store {
     return true;
   }
 
-  async now(): Promise<number> {
-    return this.nowStmt.get()!;
+  now(): Promise<number> {
+    return Promise.resolve(this.nowStmt.get()!);
   }
 
   async close(): Promise<void> {

@@ -14,7 +14,7 @@ export function storeSuite(name: string, open: () => Promise<Store>): void {
     });
 
     it('reads back what a committed transaction wrote', async () => {
-      await store.transaction(async (tx) => {
+      await store.transaction((tx) => {
         tx.put('a/1', 'one');
         tx.put('a/2', 'two');
       });
@@ -36,7 +36,7 @@ export function storeSuite(name: string, open: () => Promise<Store>): void {
 
     it('writes nothing when the work throws', async () => {
       await assert.rejects(
-        store.transaction(async (tx) => {
+        store.transaction((tx) => {
           tx.put('c/1', 'lost');
           throw new Error('boom');
         }),
@@ -55,7 +55,7 @@ export function storeSuite(name: string, open: () => Promise<Store>): void {
     });
 
     it('lists a prefix in key order with paging', async () => {
-      await store.transaction(async (tx) => {
+      await store.transaction((tx) => {
         for (const n of ['3', '1', '2', '5', '4']) tx.put(`e/${n}`, n);
         tx.put('e0', 'outside');
         tx.put('f/1', 'outside');
@@ -67,13 +67,13 @@ export function storeSuite(name: string, open: () => Promise<Store>): void {
     });
 
     it('deletes keys', async () => {
-      await store.transaction(async (tx) => { tx.put('g/1', 'v'); });
-      await store.transaction(async (tx) => { tx.delete('g/1'); });
+      await store.transaction((tx) => { tx.put('g/1', 'v'); });
+      await store.transaction((tx) => { tx.delete('g/1'); });
       assert.equal(await store.get('g/1'), undefined);
     });
 
     it('loses no update when transactions on one key run concurrently', async () => {
-      await store.transaction(async (tx) => { tx.put('h/counter', '0'); });
+      await store.transaction((tx) => { tx.put('h/counter', '0'); });
       await Promise.all(
         Array.from({ length: 20 }, () =>
           store.transaction(async (tx) => {
@@ -113,7 +113,7 @@ export function storeSuite(name: string, open: () => Promise<Store>): void {
     });
 
     it('lists within a transaction in key order, merging its own writes and deletes', async () => {
-      await store.transaction(async (tx) => {
+      await store.transaction((tx) => {
         for (const n of ['1', '2', '3']) tx.put(`l/${n}`, n);
       });
       await store.transaction(async (tx) => {
@@ -127,14 +127,14 @@ export function storeSuite(name: string, open: () => Promise<Store>): void {
 
     it('orders keys bytewise, whatever their case or punctuation', async () => {
       const keys = ['m/b', 'm/B', 'm/a-1', 'm/a_1', 'm/a.1', 'm/a1', 'm/Z', 'm/~'];
-      await store.transaction(async (tx) => { keys.forEach((key) => { tx.put(key, key); }); });
+      await store.transaction((tx) => { keys.forEach((key) => { tx.put(key, key); }); });
       const byteOrder = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
       assert.deepEqual((await store.list('m/')).map((e) => e.key), byteOrder);
     });
 
     it('runs exclusive work when it is the only node', async () => {
       let ran = false;
-      assert.equal(await store.runExclusive('suite job', async () => void (ran = true)), true);
+      assert.equal(await store.runExclusive('suite job', () => Promise.resolve(void (ran = true))), true);
       assert.equal(ran, true);
     });
 
@@ -147,7 +147,7 @@ export function storeSuite(name: string, open: () => Promise<Store>): void {
 
     it('keeps values with any unicode text intact', async () => {
       const value = JSON.stringify({ text: 'ünïcødé ✓ \u0000 "quotes"' });
-      await store.transaction(async (tx) => { tx.put('i/1', value); });
+      await store.transaction((tx) => { tx.put('i/1', value); });
       assert.equal(await store.get('i/1'), value);
     });
   });

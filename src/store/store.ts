@@ -31,7 +31,7 @@ export interface Transaction extends Reader {
 
 export interface Store extends Reader {
   readonly kind: string;
-  transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: Transaction) => T | Promise<T>): Promise<T>;
   /**
    * Runs background work named `name` on one node of the region only; true when it ran
    * here, false when another node sharing the store holds that work.
@@ -54,7 +54,7 @@ export class StoreConflictError extends Error {
 
 export class StoreUnavailableError extends Error {
   constructor(cause: unknown) {
-    const reason = cause instanceof Error ? cause.message || String((cause as { code?: unknown }).code ?? cause.name) : String(cause);
+    const reason = cause instanceof Error ? cause.message || String((cause as { code?: string | number }).code ?? cause.name) : String(cause);
     super(`the store is unavailable: ${reason}`, { cause });
     this.name = 'StoreUnavailableError';
   }

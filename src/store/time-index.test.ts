@@ -11,7 +11,7 @@ describe('time index', () => {
   after(() => store.close());
 
   it('lists entries in time order and reads their time back', async () => {
-    await store.transaction(async (tx) => {
+    await store.transaction((tx) => {
       for (const at of [1_000_000, 5, 30_000]) tx.put(timeIndexPath('order', at, `id-${at}`), '');
     });
     const entries = await store.list('order/');
@@ -20,7 +20,7 @@ describe('time index', () => {
   });
 
   it('purges only the entries timed before the limit, across pages, and only of its index', async () => {
-    await store.transaction(async (tx) => {
+    await store.transaction((tx) => {
       for (let at = 0; at < 1200; at += 1) tx.put(timeIndexPath('purge', at, `id-${at}`), '');
       tx.put(timeIndexPath('purge-other', 0, 'kept'), '');
     });

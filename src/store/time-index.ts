@@ -20,7 +20,7 @@ export async function purgeTimeIndex(store: Store, index: string, before: number
     const page = await store.list(`${index}/`, { limit: PURGE_PAGE });
     const due = page.filter((entry) => timeIndexTime(entry.key) < before);
     if (due.length > 0) {
-      await store.transaction(async (tx) => {
+      await store.transaction((tx) => {
         for (const entry of due) tx.delete(entry.key);
       });
     }

@@ -35,7 +35,7 @@ describe('crypto units of concord dev', () => {
       assert.equal(patterns.length, 2, listing);
       assert.equal(patterns[0], patterns[1]);
       // The log reaches the test on stdout, apart from the start banner on stderr.
-      await eventually(async () => { assert.match(dev.output(), /Loaded the master key [0-9a-f]{16} of a single-file crypto unit into recovery unit us-east-1-rec-1/); });
+      await eventually(() => { assert.match(dev.output(), /Loaded the master key [0-9a-f]{16} of a single-file crypto unit into recovery unit us-east-1-rec-1/); });
     } finally {
       await dev.stop();
     }
@@ -63,7 +63,7 @@ describe('crypto units of concord dev', () => {
       assert.equal(devAdministrator(dev).password, password);
       assert.equal(Buffer.from((await dev.client().send(new DecryptCommand({ CiphertextBlob: sealed }))).Plaintext!).toString(), 'rotated');
       // The restart found the units set up: no ceremony ran again (four units, two regions, before it).
-      await eventually(async () => { assert.match(dev.output(), /crypto units open[^]*crypto units open[^]*crypto units open[^]*crypto units open/); });
+      await eventually(() => { assert.match(dev.output(), /crypto units open[^]*crypto units open[^]*crypto units open[^]*crypto units open/); });
       assert.equal(dev.output().match(/left imprint mode/g)?.length, 4);
       assert.equal(dev.output().match(/Created a new master key/g)?.length, 2);
     } finally {

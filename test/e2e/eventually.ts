@@ -1,5 +1,5 @@
 /** Retries an assertion until it holds or the time is up, for state that converges asynchronously. */
-export async function eventually(check: () => Promise<void>, { timeoutMs = 20000, intervalMs = 50 } = {}): Promise<void> {
+export async function eventually(check: () => void | Promise<void>, { timeoutMs = 20000, intervalMs = 50 } = {}): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -101,6 +101,6 @@ describe('the crypto unit management API', () => {
     assert.deepEqual([replay.status, replay.json.error], [409, 'StaleNonce']);
     const unsigned = await mgmt('POST', '/units/us-east-1-rec-1/commands', JSON.stringify({ command: 'mk-generate', args: {}, nonce: (first.json.info as UnitInfo).nonce, signatures: [] }));
     assert.deepEqual([unsigned.status, unsigned.json.error], [403, 'SignatureRequired']);
-    await eventually(async () => { assert.match(dev.output(), /"operation":"tke admin-add us-east-1-rec-1","accessKeyId":"[A-Z0-9]+","status":200/); });
+    await eventually(() => { assert.match(dev.output(), /"operation":"tke admin-add us-east-1-rec-1","accessKeyId":"[A-Z0-9]+","status":200/); });
   });
 });

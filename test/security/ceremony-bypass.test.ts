@@ -141,7 +141,7 @@ describe('the crypto unit ceremony cannot be skipped', () => {
     assert.deepEqual(Object.values(restarted.registers), [{ state: 'empty' }, { state: 'empty' }, { state: 'empty' }]);
     // The log arrives on stdout, the start banner awaited by restart() on stderr: either may come first.
     const hint = new RegExp(`Unit\\(s\\) ${unit} hold no current master key; recover it with 'concord tke auto-mk-recover'`);
-    await eventually(async () => { assert.match(dev.output(), hint); });
+    await eventually(() => { assert.match(dev.output(), hint); });
   });
 
   it('refuses to start a server configured to load a master key with no administrators to sign the ceremony', async () => {

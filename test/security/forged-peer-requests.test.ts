@@ -127,7 +127,7 @@ describe('peer requests a region did not earn: forged syncs, replicas and primar
   };
   /** The receiving region logged the refusal with the authenticated sender, the action and the key (the log reaches the test a moment later). */
   const assertRefusalLogged = (region: string, from: string, action: string, keyId: string) =>
-    eventually(async () => {
+    eventually(() => {
       const refusals = dev
         .output()
         .split('\n')
@@ -246,7 +246,7 @@ describe('peer requests a region did not earn: forged syncs, replicas and primar
       assert.ok(answer.text.length < 200, answer.text);
     }
     // Tested without printing the whole log on failure, which would carry the markers.
-    await eventually(async () => { assert.ok(/"peer":"Q{64}…".*"msg":"peer request not authenticated"/.test(dev.output()), 'the refusal is not logged'); });
+    await eventually(() => { assert.ok(/"peer":"Q{64}…".*"msg":"peer request not authenticated"/.test(dev.output()), 'the refusal is not logged'); });
     assert.ok(!/Q{65}|z{65}/.test(dev.output()), 'an attacker header value reached the log untruncated');
   });
 

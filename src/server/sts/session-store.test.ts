@@ -56,7 +56,7 @@ describe('SessionStore', () => {
     const issued = await sessions().issue('arn:aws:iam::111122223333:user/u', { issuedBy: 'GetSessionToken' }, 900);
     const path = `sts/session/${issued.accessKeyId}`;
     const rewrapped = await sessionRecords.rewrap((await store.get(path))!, async (wrapped, aad) => unit.wrap(await unit.unwrap(wrapped, aad), aad), path);
-    await store.transaction(async (tx) => { tx.put(path, rewrapped); });
+    await store.transaction((tx) => { tx.put(path, rewrapped); });
     assert.equal((await sessions().resolve(issued.accessKeyId, issued.sessionToken)).secretAccessKey, issued.secretAccessKey);
   });
 

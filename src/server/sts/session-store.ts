@@ -100,7 +100,7 @@ export class SessionStore implements SessionCredentials {
       const entries = await this.store.list(PREFIX, { limit: SWEEP_BATCH, ...(after !== undefined ? { after } : {}) });
       const old = entries.filter((entry) => (JSON.parse(entry.value) as SessionRecord).expiration < cutoff);
       if (old.length > 0) {
-        await this.store.transaction(async (tx) => {
+        await this.store.transaction((tx) => {
           for (const entry of old) tx.delete(entry.key);
         });
         deleted += old.length;

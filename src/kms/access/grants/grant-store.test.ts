@@ -29,7 +29,7 @@ class CountingStore implements Store {
     this.listed += entries.length;
     return entries;
   }
-  transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+  transaction<T>(work: (tx: Transaction) => T | Promise<T>): Promise<T> {
     return this.inner.transaction(work);
   }
   now(): Promise<number> {
