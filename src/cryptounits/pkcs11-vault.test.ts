@@ -33,19 +33,19 @@ const tokenDir = softHsmToken('concord-test');
 const binding = { exporter: 'exporter', importer: 'importer', nonce: '0'.repeat(32) };
 const open = (unitId: string) => Pkcs11Vault.open({ module: MODULE, tokenLabel: 'concord-test', pin: PIN, soPin: SO_PIN, unitId });
 
-backendSuite('PKCS#11 (SoftHSM2)', async () => {
+backendSuite('PKCS#11 (SoftHSM2)', () => {
   const vaults: Pkcs11Vault[] = [];
-  return {
+  return Promise.resolve({
     storageDir: join(tokenDir, 'tokens'),
-    open: async (unitId) => {
+    open: (unitId) => {
       const vault = open(unitId);
       vaults.push(vault);
-      return vault;
+      return Promise.resolve(vault);
     },
     cleanup: async () => {
       for (const vault of vaults) await vault.close();
     },
-  };
+  });
 });
 
 type Pkcs11Module = typeof import('pkcs11js');

@@ -49,7 +49,7 @@ const libraries = new Map<string, Library>();
 function library(path: string): Library {
   let entry = libraries.get(path);
   if (!entry) {
-    p11 ??= createRequire(import.meta.url)('pkcs11js') as Pkcs11Module;
+    p11 = createRequire(import.meta.url)('pkcs11js') as Pkcs11Module;
     const lib = new p11.PKCS11();
     lib.load(path);
     lib.C_Initialize();
@@ -131,21 +131,22 @@ export class Pkcs11Vault implements UnitVault {
     return this.library.lib;
   }
 
-  async loadState(): Promise<string | undefined> {
+  loadState(): Promise<string | undefined> {
     const latest = this.stateObjects().at(-1);
-    return latest && this.lib.C_GetAttributeValue(this.session, latest.object, [{ type: p11.CKA_VALUE }])[0]!.value.toString('utf8');
+    return Promise.resolve(latest && this.lib.C_GetAttributeValue(this.session, latest.object, [{ type: p11.CKA_VALUE }])[0]!.value.toString('utf8'));
   }
 
   /** Object handles found before may name objects another node of the region has destroyed since. */
-  async reload(): Promise<void> {
+  reload(): Promise<void> {
     this.objects.clear();
+    return Promise.resolve();
   }
 
   /**
    * Data objects cannot be changed in place, so each state is a new object numbered one
    * higher (CKA_ID) and then the older ones go: a crash in between leaves the newest to load.
    */
-  async saveState(state: string): Promise<void> {
+  saveState(state: string): Promise<void> {
     const existing = this.stateObjects();
     const serial = Buffer.alloc(8);
     serial.writeBigUInt64BE((existing.at(-1)?.serial ?? 0n) + 1n);
@@ -159,25 +160,27 @@ export class Pkcs11Vault implements UnitVault {
       { type: p11.CKA_VALUE, value: Buffer.from(state) },
     ]);
     for (const { object } of existing) this.lib.C_DestroyObject(this.session, object);
+    return Promise.resolve();
   }
 
-  async generateKey(): Promise<{ handle: string; pattern: Buffer }> {
+  generateKey(): Promise<{ handle: string; pattern: Buffer }> {
     const handle = randomBytes(8).toString('hex');
     const key = this.lib.C_GenerateKey(this.session, { mechanism: p11.CKM_AES_KEY_GEN }, this.masterKeyTemplate(handle));
     this.objects.set(handle, key);
-    return { handle, pattern: this.pattern(key) };
+    return Promise.resolve({ handle, pattern: this.pattern(key) });
   }
 
-  async destroyKey(handle: string): Promise<void> {
+  destroyKey(handle: string): Promise<void> {
     const key = this.findKey(handle);
     if (key) this.lib.C_DestroyObject(this.session, key);
     this.objects.delete(handle);
+    return Promise.resolve();
   }
 
-  async handles(): Promise<string[]> {
-    return this.find([{ type: p11.CKA_CLASS, value: p11.CKO_SECRET_KEY }, { type: p11.CKA_LABEL, value: this.label('master-key') }]).map((key) =>
+  handles(): Promise<string[]> {
+    return Promise.resolve(this.find([{ type: p11.CKA_CLASS, value: p11.CKO_SECRET_KEY }, { type: p11.CKA_LABEL, value: this.label('master-key') }]).map((key) =>
       this.lib.C_GetAttributeValue(this.session, key, [{ type: p11.CKA_ID }])[0]!.value.toString('hex'),
-    );
+    ));
   }
 
   encrypt(handle: string, plaintext: Buffer, aad: Buffer): Sealed {
@@ -196,52 +199,60 @@ export class Pkcs11Vault implements UnitVault {
     }
   }
 
-  async transportKey(): Promise<Buffer> {
+  transportKey(): Promise<Buffer> {
     const [publicKey] = this.find([{ type: p11.CKA_CLASS, value: p11.CKO_PUBLIC_KEY }, { type: p11.CKA_LABEL, value: this.label('transport') }]);
     const point = publicKey
       ? this.lib.C_GetAttributeValue(this.session, publicKey, [{ type: p11.CKA_EC_POINT }])[0]!.value
       : this.generateTransportKey();
     // CKA_EC_POINT is the point wrapped in a DER OCTET STRING.
-    return point.length === 67 && point[0] === 0x04 && point[1] === 65 ? point.subarray(2) : point;
+    return Promise.resolve(point.length === 67 && point[0] === 0x04 && point[1] === 65 ? point.subarray(2) : point);
   }
 
-  async exportKey(handle: string, peerTransportKey: Buffer, binding: TransferBinding): Promise<Buffer> {
-    const kek = this.trustedKey(peerTransportKey, binding);
-    try {
-      return this.withKey(handle, (key) => Buffer.from(this.lib.C_WrapKey(this.session, { mechanism: p11.CKM_AES_KEY_WRAP_PAD }, kek, key, Buffer.alloc(64))));
-    } finally {
-      this.lib.C_DestroyObject(this.session, kek);
-    }
+  /** Runs in a promise's executor so that its refusals reject, as an async function's would. */
+  exportKey(handle: string, peerTransportKey: Buffer, binding: TransferBinding): Promise<Buffer> {
+    return new Promise((resolve) => {
+      const kek = this.trustedKey(peerTransportKey, binding);
+      try {
+        resolve(this.withKey(handle, (key) => Buffer.from(this.lib.C_WrapKey(this.session, { mechanism: p11.CKM_AES_KEY_WRAP_PAD }, kek, key, Buffer.alloc(64)))));
+      } finally {
+        this.lib.C_DestroyObject(this.session, kek);
+      }
+    });
   }
 
-  async importKey(peerTransportKey: Buffer, wrapped: Buffer, binding: TransferBinding): Promise<string> {
-    const kek = this.transferKey(peerTransportKey, binding, [
-      { type: p11.CKA_PRIVATE, value: true },
-      { type: p11.CKA_EXTRACTABLE, value: false },
-      { type: p11.CKA_UNWRAP, value: true },
-    ]);
-    const handle = randomBytes(8).toString('hex');
-    try {
-      const template = this.masterKeyTemplate(handle).filter((a) => a.type !== p11.CKA_VALUE_LEN);
-      this.objects.set(handle, this.lib.C_UnwrapKey(this.session, { mechanism: p11.CKM_AES_KEY_WRAP_PAD }, kek, wrapped, template));
-      return handle;
-    } catch {
-      throw new CryptoUnitError('InvalidRequest', 'The wrapped master key was not made for this unit by that exporter.');
-    } finally {
-      this.lib.C_DestroyObject(this.session, kek);
-    }
+  /** Runs in a promise's executor so that its refusals reject, as an async function's would. */
+  importKey(peerTransportKey: Buffer, wrapped: Buffer, binding: TransferBinding): Promise<string> {
+    return new Promise((resolve) => {
+      const kek = this.transferKey(peerTransportKey, binding, [
+        { type: p11.CKA_PRIVATE, value: true },
+        { type: p11.CKA_EXTRACTABLE, value: false },
+        { type: p11.CKA_UNWRAP, value: true },
+      ]);
+      const handle = randomBytes(8).toString('hex');
+      try {
+        const template = this.masterKeyTemplate(handle).filter((a) => a.type !== p11.CKA_VALUE_LEN);
+        this.objects.set(handle, this.lib.C_UnwrapKey(this.session, { mechanism: p11.CKM_AES_KEY_WRAP_PAD }, kek, wrapped, template));
+        resolve(handle);
+      } catch {
+        throw new CryptoUnitError('InvalidRequest', 'The wrapped master key was not made for this unit by that exporter.');
+      } finally {
+        this.lib.C_DestroyObject(this.session, kek);
+      }
+    });
   }
 
-  async zeroize(): Promise<void> {
+  zeroize(): Promise<void> {
     for (const name of ['master-key', 'transport', 'state']) {
       for (const object of this.find([{ type: p11.CKA_LABEL, value: this.label(name) }])) this.lib.C_DestroyObject(this.session, object);
     }
     this.objects.clear();
+    return Promise.resolve();
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.lib.C_CloseSession(this.session);
     release(this.options.module);
+    return Promise.resolve();
   }
 
   /** The unit's state objects, oldest first. */

@@ -56,16 +56,16 @@ export class Rewrapper {
     const [index, after] = parseCursor(cursor, this.families.length);
     const family = this.families[index];
     if (!family) return { scanned: 0, rewrapped: 0 };
-    let changed = false;
+    let changes = 0;
     const reseal: Reseal = async (wrapped, aad) => {
       if (patternOf(wrapped)?.toString('hex') === pattern) return wrapped;
-      changed = true;
+      changes++;
       return this.unit.wrapUnder(pattern, await this.unit.unwrap(wrapped, aad), aad);
     };
     const rewrapValue = async (key: string, value: string): Promise<string | undefined> => {
-      changed = false;
+      const before = changes;
       const next = await family.rewrap(value, reseal, key);
-      return changed ? next : undefined;
+      return changes > before ? next : undefined;
     };
 
     const page = await this.store.list(family.prefix, { after, limit });

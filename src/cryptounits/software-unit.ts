@@ -48,15 +48,15 @@ export class SoftwareCryptoUnit implements CryptoUnit {
     return { exporter: ecdh.getPublicKey(), wrapped: aesKeyWrapPad(transferKey(ecdh.getPrivateKey(), importer, binding), this.masterKey), pattern: verificationPattern(this.masterKey) };
   }
 
-  async wrap(plaintext: Buffer, aad: Buffer): Promise<Buffer> {
-    return encodeWrapped(verificationPattern(this.masterKey), aesGcmEncrypt(this.masterKey, plaintext, aad));
+  wrap(plaintext: Buffer, aad: Buffer): Promise<Buffer> {
+    return Promise.resolve(encodeWrapped(verificationPattern(this.masterKey), aesGcmEncrypt(this.masterKey, plaintext, aad)));
   }
 
-  async unwrap(wrapped: Buffer, aad: Buffer): Promise<Buffer> {
+  unwrap(wrapped: Buffer, aad: Buffer): Promise<Buffer> {
     const pattern = patternOf(wrapped);
-    if (!pattern || !pattern.equals(verificationPattern(this.masterKey))) throw new MasterKeyUnavailableError();
+    if (!pattern || !pattern.equals(verificationPattern(this.masterKey))) return Promise.reject(new MasterKeyUnavailableError());
     const plaintext = aesGcmDecrypt(this.masterKey, sealedOf(wrapped), aad);
-    if (!plaintext) throw new Error('stored key material failed authentication');
-    return plaintext;
+    if (!plaintext) return Promise.reject(new Error('stored key material failed authentication'));
+    return Promise.resolve(plaintext);
   }
 }

@@ -4,11 +4,14 @@ import { join } from 'node:path';
 import { backendSuite } from './backend.suite.ts';
 import { SoftwareVault } from './software-vault.ts';
 
-backendSuite('software', async () => {
+backendSuite('software', () => {
   const dir = mkdtempSync(join(tmpdir(), 'concord-units-'));
-  return {
+  return Promise.resolve({
     storageDir: dir,
-    open: async (unitId) => SoftwareVault.open(join(dir, unitId)),
-    cleanup: async () => { rmSync(dir, { recursive: true, force: true }); },
-  };
+    open: (unitId) => Promise.resolve(SoftwareVault.open(join(dir, unitId))),
+    cleanup: () => {
+      rmSync(dir, { recursive: true, force: true });
+      return Promise.resolve();
+    },
+  });
 });

@@ -44,37 +44,39 @@ export class SoftwareVault implements UnitVault {
     return new SoftwareVault(dir, sealKey, readContents(dir, sealKey));
   }
 
-  async loadState(): Promise<string | undefined> {
-    return this.contents.state;
+  loadState(): Promise<string | undefined> {
+    return Promise.resolve(this.contents.state);
   }
 
   /** Reads the sealed file again: the nodes of a region share the unit's directory. */
-  async reload(): Promise<void> {
+  reload(): Promise<void> {
     this.contents = readContents(this.dir, this.sealKey);
     this.takeKeys();
+    return Promise.resolve();
   }
 
-  async saveState(state: string): Promise<void> {
+  saveState(state: string): Promise<void> {
     this.persist({ ...this.contents, state });
+    return Promise.resolve();
   }
 
-  async generateKey(): Promise<{ handle: string; pattern: Buffer }> {
+  generateKey(): Promise<{ handle: string; pattern: Buffer }> {
     const value = randomBytes(32);
-    return { handle: this.addKey(value), pattern: verificationPattern(value) };
+    return Promise.resolve({ handle: this.addKey(value), pattern: verificationPattern(value) });
   }
 
-  async destroyKey(handle: string): Promise<void> {
+  destroyKey(handle: string): Promise<void> {
     const value = this.keys.get(handle);
-    if (!value) return;
-    const keys = { ...this.contents.keys };
-    delete keys[handle];
+    if (!value) return Promise.resolve();
+    const { [handle]: _destroyed, ...keys } = this.contents.keys;
     this.persist({ ...this.contents, keys });
     this.keys.delete(handle);
     value.fill(0);
+    return Promise.resolve();
   }
 
-  async handles(): Promise<string[]> {
-    return [...this.keys.keys()];
+  handles(): Promise<string[]> {
+    return Promise.resolve([...this.keys.keys()]);
   }
 
   encrypt(handle: string, plaintext: Buffer, aad: Buffer): Sealed {
@@ -85,7 +87,7 @@ export class SoftwareVault implements UnitVault {
     return aesGcmDecrypt(this.key(handle), sealed, aad);
   }
 
-  async transportKey(): Promise<Buffer> {
+  transportKey(): Promise<Buffer> {
     const ecdh = createECDH('prime256v1');
     if (this.contents.transport) {
       ecdh.setPrivateKey(Buffer.from(this.contents.transport, 'base64'));
@@ -93,7 +95,7 @@ export class SoftwareVault implements UnitVault {
       ecdh.generateKeys();
       this.persist({ ...this.contents, transport: ecdh.getPrivateKey().toString('base64') });
     }
-    return ecdh.getPublicKey();
+    return Promise.resolve(ecdh.getPublicKey());
   }
 
   async exportKey(handle: string, peerTransportKey: Buffer, binding: TransferBinding): Promise<Buffer> {
@@ -108,11 +110,12 @@ export class SoftwareVault implements UnitVault {
     return this.addKey(value);
   }
 
-  async zeroize(): Promise<void> {
+  zeroize(): Promise<void> {
     for (const value of this.keys.values()) value.fill(0);
     this.keys.clear();
     this.contents = { keys: {} };
     rmSync(join(this.dir, 'unit.sealed'), { force: true });
+    return Promise.resolve();
   }
 
   async close(): Promise<void> {}

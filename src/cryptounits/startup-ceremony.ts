@@ -39,8 +39,8 @@ export class StartupCeremony implements CeremonySession<ManagedCryptoUnit> {
     this.steps = new MasterKeyCeremony(this, say);
   }
 
-  async chosen(): Promise<UnitView<ManagedCryptoUnit>[]> {
-    return this.units.map((unit) => ({ ref: unit, info: unit.info() }));
+  chosen(): Promise<UnitView<ManagedCryptoUnit>[]> {
+    return Promise.resolve(this.units.map((unit) => ({ ref: unit, info: unit.info() })));
   }
 
   async run(unit: ManagedCryptoUnit, command: CommandName, args: CommandArgs = {}): Promise<CommandOutcome> {

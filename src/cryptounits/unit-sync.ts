@@ -38,7 +38,7 @@ export class UnitSync {
   /** Starts checking for other nodes' changes to these units. */
   watch(units: readonly Reloadable[]): void {
     this.units = units;
-    this.timer = setInterval(() => this.check().catch(() => undefined), CHECK_INTERVAL_MS);
+    this.timer = setInterval(() => { this.check().catch(() => undefined); }, CHECK_INTERVAL_MS);
     this.timer.unref();
   }
 
@@ -69,7 +69,7 @@ export class UnitSync {
   }
 
   private async checkNow(): Promise<void> {
-    if (((await this.store.get(REVISION_KEY)) ?? '0') !== this.seen) await this.locked(async () => undefined, false);
+    if (((await this.store.get(REVISION_KEY)) ?? '0') !== this.seen) await this.locked(() => Promise.resolve(), false);
   }
 
   private async locked<T>(work: () => Promise<T>, changes: boolean): Promise<T> {
