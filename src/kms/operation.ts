@@ -25,11 +25,11 @@ export interface OperationDeps {
   ctx: RegionContext;
   keys: KeyRepository;
   /** Throws AccessDeniedException unless the caller may perform `action` on `key`. */
-  authorize(caller: Caller, action: string, key: KeyRecord, facts?: RequestFacts): void | Promise<void>;
+  authorize: (caller: Caller, action: string, key: KeyRecord, facts?: RequestFacts) => void | Promise<void>;
   /** For actions on no particular key (CreateKey, ListKeys, ...): the caller's identity policies decide. */
-  authorizeIdentity(caller: Caller, action: string): Promise<void>;
+  authorizeIdentity: (caller: Caller, action: string) => Promise<void>;
   /** Refuses a key policy that is malformed, names unknown principals, or locks the caller out (unless bypassed). */
-  checkKeyPolicy(policy: string, caller: Caller, keyId: string, bypassLockoutCheck: boolean): void;
+  checkKeyPolicy: (policy: string, caller: Caller, keyId: string, bypassLockoutCheck: boolean) => void;
   /** Every change of a key record runs in `events.transaction` and publishes itself there. */
   events: KeyEvents;
   /** Present in a region with multi-Region keys. */

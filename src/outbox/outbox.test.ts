@@ -20,17 +20,17 @@ interface Node {
 
 if (serverUrl) {
   describe('the outbox of two nodes sharing one PostgreSQL database', () => {
-    let schema: TestSchema;
+    let schema: TestSchema | undefined;
     const nodes: Node[] = [];
     const deliveries: { node: string; seq: number; keyId: string }[] = [];
 
     const startNode = async (name: string): Promise<Node> => {
-      const store = await PostgresStore.open(schema.url);
+      const store = await PostgresStore.open(schema!.url);
       const log: string[] = [];
       const logger = pino({ level: 'debug' }, { write: (line: string) => log.push(line) });
-      const deliver = async (entry: OutboxEntry<{ keyId: string }>) => {
+      const deliver = (entry: OutboxEntry<{ keyId: string }>) => {
         deliveries.push({ node: name, seq: entry.seq, keyId: entry.body.keyId });
-        return { done: true } as const;
+        return Promise.resolve({ done: true } as const);
       };
       const outbox = new Outbox(store, logger);
       outbox.register('replication', deliver);
@@ -48,7 +48,7 @@ if (serverUrl) {
       schema = await freshSchema(serverUrl);
       leader = await startNode('node-1');
       other = await startNode('node-2');
-      assert.equal(await leader.store.runExclusive(OUTBOX_JOB, async () => undefined), true);
+      assert.equal(await leader.store.runExclusive(OUTBOX_JOB, () => Promise.resolve()), true);
     });
     after(async () => {
       for (const node of nodes) {
@@ -112,14 +112,14 @@ describe('the outbox of one node', () => {
     const outbox = open();
     const delivered: string[] = [];
     let webhooksUp = false;
-    outbox.register<{ n: number }>('replication', async ({ destination, body }) => {
+    outbox.register<{ n: number }>('replication', ({ destination, body }) => {
       delivered.push(`replication ${destination} ${body.n}`);
-      return { done: true };
+      return Promise.resolve({ done: true });
     });
-    outbox.register<{ n: number }>('webhooks', async ({ destination, body }) => {
-      if (destination === 'shared' && !webhooksUp) throw new Error('connection refused');
+    outbox.register<{ n: number }>('webhooks', ({ destination, body }) => {
+      if (destination === 'shared' && !webhooksUp) return Promise.reject(new Error('connection refused'));
       delivered.push(`webhooks ${destination} ${body.n}`);
-      return { done: true };
+      return Promise.resolve({ done: true });
     });
     await write(
       { topic: 'webhooks', destination: 'shared', body: { n: 1 } },
@@ -139,9 +139,9 @@ describe('the outbox of one node', () => {
   it('settles the later messages of a destination with the same coalesce key in one delivery, and moves a message to the destination its delivery names', async () => {
     const outbox = open();
     const delivered: string[] = [];
-    outbox.register<{ n: number }>('sync', async ({ destination, body }) => {
+    outbox.register<{ n: number }>('sync', ({ destination, body }) => {
       delivered.push(`${destination} ${body.n}`);
-      return destination === 'old-primary' ? { retarget: 'new-primary' } : { done: true };
+      return Promise.resolve(destination === 'old-primary' ? { retarget: 'new-primary' } : { done: true });
     });
     await write(
       { topic: 'sync', destination: 'a', body: { n: 1 }, coalesce: 'key-1' },
@@ -157,16 +157,14 @@ describe('the outbox of one node', () => {
 
   it('delivers after a restart what an earlier run left, and keeps the messages of a topic nobody registered', async () => {
     const before = open();
-    before.register('restart', async () => {
-      throw new Error('unreachable');
-    });
+    before.register('restart', () => Promise.reject(new Error('unreachable')));
     await write({ topic: 'restart', destination: 'a', body: { n: 1 } }, { topic: 'unclaimed', destination: 'a', body: { n: 1 } });
     assert.equal(await before.run(), 0);
     await before.close();
 
     const after = open();
     const delivered: unknown[] = [];
-    after.register('restart', async ({ body }) => (delivered.push(body), { done: true }));
+    after.register('restart', ({ body }) => (delivered.push(body), Promise.resolve({ done: true })));
     assert.equal(await after.run(), 1);
     assert.deepEqual(delivered, [{ n: 1 }]);
     assert.deepEqual(

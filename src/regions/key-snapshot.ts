@@ -57,7 +57,7 @@ export class KeySnapshots {
     const target = key as unknown as Record<string, unknown>;
     for (const name of SHARED_PROPERTIES) {
       if (Object.hasOwn(snapshot.shared, name)) target[name] = snapshot.shared[name];
-      else delete target[name];
+      else Reflect.deleteProperty(target, name);
     }
     if (!snapshot.material) return;
     for (const { info, sealed } of snapshot.material.versions) {

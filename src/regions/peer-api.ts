@@ -17,8 +17,11 @@ export interface PeerAnswer {
   body: string;
 }
 
-/** A peer action: the authenticated calling region and its payload, checked against the action's schema. */
-export type PeerHandler = (from: string, payload: any) => Promise<unknown>;
+/**
+ * A peer action: the authenticated calling region and its payload, checked against the action's
+ * schema, so each handler names the payload's type (never here: any payload type is accepted).
+ */
+export type PeerHandler = (from: string, payload: never) => Promise<unknown>;
 
 export type PeerHandlers = Record<PeerActionName, PeerHandler>;
 
@@ -83,7 +86,7 @@ export class PeerApi {
       return answer(400, { error: { code: 'MalformedPeerRequest', message: ajv.errorsText(validate.errors, { dataVar: 'body' }) } });
     }
     try {
-      return answer(200, { result: (await this.handlers[action as PeerActionName](from, parsed.payload)) ?? {} });
+      return answer(200, { result: (await this.handlers[action as PeerActionName](from, parsed.payload as never)) ?? {} });
     } catch (error) {
       if (error instanceof PeerRefusal) {
         this.log.warn({ peer: from, action, keyId: error.keyId, reason: error.message }, 'peer request refused');

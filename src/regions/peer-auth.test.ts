@@ -21,7 +21,7 @@ describe('peer authentication between regions', () => {
   // West's store is a file, as a region's is: what one authenticator saw, another on it (a second node, a restart) knows.
   const westStore = new SqliteStore(join(dir, 'west.db'));
   const authOf = (region: string, identity: RegionIdentity, peers: Record<string, PeerConfig>, store: SqliteStore) =>
-    new PeerAuthenticator(region, identity, peers, new PeerNonces(store), async () => clock);
+    new PeerAuthenticator(region, identity, peers, new PeerNonces(store), () => Promise.resolve(clock));
   const eastAuth = authOf('us-east-1', east, { 'us-west-2': peer(west) }, new SqliteStore(join(dir, 'east.db')));
   const westAuth = authOf('us-west-2', west, { 'us-east-1': peer(east) }, westStore);
   const westAfterRestart = () => authOf('us-west-2', west, { 'us-east-1': peer(east) }, westStore);

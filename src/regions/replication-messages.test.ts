@@ -27,9 +27,9 @@ it('moves the replication messages an earlier version queued into the shared out
 
   const outbox = new Outbox(store, pino({ level: 'silent' }));
   const delivered: string[] = [];
-  outbox.register(REPLICATION_TOPIC, async ({ destination, body }: OutboxEntry<ReplicationBody>) => {
+  outbox.register(REPLICATION_TOPIC, ({ destination, body }: OutboxEntry<ReplicationBody>) => {
     delivered.push(`${body.kind} ${body.keyId} ${destination}`);
-    return { done: true };
+    return Promise.resolve({ done: true });
   });
   assert.equal(await outbox.run(), 3);
   assert.deepEqual(delivered, ['sync mrk-1 us-west-2', 'replica-deleted mrk-2 eu-west-1', 'sync mrk-3 us-west-2'], 'the two syncs of mrk-1 go out as one');

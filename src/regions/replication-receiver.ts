@@ -86,8 +86,8 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
   };
 
   return {
-    async hello() {
-      return { transportKey: identity.transportPublicKey };
+    hello() {
+      return Promise.resolve({ transportKey: identity.transportPublicKey });
     },
 
     /** The replica's half of ReplicateKey: the key appears here in Creating, with its material, until the primary commits. */

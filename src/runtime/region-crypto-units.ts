@@ -42,7 +42,7 @@ export async function openRegionCryptoUnits(config: Readonly<RegionConfig>, stor
   const sync = new UnitSync(store);
   const units = await sync.exclusive(async () => {
     const opened: ManagedCryptoUnit[] = [];
-    for (const unitConfig of cryptoUnits.units) opened.push(await ManagedCryptoUnit.open(await openVault(unitConfig), unitConfig.id, unitConfig.role, sync.exclusive));
+    for (const unitConfig of cryptoUnits.units) opened.push(await ManagedCryptoUnit.open(openVault(unitConfig), unitConfig.id, unitConfig.role, sync.exclusive));
     await setUpUnits(opened, cryptoUnits, admins, log);
     return opened;
   });
@@ -52,7 +52,7 @@ export async function openRegionCryptoUnits(config: Readonly<RegionConfig>, stor
   return { unit: region, mgmt: { units: region, rewrapper: new Rewrapper(store, region, [...wrappedKeyRecords, sessionRecords]) }, close: () => region.close() };
 }
 
-async function openVault(config: CryptoUnitConfig): Promise<UnitVault> {
+function openVault(config: CryptoUnitConfig): UnitVault {
   switch (config.kind) {
     case 'software':
       return SoftwareVault.open(config.dir);

@@ -1,4 +1,4 @@
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { createHash, createHmac, type Hash } from 'node:crypto';
 
 type SourceData = string | ArrayBuffer | ArrayBufferView;
 
@@ -7,18 +7,18 @@ const bytes = (data: SourceData): Buffer =>
 
 /** node:crypto as the hash @smithy/signature-v4 asks for: SHA-256, or HMAC-SHA-256 given a secret. */
 export class NodeSha256 {
-  private hash: Hash | Hmac;
+  private hash: Hash | ReturnType<typeof createHmac>;
   constructor(private readonly secret?: SourceData) {
     this.hash = this.fresh();
   }
-  private fresh(): Hash | Hmac {
+  private fresh(): Hash | ReturnType<typeof createHmac> {
     return this.secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(this.secret));
   }
   update(data: SourceData): void {
     this.hash.update(bytes(data));
   }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(this.hash.digest()));
   }
   reset(): void {
     this.hash = this.fresh();

@@ -42,10 +42,10 @@ export class AccessControl {
   };
 
   /** For actions on no particular key (CreateKey, ListKeys, ...): identity policies decide. */
-  readonly authorizeIdentity = async (caller: Caller, action: string): Promise<void> => { this.identityAllows(caller, `kms:${action}`); };
+  readonly authorizeIdentity = (caller: Caller, action: string): Promise<void> => this.identityAllows(caller, `kms:${action}`);
 
   /** For the crypto unit management API: identity policies must allow `concord:<action>`. */
-  readonly authorizeManagement = async (caller: Caller, action: string): Promise<void> => { this.identityAllows(caller, `concord:${action}`); };
+  readonly authorizeManagement = (caller: Caller, action: string): Promise<void> => this.identityAllows(caller, `concord:${action}`);
 
   /**
    * Refuses a new key policy naming principals this account does not have, or one that
@@ -65,7 +65,7 @@ export class AccessControl {
   };
 
   /** For STS actions other than AssumeRole (GetAccessKeyInfo): identity policies must allow `sts:<action>`. */
-  readonly authorizeSts = async (caller: Caller, action: string): Promise<void> => { this.identityAllows(caller, `sts:${action}`); };
+  readonly authorizeSts = (caller: Caller, action: string): Promise<void> => this.identityAllows(caller, `sts:${action}`);
 
   /**
    * AssumeRole (and sts:TagSession when session tags are passed), decided as AWS decides it
@@ -73,19 +73,21 @@ export class AccessControl {
    * is enough) or naming the account root, which delegates to the caller's identity policies.
    * An explicit Deny in either refuses; a role that does not exist is refused the same way.
    */
-  readonly authorizeAssumeRole = async (caller: Caller, roleArn: string, tagged: boolean, conditions: Record<string, string | undefined> = {}): Promise<void> => {
+  readonly authorizeAssumeRole = (caller: Caller, roleArn: string, tagged: boolean, conditions: Record<string, string | undefined> = {}): Promise<void> => {
     const trust = this.directory.trustPolicy(roleArn);
     for (const action of tagged ? ['sts:AssumeRole', 'sts:TagSession'] : ['sts:AssumeRole']) {
       const request = this.request(caller, action, roleArn, { conditions });
       const verdict: Verdict = trust ? evaluateKeyAccess(trust, this.identity(caller), request) : { allowed: false, explicitDeny: false, by: 'resource' };
-      if (!verdict.allowed) throw accessDenied(request, verdict);
+      if (!verdict.allowed) return Promise.reject(accessDenied(request, verdict));
     }
+    return Promise.resolve();
   };
 
-  private identityAllows(caller: Caller, action: string): void {
+  /** Settles rather than throws: the authorize* methods answer with its promise. */
+  private identityAllows(caller: Caller, action: string): Promise<void> {
     const request = this.request(caller, action, '*', {});
     const verdict = evaluateIdentityAccess(this.identity(caller), request);
-    if (!verdict.allowed) throw accessDenied(request, verdict);
+    return verdict.allowed ? Promise.resolve() : Promise.reject(accessDenied(request, verdict));
   }
 
   /** A role session has its role's identity policies. */

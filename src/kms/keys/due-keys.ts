@@ -14,7 +14,7 @@ const DUE_BATCH = 500;
  */
 export async function changeDueKeys(deps: OperationDeps, prefix: string, kind: KeyEventKind, change: (key: KeyRecord) => void | Promise<void>): Promise<void> {
   const { ctx, keys, events } = deps;
-  let failure: unknown;
+  let failure: { error: unknown } | undefined;
   for (const entry of await ctx.store.list(prefix, { limit: DUE_BATCH })) {
     if (timeIndexTime(entry.key) > ctx.now()) break;
     try {
@@ -26,8 +26,8 @@ export async function changeDueKeys(deps: OperationDeps, prefix: string, kind: K
       });
     } catch (error) {
       // One key that cannot change now (e.g. a multi-Region key being updated) must not hold up the others.
-      failure ??= error;
+      failure ??= { error };
     }
   }
-  if (failure !== undefined) throw failure;
+  if (failure) throw failure.error;
 }

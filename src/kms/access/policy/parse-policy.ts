@@ -53,7 +53,7 @@ export function parseNewKeyPolicy(document: string): Policy {
 }
 
 /** Parses a policy document in the IAM policy language, refusing what AWS refuses. */
-export function parsePolicy(document: string | unknown, kind: PolicyKind): Policy {
+export function parsePolicy(document: unknown, kind: PolicyKind): Policy {
   let parsed: unknown = document;
   if (typeof document === 'string') {
     try {
@@ -161,4 +161,4 @@ function stringList(raw: unknown, element: string): string[] {
 
 export const invalidPrincipals = (): KmsError => malformed('Policy contains a statement with one or more invalid principals.');
 
-const isObject = (value: unknown): value is Record<string, any> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);

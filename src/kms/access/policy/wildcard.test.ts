@@ -93,7 +93,7 @@ describe('wildcardMatch', () => {
     for (let i = 0; i < 2000; i++) {
       const piece = pick('ab??', 30 + Math.floor(random() * 50));
       // The value holds the piece (with each ? filled in) most of the time, sometimes with one character changed.
-      const planted = [...piece].map((c) => (c === '?' ? pick('ab', 1) : c));
+      const planted = Array.from(piece).map((c) => (c === '?' ? pick('ab', 1) : c));
       if (random() < 0.3) planted[Math.floor(random() * planted.length)] = 'c';
       const value = pick('ab', Math.floor(random() * 60)) + planted.join('') + pick('ab', Math.floor(random() * 60));
       const pattern = `${pick('ab', Math.floor(random() * 3))}*${piece}*${pick('ab?', Math.floor(random() * 3))}`;
