@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadRegionConfig } from '../config/index.ts';
 import { createLogger } from '../logging/index.ts';
 import { RegionIdentity } from '../regions/index.ts';
-import { devRegionConfigs, startRegion, type RunningRegion } from '../runtime/index.ts';
+import { devRegionConfigs, startRegion, type DevOptions, type RunningRegion } from '../runtime/index.ts';
 import { tkeCommand } from './tke/tke-command.ts';
 
 const program = new Command('concord').description('Concord: keys in concord across regions, speaking the AWS KMS API');
@@ -25,8 +25,8 @@ program
   .option('--secret-access-key <secret>', 'administrator secret access key (or CONCORD_SECRET_ACCESS_KEY)', process.env.CONCORD_SECRET_ACCESS_KEY)
   .option('--log-level <level>', 'log level', 'info')
   .option('--principals-file <file>', 'YAML list of further principals: users (arn, accessKeyId, secretAccessKey, identityPolicies) and roles (arn, trustPolicy, identityPolicies, maxSessionDuration)')
-  .action(async (options) => {
-    const { configs, credentials, workspace } = devRegionConfigs({ ...options, regions: String(options.regions).split(',').map((r) => r.trim()) });
+  .action(async (options: Omit<DevOptions, 'regions'> & { regions: string }) => {
+    const { configs, credentials, workspace } = devRegionConfigs({ ...options, regions: options.regions.split(',').map((r) => r.trim()) });
     const logger = createLogger({ level: options.logLevel });
     const regions: RunningRegion[] = [];
     for (const config of configs) regions.push(await startRegion(config, logger));
@@ -50,7 +50,7 @@ program
   .command('identity')
   .description("print the region's public identity key (creating the identity the first time), for its peers' configuration")
   .requiredOption('--config <file>', 'region configuration (YAML)')
-  .action((options) => {
+  .action((options: { config: string }) => {
     const config = loadRegionConfig(options.config);
     if (!config.identity) throw new ConfigError('the configuration names no identity.path');
     process.stdout.write(`${RegionIdentity.openOrInit(config.identity.path).publicKey}\n`);
@@ -60,7 +60,7 @@ program
   .command('server')
   .description('run one region from a YAML configuration file')
   .requiredOption('--config <file>', 'region configuration (YAML)')
-  .action(async (options) => {
+  .action(async (options: { config: string }) => {
     const config = loadRegionConfig(options.config);
     const logger = createLogger({ level: config.logLevel });
     const region = await startRegion(config, logger);
@@ -85,6 +85,6 @@ function stopOnSignal(regions: RunningRegion[]): void {
 program.addCommand(tkeCommand());
 
 program.parseAsync().catch((error: unknown) => {
-  process.stderr.write(`concord: ${error instanceof ConfigError ? error.message : String((error as Error)?.stack ?? error)}\n`);
+  process.stderr.write(`concord: ${error instanceof ConfigError ? error.message : String((error as Error | undefined)?.stack ?? error)}\n`);
   process.exit(error instanceof ConfigError ? 2 : 1);
 });

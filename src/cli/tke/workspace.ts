@@ -26,7 +26,7 @@ export class Workspace {
   }
 
   units(): ChosenUnit[] {
-    return this.read<ChosenUnit[]>('units.json') ?? [];
+    return (this.read('units.json') as ChosenUnit[] | undefined) ?? [];
   }
 
   saveUnits(units: ChosenUnit[]): void {
@@ -53,7 +53,7 @@ export class Workspace {
   }
 
   rotation(): RotationJournal | undefined {
-    return this.read<RotationJournal>('rotation.json');
+    return this.read('rotation.json') as RotationJournal | undefined;
   }
 
   saveRotation(journal: RotationJournal | undefined): void {
@@ -61,9 +61,9 @@ export class Workspace {
     else rmSync(join(this.dir, 'rotation.json'), { force: true });
   }
 
-  private read<T>(name: string): T | undefined {
+  private read(name: string): unknown {
     const path = join(this.dir, name);
-    return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as T) : undefined;
+    return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : undefined;
   }
 
   private write(name: string, value: unknown): void {
