@@ -6,7 +6,7 @@ describe('the region server outside its surfaces', () => {
   const { app, store } = testRegionServer('region-server');
   after(async () => {
     await app.close();
-    store.close();
+    await store.close();
   });
 
   it('answers GET /healthz without authentication, with a request ID', async () => {

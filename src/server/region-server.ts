@@ -76,7 +76,7 @@ export function buildRegionServer({ service, accessKeys, logger, mgmt, peerApi, 
     const { status, message } = routeNotFound(request);
     void reply.status(status).send({ message });
   });
-  app.get('/healthz', async () => ({ status: 'ok', region: service.ctx.region }));
+  app.get('/healthz', () => Promise.resolve({ status: 'ok', region: service.ctx.region }));
 
   const sessions = sts?.sessions;
   void app.register(awsJsonSurface, { service, accessKeys, sessions });

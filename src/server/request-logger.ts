@@ -1,6 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Level, Logger } from 'pino';
 
+/** What a request logger needs of Fastify's logger, which is the region's pino logger. */
+type ParentLogger = Pick<Logger, 'level' | 'child' | 'isLevelEnabled'>;
+
 /**
  * A request's logger that makes its pino child (which serializes the bindings) only when a
  * line is actually written, so requests that log nothing at the configured level cost none.
@@ -9,7 +12,7 @@ export class RequestLogger implements FastifyBaseLogger {
   private bound: Logger | undefined;
 
   constructor(
-    private readonly parent: Logger,
+    private readonly parent: ParentLogger,
     private readonly bindings: Bindings,
   ) {}
 
@@ -25,27 +28,27 @@ export class RequestLogger implements FastifyBaseLogger {
     return this.logger().child(bindings, options);
   }
 
-  fatal(...args: any[]): void {
+  fatal(...args: unknown[]): void {
     this.write('fatal', args);
   }
 
-  error(...args: any[]): void {
+  error(...args: unknown[]): void {
     this.write('error', args);
   }
 
-  warn(...args: any[]): void {
+  warn(...args: unknown[]): void {
     this.write('warn', args);
   }
 
-  info(...args: any[]): void {
+  info(...args: unknown[]): void {
     this.write('info', args);
   }
 
-  debug(...args: any[]): void {
+  debug(...args: unknown[]): void {
     this.write('debug', args);
   }
 
-  trace(...args: any[]): void {
+  trace(...args: unknown[]): void {
     this.write('trace', args);
   }
 
@@ -55,15 +58,15 @@ export class RequestLogger implements FastifyBaseLogger {
     return (this.bound ??= this.parent.child(this.bindings));
   }
 
-  private write(level: Level, args: any[]): void {
+  private write(level: Level, args: unknown[]): void {
     if (!(this.bound ?? this.parent).isLevelEnabled(level)) return;
     const logger = this.logger();
-    (logger[level] as (...a: any[]) => void).apply(logger, args);
+    Reflect.apply(logger[level], logger, args);
   }
 }
 
 /** Fastify's childLoggerFactory: lazy request loggers, unless the route sets its own level or serializers. */
 export function requestLoggerFactory(logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
   if (options.level !== undefined || options.serializers !== undefined) return logger.child(bindings, options);
-  return new RequestLogger(logger as Logger, bindings);
+  return new RequestLogger(logger as FastifyBaseLogger & ParentLogger, bindings);
 }

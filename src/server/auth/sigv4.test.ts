@@ -94,7 +94,7 @@ function generator(seed: number): { int(below: number): number; pick<T>(items: r
   };
   const int = (below: number): number => Math.floor(next() * below);
   const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
-  const text = (alphabet: string, min: number, max: number): string => Array.from({ length: min + int(max - min + 1) }, () => pick([...alphabet])).join('');
+  const text = (alphabet: string, min: number, max: number): string => Array.from({ length: min + int(max - min + 1) }, () => pick(Array.from(alphabet))).join('');
   return { int, pick, text };
 }
 

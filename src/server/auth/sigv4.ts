@@ -115,7 +115,7 @@ export class SigV4Verifier {
     if (!amzDate || !match) {
       throw new KmsError('IncompleteSignatureException', "Authorization header requires existence of a valid 'X-Amz-Date' header.");
     }
-    const [, y, mo, d, h, mi, s] = match.map(Number) as number[];
+    const [, y, mo, d, h, mi, s] = match.map(Number);
     const requestTime = Date.UTC(y!, mo! - 1, d, h, mi, s);
     const skew = requestTime - this.now();
     if (skew < -MAX_SKEW_MS) throw new KmsError('InvalidSignatureException', `Signature expired: ${amzDate} is now earlier than the allowed 5 minutes before the server time.`);

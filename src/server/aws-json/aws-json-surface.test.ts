@@ -27,7 +27,7 @@ describe('the AWS JSON surface', () => {
   const { app, store, dir } = testRegionServer('aws-json-surface');
   after(async () => {
     await app.close();
-    store.close();
+    await store.close();
   });
 
   it('answers a signed call in AWS JSON 1.1, its content type exact', async () => {

@@ -37,7 +37,7 @@ const AWS_ERRORS: Record<InfrastructureErrorKind, ErrorName> = {
  * service 'kms', AWS JSON 1.1 in and out, inputs checked against botocore's model, errors
  * answered as {__type, message} with X-Amzn-ErrorType. This is the hot path: no hooks.
  */
-export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = async (scope, { service, accessKeys, sessions }) => {
+export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = (scope, { service, accessKeys, sessions }) => {
   // X-Amz-Target names the operation: unsigned, it could turn a signed Decrypt into any other call.
   const verifier = new SigV4Verifier(service.ctx.region, 'kms', accessKeys, { signedHeaders: ['X-Amz-Target'], sessions });
   acceptRawBodies(scope, BODY_LIMIT, AWS_JSON_CONTENT_TYPES);
@@ -66,7 +66,7 @@ export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = async (
       throw new KmsError('UnknownOperationException', `The operation ${String(target ?? '')} is not known to this service.`);
     }
     request.operation = name;
-    const contentType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim();
+    const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim();
     if (!CONTENT_TYPES.has(contentType)) {
       throw new KmsError('SerializationException', 'Content-Type must be application/x-amz-json-1.1.');
     }
@@ -76,6 +76,7 @@ export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = async (
     reply.header('content-type', AWS_JSON_1_1);
     return Buffer.from(toJson(output));
   });
+  return Promise.resolve();
 };
 
 /** The AWS exception an error is answered as; undefined for an unexpected one. */
@@ -102,7 +103,7 @@ function toJson(output: object): string {
   let json = '';
   for (const key in output) {
     const value = (output as Record<string, unknown>)[key];
-    const encoded: string | undefined = Buffer.isBuffer(value) ? `"${value.toString('base64')}"` : JSON.stringify(encodeBlobs(value));
+    const encoded = Buffer.isBuffer(value) ? `"${value.toString('base64')}"` : (JSON.stringify(encodeBlobs(value)) as string | undefined);
     if (encoded === undefined) continue;
     json += `${json === '' ? '{' : ','}${JSON.stringify(key)}:${encoded}`;
   }

@@ -32,4 +32,4 @@ export interface KmsModel {
   shapes: Record<string, Shape>;
 }
 
-export const kmsModel: KmsModel = JSON.parse(readFileSync(new URL('./kms-model.json', import.meta.url), 'utf8'));
+export const kmsModel = JSON.parse(readFileSync(new URL('./kms-model.json', import.meta.url), 'utf8')) as KmsModel;

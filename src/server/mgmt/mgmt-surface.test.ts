@@ -33,7 +33,7 @@ describe('the management surface', () => {
   const { app, store } = mgmtRegion('mgmt-surface');
   after(async () => {
     await app.close();
-    store.close();
+    await store.close();
   });
 
   it('serves a caller signing for concord-mgmt whose identity policy allows the action', async () => {
@@ -119,13 +119,11 @@ describe('the management surface', () => {
       [new Error('a bug'), 500, 'InternalError', ''],
     ];
     for (const [failure, status, error, message] of failures) {
-      const failing = mgmtRegion('mgmt-surface-failing', async () => {
-        throw failure;
-      });
+      const failing = mgmtRegion('mgmt-surface-failing', () => Promise.reject(failure));
       const response = await mgmt(failing.app, 'GET', '/rewrap');
       assertMgmtError(response, status, error, message || /^An internal error occurred\. Request ID: [0-9a-f-]{36}$/);
       await failing.app.close();
-      failing.store.close();
+      await failing.store.close();
     }
   });
 });

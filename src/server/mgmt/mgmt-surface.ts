@@ -74,7 +74,7 @@ interface MgmtErrorAnswer {
  * by route schemas (mgmt-schemas.ts) once the caller is authenticated and, where the route
  * alone names the action, authorized; errors answer {error, message}.
  */
-export const mgmtSurface: FastifyPluginAsync<MgmtSurfaceOptions> = async (scope, { api, region, accessKeys, sessions }) => {
+export const mgmtSurface: FastifyPluginAsync<MgmtSurfaceOptions> = (scope, { api, region, accessKeys, sessions }) => {
   const verifier = new SigV4Verifier(region, MGMT_SERVICE, accessKeys, { sessions });
   acceptRawBodies(scope, BODY_LIMIT, ['application/json']);
   scope.setValidatorCompiler(jsonBodyValidator);
@@ -122,6 +122,7 @@ export const mgmtSurface: FastifyPluginAsync<MgmtSurfaceOptions> = async (scope,
     const { pattern, cursor, limit } = request.body;
     return api.rewrapper.batch(pattern, cursor, limit ?? DEFAULT_REWRAP_BATCH);
   });
+  return Promise.resolve();
 };
 
 /** How the management API answers an error. */

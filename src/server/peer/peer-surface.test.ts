@@ -46,7 +46,7 @@ describe('the peer surface', () => {
   after(async () => {
     await app.close();
     await outbox.close();
-    store.close();
+    await store.close();
   });
   const json = { 'content-type': 'application/json' };
 
@@ -71,7 +71,7 @@ describe('the peer surface', () => {
   it('tells an unavailable store and a missing master key by their status, unsigned, and anything else as PeerInternal', () => {
     const answers = [new StoreUnavailableError(new Error('connect ECONNREFUSED')), new MasterKeyUnavailableError('recover it'), new Error('a bug')].map(peerError);
     assert.deepEqual(
-      answers.map(({ status, headers, body }) => [status, headers, JSON.parse(body)]),
+      answers.map(({ status, headers, body }) => [status, headers, JSON.parse(body) as unknown]),
       [
         [503, {}, { error: { code: 'StoreUnavailable', message: 'The key store is unavailable; try again.' } }],
         [409, {}, { error: { code: 'MasterKeyUnavailable', message: 'recover it' } }],

@@ -22,7 +22,7 @@ const send = (reply: FastifyReply, answer: PeerAnswer): string => {
  * body Fastify cannot take, an unknown route, an unavailable store) is answered here, short
  * and unsigned, in the same {error: {code, message}} format.
  */
-export const peerSurface: FastifyPluginAsync<PeerSurfaceOptions> = async (scope, { api }) => {
+export const peerSurface: FastifyPluginAsync<PeerSurfaceOptions> = (scope, { api }) => {
   acceptRawBodies(scope, BODY_LIMIT, ['application/json']);
   scope.setErrorHandler((error: FastifyError, request, reply) => {
     const answer = peerError(error);
@@ -38,6 +38,7 @@ export const peerSurface: FastifyPluginAsync<PeerSurfaceOptions> = async (scope,
     request.operation = api.knows(request.params.action) ? `peer:${request.params.action}` : 'peer:unknown';
     return send(reply, await api.handle({ action: request.params.action, headers: request.headers, body: rawBody(request) }));
   });
+  return Promise.resolve();
 };
 
 /** How the peer surface answers an error the regions module did not answer itself. */

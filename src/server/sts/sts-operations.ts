@@ -50,13 +50,13 @@ export function stsOperations(deps: StsDeps): Record<string, StsOperation> {
   const roles = new Map(deps.roles.map((role) => [role.arn, role]));
 
   return {
-    async GetCallerIdentity(params, accessKey) {
+    GetCallerIdentity(params, accessKey) {
       refuseMembers(params, []);
       const { principal, session } = accessKey;
       const roleSession = session?.roleArn !== undefined ? principal.split('/').at(-1)! : undefined;
       const userId =
         roleSession !== undefined ? `${uniqueId('AROA', session!.roleArn!)}:${roleSession}` : principal.endsWith(':root') ? deps.account : uniqueId('AIDA', principal);
-      return { UserId: userId, Account: principal.split(':')[4]!, Arn: principal };
+      return Promise.resolve({ UserId: userId, Account: principal.split(':')[4]!, Arn: principal });
     },
 
     async GetSessionToken(params, accessKey) {

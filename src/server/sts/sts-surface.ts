@@ -22,11 +22,13 @@ const BODY_LIMIT = 64 * 1024;
  * Routes without this constraint take what it does not claim, so the AWS JSON surface keeps
  * POST / as before; the only cost on its path is this header look-up.
  */
-const QUERY_PROTOCOL: Parameters<FastifyInstance['addConstraintStrategy']>[0] = {
+type ConstraintStrategy = Parameters<FastifyInstance['addConstraintStrategy']>[0];
+type RouteHandler = Parameters<ReturnType<ConstraintStrategy['storage']>['set']>[1];
+const QUERY_PROTOCOL: ConstraintStrategy = {
   name: 'awsQueryProtocol',
   mustMatchWhenDerived: false,
   storage() {
-    const handlers = new Map();
+    const handlers = new Map<unknown, RouteHandler>();
     return { get: (value) => handlers.get(value) ?? null, set: (value, handler) => void handlers.set(value, handler) };
   },
   deriveConstraint: (request) =>
@@ -55,7 +57,7 @@ const INFRASTRUCTURE_ERRORS: Record<InfrastructureErrorKind, string> = {
  * (AWS Query protocol), SigV4-signed for the service 'sts', answered in STS's XML. It issues
  * temporary credentials (SessionStore) that every surface verifying SigV4 accepts.
  */
-export const stsSurface: FastifyPluginAsync<StsSurfaceOptions> = async (scope, options) => {
+export const stsSurface: FastifyPluginAsync<StsSurfaceOptions> = (scope, options) => {
   const { region, accessKeys, sessions } = options;
   const verifier = new SigV4Verifier(region, 'sts', accessKeys, { sessions });
   const longTermKeys = new Set(accessKeys.map((key) => key.accessKeyId));
@@ -82,6 +84,7 @@ export const stsSurface: FastifyPluginAsync<StsSurfaceOptions> = async (scope, o
     const result = await operation(params, accessKey);
     return reply.header('content-type', 'text/xml').send(stsResponse(action, result, request.id));
   });
+  return Promise.resolve();
 };
 
 function stsError(error: unknown, requestId: string): { type: 'Sender' | 'Receiver'; code: string; status: number; message: string } {
