@@ -190,14 +190,17 @@ describe('cryptographic operations through the AWS SDK', () => {
     });
     const keyring = new KmsKeyringNode({ generatorKeyId: keyArn, keyIds: [`arn:aws:kms:us-east-1:${ACCOUNT}:key/${otherKeyId}`], clientProvider });
     const message = Buffer.from('a message sealed by the AWS Encryption SDK');
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- KmsKeyringNode is a KeyringNode made by a mixin the ESDK's types do not relate to it
     const { result } = await esdkEncrypt(keyring, message, { encryptionContext: { stage: 'e2e' } });
     assert.equal(result.includes(message), false);
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- KmsKeyringNode is a KeyringNode made by a mixin the ESDK's types do not relate to it
     const { plaintext: opened, messageHeader } = await esdkDecrypt(keyring, result);
     assert.deepEqual(opened, message);
     assert.equal(messageHeader.encryptionContext.stage, 'e2e');
     assert.equal(messageHeader.encryptedDataKeys.length, 2);
 
     const onlyOther = new KmsKeyringNode({ keyIds: [`arn:aws:kms:us-east-1:${ACCOUNT}:key/${otherKeyId}`], clientProvider });
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- KmsKeyringNode is a KeyringNode made by a mixin the ESDK's types do not relate to it
     assert.deepEqual((await esdkDecrypt(onlyOther, result)).plaintext, message);
   });
 });

@@ -40,6 +40,8 @@ describe('durability of keys and ciphertexts', () => {
     const createdKeys: string[] = [];
     const ciphertexts: { keyId: string; plaintext: Buffer; blob: Uint8Array }[] = [];
     let killed = false;
+    // Read through a call: it changes while a request of the loop awaits.
+    const killedYet = (): boolean => killed;
 
     const loop = async (): Promise<void> => {
       for (let i = 0; i < MAX_ITERATIONS_PER_LOOP && !killed; i += 1) {
@@ -50,7 +52,7 @@ describe('durability of keys and ciphertexts', () => {
           const { CiphertextBlob } = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: plaintext }));
           ciphertexts.push({ keyId, plaintext, blob: CiphertextBlob! });
         } catch (error) {
-          if (!killed) throw error;
+          if (!killedYet()) throw error;
         }
       }
     };

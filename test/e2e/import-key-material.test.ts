@@ -253,7 +253,7 @@ describe('imported key material through the AWS SDK', () => {
     assert.equal(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: old.CiphertextBlob }))).Plaintext!).toString(), 'first material');
     const [rotation] = (await kms.send(new ListKeyRotationsCommand({ KeyId }))).Rotations!;
     assert.equal(rotation?.RotationType, 'ON_DEMAND');
-    assert.equal(rotation?.KeyMaterialId, secondImport.KeyMaterialId);
+    assert.equal(rotation.KeyMaterialId, secondImport.KeyMaterialId);
 
     await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId, KeyMaterialId: firstImport.KeyMaterialId }));
     assert.equal((await describe(KeyId)).KeyState, 'PendingImport', 'every bound material must be present');

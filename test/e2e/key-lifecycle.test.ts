@@ -304,7 +304,7 @@ describe('key lifecycle through the AWS SDK', () => {
       const listed = (await kms.send(new ListAliasesCommand({}))).Aliases!.find((a) => a.AliasName === 'alias/app/primary');
       assert.equal(listed?.TargetKeyId, first.KeyId);
       assert.equal(listed?.AliasArn, `arn:aws:kms:us-east-1:${ACCOUNT}:alias/app/primary`);
-      assert.ok(listed?.CreationDate instanceof Date);
+      assert.ok(listed.CreationDate instanceof Date);
 
       await kms.send(new UpdateAliasCommand({ AliasName: 'alias/app/primary', TargetKeyId: second.Arn }));
       assert.equal((await kms.send(new DescribeKeyCommand({ KeyId: 'alias/app/primary' }))).KeyMetadata?.KeyId, second.KeyId);
@@ -392,7 +392,7 @@ describe('key lifecycle through the AWS SDK', () => {
       const { KeyId } = await newKey();
       const { Policy, PolicyName } = await kms.send(new GetKeyPolicyCommand({ KeyId }));
       assert.equal(PolicyName, 'default');
-      const statements = JSON.parse(Policy!).Statement as { Effect: string; Principal: { AWS: string }; Action: string }[];
+      const statements = (JSON.parse(Policy!) as { Statement: unknown }).Statement as { Effect: string; Principal: { AWS: string }; Action: string }[];
       assert.ok(statements.some((s) => s.Effect === 'Allow' && s.Principal.AWS === `arn:aws:iam::${ACCOUNT}:root` && s.Action === 'kms:*'));
       assert.deepEqual((await kms.send(new ListKeyPoliciesCommand({ KeyId }))).PolicyNames, ['default']);
     });
@@ -401,7 +401,7 @@ describe('key lifecycle through the AWS SDK', () => {
       const { KeyId } = await newKey();
       const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'replaced', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }] });
       await kms.send(new PutKeyPolicyCommand({ KeyId, Policy: policy }));
-      assert.equal(JSON.parse((await kms.send(new GetKeyPolicyCommand({ KeyId, PolicyName: 'default' }))).Policy!).Statement[0].Sid, 'replaced');
+      assert.equal((JSON.parse((await kms.send(new GetKeyPolicyCommand({ KeyId, PolicyName: 'default' }))).Policy!) as { Statement: { Sid?: string }[] }).Statement[0]!.Sid, 'replaced');
     });
 
     it('refuses a malformed policy with MalformedPolicyDocumentException and keeps the old one', async () => {

@@ -81,7 +81,7 @@ async function assertNothingLost(kms: KMSClient, acknowledged: Acknowledged): Pr
       keys.slice(i, i + 8).map(async ([KeyId, description]) => {
         const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId }));
         assert.equal(KeyMetadata?.Description, description);
-        if (acknowledged.disabled.has(KeyId)) assert.equal(KeyMetadata?.KeyState, 'Disabled', `${KeyId} stays disabled`);
+        if (acknowledged.disabled.has(KeyId)) assert.equal(KeyMetadata.KeyState, 'Disabled', `${KeyId} stays disabled`);
       }),
     );
   }
@@ -100,11 +100,11 @@ if (!postgresInstalled()) {
   cannotRun('the multi-node failure tests', `PostgreSQL's server programs are not in ${PG_BINDIR} (set PG_BINDIR)`);
 } else {
   describe('two nodes of one region when a node or PostgreSQL fails', () => {
-    let postgres: PrivatePostgres;
+    let postgres: PrivatePostgres | undefined;
     const dataDirs: string[] = [];
     const nodes: RegionNode[] = [];
     const startPair = async (): Promise<RegionNode[]> => {
-      const { url } = await freshSchema(postgres.url);
+      const { url } = await freshSchema(postgres!.url);
       const dataDir = mkdtempSync(join(tmpdir(), 'concord-failure-'));
       dataDirs.push(dataDir);
       const common = { store: { kind: 'postgres' as const, url }, dataDir, backgroundIntervalMs: 200, logLevel: 'debug' };
@@ -142,11 +142,11 @@ if (!postgresInstalled()) {
       const pair = await startPair();
       const load = await driveLoad(pair);
       await sleep(1000);
-      await postgres.stop();
+      await postgres!.stop();
       const downAt = Date.now();
       await sleep(3000);
       const upAt = Date.now();
-      await postgres.start();
+      await postgres!.start();
       for (const node of pair) {
         const kms = node.client();
         await waitFor(`${node.name} serving again`, 30000, () =>
@@ -176,12 +176,12 @@ if (!postgresInstalled()) {
       const pair = await startPair();
       const load = await driveLoad(pair);
       await sleep(1000);
-      await postgres.signal('SIGSTOP');
+      await postgres!.signal('SIGSTOP');
       const frozenAt = Date.now();
       try {
         await sleep(16000);
       } finally {
-        await postgres.signal('SIGCONT');
+        await postgres!.signal('SIGCONT');
       }
       const thawedAt = Date.now();
       for (const node of pair) {

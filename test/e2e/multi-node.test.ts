@@ -21,7 +21,7 @@ if (serverUrl) {
     const cluster = twoNodes(serverUrl, 'concord-multi-node-', () => ({ backgroundIntervalMs: 200, logLevel: 'debug' }));
 
     const tagsOf = async (KeyId: string) =>
-      Object.fromEntries(((await cluster.one.send(new ListResourceTagsCommand({ KeyId, Limit: 50 }))).Tags ?? []).map((t) => [t.TagKey, t.TagValue]));
+      Object.fromEntries(((await cluster.one.send(new ListResourceTagsCommand({ KeyId, Limit: 50 }))).Tags ?? []).map((t) => [t.TagKey!, t.TagValue]));
 
     it('uses a key created through one node through the other at once', async () => {
       const { KeyMetadata } = await cluster.one.send(new CreateKeyCommand({ Description: 'made on node 1' }));

@@ -108,7 +108,7 @@ describe('multi-Region keys between separate concord server processes, one of th
       assert.equal(inWest.KeyState, 'Enabled');
       assert.equal(inEast.MultiRegionConfiguration?.MultiRegionKeyType, 'REPLICA');
       assert.equal(inWest.MultiRegionConfiguration?.MultiRegionKeyType, 'PRIMARY');
-      assert.deepEqual(inWest.MultiRegionConfiguration?.ReplicaKeys?.map((r) => r.Region), [EAST]);
+      assert.deepEqual(inWest.MultiRegionConfiguration.ReplicaKeys?.map((r) => r.Region), [EAST]);
     });
     await decrypts(west, CiphertextBlob, 'while west was down');
   });

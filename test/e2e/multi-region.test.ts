@@ -54,8 +54,8 @@ describe('multi-Region keys across the regions of one concord dev deployment', (
       new ReplicateKeyCommand({ KeyId, ReplicaRegion: WEST, Description: 'replica', Tags: [{ TagKey: 'team', TagValue: 'west' }] }),
     );
     assert.equal(answer.ReplicaKeyMetadata?.KeyId, KeyId);
-    assert.equal(answer.ReplicaKeyMetadata?.Arn, `arn:aws:kms:${WEST}:111122223333:key/${KeyId}`);
-    assert.equal(answer.ReplicaKeyMetadata?.MultiRegionConfiguration?.MultiRegionKeyType, 'REPLICA');
+    assert.equal(answer.ReplicaKeyMetadata.Arn, `arn:aws:kms:${WEST}:111122223333:key/${KeyId}`);
+    assert.equal(answer.ReplicaKeyMetadata.MultiRegionConfiguration?.MultiRegionKeyType, 'REPLICA');
     assert.deepEqual(answer.ReplicaTags, [{ TagKey: 'team', TagValue: 'west' }]);
     assert.ok(answer.ReplicaPolicy?.includes('kms:*'));
     await eventually(async () => { assert.equal((await describeIn(WEST, KeyId)).KeyState, 'Enabled'); });
@@ -64,8 +64,8 @@ describe('multi-Region keys across the regions of one concord dev deployment', (
       const metadata = await describeIn(region, KeyId);
       assert.equal(metadata.MultiRegion, true);
       assert.equal(metadata.MultiRegionConfiguration?.MultiRegionKeyType, region === EAST ? 'PRIMARY' : 'REPLICA');
-      assert.deepEqual(metadata.MultiRegionConfiguration?.PrimaryKey, { Arn: `arn:aws:kms:${EAST}:111122223333:key/${KeyId}`, Region: EAST });
-      assert.deepEqual(metadata.MultiRegionConfiguration?.ReplicaKeys, [{ Arn: `arn:aws:kms:${WEST}:111122223333:key/${KeyId}`, Region: WEST }]);
+      assert.deepEqual(metadata.MultiRegionConfiguration.PrimaryKey, { Arn: `arn:aws:kms:${EAST}:111122223333:key/${KeyId}`, Region: EAST });
+      assert.deepEqual(metadata.MultiRegionConfiguration.ReplicaKeys, [{ Arn: `arn:aws:kms:${WEST}:111122223333:key/${KeyId}`, Region: WEST }]);
     }
     assert.equal((await describeIn(WEST, KeyId)).Description, 'replica');
     assert.equal((await describeIn(EAST, KeyId)).Description, 'primary');
@@ -157,7 +157,7 @@ describe('multi-Region keys across the regions of one concord dev deployment', (
           const metadata = await describeIn(region, KeyId);
           assert.equal(metadata.KeyState, 'Enabled', `${region} is ${metadata.KeyState}`);
           assert.equal(metadata.MultiRegionConfiguration?.PrimaryKey?.Region, to);
-          assert.deepEqual(metadata.MultiRegionConfiguration?.ReplicaKeys?.map((r) => r.Region).sort(), [EAST, WEST, CENTRAL].filter((r) => r !== to).sort());
+          assert.deepEqual(metadata.MultiRegionConfiguration.ReplicaKeys?.map((r) => r.Region).sort(), [EAST, WEST, CENTRAL].filter((r) => r !== to).sort());
         }
       });
       await assert.rejects(kms[from]!.send(new RotateKeyOnDemandCommand({ KeyId })), { name: 'UnsupportedOperationException' });

@@ -25,7 +25,7 @@ describe('symmetric keys through the AWS SDK', () => {
   it('creates a key, encrypts and decrypts with its encryption context', async () => {
     const { KeyMetadata } = await kms.send(new CreateKeyCommand({ Description: 'e2e' }));
     assert.equal(KeyMetadata?.KeyState, 'Enabled');
-    assert.equal(KeyMetadata?.KeySpec, 'SYMMETRIC_DEFAULT');
+    assert.equal(KeyMetadata.KeySpec, 'SYMMETRIC_DEFAULT');
     const plaintext = Buffer.from('attack at dawn');
     const { CiphertextBlob } = await kms.send(
       new EncryptCommand({ KeyId: KeyMetadata.KeyId, Plaintext: plaintext, EncryptionContext: { purpose: 'e2e' } }),

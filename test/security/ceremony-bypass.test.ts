@@ -29,7 +29,7 @@ async function refusedStart(dir: string, region: string, crypto: Record<string, 
   const port = await freePorts(1);
   const started = await startServerProcess(writeRegionConfig(dir, region, port, { ...crypto, logLevel: 'warn' }), `http://127.0.0.1:${port}`).then(
     (child) => child,
-    (error: Error) => error.message,
+    (error: unknown) => (error as Error).message,
   );
   if (typeof started === 'string') return started;
   await stopProcess(started, 'SIGTERM');
@@ -189,7 +189,7 @@ describe('the crypto unit ceremony cannot be skipped', () => {
     assert.equal(statSync(path).mode & 0o777, 0o600);
     assert.equal(statSync(workspace).mode & 0o777, 0o700);
     const text = readFileSync(path, 'utf8');
-    assert.deepEqual(Object.keys(JSON.parse(text)).sort(), ['ciphertext', 'iv', 'name', 'publicKey', 'scrypt', 'tag', 'version']);
+    assert.deepEqual(Object.keys(JSON.parse(text) as object).sort(), ['ciphertext', 'iv', 'name', 'publicKey', 'scrypt', 'tag', 'version']);
     assert.doesNotMatch(text, /PRIVATE KEY/);
     const file = readSigkey(path);
     assert.throws(() => openSigkey(file, `${password}x`), /Wrong password for signature key 'dev-admin'/);

@@ -13,7 +13,8 @@ import { softwareUnits, tkeOk } from '../e2e/tke-harness.ts';
 import { writeSecretFile } from '../../src/util/index.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'concord-file-modes-'));
-const umaskBefore = process.umask();
+const umaskBefore = process.umask(0);
+process.umask(umaskBefore);
 after(() => {
   process.umask(umaskBefore);
   rmSync(root, { recursive: true, force: true });

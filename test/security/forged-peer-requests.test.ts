@@ -20,7 +20,7 @@ interface PeerResponse {
   status: number;
   headers: Headers;
   text: string;
-  json: { result?: any; error?: { code: string; message: string } };
+  json: { result?: unknown; error?: { code: string; message: string } };
 }
 
 /**
@@ -106,7 +106,7 @@ describe('peer requests a region did not earn: forged syncs, replicas and primar
   const forgedSnapshot = async (from: string, to: string, keyId: string, primary: string, replicaRegions: string[]) => {
     const hello = await peer.call(from, to, 'hello', {});
     const version = 2;
-    const sealed = seal(peer.identity(from), hello.json.result.transportKey, { keyId, version, from, to }, randomBytes(32));
+    const sealed = seal(peer.identity(from), (hello.json.result as { transportKey: string }).transportKey, { keyId, version, from, to }, randomBytes(32));
     return {
       keyId,
       account: ACCOUNT,
