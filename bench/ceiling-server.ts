@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { signingCeilings } from './signing-ceilings.ts';
+import { signingCeilings, type CeilingHandler, type CeilingInput } from './signing-ceilings.ts';
 import { openBlob, parseBlob, sealBlob } from '../src/crypto/index.ts';
 
 /**
@@ -13,12 +13,11 @@ const KEY_ID = '00000000-0000-4000-8000-000000000000';
 const KEY_ARN = `arn:aws:kms:us-east-1:111122223333:key/${KEY_ID}`;
 const key = randomBytes(32);
 
-type Handler = (input: Record<string, any>) => Record<string, unknown>;
 
 const encrypt = (plaintext: Buffer, context: Record<string, string> | undefined): Buffer => sealBlob(key, { keyId: KEY_ID, materialVersion: 1 }, plaintext, context);
 
 /** Ceilings by X-Amz-Target; a scenario for another operation adds its bare equivalent here. */
-const handlers: Record<string, Handler> = {
+const handlers: Record<string, CeilingHandler> = {
   'TrentService.Encrypt': (input) => ({
     CiphertextBlob: encrypt(Buffer.from(input.Plaintext, 'base64'), input.EncryptionContext).toString('base64'),
     KeyId: KEY_ARN,
@@ -50,7 +49,7 @@ const server = http.createServer((request, response) => {
     let body: string;
     try {
       if (!handler) throw new Error('unknown operation');
-      body = JSON.stringify(handler(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+      body = JSON.stringify(handler(JSON.parse(Buffer.concat(chunks).toString('utf8')) as CeilingInput));
     } catch (error) {
       status = 400;
       body = JSON.stringify({ __type: 'ValidationException', message: (error as Error).message });

@@ -70,7 +70,7 @@ function post(agent: http.Agent, url: URL, headers: Record<string, string>, body
 }
 
 /** Sends one signed request and returns the parsed JSON answer; anything but 200 throws. */
-export async function send(target: LoadTarget, credentials: Credentials): Promise<Record<string, any>> {
+export async function send(target: LoadTarget, credentials: Credentials): Promise<Record<string, unknown>> {
   const url = new URL(target.url);
   const body = Buffer.from(JSON.stringify(target.body));
   const headers = new JsonRequestSigner(credentials, target.region).sign(url.host, target.target, sha256Hex(body));
@@ -78,7 +78,7 @@ export async function send(target: LoadTarget, credentials: Credentials): Promis
   try {
     const response = await post(agent, url, headers, body);
     if (response.status !== 200) throw new Error(`${target.target} answered ${response.status}: ${response.text}`);
-    return JSON.parse(response.text);
+    return JSON.parse(response.text) as Record<string, unknown>;
   } finally {
     agent.destroy();
   }
@@ -189,7 +189,7 @@ export async function loadInChild(spec: LoadSpec | AlternatingSpec): Promise<Loa
   });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const [code] = await once(child, 'exit');
+  const [code] = (await once(child, 'exit')) as [number | null];
   if (code !== 0) throw new Error(`the load generator exited with ${code}`);
   return JSON.parse(output) as LoadResult | LoadResult[];
 }

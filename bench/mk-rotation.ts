@@ -89,7 +89,7 @@ async function cloneKeys(templateId: string, count: number): Promise<string[]> {
         const keyId = randomUUID();
         ids.push(keyId);
         const clone = JSON.stringify({ ...template, keyId, description: `benchmark ${i}` });
-        const fresh = await keyRecords.rewrap(clone, async (_wrapped, aad) => units.wrapUnder(pattern, randomBytes(32), aad), `key/${keyId}`);
+        const fresh = await keyRecords.rewrap(clone, (_wrapped, aad) => Promise.resolve(units.wrapUnder(pattern, randomBytes(32), aad)), `key/${keyId}`);
         records.push([`key/${keyId}`, fresh]);
       }
       await store.transaction((tx) => { records.forEach(([key, value]) => { tx.put(key, value); }); });

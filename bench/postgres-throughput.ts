@@ -87,7 +87,7 @@ console.log(
 
 const rows: Row[] = [];
 const deployments = [
-  () => deploy('SQLite, 1 node', 1, async (dataDir) => ({ options: { kind: 'sqlite', path: join(dataDir, 'keys.db') } })),
+  () => deploy('SQLite, 1 node', 1, (dataDir) => Promise.resolve({ options: { kind: 'sqlite', path: join(dataDir, 'keys.db') } })),
   ...[1, 2].map((count) => () =>
     deploy(`PostgreSQL, ${count} node${count > 1 ? 's' : ''}`, count, async () => {
       const schema = await freshSchema(pgUrl);
@@ -104,7 +104,7 @@ for (const start of deployments) {
       target: `TrentService.${operation}`,
       body,
     });
-    const KeyId = (await send(target('CreateKey', { Description: 'benchmark' }), credentials)).KeyMetadata.KeyId as string;
+    const KeyId = ((await send(target('CreateKey', { Description: 'benchmark' }), credentials)).KeyMetadata as { KeyId: string }).KeyId;
     for (const [operation, body] of [
       ['Encrypt', { KeyId, Plaintext: PLAINTEXT }],
       ['CreateKey', { Description: 'benchmark' }],

@@ -6,7 +6,7 @@ import { signingScenarios } from './signing-scenarios.ts';
 const PLAINTEXT = randomBytes(4096).toString('base64');
 
 const createSymmetricKey = async (env: BenchEnv): Promise<string> =>
-  (await send(onDev(env, 'CreateKey', { Description: 'benchmark' }), env.credentials)).KeyMetadata.KeyId;
+  ((await send(onDev(env, 'CreateKey', { Description: 'benchmark' }), env.credentials)).KeyMetadata as { KeyId: string }).KeyId;
 
 const encrypt: Scenario = {
   name: 'Encrypt 4 KiB',

@@ -9,7 +9,20 @@ const ecKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey
 const rsaKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
 const macKey = randomBytes(32);
 
-export const signingCeilings: Record<string, (input: Record<string, any>) => Record<string, unknown>> = {
+/** The members of a KMS request the ceilings read. */
+export interface CeilingInput {
+  Plaintext: string;
+  CiphertextBlob: string;
+  Message: string;
+  EncryptionContext?: Record<string, string>;
+  KeySpec?: string;
+  SigningAlgorithm?: string;
+  MacAlgorithm?: string;
+}
+
+export type CeilingHandler = (input: CeilingInput) => Record<string, unknown>;
+
+export const signingCeilings: Record<string, CeilingHandler> = {
   'TrentService.Sign': (input) => {
     const key = String(input.SigningAlgorithm).startsWith('ECDSA') ? ecKey : rsaKey;
     return {

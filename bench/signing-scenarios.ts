@@ -6,7 +6,7 @@ import { onCeiling, onDev, type BenchEnv, type Scenario } from './scenario.ts';
 export const SIGNED_MESSAGE = randomBytes(256).toString('base64');
 
 const createKey = async (env: BenchEnv, KeySpec: string, KeyUsage: string): Promise<string> =>
-  (await send(onDev(env, 'CreateKey', { Description: 'benchmark', KeySpec, KeyUsage }), env.credentials)).KeyMetadata.KeyId;
+  ((await send(onDev(env, 'CreateKey', { Description: 'benchmark', KeySpec, KeyUsage }), env.credentials)).KeyMetadata as { KeyId: string }).KeyId;
 
 const sign = (keySpec: string, SigningAlgorithm: string): Scenario => ({
   name: `Sign ${keySpec}`,

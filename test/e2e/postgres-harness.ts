@@ -34,7 +34,7 @@ export function cannotRun(what: string, why: string): void {
 export interface TestSchema {
   /** The server URL with search_path set to a schema of its own. */
   url: string;
-  drop(): Promise<void>;
+  drop: () => Promise<void>;
 }
 
 /** A fresh, empty schema, so tests running at once on one database never see each other's data. */
