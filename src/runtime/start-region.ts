@@ -23,7 +23,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     : undefined;
   const service = new KeyService({ region: config.region, account: config.account, store, unit, principals: accountPrincipals(config), hooks: multiRegion?.hooks, moreOperations: multiRegion?.operations });
   await service.upgradeStoredData();
-  const app = buildRegionServer({ service, accessKeys: config.accessKeys, logger: log, mgmt: cryptoUnits.mgmt && { ...cryptoUnits.mgmt, authorize: service.authorizeManagement }, peerApi: multiRegion?.peerApi });
+  const app = buildRegionServer({ service, accessKeys: config.accessKeys, logger: log, mgmt: cryptoUnits.mgmt && { ...cryptoUnits.mgmt, authorize: service.authorizeManagement }, peerApi: multiRegion?.peerApi, peers: config.peers });
   const url = await app.listen({ host: config.listen.host, port: config.listen.port });
   // Messages left undelivered by an earlier run go out now, not at the first background tick.
   multiRegion?.outbox.kick();

@@ -19,6 +19,8 @@ export interface RegionServerOptions {
   mgmt?: MgmtApi;
   /** The region-to-region API, when the region has peers. */
   peerApi?: PeerApi;
+  /** The deployment's other regions and where they listen. */
+  peers?: Readonly<Record<string, { url: string }>>;
 }
 
 declare module 'fastify' {
@@ -26,6 +28,9 @@ declare module 'fastify' {
   interface FastifyRequest {
     operation?: string;
     accessKeyId?: string;
+    /** The region a request signed for it was forwarded to, and the request ID that region gave it. */
+    forwardedTo?: string;
+    forwardedRequestId?: string;
   }
 }
 
@@ -37,7 +42,7 @@ const ROOT_BODY_LIMIT = 1024 * 1024;
  * for every request, and each API surface as an encapsulated plugin with its own
  * authentication, body limit, validation and error format.
  */
-export function buildRegionServer({ service, accessKeys, logger, mgmt, peerApi }: RegionServerOptions): FastifyInstance {
+export function buildRegionServer({ service, accessKeys, logger, mgmt, peerApi, peers = {} }: RegionServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -55,7 +60,14 @@ export function buildRegionServer({ service, accessKeys, logger, mgmt, peerApi }
   app.addHook('onResponse', (request, reply, done) => {
     if (logger.isLevelEnabled('info')) {
       request.log.info(
-        { operation: request.operation, accessKeyId: request.accessKeyId, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+        {
+          operation: request.operation,
+          accessKeyId: request.accessKeyId,
+          forwardedTo: request.forwardedTo,
+          forwardedRequestId: request.forwardedRequestId,
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 10) / 10,
+        },
         'request',
       );
     }
@@ -73,7 +85,7 @@ export function buildRegionServer({ service, accessKeys, logger, mgmt, peerApi }
   });
   app.get('/healthz', async () => ({ status: 'ok', region: service.ctx.region }));
 
-  void app.register(awsJsonSurface, { service, accessKeys });
+  void app.register(awsJsonSurface, { service, accessKeys, peers });
   if (mgmt) void app.register(mgmtSurface, { prefix: '/mgmt/v1', api: mgmt, region: service.ctx.region, accessKeys });
   if (peerApi) void app.register(peerSurface, { prefix: '/peer/v1', api: peerApi });
   return app;

@@ -28,6 +28,8 @@ const ALWAYS_SIGNED = ['Host', 'X-Amz-Date'].map(spelling);
 export interface SigV4Options {
   /** Headers this surface needs signed when a request carries them, e.g. X-Amz-Target where it names the operation. */
   signedHeaders?: readonly string[];
+  /** The regions (and their endpoints) that exist, named when a request is signed for any other. */
+  validRegions?: string;
   now?: () => number;
 }
 
@@ -40,6 +42,7 @@ export class SigV4Verifier {
   private readonly signingKeys = new Map<string, Buffer>();
   private readonly signedWhenPresent: readonly HeaderName[];
   private readonly now: () => number;
+  private readonly validRegions: string;
 
   constructor(
     private readonly region: string,
@@ -50,6 +53,7 @@ export class SigV4Verifier {
     this.keys = new Map(accessKeys.map((k) => [k.accessKeyId, k]));
     this.signedWhenPresent = (options.signedHeaders ?? []).map(spelling);
     this.now = options.now ?? Date.now;
+    this.validRegions = options.validRegions === undefined ? '' : ` ${options.validRegions}`;
   }
 
   verify(request: SignedRequest): AccessKey {
@@ -84,7 +88,9 @@ export class SigV4Verifier {
     if (scopeDate !== amzDate.slice(0, 8)) {
       throw new KmsError('InvalidSignatureException', `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${scopeDate}' != '${amzDate.slice(0, 8)}'`);
     }
-    if (scopeRegion !== this.region) throw new KmsError('InvalidSignatureException', `Credential should be scoped to a valid region, not '${scopeRegion}'.`);
+    if (scopeRegion !== this.region) {
+      throw new KmsError('InvalidSignatureException', `Credential should be scoped to a valid region, not '${scopeRegion}'.${this.validRegions}`);
+    }
     if (scopeService !== this.service) throw new KmsError('InvalidSignatureException', `Credential should be scoped to correct service: '${this.service}'.`);
 
     const signedHeaders = parts.SignedHeaders.split(';');
@@ -122,6 +128,21 @@ export class SigV4Verifier {
     }
     return signingKey;
   }
+}
+
+/**
+ * The region a request's credential scope names, read without verifying anything (the region
+ * named verifies it); undefined when the request has no well-formed SigV4 Authorization header.
+ */
+export function credentialScopeRegion(headers: SignedRequest['headers']): string | undefined {
+  const authorization = header(headers, 'authorization');
+  if (authorization === undefined || !authorization.startsWith(AUTH_PREFIX)) return undefined;
+  const fields = authorization.slice(AUTH_PREFIX.length);
+  const start = fields.indexOf('Credential=');
+  if (start < 0) return undefined;
+  const end = fields.indexOf(',', start);
+  const scope = fields.slice(start + 'Credential='.length, end < 0 ? undefined : end).trim().split('/');
+  return scope.length === 5 ? scope[2] : undefined;
 }
 
 function parseAuthorization(text: string): { Credential: string; SignedHeaders: string; Signature: string } {
