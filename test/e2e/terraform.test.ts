@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,16 +21,18 @@ import { ACCESS_KEY_ID, ACCOUNT, SECRET_ACCESS_KEY, startDev, type DevDeployment
 const [FIRST, SECOND] = ['us-east-1', 'us-west-2'] as const;
 const SCENARIOS = new URL('./terraform/', import.meta.url).pathname;
 
-/** The hashicorp/aws filesystem mirror: the parent of the registry.terraform.io directory the machines carry. */
+/**
+ * The hashicorp/aws filesystem mirror: the parent of the registry.terraform.io directory the
+ * machines carry that holds the provider itself (plugin caches hold only links to it).
+ */
 function providerMirror(): string {
   const found = spawnSync('find', ['/', '-xdev', '-maxdepth', '4', '-type', 'd', '-name', 'registry.terraform.io'], { encoding: 'utf8' });
   const mirror = found.stdout
     .split('\n')
     .filter(Boolean)
-    .map((path) => dirname(path))
-    .find((parent) => !parent.includes('/.terraform') && !parent.includes('plugin-cache'));
-  if (!mirror) throw new Error('No Terraform provider mirror (a registry.terraform.io directory within 4 levels of /): install hashicorp/aws 5.x into one, as .ci/run expects.');
-  return mirror;
+    .find((registry) => spawnSync('find', [registry, '-path', '*/hashicorp/aws/5.*', '-type', 'f', '-name', 'terraform-provider-aws*'], { encoding: 'utf8' }).stdout.trim() !== '');
+  if (!mirror) throw new Error('No Terraform provider mirror holds hashicorp/aws 5.x (a registry.terraform.io directory within 4 levels of /): install one, as .ci/run expects.');
+  return dirname(mirror);
 }
 
 function requireTerraform(): void {
@@ -81,6 +83,7 @@ plugin_cache_dir = ${JSON.stringify(join(root, 'plugin-cache'))}
   });
   after(async () => {
     await dev?.stop();
+    rmSync(root, { recursive: true, force: true });
   });
 
   const terraform = (dir: string, ...args: string[]): Promise<Run> =>
