@@ -101,6 +101,11 @@ describe('a region is no open proxy', () => {
       `Credential should be scoped to a valid region, not 'eu-west-1'. This deployment's regions: ${EAST} (this endpoint), ${WEST} (${dev.endpoint(WEST)}).`,
     );
     assert.equal(decoyHits, 0);
+    for (const region of ['constructor', '__proto__', 'toString']) {
+      const inherited = await send(dev.endpoint(EAST), { region });
+      assert.equal(inherited.status, 400, region);
+      assert.equal(inherited.json.__type, 'InvalidSignatureException', region);
+    }
   });
 
   it('forwards a request signed for a peer region only to that peer\'s configured URL, never to the Host it names', async () => {

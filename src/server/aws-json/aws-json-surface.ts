@@ -46,6 +46,8 @@ const AWS_ERRORS: Record<InfrastructureErrorKind, ErrorName> = {
  */
 export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = async (scope, { service, accessKeys, peers }) => {
   const region = service.ctx.region;
+  // A Map, not the config object: a scope naming "constructor" or "__proto__" must find no peer.
+  const peerUrls = new Map(Object.entries(peers).map(([name, peer]) => [name, peer.url]));
   const validRegions = `This deployment's regions: ${[`${region} (this endpoint)`, ...Object.entries(peers).map(([name, peer]) => `${name} (${peer.url})`)].join(', ')}.`;
   // X-Amz-Target names the operation: unsigned, it could turn a signed Decrypt into any other call.
   const verifier = new SigV4Verifier(region, 'kms', accessKeys, { signedHeaders: ['X-Amz-Target'], validRegions });
@@ -71,8 +73,8 @@ export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = async (
   scope.post('/', async (request: FastifyRequest, reply: FastifyReply) => {
     const body = rawBody(request);
     const signedFor = credentialScopeRegion(request.headers);
-    const peer = signedFor === undefined || signedFor === region ? undefined : peers[signedFor];
-    if (peer) {
+    const peerUrl = signedFor === undefined || signedFor === region ? undefined : peerUrls.get(signedFor);
+    if (signedFor !== undefined && peerUrl !== undefined) {
       const from = request.headers[FORWARDED_FROM];
       if (from !== undefined) {
         throw new KmsError('InvalidSignatureException', `Credential is scoped to ${signedFor}, and ${String(from)} already forwarded this request here: check the peer URLs of both regions. ${validRegions}`);
@@ -80,7 +82,7 @@ export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = async (
       const target = request.headers['x-amz-target'];
       if (typeof target === 'string' && target.startsWith(TARGET_PREFIX)) request.operation = target.slice(TARGET_PREFIX.length);
       request.forwardedTo = signedFor;
-      const answer = await forwarder.forward(signedFor!, peer.url, { method: request.method, url: request.url, headers: request.headers, body });
+      const answer = await forwarder.forward(signedFor, peerUrl, { method: request.method, url: request.url, headers: request.headers, body });
       request.forwardedRequestId = String(answer.headers['x-amzn-requestid'] ?? '');
       void reply.status(answer.status).headers(answer.headers);
       return answer.body;
