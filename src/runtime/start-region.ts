@@ -45,6 +45,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     logger: log,
     mgmt: { ...cryptoUnits.mgmt, authorize: service.authorizeManagement },
     peerApi: multiRegion?.peerApi,
+    peers: config.peers,
     sts: { sessions, roles: config.principals.filter((p) => p.trustPolicy !== undefined).map((p) => ({ arn: p.arn, maxSessionDuration: p.maxSessionDuration ?? DEFAULT_MAX_SESSION_DURATION })) },
   });
   const url = await app.listen({ host: config.listen.host, port: config.listen.port });

@@ -22,6 +22,8 @@ export interface RegionServerOptions {
   peerApi?: PeerApi;
   /** Temporary credentials: the STS API, and the sessions it issued accepted on every SigV4 surface. */
   sts?: { sessions: SessionStore; roles: readonly StsRole[] };
+  /** The deployment's other regions and where they listen. */
+  peers?: Readonly<Record<string, { url: string }>>;
 }
 
 declare module 'fastify' {
@@ -29,6 +31,9 @@ declare module 'fastify' {
   interface FastifyRequest {
     operation?: string;
     accessKeyId?: string;
+    /** The region a request signed for it was forwarded to, and the request ID that region gave it. */
+    forwardedTo?: string;
+    forwardedRequestId?: string;
   }
 }
 
@@ -40,7 +45,7 @@ const ROOT_BODY_LIMIT = 1024 * 1024;
  * for every request, and each API surface as an encapsulated plugin with its own
  * authentication, body limit, validation and error format.
  */
-export function buildRegionServer({ service, accessKeys, logger, mgmt, peerApi, sts }: RegionServerOptions): FastifyInstance {
+export function buildRegionServer({ service, accessKeys, logger, mgmt, peerApi, sts, peers = {} }: RegionServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -58,7 +63,14 @@ export function buildRegionServer({ service, accessKeys, logger, mgmt, peerApi, 
   app.addHook('onResponse', (request, reply, done) => {
     if (logger.isLevelEnabled('info')) {
       request.log.info(
-        { operation: request.operation, accessKeyId: request.accessKeyId, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+        {
+          operation: request.operation,
+          accessKeyId: request.accessKeyId,
+          forwardedTo: request.forwardedTo,
+          forwardedRequestId: request.forwardedRequestId,
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 10) / 10,
+        },
         'request',
       );
     }
@@ -77,7 +89,7 @@ export function buildRegionServer({ service, accessKeys, logger, mgmt, peerApi, 
   app.get('/healthz', async () => ({ status: 'ok', region: service.ctx.region }));
 
   const sessions = sts?.sessions;
-  void app.register(awsJsonSurface, { service, accessKeys, sessions });
+  void app.register(awsJsonSurface, { service, accessKeys, sessions, peers });
   if (sts) void app.register(stsSurface, { region: service.ctx.region, account: service.ctx.account, accessKeys, ...sts, authorizeAssumeRole: service.authorizeAssumeRole, authorizeSts: service.authorizeSts });
   if (mgmt) void app.register(mgmtSurface, { prefix: '/mgmt/v1', api: mgmt, region: service.ctx.region, accessKeys, sessions });
   if (peerApi) void app.register(peerSurface, { prefix: '/peer/v1', api: peerApi });
