@@ -4,11 +4,13 @@ export type { Input, KeyHooks, Operation, OperationDeps, Operations, Output } fr
 export { wrappedKeyRecords } from './wrapped-key-records.ts';
 export {
   changeKey,
+  countKeysByState,
   hasReplicas,
   invalidState,
   isPrimaryKey,
   isReplicaKey,
   keyMetadata,
+  keyPairPoolStats,
   keyPath,
   multiRegionConfig,
   refuseOnReplica,
@@ -16,6 +18,7 @@ export {
   sharedView,
   sharesMaterial,
   SHARED_PROPERTIES,
+  type KeyPairPoolStats,
   type KeyRecord,
   type KeyState,
   type MaterialInfo,

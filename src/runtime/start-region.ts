@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { RegionConfig } from '../config/index.ts';
+import { ConfigError, type RegionConfig } from '../config/index.ts';
 import { KeyService } from '../kms/index.ts';
-import { MultiRegionKeys, REPLICATION_JOB, RegionIdentity } from '../regions/index.ts';
+import { MultiRegionKeys, REPLICATION_JOB, RegionIdentity, ReplicationBacklog } from '../regions/index.ts';
 import { buildRegionServer } from '../server/index.ts';
 import { openStore } from '../store/index.ts';
 import { openRegionCryptoUnits } from './region-crypto-units.ts';
@@ -23,7 +23,17 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     : undefined;
   const service = new KeyService({ region: config.region, account: config.account, store, unit, principals: accountPrincipals(config), hooks: multiRegion?.hooks, moreOperations: multiRegion?.operations });
   await service.upgradeStoredData();
-  const app = buildRegionServer({ service, accessKeys: config.accessKeys, logger: log, mgmt: { ...cryptoUnits.mgmt, authorize: service.authorizeManagement }, peerApi: multiRegion?.peerApi });
+  const backlog = multiRegion && new ReplicationBacklog(store);
+  const app = buildRegionServer({
+    service,
+    accessKeys: config.accessKeys,
+    logger: log,
+    mgmt: { ...cryptoUnits.mgmt, authorize: service.authorizeManagement },
+    peerApi: multiRegion?.peerApi,
+    peers: config.peers,
+    replicationBacklog: backlog && (() => backlog.read()),
+    metrics: metricsAccess(config),
+  });
   const url = await app.listen({ host: config.listen.host, port: config.listen.port });
   // Messages left undelivered by an earlier run go out now, not at the first background tick.
   multiRegion?.outbox.kick();
@@ -65,6 +75,16 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
       await store.close();
     },
   };
+}
+
+/** Who may read /metrics, the bearer token read from the environment when the configuration names a variable. */
+function metricsAccess({ metrics }: Readonly<RegionConfig>): { listen?: { host: string; port: number }; bearerToken?: string } {
+  if (!metrics) return {};
+  const bearerToken = metrics.bearerTokenEnv === undefined ? metrics.bearerToken : process.env[metrics.bearerTokenEnv];
+  if (metrics.bearerTokenEnv !== undefined && (bearerToken ?? '').length < 16) {
+    throw new ConfigError(`the metrics bearer token is to be in the environment variable ${metrics.bearerTokenEnv}, at least 16 characters long, which it is not`);
+  }
+  return { ...(metrics.listen ? { listen: metrics.listen } : {}), ...(bearerToken ? { bearerToken } : {}) };
 }
 
 /** The principals policies may name: those declared with identity policies, and every access key's owner. */

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { KeyService } from '../kms/index.ts';
-import type { PeerApi } from '../regions/index.ts';
+import type { PeerApi, PeerBacklog } from '../regions/index.ts';
 import type { AccessKey } from './auth/sigv4.ts';
 import { awsJsonSurface } from './aws-json/aws-json-surface.ts';
 import { infrastructureError, routeNotFound } from './infrastructure-errors.ts';
 import { mgmtSurface, type MgmtApi } from './mgmt/mgmt-surface.ts';
+import { errorTypeOf, MetricsListener, operationOf, opsRoutes, Readiness, RegionMetrics, surfaceOf, type MetricsAccess } from './ops/index.ts';
 import { peerSurface } from './peer/peer-surface.ts';
 import { acceptRawBodies } from './raw-body.ts';
 import { requestLoggerFactory } from './request-logger.ts';
@@ -19,6 +20,12 @@ export interface RegionServerOptions {
   mgmt?: MgmtApi;
   /** The region-to-region API, when the region has peers. */
   peerApi?: PeerApi;
+  /** The peer regions, whose reachability /readyz and /metrics report. */
+  peers?: Readonly<Record<string, { url: string }>>;
+  /** What the replication outbox holds for each peer, for /metrics. */
+  replicationBacklog?: () => Promise<PeerBacklog[]>;
+  /** Who may read GET /metrics; by default no one. */
+  metrics?: MetricsAccess;
 }
 
 declare module 'fastify' {
@@ -26,6 +33,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     operation?: string;
     accessKeyId?: string;
+    /** What the request failed with, for metrics. */
+    errorType?: string;
   }
 }
 
@@ -33,11 +42,12 @@ declare module 'fastify' {
 const ROOT_BODY_LIMIT = 1024 * 1024;
 
 /**
- * One region's HTTP server: GET /healthz, a 404 for unknown routes, a request ID and a log line
- * for every request, and each API surface as an encapsulated plugin with its own
- * authentication, body limit, validation and error format.
+ * One region's HTTP server: GET /healthz, /readyz and /metrics, a 404 for unknown routes, a
+ * request ID, a metrics count and a log line for every request, and each API surface as an
+ * encapsulated plugin with its own authentication, body limit, validation and error format.
  */
-export function buildRegionServer({ service, accessKeys, logger, mgmt, peerApi }: RegionServerOptions): FastifyInstance {
+export function buildRegionServer(options: RegionServerOptions): FastifyInstance {
+  const { service, accessKeys, logger, mgmt, peerApi, peers = {}, metrics: metricsAccess = {} } = options;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -46,18 +56,28 @@ export function buildRegionServer({ service, accessKeys, logger, mgmt, peerApi }
     childLoggerFactory: requestLoggerFactory,
   });
   acceptRawBodies(app, ROOT_BODY_LIMIT);
+  const { region, store, unit } = service.ctx;
+  const readiness = new Readiness({ region, store, unit, peers, log: logger });
+  const metrics = new RegionMetrics({ readiness, store, units: mgmt && (() => mgmt.units.units), replicationBacklog: options.replicationBacklog, peers: Object.keys(peers) });
 
   // Callback hooks: on the hot path they cost less than async ones.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-amzn-RequestId', request.id);
     done();
   });
+  // Only requests that fail pass here.
+  app.addHook('onError', (request, _reply, error, done) => {
+    request.errorType = errorTypeOf(error);
+    done();
+  });
   app.addHook('onResponse', (request, reply, done) => {
+    const surface = surfaceOf(request);
+    const status = reply.statusCode;
+    const error = request.errorType ?? (request.is404 ? 'RouteNotFound' : status >= 400 ? `Http${status}` : undefined);
+    metrics.recordRequest(surface, operationOf(request, surface), status, error, reply.elapsedTime / 1000);
     if (logger.isLevelEnabled('info')) {
-      request.log.info(
-        { operation: request.operation, accessKeyId: request.accessKeyId, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
-        'request',
-      );
+      // Through the region's logger, not the request's: no child logger is made per request.
+      logger.info({ reqId: request.id, operation: request.operation, accessKeyId: request.accessKeyId, status, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
     }
     done();
   });
@@ -71,7 +91,12 @@ export function buildRegionServer({ service, accessKeys, logger, mgmt, peerApi }
     const { status, message } = routeNotFound(request);
     void reply.status(status).send({ message });
   });
-  app.get('/healthz', async () => ({ status: 'ok', region: service.ctx.region }));
+  opsRoutes(app, region, readiness, metrics, metricsAccess);
+  if (metricsAccess.listen) {
+    const listener = new MetricsListener(metrics, metricsAccess.listen, logger);
+    app.addHook('onReady', async () => logger.info({ url: await listener.start() }, 'metrics listening'));
+    app.addHook('onClose', () => listener.close());
+  }
 
   void app.register(awsJsonSurface, { service, accessKeys });
   if (mgmt) void app.register(mgmtSurface, { prefix: '/mgmt/v1', api: mgmt, region: service.ctx.region, accessKeys });
