@@ -3,7 +3,7 @@ import { ConfigError, type RegionConfig } from '../config/index.ts';
 import { KeyService } from '../kms/index.ts';
 import { MultiRegionKeys, REPLICATION_JOB, RegionIdentity, ReplicationBacklog } from '../regions/index.ts';
 import { buildRegionServer } from '../server/index.ts';
-import { openStore } from '../store/index.ts';
+import { openStore, type Store } from '../store/index.ts';
 import { openRegionCryptoUnits } from './region-crypto-units.ts';
 
 export interface RunningRegion {
@@ -68,13 +68,42 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     url,
     async close() {
       clearInterval(timer);
+      // Fastify stops accepting, answers requests already begun, then closes.
       await app.close();
+      if (multiRegion) await drainOutbox(multiRegion.outbox, store, log);
       await multiRegion?.outbox.close();
       await background;
       await cryptoUnits.close();
       await store.close();
     },
   };
+}
+
+/** How long a stopping region goes on delivering its outbox before it leaves the rest for its next start. */
+const OUTBOX_DRAIN_MS = 5000;
+
+/**
+ * Delivers what the last requests queued before the region stops, on the node that delivers
+ * for the region, within OUTBOX_DRAIN_MS: the pass under way may have begun before the last
+ * request ended, so a second pass follows it. Whatever is left (a peer down, the time up) stays
+ * in the store for the next start.
+ */
+async function drainOutbox(outbox: MultiRegionKeys['outbox'], store: Store, log: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, OUTBOX_DRAIN_MS);
+  });
+  const drained = store.runExclusive(REPLICATION_JOB, async () => {
+    await outbox.run();
+    await outbox.run();
+  });
+  try {
+    await Promise.race([drained, deadline]);
+  } catch (error) {
+    log.warn({ err: error }, 'replication outbox not drained before stopping; it is delivered at the next start');
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Who may read /metrics, the bearer token read from the environment when the configuration names a variable. */

@@ -1,9 +1,10 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { REGISTER_NAMES, type ManagedCryptoUnit, type RegisterState } from '../../cryptounits/index.ts';
 import { countKeysByState, keyPairPoolStats } from '../../kms/index.ts';
 import type { PeerBacklog } from '../../regions/index.ts';
 import type { Reader } from '../../store/index.ts';
 import { PROBE_TIMEOUT_MS, type Readiness } from './readiness.ts';
+import { RequestStats } from './request-stats.ts';
 
 export interface MetricSources {
   readiness: Readiness;
@@ -16,24 +17,13 @@ export interface MetricSources {
   peers?: readonly string[];
 }
 
-/** Seconds: from a cache hit to a crypto unit on a slow token, and the store's own timeouts. */
-const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Keys are counted at most this often: a scrape reads every key record. */
 const KEY_COUNT_TTL_MS = 30_000;
-/** Label sets beyond this many are folded into one, so no caller can grow the metrics without bound. */
-const MAX_REQUEST_SERIES = 2000;
-const MAX_ERROR_TYPES = 200;
 const REGISTER_STATES: readonly RegisterState[] = ['empty', 'full-uncommitted', 'full-committed', 'valid'];
 const UNIT_MODES = ['imprint', 'normal'] as const;
 
-interface RequestSeries {
-  count: { inc(): void };
-  latency: { observe(seconds: number): void };
-}
-
 /**
- * A region's Prometheus metrics. Requests are counted and timed as they end, through label
- * sets bound once and kept (one counter increment and one histogram observation per request);
+ * A region's Prometheus metrics. Requests are counted and timed as they end (RequestStats);
  * everything else is read when scraped: readiness probes (store latency and availability,
  * master key, peers), crypto unit states, the replication outbox, keys by state (cached), and
  * the RSA key pair pool. Nothing here holds key material, plaintext or secrets: labels are
@@ -41,19 +31,13 @@ interface RequestSeries {
  */
 export class RegionMetrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'surface' | 'operation' | 'status' | 'error'>;
-  private readonly latency: Histogram<'surface' | 'operation' | 'status'>;
-  private readonly errors: Counter<'surface' | 'type'>;
-  private readonly series = new Map<string, RequestSeries>();
-  private readonly errorTypes = new Set<string>();
+  private readonly requests: RequestStats;
   private keyCount: { at: number; counts: Promise<Partial<Record<string, number>>> } | undefined;
 
   constructor(private readonly sources: MetricSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.requests = new Counter({ name: 'concord_requests_total', help: 'Requests answered, by surface, operation, status class and error code', labelNames: ['surface', 'operation', 'status', 'error'], registers });
-    this.latency = new Histogram({ name: 'concord_request_duration_seconds', help: 'Time from request to response, by surface, operation and status class', labelNames: ['surface', 'operation', 'status'], buckets: LATENCY_BUCKETS, registers });
-    this.errors = new Counter({ name: 'concord_errors_total', help: 'Requests that ended in an error, by surface and error type', labelNames: ['surface', 'type'], registers });
+    this.requests = new RequestStats(this.registry);
 
     const readiness = () => sources.readiness.check();
     new Gauge({ name: 'concord_ready', help: '1 when the node is ready to serve (store reachable, master key usable), as /readyz says', registers, async collect() {
@@ -124,23 +108,9 @@ export class RegionMetrics {
     } });
   }
 
-  /** Counts and times one answered request; `error` is the error type when it failed. */
+  /** Counts and times one answered request; `error` is its error type when it failed. */
   recordRequest(surface: string, operation: string, statusCode: number, error: string | undefined, seconds: number): void {
-    const status = STATUS_CLASSES[Math.floor(statusCode / 100)] ?? 'other';
-    const key = `${surface}\n${operation}\n${status}\n${error ?? ''}`;
-    let series = this.series.get(key);
-    if (!series) {
-      const bounded = this.series.size < MAX_REQUEST_SERIES;
-      const labels = { surface, operation: bounded ? operation : 'other', status, error: bounded ? (error ?? '') : error === undefined ? '' : 'other' };
-      series = { count: this.requests.labels(labels), latency: this.latency.labels({ surface, operation: labels.operation, status }) };
-      if (bounded) this.series.set(key, series);
-    }
-    series.count.inc();
-    series.latency.observe(seconds);
-    if (error !== undefined) {
-      if (this.errorTypes.size < MAX_ERROR_TYPES) this.errorTypes.add(error);
-      this.errors.inc({ surface, type: this.errorTypes.has(error) ? error : 'other' });
-    }
+    this.requests.record(surface, operation, statusCode, error, seconds);
   }
 
   /** The metrics in Prometheus' text format. */
@@ -182,4 +152,3 @@ async function orNothing<T>(reading: Promise<T> | undefined): Promise<T | undefi
   }
 }
 
-const STATUS_CLASSES: Record<number, string> = { 1: '1xx', 2: '2xx', 3: '3xx', 4: '4xx', 5: '5xx' };
