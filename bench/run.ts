@@ -11,11 +11,13 @@ import { scenarios } from './scenarios.ts';
  * a bare node:http ceiling, from a load generator in its own child process that alternates
  * between the two in slices, and reports throughput, latency and the ratio to the ceiling.
  * BENCH_SECONDS sets the measured time per target, BENCH_SLICES how many turns it is split
- * into; BENCH_SCENARIOS (comma-separated names or prefixes) picks scenarios.
+ * into; BENCH_SCENARIOS (comma-separated names or prefixes) picks scenarios; BENCH_LOG_LEVEL
+ * sets the server's log level (warn by default; info writes a line per request).
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SLICES = Number(process.env.BENCH_SLICES ?? 20);
 const WARMUP_SECONDS = 2;
+const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn';
 const CONNECTIONS = 32;
 const REGION = 'us-east-1';
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -80,14 +82,14 @@ function printTable(results: ScenarioResult[]): void {
 
 const cores = availableParallelism();
 console.log(
-  `${CONNECTIONS} connections, ${SECONDS} s measured per target (in ${SLICES} turns, alternating with its ceiling) after ${WARMUP_SECONDS} s warm-up. ` +
+  `${CONNECTIONS} connections, log level ${LOG_LEVEL}, ${SECONDS} s measured per target (in ${SLICES} turns, alternating with its ceiling) after ${WARMUP_SECONDS} s warm-up. ` +
     `The servers and the load generator (its own process) share ${cores} cores; load average before: ${loadavg()[0]!.toFixed(2)}. ` +
     'server and client µs/req are the CPU time per request of the server process and of the load generator; ' +
     'cpu ratio (ceiling server µs/req over subject server µs/req) moves far less with background load than req/s.',
 );
 
 const ceiling = await startCeiling();
-const dev = await startDev({ regions: [REGION], extraArgs: ['--log-level', 'warn'] });
+const dev = await startDev({ regions: [REGION], extraArgs: ['--log-level', LOG_LEVEL] });
 const env: BenchEnv = { dev, region: REGION, credentials, ceilingUrl: ceiling.url, ceilingPid: ceiling.process.pid! };
 const results: ScenarioResult[] = [];
 try {

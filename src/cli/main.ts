@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
+import type { Logger } from 'pino';
 import { ConfigError, loadRegionConfig } from '../config/index.ts';
-import { createLogger } from '../logging/index.ts';
+import { createLogger, endLog } from '../logging/index.ts';
 import { RegionIdentity } from '../regions/index.ts';
 import { devRegionConfigs, startRegion, type DevOptions, type RunningRegion } from '../runtime/index.ts';
 import { tkeCommand } from './tke/tke-command.ts';
@@ -43,7 +44,7 @@ program
         '',
       ].join('\n'),
     );
-    stopOnSignal(regions);
+    stopOnSignal(regions, logger);
   });
 
 program
@@ -65,17 +66,27 @@ program
     const logger = createLogger({ level: config.logLevel });
     const region = await startRegion(config, logger);
     logger.info({ region: region.region, url: region.url }, 'region listening');
-    stopOnSignal([region]);
+    stopOnSignal([region], logger);
   });
 
-function stopOnSignal(regions: RunningRegion[]): void {
+/**
+ * Stops gracefully on SIGTERM (a supervisor) or SIGINT: each region answers the requests it
+ * has begun and drains its outbox, then the log is written out (it is written asynchronously)
+ * and the process exits.
+ */
+function stopOnSignal(regions: RunningRegion[], logger: Logger): void {
   let stopping = false;
-  const stop = () => {
+  const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
+    logger.info({ signal }, 'stopping');
+    const exit = (code: number) => void endLog(logger).then(() => process.exit(code));
     Promise.all(regions.map((r) => r.close())).then(
-      () => process.exit(0),
-      () => process.exit(1),
+      () => exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'stopping failed');
+        exit(1);
+      },
     );
   };
   process.on('SIGINT', stop);

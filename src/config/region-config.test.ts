@@ -153,3 +153,22 @@ describe('the administrators a region runs the crypto unit ceremony with', () =>
     assert.throws(() => checkRegionConfig(withUnits({ administrators, thresholds: { signature: 0, revocation: 1 } })), /thresholds\.signature: must be >= 1/);
   });
 });
+
+describe('metrics in a region configuration', () => {
+  it('serves no /metrics unless configured', () => {
+    assert.equal(checkRegionConfig(base).metrics, undefined);
+  });
+
+  it('accepts a listener of its own, a bearer token, or the environment variable holding one', () => {
+    assert.deepEqual(checkRegionConfig({ ...base, metrics: { listen: { port: 9464 } } }).metrics, { listen: { host: '127.0.0.1', port: 9464 } });
+    assert.deepEqual(checkRegionConfig({ ...base, metrics: { bearerToken: 'a-long-scrape-token' } }).metrics, { bearerToken: 'a-long-scrape-token' });
+    assert.deepEqual(checkRegionConfig({ ...base, metrics: { bearerTokenEnv: 'CONCORD_METRICS_TOKEN' } }).metrics, { bearerTokenEnv: 'CONCORD_METRICS_TOKEN' });
+  });
+
+  it('refuses /metrics open on the API port, a short token, or a token given twice', () => {
+    assert.throws(() => checkRegionConfig({ ...base, metrics: {} }), ConfigError);
+    assert.throws(() => checkRegionConfig({ ...base, metrics: { listen: { port: 8080 } } }), /metrics\.listen\.port is the API port/);
+    assert.throws(() => checkRegionConfig({ ...base, metrics: { bearerToken: 'short' } }), /bearerToken/);
+    assert.throws(() => checkRegionConfig({ ...base, metrics: { bearerToken: 'a-long-scrape-token', bearerTokenEnv: 'X' } }), ConfigError);
+  });
+});

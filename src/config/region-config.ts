@@ -27,6 +27,12 @@ export interface RegionConfig {
   /** This region's identity towards its peers; by default beside a SQLite store. Nodes of one region share it. */
   identity?: { path: string };
   logLevel: string;
+  /**
+   * Prometheus scraping of GET /metrics: on a listener of its own (`listen`), open to whoever
+   * reaches that address, and/or on the API port behind a bearer token (`bearerToken`, or
+   * `bearerTokenEnv` naming an environment variable). Absent, no /metrics is served.
+   */
+  metrics?: MetricsConfig;
   /** How often background work (deletion sweeper) runs. */
   backgroundIntervalMs: number;
 }
@@ -36,6 +42,12 @@ export interface PrincipalConfig {
   identityPolicies?: Record<string, unknown>[];
   trustPolicy?: Record<string, unknown>;
   maxSessionDuration?: number;
+}
+
+export interface MetricsConfig {
+  listen?: { host: string; port: number };
+  bearerToken?: string;
+  bearerTokenEnv?: string;
 }
 
 export type CryptoUnitConfig = { id: string; role: 'operational' | 'recovery' } & (
@@ -211,6 +223,23 @@ const schema = {
       default: {},
     },
     identity: { type: 'object', additionalProperties: false, required: ['path'], properties: { path: { type: 'string', minLength: 1 } } },
+    metrics: {
+      type: 'object',
+      additionalProperties: false,
+      // Never open on the API port: a listener of its own, or a token.
+      anyOf: [{ required: ['listen'] }, { required: ['bearerToken'] }, { required: ['bearerTokenEnv'] }],
+      not: { required: ['bearerToken', 'bearerTokenEnv'] },
+      properties: {
+        listen: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['port'],
+          properties: { host: { type: 'string', minLength: 1, default: '127.0.0.1' }, port: { type: 'integer', minimum: 0, maximum: 65535 } },
+        },
+        bearerToken: { type: 'string', minLength: 16 },
+        bearerTokenEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+      },
+    },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
     backgroundIntervalMs: { type: 'integer', minimum: 100, default: 60000 },
   },
@@ -240,6 +269,10 @@ export function checkRegionConfig(raw: unknown): Readonly<RegionConfig> {
   checkCeremonyConfig(config.cryptoUnits as CryptoUnitsConfig);
   const listen = (config.listen ?? {}) as { host?: string; port?: number };
   config.listen = { host: listen.host ?? '127.0.0.1', port: listen.port ?? 8080 };
+  const metrics = config.metrics as MetricsConfig | undefined;
+  if (metrics?.listen && metrics.listen.port === (config.listen as RegionConfig['listen']).port && metrics.listen.port !== 0) {
+    throw new ConfigError('invalid configuration: metrics.listen.port is the API port; give /metrics a port of its own, or a bearerToken on the API port');
+  }
   const store = config.store as RegionConfig['store'];
   if (config.identity === undefined && store.kind === 'sqlite') config.identity = { path: join(dirname(store.path), 'region-identity.json') };
   if (config.identity === undefined && Object.keys(config.peers as object).length > 0) {

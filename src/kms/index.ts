@@ -6,11 +6,13 @@ export { KeyEvents, type KeyEvent, type KeyEventKind, type KeySubscriber, type P
 export { wrappedKeyRecords } from './wrapped-key-records.ts';
 export {
   changeKey,
+  countKeysByState,
   hasReplicas,
   invalidState,
   isPrimaryKey,
   isReplicaKey,
   keyMetadata,
+  keyPairPoolStats,
   keyPath,
   multiRegionConfig,
   refuseOnReplica,
@@ -18,6 +20,7 @@ export {
   sharedView,
   sharesMaterial,
   SHARED_PROPERTIES,
+  type KeyPairPoolStats,
   type KeyRecord,
   type MaterialInfo,
   type MultiRegionConfig,

@@ -1,1 +1,1 @@
-export { createLogger, REDACTED_PATHS } from './logger.ts';
+export { createLogger, endLog, REDACTED_PATHS } from './logger.ts';

@@ -19,3 +19,17 @@ export function createLogger(options: { level?: string; destination?: pino.Desti
     options.destination ?? pino.destination({ sync: false }),
   );
 }
+
+/**
+ * Writes out everything logged and closes the log, for a process about to exit: the
+ * destination writes asynchronously, and an exit would drop the write under way. Nothing may
+ * be logged after.
+ */
+export function endLog(logger: Logger): Promise<void> {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as Partial<NodeJS.WritableStream> & { destroyed?: boolean };
+  if (typeof stream?.end !== 'function' || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once!('close', () => resolve());
+    stream.end!();
+  });
+}

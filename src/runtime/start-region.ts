@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import type { RegionConfig } from '../config/index.ts';
+import { ConfigError, type RegionConfig } from '../config/index.ts';
 import { KeyService } from '../kms/index.ts';
-import { MultiRegionKeys, REPLICATION_JOB, RegionIdentity } from '../regions/index.ts';
+import { MultiRegionKeys, REPLICATION_JOB, RegionIdentity, ReplicationBacklog } from '../regions/index.ts';
 import { Outbox, OUTBOX_JOB } from '../outbox/index.ts';
 import { buildRegionServer, SessionStore } from '../server/index.ts';
-import { openStore } from '../store/index.ts';
+import { openStore, type Store } from '../store/index.ts';
 import { openRegionCryptoUnits } from './region-crypto-units.ts';
 
 /** AWS's default MaxSessionDuration of a role, in seconds. */
@@ -39,13 +39,17 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
   await service.upgradeStoredData();
   await multiRegion?.upgradeStoredData();
   const sessions = new SessionStore(store, unit);
+  const backlog = multiRegion && new ReplicationBacklog(store);
   const app = buildRegionServer({
     service,
     accessKeys: config.accessKeys,
     logger: log,
     mgmt: { ...cryptoUnits.mgmt, authorize: service.authorizeManagement },
     peerApi: multiRegion?.peerApi,
+    peers: config.peers,
     sts: { sessions, roles: config.principals.filter((p) => p.trustPolicy !== undefined).map((p) => ({ arn: p.arn, maxSessionDuration: p.maxSessionDuration ?? DEFAULT_MAX_SESSION_DURATION })) },
+    replicationBacklog: backlog && (() => backlog.read()),
+    metrics: metricsAccess(config),
   });
   const url = await app.listen({ host: config.listen.host, port: config.listen.port });
   // Messages left undelivered by an earlier run go out now, not at the first background tick.
@@ -83,13 +87,52 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     url,
     async close() {
       clearInterval(timer);
+      // Fastify stops accepting, answers requests already begun, then closes.
       await app.close();
+      await drainOutbox(outbox, store, log);
       await outbox.close();
       await background;
       await cryptoUnits.close();
       await store.close();
     },
   };
+}
+
+/** How long a stopping region goes on delivering its outbox before it leaves the rest for its next start. */
+const OUTBOX_DRAIN_MS = 5000;
+
+/**
+ * Delivers what the last requests queued before the region stops, on the node that delivers
+ * for the region, within OUTBOX_DRAIN_MS: the pass under way may have begun before the last
+ * request ended, so a second pass follows it. Whatever is left (a peer down, the time up) stays
+ * in the store for the next start.
+ */
+async function drainOutbox(outbox: Outbox, store: Store, log: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, OUTBOX_DRAIN_MS);
+  });
+  const drained = store.runExclusive(OUTBOX_JOB, async () => {
+    await outbox.run();
+    await outbox.run();
+  });
+  try {
+    await Promise.race([drained, deadline]);
+  } catch (error) {
+    log.warn({ err: error }, 'outbox not drained before stopping; it is delivered at the next start');
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Who may read /metrics, the bearer token read from the environment when the configuration names a variable. */
+function metricsAccess({ metrics }: Readonly<RegionConfig>): { listen?: { host: string; port: number }; bearerToken?: string } {
+  if (!metrics) return {};
+  const bearerToken = metrics.bearerTokenEnv === undefined ? metrics.bearerToken : process.env[metrics.bearerTokenEnv];
+  if (metrics.bearerTokenEnv !== undefined && (bearerToken ?? '').length < 16) {
+    throw new ConfigError(`the metrics bearer token is to be in the environment variable ${metrics.bearerTokenEnv}, at least 16 characters long, which it is not`);
+  }
+  return { ...(metrics.listen ? { listen: metrics.listen } : {}), ...(bearerToken ? { bearerToken } : {}) };
 }
 
 /** The principals policies may name: those declared with identity policies, and every access key's owner. */

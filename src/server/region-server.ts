@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { KeyService } from '../kms/index.ts';
-import type { PeerApi } from '../regions/index.ts';
+import type { PeerApi, PeerBacklog } from '../regions/index.ts';
 import type { AccessKey } from './auth/sigv4.ts';
 import { awsJsonSurface } from './aws-json/aws-json-surface.ts';
 import { infrastructureError, routeNotFound } from './infrastructure-errors.ts';
 import { mgmtSurface, type MgmtApi } from './mgmt/mgmt-surface.ts';
+import { errorTypeOf, MetricsListener, operationOf, opsRoutes, Readiness, RegionMetrics, surfaceOf, type MetricsAccess } from './ops/index.ts';
 import { peerSurface } from './peer/peer-surface.ts';
 import { acceptRawBodies } from './raw-body.ts';
 import { requestLoggerFactory } from './request-logger.ts';
@@ -22,6 +23,12 @@ export interface RegionServerOptions {
   peerApi?: PeerApi;
   /** Temporary credentials: the STS API, and the sessions it issued accepted on every SigV4 surface. */
   sts?: { sessions: SessionStore; roles: readonly StsRole[] };
+  /** The deployment's other regions and where they listen. */
+  peers?: Readonly<Record<string, { url: string }>>;
+  /** What the replication outbox holds for each peer, for /metrics. */
+  replicationBacklog?: () => Promise<PeerBacklog[]>;
+  /** Who may read GET /metrics; by default no one. */
+  metrics?: MetricsAccess;
 }
 
 declare module 'fastify' {
@@ -29,6 +36,11 @@ declare module 'fastify' {
   interface FastifyRequest {
     operation?: string;
     accessKeyId?: string;
+    /** The region a request signed for it was forwarded to, and the request ID that region gave it. */
+    forwardedTo?: string;
+    forwardedRequestId?: string;
+    /** What the request failed with, for metrics. */
+    errorType?: string;
   }
 }
 
@@ -36,11 +48,12 @@ declare module 'fastify' {
 const ROOT_BODY_LIMIT = 1024 * 1024;
 
 /**
- * One region's HTTP server: GET /healthz, a 404 for unknown routes, a request ID and a log line
- * for every request, and each API surface as an encapsulated plugin with its own
- * authentication, body limit, validation and error format.
+ * One region's HTTP server: GET /healthz, /readyz and /metrics, a 404 for unknown routes, a
+ * request ID, a metrics count and a log line for every request, and each API surface as an
+ * encapsulated plugin with its own authentication, body limit, validation and error format.
  */
-export function buildRegionServer({ service, accessKeys, logger, mgmt, peerApi, sts }: RegionServerOptions): FastifyInstance {
+export function buildRegionServer(options: RegionServerOptions): FastifyInstance {
+  const { service, accessKeys, logger, mgmt, peerApi, sts, peers = {}, metrics: metricsAccess = {} } = options;
   // Typed as Fastify's logger so the instance is a plain FastifyInstance, not one generic over pino's Logger.
   const loggerInstance: FastifyBaseLogger = logger;
   const app = Fastify({
@@ -51,16 +64,37 @@ export function buildRegionServer({ service, accessKeys, logger, mgmt, peerApi, 
     childLoggerFactory: requestLoggerFactory,
   });
   acceptRawBodies(app, ROOT_BODY_LIMIT);
+  const { region, store, unit } = service.ctx;
+  const readiness = new Readiness({ region, store, unit, peers, log: logger });
+  const metrics = new RegionMetrics({ readiness, store, units: mgmt && (() => mgmt.units.units), replicationBacklog: options.replicationBacklog, peers: Object.keys(peers) });
 
   // Callback hooks: on the hot path they cost less than async ones.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-amzn-RequestId', request.id);
     done();
   });
+  // Only requests that fail pass here.
+  app.addHook('onError', (request, _reply, error, done) => {
+    request.errorType = errorTypeOf(error);
+    done();
+  });
   app.addHook('onResponse', (request, reply, done) => {
+    const surface = surfaceOf(request);
+    const status = reply.statusCode;
+    const error = request.errorType ?? (request.is404 ? 'RouteNotFound' : status >= 400 ? `Http${status}` : undefined);
+    metrics.recordRequest(surface, operationOf(request, surface), status, error, reply.elapsedTime / 1000);
     if (logger.isLevelEnabled('info')) {
-      request.log.info(
-        { operation: request.operation, accessKeyId: request.accessKeyId, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      // Through the region's logger, not the request's: no child logger is made per request.
+      logger.info(
+        {
+          reqId: request.id,
+          operation: request.operation,
+          accessKeyId: request.accessKeyId,
+          forwardedTo: request.forwardedTo,
+          forwardedRequestId: request.forwardedRequestId,
+          status,
+          ms: Math.round(reply.elapsedTime * 10) / 10,
+        },
         'request',
       );
     }
@@ -76,10 +110,15 @@ export function buildRegionServer({ service, accessKeys, logger, mgmt, peerApi, 
     const { status, message } = routeNotFound(request);
     void reply.status(status).send({ message });
   });
-  app.get('/healthz', () => Promise.resolve({ status: 'ok', region: service.ctx.region }));
+  opsRoutes(app, region, readiness, metrics, metricsAccess);
+  if (metricsAccess.listen) {
+    const listener = new MetricsListener(metrics, metricsAccess.listen, logger);
+    app.addHook('onReady', async () => logger.info({ url: await listener.start() }, 'metrics listening'));
+    app.addHook('onClose', () => listener.close());
+  }
 
   const sessions = sts?.sessions;
-  void app.register(awsJsonSurface, { service, accessKeys, sessions });
+  void app.register(awsJsonSurface, { service, accessKeys, sessions, peers });
   if (sts) void app.register(stsSurface, { region: service.ctx.region, account: service.ctx.account, accessKeys, ...sts, authorizeAssumeRole: service.authorizeAssumeRole, authorizeSts: service.authorizeSts });
   if (mgmt) void app.register(mgmtSurface, { prefix: '/mgmt/v1', api: mgmt, region: service.ctx.region, accessKeys, sessions });
   if (peerApi) void app.register(peerSurface, { prefix: '/peer/v1', api: peerApi });

@@ -26,7 +26,7 @@ export const PRINCIPALS = [{ arn: ADMIN_KEY.principal, identityPolicies: [{ Stat
  */
 export function testRegionServer(
   name: string,
-  surfaces: (region: { service: KeyService; store: SqliteStore }) => Pick<RegionServerOptions, 'mgmt' | 'peerApi'> = () => ({}),
+  surfaces: (region: { service: KeyService; store: SqliteStore }) => Pick<RegionServerOptions, 'mgmt' | 'peerApi' | 'peers' | 'metrics'> = () => ({}),
 ): { app: FastifyInstance; service: KeyService; store: SqliteStore; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), `concord-${name}-`));
   const store = new SqliteStore(join(dir, 'keys.db'));

@@ -9,6 +9,8 @@ import { selfInitialisingUnits } from './tke-harness.ts';
 
 export interface RegionServers {
   client(region: string): KMSClient;
+  /** The region's API endpoint. */
+  endpoint(region: string): string;
   /** Stops a region's process (SIGKILL: no goodbye to anyone). */
   kill(region: string): Promise<void>;
   start(region: string): Promise<void>;
@@ -20,9 +22,10 @@ export interface RegionServers {
 
 /**
  * Each region as its own `concord server --config` process, configured the way an operator
- * would: every region's public key, printed by `concord identity`, in its peers' configuration.
+ * would: every region's public key, printed by `concord identity`, in its peers' configuration;
+ * `more` goes into every region's configuration besides.
  */
-export async function startRegionServers(regions: string[]): Promise<RegionServers> {
+export async function startRegionServers(regions: string[], more: Record<string, unknown> = {}): Promise<RegionServers> {
   const dir = mkdtempSync(join(tmpdir(), 'concord-regions-'));
   const base = await freePorts(regions.length);
   const url = (region: string) => `http://127.0.0.1:${base + regions.indexOf(region)}`;
@@ -32,6 +35,7 @@ export async function startRegionServers(regions: string[]): Promise<RegionServe
       peers,
       logLevel: 'info',
       backgroundIntervalMs: 500,
+      ...more,
     });
 
   const publicKeys: Record<string, string> = {};
@@ -58,6 +62,7 @@ export async function startRegionServers(regions: string[]): Promise<RegionServe
   for (const region of regions) await start(region);
   return {
     client: (region) => regionClient(region, url(region)),
+    endpoint: url,
     kill,
     start,
     signal: (region, signal) => void children.get(region)?.kill(signal),

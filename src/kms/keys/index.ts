@@ -4,7 +4,8 @@ export { KeyRepository, materialAad } from './key-repository.ts';
 export { keyMetadata } from './key-metadata.ts';
 export { algorithmsOf, isSymmetric, keyAlgorithms, keySpecs } from './key-specs.ts';
 export { invalidState, requireEnabled, requireNotPendingDeletion, requireState } from './key-state-errors.ts';
-export { generateKeyMaterial, generateKeyPairDer } from './key-material.ts';
+export { generateKeyMaterial, generateKeyPairDer, keyPairPoolStats } from './key-material.ts';
+export type { KeyPairPoolStats } from './key-pair-pool.ts';
 export { allMaterials, importedMaterialId, keyMaterialIdMember, materialId, materialState, nextMaterialVersion } from './material-versions.ts';
 export {
   hasReplicas,
@@ -18,3 +19,4 @@ export {
 } from './multi-region.ts';
 export { changeKey, updateKey } from './update-key.ts';
 export { changeDueKeys } from './due-keys.ts';
+export { countKeysByState } from './count-keys-by-state.ts';

@@ -1,16 +1,14 @@
 import { generateKeyPair, randomBytes, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { KmsError } from '../../errors/index.ts';
+import { KeyPairPool, type KeyPairDer, type KeyPairPoolStats } from './key-pair-pool.ts';
 import { keySpecs } from './key-specs.ts';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
-export interface KeyPairDer {
-  /** PKCS#8 DER. */
-  privateKey: Buffer;
-  /** DER SubjectPublicKeyInfo. */
-  publicKey: Buffer;
-}
+/** How many RSA key pairs of each spec in use the process keeps ready. */
+const RSA_POOL_SIZE = 2;
+const rsaPool = new KeyPairPool(generateDer, RSA_POOL_SIZE);
 
 /**
  * Fresh material for a key spec: random bytes for symmetric and HMAC keys, a PKCS#8 DER
@@ -22,7 +20,19 @@ export async function generateKeyMaterial(keySpec: string): Promise<Buffer> {
   return (await generateKeyPairDer(keySpec)).privateKey;
 }
 
-export async function generateKeyPairDer(keySpec: string): Promise<KeyPairDer> {
+/**
+ * A fresh key pair. RSA pairs come from a pool of the process refilled in the background, so a
+ * request does not wait seconds for an RSA_4096 pair when one is ready; others take
+ * milliseconds and are generated on the spot.
+ */
+export function generateKeyPairDer(keySpec: string): Promise<KeyPairDer> {
+  return keySpecs[keySpec]?.material.kind === 'rsa' ? rsaPool.take(keySpec) : generateDer(keySpec);
+}
+
+/** The RSA key pair pool's state, for metrics. */
+export const keyPairPoolStats = (): KeyPairPoolStats[] => rsaPool.stats();
+
+async function generateDer(keySpec: string): Promise<KeyPairDer> {
   const { privateKey, publicKey } = await generateAsymmetric(keySpec);
   return {
     privateKey: privateKey.export({ format: 'der', type: 'pkcs8' }),

@@ -56,8 +56,9 @@ export function rotationOperations(deps: OperationDeps): Operations<
     async GetKeyRotationStatus(input, caller): Promise<GetKeyRotationStatusResponse> {
       const key = await keys.find(input.KeyId, { allowAlias: false });
       await authorize(caller, 'GetKeyRotationStatus', key);
-      requireSymmetric(ctx, key, 'GetKeyRotationStatus');
-      // A key pending deletion reports rotation off; cancelling the deletion brings it back.
+      // Keys that cannot rotate automatically (asymmetric, HMAC, imported material) never carry
+      // autoRotation, so they report false, as AWS documents. A key pending deletion reports
+      // rotation off; cancelling the deletion brings it back.
       const rotation = key.state === 'PendingDeletion' ? undefined : key.autoRotation;
       return {
         KeyRotationEnabled: rotation !== undefined,

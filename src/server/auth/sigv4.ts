@@ -53,6 +53,8 @@ export interface SigV4Options {
   signedHeaders?: readonly string[];
   /** Temporary credentials; without them a request with a session token is refused. */
   sessions?: SessionCredentials;
+  /** The regions (and their endpoints) that exist, named when a request is signed for any other. */
+  validRegions?: string;
   now?: () => number;
 }
 
@@ -68,6 +70,7 @@ export class SigV4Verifier {
   private readonly signedWhenPresent: readonly HeaderName[];
   private readonly now: () => number;
   private readonly sessions: SessionCredentials | undefined;
+  private readonly validRegions: string;
 
   constructor(
     private readonly region: string,
@@ -79,6 +82,7 @@ export class SigV4Verifier {
     this.signedWhenPresent = (options.signedHeaders ?? []).map(spelling);
     this.now = options.now ?? Date.now;
     this.sessions = options.sessions;
+    this.validRegions = options.validRegions === undefined ? '' : ` ${options.validRegions}`;
   }
 
   /** The access key that signed `request`; a promise only when it carries a session token. */
@@ -123,7 +127,9 @@ export class SigV4Verifier {
     if (scopeDate !== amzDate.slice(0, 8)) {
       throw new KmsError('InvalidSignatureException', `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${scopeDate}' != '${amzDate.slice(0, 8)}'`);
     }
-    if (scopeRegion !== this.region) throw new KmsError('InvalidSignatureException', `Credential should be scoped to a valid region, not '${scopeRegion}'.`);
+    if (scopeRegion !== this.region) {
+      throw new KmsError('InvalidSignatureException', `Credential should be scoped to a valid region, not '${scopeRegion}'.${this.validRegions}`);
+    }
     if (scopeService !== this.service) throw new KmsError('InvalidSignatureException', `Credential should be scoped to correct service: '${this.service}'.`);
 
     const signedHeaders = parts.SignedHeaders.split(';');
@@ -161,6 +167,21 @@ export class SigV4Verifier {
     }
     return signingKey;
   }
+}
+
+/**
+ * The region a request's credential scope names, read without verifying anything (the region
+ * named verifies it); undefined when the request has no well-formed SigV4 Authorization header.
+ */
+export function credentialScopeRegion(headers: SignedRequest['headers']): string | undefined {
+  const authorization = header(headers, 'authorization');
+  if (authorization === undefined || !authorization.startsWith(AUTH_PREFIX)) return undefined;
+  const fields = authorization.slice(AUTH_PREFIX.length);
+  const start = fields.indexOf('Credential=');
+  if (start < 0) return undefined;
+  const end = fields.indexOf(',', start);
+  const scope = fields.slice(start + 'Credential='.length, end < 0 ? undefined : end).trim().split('/');
+  return scope.length === 5 ? scope[2] : undefined;
 }
 
 const unrecognizedClient = (): KmsError => new KmsError('UnrecognizedClientException', 'The security token included in the request is invalid.');

@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import type { LightMyRequestResponse } from 'fastify';
+import { after, before, describe, it } from 'node:test';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { MasterKeyUnavailableError, SoftwareCryptoUnit } from '../../cryptounits/index.ts';
 import { KeyService } from '../../kms/index.ts';
 import { StoreUnavailableError } from '../../store/index.ts';
+import { NodeSha256 } from '../../util/index.ts';
 import { buildRegionServer } from '../region-server.ts';
 import { ACCOUNT, ADMIN_KEY, inject, kmsCall, PRINCIPALS, REGION, testRegionServer } from '../test-region-server.ts';
 import { toKmsError } from './aws-json-surface.ts';
@@ -88,5 +92,77 @@ describe('the AWS JSON surface', () => {
     const noMasterKey = toKmsError(new MasterKeyUnavailableError('load one'));
     assert.deepEqual([noMasterKey?.code, noMasterKey?.status, noMasterKey?.message], ['KeyUnavailableException', 500, 'load one']);
     assert.equal(toKmsError(new Error('a bug')), undefined);
+  });
+});
+
+describe('requests signed for another region of the deployment', () => {
+  const PEER = 'us-west-2';
+  const received: { method: string; url: string; headers: IncomingHttpHeaders; body: Buffer }[] = [];
+  // Stands for the peer region: records what reaches it and answers as a region would.
+  const peer = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      received.push({ method: request.method!, url: request.url!, headers: request.headers, body: Buffer.concat(chunks) });
+      response.writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-RequestId': 'the-peer-request-id', 'x-amzn-ErrorType': 'NotFoundException' });
+      response.end('{"__type":"NotFoundException","message":"from the peer"}');
+    });
+  });
+  const closedPort = createServer();
+  let region: ReturnType<typeof testRegionServer>;
+  let down: FastifyInstance;
+  before(async () => {
+    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => closedPort.listen(0, '127.0.0.1', resolve));
+    const unreachable = `http://127.0.0.1:${(closedPort.address() as AddressInfo).port}`;
+    await new Promise((resolve) => closedPort.close(resolve));
+    region = testRegionServer('aws-json-forwarding', () => ({ peers: { [PEER]: { url: `http://127.0.0.1:${(peer.address() as AddressInfo).port}` } } }));
+    down = buildRegionServer({ service: region.service, accessKeys: [ADMIN_KEY], logger: pino({ level: 'silent' }), peers: { [PEER]: { url: unreachable } } });
+  });
+  after(async () => {
+    await region.app.close();
+    await down.close();
+    region.store.close();
+    await new Promise((resolve) => peer.close(resolve));
+  });
+
+  /** A Describe call signed for `signingRegion`, as an SDK configured for that region signs it. */
+  const signedFor = async (signingRegion: string, body = '{"KeyId":"alias/x"}') => {
+    const signer = new SignatureV4({ service: 'kms', region: signingRegion, credentials: ADMIN_KEY, sha256: NodeSha256 });
+    const headers = { host: 'localhost', 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.DescribeKey' };
+    const signed = await signer.sign({ method: 'POST', protocol: 'http:', hostname: 'localhost', path: '/', query: {}, headers, body });
+    return { method: 'POST' as const, url: '/', headers: signed.headers, payload: body };
+  };
+
+  it('forwards the request unchanged to the peer and relays its answer: status, request ID, error type, body', async () => {
+    const request = await signedFor(PEER);
+    const answer = await region.app.inject(request);
+    assert.equal(answer.statusCode, 400);
+    assert.equal(answer.headers['x-amzn-requestid'], 'the-peer-request-id');
+    assert.equal(answer.headers['x-amzn-errortype'], 'NotFoundException');
+    assert.equal(answer.headers['content-type'], 'application/x-amz-json-1.1');
+    assert.equal(answer.body, '{"__type":"NotFoundException","message":"from the peer"}');
+    const forwarded = received.at(-1)!;
+    assert.equal(forwarded.method, 'POST');
+    assert.equal(forwarded.url, '/');
+    assert.equal(forwarded.body.toString(), request.payload);
+    for (const name of ['host', 'authorization', 'x-amz-date', 'x-amz-content-sha256', 'x-amz-target', 'content-type']) {
+      assert.equal(forwarded.headers[name], (request.headers as Record<string, string>)[name], name);
+    }
+    assert.equal(forwarded.headers['x-concord-forwarded-from'], REGION);
+  });
+
+  it('answers DependencyTimeoutException (503) in AWS format when the peer cannot be reached', async () => {
+    const answer = await down.inject(await signedFor(PEER));
+    assertAwsError(answer, 'DependencyTimeoutException', 503, new RegExp(`^The request is signed for ${PEER}, which could not be reached at http://127\\.0\\.0\\.1:\\d+ \\(.*\\); try again\\.$`));
+  });
+
+  it('serves a request signed for its own region itself, and refuses any other region naming those that exist', async () => {
+    const before = received.length;
+    assert.equal((await region.app.inject(await signedFor(REGION))).statusCode, 400);
+    assert.equal(received.length, before);
+    const answer = await region.app.inject(await signedFor('eu-north-1'));
+    assertAwsError(answer, 'InvalidSignatureException', 400, `Credential should be scoped to a valid region, not 'eu-north-1'. This deployment's regions: ${REGION} (this endpoint), ${PEER} (http://127.0.0.1:${(peer.address() as AddressInfo).port}).`);
+    assert.equal(received.length, before);
   });
 });

@@ -2,9 +2,10 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } f
 import { KmsError, type ErrorName } from '../../errors/index.ts';
 import type { KeyService, KmsApi, OperationName } from '../../kms/index.ts';
 import { callerOf } from '../auth/caller-of.ts';
-import { SigV4Verifier, type AccessKey, type SessionCredentials } from '../auth/sigv4.ts';
+import { SigV4Verifier, credentialScopeRegion, type AccessKey, type SessionCredentials } from '../auth/sigv4.ts';
 import { infrastructureError, type InfrastructureErrorKind } from '../infrastructure-errors.ts';
 import { acceptRawBodies, rawBody } from '../raw-body.ts';
+import { FORWARDED_FROM, RegionForwarder } from './forward-to-region.ts';
 import { kmsModel } from './kms-model.ts';
 import { validateInput } from './validate-input.ts';
 
@@ -13,6 +14,8 @@ export interface AwsJsonSurfaceOptions {
   accessKeys: readonly AccessKey[];
   /** Temporary credentials STS issued; without them a request with a session token is refused. */
   sessions?: SessionCredentials | undefined;
+  /** The deployment's other regions and where they listen: requests signed for one of them are served there. */
+  peers: Readonly<Record<string, { url: string }>>;
 }
 
 const TARGET_PREFIX = 'TrentService.';
@@ -36,10 +39,25 @@ const AWS_ERRORS: Record<InfrastructureErrorKind, ErrorName> = {
  * The AWS KMS API: POST / with X-Amz-Target: TrentService.<Operation>, SigV4-signed for the
  * service 'kms', AWS JSON 1.1 in and out, inputs checked against botocore's model, errors
  * answered as {__type, message} with X-Amzn-ErrorType. This is the hot path: no hooks.
+ *
+ * A request signed for another region of the deployment is served by that region: forwarded
+ * as it came (within this surface's body limit) to that peer's configured URL, where its
+ * signature is verified, and its answer relayed. So one endpoint serves every region, as
+ * Terraform's replica keys need (it sends ReplicateKey to the replica's endpoint, signed for
+ * the primary's region). Any other region is refused, naming those that exist.
  */
-export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = (scope, { service, accessKeys, sessions }) => {
+export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = (scope, { service, accessKeys, sessions, peers }) => {
+  const region = service.ctx.region;
+  // A Map, not the config object: a scope naming "constructor" or "__proto__" must find no peer.
+  const peerUrls = new Map(Object.entries(peers).map(([name, peer]) => [name, peer.url]));
+  const validRegions = `This deployment's regions: ${[`${region} (this endpoint)`, ...Object.entries(peers).map(([name, peer]) => `${name} (${peer.url})`)].join(', ')}.`;
   // X-Amz-Target names the operation: unsigned, it could turn a signed Decrypt into any other call.
-  const verifier = new SigV4Verifier(service.ctx.region, 'kms', accessKeys, { signedHeaders: ['X-Amz-Target'], sessions });
+  const verifier = new SigV4Verifier(region, 'kms', accessKeys, { signedHeaders: ['X-Amz-Target'], validRegions, sessions });
+  const forwarder = new RegionForwarder(region);
+  scope.addHook('onClose', (_scope, done) => {
+    forwarder.close();
+    done();
+  });
   acceptRawBodies(scope, BODY_LIMIT, AWS_JSON_CONTENT_TYPES);
 
   scope.setErrorHandler((error: FastifyError, request, reply) => {
@@ -56,6 +74,21 @@ export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = (scope,
 
   scope.post('/', async (request: FastifyRequest, reply: FastifyReply) => {
     const body = rawBody(request);
+    const signedFor = credentialScopeRegion(request.headers);
+    const peerUrl = signedFor === undefined || signedFor === region ? undefined : peerUrls.get(signedFor);
+    if (signedFor !== undefined && peerUrl !== undefined) {
+      const from = request.headers[FORWARDED_FROM];
+      if (from !== undefined) {
+        throw new KmsError('InvalidSignatureException', `Credential is scoped to ${signedFor}, and ${String(from)} already forwarded this request here: check the peer URLs of both regions. ${validRegions}`);
+      }
+      const target = request.headers['x-amz-target'];
+      if (typeof target === 'string' && target.startsWith(TARGET_PREFIX)) request.operation = target.slice(TARGET_PREFIX.length);
+      request.forwardedTo = signedFor;
+      const answer = await forwarder.forward(signedFor, peerUrl, { method: request.method, url: request.url, headers: request.headers, body });
+      request.forwardedRequestId = String(answer.headers['x-amzn-requestid'] ?? '');
+      void reply.status(answer.status).headers(answer.headers);
+      return answer.body;
+    }
     const accessKey = await verifier.verify({ method: request.method, url: request.url, headers: request.headers, body });
     request.accessKeyId = accessKey.accessKeyId;
 

@@ -1,0 +1,76 @@
+/** A key pair as the key service keeps and returns it. */
+export interface KeyPairDer {
+  /** PKCS#8 DER. */
+  privateKey: Buffer;
+  /** DER SubjectPublicKeyInfo. */
+  publicKey: Buffer;
+}
+
+/** What a pool holds and has given out for one key spec, for metrics. */
+export interface KeyPairPoolStats {
+  spec: string;
+  /** Pairs ready now. */
+  available: number;
+  /** Pairs given out from the pool, and generated for a taker that found the pool empty. */
+  taken: { pool: number; generated: number };
+}
+
+/**
+ * Key pairs generated ahead of need for specs whose generation is slow (RSA_4096 takes
+ * seconds of a core), so a request takes a ready one instead of waiting. Each spec holds at
+ * most `size` pairs, from its first use on; after a pair is taken, pairs are generated one at a
+ * time, in the background, until every spec is full again. A taker finding none generates its
+ * own. Pairs live in this process's memory only, never in the store or a log, and each is
+ * given out once.
+ */
+export class KeyPairPool {
+  private readonly ready = new Map<string, KeyPairDer[]>();
+  private readonly taken = new Map<string, { pool: number; generated: number }>();
+  private refilling: Promise<void> | undefined;
+
+  constructor(
+    private readonly generate: (spec: string) => Promise<KeyPairDer>,
+    readonly size: number,
+  ) {}
+
+  take(spec: string): Promise<KeyPairDer> {
+    let pairs = this.ready.get(spec);
+    if (!pairs) {
+      pairs = [];
+      this.ready.set(spec, pairs);
+      this.taken.set(spec, { pool: 0, generated: 0 });
+    }
+    const pair = pairs.shift();
+    const counts = this.taken.get(spec)!;
+    if (pair) counts.pool += 1;
+    else counts.generated += 1;
+    this.refill();
+    return pair ? Promise.resolve(pair) : this.generate(spec);
+  }
+
+  stats(): KeyPairPoolStats[] {
+    return [...this.ready].map(([spec, pairs]) => ({ spec, available: pairs.length, taken: { ...this.taken.get(spec)! } }));
+  }
+
+  /** Resolves once no refill is under way and every spec used so far is full (or a generation failed). */
+  async idle(): Promise<void> {
+    while (this.refilling) await this.refilling;
+  }
+
+  private refill(): void {
+    if (this.refilling) return;
+    const spec = [...this.ready].find(([, pairs]) => pairs.length < this.size)?.[0];
+    if (spec === undefined) return;
+    this.refilling = this.generate(spec).then(
+      (pair) => {
+        this.ready.get(spec)!.push(pair);
+        this.refilling = undefined;
+        this.refill();
+      },
+      // A failed generation is left for the next taker to retry, rather than retried in a loop here.
+      () => {
+        this.refilling = undefined;
+      },
+    );
+  }
+}
