@@ -82,7 +82,7 @@ function stopOnSignal(regions: RunningRegion[], logger: Logger): void {
     logger.info({ signal }, 'stopping');
     const exit = (code: number) => void endLog(logger).then(() => process.exit(code));
     Promise.all(regions.map((r) => r.close())).then(
-      () => exit(0),
+      () => { exit(0); },
       (error: unknown) => {
         logger.error({ err: error }, 'stopping failed');
         exit(1);

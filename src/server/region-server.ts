@@ -113,7 +113,7 @@ export function buildRegionServer(options: RegionServerOptions): FastifyInstance
   opsRoutes(app, region, readiness, metrics, metricsAccess);
   if (metricsAccess.listen) {
     const listener = new MetricsListener(metrics, metricsAccess.listen, logger);
-    app.addHook('onReady', async () => logger.info({ url: await listener.start() }, 'metrics listening'));
+    app.addHook('onReady', async () => { logger.info({ url: await listener.start() }, 'metrics listening'); });
     app.addHook('onClose', () => listener.close());
   }
 

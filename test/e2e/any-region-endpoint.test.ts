@@ -35,7 +35,7 @@ describe('every region of the deployment through any region\'s endpoint', () => 
     const KeyId = (await dev.client(EAST).send(new CreateKeyCommand({ MultiRegion: true }))).KeyMetadata!.KeyId!;
     const answer = await client(EAST, WEST).send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: WEST }));
     assert.equal(answer.ReplicaKeyMetadata?.Arn, `arn:aws:kms:${WEST}:111122223333:key/${KeyId}`);
-    await eventually(async () => assert.equal((await dev.client(WEST).send(new DescribeKeyCommand({ KeyId }))).KeyMetadata?.KeyState, 'Enabled'));
+    await eventually(async () => { assert.equal((await dev.client(WEST).send(new DescribeKeyCommand({ KeyId }))).KeyMetadata?.KeyState, 'Enabled'); });
   });
 
   it('lets the AWS CLI use one AWS_ENDPOINT_URL with any --region of the deployment, and names the regions for any other', async () => {

@@ -24,8 +24,8 @@ if (!postgresInstalled()) {
   cannotRun('the readiness tests on a PostgreSQL store', `PostgreSQL's server programs are not in ${PG_BINDIR} (set PG_BINDIR)`);
 } else {
   describe('GET /readyz of a region on PostgreSQL', () => {
-    let postgres: PrivatePostgres;
-    let node: RegionNode;
+    let postgres: PrivatePostgres | undefined;
+    let node: RegionNode | undefined;
     const dataDir = mkdtempSync(join(tmpdir(), 'concord-readyz-'));
     before(async () => {
       postgres = await startPrivatePostgres();
@@ -38,11 +38,11 @@ if (!postgresInstalled()) {
     });
 
     it('answers 200 while the database answers, 503 naming the store while it is stopped, and 200 again once it is back', async () => {
-      assert.deepEqual(await readyz(node.endpoint).then((r) => [r.status, r.body.status]), [200, 'ready']);
+      assert.deepEqual(await readyz(node!.endpoint).then((r) => [r.status, r.body.status]), [200, 'ready']);
 
-      await postgres.stop();
+      await postgres!.stop();
       await eventually(async () => {
-        const { status, body } = await readyz(node.endpoint);
+        const { status, body } = await readyz(node!.endpoint);
         assert.equal(status, 503);
         assert.equal(body.status, 'not ready');
         assert.deepEqual(body.reasons, ['the store is unreachable']);
@@ -50,12 +50,12 @@ if (!postgresInstalled()) {
         assert.equal(body.checks.masterKey.ok, true);
       });
       // The process is alive: only readiness says it cannot serve.
-      assert.equal((await fetch(`${node.endpoint}/healthz`)).status, 200);
-      await eventually(async () => assert.match(node.output(), /"reasons":\["the store is unreachable"\],"causes":\[.+\],"msg":"not ready"/));
+      assert.equal((await fetch(`${node!.endpoint}/healthz`)).status, 200);
+      await eventually(() => { assert.match(node!.output(), /"reasons":\["the store is unreachable"\],"causes":\[.+\],"msg":"not ready"/); });
 
-      await postgres.start();
-      await eventually(async () => assert.equal((await readyz(node.endpoint)).status, 200), { timeoutMs: 30000, intervalMs: 200 });
-      await node.client().send(new CreateKeyCommand({}));
+      await postgres!.start();
+      await eventually(async () => { assert.equal((await readyz(node!.endpoint)).status, 200); }, { timeoutMs: 30000, intervalMs: 200 });
+      await node!.client().send(new CreateKeyCommand({}));
     });
   });
 }

@@ -36,11 +36,11 @@ describe('stopping a region', () => {
     try {
       let stderr = '';
       await new Promise<void>((resolve, reject) => {
-        npm.stderr!.on('data', (chunk: Buffer) => {
+        npm.stderr.on('data', (chunk: Buffer) => {
           stderr += chunk.toString();
           if (stderr.includes('Concord dev deployment is running')) resolve();
         });
-        npm.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${stderr}`)));
+        npm.once('exit', (code) => { reject(new Error(`npm start exited with ${code}:\n${stderr}`)); });
       });
       servers = execFileSync('pgrep', ['-f', `concord\\.js dev .*${data}`]).toString().trim().split('\n').map(Number);
       assert.equal(servers.length, 1, `one process runs the server, not a shell and the server: ${servers.join(' ')}`);
@@ -53,7 +53,7 @@ describe('stopping a region', () => {
       assert.equal(await answers(`http://127.0.0.1:${port}`), false);
     } finally {
       for (const pid of [npm.pid!, ...servers]) if (alive(pid)) process.kill(pid, 'SIGKILL');
-      npm.stderr!.destroy();
+      npm.stderr.destroy();
       rmSync(data, { recursive: true, force: true });
     }
   });
@@ -67,7 +67,7 @@ describe('stopping a region', () => {
       await Promise.all(Array.from({ length: requests }, (_, i) => kms.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from(`line ${i}`) }))));
       assert.equal(await dev.stop('SIGTERM'), 0);
       // The process has exited; what it wrote last may still be in the pipe.
-      await eventually(async () => {
+      await eventually(() => {
         const lines = dev
           .output()
           .trim()
@@ -112,7 +112,7 @@ describe('stopping a region', () => {
         const sent = request({ host: url.hostname, port: url.port, method: 'POST', path: '/', headers: { ...headers, expect: '100-continue' } }, (response) => {
           let text = '';
           response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-          response.on('end', () => resolve({ status: response.statusCode!, text }));
+          response.on('end', () => { resolve({ status: response.statusCode!, text }); });
         });
         sent.on('error', reject);
         sent.on('continue', () => {
@@ -124,7 +124,7 @@ describe('stopping a region', () => {
       assert.equal(answer.status, 200, answer.text);
       assert.ok((JSON.parse(answer.text) as { CiphertextBlob?: string }).CiphertextBlob);
       await exited;
-      await eventually(async () => assert.match(dev.output(), /"signal":"SIGTERM","msg":"stopping"/));
+      await eventually(() => { assert.match(dev.output(), /"signal":"SIGTERM","msg":"stopping"/); });
     } finally {
       await dev.stop();
       rmSync(dev.dataDir, { recursive: true, force: true });

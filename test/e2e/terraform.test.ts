@@ -48,7 +48,7 @@ interface Run {
 }
 
 describe('Terraform against a two-region concord dev deployment', () => {
-  let dev: DevDeployment;
+  let dev: DevDeployment | undefined;
   let root: string;
   let env: NodeJS.ProcessEnv;
 
@@ -138,15 +138,15 @@ provider "aws" {
 variable "account" {
   type = string
 }
-${provider(FIRST, dev.endpoint(FIRST))}${provider(SECOND, dev.endpoint(SECOND), 'second')}${provider(SECOND, dev.endpoint(FIRST), 'second_through_first')}`,
+${provider(FIRST, dev!.endpoint(FIRST))}${provider(SECOND, dev!.endpoint(SECOND), 'second')}${provider(SECOND, dev!.endpoint(FIRST), 'second_through_first')}`,
     );
     writeFileSync(join(workingDir, 'terraform.tfvars.json'), JSON.stringify({ account: ACCOUNT, key_material_base64: material }));
     return workingDir;
   };
 
-  const keyState = async (region: string, KeyId: string) => (await dev.client(region).send(new DescribeKeyCommand({ KeyId }))).KeyMetadata!;
+  const keyState = async (region: string, KeyId: string) => (await dev!.client(region).send(new DescribeKeyCommand({ KeyId }))).KeyMetadata!;
   const aliasTarget = async (region: string, AliasName: string) =>
-    (await dev.client(region).send(new ListAliasesCommand({}))).Aliases!.find((alias) => alias.AliasName === AliasName)?.TargetKeyId;
+    (await dev!.client(region).send(new ListAliasesCommand({}))).Aliases!.find((alias) => alias.AliasName === AliasName)?.TargetKeyId;
   let outputs: Record<string, { value: unknown }>;
   let multiRegionKey = '';
 
@@ -164,8 +164,8 @@ ${provider(FIRST, dev.endpoint(FIRST))}${provider(SECOND, dev.endpoint(SECOND), 
     const replica = await keyState(SECOND, multiRegionKey);
     assert.equal(replica.MultiRegionConfiguration?.MultiRegionKeyType, 'REPLICA');
     assert.equal(replica.KeyState, 'Enabled');
-    const { CiphertextBlob } = await dev.client(FIRST).send(new EncryptCommand({ KeyId: multiRegionKey, Plaintext: Buffer.from('from terraform') }));
-    const { Plaintext } = await dev.client(SECOND).send(new DecryptCommand({ CiphertextBlob }));
+    const { CiphertextBlob } = await dev!.client(FIRST).send(new EncryptCommand({ KeyId: multiRegionKey, Plaintext: Buffer.from('from terraform') }));
+    const { Plaintext } = await dev!.client(SECOND).send(new DecryptCommand({ CiphertextBlob }));
     assert.equal(Buffer.from(Plaintext!).toString(), 'from terraform');
   });
 
@@ -175,8 +175,8 @@ ${provider(FIRST, dev.endpoint(FIRST))}${provider(SECOND, dev.endpoint(SECOND), 
     assert.equal(primary.Origin, 'EXTERNAL');
     assert.equal(replica.Origin, 'EXTERNAL');
     assert.equal(replica.KeyState, 'Enabled');
-    const { CiphertextBlob } = await dev.client(SECOND).send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('imported') }));
-    assert.equal(Buffer.from((await dev.client(FIRST).send(new DecryptCommand({ CiphertextBlob }))).Plaintext!).toString(), 'imported');
+    const { CiphertextBlob } = await dev!.client(SECOND).send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('imported') }));
+    assert.equal(Buffer.from((await dev!.client(FIRST).send(new DecryptCommand({ CiphertextBlob }))).Plaintext!).toString(), 'imported');
   });
 
   it('made keys of every spec, a key policy, grants with constraints, a ciphertext the secrets data source decrypts', () => {

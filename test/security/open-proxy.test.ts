@@ -80,7 +80,7 @@ describe('a region is no open proxy', () => {
   /** The log line the first region wrote for a request, by the request ID it answered with (logs reach the test a little later). */
   const eastLogLine = async (requestId: unknown): Promise<Record<string, unknown>> => {
     let found: Record<string, unknown> | undefined;
-    await eventually(async () => {
+    await eventually(() => {
       found = dev
         .output()
         .split('\n')
@@ -111,7 +111,7 @@ describe('a region is no open proxy', () => {
   it('forwards a request signed for a peer region only to that peer\'s configured URL, never to the Host it names', async () => {
     const answer = await send(dev.endpoint(EAST), { region: WEST, host: decoyHost, operation: 'CreateKey' });
     assert.equal(answer.status, 200, JSON.stringify(answer.json));
-    assert.match(String((answer.json.KeyMetadata as { Arn: string }).Arn), new RegExp(`^arn:aws:kms:${WEST}:`));
+    assert.match((answer.json.KeyMetadata as { Arn: string }).Arn, new RegExp(`^arn:aws:kms:${WEST}:`));
     assert.equal(decoyHits, 0);
   });
 

@@ -122,7 +122,7 @@ describe('requests signed for another region of the deployment', () => {
   after(async () => {
     await region.app.close();
     await down.close();
-    region.store.close();
+    await region.store.close();
     await new Promise((resolve) => peer.close(resolve));
   });
 

@@ -55,7 +55,7 @@ export class RegionForwarder {
       const outgoing = send(target, { method: request.method, headers, agent: secure ? this.https : this.http, timeout: this.timeoutMs }, (incoming) => {
         const chunks: Buffer[] = [];
         incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-        incoming.on('error', (error) => reject(unreachable(targetRegion, targetUrl, error)));
+        incoming.on('error', (error) => { reject(unreachable(targetRegion, targetUrl, error)); });
         incoming.on('end', () => {
           const relayed: Record<string, string | string[]> = {};
           for (const [name, value] of Object.entries(incoming.headers)) {
@@ -65,7 +65,7 @@ export class RegionForwarder {
         });
       });
       outgoing.on('timeout', () => outgoing.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
-      outgoing.on('error', (error) => reject(unreachable(targetRegion, targetUrl, error)));
+      outgoing.on('error', (error) => { reject(unreachable(targetRegion, targetUrl, error)); });
       outgoing.end(request.body);
     });
   }

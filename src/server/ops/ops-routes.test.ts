@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { ADMIN_KEY, inject, kmsCall, testRegionServer } from '../test-region-server.ts';
+import type { ReadinessReport } from './readiness.ts';
 
 const TOKEN = 'scrape-token-for-the-unit-tests';
 const PLAINTEXT = Buffer.from('PLAINTEXT-CANARY-never-in-the-metrics');
@@ -21,7 +22,7 @@ describe('GET /readyz', () => {
   it('answers 200 with each check while the store answers and the master key wraps and unwraps', async () => {
     const response = await inject(app, { method: 'GET', url: '/readyz' });
     assert.equal(response.statusCode, 200);
-    const report = response.json();
+    const report = response.json<ReadinessReport>();
     assert.equal(report.status, 'ready');
     assert.deepEqual(report.reasons, []);
     assert.equal(report.checks.store.ok, true);
@@ -33,7 +34,7 @@ describe('GET /readyz', () => {
     await store.close();
     const response = await inject(app, { method: 'GET', url: '/readyz' });
     assert.equal(response.statusCode, 503);
-    const report = response.json();
+    const report = response.json<ReadinessReport>();
     assert.equal(report.status, 'not ready');
     assert.deepEqual(report.reasons, ['the store is unreachable']);
     assert.deepEqual({ ok: report.checks.store.ok, reason: report.checks.store.reason }, { ok: false, reason: 'the store is unreachable' });
@@ -51,7 +52,7 @@ describe('GET /readyz with peers', () => {
   it('reports an unreachable peer as a detail that leaves the node ready', async () => {
     const response = await inject(app, { method: 'GET', url: '/readyz' });
     assert.equal(response.statusCode, 200);
-    assert.deepEqual({ ok: response.json().checks.peers['us-west-2'].ok, reason: response.json().checks.peers['us-west-2'].reason }, { ok: false, reason: 'unreachable' });
+    assert.deepEqual({ ok: response.json<ReadinessReport>().checks.peers['us-west-2']!.ok, reason: response.json<ReadinessReport>().checks.peers['us-west-2']!.reason }, { ok: false, reason: 'unreachable' });
   });
 });
 
@@ -88,7 +89,7 @@ describe('GET /metrics on the API port', () => {
   });
 
   it('counts requests by surface, operation, status and error, and times them', async () => {
-    const KeyId = (await kmsCall(app, 'CreateKey', {})).json().KeyMetadata.KeyId;
+    const KeyId = (await kmsCall(app, 'CreateKey', {})).json<{ KeyMetadata: { KeyId: string } }>().KeyMetadata.KeyId;
     // Keys are counted at the first scrape, then kept for a while.
     const before = await scrape();
     assert.equal((await kmsCall(app, 'Encrypt', { KeyId, Plaintext: PLAINTEXT.toString('base64') })).statusCode, 200);

@@ -17,7 +17,7 @@ export interface MetricsAccess {
  * token opens it; all outside the API surfaces and their authentication.
  */
 export function opsRoutes(app: FastifyInstance, region: string, readiness: Readiness, metrics: RegionMetrics, access: MetricsAccess): void {
-  app.get('/healthz', async () => ({ status: 'ok', region }));
+  app.get('/healthz', () => Promise.resolve({ status: 'ok', region }));
   app.get('/readyz', async (_request, reply) => {
     const report = await readiness.check();
     return reply.status(report.status === 'ready' ? 200 : 503).send(report);
@@ -76,7 +76,7 @@ export class MetricsListener {
 
   close(): Promise<void> {
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
+      this.server.close(() => { resolve(); });
       this.server.closeAllConnections();
     });
   }

@@ -141,7 +141,7 @@ export class RegionMetrics {
 async function orNothing<T>(reading: Promise<T> | undefined): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), PROBE_TIMEOUT_MS);
+    timer = setTimeout(() => { resolve(undefined); }, PROBE_TIMEOUT_MS);
   });
   try {
     return await Promise.race([reading, timeout]);

@@ -33,9 +33,10 @@ export class RequestStats {
   private readonly latencies = new Map<string, Latency>();
 
   constructor(registry: Registry) {
-    const metric = (name: string, help: string, type: 'counter' | 'histogram', values: () => Value[]) =>
+    const metric = (name: string, help: string, type: 'counter' | 'histogram', values: () => Value[]) => {
       // A metric is whatever the registry can get a name, help, type and values from.
-      registry.registerMetric({ name, help, type, aggregator: 'sum', get: async () => ({ name, help, type, aggregator: 'sum', values: values() }) } as never);
+      registry.registerMetric({ name, help, type, aggregator: 'sum', get: () => Promise.resolve({ name, help, type, aggregator: 'sum', values: values() }) } as never);
+    };
     metric('concord_requests_total', 'Requests answered, by surface, operation, status class and error', 'counter', () =>
       [...this.series.values()].map(({ labels, count }) => ({ labels, value: count })),
     );
