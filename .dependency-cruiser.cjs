@@ -25,7 +25,11 @@ module.exports = {
         comment: `src/${folder} may import only the layers below it: ${layers.slice(0, rank).flat().join(', ') || 'none'}`,
         severity: 'error',
         from: { path: `^src/${folder}/`, pathNot: '\\.(test|suite)\\.ts$' },
-        to: { path: `^src/(${notBelow(rank).filter((f) => f !== folder).join('|')})/` },
+        to: {
+          path: `^src/(${notBelow(rank)
+            .filter((f) => f !== folder)
+            .join('|')})/`,
+        },
       })),
     ),
     {
@@ -37,7 +41,7 @@ module.exports = {
     },
     {
       name: 'index-is-the-face-for-tests',
-      comment: 'end-to-end tests and benchmarks reach src only through its folders\' index.ts',
+      comment: "end-to-end tests and benchmarks reach src only through its folders' index.ts",
       severity: 'error',
       from: { path: '^(test|bench)/' },
       to: { path: '^src/', pathNot: '^src/[^/]+/index[.]ts$' },

@@ -13,8 +13,8 @@ const KEY_ID = '00000000-0000-4000-8000-000000000000';
 const KEY_ARN = `arn:aws:kms:us-east-1:111122223333:key/${KEY_ID}`;
 const key = randomBytes(32);
 
-
-const encrypt = (plaintext: Buffer, context: Record<string, string> | undefined): Buffer => sealBlob(key, { keyId: KEY_ID, materialVersion: 1 }, plaintext, context);
+const encrypt = (plaintext: Buffer, context: Record<string, string> | undefined): Buffer =>
+  sealBlob(key, { keyId: KEY_ID, materialVersion: 1 }, plaintext, context);
 
 /** Ceilings by X-Amz-Target; a scenario for another operation adds its bare equivalent here. */
 const handlers: Record<string, CeilingHandler> = {

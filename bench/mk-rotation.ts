@@ -64,7 +64,9 @@ try {
     targetSeconds: 30,
     machine: { cpus: availableParallelism(), loadavg: loadavg() },
   };
-  console.log(`master key rotation: ${STORED_KEYS} stored keys, ${rewrapped} re-wrapped in ${seconds.toFixed(1)} s (${result.keysPerSecond} keys/s; target <= 30 s)`);
+  console.log(
+    `master key rotation: ${STORED_KEYS} stored keys, ${rewrapped} re-wrapped in ${seconds.toFixed(1)} s (${result.keysPerSecond} keys/s; target <= 30 s)`,
+  );
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   writeFileSync(RESULTS, `${JSON.stringify(result, null, 2)}\n`);
 } finally {
@@ -92,7 +94,11 @@ async function cloneKeys(templateId: string, count: number): Promise<string[]> {
         const fresh = await keyRecords.rewrap(clone, (_wrapped, aad) => Promise.resolve(units.wrapUnder(pattern, randomBytes(32), aad)), `key/${keyId}`);
         records.push([`key/${keyId}`, fresh]);
       }
-      await store.transaction((tx) => { records.forEach(([key, value]) => { tx.put(key, value); }); });
+      await store.transaction((tx) => {
+        records.forEach(([key, value]) => {
+          tx.put(key, value);
+        });
+      });
     }
   } finally {
     await store.close();

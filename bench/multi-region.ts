@@ -1,13 +1,6 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import {
-  CreateKeyCommand,
-  DecryptCommand,
-  EncryptCommand,
-  ReplicateKeyCommand,
-  RotateKeyOnDemandCommand,
-  type KMSClient,
-} from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, ReplicateKeyCommand, RotateKeyOnDemandCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { startDev } from '../test/e2e/harness.ts';
 
 /**

@@ -32,7 +32,11 @@ interface Deployment {
   close(): Promise<void>;
 }
 
-async function deploy(name: string, count: number, store: (dataDir: string) => Promise<{ options: NodeOptions['store']; drop?: () => Promise<void> }>): Promise<Deployment> {
+async function deploy(
+  name: string,
+  count: number,
+  store: (dataDir: string) => Promise<{ options: NodeOptions['store']; drop?: () => Promise<void> }>,
+): Promise<Deployment> {
   const dataDir = mkdtempSync(join(tmpdir(), 'concord-bench-'));
   const { options, drop } = await store(dataDir);
   const nodes: RegionNode[] = [];
@@ -64,7 +68,16 @@ async function measure(deployment: Deployment, operation: string, body: Record<s
   const perNode = CONNECTIONS / deployment.nodes.length;
   const results = await Promise.all(
     deployment.nodes.map((node) =>
-      loadInChild({ url: node.endpoint, region: REGION, target: `TrentService.${operation}`, body, credentials, connections: perNode, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS }),
+      loadInChild({
+        url: node.endpoint,
+        region: REGION,
+        target: `TrentService.${operation}`,
+        body,
+        credentials,
+        connections: perNode,
+        seconds: SECONDS,
+        warmupSeconds: WARMUP_SECONDS,
+      }),
     ),
   );
   const firstError = results.find((r) => r.firstError)?.firstError;
@@ -88,11 +101,12 @@ console.log(
 const rows: Row[] = [];
 const deployments = [
   () => deploy('SQLite, 1 node', 1, (dataDir) => Promise.resolve({ options: { kind: 'sqlite', path: join(dataDir, 'keys.db') } })),
-  ...[1, 2].map((count) => () =>
-    deploy(`PostgreSQL, ${count} node${count > 1 ? 's' : ''}`, count, async () => {
-      const schema = await freshSchema(pgUrl);
-      return { options: { kind: 'postgres', url: schema.url }, drop: schema.drop };
-    }),
+  ...[1, 2].map(
+    (count) => () =>
+      deploy(`PostgreSQL, ${count} node${count > 1 ? 's' : ''}`, count, async () => {
+        const schema = await freshSchema(pgUrl);
+        return { options: { kind: 'postgres', url: schema.url }, drop: schema.drop };
+      }),
   ),
 ];
 for (const start of deployments) {

@@ -52,7 +52,9 @@ async function startCeiling(): Promise<{ url: string; process: ChildProcess }> {
 }
 
 const selected = (name: string): boolean => {
-  const wanted = process.env.BENCH_SCENARIOS?.split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = process.env.BENCH_SCENARIOS?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return !wanted || wanted.some((w) => name.startsWith(w));
 };
 
@@ -70,11 +72,23 @@ function printTable(results: ScenarioResult[]): void {
   console.log(line(heading));
   for (const [name, result, ratio, cpuRatio] of rows) {
     const micros = (value: number | undefined) => value?.toFixed(0) ?? '-';
-    const cells = [result.reqPerSec.toFixed(0), result.p50Ms.toFixed(2), result.p99Ms.toFixed(2), ratio, micros(result.serverCpuMicrosPerRequest), cpuRatio, micros(result.clientCpuMicrosPerRequest), String(result.errors)];
+    const cells = [
+      result.reqPerSec.toFixed(0),
+      result.p50Ms.toFixed(2),
+      result.p99Ms.toFixed(2),
+      ratio,
+      micros(result.serverCpuMicrosPerRequest),
+      cpuRatio,
+      micros(result.clientCpuMicrosPerRequest),
+      String(result.errors),
+    ];
     console.log(line([name, ...cells.map((cell, i) => cell.padStart(heading[i + 1]!.length))]));
   }
   for (const r of results) {
-    for (const [side, result] of [['', r.subject], [' (ceiling)', r.ceiling]] as const) {
+    for (const [side, result] of [
+      ['', r.subject],
+      [' (ceiling)', r.ceiling],
+    ] as const) {
       if (result.firstError) console.log(`${r.name}${side}: first error: ${result.firstError}`);
     }
   }
@@ -96,10 +110,23 @@ try {
   for (const scenario of scenarios.filter((s) => selected(s.name))) {
     const prepared = await scenario.prepare(env);
     try {
-      const spec = { targets: [prepared.subject, prepared.ceiling], credentials, connections: CONNECTIONS, seconds: SECONDS, slices: SLICES, warmupSeconds: WARMUP_SECONDS };
+      const spec = {
+        targets: [prepared.subject, prepared.ceiling],
+        credentials,
+        connections: CONNECTIONS,
+        seconds: SECONDS,
+        slices: SLICES,
+        warmupSeconds: WARMUP_SECONDS,
+      };
       const [subject, ceilingResult] = (await loadInChild(spec)) as [LoadResult, LoadResult];
       const cpuRatio = perRequestRatio(ceilingResult.serverCpuMicrosPerRequest, subject.serverCpuMicrosPerRequest);
-      results.push({ name: scenario.name, subject, ceiling: ceilingResult, ratio: subject.reqPerSec / ceilingResult.reqPerSec, ...(cpuRatio === undefined ? {} : { cpuRatio }) });
+      results.push({
+        name: scenario.name,
+        subject,
+        ceiling: ceilingResult,
+        ratio: subject.reqPerSec / ceilingResult.reqPerSec,
+        ...(cpuRatio === undefined ? {} : { cpuRatio }),
+      });
       console.log(`${scenario.name}: ${subject.reqPerSec.toFixed(0)} req/s, ceiling ${ceilingResult.reqPerSec.toFixed(0)} req/s`);
     } finally {
       await prepared.close?.();

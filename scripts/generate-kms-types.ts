@@ -90,12 +90,14 @@ export function generateKmsApi(model: TypeModel): string {
       return [members.length === 0 ? `export interface ${name} {}` : `export interface ${name} {\n${members.join('\n')}\n}`];
     });
 
-  return [
-    HEADER,
-    `/** What an operation answers that has no output shape: an empty object. */\nexport type ${NO_OUTPUT} = Record<string, never>;`,
-    `/** The AWS KMS operations Concord performs, by their TrentService names: each one's request and response. */\nexport interface KmsApi {\n${entries.join('\n')}\n}`,
-    ...declarations,
-  ].join('\n\n') + '\n';
+  return (
+    [
+      HEADER,
+      `/** What an operation answers that has no output shape: an empty object. */\nexport type ${NO_OUTPUT} = Record<string, never>;`,
+      `/** The AWS KMS operations Concord performs, by their TrentService names: each one's request and response. */\nexport interface KmsApi {\n${entries.join('\n')}\n}`,
+      ...declarations,
+    ].join('\n\n') + '\n'
+  );
 }
 
 export const readTypeModel = (): TypeModel => JSON.parse(readFileSync(MODEL_FILE, 'utf8')) as TypeModel;

@@ -95,7 +95,12 @@ writeFileSync(MODEL, formatted(model));
 function formatted(value: unknown): string {
   const sorted = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(sorted);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((key) => [key, sorted((v as Record<string, unknown>)[key])]));
+    if (v && typeof v === 'object')
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((key) => [key, sorted((v as Record<string, unknown>)[key])]),
+      );
     return v;
   };
   return JSON.stringify(sorted(value), null, 1).replace(/^ +/gm, '');

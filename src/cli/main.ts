@@ -25,7 +25,10 @@ program
   .option('--access-key-id <id>', 'administrator access key ID (or CONCORD_ACCESS_KEY_ID)', process.env.CONCORD_ACCESS_KEY_ID)
   .option('--secret-access-key <secret>', 'administrator secret access key (or CONCORD_SECRET_ACCESS_KEY)', process.env.CONCORD_SECRET_ACCESS_KEY)
   .option('--log-level <level>', 'log level', 'info')
-  .option('--principals-file <file>', 'YAML list of further principals: users (arn, accessKeyId, secretAccessKey, identityPolicies) and roles (arn, trustPolicy, identityPolicies, maxSessionDuration)')
+  .option(
+    '--principals-file <file>',
+    'YAML list of further principals: users (arn, accessKeyId, secretAccessKey, identityPolicies) and roles (arn, trustPolicy, identityPolicies, maxSessionDuration)',
+  )
   .action(async (options: Omit<DevOptions, 'regions'> & { regions: string }) => {
     const { configs, credentials, workspace } = devRegionConfigs({ ...options, regions: options.regions.split(',').map((r) => r.trim()) });
     const logger = createLogger({ level: options.logLevel });
@@ -82,7 +85,9 @@ function stopOnSignal(regions: RunningRegion[], logger: Logger): void {
     logger.info({ signal }, 'stopping');
     const exit = (code: number) => void endLog(logger).then(() => process.exit(code));
     Promise.all(regions.map((r) => r.close())).then(
-      () => { exit(0); },
+      () => {
+        exit(0);
+      },
       (error: unknown) => {
         logger.error({ err: error }, 'stopping failed');
         exit(1);

@@ -1,1 +1,10 @@
-export { checkRegionConfig, loadRegionConfig, ConfigError, type RegionConfig, type CryptoUnitConfig, type CryptoUnitsConfig, type AdministratorConfig, type MetricsConfig } from './region-config.ts';
+export {
+  checkRegionConfig,
+  loadRegionConfig,
+  ConfigError,
+  type RegionConfig,
+  type CryptoUnitConfig,
+  type CryptoUnitsConfig,
+  type AdministratorConfig,
+  type MetricsConfig,
+} from './region-config.ts';

@@ -126,30 +126,59 @@ describe('the administrators a region runs the crypto unit ceremony with', () =>
   it('refuses a region without crypto units, and the single-file cryptoUnit of earlier versions, naming them', () => {
     const { cryptoUnits: _units, ...withoutUnits } = base;
     assert.throws(() => checkRegionConfig(withoutUnits), /must have required property 'cryptoUnits'/);
-    assert.throws(() => checkRegionConfig({ ...withoutUnits, cryptoUnit: { kind: 'software', path: '/var/lib/concord/crypto-unit.json' } }), /must NOT have additional properties 'cryptoUnit'/);
+    assert.throws(
+      () => checkRegionConfig({ ...withoutUnits, cryptoUnit: { kind: 'software', path: '/var/lib/concord/crypto-unit.json' } }),
+      /must NOT have additional properties 'cryptoUnit'/,
+    );
   });
 
   it('refuses autoInit or adopt with no administrators: a master key is loaded only through the ceremony', () => {
     for (const ceremony of [{ autoInit: true }, { adopt: '/var/lib/concord/crypto-unit.json' }]) {
-      assert.throws(() => checkRegionConfig(withUnits(ceremony)), /cryptoUnits\.autoInit and cryptoUnits\.adopt load a master key through the ceremony, which needs cryptoUnits\.administrators/);
+      assert.throws(
+        () => checkRegionConfig(withUnits(ceremony)),
+        /cryptoUnits\.autoInit and cryptoUnits\.adopt load a master key through the ceremony, which needs cryptoUnits\.administrators/,
+      );
     }
     assert.equal(checkRegionConfig(withUnits({})).cryptoUnits.administrators, undefined);
   });
 
   it('takes administrators by public key or by a signature key file with its password or the variable holding it; thresholds 1 by default', () => {
-    const config = checkRegionConfig(withUnits({ autoInit: true, administrators: [signer('alice'), { name: 'bob', publicKey: PUBLIC_KEY }, { name: 'carol', sigkeyFile: '/etc/concord/carol.json', password: 'secret' }] }));
+    const config = checkRegionConfig(
+      withUnits({
+        autoInit: true,
+        administrators: [signer('alice'), { name: 'bob', publicKey: PUBLIC_KEY }, { name: 'carol', sigkeyFile: '/etc/concord/carol.json', password: 'secret' }],
+      }),
+    );
     assert.deepEqual(config.cryptoUnits.thresholds, { signature: 1, revocation: 1 });
-    assert.throws(() => checkRegionConfig(withUnits({ administrators: [{ name: 'alice', sigkeyFile: '/etc/concord/alice.json' }] })), /must match exactly one schema in oneOf/);
-    assert.throws(() => checkRegionConfig(withUnits({ administrators: [{ ...signer('alice'), password: 'secret' }] })), /must match exactly one schema in oneOf/);
-    assert.throws(() => checkRegionConfig(withUnits({ administrators: [{ ...signer('alice'), publicKey: PUBLIC_KEY }] })), /must match exactly one schema in oneOf/);
-    assert.throws(() => checkRegionConfig(withUnits({ administrators: [{ name: 'x'.repeat(31), publicKey: PUBLIC_KEY }] })), /name: must NOT have more than 30 characters/);
+    assert.throws(
+      () => checkRegionConfig(withUnits({ administrators: [{ name: 'alice', sigkeyFile: '/etc/concord/alice.json' }] })),
+      /must match exactly one schema in oneOf/,
+    );
+    assert.throws(
+      () => checkRegionConfig(withUnits({ administrators: [{ ...signer('alice'), password: 'secret' }] })),
+      /must match exactly one schema in oneOf/,
+    );
+    assert.throws(
+      () => checkRegionConfig(withUnits({ administrators: [{ ...signer('alice'), publicKey: PUBLIC_KEY }] })),
+      /must match exactly one schema in oneOf/,
+    );
+    assert.throws(
+      () => checkRegionConfig(withUnits({ administrators: [{ name: 'x'.repeat(31), publicKey: PUBLIC_KEY }] })),
+      /name: must NOT have more than 30 characters/,
+    );
   });
 
   it('refuses a signature threshold the region cannot sign for, or a revocation threshold above the administrators', () => {
     const administrators = [signer('alice'), { name: 'bob', publicKey: PUBLIC_KEY }];
     assert.equal(checkRegionConfig(withUnits({ administrators, thresholds: { signature: 1, revocation: 2 } })).cryptoUnits.thresholds.revocation, 2);
-    assert.throws(() => checkRegionConfig(withUnits({ administrators, thresholds: { signature: 2, revocation: 1 } })), /thresholds\.signature is 2, but the region can sign for 1/);
-    assert.throws(() => checkRegionConfig(withUnits({ administrators, thresholds: { signature: 1, revocation: 3 } })), /thresholds\.revocation is 3, more than the 2/);
+    assert.throws(
+      () => checkRegionConfig(withUnits({ administrators, thresholds: { signature: 2, revocation: 1 } })),
+      /thresholds\.signature is 2, but the region can sign for 1/,
+    );
+    assert.throws(
+      () => checkRegionConfig(withUnits({ administrators, thresholds: { signature: 1, revocation: 3 } })),
+      /thresholds\.revocation is 3, more than the 2/,
+    );
     assert.throws(() => checkRegionConfig(withUnits({ administrators, thresholds: { signature: 0, revocation: 1 } })), /thresholds\.signature: must be >= 1/);
   });
 });

@@ -296,10 +296,14 @@ function checkCeremonyConfig({ autoInit, adopt, administrators, thresholds }: Cr
   }
   const signers = administrators.filter((a) => 'sigkeyFile' in a).length;
   if (thresholds.signature > signers) {
-    throw new ConfigError(`invalid configuration: cryptoUnits.thresholds.signature is ${thresholds.signature}, but the region can sign for ${signers} of cryptoUnits.administrators (those with a sigkeyFile)`);
+    throw new ConfigError(
+      `invalid configuration: cryptoUnits.thresholds.signature is ${thresholds.signature}, but the region can sign for ${signers} of cryptoUnits.administrators (those with a sigkeyFile)`,
+    );
   }
   if (thresholds.revocation > administrators.length) {
-    throw new ConfigError(`invalid configuration: cryptoUnits.thresholds.revocation is ${thresholds.revocation}, more than the ${administrators.length} cryptoUnits.administrators`);
+    throw new ConfigError(
+      `invalid configuration: cryptoUnits.thresholds.revocation is ${thresholds.revocation}, more than the ${administrators.length} cryptoUnits.administrators`,
+    );
   }
 }
 
@@ -313,7 +317,9 @@ function checkIdentityPolicies(principals: RegionConfig['principals']): void {
     }
   };
   principals.forEach(({ arn, identityPolicies = [], trustPolicy, maxSessionDuration }, i) => {
-    identityPolicies.forEach((policy, j) => { check(`principals.${i}.identityPolicies.${j}`, policy, checkIdentityPolicy); });
+    identityPolicies.forEach((policy, j) => {
+      check(`principals.${i}.identityPolicies.${j}`, policy, checkIdentityPolicy);
+    });
     const role = ROLE_ARN.test(arn);
     if (trustPolicy !== undefined) check(`principals.${i}.trustPolicy`, trustPolicy, checkTrustPolicy);
     if (!role && (trustPolicy !== undefined || maxSessionDuration !== undefined)) {

@@ -21,7 +21,9 @@ test('a version 2 blob carries its key ID, material version and salt, and opens 
 test('each version 2 blob is encrypted under its own key derived from a fresh salt, not under the key material', () => {
   const material = randomBytes(32);
   const header = { keyId: randomUUID(), materialVersion: 1 };
-  const [a, b] = [sealBlob(material, header, Buffer.from('same'), undefined), sealBlob(material, header, Buffer.from('same'), undefined)].map((blob) => parseBlob(blob)!);
+  const [a, b] = [sealBlob(material, header, Buffer.from('same'), undefined), sealBlob(material, header, Buffer.from('same'), undefined)].map((blob) =>
+    parseBlob(blob)!,
+  );
   assert.notDeepEqual(a!.salt, b!.salt);
   assert.equal(aesGcmDecrypt(material, a!, a!.header), undefined);
   assert.equal(openBlob(material, a!, undefined)?.toString(), 'same');

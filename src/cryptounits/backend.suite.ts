@@ -56,7 +56,12 @@ export function backendSuite(name: string, makeBackend: () => Promise<BackendUnd
     }
 
     /** mk-export's arguments for a transfer to `to`'s next command. */
-    const exportTo = (to: ManagedCryptoUnit, register: 'new' | 'current') => ({ register, importer: to.info().transportKey, importerUnit: to.id, importerNonce: to.info().nonce });
+    const exportTo = (to: ManagedCryptoUnit, register: 'new' | 'current') => ({
+      register,
+      importer: to.info().transportKey,
+      importerUnit: to.id,
+      importerNonce: to.info().nonce,
+    });
 
     /** mk-load's or mk-recover's arguments for what `from` exported. */
     const takeFrom = (from: ManagedCryptoUnit, exported: CommandOutcome) => ({
@@ -178,7 +183,11 @@ export function backendSuite(name: string, makeBackend: () => Promise<BackendUnd
       const exported = await run(recovery, 'mk-export', exportTo(target, 'new'), [alice, bob]);
       await rejects(run(bystander, 'mk-load', takeFrom(recovery, exported), [alice, bob]), 'InvalidRequest', /not made for this unit/);
       // Told it comes from another unit, the target derives another wrapping key.
-      await rejects(run(target, 'mk-load', { ...takeFrom(recovery, exported), exporterUnit: bystander.id }, [alice, bob]), 'InvalidRequest', /not made for this unit/);
+      await rejects(
+        run(target, 'mk-load', { ...takeFrom(recovery, exported), exporterUnit: bystander.id }, [alice, bob]),
+        'InvalidRequest',
+        /not made for this unit/,
+      );
       await run(target, 'mk-load', takeFrom(recovery, exported), [alice, bob]);
     });
 
@@ -201,8 +210,16 @@ export function backendSuite(name: string, makeBackend: () => Promise<BackendUnd
       await run(recovery, 'mk-generate', {}, [alice, bob]);
       const { importer } = exportTo(recovery, 'new');
       await rejects(run(recovery, 'mk-export', { register: 'new', importer }, [alice, bob]), 'InvalidRequest', /'importerUnit' must be a string/);
-      await rejects(run(recovery, 'mk-export', { register: 'new', importer, importerUnit: '', importerNonce: 'ab' }, [alice, bob]), 'InvalidRequest', /crypto unit ID/);
-      await rejects(run(recovery, 'mk-export', { register: 'new', importer, importerUnit: 'x', importerNonce: 'ab' }, [alice, bob]), 'InvalidRequest', /crypto unit nonce/);
+      await rejects(
+        run(recovery, 'mk-export', { register: 'new', importer, importerUnit: '', importerNonce: 'ab' }, [alice, bob]),
+        'InvalidRequest',
+        /crypto unit ID/,
+      );
+      await rejects(
+        run(recovery, 'mk-export', { register: 'new', importer, importerUnit: 'x', importerNonce: 'ab' }, [alice, bob]),
+        'InvalidRequest',
+        /crypto unit nonce/,
+      );
     });
 
     it('never stores a master key value where it can be read', async () => {
@@ -212,7 +229,12 @@ export function backendSuite(name: string, makeBackend: () => Promise<BackendUnd
       const probe = createECDH('prime256v1');
       probe.generateKeys();
       const binding = { exporter: recovery.id, importer: 'probe', nonce: randomBytes(16).toString('hex') };
-      const exported = await run(recovery, 'mk-export', { register: 'new', importer: probe.getPublicKey().toString('base64'), importerUnit: binding.importer, importerNonce: binding.nonce }, [alice, bob]);
+      const exported = await run(
+        recovery,
+        'mk-export',
+        { register: 'new', importer: probe.getPublicKey().toString('base64'), importerUnit: binding.importer, importerNonce: binding.nonce },
+        [alice, bob],
+      );
       const kek = transferKey(probe.getPrivateKey(), Buffer.from(recovery.info().transportKey, 'base64'), binding);
       const value = aesKeyUnwrapPad(kek, Buffer.from(exported.result!.wrapped!, 'base64'))!;
       assert.equal(value.length, 32);

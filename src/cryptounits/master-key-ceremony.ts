@@ -21,7 +21,12 @@ export interface CeremonySession<R extends { id: string }> {
 }
 
 /** The administrators among `keys` who sign a command on a unit: as many as it requires, fewer only if `keys` holds too few of its administrators. */
-export function signersFor<K extends { publicKey: string }>(info: UnitInfo, command: CommandName, args: CommandArgs, keys: readonly K[]): { needed: number; signers: K[] } {
+export function signersFor<K extends { publicKey: string }>(
+  info: UnitInfo,
+  command: CommandName,
+  args: CommandArgs,
+  keys: readonly K[],
+): { needed: number; signers: K[] } {
   const needed = signaturesNeeded(info, command, args);
   return { needed, signers: keys.filter((key) => info.admins.some((a) => a.publicKey === key.publicKey)).slice(0, needed) };
 }
@@ -85,7 +90,9 @@ export class MasterKeyCeremony<R extends { id: string }> {
   loadingPattern(views: UnitView<R>[]): string | undefined {
     const patterns = new Set(views.flatMap((v) => (v.info.registers.new.pattern ? [v.info.registers.new.pattern] : [])));
     if (patterns.size > 1) {
-      refuse(`The new master key registers of the chosen units hold different values (${[...patterns].join(', ')}); compare them with 'concord tke cryptounit-compare'.`);
+      refuse(
+        `The new master key registers of the chosen units hold different values (${[...patterns].join(', ')}); compare them with 'concord tke cryptounit-compare'.`,
+      );
     }
     return [...patterns][0];
   }
@@ -117,7 +124,12 @@ export class MasterKeyCeremony<R extends { id: string }> {
   async transfer(source: UnitView<R>, register: 'new' | 'current', target: UnitView<R>, command: 'mk-load' | 'mk-recover', pattern: string): Promise<void> {
     const importer = { importer: target.info.transportKey, importerUnit: target.info.id, importerNonce: target.info.nonce };
     const exported = await this.session.run(source.ref, 'mk-export', { register, ...importer });
-    await this.session.run(target.ref, command, { exporter: source.info.transportKey, exporterUnit: source.info.id, wrapped: exported.result!.wrapped!, pattern });
+    await this.session.run(target.ref, command, {
+      exporter: source.info.transportKey,
+      exporterUnit: source.info.id,
+      wrapped: exported.result!.wrapped!,
+      pattern,
+    });
   }
 
   async commitAndSet(): Promise<void> {

@@ -63,10 +63,14 @@ function userSession() {
     }
   };
   // The vaults' open sessions already initialised the library and logged the user in.
-  tolerate(() => { lib.C_Initialize(); }, p11.CKR_CRYPTOKI_ALREADY_INITIALIZED);
+  tolerate(() => {
+    lib.C_Initialize();
+  }, p11.CKR_CRYPTOKI_ALREADY_INITIALIZED);
   const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === 'concord-test')!;
   const session = lib.C_OpenSession(slot, p11.CKF_SERIAL_SESSION | p11.CKF_RW_SESSION);
-  tolerate(() => { lib.C_Login(session, p11.CKU_USER, PIN); }, p11.CKR_USER_ALREADY_LOGGED_IN);
+  tolerate(() => {
+    lib.C_Login(session, p11.CKU_USER, PIN);
+  }, p11.CKR_USER_ALREADY_LOGGED_IN);
   const masterKey = (unitId: string) => {
     lib.C_FindObjectsInit(session, [{ type: p11.CKA_LABEL, value: `concord/${unitId}/master-key` }]);
     const [key] = lib.C_FindObjects(session, 1);
@@ -74,7 +78,15 @@ function userSession() {
     return key!;
   };
   const flag = (object: Buffer, type: number) => lib.C_GetAttributeValue(session, object, [{ type }])[0]!.value[0] === 1;
-  return { lib, session, masterKey, flag, close: () => { lib.C_CloseSession(session); } };
+  return {
+    lib,
+    session,
+    masterKey,
+    flag,
+    close: () => {
+      lib.C_CloseSession(session);
+    },
+  };
 }
 
 describe('master keys in a PKCS#11 token', () => {
@@ -98,7 +110,9 @@ describe('master keys in a PKCS#11 token', () => {
       assert.throws(() => probe.lib.C_GetAttributeValue(probe.session, key, [{ type: p11.CKA_VALUE }]), /CKR_ATTRIBUTE_SENSITIVE/);
       const userKey = probe.lib.C_GenerateKey(probe.session, { mechanism: p11.CKM_AES_KEY_GEN }, aesSessionKey);
       assert.throws(() => probe.lib.C_WrapKey(probe.session, { mechanism: p11.CKM_AES_KEY_WRAP_PAD }, userKey, key, Buffer.alloc(64)), /CKR_KEY_NOT_WRAPPABLE/);
-      assert.throws(() => { probe.lib.C_SetAttributeValue(probe.session, key, [{ type: p11.CKA_WRAP_WITH_TRUSTED, value: false }]); }, /CKR_ATTRIBUTE_READ_ONLY/);
+      assert.throws(() => {
+        probe.lib.C_SetAttributeValue(probe.session, key, [{ type: p11.CKA_WRAP_WITH_TRUSTED, value: false }]);
+      }, /CKR_ATTRIBUTE_READ_ONLY/);
       assert.throws(
         () => probe.lib.C_GenerateKey(probe.session, { mechanism: p11.CKM_AES_KEY_GEN }, [...aesSessionKey, { type: p11.CKA_TRUSTED, value: true }]),
         /CKR_ATTRIBUTE_READ_ONLY/,
@@ -130,7 +144,11 @@ describe('master keys in a PKCS#11 token', () => {
     const probe = userSession();
     try {
       const { handle, pattern } = await exporter.generateKey();
-      const imported = await importer.importKey(await exporter.transportKey(), await exporter.exportKey(handle, await importer.transportKey(), binding), binding);
+      const imported = await importer.importKey(
+        await exporter.transportKey(),
+        await exporter.exportKey(handle, await importer.transportKey(), binding),
+        binding,
+      );
       assert.equal(probe.flag(probe.masterKey('guarded-importer'), p11.CKA_WRAP_WITH_TRUSTED), true);
       const aad = Buffer.from('key-1');
       const sealed = exporter.encrypt(handle, Buffer.from('material'), aad);
@@ -153,8 +171,7 @@ describe('master keys in a PKCS#11 token', () => {
         const { handle } = await vault.generateKey();
         await assert.rejects(
           vault.exportKey(handle, await peer.transportKey(), binding),
-          (error: unknown) =>
-            error instanceof CryptoUnitError && (soPin ? /refused its Security Officer PIN/ : /no soPin or soPinEnv/).test(error.message),
+          (error: unknown) => error instanceof CryptoUnitError && (soPin ? /refused its Security Officer PIN/ : /no soPin or soPinEnv/).test(error.message),
         );
         const sealed = vault.encrypt(handle, Buffer.from('still here'), Buffer.alloc(0));
         assert.equal(vault.decrypt(handle, sealed, Buffer.alloc(0))?.toString(), 'still here');
@@ -189,7 +206,10 @@ describe('master keys in a PKCS#11 token', () => {
     try {
       const { handle } = await exporter.generateKey();
       await importer.importKey(await exporter.transportKey(), await exporter.exportKey(handle, await importer.transportKey(), binding), binding);
-      assert.throws(() => Pkcs11Vault.open({ ...fromEnv, pinEnv: 'CONCORD_TEST_PKCS11_UNSET', unitId: 'env-missing' }), /CONCORD_TEST_PKCS11_UNSET, which should hold the PIN of crypto unit env-missing, is not set/);
+      assert.throws(
+        () => Pkcs11Vault.open({ ...fromEnv, pinEnv: 'CONCORD_TEST_PKCS11_UNSET', unitId: 'env-missing' }),
+        /CONCORD_TEST_PKCS11_UNSET, which should hold the PIN of crypto unit env-missing, is not set/,
+      );
     } finally {
       await exporter.close();
       await importer.close();
@@ -219,8 +239,18 @@ describe('PKCS#11 and software crypto units together', () => {
       await run(unit, 'thresholds-set', { signature: 1, revocation: 1 });
     }
     await run(software, 'mk-generate');
-    const toHsm = await run(software, 'mk-export', { register: 'new', importer: hsm.info().transportKey, importerUnit: hsm.id, importerNonce: hsm.info().nonce });
-    await run(hsm, 'mk-load', { exporter: software.info().transportKey, exporterUnit: software.id, wrapped: toHsm.result!.wrapped!, pattern: toHsm.result!.pattern! });
+    const toHsm = await run(software, 'mk-export', {
+      register: 'new',
+      importer: hsm.info().transportKey,
+      importerUnit: hsm.id,
+      importerNonce: hsm.info().nonce,
+    });
+    await run(hsm, 'mk-load', {
+      exporter: software.info().transportKey,
+      exporterUnit: software.id,
+      wrapped: toHsm.result!.wrapped!,
+      pattern: toHsm.result!.pattern!,
+    });
     for (const unit of [software, hsm]) {
       await run(unit, 'mk-commit');
       await run(unit, 'mk-set');
@@ -237,7 +267,12 @@ describe('PKCS#11 and software crypto units together', () => {
       importerUnit: softwareOperational.id,
       importerNonce: softwareOperational.info().nonce,
     });
-    await run(softwareOperational, 'mk-recover', { exporter: hsm.info().transportKey, exporterUnit: hsm.id, wrapped: back.result!.wrapped!, pattern: back.result!.pattern! });
+    await run(softwareOperational, 'mk-recover', {
+      exporter: hsm.info().transportKey,
+      exporterUnit: hsm.id,
+      wrapped: back.result!.wrapped!,
+      pattern: back.result!.pattern!,
+    });
     assert.equal(softwareOperational.register('current').pattern, hsm.register('current').pattern);
     assert.equal((await new RegionCryptoUnit([softwareOperational]).unwrap(wrapped, aad)).toString(), 'material');
     await hsm.close();

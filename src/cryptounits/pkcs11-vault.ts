@@ -111,9 +111,9 @@ export class Pkcs11Vault implements UnitVault {
     const entry = library(options.module);
     const lib = entry.lib;
     try {
-      const slot = lib.C_GetSlotList(true).find((s) =>
-        options.slot !== undefined ? slotId(s) === BigInt(options.slot) : lib.C_GetTokenInfo(s).label.trim() === options.tokenLabel,
-      );
+      const slot = lib
+        .C_GetSlotList(true)
+        .find((s) => (options.slot !== undefined ? slotId(s) === BigInt(options.slot) : lib.C_GetTokenInfo(s).label.trim() === options.tokenLabel));
       if (!slot) {
         const token = options.slot !== undefined ? `in slot ${options.slot}` : `labelled '${options.tokenLabel}'`;
         throw new Error(`no PKCS#11 token ${token} in ${options.module}`);
@@ -178,9 +178,12 @@ export class Pkcs11Vault implements UnitVault {
   }
 
   handles(): Promise<string[]> {
-    return Promise.resolve(this.find([{ type: p11.CKA_CLASS, value: p11.CKO_SECRET_KEY }, { type: p11.CKA_LABEL, value: this.label('master-key') }]).map((key) =>
-      this.lib.C_GetAttributeValue(this.session, key, [{ type: p11.CKA_ID }])[0]!.value.toString('hex'),
-    ));
+    return Promise.resolve(
+      this.find([
+        { type: p11.CKA_CLASS, value: p11.CKO_SECRET_KEY },
+        { type: p11.CKA_LABEL, value: this.label('master-key') },
+      ]).map((key) => this.lib.C_GetAttributeValue(this.session, key, [{ type: p11.CKA_ID }])[0]!.value.toString('hex')),
+    );
   }
 
   encrypt(handle: string, plaintext: Buffer, aad: Buffer): Sealed {
@@ -190,7 +193,9 @@ export class Pkcs11Vault implements UnitVault {
   }
 
   decrypt(handle: string, sealed: Sealed, aad: Buffer): Buffer | undefined {
-    this.withKey(handle, (key) => { this.lib.C_DecryptInit(this.session, this.gcm(sealed.iv, aad), key); });
+    this.withKey(handle, (key) => {
+      this.lib.C_DecryptInit(this.session, this.gcm(sealed.iv, aad), key);
+    });
     try {
       const input = Buffer.concat([sealed.ciphertext, sealed.tag]);
       return Buffer.from(this.lib.C_Decrypt(this.session, input, Buffer.alloc(input.length)));
@@ -200,10 +205,11 @@ export class Pkcs11Vault implements UnitVault {
   }
 
   transportKey(): Promise<Buffer> {
-    const [publicKey] = this.find([{ type: p11.CKA_CLASS, value: p11.CKO_PUBLIC_KEY }, { type: p11.CKA_LABEL, value: this.label('transport') }]);
-    const point = publicKey
-      ? this.lib.C_GetAttributeValue(this.session, publicKey, [{ type: p11.CKA_EC_POINT }])[0]!.value
-      : this.generateTransportKey();
+    const [publicKey] = this.find([
+      { type: p11.CKA_CLASS, value: p11.CKO_PUBLIC_KEY },
+      { type: p11.CKA_LABEL, value: this.label('transport') },
+    ]);
+    const point = publicKey ? this.lib.C_GetAttributeValue(this.session, publicKey, [{ type: p11.CKA_EC_POINT }])[0]!.value : this.generateTransportKey();
     // CKA_EC_POINT is the point wrapped in a DER OCTET STRING.
     return Promise.resolve(point.length === 67 && point[0] === 0x04 && point[1] === 65 ? point.subarray(2) : point);
   }
@@ -213,7 +219,9 @@ export class Pkcs11Vault implements UnitVault {
     return new Promise((resolve) => {
       const kek = this.trustedKey(peerTransportKey, binding);
       try {
-        resolve(this.withKey(handle, (key) => Buffer.from(this.lib.C_WrapKey(this.session, { mechanism: p11.CKM_AES_KEY_WRAP_PAD }, kek, key, Buffer.alloc(64)))));
+        resolve(
+          this.withKey(handle, (key) => Buffer.from(this.lib.C_WrapKey(this.session, { mechanism: p11.CKM_AES_KEY_WRAP_PAD }, kek, key, Buffer.alloc(64)))),
+        );
       } finally {
         this.lib.C_DestroyObject(this.session, kek);
       }
@@ -257,7 +265,10 @@ export class Pkcs11Vault implements UnitVault {
 
   /** The unit's state objects, oldest first. */
   private stateObjects(): { object: Handle; serial: bigint }[] {
-    return this.find([{ type: p11.CKA_CLASS, value: p11.CKO_DATA }, { type: p11.CKA_LABEL, value: this.label('state') }])
+    return this.find([
+      { type: p11.CKA_CLASS, value: p11.CKO_DATA },
+      { type: p11.CKA_LABEL, value: this.label('state') },
+    ])
       .map((object) => ({ object, serial: this.lib.C_GetAttributeValue(this.session, object, [{ type: p11.CKA_OBJECT_ID }])[0]!.value.readBigUInt64BE(0) }))
       .sort((a, b) => (a.serial < b.serial ? -1 : 1));
   }
@@ -376,7 +387,10 @@ export class Pkcs11Vault implements UnitVault {
    * throwaway key that can only derive, then CKM_AES_CBC_ENCRYPT_DATA over the binding digest.
    */
   private transferKey(peerTransportKey: Buffer, binding: TransferBinding, attributes: { type: number; value: boolean }[]): Handle {
-    const [privateKey] = this.find([{ type: p11.CKA_CLASS, value: p11.CKO_PRIVATE_KEY }, { type: p11.CKA_LABEL, value: this.label('transport') }]);
+    const [privateKey] = this.find([
+      { type: p11.CKA_CLASS, value: p11.CKO_PRIVATE_KEY },
+      { type: p11.CKA_LABEL, value: this.label('transport') },
+    ]);
     if (!privateKey) throw new CryptoUnitError('InvalidState', 'The unit has no transport key.');
     const aesSessionKey = [
       { type: p11.CKA_CLASS, value: p11.CKO_SECRET_KEY },

@@ -39,7 +39,7 @@ export class Rewrapper {
   async count(): Promise<number> {
     let total = 0;
     for (const { prefix } of this.families) {
-      for (let after = ''; ; ) {
+      for (let after = ''; ;) {
         const page = await this.store.list(prefix, { after, limit: 10_000 });
         total += page.length;
         if (page.length < 10_000) break;
@@ -95,6 +95,7 @@ function parseCursor(cursor: string | undefined, families: number): [number, str
   if (cursor === undefined || cursor === '') return [0, ''];
   const colon = cursor.indexOf(':');
   const index = Number(cursor.slice(0, colon));
-  if (colon < 1 || !Number.isInteger(index) || index < 0 || index > families) throw new CryptoUnitError('InvalidRequest', 'The re-wrap cursor is not one this region issued.');
+  if (colon < 1 || !Number.isInteger(index) || index < 0 || index > families)
+    throw new CryptoUnitError('InvalidRequest', 'The re-wrap cursor is not one this region issued.');
   return [index, cursor.slice(colon + 1)];
 }

@@ -1,16 +1,7 @@
 import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 
 export type CommandName =
-  | 'admin-add'
-  | 'admin-remove'
-  | 'thresholds-set'
-  | 'mk-generate'
-  | 'mk-export'
-  | 'mk-load'
-  | 'mk-commit'
-  | 'mk-set'
-  | 'mk-recover'
-  | 'zeroize';
+  'admin-add' | 'admin-remove' | 'thresholds-set' | 'mk-generate' | 'mk-export' | 'mk-load' | 'mk-commit' | 'mk-set' | 'mk-recover' | 'zeroize';
 
 export type CommandArgs = Record<string, string | number>;
 

@@ -45,7 +45,11 @@ export class SoftwareCryptoUnit implements CryptoUnit {
   exportKey(importer: Buffer, binding: TransferBinding): { exporter: Buffer; wrapped: Buffer; pattern: Buffer } {
     const ecdh = createECDH('prime256v1');
     ecdh.generateKeys();
-    return { exporter: ecdh.getPublicKey(), wrapped: aesKeyWrapPad(transferKey(ecdh.getPrivateKey(), importer, binding), this.masterKey), pattern: verificationPattern(this.masterKey) };
+    return {
+      exporter: ecdh.getPublicKey(),
+      wrapped: aesKeyWrapPad(transferKey(ecdh.getPrivateKey(), importer, binding), this.masterKey),
+      pattern: verificationPattern(this.masterKey),
+    };
   }
 
   wrap(plaintext: Buffer, aad: Buffer): Promise<Buffer> {

@@ -163,4 +163,3 @@ function readContents(dir: string, sealKey: Buffer): VaultContents {
   if (!plain) throw new Error(`crypto unit file ${sealedPath} does not open with its seal key`);
   return JSON.parse(plain.toString('utf8')) as VaultContents;
 }
-

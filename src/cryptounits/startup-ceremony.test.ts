@@ -18,7 +18,10 @@ const publicKeyOf = (key: KeyObject) => signCommand(key, Buffer.alloc(0)).public
 
 async function openUnits(): Promise<ManagedCryptoUnit[]> {
   const dir = mkdtempSync(join(tmpdir(), 'concord-startup-ceremony-'));
-  return [await ManagedCryptoUnit.open(SoftwareVault.open(join(dir, 'op')), 'op', 'operational'), await ManagedCryptoUnit.open(SoftwareVault.open(join(dir, 'rec')), 'rec', 'recovery')];
+  return [
+    await ManagedCryptoUnit.open(SoftwareVault.open(join(dir, 'op')), 'op', 'operational'),
+    await ManagedCryptoUnit.open(SoftwareVault.open(join(dir, 'rec')), 'rec', 'recovery'),
+  ];
 }
 
 async function run(unit: ManagedCryptoUnit, command: CommandName, args: CommandArgs, signers: KeyObject[]) {

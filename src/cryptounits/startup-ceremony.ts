@@ -47,7 +47,10 @@ export class StartupCeremony implements CeremonySession<ManagedCryptoUnit> {
     const info = unit.info();
     const { needed, signers } = signersFor(info, command, args, this.signers);
     if (signers.length < needed) {
-      throw new CryptoUnitError('SignatureRequired', `Command ${command} on unit ${unit.id} needs signatures from ${needed} of its administrators; the region holds the keys of ${signers.length}.`);
+      throw new CryptoUnitError(
+        'SignatureRequired',
+        `Command ${command} on unit ${unit.id} needs signatures from ${needed} of its administrators; the region holds the keys of ${signers.length}.`,
+      );
     }
     const message = canonicalCommand(unit.id, info.nonce, command, args);
     return unit.execute({ command, args, nonce: info.nonce, signatures: signers.map(({ key }) => signCommand(key, message)) });
@@ -68,7 +71,9 @@ export class StartupCeremony implements CeremonySession<ManagedCryptoUnit> {
       await this.run(unit, 'admin-add', { name: admin.name, publicKey: admin.publicKey });
     }
     await this.run(unit, 'thresholds-set', { ...thresholds });
-    this.say(`Unit ${unit.id} left imprint mode: ${admins.length} administrator(s), signature threshold ${thresholds.signature}, revocation threshold ${thresholds.revocation}.`);
+    this.say(
+      `Unit ${unit.id} left imprint mode: ${admins.length} administrator(s), signature threshold ${thresholds.signature}, revocation threshold ${thresholds.revocation}.`,
+    );
   }
 
   /**
@@ -87,7 +92,10 @@ export class StartupCeremony implements CeremonySession<ManagedCryptoUnit> {
     }
     const loading = this.steps.loadingPattern(views);
     if (!loading && !adopt && !autoInit) return;
-    this.steps.check(views, this.signers.map((s) => s.publicKey));
+    this.steps.check(
+      views,
+      this.signers.map((s) => s.publicKey),
+    );
     const pattern = loading ?? (adopt ? await this.adopt(views, adopt) : await this.steps.newMasterKey(views));
     await this.steps.loadEverywhere(pattern);
     await this.steps.commitAndSet();
@@ -99,7 +107,12 @@ export class StartupCeremony implements CeremonySession<ManagedCryptoUnit> {
     const recovery = views.find((v) => v.info.role === 'recovery')!;
     const binding = { exporter: SINGLE_FILE_UNIT, importer: recovery.info.id, nonce: recovery.info.nonce };
     const { exporter, wrapped, pattern } = single.exportKey(Buffer.from(recovery.info.transportKey, 'base64'), binding);
-    await this.run(recovery.ref, 'mk-load', { exporter: exporter.toString('base64'), exporterUnit: SINGLE_FILE_UNIT, wrapped: wrapped.toString('base64'), pattern: pattern.toString('hex') });
+    await this.run(recovery.ref, 'mk-load', {
+      exporter: exporter.toString('base64'),
+      exporterUnit: SINGLE_FILE_UNIT,
+      wrapped: wrapped.toString('base64'),
+      pattern: pattern.toString('hex'),
+    });
     this.say(`Loaded the master key ${pattern.toString('hex')} of a single-file crypto unit into recovery unit ${recovery.ref.id}.`);
     return pattern.toString('hex');
   }

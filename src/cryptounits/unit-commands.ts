@@ -8,7 +8,11 @@ import { PATTERN_LENGTH } from './wrapped-key.ts';
 const IMPRINT_ALLOWED: readonly CommandName[] = ['admin-add', 'admin-remove', 'thresholds-set', 'zeroize'];
 
 /** How many administrators must sign a command on a unit in this mode with these thresholds (what concord tke asks for). */
-export function signaturesNeeded(unit: Pick<UnitState, 'mode' | 'signatureThreshold' | 'revocationThreshold'>, command: CommandName, args: CommandArgs): number {
+export function signaturesNeeded(
+  unit: Pick<UnitState, 'mode' | 'signatureThreshold' | 'revocationThreshold'>,
+  command: CommandName,
+  args: CommandArgs,
+): number {
   // A unit in imprint mode holds no master key (no command loads one there) and has no
   // threshold yet, so adding, removing administrators and zeroizing take none, as in IBM's TKE;
   // leaving imprint mode takes as many as the signature threshold it sets.
@@ -53,7 +57,9 @@ export async function applyCommand(
       if (!state.admins.some((a) => a.publicKey === publicKey)) invalid(`That key is not an administrator of unit ${state.id}.`);
       const admins = state.admins.filter((a) => a.publicKey !== publicKey);
       if (admins.length < Math.max(state.signatureThreshold, state.revocationThreshold)) {
-        refuse(`Removing the administrator would leave unit ${state.id} fewer administrators than its thresholds; lower them with 'concord tke cryptounit-thrhld-set' first.`);
+        refuse(
+          `Removing the administrator would leave unit ${state.id} fewer administrators than its thresholds; lower them with 'concord tke cryptounit-thrhld-set' first.`,
+        );
       }
       return { next: { ...state, admins } };
     }
@@ -126,7 +132,9 @@ function requireState(state: UnitState, name: RegisterName, allowed: Register['s
     'full-committed': 'set it as current (auto-mk-rotate resumes where it stopped)',
     empty: 'load a master key into it first',
   };
-  refuse(`The ${name} master key register of unit ${state.id} is ${actual}, not ${allowed.join(' or ')}: ${hint[actual] ?? 'check the unit with cryptounit-compare'}.`);
+  refuse(
+    `The ${name} master key register of unit ${state.id} is ${actual}, not ${allowed.join(' or ')}: ${hint[actual] ?? 'check the unit with cryptounit-compare'}.`,
+  );
 }
 
 const withRegister = (state: UnitState, name: RegisterName, register: Register): UnitState => ({
@@ -178,7 +186,7 @@ function nonceArg(args: CommandArgs, name: string): string {
 
 function patternArg(args: CommandArgs): string {
   const pattern = stringArg(args, 'pattern');
-  if (!new RegExp(`^[0-9a-f]{${PATTERN_LENGTH * 2}}$`).test(pattern)) invalid('Argument \'pattern\' must be a verification pattern.');
+  if (!new RegExp(`^[0-9a-f]{${PATTERN_LENGTH * 2}}$`).test(pattern)) invalid("Argument 'pattern' must be a verification pattern.");
   return pattern;
 }
 

@@ -38,7 +38,9 @@ export class UnitSync {
   /** Starts checking for other nodes' changes to these units. */
   watch(units: readonly Reloadable[]): void {
     this.units = units;
-    this.timer = setInterval(() => { this.check().catch(() => undefined); }, CHECK_INTERVAL_MS);
+    this.timer = setInterval(() => {
+      this.check().catch(() => undefined);
+    }, CHECK_INTERVAL_MS);
     this.timer.unref();
   }
 
@@ -49,10 +51,12 @@ export class UnitSync {
    */
   check(): Promise<void> {
     if (!this.checking) return this.startCheck();
-    this.queued ??= this.checking.catch(() => undefined).then(() => {
-      this.queued = undefined;
-      return this.startCheck();
-    });
+    this.queued ??= this.checking
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        return this.startCheck();
+      });
     return this.queued;
   }
 

@@ -56,7 +56,10 @@ describe('key events with two subscribers', () => {
 
     const kinds = ['created', 'disabled', 'enabled', 'rotated', 'tags-changed', 'deletion-scheduled', 'deletion-cancelled', 'deletion-scheduled', 'deleted'];
     assert.deepEqual(await auditRows(keyId), kinds);
-    assert.deepEqual(committed.splice(0), kinds.map((kind) => `${kind} ${keyId}`));
+    assert.deepEqual(
+      committed.splice(0),
+      kinds.map((kind) => `${kind} ${keyId}`),
+    );
   });
 
   it('publishes nothing for a change that changes nothing', async () => {
@@ -76,7 +79,7 @@ describe('key events with two subscribers', () => {
     assert.deepEqual(committed, []);
   });
 
-  it("does not tell a subscriber of the changes it made itself, and names a change by what changed when its maker does not", async () => {
+  it('does not tell a subscriber of the changes it made itself, and names a change by what changed when its maker does not', async () => {
     const keyId = await createKey();
     committed.length = 0;
     await service.events.transaction(async (tx, publish) => {

@@ -48,7 +48,15 @@ export class KeyService {
     this.authorizeManagement = access.authorizeManagement;
     this.authorizeAssumeRole = access.authorizeAssumeRole;
     this.authorizeSts = access.authorizeSts;
-    this.deps = { ctx: this.ctx, keys, authorize: access.authorize, authorizeIdentity: access.authorizeIdentity, checkKeyPolicy: access.checkKeyPolicy, events: this.events, importedMaterialBinder };
+    this.deps = {
+      ctx: this.ctx,
+      keys,
+      authorize: access.authorize,
+      authorizeIdentity: access.authorizeIdentity,
+      checkKeyPolicy: access.checkKeyPolicy,
+      events: this.events,
+      importedMaterialBinder,
+    };
     const own: Operations<Exclude<OperationName, MultiRegionOperationName>> = {
       ...lifecycleOperations(this.deps),
       ...cryptographicOperations(this.deps),

@@ -22,11 +22,9 @@ export interface Caller {
   tags?: Readonly<Record<string, string>>;
 }
 
-export const keyArn = (ctx: Pick<RegionContext, 'region' | 'account'>, keyId: string): string =>
-  `arn:aws:kms:${ctx.region}:${ctx.account}:key/${keyId}`;
+export const keyArn = (ctx: Pick<RegionContext, 'region' | 'account'>, keyId: string): string => `arn:aws:kms:${ctx.region}:${ctx.account}:key/${keyId}`;
 
-export const aliasArn = (ctx: Pick<RegionContext, 'region' | 'account'>, aliasName: string): string =>
-  `arn:aws:kms:${ctx.region}:${ctx.account}:${aliasName}`;
+export const aliasArn = (ctx: Pick<RegionContext, 'region' | 'account'>, aliasName: string): string => `arn:aws:kms:${ctx.region}:${ctx.account}:${aliasName}`;
 
 /** Whether `arn` names the caller: its own ARN or, for a role session, its role's (as a grant or policy naming a role covers its sessions). */
 export const callerIs = (caller: Caller, arn: string | undefined): boolean => arn !== undefined && (arn === caller.arn || arn === caller.roleArn);

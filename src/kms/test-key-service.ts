@@ -12,7 +12,10 @@ export const TEST_ACCOUNT = '111122223333';
  * For unit tests: a KeyService in us-east-1 on a fresh SQLite file and single-file crypto unit
  * in a temporary directory named after `name`. Close its store when done.
  */
-export function testKeyService(name: string, options: Omit<KeyServiceOptions, 'region' | 'account' | 'store' | 'unit'> = {}): { store: SqliteStore; service: KeyService } {
+export function testKeyService(
+  name: string,
+  options: Omit<KeyServiceOptions, 'region' | 'account' | 'store' | 'unit'> = {},
+): { store: SqliteStore; service: KeyService } {
   const dir = mkdtempSync(join(tmpdir(), `concord-${name}-`));
   const store = new SqliteStore(join(dir, 'keys.db'));
   const unit = SoftwareCryptoUnit.openOrInit(join(dir, 'crypto-unit.json'));

@@ -26,10 +26,13 @@ export function createLogger(options: { level?: string; destination?: pino.Desti
  * be logged after.
  */
 export function endLog(logger: Logger): Promise<void> {
-  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as (Partial<NodeJS.WritableStream> & { destroyed?: boolean }) | undefined;
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
+    (Partial<NodeJS.WritableStream> & { destroyed?: boolean }) | undefined;
   if (typeof stream?.end !== 'function' || stream.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
-    stream.once!('close', () => { resolve(); });
+    stream.once!('close', () => {
+      resolve();
+    });
     stream.end!();
   });
 }

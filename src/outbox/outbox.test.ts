@@ -40,7 +40,9 @@ if (serverUrl) {
     };
     const write = (node: Node, keyId: string) =>
       node.store.transaction(async (tx) => enqueue(tx, { topic: 'replication', destination: 'us-west-2', body: { keyId } } satisfies OutboxMessage));
-    const outboxIsEmpty = async (node: Node) => { assert.deepEqual(await node.store.list('outbox/'), []); };
+    const outboxIsEmpty = async (node: Node) => {
+      assert.deepEqual(await node.store.list('outbox/'), []);
+    };
 
     let leader: Node;
     let other: Node;
@@ -102,7 +104,9 @@ describe('the outbox of one node', () => {
     store.transaction(async (tx) => {
       for (const message of messages) await enqueue(tx, message);
     });
-  const empty = async () => { assert.deepEqual(await store.list('outbox/'), []); };
+  const empty = async () => {
+    assert.deepEqual(await store.list('outbox/'), []);
+  };
   after(async () => {
     for (const outbox of outboxes) await outbox.close();
     await store.close();
@@ -176,9 +180,21 @@ describe('the outbox of one node', () => {
 
 describe('the retry delay', () => {
   it('doubles from 100 ms up to 10 s, of which it waits a random half', () => {
-    for (const [failures, ceiling] of [[1, 100], [2, 200], [5, 1600], [8, 10_000], [40, 10_000]] as const) {
-      assert.equal(retryDelay(failures, () => 0), ceiling / 2);
-      assert.equal(retryDelay(failures, () => 0.5), (ceiling * 3) / 4);
+    for (const [failures, ceiling] of [
+      [1, 100],
+      [2, 200],
+      [5, 1600],
+      [8, 10_000],
+      [40, 10_000],
+    ] as const) {
+      assert.equal(
+        retryDelay(failures, () => 0),
+        ceiling / 2,
+      );
+      assert.equal(
+        retryDelay(failures, () => 0.5),
+        (ceiling * 3) / 4,
+      );
       assert.ok(retryDelay(failures, () => 1 - Number.EPSILON) <= ceiling);
       for (let i = 0; i < 100; i += 1) {
         const delay = retryDelay(failures);

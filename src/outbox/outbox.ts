@@ -83,7 +83,9 @@ export class Outbox {
     private readonly store: Store,
     private readonly log: Logger,
   ) {
-    this.poll = setInterval(() => { this.kick(); }, POLL_MS);
+    this.poll = setInterval(() => {
+      this.kick();
+    }, POLL_MS);
     this.poll.unref();
   }
 
@@ -109,7 +111,9 @@ export class Outbox {
         (ran) => {
           if (!ran) this.log.debug('outbox left to the node delivering it');
         },
-        (error: unknown) => { this.log.error({ err: error }, 'outbox pass failed'); },
+        (error: unknown) => {
+          this.log.error({ err: error }, 'outbox pass failed');
+        },
       );
   }
 
@@ -158,7 +162,9 @@ export class Outbox {
       try {
         const result = await deliver(entry);
         if ('retarget' in result) {
-          await this.store.transaction((tx) => { tx.put(path, JSON.stringify({ ...entry, destination: result.retarget })); });
+          await this.store.transaction((tx) => {
+            tx.put(path, JSON.stringify({ ...entry, destination: result.retarget }));
+          });
           this.again = true;
           continue;
         }
@@ -198,7 +204,9 @@ export class Outbox {
     clearTimeout(this.timer);
     if (this.closed || this.retryAt.size === 0) return;
     const wait = Math.max(0, Math.min(...this.retryAt.values()) - Date.now());
-    this.timer = setTimeout(() => { this.kick(); }, wait);
+    this.timer = setTimeout(() => {
+      this.kick();
+    }, wait);
     this.timer.unref();
   }
 }

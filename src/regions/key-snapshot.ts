@@ -1,4 +1,12 @@
-import { multiRegionConfig, SHARED_PROPERTIES, sharesMaterial, type KeyRecord, type MaterialInfo, type MultiRegionConfig, type OperationDeps } from '../kms/index.ts';
+import {
+  multiRegionConfig,
+  SHARED_PROPERTIES,
+  sharesMaterial,
+  type KeyRecord,
+  type MaterialInfo,
+  type MultiRegionConfig,
+  type OperationDeps,
+} from '../kms/index.ts';
 import { openFromPeer, sealForPeer, type MaterialBinding, type SealedMaterial } from './material-transport.ts';
 import { PeerRefusal } from './peer-refusal.ts';
 import type { RegionIdentity } from './region-identity.ts';
@@ -42,7 +50,10 @@ export class KeySnapshots {
                 key.materials.map(async ({ wrapped: _wrapped, ...info }) => {
                   const material = await keys.material(key, info.version);
                   if (!material) throw new Error(`material version ${info.version} of ${key.keyId} is missing`);
-                  return { info, sealed: sealForPeer(this.identity, peerTransportKey, { keyId: key.keyId, version: info.version, from: this.region, to }, material) };
+                  return {
+                    info,
+                    sealed: sealForPeer(this.identity, peerTransportKey, { keyId: key.keyId, version: info.version, from: this.region, to }, material),
+                  };
                 }),
               ),
             },

@@ -39,7 +39,9 @@ it("judges peer timestamps and forgets peer nonces by the store's clock, not by 
   });
   service.events.subscribe(multiRegion.subscriber);
   const eastStore = new SqliteStore(join(dir, 'east.db'));
-  const eastAuth = new PeerAuthenticator(EAST, east, { [WEST]: { url: 'http://127.0.0.1:1', publicKey: west.publicKey } }, new PeerNonces(eastStore), () => eastStore.now());
+  const eastAuth = new PeerAuthenticator(EAST, east, { [WEST]: { url: 'http://127.0.0.1:1', publicKey: west.publicKey } }, new PeerNonces(eastStore), () =>
+    eastStore.now(),
+  );
   const request = { action: 'hello', ...(await eastAuth.signRequest(WEST, 'hello', '{}')), body: Buffer.from('{}') };
 
   // This node's clock runs an hour fast; the store's does not.

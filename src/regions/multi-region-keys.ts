@@ -44,7 +44,10 @@ export class MultiRegionKeys {
 
   constructor(private readonly options: MultiRegionOptions) {
     this.auth = new PeerAuthenticator(options.region, options.identity, options.peers, new PeerNonces(options.store), () => options.store.now());
-    options.outbox.register(REPLICATION_TOPIC, deliverTo(() => this.rc));
+    options.outbox.register(
+      REPLICATION_TOPIC,
+      deliverTo(() => this.rc),
+    );
     this.subscriber = replicationSubscriber(() => this.rc);
     this.importedMaterialBinder = importedMaterialBinder(() => this.rc);
   }

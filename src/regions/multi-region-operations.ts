@@ -97,13 +97,18 @@ export function multiRegionOperations(rc: ReplicationContext): Operations<MultiR
         await deps.events.transaction(async (tx, publish) => {
           const current = (await keys.getForUpdate(tx, keyId))!;
           const latest = multiRegionConfig(current)!;
-          await changeKey(tx, current, (key) => {
-            key.multiRegionConfig = {
-              ...latest,
-              version: Math.max(next.version, latest.version + 1),
-              replicaRegions: [...latest.replicaRegions, replicaRegion],
-            };
-          }, { publish });
+          await changeKey(
+            tx,
+            current,
+            (key) => {
+              key.multiRegionConfig = {
+                ...latest,
+                version: Math.max(next.version, latest.version + 1),
+                replicaRegions: [...latest.replicaRegions, replicaRegion],
+              };
+            },
+            { publish },
+          );
           for (const target of [...latest.replicaRegions, replicaRegion]) await enqueueReplication(tx, { kind: 'sync', keyId, target });
         }, REPLICATION);
         outbox.kick();
@@ -132,14 +137,19 @@ export function multiRegionOperations(rc: ReplicationContext): Operations<MultiR
           const current = (await keys.getForUpdate(tx, keyId)) ?? (await keys.load(keyId, tx));
           const config = requireSwappable(current);
           // Phase one: this region stops being primary before the new one starts, so there is never more than one.
-          await changeKey(tx, current, (key) => {
-            key.multiRegionConfig = {
-              version: config.version + 1,
-              primaryRegion: target,
-              replicaRegions: [...config.replicaRegions.filter((region) => region !== target), ctx.region],
-              updatingWith: target,
-            };
-          }, { publish });
+          await changeKey(
+            tx,
+            current,
+            (key) => {
+              key.multiRegionConfig = {
+                version: config.version + 1,
+                primaryRegion: target,
+                replicaRegions: [...config.replicaRegions.filter((region) => region !== target), ctx.region],
+                updatingWith: target,
+              };
+            },
+            { publish },
+          );
           await enqueueReplication(tx, { kind: 'sync', keyId, target });
         }, REPLICATION);
       });

@@ -71,7 +71,10 @@ export class PeerApi {
     } catch (error) {
       if (!(error instanceof PeerAuthError)) throw error;
       const claimed = headers[PEER_HEADERS.region];
-      this.log.warn({ peer: typeof claimed === 'string' ? truncated(claimed) : undefined, action: truncated(action), reason: error.message }, 'peer request not authenticated');
+      this.log.warn(
+        { peer: typeof claimed === 'string' ? truncated(claimed) : undefined, action: truncated(action), reason: error.message },
+        'peer request not authenticated',
+      );
       return unsignedPeerError(401, 'PeerAuthentication', 'The request is not signed by a peer region.');
     }
     const answer = (status: number, payload: unknown): PeerAnswer => {

@@ -86,7 +86,9 @@ describe('deleting a multi-Region primary after its replicas, between two region
   it('waits in PendingReplicaDeletion until the replica is really deleted, then starts its own window', async () => {
     const KeyId = ((await east.call('CreateKey', { MultiRegion: true })).KeyMetadata as { KeyId: string }).KeyId;
     await east.call('ReplicateKey', { KeyId, ReplicaRegion: WEST });
-    await eventually(async () => { assert.equal((await west.describeKey(KeyId)).KeyState, 'Enabled'); });
+    await eventually(async () => {
+      assert.equal((await west.describeKey(KeyId)).KeyState, 'Enabled');
+    });
 
     const scheduled = await east.call('ScheduleKeyDeletion', { KeyId, PendingWindowInDays: 7 });
     assert.equal(scheduled.KeyState, 'PendingReplicaDeletion');
@@ -103,9 +105,13 @@ describe('deleting a multi-Region primary after its replicas, between two region
     assert.equal(await west.service.sweep(), 1);
     await assert.rejects(west.describeKey(KeyId), { code: 'NotFoundException' });
     const windowStart = now;
-    await eventually(async () => { assert.equal((await east.describeKey(KeyId)).KeyState, 'PendingDeletion'); });
+    await eventually(async () => {
+      assert.equal((await east.describeKey(KeyId)).KeyState, 'PendingDeletion');
+    });
     assert.equal((await east.describeKey(KeyId)).DeletionDate, (windowStart + 7 * DAY_MS) / 1000);
-    await eventually(async () => { assert.deepEqual(await west.store.list('outbox/'), []); });
+    await eventually(async () => {
+      assert.deepEqual(await west.store.list('outbox/'), []);
+    });
     assert.deepEqual(await east.store.list('outbox/'), []);
 
     now += 7 * DAY_MS - 1;

@@ -29,7 +29,9 @@ describe('ReplicationBacklog', () => {
     const backlog = new ReplicationBacklog(store);
     await backlog.read(10_000);
     const [first] = await store.list('outbox/replication/', { limit: 1 });
-    await store.transaction((tx) => { tx.delete(first!.key); });
+    await store.transaction((tx) => {
+      tx.delete(first!.key);
+    });
     await write('k4', 'us-west-2');
     assert.deepEqual(await backlog.read(12_000), [
       { peer: 'us-west-2', messages: 2, oldestWaitMs: 2000 },

@@ -16,7 +16,9 @@ it('moves the replication messages an earlier version queued into the shared out
     { kind: 'sync', keyId: 'mrk-1', target: 'us-west-2' },
   ];
   await store.transaction((tx) => {
-    legacy.forEach((message, i) => { tx.put(`outbox/${String(i + 1).padStart(15, '0')}`, JSON.stringify({ ...message, seq: i + 1 })); });
+    legacy.forEach((message, i) => {
+      tx.put(`outbox/${String(i + 1).padStart(15, '0')}`, JSON.stringify({ ...message, seq: i + 1 }));
+    });
     tx.put('region/outbox-seq', String(legacy.length));
   });
 

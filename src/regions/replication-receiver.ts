@@ -91,7 +91,10 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
     },
 
     /** The replica's half of ReplicateKey: the key appears here in Creating, with its material, until the primary commits. */
-    async 'prepare-replica'(from, { snapshot, description, policy, bypassPolicyLockoutSafetyCheck, tags, caller }: PrepareReplicaRequest): Promise<PreparedReplica> {
+    async 'prepare-replica'(
+      from,
+      { snapshot, description, policy, bypassPolicyLockoutSafetyCheck, tags, caller }: PrepareReplicaRequest,
+    ): Promise<PreparedReplica> {
       if (snapshot.config.primaryRegion !== from) {
         throw new PeerRefusal(snapshot.keyId, `${from} may create a replica only of a key whose primary it is.`);
       }
@@ -169,19 +172,24 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
           throw new PeerRefusal(keyId, `${from} is not the primary region of ${keyId}.`);
         }
         const newer = incoming.version > current.version;
-        await changeKey(tx, key, async (key) => {
-          if (newer) {
-            await snapshots.applyShared(key, snapshot, from);
-            const promoted = incoming.primaryRegion === ctx.region && current.primaryRegion !== ctx.region;
-            // The new primary raises the version once more, so its first word to every replica outranks the old primary's last.
-            key.multiRegionConfig = promoted ? { ...incoming, version: incoming.version + 1, updatingWith: from } : { ...incoming };
-            if (promoted) for (const target of incoming.replicaRegions) await enqueueReplication(tx, { kind: 'sync', keyId: key.keyId, target });
-          }
-          if (key.state === 'Creating' && incoming.replicaRegions.includes(ctx.region) && incoming.version >= current.version) {
-            key.state = key.origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled';
-            tx.delete(pendingReplicaPath(key.keyId));
-          }
-        }, { publish });
+        await changeKey(
+          tx,
+          key,
+          async (key) => {
+            if (newer) {
+              await snapshots.applyShared(key, snapshot, from);
+              const promoted = incoming.primaryRegion === ctx.region && current.primaryRegion !== ctx.region;
+              // The new primary raises the version once more, so its first word to every replica outranks the old primary's last.
+              key.multiRegionConfig = promoted ? { ...incoming, version: incoming.version + 1, updatingWith: from } : { ...incoming };
+              if (promoted) for (const target of incoming.replicaRegions) await enqueueReplication(tx, { kind: 'sync', keyId: key.keyId, target });
+            }
+            if (key.state === 'Creating' && incoming.replicaRegions.includes(ctx.region) && incoming.version >= current.version) {
+              key.state = key.origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled';
+              tx.delete(pendingReplicaPath(key.keyId));
+            }
+          },
+          { publish },
+        );
         return { applied: newer };
       }, REPLICATION);
       outbox.kick();
@@ -224,12 +232,20 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
             throw new PeerRefusal(keyId, `${from} holds no replica of ${keyId}.`);
           }
           if (!key || !config || config.primaryRegion !== ctx.region) {
-            throw new KmsError('KMSInvalidStateException', `${ctx.region} does not hold the primary key of ${keyId} for a replica in ${from}; try again when the replica has learnt its primary.`);
+            throw new KmsError(
+              'KMSInvalidStateException',
+              `${ctx.region} does not hold the primary key of ${keyId} for a replica in ${from}; try again when the replica has learnt its primary.`,
+            );
           }
           let bound = 0;
-          await changeKey(tx, key, (key) => {
-            bound = bindForReplica(key, materialId, version);
-          }, { publish });
+          await changeKey(
+            tx,
+            key,
+            (key) => {
+              bound = bindForReplica(key, materialId, version);
+            },
+            { publish },
+          );
           return bound;
         }),
       );
@@ -246,13 +262,18 @@ export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
         if (config.primaryRegion !== ctx.region) return { primaryRegion: config.primaryRegion };
         if (!config.replicaRegions.includes(from)) return {};
         const replicaRegions = config.replicaRegions.filter((region) => region !== from);
-        await changeKey(tx, key, (key) => {
-          key.multiRegionConfig = { ...config, version: config.version + 1, replicaRegions };
-          if (key.state === 'PendingReplicaDeletion' && replicaRegions.length === 0) {
-            key.state = 'PendingDeletion';
-            key.deletionDate = ctx.now() + key.pendingWindowDays! * DAY_MS;
-          }
-        }, { publish });
+        await changeKey(
+          tx,
+          key,
+          (key) => {
+            key.multiRegionConfig = { ...config, version: config.version + 1, replicaRegions };
+            if (key.state === 'PendingReplicaDeletion' && replicaRegions.length === 0) {
+              key.state = 'PendingDeletion';
+              key.deletionDate = ctx.now() + key.pendingWindowDays! * DAY_MS;
+            }
+          },
+          { publish },
+        );
         for (const target of replicaRegions) await enqueueReplication(tx, { kind: 'sync', keyId, target });
         return {};
       }, REPLICATION);

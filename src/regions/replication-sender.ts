@@ -35,9 +35,14 @@ export function deliverTo(rc: () => ReplicationContext) {
       await deps.events.transaction(async (tx, publish) => {
         const current = await keys.getForUpdate(tx, keyId);
         if (current?.multiRegionConfig?.updatingWith !== target) return;
-        await changeKey(tx, current, (key) => {
-          delete key.multiRegionConfig!.updatingWith;
-        }, { publish });
+        await changeKey(
+          tx,
+          current,
+          (key) => {
+            delete key.multiRegionConfig!.updatingWith;
+          },
+          { publish },
+        );
       }, REPLICATION);
     }
     return { done: true };
@@ -81,7 +86,9 @@ export function importedMaterialBinder(rc: () => ReplicationContext): ImportedMa
     const request: BindImportedMaterialRequest = { keyId: replica.keyId, materialId, ...(version !== undefined ? { version } : {}) };
     const answer = await rc()
       .client.call<{ version: number }>(primary, 'bind-imported-material', request)
-      .catch(dependencyTimeout(`its primary key must confirm the key material of a replica key, so nothing was imported. Try again when ${primary} is reachable.`));
+      .catch(
+        dependencyTimeout(`its primary key must confirm the key material of a replica key, so nothing was imported. Try again when ${primary} is reachable.`),
+      );
     return answer.version;
   };
 }

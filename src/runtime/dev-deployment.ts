@@ -43,7 +43,11 @@ export function devRegionConfigs(options: DevOptions): { configs: Readonly<Regio
   const workspace = join(data, 'tke');
   const sigkeyFile = devSigkey(workspace, credentials.sigkeyPassword);
   const endpoints = Object.fromEntries(options.regions.map((region, i) => [region, `http://${options.host}:${options.port + i}`]));
-  const principals = devPrincipals(options.account, { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey }, options.principalsFile);
+  const principals = devPrincipals(
+    options.account,
+    { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
+    options.principalsFile,
+  );
   const configs = options.regions.map((region, i) =>
     checkRegionConfig({
       region,

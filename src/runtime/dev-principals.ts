@@ -34,7 +34,9 @@ export function devPrincipals(
   return {
     accessKeys: [
       { ...admin, principal: adminArn },
-      ...others.flatMap(({ arn, accessKeyId, secretAccessKey }) => (accessKeyId === undefined && secretAccessKey === undefined ? [] : [{ accessKeyId, secretAccessKey, principal: arn }])),
+      ...others.flatMap(({ arn, accessKeyId, secretAccessKey }) =>
+        accessKeyId === undefined && secretAccessKey === undefined ? [] : [{ accessKeyId, secretAccessKey, principal: arn }],
+      ),
     ] as RegionConfig['accessKeys'],
     principals: [
       { arn: adminArn, identityPolicies: [ADMINISTRATOR_POLICY] },

@@ -42,14 +42,19 @@ export async function openRegionCryptoUnits(config: Readonly<RegionConfig>, stor
   const sync = new UnitSync(store);
   const units = await sync.exclusive(async () => {
     const opened: ManagedCryptoUnit[] = [];
-    for (const unitConfig of cryptoUnits.units) opened.push(await ManagedCryptoUnit.open(openVault(unitConfig), unitConfig.id, unitConfig.role, sync.exclusive));
+    for (const unitConfig of cryptoUnits.units)
+      opened.push(await ManagedCryptoUnit.open(openVault(unitConfig), unitConfig.id, unitConfig.role, sync.exclusive));
     await setUpUnits(opened, cryptoUnits, admins, log);
     return opened;
   });
   sync.watch(units);
   const region = new RegionCryptoUnit(units, sync);
   log.info({ units: units.map((u) => ({ id: u.id, role: u.role, mode: u.info().mode, current: u.register('current').pattern })) }, 'crypto units open');
-  return { unit: region, mgmt: { units: region, rewrapper: new Rewrapper(store, region, [...wrappedKeyRecords, sessionRecords]) }, close: () => region.close() };
+  return {
+    unit: region,
+    mgmt: { units: region, rewrapper: new Rewrapper(store, region, [...wrappedKeyRecords, sessionRecords]) },
+    close: () => region.close(),
+  };
 }
 
 function openVault(config: CryptoUnitConfig): UnitVault {
@@ -71,7 +76,13 @@ function openVault(config: CryptoUnitConfig): UnitVault {
 async function setUpUnits(units: ManagedCryptoUnit[], config: CryptoUnitsConfig, admins: Administrator[] | undefined, log: Logger): Promise<void> {
   if (admins) {
     const { adopt, autoInit, thresholds } = config;
-    const ceremony = new StartupCeremony(units, admins.flatMap((a) => (a.signer ? [a.signer] : [])), (line) => { log.info(line); });
+    const ceremony = new StartupCeremony(
+      units,
+      admins.flatMap((a) => (a.signer ? [a.signer] : [])),
+      (line) => {
+        log.info(line);
+      },
+    );
     const single = adopt !== undefined && existsSync(adopt) ? SoftwareCryptoUnit.openOrInit(adopt) : undefined;
     await refusedAsConfig(() => ceremony.setUp({ admins: admins.map(({ name, publicKey }) => ({ name, publicKey })), thresholds, autoInit, adopt: single }));
     if (single && units.every((u) => u.register('current').pattern === single.pattern)) {
@@ -97,7 +108,10 @@ interface Administrator {
 function administrator(config: AdministratorConfig): Administrator {
   if ('publicKey' in config) return { name: config.name, publicKey: config.publicKey };
   const password = config.password ?? process.env[config.passwordEnv!];
-  if (password === undefined) throw new ConfigError(`the password of administrator ${config.name}'s signature key is to be in the environment variable ${config.passwordEnv}, which is not set`);
+  if (password === undefined)
+    throw new ConfigError(
+      `the password of administrator ${config.name}'s signature key is to be in the environment variable ${config.passwordEnv}, which is not set`,
+    );
   const file = readSigkey(config.sigkeyFile);
   return { name: config.name, publicKey: file.publicKey, signer: openSigkey(file, password) };
 }

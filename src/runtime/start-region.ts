@@ -47,7 +47,12 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     mgmt: { ...cryptoUnits.mgmt, authorize: service.authorizeManagement },
     peerApi: multiRegion?.peerApi,
     peers: config.peers,
-    sts: { sessions, roles: config.principals.filter((p) => p.trustPolicy !== undefined).map((p) => ({ arn: p.arn, maxSessionDuration: p.maxSessionDuration ?? DEFAULT_MAX_SESSION_DURATION })) },
+    sts: {
+      sessions,
+      roles: config.principals
+        .filter((p) => p.trustPolicy !== undefined)
+        .map((p) => ({ arn: p.arn, maxSessionDuration: p.maxSessionDuration ?? DEFAULT_MAX_SESSION_DURATION })),
+    },
     replicationBacklog: backlog && (() => backlog.read()),
     metrics: metricsAccess(config),
   });
@@ -71,12 +76,18 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
   const timer = setInterval(() => {
     for (const job of jobs) {
       background = background
-        .then(() => store.runExclusive(job.name, async () => { log.debug({ job: job.name, result: await job.run() }, 'background job done'); }))
+        .then(() =>
+          store.runExclusive(job.name, async () => {
+            log.debug({ job: job.name, result: await job.run() }, 'background job done');
+          }),
+        )
         .then(
           (ran) => {
             if (!ran) log.debug({ job: job.name }, 'background job left to another node');
           },
-          (error: unknown) => { log.error({ err: error, job: job.name }, 'background job failed'); },
+          (error: unknown) => {
+            log.error({ err: error, job: job.name }, 'background job failed');
+          },
         );
     }
   }, config.backgroundIntervalMs);
@@ -130,7 +141,9 @@ function metricsAccess({ metrics }: Readonly<RegionConfig>): { listen?: { host: 
   if (!metrics) return {};
   const bearerToken = metrics.bearerTokenEnv === undefined ? metrics.bearerToken : process.env[metrics.bearerTokenEnv];
   if (metrics.bearerTokenEnv !== undefined && (bearerToken ?? '').length < 16) {
-    throw new ConfigError(`the metrics bearer token is to be in the environment variable ${metrics.bearerTokenEnv}, at least 16 characters long, which it is not`);
+    throw new ConfigError(
+      `the metrics bearer token is to be in the environment variable ${metrics.bearerTokenEnv}, at least 16 characters long, which it is not`,
+    );
   }
   return { ...(metrics.listen ? { listen: metrics.listen } : {}), ...(bearerToken ? { bearerToken } : {}) };
 }

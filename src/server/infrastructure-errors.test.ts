@@ -19,18 +19,39 @@ describe('infrastructureError', () => {
   });
 
   it('names a missing master key 409, with its message saying what to do', () => {
-    const error = new MasterKeyUnavailableError("No operational crypto unit of this region holds the master key ab; recover it with 'concord tke auto-mk-recover'.");
+    const error = new MasterKeyUnavailableError(
+      "No operational crypto unit of this region holds the master key ab; recover it with 'concord tke auto-mk-recover'.",
+    );
     assert.deepEqual(infrastructureError(error), { status: 409, kind: 'MasterKeyUnavailable', message: error.message });
   });
 
   it('names a body over the limit 413 and any other request Fastify could not read by its status', () => {
-    assert.deepEqual(infrastructureError(fastifyError('FST_ERR_CTP_BODY_TOO_LARGE', 413)), { status: 413, kind: 'BodyTooLarge', message: 'The request body is too large.' });
-    assert.deepEqual(infrastructureError(fastifyError('FST_ERR_CTP_INVALID_CONTENT_LENGTH', 400)), { status: 400, kind: 'MalformedRequest', message: 'The request could not be read.' });
-    assert.deepEqual(infrastructureError(fastifyError('FST_ERR_CTP_INVALID_MEDIA_TYPE', 415)), { status: 415, kind: 'MalformedRequest', message: 'The request could not be read.' });
+    assert.deepEqual(infrastructureError(fastifyError('FST_ERR_CTP_BODY_TOO_LARGE', 413)), {
+      status: 413,
+      kind: 'BodyTooLarge',
+      message: 'The request body is too large.',
+    });
+    assert.deepEqual(infrastructureError(fastifyError('FST_ERR_CTP_INVALID_CONTENT_LENGTH', 400)), {
+      status: 400,
+      kind: 'MalformedRequest',
+      message: 'The request could not be read.',
+    });
+    assert.deepEqual(infrastructureError(fastifyError('FST_ERR_CTP_INVALID_MEDIA_TYPE', 415)), {
+      status: 415,
+      kind: 'MalformedRequest',
+      message: 'The request could not be read.',
+    });
   });
 
   it('leaves the surfaces their own errors and the unexpected ones', () => {
-    for (const error of [new KmsError('NotFoundException', 'no key'), new Error('bug'), fastifyError('FST_ERR_SOMETHING', 500), undefined, null, 'thrown text']) {
+    for (const error of [
+      new KmsError('NotFoundException', 'no key'),
+      new Error('bug'),
+      fastifyError('FST_ERR_SOMETHING', 500),
+      undefined,
+      null,
+      'thrown text',
+    ]) {
       assert.equal(infrastructureError(error), undefined);
     }
   });

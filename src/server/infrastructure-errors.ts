@@ -24,7 +24,8 @@ export function infrastructureError(error: unknown): InfrastructureError | undef
   const { code, statusCode } = (error ?? {}) as { code?: unknown; statusCode?: unknown };
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, kind: 'BodyTooLarge', message: 'The request body is too large.' };
   // Fastify refused the request as it read it: a length that does not match, an aborted upload.
-  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) return { status: statusCode, kind: 'MalformedRequest', message: 'The request could not be read.' };
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500)
+    return { status: statusCode, kind: 'MalformedRequest', message: 'The request could not be read.' };
   return undefined;
 }
 

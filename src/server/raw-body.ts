@@ -10,7 +10,9 @@ const EMPTY = Buffer.alloc(0);
  */
 export function acceptRawBodies(scope: FastifyInstance, bodyLimit: number, contentTypes: readonly string[] = []): void {
   scope.removeAllContentTypeParsers();
-  scope.addContentTypeParser([...contentTypes, '*'], { parseAs: 'buffer', bodyLimit }, (_request, body, done) => { done(null, body); });
+  scope.addContentTypeParser([...contentTypes, '*'], { parseAs: 'buffer', bodyLimit }, (_request, body, done) => {
+    done(null, body);
+  });
 }
 
 /** The body as `acceptRawBodies` took it; empty when the request had none. */

@@ -17,7 +17,12 @@ describe('the region server outside its surfaces', () => {
   });
 
   it('answers an unknown route 404 in the neutral format, also under the prefix of a surface the region does not serve', async () => {
-    for (const [method, url] of [['GET', '/no-such-path?x=1'], ['GET', '/'], ['POST', '/mgmt/v1/units'], ['POST', '/peer/v1/hello']]) {
+    for (const [method, url] of [
+      ['GET', '/no-such-path?x=1'],
+      ['GET', '/'],
+      ['POST', '/mgmt/v1/units'],
+      ['POST', '/peer/v1/hello'],
+    ]) {
       const response = await inject(app, { method: method!, url: url!, body: '{}' });
       assert.equal(response.statusCode, 404);
       assert.deepEqual(response.json(), { message: `No route for ${method} ${url!.split('?')[0]}` });

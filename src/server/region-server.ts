@@ -66,7 +66,13 @@ export function buildRegionServer(options: RegionServerOptions): FastifyInstance
   acceptRawBodies(app, ROOT_BODY_LIMIT);
   const { region, store, unit } = service.ctx;
   const readiness = new Readiness({ region, store, unit, peers, log: logger });
-  const metrics = new RegionMetrics({ readiness, store, units: mgmt && (() => mgmt.units.units), replicationBacklog: options.replicationBacklog, peers: Object.keys(peers) });
+  const metrics = new RegionMetrics({
+    readiness,
+    store,
+    units: mgmt && (() => mgmt.units.units),
+    replicationBacklog: options.replicationBacklog,
+    peers: Object.keys(peers),
+  });
 
   // Callback hooks: on the hot path they cost less than async ones.
   app.addHook('onRequest', (request, reply, done) => {
@@ -113,13 +119,23 @@ export function buildRegionServer(options: RegionServerOptions): FastifyInstance
   opsRoutes(app, region, readiness, metrics, metricsAccess);
   if (metricsAccess.listen) {
     const listener = new MetricsListener(metrics, metricsAccess.listen, logger);
-    app.addHook('onReady', async () => { logger.info({ url: await listener.start() }, 'metrics listening'); });
+    app.addHook('onReady', async () => {
+      logger.info({ url: await listener.start() }, 'metrics listening');
+    });
     app.addHook('onClose', () => listener.close());
   }
 
   const sessions = sts?.sessions;
   void app.register(awsJsonSurface, { service, accessKeys, sessions, peers });
-  if (sts) void app.register(stsSurface, { region: service.ctx.region, account: service.ctx.account, accessKeys, ...sts, authorizeAssumeRole: service.authorizeAssumeRole, authorizeSts: service.authorizeSts });
+  if (sts)
+    void app.register(stsSurface, {
+      region: service.ctx.region,
+      account: service.ctx.account,
+      accessKeys,
+      ...sts,
+      authorizeAssumeRole: service.authorizeAssumeRole,
+      authorizeSts: service.authorizeSts,
+    });
   if (mgmt) void app.register(mgmtSurface, { prefix: '/mgmt/v1', api: mgmt, region: service.ctx.region, accessKeys, sessions });
   if (peerApi) void app.register(peerSurface, { prefix: '/peer/v1', api: peerApi });
   return app;

@@ -14,10 +14,21 @@ import { buildRegionServer, type RegionServerOptions } from './region-server.ts'
 export const REGION = 'us-east-1';
 export const ACCOUNT = '111122223333';
 /** An access key whose principal's identity policy allows kms:* and concord:*. */
-export const ADMIN_KEY: AccessKey = { accessKeyId: 'AKIASURFACETEST00001', secretAccessKey: 'surface-test-secret-access-key-01', principal: `arn:aws:iam::${ACCOUNT}:user/admin` };
+export const ADMIN_KEY: AccessKey = {
+  accessKeyId: 'AKIASURFACETEST00001',
+  secretAccessKey: 'surface-test-secret-access-key-01',
+  principal: `arn:aws:iam::${ACCOUNT}:user/admin`,
+};
 /** An access key whose principal no identity policy allows anything. */
-export const NOBODY_KEY: AccessKey = { accessKeyId: 'AKIASURFACETEST00002', secretAccessKey: 'surface-test-secret-access-key-02', principal: `arn:aws:iam::${ACCOUNT}:user/nobody` };
-export const PRINCIPALS = [{ arn: ADMIN_KEY.principal, identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: ['kms:*', 'concord:*'], Resource: '*' }] }] }, { arn: NOBODY_KEY.principal }];
+export const NOBODY_KEY: AccessKey = {
+  accessKeyId: 'AKIASURFACETEST00002',
+  secretAccessKey: 'surface-test-secret-access-key-02',
+  principal: `arn:aws:iam::${ACCOUNT}:user/nobody`,
+};
+export const PRINCIPALS = [
+  { arn: ADMIN_KEY.principal, identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: ['kms:*', 'concord:*'], Resource: '*' }] }] },
+  { arn: NOBODY_KEY.principal },
+];
 
 /**
  * For unit tests of the surfaces: a region's real key service on a fresh SQLite store and
@@ -30,7 +41,13 @@ export function testRegionServer(
 ): { app: FastifyInstance; service: KeyService; store: SqliteStore; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), `concord-${name}-`));
   const store = new SqliteStore(join(dir, 'keys.db'));
-  const service = new KeyService({ region: REGION, account: ACCOUNT, store, unit: SoftwareCryptoUnit.openOrInit(join(dir, 'crypto-unit.json')), principals: PRINCIPALS });
+  const service = new KeyService({
+    region: REGION,
+    account: ACCOUNT,
+    store,
+    unit: SoftwareCryptoUnit.openOrInit(join(dir, 'crypto-unit.json')),
+    principals: PRINCIPALS,
+  });
   const app = buildRegionServer({ service, accessKeys: [ADMIN_KEY, NOBODY_KEY], logger: pino({ level: 'silent' }), ...surfaces({ service, store }) });
   return { app, service, store, dir };
 }
@@ -46,11 +63,22 @@ export interface TestRequest {
 }
 
 /** A request injected into `app`, signed now with SigV4 as the AWS SDK signs it. */
-export async function inject(app: FastifyInstance, { method = 'POST', url, body, headers = {}, service, key = ADMIN_KEY }: TestRequest): Promise<LightMyRequestResponse> {
+export async function inject(
+  app: FastifyInstance,
+  { method = 'POST', url, body, headers = {}, service, key = ADMIN_KEY }: TestRequest,
+): Promise<LightMyRequestResponse> {
   let sent = { host: 'localhost', ...headers };
   if (service !== undefined) {
     const signer = new SignatureV4({ service, region: REGION, credentials: key, sha256: NodeSha256 });
-    const signed = await signer.sign({ method, protocol: 'http:', hostname: 'localhost', path: url, query: {}, headers: sent, ...(body !== undefined ? { body } : {}) });
+    const signed = await signer.sign({
+      method,
+      protocol: 'http:',
+      hostname: 'localhost',
+      path: url,
+      query: {},
+      headers: sent,
+      ...(body !== undefined ? { body } : {}),
+    });
     sent = signed.headers as typeof sent;
   }
   return app.inject({ method: method as 'POST', url, headers: sent, ...(body !== undefined ? { payload: body } : {}) });

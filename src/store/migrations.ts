@@ -4,14 +4,10 @@ import type Database from 'better-sqlite3';
  * Versioned schema steps, shared in spirit by every SQL store: each step runs once, in
  * order, and the applied version is recorded in the same transaction.
  */
-export const sqliteMigrations: string[] = [
-  `CREATE TABLE entries (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID`,
-];
+export const sqliteMigrations: string[] = [`CREATE TABLE entries (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID`];
 
 /** The same schema for PostgreSQL; "C" collation orders keys bytewise, as SQLite does. */
-export const postgresMigrations: string[] = [
-  `CREATE TABLE entries (key text COLLATE "C" PRIMARY KEY, value text NOT NULL)`,
-];
+export const postgresMigrations: string[] = [`CREATE TABLE entries (key text COLLATE "C" PRIMARY KEY, value text NOT NULL)`];
 
 export function migrate(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');

@@ -33,7 +33,9 @@ if (serverUrl) {
     it('migrates once when several nodes open a fresh database at the same time', async () => {
       const { url } = await schema();
       const nodes = await Promise.all(Array.from({ length: 4 }, () => open(url)));
-      await nodes[0]!.transaction((tx) => { tx.put('k', 'v'); });
+      await nodes[0]!.transaction((tx) => {
+        tx.put('k', 'v');
+      });
       assert.equal(await nodes[3]!.get('k'), 'v');
       const client = new pg.Client({ connectionString: url });
       await client.connect();
@@ -72,7 +74,9 @@ if (serverUrl) {
       const application = `concord-loss-${process.pid}`;
       url.searchParams.set('application_name', application);
       const store = await open(url.toString());
-      await store.transaction((tx) => { tx.put('kept', 'yes'); });
+      await store.transaction((tx) => {
+        tx.put('kept', 'yes');
+      });
       const admin = new pg.Client({ connectionString: serverUrl });
       await admin.connect();
       try {

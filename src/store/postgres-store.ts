@@ -92,13 +92,17 @@ export class PostgresStore implements Store {
         get: async (key) => (await written(), selectValue(client, key, '')),
         getForUpdate: async (key) => (await written(), selectValue(client, key, 'FOR UPDATE')),
         list: async (prefix, options = {}) => (await written(), selectRange(client, prefix, options)),
-        put: (key, value) => { write('INSERT INTO entries (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]); },
+        put: (key, value) => {
+          write('INSERT INTO entries (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+        },
         create: async (key, value) => {
           await written();
           const { rowCount } = await query(client, 'INSERT INTO entries (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, value]);
           if (rowCount === 0) throw new StoreConflictError(key);
         },
-        delete: (key) => { write('DELETE FROM entries WHERE key = $1', [key]); },
+        delete: (key) => {
+          write('DELETE FROM entries WHERE key = $1', [key]);
+        },
       };
       try {
         const result = await work(tx);
@@ -169,7 +173,10 @@ export class PostgresStore implements Store {
     this.held.clear();
     const client = await lease?.catch(() => undefined);
     if (!client) return;
-    const unlocked = await query(client, 'SELECT pg_advisory_unlock_all()').then(() => true, () => false);
+    const unlocked = await query(client, 'SELECT pg_advisory_unlock_all()').then(
+      () => true,
+      () => false,
+    );
     client.release(unlocked ? undefined : true);
   }
 
@@ -223,11 +230,7 @@ function statementName(text: string): string {
   return name;
 }
 
-async function query<R extends pg.QueryResultRow = pg.QueryResultRow>(
-  on: Queryable,
-  text: string,
-  values: string[] = [],
-): Promise<pg.QueryResult<R>> {
+async function query<R extends pg.QueryResultRow = pg.QueryResultRow>(on: Queryable, text: string, values: string[] = []): Promise<pg.QueryResult<R>> {
   try {
     return await on.query<R>({ name: values.length === 0 ? undefined : statementName(text), text, values });
   } catch (error) {

@@ -13,7 +13,9 @@ storeSuite('SQLite', () => Promise.resolve(new SqliteStore(freshPath())));
 it('keeps its database to itself while open, as the one node of its region, and lets it go on close', async () => {
   const path = freshPath();
   const store = new SqliteStore(path);
-  await store.transaction((tx) => { tx.put('k', 'v'); });
+  await store.transaction((tx) => {
+    tx.put('k', 'v');
+  });
   try {
     assert.throws(() => new SqliteStore(path), { code: 'SQLITE_BUSY' });
   } finally {

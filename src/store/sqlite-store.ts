@@ -38,12 +38,8 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db);
     this.getStmt = this.db.prepare<[string], string>('SELECT value FROM entries WHERE key = ?').pluck();
-    this.listStmt = this.db.prepare(
-      'SELECT key, value FROM entries WHERE key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?',
-    );
-    this.putStmt = this.db.prepare(
-      'INSERT INTO entries (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-    );
+    this.listStmt = this.db.prepare('SELECT key, value FROM entries WHERE key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?');
+    this.putStmt = this.db.prepare('INSERT INTO entries (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
     this.deleteStmt = this.db.prepare('DELETE FROM entries WHERE key = ?');
     this.nowStmt = this.db.prepare<[], number>("SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER)").pluck();
   }

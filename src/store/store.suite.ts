@@ -61,19 +61,31 @@ export function storeSuite(name: string, open: () => Promise<Store>): void {
         tx.put('f/1', 'outside');
       });
       const all = await store.list('e/');
-      assert.deepEqual(all.map((e) => e.value), ['1', '2', '3', '4', '5']);
+      assert.deepEqual(
+        all.map((e) => e.value),
+        ['1', '2', '3', '4', '5'],
+      );
       const page = await store.list('e/', { after: 'e/2', limit: 2 });
-      assert.deepEqual(page.map((e) => e.key), ['e/3', 'e/4']);
+      assert.deepEqual(
+        page.map((e) => e.key),
+        ['e/3', 'e/4'],
+      );
     });
 
     it('deletes keys', async () => {
-      await store.transaction((tx) => { tx.put('g/1', 'v'); });
-      await store.transaction((tx) => { tx.delete('g/1'); });
+      await store.transaction((tx) => {
+        tx.put('g/1', 'v');
+      });
+      await store.transaction((tx) => {
+        tx.delete('g/1');
+      });
       assert.equal(await store.get('g/1'), undefined);
     });
 
     it('loses no update when transactions on one key run concurrently', async () => {
-      await store.transaction((tx) => { tx.put('h/counter', '0'); });
+      await store.transaction((tx) => {
+        tx.put('h/counter', '0');
+      });
       await Promise.all(
         Array.from({ length: 20 }, () =>
           store.transaction(async (tx) => {
@@ -96,7 +108,7 @@ export function storeSuite(name: string, open: () => Promise<Store>): void {
       assert.equal(await store.get('j/other'), 'written');
     });
 
-    it('shows a transaction\'s writes to others only once it commits', async () => {
+    it("shows a transaction's writes to others only once it commits", async () => {
       let release = (): void => undefined;
       const held = new Promise<void>((resolve) => (release = resolve));
       const writing = store.transaction(async (tx) => {
@@ -120,16 +132,29 @@ export function storeSuite(name: string, open: () => Promise<Store>): void {
         tx.delete('l/2');
         tx.put('l/0', '0');
         tx.put('l/4', '4');
-        assert.deepEqual((await tx.list('l/')).map((e) => e.key), ['l/0', 'l/1', 'l/3', 'l/4']);
-        assert.deepEqual((await tx.list('l/', { after: 'l/0', limit: 2 })).map((e) => e.key), ['l/1', 'l/3']);
+        assert.deepEqual(
+          (await tx.list('l/')).map((e) => e.key),
+          ['l/0', 'l/1', 'l/3', 'l/4'],
+        );
+        assert.deepEqual(
+          (await tx.list('l/', { after: 'l/0', limit: 2 })).map((e) => e.key),
+          ['l/1', 'l/3'],
+        );
       });
     });
 
     it('orders keys bytewise, whatever their case or punctuation', async () => {
       const keys = ['m/b', 'm/B', 'm/a-1', 'm/a_1', 'm/a.1', 'm/a1', 'm/Z', 'm/~'];
-      await store.transaction((tx) => { keys.forEach((key) => { tx.put(key, key); }); });
+      await store.transaction((tx) => {
+        keys.forEach((key) => {
+          tx.put(key, key);
+        });
+      });
       const byteOrder = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-      assert.deepEqual((await store.list('m/')).map((e) => e.key), byteOrder);
+      assert.deepEqual(
+        (await store.list('m/')).map((e) => e.key),
+        byteOrder,
+      );
     });
 
     it('runs exclusive work when it is the only node', async () => {
@@ -147,7 +172,9 @@ export function storeSuite(name: string, open: () => Promise<Store>): void {
 
     it('keeps values with any unicode text intact', async () => {
       const value = JSON.stringify({ text: 'ünïcødé ✓ \u0000 "quotes"' });
-      await store.transaction((tx) => { tx.put('i/1', value); });
+      await store.transaction((tx) => {
+        tx.put('i/1', value);
+      });
       assert.equal(await store.get('i/1'), value);
     });
   });

@@ -15,7 +15,10 @@ describe('time index', () => {
       for (const at of [1_000_000, 5, 30_000]) tx.put(timeIndexPath('order', at, `id-${at}`), '');
     });
     const entries = await store.list('order/');
-    assert.deepEqual(entries.map((entry) => timeIndexTime(entry.key)), [5, 30_000, 1_000_000]);
+    assert.deepEqual(
+      entries.map((entry) => timeIndexTime(entry.key)),
+      [5, 30_000, 1_000_000],
+    );
     assert.equal(entries[0]!.key, 'order/000000000000005/id-5');
   });
 

@@ -6,7 +6,9 @@ import { after, test } from 'node:test';
 import { makePrivateDir, makePrivateFile } from './make-private-dir.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'concord-private-'));
-after(() => { rmSync(dir, { recursive: true, force: true }); });
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 const mode = (path: string) => statSync(path).mode & 0o777;
 
 /** Runs `work` under `umask`, then restores the process's. */
@@ -20,9 +22,15 @@ function underUmask(umask: number, work: () => void): void {
 }
 
 test('makePrivateDir creates every missing directory 0700 under a permissive or an odd umask', () => {
-  for (const [name, umask] of [['permissive', 0o000], ['odd', 0o377]] as const) {
-    underUmask(umask, () => { makePrivateDir(join(dir, name, 'b', 'c')); });
-    for (const path of [join(dir, name), join(dir, name, 'b'), join(dir, name, 'b', 'c')]) assert.equal(mode(path), 0o700, `${path} under umask ${umask.toString(8)}`);
+  for (const [name, umask] of [
+    ['permissive', 0o000],
+    ['odd', 0o377],
+  ] as const) {
+    underUmask(umask, () => {
+      makePrivateDir(join(dir, name, 'b', 'c'));
+    });
+    for (const path of [join(dir, name), join(dir, name, 'b'), join(dir, name, 'b', 'c')])
+      assert.equal(mode(path), 0o700, `${path} under umask ${umask.toString(8)}`);
   }
 });
 
@@ -36,7 +44,9 @@ test('makePrivateDir leaves a directory that already exists as it is', () => {
 });
 
 test('makePrivateFile creates a file 0600 whatever the umask and tightens an existing one, keeping its contents', () => {
-  underUmask(0o000, () => { makePrivateFile(join(dir, 'new.db')); });
+  underUmask(0o000, () => {
+    makePrivateFile(join(dir, 'new.db'));
+  });
   assert.equal(mode(join(dir, 'new.db')), 0o600);
   const existing = join(dir, 'old.db');
   writeFileSync(existing, 'kept', { mode: 0o644 });

@@ -6,7 +6,9 @@ import { after, test } from 'node:test';
 import { writeSecretFile } from './write-secret-file.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'concord-secret-'));
-after(() => { rmSync(dir, { recursive: true, force: true }); });
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
 test('writeSecretFile creates missing directories and a file readable only by its owner, leaving no temporary file', () => {
   const path = join(dir, 'a', 'b', 'secret.json');

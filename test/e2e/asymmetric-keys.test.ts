@@ -1,5 +1,16 @@
 import assert from 'node:assert/strict';
-import { constants, createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, publicEncrypt, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  publicEncrypt,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import {
   CreateKeyCommand,
@@ -46,8 +57,7 @@ const flipped = (bytes: Uint8Array): Buffer => {
 describe('asymmetric keys through the AWS SDK', () => {
   let dev: DevDeployment;
   let kms: KMSClient;
-  const createKey = async (KeySpec: KeySpec, KeyUsage: KeyUsageType) =>
-    (await kms.send(new CreateKeyCommand({ KeySpec, KeyUsage }))).KeyMetadata!;
+  const createKey = async (KeySpec: KeySpec, KeyUsage: KeyUsageType) => (await kms.send(new CreateKeyCommand({ KeySpec, KeyUsage }))).KeyMetadata!;
   const publicKeyOf = async (KeyId: string) =>
     createPublicKey({ key: Buffer.from((await kms.send(new GetPublicKeyCommand({ KeyId }))).PublicKey!), format: 'der', type: 'spki' });
 
@@ -59,7 +69,14 @@ describe('asymmetric keys through the AWS SDK', () => {
     await dev.stop();
   });
 
-  const rsaSigning = ['RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA_512', 'RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384', 'RSASSA_PKCS1_V1_5_SHA_512'];
+  const rsaSigning = [
+    'RSASSA_PSS_SHA_256',
+    'RSASSA_PSS_SHA_384',
+    'RSASSA_PSS_SHA_512',
+    'RSASSA_PKCS1_V1_5_SHA_256',
+    'RSASSA_PKCS1_V1_5_SHA_384',
+    'RSASSA_PKCS1_V1_5_SHA_512',
+  ];
   const signingSpecs: [KeySpec, string[]][] = [
     ['RSA_2048', rsaSigning],
     ['RSA_3072', rsaSigning],
@@ -85,8 +102,13 @@ describe('asymmetric keys through the AWS SDK', () => {
       const publicKey = createPublicKey({ key: Buffer.from(response.PublicKey!), format: 'der', type: 'spki' });
       for (const name of algorithms) {
         const SigningAlgorithm = name as SigningAlgorithmSpec;
-        const digest = createHash(`sha${name.slice(-3)}`).update(message).digest();
-        const both = [[message, 'RAW'], [digest, 'DIGEST']] as const;
+        const digest = createHash(`sha${name.slice(-3)}`)
+          .update(message)
+          .digest();
+        const both = [
+          [message, 'RAW'],
+          [digest, 'DIGEST'],
+        ] as const;
         const inputs = { ED25519_SHA_512: [both[0]], ED25519_PH_SHA_512: [both[1]] }[name] ?? both;
         for (const [Message, MessageType] of inputs) {
           const signed = await kms.send(new SignCommand({ KeyId, Message, MessageType, SigningAlgorithm }));
@@ -95,10 +117,9 @@ describe('asymmetric keys through the AWS SDK', () => {
           assert.ok(independentlyVerifies(publicKey, name, signed.Signature!), `${name} ${MessageType} verifies independently`);
           const verified = await kms.send(new VerifyCommand({ KeyId, Message, MessageType, SigningAlgorithm, Signature: signed.Signature }));
           assert.equal(verified.SignatureValid, true);
-          await assert.rejects(
-            kms.send(new VerifyCommand({ KeyId, Message, MessageType, SigningAlgorithm, Signature: flipped(signed.Signature!) })),
-            { name: 'KMSInvalidSignatureException' },
-          );
+          await assert.rejects(kms.send(new VerifyCommand({ KeyId, Message, MessageType, SigningAlgorithm, Signature: flipped(signed.Signature!) })), {
+            name: 'KMSInvalidSignatureException',
+          });
         }
       }
     });
@@ -108,7 +129,9 @@ describe('asymmetric keys through the AWS SDK', () => {
     const { KeyId } = await createKey('ECC_NIST_P256', 'SIGN_VERIFY');
     const signed = await kms.send(new SignCommand({ KeyId, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' }));
     const digest = createHash('sha256').update(message).digest();
-    const valid = await kms.send(new VerifyCommand({ KeyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256', Signature: signed.Signature }));
+    const valid = await kms.send(
+      new VerifyCommand({ KeyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256', Signature: signed.Signature }),
+    );
     assert.equal(valid.SignatureValid, true);
     await assert.rejects(
       kms.send(new VerifyCommand({ KeyId, Message: Buffer.from('another message'), SigningAlgorithm: 'ECDSA_SHA_256', Signature: signed.Signature })),
@@ -156,7 +179,10 @@ describe('asymmetric keys through the AWS SDK', () => {
       const KeyId = metadata.KeyId!;
       const publicKey = await publicKeyOf(KeyId);
       const modulusBytes = Number(spec.slice(4)) / 8;
-      for (const [EncryptionAlgorithm, oaepHash, hashBytes] of [['RSAES_OAEP_SHA_1', 'sha1', 20], ['RSAES_OAEP_SHA_256', 'sha256', 32]] as const) {
+      for (const [EncryptionAlgorithm, oaepHash, hashBytes] of [
+        ['RSAES_OAEP_SHA_1', 'sha1', 20],
+        ['RSAES_OAEP_SHA_256', 'sha256', 32],
+      ] as const) {
         const plaintext = Buffer.from(`secret under ${EncryptionAlgorithm}`);
         const local = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash }, plaintext);
         const decrypted = await kms.send(new DecryptCommand({ KeyId, CiphertextBlob: local, EncryptionAlgorithm }));
@@ -258,7 +284,16 @@ describe('asymmetric keys through the AWS SDK', () => {
       wrappingKeyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     });
 
-    const pairSpecs: DataKeyPairSpec[] = ['RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521', 'ECC_SECG_P256K1', 'ECC_NIST_EDWARDS25519'];
+    const pairSpecs: DataKeyPairSpec[] = [
+      'RSA_2048',
+      'RSA_3072',
+      'RSA_4096',
+      'ECC_NIST_P256',
+      'ECC_NIST_P384',
+      'ECC_NIST_P521',
+      'ECC_SECG_P256K1',
+      'ECC_NIST_EDWARDS25519',
+    ];
     for (const KeyPairSpec of pairSpecs) {
       it(`${KeyPairSpec} private key signs what its public key verifies, and Decrypt returns the same PKCS#8 key`, async () => {
         const pair = await kms.send(new GenerateDataKeyPairCommand({ KeyId: wrappingKeyId, KeyPairSpec, EncryptionContext: context }));

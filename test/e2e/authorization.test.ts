@@ -90,7 +90,10 @@ describe('authorization by key policies, identity policies and grants', () => {
 
     it('gives a principal without identity policies nothing, not even DescribeKey', async () => {
       const key = await createKey();
-      await assert.rejects(auditor.send(new DescribeKeyCommand({ KeyId: key.KeyId })), denied(AUDITOR, 'DescribeKey', key.Arn, noIdentityPolicy('DescribeKey')));
+      await assert.rejects(
+        auditor.send(new DescribeKeyCommand({ KeyId: key.KeyId })),
+        denied(AUDITOR, 'DescribeKey', key.Arn, noIdentityPolicy('DescribeKey')),
+      );
     });
 
     it('decides CreateKey and ListKeys by identity policies alone', async () => {
@@ -113,7 +116,10 @@ describe('authorization by key policies, identity policies and grants', () => {
     it('allows a principal the key policy names directly, without any identity policy', async () => {
       const key = await createKey(policy(rootDelegation, { Effect: 'Allow', Principal: { AWS: AUDITOR }, Action: 'kms:DescribeKey', Resource: '*' }));
       assert.equal((await auditor.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata?.KeyId, key.KeyId);
-      await assert.rejects(auditor.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x') })), denied(AUDITOR, 'Encrypt', key.Arn, noIdentityPolicy('Encrypt')));
+      await assert.rejects(
+        auditor.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x') })),
+        denied(AUDITOR, 'Encrypt', key.Arn, noIdentityPolicy('Encrypt')),
+      );
     });
 
     it('allows Decrypt only with the encryption context the condition requires', async () => {
@@ -124,7 +130,10 @@ describe('authorization by key policies, identity policies and grants', () => {
           Principal: { AWS: [APP] },
           Action: 'kms:Decrypt',
           Resource: '*',
-          Condition: { StringEquals: { 'kms:EncryptionContext:purpose': 'billing' }, 'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['purpose', 'tenant'] } },
+          Condition: {
+            StringEquals: { 'kms:EncryptionContext:purpose': 'billing' },
+            'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['purpose', 'tenant'] },
+          },
         }),
       );
       const billing = await encrypt(app, key.KeyId, { purpose: 'billing', tenant: 't1' });
@@ -141,7 +150,11 @@ describe('authorization by key policies, identity policies and grants', () => {
 
     it('lets an explicit deny in the key policy win over every allow', async () => {
       const key = await createKey(
-        policy(rootDelegation, { Effect: 'Allow', Principal: '*', Action: 'kms:*', Resource: '*' }, { Sid: 'No app encryption', Effect: 'Deny', Principal: { AWS: APP }, Action: 'kms:Encrypt', Resource: '*' }),
+        policy(
+          rootDelegation,
+          { Effect: 'Allow', Principal: '*', Action: 'kms:*', Resource: '*' },
+          { Sid: 'No app encryption', Effect: 'Deny', Principal: { AWS: APP }, Action: 'kms:Encrypt', Resource: '*' },
+        ),
       );
       await assert.rejects(encrypt(app, key.KeyId), denied(APP, 'Encrypt', key.Arn, 'with an explicit deny in a resource-based policy'));
       await encrypt(admin, key.KeyId);
@@ -194,7 +207,9 @@ describe('authorization by key policies, identity policies and grants', () => {
       );
       assert.match(GrantId!, /^[0-9a-f]{64}$/);
       const inside = await encrypt(auditor, key.KeyId, { tenant: 'acme', file: 'a.txt' });
-      const decrypted = await auditor.send(new DecryptCommand({ CiphertextBlob: inside, EncryptionContext: { tenant: 'acme', file: 'a.txt' }, GrantTokens: [GrantToken!] }));
+      const decrypted = await auditor.send(
+        new DecryptCommand({ CiphertextBlob: inside, EncryptionContext: { tenant: 'acme', file: 'a.txt' }, GrantTokens: [GrantToken!] }),
+      );
       assert.equal(Buffer.from(decrypted.Plaintext!).toString(), 'payroll');
       await assert.rejects(encrypt(auditor, key.KeyId, { tenant: 'other' }), denied(AUDITOR, 'Encrypt', key.Arn, noIdentityPolicy('Encrypt')));
       await assert.rejects(encrypt(auditor, key.KeyId), { name: 'AccessDeniedException' });
@@ -203,7 +218,9 @@ describe('authorization by key policies, identity policies and grants', () => {
 
     it('refuses a grant token this service did not issue', async () => {
       const key = await createKey();
-      await assert.rejects(admin.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x'), GrantTokens: ['not-a-token'] })), { name: 'InvalidGrantTokenException' });
+      await assert.rejects(admin.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x'), GrantTokens: ['not-a-token'] })), {
+        name: 'InvalidGrantTokenException',
+      });
     });
 
     it('returns the same grant for a retried CreateGrant with the same name and parameters', async () => {
@@ -219,7 +236,13 @@ describe('authorization by key policies, identity policies and grants', () => {
       assert.equal(Grants!.length, 2);
       const listed = Grants!.find((grant) => grant.GrantId === first.GrantId)!;
       assert.deepEqual(
-        { KeyId: listed.KeyId, Name: listed.Name, GranteePrincipal: listed.GranteePrincipal, IssuingAccount: listed.IssuingAccount, Operations: listed.Operations },
+        {
+          KeyId: listed.KeyId,
+          Name: listed.Name,
+          GranteePrincipal: listed.GranteePrincipal,
+          IssuingAccount: listed.IssuingAccount,
+          Operations: listed.Operations,
+        },
         { KeyId: key.Arn, Name: 'app-access', GranteePrincipal: APP, IssuingAccount: ROOT, Operations: ['Decrypt', 'Encrypt'] },
       );
     });
@@ -249,7 +272,10 @@ describe('authorization by key policies, identity policies and grants', () => {
       assert.ok(retirable.Grants!.some((grant) => grant.GrantId === GrantId && grant.RetiringPrincipal === APP));
       await assert.rejects(auditor.send(new RetireGrantCommand({ GrantToken })), { name: 'AccessDeniedException' });
       await app.send(new RetireGrantCommand({ GrantToken }));
-      await assert.rejects(auditor.send(new DescribeKeyCommand({ KeyId: key.KeyId })), denied(AUDITOR, 'DescribeKey', key.Arn, noIdentityPolicy('DescribeKey')));
+      await assert.rejects(
+        auditor.send(new DescribeKeyCommand({ KeyId: key.KeyId })),
+        denied(AUDITOR, 'DescribeKey', key.Arn, noIdentityPolicy('DescribeKey')),
+      );
       await assert.rejects(app.send(new RetireGrantCommand({ KeyId: key.Arn, GrantId })), { name: 'NotFoundException' });
     });
 
@@ -264,7 +290,10 @@ describe('authorization by key policies, identity policies and grants', () => {
       const key = await createKey();
       const { GrantId } = await admin.send(new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: AUDITOR, Operations: ['Encrypt'] }));
       await encrypt(auditor, key.KeyId);
-      await assert.rejects(app.send(new RevokeGrantCommand({ KeyId: key.KeyId, GrantId })), denied(APP, 'RevokeGrant', key.Arn, noIdentityPolicy('RevokeGrant')));
+      await assert.rejects(
+        app.send(new RevokeGrantCommand({ KeyId: key.KeyId, GrantId })),
+        denied(APP, 'RevokeGrant', key.Arn, noIdentityPolicy('RevokeGrant')),
+      );
       await admin.send(new RevokeGrantCommand({ KeyId: key.KeyId, GrantId }));
       await assert.rejects(encrypt(auditor, key.KeyId), denied(AUDITOR, 'Encrypt', key.Arn, noIdentityPolicy('Encrypt')));
       await assert.rejects(admin.send(new RevokeGrantCommand({ KeyId: key.KeyId, GrantId })), { name: 'NotFoundException' });
@@ -279,22 +308,41 @@ describe('authorization by key policies, identity policies and grants', () => {
     it('let a grantee holding CreateGrant pass on only its operations, under a constraint at least as strict', async () => {
       const key = await createKey();
       await admin.send(
-        new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: AUDITOR, Operations: ['CreateGrant', 'Decrypt'], Constraints: { EncryptionContextSubset: { tenant: 'acme' } } }),
+        new CreateGrantCommand({
+          KeyId: key.KeyId,
+          GranteePrincipal: AUDITOR,
+          Operations: ['CreateGrant', 'Decrypt'],
+          Constraints: { EncryptionContextSubset: { tenant: 'acme' } },
+        }),
       );
       const wider = { KeyId: key.KeyId, GranteePrincipal: APP };
-      await assert.rejects(auditor.send(new CreateGrantCommand({ ...wider, Operations: ['Decrypt', 'Encrypt'], Constraints: { EncryptionContextEquals: { tenant: 'acme' } } })), { name: 'AccessDeniedException' });
+      await assert.rejects(
+        auditor.send(new CreateGrantCommand({ ...wider, Operations: ['Decrypt', 'Encrypt'], Constraints: { EncryptionContextEquals: { tenant: 'acme' } } })),
+        { name: 'AccessDeniedException' },
+      );
       await assert.rejects(auditor.send(new CreateGrantCommand({ ...wider, Operations: ['Decrypt'] })), { name: 'AccessDeniedException' });
-      await assert.rejects(auditor.send(new CreateGrantCommand({ ...wider, Operations: ['Decrypt'], Constraints: { EncryptionContextSubset: { tenant: 'other' } } })), { name: 'AccessDeniedException' });
+      await assert.rejects(
+        auditor.send(new CreateGrantCommand({ ...wider, Operations: ['Decrypt'], Constraints: { EncryptionContextSubset: { tenant: 'other' } } })),
+        { name: 'AccessDeniedException' },
+      );
       await auditor.send(new CreateGrantCommand({ ...wider, Operations: ['Decrypt'], Constraints: { EncryptionContextEquals: { tenant: 'acme' } } }));
       const exact = await encrypt(admin, key.KeyId, { tenant: 'acme' });
       const more = await encrypt(admin, key.KeyId, { tenant: 'acme', file: 'b.txt' });
-      assert.equal(Buffer.from((await app.send(new DecryptCommand({ CiphertextBlob: exact, EncryptionContext: { tenant: 'acme' } }))).Plaintext!).toString(), 'payroll');
-      await assert.rejects(app.send(new DecryptCommand({ CiphertextBlob: more, EncryptionContext: { tenant: 'acme', file: 'b.txt' } })), denied(APP, 'Decrypt', key.Arn, noIdentityPolicy('Decrypt')));
+      assert.equal(
+        Buffer.from((await app.send(new DecryptCommand({ CiphertextBlob: exact, EncryptionContext: { tenant: 'acme' } }))).Plaintext!).toString(),
+        'payroll',
+      );
+      await assert.rejects(
+        app.send(new DecryptCommand({ CiphertextBlob: more, EncryptionContext: { tenant: 'acme', file: 'b.txt' } })),
+        denied(APP, 'Decrypt', key.Arn, noIdentityPolicy('Decrypt')),
+      );
     });
 
     it('refuse operations the key cannot perform', async () => {
       const key = await createKey();
-      await assert.rejects(admin.send(new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: APP, Operations: ['Sign'] })), { name: 'ValidationException' });
+      await assert.rejects(admin.send(new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: APP, Operations: ['Sign'] })), {
+        name: 'ValidationException',
+      });
     });
   });
 });

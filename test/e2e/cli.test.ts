@@ -67,7 +67,9 @@ describe('the AWS CLI against concord dev', () => {
   });
 
   it('creates a key, encrypts a file, decrypts it and lists the key', async () => {
-    const created = JSON.parse(await aws('create-key', '--description', 'from the AWS CLI')) as { KeyMetadata: { KeyId: string; Arn: string; Description: string } };
+    const created = JSON.parse(await aws('create-key', '--description', 'from the AWS CLI')) as {
+      KeyMetadata: { KeyId: string; Arn: string; Description: string };
+    };
     assert.equal(created.KeyMetadata.Description, 'from the AWS CLI');
     const plaintext = Buffer.from('plaintext that went through the AWS CLI\n');
     writeFileSync(join(dir, 'plain.txt'), plaintext);
@@ -106,7 +108,8 @@ describe('concord server --config', () => {
   });
 
   /** Crypto units for configurations refused before any unit is opened. */
-  const UNITS_NEVER_OPENED = 'cryptoUnits: { units: [{ id: op-1, role: operational, kind: software, dir: /tmp/never-op }, { id: rec-1, role: recovery, kind: software, dir: /tmp/never-rec }] }';
+  const UNITS_NEVER_OPENED =
+    'cryptoUnits: { units: [{ id: op-1, role: operational, kind: software, dir: /tmp/never-op }, { id: rec-1, role: recovery, kind: software, dir: /tmp/never-rec }] }';
 
   const writeConfig = (name: string, text: string): string => {
     const path = join(dir, name);
@@ -148,7 +151,11 @@ describe('concord server --config', () => {
       ].join('\n'),
     );
     const child = spawn(process.execPath, [BIN, 'server', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code); }));
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code) => {
+        resolve(code);
+      }),
+    );
     try {
       const endpoint = `http://127.0.0.1:${port}`;
       await waitForHealth(endpoint);

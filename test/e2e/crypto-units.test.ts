@@ -4,14 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
-import {
-  CreateKeyCommand,
-  DecryptCommand,
-  EncryptCommand,
-  GetParametersForImportCommand,
-  ImportKeyMaterialCommand,
-  type KMSClient,
-} from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, GetParametersForImportCommand, ImportKeyMaterialCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { readSigkey } from '../../src/cryptounits/index.ts';
 import { softwareUnits, startServerRegion, tke, tkeOk, type ServerRegion } from './tke-harness.ts';
 
@@ -110,7 +103,9 @@ describe('the master key ceremony through concord tke', () => {
     await assertDecrypts(east.client(), sealed);
 
     const KeyId = (await east.client().send(new CreateKeyCommand({ Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
-    const parameters = await east.client().send(new GetParametersForImportCommand({ KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+    const parameters = await east
+      .client()
+      .send(new GetParametersForImportCommand({ KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
     const key = createPublicKey({ key: Buffer.from(parameters.PublicKey!), format: 'der', type: 'spki' });
     const EncryptedKeyMaterial = publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, randomBytes(32));
     pendingImport = { KeyId, ImportToken: parameters.ImportToken!, EncryptedKeyMaterial };
@@ -143,7 +138,8 @@ describe('the master key ceremony through concord tke', () => {
     assert.equal(after, afterRec);
     assert.deepEqual(registerColumn(compare, 'old'), [before, before]);
     await assertDecrypts(east.client(), sealed);
-    for (const keyId of stored.filter((_, i) => i % 500 === 0)) await assertDecrypts(east.client(), [await seal(east.client(), keyId, `after rotation ${keyId}`)]);
+    for (const keyId of stored.filter((_, i) => i % 500 === 0))
+      await assertDecrypts(east.client(), [await seal(east.client(), keyId, `after rotation ${keyId}`)]);
   });
 
   it('finishes a rotation whose concord tke process was killed while re-wrapping, when run again', async () => {
@@ -193,7 +189,11 @@ describe('the master key ceremony through concord tke', () => {
       { name: 'bob', sigkeyFile: join(workspace, 'sigkeys', 'bob.json'), password: 'correct horse battery staple' },
       { name: 'carol', publicKey: readSigkey(join(workspace, 'sigkeys', 'carol.json')).publicKey },
     ];
-    west = await startServerRegion(dir, 'us-west-2', softwareUnits(dir, 'us-west-2', { autoInit: true, administrators, thresholds: { signature: 2, revocation: 2 } }));
+    west = await startServerRegion(
+      dir,
+      'us-west-2',
+      softwareUnits(dir, 'us-west-2', { autoInit: true, administrators, thresholds: { signature: 2, revocation: 2 } }),
+    );
     const westSealed = [await seal(west.client(), (await createKeys(west.client(), 1))[0]!, 'west before recovery')];
     await ok('cryptounit-add', '--endpoint', west.endpoint, '--all');
     const differing = await ok('cryptounit-compare');
@@ -221,7 +221,10 @@ describe('the master key ceremony through concord tke', () => {
     assert.match(await ok('cryptounit-compare'), /^\* signature threshold +3 +2 +2 +2$/m);
     const refused = await tke(workspace, ['auto-mk-rotate']);
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /different signature thresholds \(us-west-2-op: 3, us-east-1-op: 2.*\); make them equal with 'concord tke cryptounit-thrhld-set'/);
+    assert.match(
+      refused.stderr,
+      /different signature thresholds \(us-west-2-op: 3, us-east-1-op: 2.*\); make them equal with 'concord tke cryptounit-thrhld-set'/,
+    );
 
     assert.match(await ok('cryptounit-admin-list'), /dave/);
     const removed = await ok('cryptounit-admin-rm', '--sigkey', 'dave');

@@ -69,7 +69,12 @@ describe('cryptographic operations through the AWS SDK', () => {
 
     it('answers InvalidCiphertextException for a wrong or missing encryption context', async () => {
       const CiphertextBlob = await encrypt(context);
-      const wrongContexts: (Record<string, string> | undefined)[] = [{ tenant: 'acme', purpose: 'other' }, { tenant: 'acme' }, { ...context, extra: 'x' }, undefined];
+      const wrongContexts: (Record<string, string> | undefined)[] = [
+        { tenant: 'acme', purpose: 'other' },
+        { tenant: 'acme' },
+        { ...context, extra: 'x' },
+        undefined,
+      ];
       for (const EncryptionContext of wrongContexts) {
         await assert.rejects(kms.send(new DecryptCommand({ CiphertextBlob, EncryptionContext })), { name: 'InvalidCiphertextException' });
       }

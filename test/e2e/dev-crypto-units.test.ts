@@ -35,7 +35,9 @@ describe('crypto units of concord dev', () => {
       assert.equal(patterns.length, 2, listing);
       assert.equal(patterns[0], patterns[1]);
       // The log reaches the test on stdout, apart from the start banner on stderr.
-      await eventually(() => { assert.match(dev.output(), /Loaded the master key [0-9a-f]{16} of a single-file crypto unit into recovery unit us-east-1-rec-1/); });
+      await eventually(() => {
+        assert.match(dev.output(), /Loaded the master key [0-9a-f]{16} of a single-file crypto unit into recovery unit us-east-1-rec-1/);
+      });
     } finally {
       await dev.stop();
     }
@@ -56,14 +58,20 @@ describe('crypto units of concord dev', () => {
       }
       assert.match(await tkeOk(workspace, ['cryptounit-admin-list'], password), /dev-admin +[0-9a-f]{16}  \(signature key 'dev-admin' in the workspace\)/);
 
-      const sealed = (await dev.client().send(new EncryptCommand({ KeyId: (await dev.client().send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!, Plaintext: Buffer.from('rotated') }))).CiphertextBlob!;
+      const sealed = (
+        await dev
+          .client()
+          .send(new EncryptCommand({ KeyId: (await dev.client().send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!, Plaintext: Buffer.from('rotated') }))
+      ).CiphertextBlob!;
       await tkeOk(workspace, ['cryptounit-rm', '--unit', 'us-west-2-op-1,us-west-2-rec-1'], password);
       assert.match(await tkeOk(workspace, ['auto-mk-rotate'], password), /Master key rotated: [0-9a-f]{16} is current in 2 crypto unit\(s\)/);
       await dev.restart();
       assert.equal(devAdministrator(dev).password, password);
       assert.equal(Buffer.from((await dev.client().send(new DecryptCommand({ CiphertextBlob: sealed }))).Plaintext!).toString(), 'rotated');
       // The restart found the units set up: no ceremony ran again (four units, two regions, before it).
-      await eventually(() => { assert.match(dev.output(), /crypto units open[^]*crypto units open[^]*crypto units open[^]*crypto units open/); });
+      await eventually(() => {
+        assert.match(dev.output(), /crypto units open[^]*crypto units open[^]*crypto units open[^]*crypto units open/);
+      });
       assert.equal(dev.output().match(/left imprint mode/g)?.length, 4);
       assert.equal(dev.output().match(/Created a new master key/g)?.length, 2);
     } finally {

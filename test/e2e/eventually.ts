@@ -3,7 +3,8 @@ export async function eventually(check: () => void | Promise<void>, { timeoutMs 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      await check(); return;
+      await check();
+      return;
     } catch (error) {
       if (Date.now() > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, intervalMs));

@@ -15,8 +15,14 @@ export const BIN = new URL('../../bin/concord.js', import.meta.url).pathname;
 async function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', () => { resolve(false); });
-    server.listen(port, '127.0.0.1', () => server.close(() => { resolve(true); }));
+    server.once('error', () => {
+      resolve(false);
+    });
+    server.listen(port, '127.0.0.1', () =>
+      server.close(() => {
+        resolve(true);
+      }),
+    );
   });
 }
 
@@ -56,14 +62,29 @@ export async function startDev(options: { regions?: string[]; dataDir?: string; 
   const launch = async (): Promise<void> => {
     child = spawn(
       process.execPath,
-      [BIN, 'dev', '--regions', regions.join(','), '--port', String(port), '--data', dataDir,
-        '--access-key-id', ACCESS_KEY_ID, '--secret-access-key', SECRET_ACCESS_KEY, ...(options.extraArgs ?? [])],
+      [
+        BIN,
+        'dev',
+        '--regions',
+        regions.join(','),
+        '--port',
+        String(port),
+        '--data',
+        dataDir,
+        '--access-key-id',
+        ACCESS_KEY_ID,
+        '--secret-access-key',
+        SECRET_ACCESS_KEY,
+        ...(options.extraArgs ?? []),
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     stderr = '';
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new Error(`concord dev did not start:\n${stderr}`)); }, 30000);
+      const timer = setTimeout(() => {
+        reject(new Error(`concord dev did not start:\n${stderr}`));
+      }, 30000);
       child.stderr!.on('data', (chunk: Buffer) => {
         stderr += chunk.toString();
         if (stderr.includes('Concord dev deployment is running')) {
@@ -80,7 +101,11 @@ export async function startDev(options: { regions?: string[]; dataDir?: string; 
 
   const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> => {
     if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code); }));
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code) => {
+        resolve(code);
+      }),
+    );
     child.kill(signal);
     return exited;
   };

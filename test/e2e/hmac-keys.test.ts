@@ -54,7 +54,9 @@ describe('HMAC keys through the AWS SDK', () => {
     const macs = [];
     for (let i = 0; i < 2; i += 1) {
       const { KeyMetadata } = await kms.send(new CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }));
-      macs.push(Buffer.from((await kms.send(new GenerateMacCommand({ KeyId: KeyMetadata!.KeyId, Message: Buffer.from('m'), MacAlgorithm: 'HMAC_SHA_256' }))).Mac!));
+      macs.push(
+        Buffer.from((await kms.send(new GenerateMacCommand({ KeyId: KeyMetadata!.KeyId, Message: Buffer.from('m'), MacAlgorithm: 'HMAC_SHA_256' }))).Mac!),
+      );
     }
     assert.notDeepEqual(macs[0], macs[1]);
   });

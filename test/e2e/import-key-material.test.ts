@@ -64,7 +64,11 @@ describe('imported key material through the AWS SDK', () => {
 
   it('answers an RSA wrapping key of the requested size and an import token valid for 24 hours', async () => {
     const KeyId = await createExternalKey();
-    for (const [spec, bits] of [['RSA_2048', 2048], ['RSA_3072', 3072], ['RSA_4096', 4096]] as const) {
+    for (const [spec, bits] of [
+      ['RSA_2048', 2048],
+      ['RSA_3072', 3072],
+      ['RSA_4096', 4096],
+    ] as const) {
       const requestedAt = Date.now();
       const answer = await kms.send(new GetParametersForImportCommand({ KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_1', WrappingKeySpec: spec }));
       assert.equal(answer.KeyId, (await describe(KeyId)).Arn);
@@ -172,13 +176,18 @@ describe('imported key material through the AWS SDK', () => {
     const garbled = Buffer.from(forOther.ImportToken);
     garbled[garbled.length - 1]! ^= 1;
     await assert.rejects(kms.send(new ImportKeyMaterialCommand({ ...forOther, ImportToken: garbled, ...terms })), { name: 'InvalidImportTokenException' });
-    await assert.rejects(kms.send(new ImportKeyMaterialCommand({ ...forOther, ImportToken: randomBytes(40), ...terms })), { name: 'InvalidImportTokenException' });
+    await assert.rejects(kms.send(new ImportKeyMaterialCommand({ ...forOther, ImportToken: randomBytes(40), ...terms })), {
+      name: 'InvalidImportTokenException',
+    });
 
     const parameters = await kms.send(new GetParametersForImportCommand({ KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
     const wrongAlgorithm = wrapKeyMaterial(parameters.PublicKey!, 'RSAES_OAEP_SHA_1', randomBytes(32));
-    await assert.rejects(kms.send(new ImportKeyMaterialCommand({ KeyId, ImportToken: parameters.ImportToken, EncryptedKeyMaterial: wrongAlgorithm, ...terms })), {
-      name: 'InvalidCiphertextException',
-    });
+    await assert.rejects(
+      kms.send(new ImportKeyMaterialCommand({ KeyId, ImportToken: parameters.ImportToken, EncryptedKeyMaterial: wrongAlgorithm, ...terms })),
+      {
+        name: 'InvalidCiphertextException',
+      },
+    );
     const short = wrapKeyMaterial(parameters.PublicKey!, 'RSAES_OAEP_SHA_256', randomBytes(16));
     await assert.rejects(kms.send(new ImportKeyMaterialCommand({ KeyId, ImportToken: parameters.ImportToken, EncryptedKeyMaterial: short, ...terms })), {
       name: 'IncorrectKeyMaterialException',
@@ -276,8 +285,18 @@ describe('imported key material through the AWS SDK', () => {
 
   it('imports ECC and RSA private keys whose public keys and signatures match the local key pairs', async () => {
     const cases = [
-      { KeySpec: 'ECC_NIST_P256', pair: generateKeyPairSync('ec', { namedCurve: 'P-256' }), algorithm: 'RSAES_OAEP_SHA_256', SigningAlgorithm: 'ECDSA_SHA_256' },
-      { KeySpec: 'RSA_2048', pair: generateKeyPairSync('rsa', { modulusLength: 2048 }), algorithm: 'RSA_AES_KEY_WRAP_SHA_256', SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256' },
+      {
+        KeySpec: 'ECC_NIST_P256',
+        pair: generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+        algorithm: 'RSAES_OAEP_SHA_256',
+        SigningAlgorithm: 'ECDSA_SHA_256',
+      },
+      {
+        KeySpec: 'RSA_2048',
+        pair: generateKeyPairSync('rsa', { modulusLength: 2048 }),
+        algorithm: 'RSA_AES_KEY_WRAP_SHA_256',
+        SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256',
+      },
     ] as const;
     for (const { KeySpec, pair, algorithm, SigningAlgorithm } of cases) {
       const KeyId = (await kms.send(new CreateKeyCommand({ KeySpec, KeyUsage: 'SIGN_VERIFY', Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
@@ -305,7 +324,9 @@ describe('imported key material through the AWS SDK', () => {
     await assert.rejects(kms.send(new GetParametersForImportCommand({ KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' })), {
       name: 'KMSInvalidStateException',
     });
-    await assert.rejects(kms.send(new ImportKeyMaterialCommand({ ...prepared, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' })), { name: 'KMSInvalidStateException' });
+    await assert.rejects(kms.send(new ImportKeyMaterialCommand({ ...prepared, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' })), {
+      name: 'KMSInvalidStateException',
+    });
   });
 
   it('forgets deleted material that was only pending rotation', async () => {

@@ -37,8 +37,7 @@ const ROOT_POLICY = JSON.stringify({
 describe('key lifecycle through the AWS SDK', () => {
   let dev: DevDeployment;
   let kms: KMSClient;
-  const newKey = async (input: ConstructorParameters<typeof CreateKeyCommand>[0] = {}) =>
-    (await kms.send(new CreateKeyCommand(input))).KeyMetadata!;
+  const newKey = async (input: ConstructorParameters<typeof CreateKeyCommand>[0] = {}) => (await kms.send(new CreateKeyCommand(input))).KeyMetadata!;
   const stateOf = async (KeyId: string) => (await kms.send(new DescribeKeyCommand({ KeyId }))).KeyMetadata!.KeyState;
 
   before(async () => {
@@ -128,7 +127,10 @@ describe('key lifecycle through the AWS SDK', () => {
     assert.equal(new Set(seen).size, seen.length);
     for (const keyId of created) assert.ok(seen.includes(keyId));
     const everything = await kms.send(new ListKeysCommand({}));
-    assert.deepEqual(everything.Keys!.map((k) => k.KeyId), seen);
+    assert.deepEqual(
+      everything.Keys!.map((k) => k.KeyId),
+      seen,
+    );
   });
 
   it('updates a key description', async () => {
@@ -312,7 +314,10 @@ describe('key lifecycle through the AWS SDK', () => {
       await kms.send(new DeleteAliasCommand({ AliasName: 'alias/app/primary' }));
       await assert.rejects(kms.send(new DescribeKeyCommand({ KeyId: 'alias/app/primary' })), { name: 'NotFoundException' });
       const after = (await kms.send(new ListAliasesCommand({}))).Aliases!;
-      assert.equal(after.some((a) => a.AliasName === 'alias/app/primary'), false);
+      assert.equal(
+        after.some((a) => a.AliasName === 'alias/app/primary'),
+        false,
+      );
       await assert.rejects(kms.send(new DeleteAliasCommand({ AliasName: 'alias/app/primary' })), { name: 'NotFoundException' });
       await assert.rejects(kms.send(new UpdateAliasCommand({ AliasName: 'alias/app/primary', TargetKeyId: first.KeyId })), {
         name: 'NotFoundException',
@@ -359,10 +364,21 @@ describe('key lifecycle through the AWS SDK', () => {
   describe('tags', () => {
     it('tags, retags, untags and lists tags', async () => {
       const { KeyId } = await newKey();
-      await kms.send(new TagResourceCommand({ KeyId, Tags: [{ TagKey: 'env', TagValue: 'dev' }, { TagKey: 'owner', TagValue: 'ana' }] }));
+      await kms.send(
+        new TagResourceCommand({
+          KeyId,
+          Tags: [
+            { TagKey: 'env', TagValue: 'dev' },
+            { TagKey: 'owner', TagValue: 'ana' },
+          ],
+        }),
+      );
       await kms.send(new TagResourceCommand({ KeyId, Tags: [{ TagKey: 'env', TagValue: 'prod' }] }));
       const tags = (await kms.send(new ListResourceTagsCommand({ KeyId }))).Tags!;
-      assert.deepEqual(tags, [{ TagKey: 'env', TagValue: 'prod' }, { TagKey: 'owner', TagValue: 'ana' }]);
+      assert.deepEqual(tags, [
+        { TagKey: 'env', TagValue: 'prod' },
+        { TagKey: 'owner', TagValue: 'ana' },
+      ]);
       await kms.send(new UntagResourceCommand({ KeyId, TagKeys: ['owner'] }));
       assert.deepEqual((await kms.send(new ListResourceTagsCommand({ KeyId }))).Tags, [{ TagKey: 'env', TagValue: 'prod' }]);
     });
@@ -383,7 +399,10 @@ describe('key lifecycle through the AWS SDK', () => {
       });
       const listed = await kms.send(new ListResourceTagsCommand({ KeyId }));
       assert.equal(listed.Tags!.length, 50);
-      assert.equal(listed.Tags!.some((t) => t.TagKey === 'one-more'), false);
+      assert.equal(
+        listed.Tags!.some((t) => t.TagKey === 'one-more'),
+        false,
+      );
     });
   });
 
@@ -399,9 +418,16 @@ describe('key lifecycle through the AWS SDK', () => {
 
     it('replaces the policy with PutKeyPolicy', async () => {
       const { KeyId } = await newKey();
-      const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'replaced', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }] });
+      const policy = JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Sid: 'replaced', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }],
+      });
       await kms.send(new PutKeyPolicyCommand({ KeyId, Policy: policy }));
-      assert.equal((JSON.parse((await kms.send(new GetKeyPolicyCommand({ KeyId, PolicyName: 'default' }))).Policy!) as { Statement: { Sid?: string }[] }).Statement[0]!.Sid, 'replaced');
+      assert.equal(
+        (JSON.parse((await kms.send(new GetKeyPolicyCommand({ KeyId, PolicyName: 'default' }))).Policy!) as { Statement: { Sid?: string }[] }).Statement[0]!
+          .Sid,
+        'replaced',
+      );
     });
 
     it('refuses a malformed policy with MalformedPolicyDocumentException and keeps the old one', async () => {

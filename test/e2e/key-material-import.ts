@@ -47,6 +47,8 @@ export const keyState = async (kms: KMSClient, KeyId: string) => (await kms.send
 export async function replicatedExternalKey(primary: KMSClient, replica: KMSClient, replicaRegion: string): Promise<string> {
   const KeyId = (await primary.send(new CreateKeyCommand({ MultiRegion: true, Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
   await primary.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: replicaRegion }));
-  await eventually(async () => { assert.equal(await keyState(replica, KeyId), 'PendingImport'); });
+  await eventually(async () => {
+    assert.equal(await keyState(replica, KeyId), 'PendingImport');
+  });
   return KeyId;
 }

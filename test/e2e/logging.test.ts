@@ -1,13 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  CreateKeyCommand,
-  DecryptCommand,
-  EncryptCommand,
-  GenerateDataKeyCommand,
-  ReEncryptCommand,
-  type KMSClient,
-} from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateDataKeyCommand, ReEncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { ACCESS_KEY_ID, rawRequest, SECRET_ACCESS_KEY, startDev, type DevDeployment } from './harness.ts';
 
 const CANARY = Buffer.from('CANARY-PLAINTEXT-must-never-reach-the-log-5d1e');
@@ -46,7 +39,11 @@ describe('the JSON log', () => {
     for (const request of [
       { operation: 'Encrypt', body: JSON.stringify({ KeyId, Plaintext: Buffer.from(CANARY.toString().repeat(100)).toString('base64') }) },
       { operation: 'Encrypt', body: JSON.stringify({ KeyId, Plaintext: `${CANARY.toString()}!` }) },
-      { operation: 'Encrypt', body: JSON.stringify({ KeyId, Plaintext: CANARY.toString('base64') }), credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: 'wrong-secret-wrong-secret' } },
+      {
+        operation: 'Encrypt',
+        body: JSON.stringify({ KeyId, Plaintext: CANARY.toString('base64') }),
+        credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: 'wrong-secret-wrong-secret' },
+      },
       { operation: 'Encrypt', body: JSON.stringify({ KeyId, Plaintext: CANARY.toString('base64') }), sentBody: '{}' },
     ]) {
       const response = await rawRequest(dev.endpoint(), request);
@@ -55,7 +52,10 @@ describe('the JSON log', () => {
     }
     await dev.stop();
     text = dev.output();
-    lines = text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    lines = text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
   });
   after(async () => {
     await dev.stop();

@@ -12,6 +12,7 @@ export async function scrape(url: string, token?: string): Promise<string> {
   const response = await fetch(url, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
   const text = await response.text();
   if (response.status !== 200) throw new Error(`GET ${url} answered ${response.status}: ${text}`);
-  if (!/^text\/plain; version=0\.0\.4/.test(response.headers.get('content-type') ?? '')) throw new Error(`GET ${url} answered ${response.headers.get('content-type')}`);
+  if (!/^text\/plain; version=0\.0\.4/.test(response.headers.get('content-type') ?? ''))
+    throw new Error(`GET ${url} answered ${response.headers.get('content-type')}`);
   return text;
 }

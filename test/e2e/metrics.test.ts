@@ -83,11 +83,21 @@ describe('GET /metrics of a region run by concord server', () => {
     // The first request of a spec finds the pool empty and generates its own; the pool fills behind it.
     assert.ok((await parameters()).PublicKey!.length > 500);
     assert.deepEqual([await taken('generated'), await taken('pool')], [1, 0]);
-    await eventually(async () => { assert.equal(await available(), 2); }, { timeoutMs: 180_000, intervalMs: 500 });
+    await eventually(
+      async () => {
+        assert.equal(await available(), 2);
+      },
+      { timeoutMs: 180_000, intervalMs: 500 },
+    );
 
     const second = await parameters();
     assert.ok(second.PublicKey!.length > 500);
     assert.deepEqual([await taken('generated'), await taken('pool')], [1, 1]);
-    await eventually(async () => { assert.equal(await available(), 2); }, { timeoutMs: 180_000, intervalMs: 500 });
+    await eventually(
+      async () => {
+        assert.equal(await available(), 2);
+      },
+      { timeoutMs: 180_000, intervalMs: 500 },
+    );
   });
 });

@@ -23,7 +23,11 @@ describe('the crypto unit management API', () => {
       principalsFile,
       JSON.stringify([
         { arn: `arn:aws:iam::${ACCOUNT}:user/kms-only`, ...KMS_ONLY, identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] }] },
-        { arn: `arn:aws:iam::${ACCOUNT}:user/lister`, ...LISTER, identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: 'concord:ListCryptoUnits', Resource: '*' }] }] },
+        {
+          arn: `arn:aws:iam::${ACCOUNT}:user/lister`,
+          ...LISTER,
+          identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: 'concord:ListCryptoUnits', Resource: '*' }] }],
+        },
       ]),
     );
     dev = await startDev({ regions: ['us-east-1'], extraArgs: ['--principals-file', principalsFile] });
@@ -38,8 +42,17 @@ describe('the crypto unit management API', () => {
   it('lists the units of the region to a caller signing for concord-mgmt, and no one else', async () => {
     const listed = await mgmt('GET', '/units');
     assert.equal(listed.status, 200);
-    assert.deepEqual((listed.json.units as UnitInfo[]).map((u) => [u.id, u.role]), [['us-east-1-op-1', 'operational'], ['us-east-1-rec-1', 'recovery']]);
-    assert.deepEqual([(await mgmt('GET', '/units', undefined, { sign: false })).status, (await mgmt('GET', '/units', undefined, { sign: false })).json.error], [403, 'MissingAuthenticationTokenException']);
+    assert.deepEqual(
+      (listed.json.units as UnitInfo[]).map((u) => [u.id, u.role]),
+      [
+        ['us-east-1-op-1', 'operational'],
+        ['us-east-1-rec-1', 'recovery'],
+      ],
+    );
+    assert.deepEqual(
+      [(await mgmt('GET', '/units', undefined, { sign: false })).status, (await mgmt('GET', '/units', undefined, { sign: false })).json.error],
+      [403, 'MissingAuthenticationTokenException'],
+    );
     const forged = await mgmt('GET', '/units', undefined, { secret: 'not-the-secret-access-key' });
     assert.deepEqual([forged.status, forged.json.error], [403, 'InvalidSignatureException']);
     const kmsScoped = await mgmt('GET', '/units', undefined, { service: 'kms' });
@@ -93,14 +106,28 @@ describe('the crypto unit management API', () => {
     const publicKey = signCommand(ops, Buffer.alloc(0)).publicKey;
     const unit = (await mgmt('GET', '/units/us-east-1-rec-1')).json as unknown as UnitInfo;
     const args = { name: 'ops', publicKey };
-    const command = JSON.stringify({ command: 'admin-add', args, nonce: unit.nonce, signatures: [signCommand(devAdmin, canonicalCommand('us-east-1-rec-1', unit.nonce, 'admin-add', args))] });
+    const command = JSON.stringify({
+      command: 'admin-add',
+      args,
+      nonce: unit.nonce,
+      signatures: [signCommand(devAdmin, canonicalCommand('us-east-1-rec-1', unit.nonce, 'admin-add', args))],
+    });
     const first = await mgmt('POST', '/units/us-east-1-rec-1/commands', command);
     assert.equal(first.status, 200);
-    assert.deepEqual((first.json.info as UnitInfo).admins.map((a) => a.name), ['dev-admin', 'ops']);
+    assert.deepEqual(
+      (first.json.info as UnitInfo).admins.map((a) => a.name),
+      ['dev-admin', 'ops'],
+    );
     const replay = await mgmt('POST', '/units/us-east-1-rec-1/commands', command);
     assert.deepEqual([replay.status, replay.json.error], [409, 'StaleNonce']);
-    const unsigned = await mgmt('POST', '/units/us-east-1-rec-1/commands', JSON.stringify({ command: 'mk-generate', args: {}, nonce: (first.json.info as UnitInfo).nonce, signatures: [] }));
+    const unsigned = await mgmt(
+      'POST',
+      '/units/us-east-1-rec-1/commands',
+      JSON.stringify({ command: 'mk-generate', args: {}, nonce: (first.json.info as UnitInfo).nonce, signatures: [] }),
+    );
     assert.deepEqual([unsigned.status, unsigned.json.error], [403, 'SignatureRequired']);
-    await eventually(() => { assert.match(dev.output(), /"operation":"tke admin-add us-east-1-rec-1","accessKeyId":"[A-Z0-9]+","status":200/); });
+    await eventually(() => {
+      assert.match(dev.output(), /"operation":"tke admin-add us-east-1-rec-1","accessKeyId":"[A-Z0-9]+","status":200/);
+    });
   });
 });

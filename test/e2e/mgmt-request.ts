@@ -19,7 +19,14 @@ export interface MgmtOptions {
 }
 
 /** A /mgmt/v1 request to a region, signed with SigV4 for concord-mgmt by an independent signer (unless sign is false). */
-export async function mgmtRequest(endpoint: string, region: string, method: 'GET' | 'POST', path: string, body?: string, options: MgmtOptions = {}): Promise<MgmtAnswer> {
+export async function mgmtRequest(
+  endpoint: string,
+  region: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: string,
+  options: MgmtOptions = {},
+): Promise<MgmtAnswer> {
   const url = new URL(`/mgmt/v1${path}`, endpoint);
   const headers: Record<string, string> = { host: url.host, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) };
   let sent = headers;
@@ -30,7 +37,18 @@ export async function mgmtRequest(endpoint: string, region: string, method: 'GET
       credentials: options.as ?? { accessKeyId: ACCESS_KEY_ID, secretAccessKey: options.secret ?? SECRET_ACCESS_KEY },
       sha256: NodeSha256,
     });
-    sent = (await signer.sign({ method, protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: url.pathname, query: {}, headers, ...(body !== undefined ? { body } : {}) })).headers;
+    sent = (
+      await signer.sign({
+        method,
+        protocol: url.protocol,
+        hostname: url.hostname,
+        port: Number(url.port),
+        path: url.pathname,
+        query: {},
+        headers,
+        ...(body !== undefined ? { body } : {}),
+      })
+    ).headers;
   }
   const { host: _host, ...fetchHeaders } = sent;
   const response = await fetch(url, { method, headers: fetchHeaders, ...(body !== undefined ? { body } : {}) });

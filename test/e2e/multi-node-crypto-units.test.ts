@@ -96,7 +96,10 @@ if (serverUrl) {
         assert.match(await ok('cryptounit-zeroize', '--unit', `${REGION}-op`), /back in imprint mode/);
         const waited = await untilRefused(cluster.two, sealed[0]!);
         process.stderr.write(`# ${backend}: node 2 refused Decrypt ${waited} ms after the zeroize through node 1\n`);
-        await assert.rejects(cluster.two.send(new DecryptCommand({ CiphertextBlob: sealed[1]!.blob })), { name: 'KeyUnavailableException', message: /auto-mk-recover/ });
+        await assert.rejects(cluster.two.send(new DecryptCommand({ CiphertextBlob: sealed[1]!.blob })), {
+          name: 'KeyUnavailableException',
+          message: /auto-mk-recover/,
+        });
         await assert.rejects(cluster.two.send(new CreateKeyCommand({})), { name: 'KeyUnavailableException' });
         await assert.rejects(cluster.one.send(new DecryptCommand({ CiphertextBlob: sealed[0]!.blob })), { name: 'KeyUnavailableException' });
       });

@@ -130,9 +130,16 @@ if (!postgresInstalled()) {
       await load.stop();
 
       const onTwo = load.outcomes.filter((o) => o.node === two.name);
-      assert.deepEqual(onTwo.filter((o) => o.error).map((o) => o.error), [], 'node 2 answered every request');
+      assert.deepEqual(
+        onTwo.filter((o) => o.error).map((o) => o.error),
+        [],
+        'node 2 answered every request',
+      );
       assert.ok(onTwo.filter((o) => o.startedAt > killedAt).length > 0, 'node 2 served after node 1 died');
-      assert.ok(load.outcomes.some((o) => o.node === one.name && !o.error), 'node 1 served before it died');
+      assert.ok(
+        load.outcomes.some((o) => o.node === one.name && !o.error),
+        'node 1 served before it died',
+      );
       await assertNothingLost(two.client(), load.acknowledged);
       const jobs = [...backgroundJobs(one).ran, ...backgroundJobs(two).ran];
       await waitFor('node 2 taking over every background job', 10000, () => jobs.every((job) => backgroundJobs(two, killedAt).ran.has(job)));
@@ -150,7 +157,10 @@ if (!postgresInstalled()) {
       for (const node of pair) {
         const kms = node.client();
         await waitFor(`${node.name} serving again`, 30000, () =>
-          kms.send(new CreateKeyCommand({ Description: 'after restart' })).then(() => true, () => false),
+          kms.send(new CreateKeyCommand({ Description: 'after restart' })).then(
+            () => true,
+            () => false,
+          ),
         );
       }
       await sleep(1000);
@@ -163,7 +173,10 @@ if (!postgresInstalled()) {
       assert.deepEqual(errors, new Set(['DependencyTimeoutException']), 'no other error, before, during or after');
       const slowest = Math.max(...load.outcomes.map((o) => o.endedAt - o.startedAt));
       assert.ok(slowest < 15000, `no request hung (slowest took ${slowest} ms)`);
-      assert.ok(load.outcomes.some((o) => o.startedAt > upAt && !o.error), 'the load succeeded again after the restart');
+      assert.ok(
+        load.outcomes.some((o) => o.startedAt > upAt && !o.error),
+        'the load succeeded again after the restart',
+      );
       await assertNothingLost(pair[0]!.client(), load.acknowledged);
       const jobs = new Set(pair.flatMap((node) => [...backgroundJobs(node).ran]));
       await waitFor('every background job resuming after the restart', 10000, () => {
@@ -187,7 +200,10 @@ if (!postgresInstalled()) {
       for (const node of pair) {
         const kms = node.client();
         await waitFor(`${node.name} serving again`, 30000, () =>
-          kms.send(new CreateKeyCommand({ Description: 'after thaw' })).then(() => true, () => false),
+          kms.send(new CreateKeyCommand({ Description: 'after thaw' })).then(
+            () => true,
+            () => false,
+          ),
         );
       }
       await load.stop();

@@ -34,7 +34,9 @@ describe('multi-Region keys between separate concord server processes, one of th
 
   const createPrimary = async (): Promise<string> => (await east.send(new CreateKeyCommand({ MultiRegion: true }))).KeyMetadata!.KeyId!;
   const describeIn = async (client: KMSClient, KeyId: string) => (await client.send(new DescribeKeyCommand({ KeyId }))).KeyMetadata!;
-  const decrypts = async (client: KMSClient, CiphertextBlob: Uint8Array | undefined, expected: string) => { assert.equal(Buffer.from((await client.send(new DecryptCommand({ CiphertextBlob }))).Plaintext!).toString(), expected); };
+  const decrypts = async (client: KMSClient, CiphertextBlob: Uint8Array | undefined, expected: string) => {
+    assert.equal(Buffer.from((await client.send(new DecryptCommand({ CiphertextBlob }))).Plaintext!).toString(), expected);
+  };
 
   it('answers ReplicateKey to a dead region with a clear error and creates nothing anywhere', async () => {
     const KeyId = await createPrimary();
@@ -49,7 +51,9 @@ describe('multi-Region keys between separate concord server processes, one of th
     await assert.rejects(describeIn(west, KeyId), { name: 'NotFoundException' });
 
     await east.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: WEST }));
-    await eventually(async () => { assert.equal((await describeIn(west, KeyId)).KeyState, 'Enabled'); });
+    await eventually(async () => {
+      assert.equal((await describeIn(west, KeyId)).KeyState, 'Enabled');
+    });
   });
 
   it('removes the replica a frozen region made after ReplicateKey had given up on it', async () => {
@@ -61,18 +65,24 @@ describe('multi-Region keys between separate concord server processes, one of th
       servers.signal(WEST, 'SIGCONT');
     }
     // Thawed, the region handles the request it had queued and holds a replica its primary never listed.
-    await eventually(async () => { assert.equal((await describeIn(west, KeyId)).KeyState, 'Creating'); });
+    await eventually(async () => {
+      assert.equal((await describeIn(west, KeyId)).KeyState, 'Creating');
+    });
     assert.deepEqual((await describeIn(east, KeyId)).MultiRegionConfiguration?.ReplicaKeys, []);
     await eventually(() => assert.rejects(describeIn(west, KeyId), { name: 'NotFoundException' }), { timeoutMs: 30000 });
 
     await east.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: WEST }));
-    await eventually(async () => { assert.equal((await describeIn(west, KeyId)).KeyState, 'Enabled'); });
+    await eventually(async () => {
+      assert.equal((await describeIn(west, KeyId)).KeyState, 'Enabled');
+    });
   });
 
   it('delivers a rotation made while a replica region was down once it returns, exactly once', async () => {
     const KeyId = await createPrimary();
     await east.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: WEST }));
-    await eventually(async () => { assert.equal((await describeIn(west, KeyId)).KeyState, 'Enabled'); });
+    await eventually(async () => {
+      assert.equal((await describeIn(west, KeyId)).KeyState, 'Enabled');
+    });
     await servers.kill(WEST);
     await east.send(new RotateKeyOnDemandCommand({ KeyId }));
     const { CiphertextBlob } = await east.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from('written while west was down') }));
@@ -88,7 +98,9 @@ describe('multi-Region keys between separate concord server processes, one of th
   it('refuses to move the primary to a region that is down, whose key policy cannot be consulted, and moves it once the region returns', async () => {
     const KeyId = await createPrimary();
     await east.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: WEST }));
-    await eventually(async () => { assert.equal((await describeIn(west, KeyId)).KeyState, 'Enabled'); });
+    await eventually(async () => {
+      assert.equal((await describeIn(west, KeyId)).KeyState, 'Enabled');
+    });
     await servers.kill(WEST);
     await assert.rejects(east.send(new UpdatePrimaryRegionCommand({ KeyId, PrimaryRegion: WEST })), (error: Error) => {
       assert.equal(error.name, 'DependencyTimeoutException');
@@ -108,7 +120,10 @@ describe('multi-Region keys between separate concord server processes, one of th
       assert.equal(inWest.KeyState, 'Enabled');
       assert.equal(inEast.MultiRegionConfiguration?.MultiRegionKeyType, 'REPLICA');
       assert.equal(inWest.MultiRegionConfiguration?.MultiRegionKeyType, 'PRIMARY');
-      assert.deepEqual(inWest.MultiRegionConfiguration.ReplicaKeys?.map((r) => r.Region), [EAST]);
+      assert.deepEqual(
+        inWest.MultiRegionConfiguration.ReplicaKeys?.map((r) => r.Region),
+        [EAST],
+      );
     });
     await decrypts(west, CiphertextBlob, 'while west was down');
   });

@@ -9,7 +9,10 @@ const [EAST, WEST] = ['us-east-1', 'us-west-2'] as const;
 
 /** Each region decrypts what the other encrypted. */
 async function interoperate(a: KMSClient, b: KMSClient, KeyId: string): Promise<void> {
-  for (const [from, to] of [[a, b], [b, a]] as const) {
+  for (const [from, to] of [
+    [a, b],
+    [b, a],
+  ] as const) {
     const { CiphertextBlob } = await from.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from('across regions') }));
     assert.equal(Buffer.from((await to.send(new DecryptCommand({ CiphertextBlob }))).Plaintext!).toString(), 'across regions');
   }

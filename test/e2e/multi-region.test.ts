@@ -43,7 +43,9 @@ describe('multi-Region keys across the regions of one concord dev deployment', (
   const describeIn = async (region: string, KeyId: string) => (await kms[region]!.send(new DescribeKeyCommand({ KeyId }))).KeyMetadata!;
   const replicate = async (KeyId: string, ReplicaRegion: string) => {
     const answer = await kms[EAST]!.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion }));
-    await eventually(async () => { assert.equal((await describeIn(ReplicaRegion, KeyId)).KeyState, 'Enabled'); });
+    await eventually(async () => {
+      assert.equal((await describeIn(ReplicaRegion, KeyId)).KeyState, 'Enabled');
+    });
     return answer;
   };
 
@@ -58,7 +60,9 @@ describe('multi-Region keys across the regions of one concord dev deployment', (
     assert.equal(answer.ReplicaKeyMetadata.MultiRegionConfiguration?.MultiRegionKeyType, 'REPLICA');
     assert.deepEqual(answer.ReplicaTags, [{ TagKey: 'team', TagValue: 'west' }]);
     assert.ok(answer.ReplicaPolicy?.includes('kms:*'));
-    await eventually(async () => { assert.equal((await describeIn(WEST, KeyId)).KeyState, 'Enabled'); });
+    await eventually(async () => {
+      assert.equal((await describeIn(WEST, KeyId)).KeyState, 'Enabled');
+    });
 
     for (const region of [EAST, WEST]) {
       const metadata = await describeIn(region, KeyId);
@@ -95,10 +99,9 @@ describe('multi-Region keys across the regions of one concord dev deployment', (
     await assert.rejects(kms[EAST]!.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: CENTRAL, Policy: '{"no":' })), {
       name: 'MalformedPolicyDocumentException',
     });
-    await assert.rejects(
-      kms[EAST]!.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: CENTRAL, Tags: [{ TagKey: 'aws:x', TagValue: 'y' }] })),
-      { name: 'TagException' },
-    );
+    await assert.rejects(kms[EAST]!.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: CENTRAL, Tags: [{ TagKey: 'aws:x', TagValue: 'y' }] })), {
+      name: 'TagException',
+    });
     await assert.rejects(kms[EAST]!.send(new ReplicateKeyCommand({ KeyId: 'arn:aws:kms:nowhere', ReplicaRegion: CENTRAL })), { name: 'InvalidArnException' });
     await kms[EAST]!.send(new DisableKeyCommand({ KeyId }));
     await assert.rejects(kms[EAST]!.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: CENTRAL })), { name: 'DisabledException' });
@@ -212,7 +215,9 @@ describe('multi-Region keys across the regions of one concord dev deployment', (
     assert.equal(KeyMetadata?.KeyState, 'PendingImport');
     const answer = await kms[EAST]!.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: CENTRAL }));
     assert.equal(answer.ReplicaKeyMetadata?.KeyState, 'Creating');
-    await eventually(async () => { assert.equal((await describeIn(CENTRAL, KeyId)).KeyState, 'PendingImport'); });
+    await eventually(async () => {
+      assert.equal((await describeIn(CENTRAL, KeyId)).KeyState, 'PendingImport');
+    });
     assert.equal((await describeIn(CENTRAL, KeyId)).Origin, 'EXTERNAL');
   });
 

@@ -133,7 +133,9 @@ async function startNodeOnPort(options: NodeOptions, port: number): Promise<Regi
       store: options.store,
       ...(options.crypto ?? selfInitialisingUnits(options.dataDir, REGION)),
       accessKeys: [{ accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, principal: `arn:aws:iam::${ACCOUNT}:user/admin` }],
-      principals: [{ arn: `arn:aws:iam::${ACCOUNT}:user/admin`, identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: ['kms:*', 'concord:*'], Resource: '*' }] }] }],
+      principals: [
+        { arn: `arn:aws:iam::${ACCOUNT}:user/admin`, identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: ['kms:*', 'concord:*'], Resource: '*' }] }] },
+      ],
       logLevel: options.logLevel ?? 'info',
       backgroundIntervalMs: options.backgroundIntervalMs ?? 60000,
     }),
@@ -145,11 +147,18 @@ async function startNodeOnPort(options: NodeOptions, port: number): Promise<Regi
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const endpoint = `http://127.0.0.1:${port}`;
   const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code) => { reject(new Error(`${options.name} exited with ${code}:\n${stderr}`)); }),
+    child.once('exit', (code) => {
+      reject(new Error(`${options.name} exited with ${code}:\n${stderr}`));
+    }),
   );
   exited.catch(() => undefined);
   const deadline = Date.now() + 30000;
-  while (!(await fetch(`${endpoint}/healthz`).then((r) => r.ok, () => false))) {
+  while (
+    !(await fetch(`${endpoint}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  ) {
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`${options.name} did not start within 30 s:\n${stderr}`);
@@ -159,8 +168,7 @@ async function startNodeOnPort(options: NodeOptions, port: number): Promise<Regi
   return {
     name: options.name,
     endpoint,
-    client: () =>
-      new KMSClient({ region: REGION, endpoint, credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY }, maxAttempts: 1 }),
+    client: () => new KMSClient({ region: REGION, endpoint, credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY }, maxAttempts: 1 }),
     output: () => stdout,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return;

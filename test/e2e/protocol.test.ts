@@ -30,7 +30,10 @@ describe('the AWS JSON 1.1 protocol over raw signed HTTP', () => {
   after(async () => {
     await dev.stop();
     assert.ok(responses.length > 30);
-    assert.deepEqual(responses.filter((r) => r.status >= 500).map((r) => r.text), []);
+    assert.deepEqual(
+      responses.filter((r) => r.status >= 500).map((r) => r.text),
+      [],
+    );
     for (const response of responses) assert.match(response.headers.get('x-amzn-RequestId') ?? '', /^[0-9a-f-]{36}$/);
   });
 
@@ -84,9 +87,15 @@ describe('the AWS JSON 1.1 protocol over raw signed HTTP', () => {
     });
 
     it('answers ValidationException for Decrypt and ReEncrypt without a CiphertextBlob', async () => {
-      for (const [operation, body] of [['Decrypt', '{}'], ['ReEncrypt', '{"DestinationKeyId": "alias/any"}']] as const) {
+      for (const [operation, body] of [
+        ['Decrypt', '{}'],
+        ['ReEncrypt', '{"DestinationKeyId": "alias/any"}'],
+      ] as const) {
         const response = await expectError({ operation, body }, 'ValidationException');
-        assert.equal(response.json.message, "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
+        assert.equal(
+          response.json.message,
+          "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null",
+        );
       }
     });
 
@@ -105,7 +114,10 @@ describe('the AWS JSON 1.1 protocol over raw signed HTTP', () => {
         /^1 validation error detected: Value 'MAKE_TEA' at 'keyUsage' failed to satisfy constraint: Member must satisfy enum value set: \[.*ENCRYPT_DECRYPT.*\]$/,
       );
       const range = await expectError({ operation: 'ListKeys', body: '{"Limit": 0}' }, 'ValidationException');
-      assert.equal(range.json.message, "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1");
+      assert.equal(
+        range.json.message,
+        "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1",
+      );
     });
 
     it('lists every broken constraint in one ValidationException', async () => {
@@ -124,7 +136,10 @@ describe('the AWS JSON 1.1 protocol over raw signed HTTP', () => {
         { operation: 'Encrypt', body: JSON.stringify({ KeyId: 'alias/none', Plaintext: Buffer.from(secret).toString('base64') }) },
         { operation: 'Encrypt', body: JSON.stringify({ Plaintext: Buffer.from(secret).toString('base64') }) },
         { operation: 'Encrypt', body: JSON.stringify({ KeyId: 'alias/none', Plaintext: `${secret}!` }) },
-        { operation: 'GenerateMac', body: JSON.stringify({ KeyId: 'alias/none', MacAlgorithm: 'HMAC_SHA_256', Message: Buffer.from(secret).toString('base64') }) },
+        {
+          operation: 'GenerateMac',
+          body: JSON.stringify({ KeyId: 'alias/none', MacAlgorithm: 'HMAC_SHA_256', Message: Buffer.from(secret).toString('base64') }),
+        },
       ];
       for (const request of cases) {
         const response = await send(request);
@@ -188,10 +203,7 @@ describe('the AWS JSON 1.1 protocol over raw signed HTTP', () => {
     });
 
     it('answers InvalidSignatureException for a body changed after signing', async () => {
-      await expectError(
-        { operation: 'CreateKey', body: '{"Description":"signed"}', sentBody: '{"Description":"swapd"}' },
-        'InvalidSignatureException',
-      );
+      await expectError({ operation: 'CreateKey', body: '{"Description":"signed"}', sentBody: '{"Description":"swapd"}' }, 'InvalidSignatureException');
     });
 
     it('answers IncompleteSignatureException for an Authorization header that is not SigV4', async () => {

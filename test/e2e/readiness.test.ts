@@ -12,7 +12,11 @@ import { devAdministrator, tkeOk } from './tke-harness.ts';
 
 interface Readiness {
   status: number;
-  body: { status: string; reasons: string[]; checks: { store: { ok: boolean; reason?: string }; masterKey: { ok: boolean; reason?: string }; peers: Record<string, { ok: boolean }> } };
+  body: {
+    status: string;
+    reasons: string[];
+    checks: { store: { ok: boolean; reason?: string }; masterKey: { ok: boolean; reason?: string }; peers: Record<string, { ok: boolean }> };
+  };
 }
 
 const readyz = async (endpoint: string): Promise<Readiness> => {
@@ -51,10 +55,17 @@ if (!postgresInstalled()) {
       });
       // The process is alive: only readiness says it cannot serve.
       assert.equal((await fetch(`${node!.endpoint}/healthz`)).status, 200);
-      await eventually(() => { assert.match(node!.output(), /"reasons":\["the store is unreachable"\],"causes":\[.+\],"msg":"not ready"/); });
+      await eventually(() => {
+        assert.match(node!.output(), /"reasons":\["the store is unreachable"\],"causes":\[.+\],"msg":"not ready"/);
+      });
 
       await postgres!.start();
-      await eventually(async () => { assert.equal((await readyz(node!.endpoint)).status, 200); }, { timeoutMs: 30000, intervalMs: 200 });
+      await eventually(
+        async () => {
+          assert.equal((await readyz(node!.endpoint)).status, 200);
+        },
+        { timeoutMs: 30000, intervalMs: 200 },
+      );
       await node!.client().send(new CreateKeyCommand({}));
     });
   });

@@ -21,7 +21,9 @@ describe('replication in the metrics of a region whose peer goes away', () => {
     const metrics = () => scrape(`${servers.endpoint(EAST)}/metrics`, TOKEN);
     const KeyId = (await east.send(new CreateKeyCommand({ MultiRegion: true }))).KeyMetadata!.KeyId!;
     await east.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: WEST }));
-    await eventually(async () => { assert.equal(sample(await metrics(), 'concord_replication_outbox_messages', { peer: WEST }), 0); });
+    await eventually(async () => {
+      assert.equal(sample(await metrics(), 'concord_replication_outbox_messages', { peer: WEST }), 0);
+    });
     assert.equal(sample(await metrics(), 'concord_peer_up', { peer: WEST }), 1);
 
     await servers.kill(WEST);
@@ -37,11 +39,14 @@ describe('replication in the metrics of a region whose peer goes away', () => {
     });
 
     await servers.start(WEST);
-    await eventually(async () => {
-      const text = await metrics();
-      assert.equal(sample(text, 'concord_replication_outbox_messages', { peer: WEST }), 0);
-      assert.equal(sample(text, 'concord_replication_lag_seconds', { peer: WEST }), 0);
-      assert.equal(sample(text, 'concord_peer_up', { peer: WEST }), 1);
-    }, { timeoutMs: 60_000, intervalMs: 250 });
+    await eventually(
+      async () => {
+        const text = await metrics();
+        assert.equal(sample(text, 'concord_replication_outbox_messages', { peer: WEST }), 0);
+        assert.equal(sample(text, 'concord_replication_lag_seconds', { peer: WEST }), 0);
+        assert.equal(sample(text, 'concord_peer_up', { peer: WEST }), 1);
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
   });
 });

@@ -174,7 +174,11 @@ describe('key rotation through the AWS SDK', () => {
   });
 
   it('refuses every rotation change on asymmetric and HMAC keys with UnsupportedOperationException, and reports their rotation off', async () => {
-    for (const spec of [{ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' }, { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }, { KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }] as const) {
+    for (const spec of [
+      { KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' },
+      { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' },
+      { KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' },
+    ] as const) {
       const KeyId = await createKey(spec);
       for (const call of [...rotationChanges(KeyId), () => kms.send(new ListKeyRotationsCommand({ KeyId }))]) {
         await assert.rejects(call(), { name: 'UnsupportedOperationException' }, spec.KeySpec);

@@ -29,7 +29,10 @@ export function writeRegionConfig(dir: string, region: string, port: number, mor
 /** Starts `concord server --config` and waits until it answers /healthz (killing it if it never does); `onStdout` receives its log. */
 export async function startServerProcess(configPath: string, endpoint: string, onStdout?: (chunk: string) => void): Promise<ChildProcess> {
   const child = spawn(process.execPath, [BIN, 'server', '--config', configPath], { stdio: ['ignore', onStdout ? 'pipe' : 'ignore', 'pipe'] });
-  if (onStdout) child.stdout!.on('data', (chunk: Buffer) => { onStdout(chunk.toString()); });
+  if (onStdout)
+    child.stdout!.on('data', (chunk: Buffer) => {
+      onStdout(chunk.toString());
+    });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const deadline = Date.now() + 30000;

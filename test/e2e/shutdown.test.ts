@@ -13,7 +13,11 @@ import { ACCESS_KEY_ID, freePorts, SECRET_ACCESS_KEY, startDev } from './harness
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
-const answers = (endpoint: string): Promise<boolean> => fetch(`${endpoint}/healthz`).then(() => true, () => false);
+const answers = (endpoint: string): Promise<boolean> =>
+  fetch(`${endpoint}/healthz`).then(
+    () => true,
+    () => false,
+  );
 
 const alive = (pid: number): boolean => {
   try {
@@ -28,10 +32,27 @@ describe('stopping a region', () => {
   it('stops the server when a supervisor sends SIGTERM to the process npm start made', async () => {
     const data = mkdtempSync(join(tmpdir(), 'concord-npm-start-'));
     const port = await freePorts(1);
-    const npm = spawn('npm', ['start', '--', '--regions', 'us-east-1', '--port', String(port), '--data', data, '--access-key-id', ACCESS_KEY_ID, '--secret-access-key', SECRET_ACCESS_KEY], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const npm = spawn(
+      'npm',
+      [
+        'start',
+        '--',
+        '--regions',
+        'us-east-1',
+        '--port',
+        String(port),
+        '--data',
+        data,
+        '--access-key-id',
+        ACCESS_KEY_ID,
+        '--secret-access-key',
+        SECRET_ACCESS_KEY,
+      ],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let servers: number[] = [];
     try {
       let stderr = '';
@@ -40,9 +61,15 @@ describe('stopping a region', () => {
           stderr += chunk.toString();
           if (stderr.includes('Concord dev deployment is running')) resolve();
         });
-        npm.once('exit', (code) => { reject(new Error(`npm start exited with ${code}:\n${stderr}`)); });
+        npm.once('exit', (code) => {
+          reject(new Error(`npm start exited with ${code}:\n${stderr}`));
+        });
       });
-      servers = execFileSync('pgrep', ['-f', `concord\\.js dev .*${data}`]).toString().trim().split('\n').map(Number);
+      servers = execFileSync('pgrep', ['-f', `concord\\.js dev .*${data}`])
+        .toString()
+        .trim()
+        .split('\n')
+        .map(Number);
       assert.equal(servers.length, 1, `one process runs the server, not a shell and the server: ${servers.join(' ')}`);
       assert.equal(await answers(`http://127.0.0.1:${port}`), true);
 
@@ -88,7 +115,12 @@ describe('stopping a region', () => {
       const KeyId = (await dev.client().send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
       const url = new URL(dev.endpoint());
       const body = JSON.stringify({ KeyId, Plaintext: Buffer.from('in flight').toString('base64') });
-      const signer = new SignatureV4({ service: 'kms', region: 'us-east-1', credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY }, sha256: NodeSha256 });
+      const signer = new SignatureV4({
+        service: 'kms',
+        region: 'us-east-1',
+        credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
+        sha256: NodeSha256,
+      });
       const { headers } = await signer.sign({
         method: 'POST',
         protocol: 'http:',
@@ -96,7 +128,12 @@ describe('stopping a region', () => {
         port: Number(url.port),
         path: '/',
         query: {},
-        headers: { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.Encrypt', 'content-length': String(Buffer.byteLength(body)) },
+        headers: {
+          host: url.host,
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': 'TrentService.Encrypt',
+          'content-length': String(Buffer.byteLength(body)),
+        },
         body,
       });
       const exited = new Promise<number | null>((resolve) => {
@@ -112,7 +149,9 @@ describe('stopping a region', () => {
         const sent = request({ host: url.hostname, port: url.port, method: 'POST', path: '/', headers: { ...headers, expect: '100-continue' } }, (response) => {
           let text = '';
           response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-          response.on('end', () => { resolve({ status: response.statusCode!, text }); });
+          response.on('end', () => {
+            resolve({ status: response.statusCode!, text });
+          });
         });
         sent.on('error', reject);
         sent.on('continue', () => {
@@ -124,7 +163,9 @@ describe('stopping a region', () => {
       assert.equal(answer.status, 200, answer.text);
       assert.ok((JSON.parse(answer.text) as { CiphertextBlob?: string }).CiphertextBlob);
       await exited;
-      await eventually(() => { assert.match(dev.output(), /"signal":"SIGTERM","msg":"stopping"/); });
+      await eventually(() => {
+        assert.match(dev.output(), /"signal":"SIGTERM","msg":"stopping"/);
+      });
     } finally {
       await dev.stop();
       rmSync(dev.dataDir, { recursive: true, force: true });

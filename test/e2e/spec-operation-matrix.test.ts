@@ -144,7 +144,9 @@ describe('every key spec × every key operation answers as AWS documents', () =>
       call: async (c, KeyId, k) => {
         const EncryptionAlgorithm = encryptionAlgorithm(k) ?? (k.usage === 'ENCRYPT_DECRYPT' ? undefined : 'RSAES_OAEP_SHA_256');
         const CiphertextBlob =
-          k.usage === 'ENCRYPT_DECRYPT' ? (await c.send(new EncryptCommand({ KeyId, Plaintext: message, EncryptionAlgorithm }))).CiphertextBlob! : randomBytes(256);
+          k.usage === 'ENCRYPT_DECRYPT'
+            ? (await c.send(new EncryptCommand({ KeyId, Plaintext: message, EncryptionAlgorithm }))).CiphertextBlob!
+            : randomBytes(256);
         const { Plaintext } = await c.send(new DecryptCommand({ KeyId, CiphertextBlob, EncryptionAlgorithm }));
         assert.deepEqual(Buffer.from(Plaintext!), message);
       },
@@ -154,7 +156,10 @@ describe('every key spec × every key operation answers as AWS documents', () =>
       call: (c, DestinationKeyId, k) =>
         c.send(new ReEncryptCommand({ CiphertextBlob: sourceCiphertext, DestinationKeyId, DestinationEncryptionAlgorithm: encryptionAlgorithm(k) })),
     },
-    GenerateDataKey: { expect: (k) => when(symmetric(k), 'InvalidKeyUsageException'), call: (c, KeyId) => c.send(new GenerateDataKeyCommand({ KeyId, KeySpec: 'AES_256' })) },
+    GenerateDataKey: {
+      expect: (k) => when(symmetric(k), 'InvalidKeyUsageException'),
+      call: (c, KeyId) => c.send(new GenerateDataKeyCommand({ KeyId, KeySpec: 'AES_256' })),
+    },
     GenerateDataKeyWithoutPlaintext: {
       expect: (k) => when(symmetric(k), 'InvalidKeyUsageException'),
       call: (c, KeyId) => c.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId, NumberOfBytes: 32 })),
@@ -179,7 +184,10 @@ describe('every key spec × every key operation answers as AWS documents', () =>
         assert.equal((await c.send(new VerifyCommand({ ...request, Signature }))).SignatureValid, true);
       },
     },
-    GenerateMac: { expect: (k) => usage(k, 'GENERATE_VERIFY_MAC'), call: (c, KeyId, k) => c.send(new GenerateMacCommand({ KeyId, Message: message, MacAlgorithm: macAlgorithm(k) })) },
+    GenerateMac: {
+      expect: (k) => usage(k, 'GENERATE_VERIFY_MAC'),
+      call: (c, KeyId, k) => c.send(new GenerateMacCommand({ KeyId, Message: message, MacAlgorithm: macAlgorithm(k) })),
+    },
     VerifyMac: {
       expect: (k) => usage(k, 'GENERATE_VERIFY_MAC'),
       call: async (c, KeyId, k) => {
@@ -195,16 +203,27 @@ describe('every key spec × every key operation answers as AWS documents', () =>
     GetPublicKey: { expect: (k) => when(asymmetric(k), 'UnsupportedOperationException'), call: (c, KeyId) => c.send(new GetPublicKeyCommand({ KeyId })) },
     GetKeyRotationStatus: {
       expect: () => 'ok',
-      call: async (c, KeyId) => { assert.equal((await c.send(new GetKeyRotationStatusCommand({ KeyId }))).KeyRotationEnabled, false); },
+      call: async (c, KeyId) => {
+        assert.equal((await c.send(new GetKeyRotationStatusCommand({ KeyId }))).KeyRotationEnabled, false);
+      },
     },
-    EnableKeyRotation: { expect: (k) => when(rotatesAutomatically(k), 'UnsupportedOperationException'), call: (c, KeyId) => c.send(new EnableKeyRotationCommand({ KeyId })) },
-    DisableKeyRotation: { expect: (k) => when(rotatesAutomatically(k), 'UnsupportedOperationException'), call: (c, KeyId) => c.send(new DisableKeyRotationCommand({ KeyId })) },
+    EnableKeyRotation: {
+      expect: (k) => when(rotatesAutomatically(k), 'UnsupportedOperationException'),
+      call: (c, KeyId) => c.send(new EnableKeyRotationCommand({ KeyId })),
+    },
+    DisableKeyRotation: {
+      expect: (k) => when(rotatesAutomatically(k), 'UnsupportedOperationException'),
+      call: (c, KeyId) => c.send(new DisableKeyRotationCommand({ KeyId })),
+    },
     RotateKeyOnDemand: {
       // Imported material rotates on demand only to material imported for it first (KMSInvalidStateException without).
       expect: (k) => (k.imported ? 'KMSInvalidStateException' : when(symmetric(k), 'UnsupportedOperationException')),
       call: (c, KeyId) => c.send(new RotateKeyOnDemandCommand({ KeyId })),
     },
-    ListKeyRotations: { expect: (k) => when(symmetric(k), 'UnsupportedOperationException'), call: (c, KeyId) => c.send(new ListKeyRotationsCommand({ KeyId })) },
+    ListKeyRotations: {
+      expect: (k) => when(symmetric(k), 'UnsupportedOperationException'),
+      call: (c, KeyId) => c.send(new ListKeyRotationsCommand({ KeyId })),
+    },
     GetParametersForImport: {
       expect: (k) => when(k.imported === true, 'UnsupportedOperationException'),
       call: (c, KeyId) => c.send(new GetParametersForImportCommand({ KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' })),
@@ -214,11 +233,21 @@ describe('every key spec × every key operation answers as AWS documents', () =>
       expect: (k) => when(k.imported === true, 'UnsupportedOperationException'),
       call: async (c, KeyId, k) => {
         if (k.imported) return;
-        await c.send(new ImportKeyMaterialCommand({ KeyId, ImportToken: randomBytes(64), EncryptedKeyMaterial: randomBytes(256), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }));
+        await c.send(
+          new ImportKeyMaterialCommand({
+            KeyId,
+            ImportToken: randomBytes(64),
+            EncryptedKeyMaterial: randomBytes(256),
+            ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+          }),
+        );
       },
     },
     ReplicateKey: { expect: () => 'UnsupportedOperationException', call: (c, KeyId) => c.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: 'us-west-2' })) },
-    UpdatePrimaryRegion: { expect: () => 'UnsupportedOperationException', call: (c, KeyId) => c.send(new UpdatePrimaryRegionCommand({ KeyId, PrimaryRegion: 'us-west-2' })) },
+    UpdatePrimaryRegion: {
+      expect: () => 'UnsupportedOperationException',
+      call: (c, KeyId) => c.send(new UpdatePrimaryRegionCommand({ KeyId, PrimaryRegion: 'us-west-2' })),
+    },
     ListKeyPolicies: { expect: () => 'ok', call: (c, KeyId) => c.send(new ListKeyPoliciesCommand({ KeyId })) },
     PutKeyPolicy: {
       expect: () => 'ok',
@@ -248,7 +277,9 @@ describe('every key spec × every key operation answers as AWS documents', () =>
     Grants: {
       expect: () => 'ok',
       call: async (c, KeyId) => {
-        const { GrantId } = await c.send(new CreateGrantCommand({ KeyId, GranteePrincipal: 'arn:aws:iam::111122223333:user/admin', Operations: ['DescribeKey'] }));
+        const { GrantId } = await c.send(
+          new CreateGrantCommand({ KeyId, GranteePrincipal: 'arn:aws:iam::111122223333:user/admin', Operations: ['DescribeKey'] }),
+        );
         assert.equal((await c.send(new ListGrantsCommand({ KeyId }))).Grants?.length, 1);
         await c.send(new RevokeGrantCommand({ KeyId, GrantId }));
       },

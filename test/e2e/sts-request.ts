@@ -42,7 +42,12 @@ export async function stsCall(
 }
 
 /** AssumeRole's credentials, failing loudly when it is refused. */
-export async function assumeRole(endpoint: string, params: Record<string, string>, credentials?: Credentials, region?: string): Promise<Required<Credentials> & { arn: string }> {
+export async function assumeRole(
+  endpoint: string,
+  params: Record<string, string>,
+  credentials?: Credentials,
+  region?: string,
+): Promise<Required<Credentials> & { arn: string }> {
   const answer = await stsCall(endpoint, { Action: 'AssumeRole', RoleSessionName: 'test', ...params }, credentials, region);
   if (answer.status !== 200) throw new Error(`AssumeRole answered ${answer.status}: ${answer.text}`);
   return {

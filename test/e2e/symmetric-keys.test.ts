@@ -1,14 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  CreateKeyCommand,
-  DecryptCommand,
-  DescribeKeyCommand,
-  DisableKeyCommand,
-  EncryptCommand,
-  EnableKeyCommand,
-  type KMSClient,
-} from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, DisableKeyCommand, EncryptCommand, EnableKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { startDev, type DevDeployment } from './harness.ts';
 
 describe('symmetric keys through the AWS SDK', () => {
@@ -27,9 +19,7 @@ describe('symmetric keys through the AWS SDK', () => {
     assert.equal(KeyMetadata?.KeyState, 'Enabled');
     assert.equal(KeyMetadata.KeySpec, 'SYMMETRIC_DEFAULT');
     const plaintext = Buffer.from('attack at dawn');
-    const { CiphertextBlob } = await kms.send(
-      new EncryptCommand({ KeyId: KeyMetadata.KeyId, Plaintext: plaintext, EncryptionContext: { purpose: 'e2e' } }),
-    );
+    const { CiphertextBlob } = await kms.send(new EncryptCommand({ KeyId: KeyMetadata.KeyId, Plaintext: plaintext, EncryptionContext: { purpose: 'e2e' } }));
     const decrypted = await kms.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: { purpose: 'e2e' } }));
     assert.deepEqual(Buffer.from(decrypted.Plaintext!), plaintext);
     assert.equal(decrypted.KeyId, KeyMetadata.Arn);

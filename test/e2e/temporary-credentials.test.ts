@@ -20,7 +20,11 @@ const trustAdmin = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Princ
 
 /** app: assumable by the admin, may use KMS and list crypto units; audit: assumable by the admin, no permissions, sessions up to 2 hours. */
 const PRINCIPALS = [
-  { arn: APP_ROLE, trustPolicy: trustAdmin, identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: ['kms:*', 'concord:ListCryptoUnits'], Resource: '*' }] }] },
+  {
+    arn: APP_ROLE,
+    trustPolicy: trustAdmin,
+    identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: ['kms:*', 'concord:ListCryptoUnits'], Resource: '*' }] }],
+  },
   { arn: AUDIT_ROLE, trustPolicy: trustAdmin, maxSessionDuration: 7200 },
 ];
 
@@ -39,8 +43,17 @@ describe('temporary credentials (STS)', () => {
     writeFileSync(
       join(dir, 'config'),
       [
-        '[profile base]', `aws_access_key_id = ${ACCESS_KEY_ID}`, `aws_secret_access_key = ${SECRET_ACCESS_KEY}`, 'region = us-east-1', '',
-        '[profile app]', `role_arn = ${APP_ROLE}`, 'source_profile = base', 'role_session_name = tooling', 'region = us-east-1', '',
+        '[profile base]',
+        `aws_access_key_id = ${ACCESS_KEY_ID}`,
+        `aws_secret_access_key = ${SECRET_ACCESS_KEY}`,
+        'region = us-east-1',
+        '',
+        '[profile app]',
+        `role_arn = ${APP_ROLE}`,
+        'source_profile = base',
+        'role_session_name = tooling',
+        'region = us-east-1',
+        '',
       ].join('\n'),
     );
   });
@@ -147,29 +160,66 @@ describe('temporary credentials (STS)', () => {
 
   it('enforces DurationSeconds: the role maximum, and 900 to 43200', async () => {
     const cases: [Record<string, string>, string, string][] = [
-      [{ RoleSessionName: 'x' }, 'ValidationError', "1 validation error detected: Value 'x' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2"],
-      [{ RoleSessionName: 'bad name!' }, 'ValidationError', "1 validation error detected: Value 'bad name!' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"],
-      [{ DurationSeconds: '899' }, 'ValidationError', "1 validation error detected: Value '899' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"],
-      [{ DurationSeconds: '43201' }, 'ValidationError', "1 validation error detected: Value '43201' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200"],
+      [
+        { RoleSessionName: 'x' },
+        'ValidationError',
+        "1 validation error detected: Value 'x' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2",
+      ],
+      [
+        { RoleSessionName: 'bad name!' },
+        'ValidationError',
+        "1 validation error detected: Value 'bad name!' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+      ],
+      [
+        { DurationSeconds: '899' },
+        'ValidationError',
+        "1 validation error detected: Value '899' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900",
+      ],
+      [
+        { DurationSeconds: '43201' },
+        'ValidationError',
+        "1 validation error detected: Value '43201' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200",
+      ],
       [{ DurationSeconds: 'soon' }, 'ValidationError', "Value 'soon' for parameter DurationSeconds is invalid: it must be an integer."],
       [{ DurationSeconds: '7200' }, 'ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.'],
-      [{ RoleArn: '' }, 'ValidationError', "1 validation error detected: Value '' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20"],
+      [
+        { RoleArn: '' },
+        'ValidationError',
+        "1 validation error detected: Value '' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20",
+      ],
       [{ Policy: '{}' }, 'ValidationError', 'Concord does not support the Policy parameter.'],
-      [{ 'Tags.member.1.Key': 'team' }, 'ValidationError', "1 validation error detected: Value null at 'tags.1.member.value' failed to satisfy constraint: Member must not be null"],
+      [
+        { 'Tags.member.1.Key': 'team' },
+        'ValidationError',
+        "1 validation error detected: Value null at 'tags.1.member.value' failed to satisfy constraint: Member must not be null",
+      ],
     ];
     for (const [change, code, message] of cases) {
       const answer = await stsCall(dev.endpoint(), { Action: 'AssumeRole', RoleArn: APP_ROLE, RoleSessionName: 'session', ...change });
-      assert.deepEqual([answer.status, answer.field('Type'), answer.field('Code'), answer.field('Message')], [400, 'Sender', code, message], JSON.stringify(change));
-      assert.match(answer.text, /^<ErrorResponse xmlns="https:\/\/sts.amazonaws.com\/doc\/2011-06-15\/"><Error><Type>Sender<\/Type><Code>[A-Za-z]+<\/Code><Message>[^<]*<\/Message><\/Error><RequestId>[0-9a-f-]{36}<\/RequestId><\/ErrorResponse>/);
+      assert.deepEqual(
+        [answer.status, answer.field('Type'), answer.field('Code'), answer.field('Message')],
+        [400, 'Sender', code, message],
+        JSON.stringify(change),
+      );
+      assert.match(
+        answer.text,
+        /^<ErrorResponse xmlns="https:\/\/sts.amazonaws.com\/doc\/2011-06-15\/"><Error><Type>Sender<\/Type><Code>[A-Za-z]+<\/Code><Message>[^<]*<\/Message><\/Error><RequestId>[0-9a-f-]{36}<\/RequestId><\/ErrorResponse>/,
+      );
     }
     const missing = await stsCall(dev.endpoint(), { Action: 'AssumeRole', RoleSessionName: 'session' });
-    assert.deepEqual([missing.status, missing.field('Code'), missing.field('Message')], [400, 'ValidationError', "1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null"]);
+    assert.deepEqual(
+      [missing.status, missing.field('Code'), missing.field('Message')],
+      [400, 'ValidationError', "1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null"],
+    );
     assert.equal((await assumeRole(dev.endpoint(), { RoleArn: AUDIT_ROLE, DurationSeconds: '7200' })).arn, `arn:aws:sts::${ACCOUNT}:assumed-role/audit/test`);
   });
 
   it('answers an unknown action, a wrong version and a body that is not a form with STS errors, never a 500', async () => {
     const unknown = await stsCall(dev.endpoint(), { Action: 'AssumeRoleWithSAML' });
-    assert.deepEqual([unknown.status, unknown.field('Code'), unknown.field('Message')], [400, 'InvalidAction', 'Could not find operation AssumeRoleWithSAML for version 2011-06-15']);
+    assert.deepEqual(
+      [unknown.status, unknown.field('Code'), unknown.field('Message')],
+      [400, 'InvalidAction', 'Could not find operation AssumeRoleWithSAML for version 2011-06-15'],
+    );
     const version = await stsCall(dev.endpoint(), { Action: 'GetCallerIdentity', Version: '2010-01-01' });
     assert.deepEqual([version.status, version.field('Code')], [400, 'InvalidAction']);
     const noAction = await stsCall(dev.endpoint(), {});
@@ -208,12 +258,21 @@ describe('temporary credentials (STS)', () => {
 
     assert.ok((await kmsAs(dev.endpoint(), lasting).send(new ListKeysCommand({}))).Keys);
     assert.equal((await stsCall(dev.endpoint(), { Action: 'GetCallerIdentity' }, lasting)).field('Arn'), `arn:aws:sts::${ACCOUNT}:assumed-role/app/lasting`);
-    await assert.rejects(kmsAs(dev.endpoint(), expiring).send(new ListKeysCommand({})), { name: 'ExpiredTokenException', message: 'The security token included in the request is expired' });
+    await assert.rejects(kmsAs(dev.endpoint(), expiring).send(new ListKeysCommand({})), {
+      name: 'ExpiredTokenException',
+      message: 'The security token included in the request is expired',
+    });
     const sts = await stsCall(dev.endpoint(), { Action: 'GetCallerIdentity' }, expiring);
-    assert.deepEqual([sts.status, sts.field('Code'), sts.field('Message')], [400, 'ExpiredTokenException', 'The security token included in the request is expired']);
+    assert.deepEqual(
+      [sts.status, sts.field('Code'), sts.field('Message')],
+      [400, 'ExpiredTokenException', 'The security token included in the request is expired'],
+    );
 
     const unknown = { accessKeyId: 'ASIAAAAAAAAAAAAAAAAA', secretAccessKey: 'x'.repeat(40), sessionToken: 'FwoGZXIvYXdzEXAMPLE' };
-    await assert.rejects(kmsAs(dev.endpoint(), unknown).send(new ListKeysCommand({})), { name: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' });
+    await assert.rejects(kmsAs(dev.endpoint(), unknown).send(new ListKeysCommand({})), {
+      name: 'UnrecognizedClientException',
+      message: 'The security token included in the request is invalid.',
+    });
     const refused = await stsCall(dev.endpoint(), { Action: 'GetCallerIdentity' }, unknown);
     assert.deepEqual([refused.status, refused.field('Code')], [403, 'InvalidClientTokenId']);
   });

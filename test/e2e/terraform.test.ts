@@ -30,14 +30,22 @@ function providerMirror(): string {
   const mirror = found.stdout
     .split('\n')
     .filter(Boolean)
-    .find((registry) => spawnSync('find', [registry, '-path', '*/hashicorp/aws/5.*', '-type', 'f', '-name', 'terraform-provider-aws*'], { encoding: 'utf8' }).stdout.trim() !== '');
-  if (!mirror) throw new Error('No Terraform provider mirror holds hashicorp/aws 5.x (a registry.terraform.io directory within 4 levels of /): install one, as .ci/run expects.');
+    .find(
+      (registry) =>
+        spawnSync('find', [registry, '-path', '*/hashicorp/aws/5.*', '-type', 'f', '-name', 'terraform-provider-aws*'], { encoding: 'utf8' }).stdout.trim() !==
+        '',
+    );
+  if (!mirror)
+    throw new Error(
+      'No Terraform provider mirror holds hashicorp/aws 5.x (a registry.terraform.io directory within 4 levels of /): install one, as .ci/run expects.',
+    );
   return dirname(mirror);
 }
 
 function requireTerraform(): void {
   const version = spawnSync('terraform', ['version', '-json'], { encoding: 'utf8' });
-  if (version.status !== 0) throw new Error(`terraform is not on the PATH (${version.error?.message ?? version.stderr}): install Terraform 1.11, as .ci/run expects.`);
+  if (version.status !== 0)
+    throw new Error(`terraform is not on the PATH (${version.error?.message ?? version.stderr}): install Terraform 1.11, as .ci/run expects.`);
   const { terraform_version } = JSON.parse(version.stdout) as { terraform_version: string };
   assert.match(terraform_version, /^1\.(1[1-9]|[2-9]\d)\./, `Terraform ${terraform_version} is older than 1.11`);
 }
@@ -115,7 +123,8 @@ plugin_cache_dir = ${JSON.stringify(join(root, 'plugin-cache'))}
   const writeWorkingDir = (): string => {
     const workingDir = join(root, 'scenarios');
     mkdirSync(workingDir);
-    for (const scenario of ['multi-region', 'imported-material', 'key-specs']) copyFileSync(join(SCENARIOS, `${scenario}.tf`), join(workingDir, `${scenario}.tf`));
+    for (const scenario of ['multi-region', 'imported-material', 'key-specs'])
+      copyFileSync(join(SCENARIOS, `${scenario}.tf`), join(workingDir, `${scenario}.tf`));
     const provider = (region: string, endpoint: string, alias?: string) => `
 provider "aws" {
   ${alias ? `alias = "${alias}"` : ''}
@@ -157,7 +166,7 @@ ${provider(FIRST, dev!.endpoint(FIRST))}${provider(SECOND, dev!.endpoint(SECOND)
     outputs = JSON.parse(await expect(dir, 0, 'output', '-json')) as Record<string, { value: unknown }>;
   });
 
-  it('made a multi-Region key with rotation, its replica through the second region\'s endpoint, and aliases in both', async () => {
+  it("made a multi-Region key with rotation, its replica through the second region's endpoint, and aliases in both", async () => {
     multiRegionKey = (await aliasTarget(FIRST, 'alias/terraform-multi-region')) ?? '';
     assert.match(multiRegionKey, /^mrk-/);
     assert.equal(await aliasTarget(SECOND, 'alias/terraform-multi-region'), multiRegionKey);

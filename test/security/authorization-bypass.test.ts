@@ -74,9 +74,17 @@ describe('authorization bypass attempts', () => {
   describe('multi-Region keys', () => {
     it("refuses UpdatePrimaryRegion when the replica's key policy denies it, leaving the primary where it was", async () => {
       const KeyId = await createKey({ MultiRegion: true });
-      const replicaPolicy = policy(rootDelegation, { Sid: 'The replica stays a replica', Effect: 'Deny', Principal: '*', Action: 'kms:UpdatePrimaryRegion', Resource: '*' });
+      const replicaPolicy = policy(rootDelegation, {
+        Sid: 'The replica stays a replica',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 'kms:UpdatePrimaryRegion',
+        Resource: '*',
+      });
       await admin[EAST]!.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: WEST, Policy: replicaPolicy }));
-      await eventually(async () => { assert.equal((await describeIn(WEST, KeyId)).KeyState, 'Enabled'); });
+      await eventually(async () => {
+        assert.equal((await describeIn(WEST, KeyId)).KeyState, 'Enabled');
+      });
 
       await assert.rejects(admin[EAST]!.send(new UpdatePrimaryRegionCommand({ KeyId, PrimaryRegion: WEST })), {
         name: 'AccessDeniedException',
@@ -90,9 +98,14 @@ describe('authorization bypass attempts', () => {
     });
 
     it('refuses UpdatePrimaryRegion to a caller the replica key policy does not allow, though the primary key policy does', async () => {
-      const KeyId = await createKey({ MultiRegion: true, Policy: policy(rootDelegation, { Effect: 'Allow', Principal: { AWS: APP }, Action: 'kms:UpdatePrimaryRegion', Resource: '*' }) });
+      const KeyId = await createKey({
+        MultiRegion: true,
+        Policy: policy(rootDelegation, { Effect: 'Allow', Principal: { AWS: APP }, Action: 'kms:UpdatePrimaryRegion', Resource: '*' }),
+      });
       await admin[EAST]!.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: WEST }));
-      await eventually(async () => { assert.equal((await describeIn(WEST, KeyId)).KeyState, 'Enabled'); });
+      await eventually(async () => {
+        assert.equal((await describeIn(WEST, KeyId)).KeyState, 'Enabled');
+      });
 
       await assert.rejects(app.send(new UpdatePrimaryRegionCommand({ KeyId, PrimaryRegion: WEST })), {
         name: 'AccessDeniedException',
@@ -116,7 +129,13 @@ describe('authorization bypass attempts', () => {
     it('refuses ReplicateKey to a region the key policy excludes by kms:ReplicaRegion', async () => {
       const KeyId = await createKey({
         MultiRegion: true,
-        Policy: policy(rootDelegation, { Effect: 'Deny', Principal: '*', Action: 'kms:ReplicateKey', Resource: '*', Condition: { StringEquals: { 'kms:ReplicaRegion': WEST } } }),
+        Policy: policy(rootDelegation, {
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 'kms:ReplicateKey',
+          Resource: '*',
+          Condition: { StringEquals: { 'kms:ReplicaRegion': WEST } },
+        }),
       });
       await assert.rejects(admin[EAST]!.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion: WEST })), {
         name: 'AccessDeniedException',
@@ -140,7 +159,11 @@ describe('authorization bypass attempts', () => {
     it('cannot widen a grant with EncryptionContextEquals by adding a case variant of its key', async () => {
       const KeyId = await grantedTo({ EncryptionContextEquals: { dept: 'a' } });
       await encrypt(app, KeyId, { DEPT: 'a' });
-      for (const context of [{ Dept: 'b', dept: 'a' }, { dept: 'a', Dept: 'b' }, { dept: 'a', Dept: 'a' }] as Record<string, string>[]) {
+      for (const context of [
+        { Dept: 'b', dept: 'a' },
+        { dept: 'a', Dept: 'b' },
+        { dept: 'a', Dept: 'a' },
+      ] as Record<string, string>[]) {
         await assert.rejects(encrypt(app, KeyId, context), refused(KeyId, 'Encrypt'));
         const { CiphertextBlob } = await encrypt(admin[EAST]!, KeyId, context);
         await assert.rejects(app.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: context })), refused(KeyId, 'Decrypt'));
@@ -150,14 +173,24 @@ describe('authorization bypass attempts', () => {
     it('cannot widen a grant with EncryptionContextSubset by adding a case variant of its key', async () => {
       const KeyId = await grantedTo({ EncryptionContextSubset: { dept: 'a' } });
       await encrypt(app, KeyId, { Dept: 'a', file: 'x' });
-      for (const context of [{ Dept: 'b', dept: 'a', file: 'x' }, { dept: 'a', DEPT: 'b' }] as Record<string, string>[]) {
+      for (const context of [
+        { Dept: 'b', dept: 'a', file: 'x' },
+        { dept: 'a', DEPT: 'b' },
+      ] as Record<string, string>[]) {
         await assert.rejects(encrypt(app, KeyId, context), refused(KeyId, 'Encrypt'));
       }
     });
 
     it('matches a key policy Deny on kms:EncryptionContext:dept against the Dept variant, in whatever order the pairs come', async () => {
       const KeyId = await createKey({
-        Policy: policy(rootDelegation, { Sid: 'No secrets', Effect: 'Deny', Principal: '*', Action: 'kms:*', Resource: '*', Condition: { StringEquals: { 'kms:EncryptionContext:dept': 'secret' } } }),
+        Policy: policy(rootDelegation, {
+          Sid: 'No secrets',
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 'kms:*',
+          Resource: '*',
+          Condition: { StringEquals: { 'kms:EncryptionContext:dept': 'secret' } },
+        }),
       });
       await encrypt(admin[EAST]!, KeyId, { dept: 'open', Dept: 'Secret' });
       for (const context of [{ Dept: 'secret', dept: 'open' }, { dept: 'open', Dept: 'secret' }, { DEPT: 'secret' }] as Record<string, string>[]) {
@@ -170,10 +203,19 @@ describe('authorization bypass attempts', () => {
 
     it('does not let one case variant satisfy a key policy Allow on kms:EncryptionContext:dept while another violates it', async () => {
       const KeyId = await createKey({
-        Policy: policy(rootDelegation, { Effect: 'Allow', Principal: { AWS: APP }, Action: 'kms:Encrypt', Resource: '*', Condition: { StringEquals: { 'kms:EncryptionContext:dept': 'a' } } }),
+        Policy: policy(rootDelegation, {
+          Effect: 'Allow',
+          Principal: { AWS: APP },
+          Action: 'kms:Encrypt',
+          Resource: '*',
+          Condition: { StringEquals: { 'kms:EncryptionContext:dept': 'a' } },
+        }),
       });
       await encrypt(app, KeyId, { Dept: 'a' });
-      for (const context of [{ Dept: 'b', dept: 'a' }, { dept: 'a', Dept: 'b' }] as Record<string, string>[]) {
+      for (const context of [
+        { Dept: 'b', dept: 'a' },
+        { dept: 'a', Dept: 'b' },
+      ] as Record<string, string>[]) {
         await assert.rejects(encrypt(app, KeyId, context), refused(KeyId, 'Encrypt'));
       }
     });

@@ -41,7 +41,8 @@ describe('the crypto unit ceremony cannot be skipped', () => {
   let dev: DevDeployment;
   const asIntruder = (unit: string, command: CommandName, args: CommandArgs, signers = [intruderKey]) =>
     unitCommand(dev.endpoint(), REGION, unit, command, args, signers, { as: INTRUDER });
-  const unitInfo = async (unit: string) => (await mgmtRequest(dev.endpoint(), REGION, 'GET', `/units/${unit}`, undefined, { as: INTRUDER })).json as unknown as UnitInfo;
+  const unitInfo = async (unit: string) =>
+    (await mgmtRequest(dev.endpoint(), REGION, 'GET', `/units/${unit}`, undefined, { as: INTRUDER })).json as unknown as UnitInfo;
 
   /** What the intruder tries first: to make itself an administrator, unsigned, then to end imprint mode with its own signature. */
   async function takeOver(unit: string): Promise<{ added: MgmtAnswer; thresholds: MgmtAnswer }> {
@@ -62,7 +63,10 @@ describe('the crypto unit ceremony cannot be skipped', () => {
     for (const unit of UNITS) {
       refusedForSignatures((await takeOver(unit)).added);
       refusedForSignatures(await asIntruder(unit, 'admin-add', { name: 'intruder', publicKey: intruderPublicKey }));
-      assert.deepEqual((await unitInfo(unit)).admins.map((a) => a.name), ['dev-admin']);
+      assert.deepEqual(
+        (await unitInfo(unit)).admins.map((a) => a.name),
+        ['dev-admin'],
+      );
     }
   });
 
@@ -80,7 +84,8 @@ describe('the crypto unit ceremony cannot be skipped', () => {
     for (const unit of UNITS) {
       await takeOver(unit);
       for (const signers of [[], [intruderKey]]) {
-        for (const register of ['current', 'new']) refusedForSignatures(await asIntruder(unit, 'mk-export', { register, importer: importer.getPublicKey('base64') }, signers));
+        for (const register of ['current', 'new'])
+          refusedForSignatures(await asIntruder(unit, 'mk-export', { register, importer: importer.getPublicKey('base64') }, signers));
       }
     }
   });
@@ -105,7 +110,10 @@ describe('the crypto unit ceremony cannot be skipped', () => {
       const answer = await unitCommand(dev.endpoint(), REGION, unit, 'admin-add', { name: 'dev-admin-again', publicKey: spelling }, [admin]);
       assert.deepEqual([answer.status, answer.json.error], [400, 'InvalidRequest'], JSON.stringify(answer.json));
     }
-    assert.deepEqual((await unitInfo(unit)).admins.map((a) => a.name), ['dev-admin']);
+    assert.deepEqual(
+      (await unitInfo(unit)).admins.map((a) => a.name),
+      ['dev-admin'],
+    );
   });
 
   it('keeps a unit in imprint mode empty: a zeroized unit refuses every register command and is not refilled at the next start', async () => {
@@ -141,7 +149,9 @@ describe('the crypto unit ceremony cannot be skipped', () => {
     assert.deepEqual(Object.values(restarted.registers), [{ state: 'empty' }, { state: 'empty' }, { state: 'empty' }]);
     // The log arrives on stdout, the start banner awaited by restart() on stderr: either may come first.
     const hint = new RegExp(`Unit\\(s\\) ${unit} hold no current master key; recover it with 'concord tke auto-mk-recover'`);
-    await eventually(() => { assert.match(dev.output(), hint); });
+    await eventually(() => {
+      assert.match(dev.output(), hint);
+    });
   });
 
   it('refuses to start a server configured to load a master key with no administrators to sign the ceremony', async () => {
@@ -159,10 +169,26 @@ describe('the crypto unit ceremony cannot be skipped', () => {
     const generated = await op.generateKey();
     const pattern = generated.pattern.toString('hex');
     const binding = { exporter: unitDirs[0]!.id, importer: unitDirs[1]!.id, nonce: 'legacy' };
-    const handles = [generated.handle, await rec.importKey(await op.transportKey(), await op.exportKey(generated.handle, await rec.transportKey(), binding), binding)];
+    const handles = [
+      generated.handle,
+      await rec.importKey(await op.transportKey(), await op.exportKey(generated.handle, await rec.transportKey(), binding), binding),
+    ];
     for (const [i, { id, role }] of unitDirs.entries()) {
       const registers = { new: { state: 'empty' }, current: { state: 'valid', pattern, handle: handles[i] }, old: { state: 'empty' } };
-      await [op, rec][i]!.saveState(JSON.stringify({ version: 1, id, role, mode: 'imprint', admins: [], signatureThreshold: 0, revocationThreshold: 0, registers, nonce: 'legacy', generation: 1 }));
+      await [op, rec][i]!.saveState(
+        JSON.stringify({
+          version: 1,
+          id,
+          role,
+          mode: 'imprint',
+          admins: [],
+          signatureThreshold: 0,
+          revocationThreshold: 0,
+          registers,
+          nonce: 'legacy',
+          generation: 1,
+        }),
+      );
     }
     assert.match(await refusedStart(dir, region, crypto), new RegExp(`crypto unit ${region}-op is in imprint mode yet holds a master key`));
 
@@ -172,7 +198,10 @@ describe('the crypto unit ceremony cannot be skipped', () => {
     const administrators = [{ name: 'ops', sigkeyFile: join(workspace, 'sigkeys', 'ops.json'), passwordEnv: 'CONCORD_TEST_OPS_PASSWORD' }];
     const port = await freePorts(1);
     const endpoint = `http://127.0.0.1:${port}`;
-    const server = await startServerProcess(writeRegionConfig(dir, region, port, { ...softwareUnits(dir, region, { administrators }), logLevel: 'warn' }), endpoint);
+    const server = await startServerProcess(
+      writeRegionConfig(dir, region, port, { ...softwareUnits(dir, region, { administrators }), logLevel: 'warn' }),
+      endpoint,
+    );
     try {
       const { units } = (await mgmtRequest(endpoint, region, 'GET', '/units')).json as unknown as { units: UnitInfo[] };
       for (const unit of units) {

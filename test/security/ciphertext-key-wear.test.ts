@@ -87,11 +87,12 @@ describe('ciphertexts do not wear out their key material', () => {
     for (const offset of [saltStart(blob), saltStart(blob) + 31]) {
       const tampered = Buffer.from(blob);
       tampered[offset]! ^= 0x80;
-      await assert.rejects(east.send(new DecryptCommand({ CiphertextBlob: tampered, EncryptionContext: { app: 'wear' } })), { name: 'InvalidCiphertextException' });
-      await assert.rejects(
-        east.send(new ReEncryptCommand({ CiphertextBlob: tampered, SourceEncryptionContext: { app: 'wear' }, DestinationKeyId: KeyId })),
-        { name: 'InvalidCiphertextException' },
-      );
+      await assert.rejects(east.send(new DecryptCommand({ CiphertextBlob: tampered, EncryptionContext: { app: 'wear' } })), {
+        name: 'InvalidCiphertextException',
+      });
+      await assert.rejects(east.send(new ReEncryptCommand({ CiphertextBlob: tampered, SourceEncryptionContext: { app: 'wear' }, DestinationKeyId: KeyId })), {
+        name: 'InvalidCiphertextException',
+      });
     }
   });
 
@@ -107,9 +108,12 @@ describe('ciphertexts do not wear out their key material', () => {
     const old = versionOneBlob(material, KeyId, materialVersion, Buffer.from('old ciphertext'), context);
     const decrypted = await east.send(new DecryptCommand({ CiphertextBlob: old, EncryptionContext: context }));
     assert.equal(Buffer.from(decrypted.Plaintext!).toString(), 'old ciphertext');
-    await assert.rejects(east.send(new DecryptCommand({ CiphertextBlob: old, EncryptionContext: { purpose: 'another' } })), { name: 'InvalidCiphertextException' });
+    await assert.rejects(east.send(new DecryptCommand({ CiphertextBlob: old, EncryptionContext: { purpose: 'another' } })), {
+      name: 'InvalidCiphertextException',
+    });
 
-    const reencrypted = (await east.send(new ReEncryptCommand({ CiphertextBlob: old, SourceEncryptionContext: context, DestinationKeyId: KeyId }))).CiphertextBlob!;
+    const reencrypted = (await east.send(new ReEncryptCommand({ CiphertextBlob: old, SourceEncryptionContext: context, DestinationKeyId: KeyId })))
+      .CiphertextBlob!;
     assert.equal(reencrypted[0], 2);
     assert.equal(Buffer.from((await east.send(new DecryptCommand({ CiphertextBlob: reencrypted }))).Plaintext!).toString(), 'old ciphertext');
   });

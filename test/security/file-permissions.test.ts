@@ -47,7 +47,10 @@ describe('files Concord creates are not readable by other users', () => {
       const { CiphertextBlob } = await kms.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from('written to the store') }));
       await kms.send(new DecryptCommand({ CiphertextBlob }));
       // While it runs the WAL holds the latest commits.
-      assert.ok(entries(data).some((name) => name.endsWith('keys.db-wal')), `no WAL among ${entries(data).join(', ')}`);
+      assert.ok(
+        entries(data).some((name) => name.endsWith('keys.db-wal')),
+        `no WAL among ${entries(data).join(', ')}`,
+      );
       assert.deepEqual(exposed(data), []);
     } finally {
       await dev.stop();
@@ -66,7 +69,9 @@ describe('files Concord creates are not readable by other users', () => {
     execFileSync(process.execPath, [BIN, 'identity', '--config', config], { encoding: 'utf8' });
     const server = await startServerProcess(config, `http://127.0.0.1:${port}`);
     try {
-      await regionClient(region, `http://127.0.0.1:${port}`).send(new CreateKeyCommand({})).catch(() => undefined);
+      await regionClient(region, `http://127.0.0.1:${port}`)
+        .send(new CreateKeyCommand({}))
+        .catch(() => undefined);
       assert.ok(entries(join(dir, region)).includes('keys.db-wal'));
       assert.deepEqual(exposed(join(dir, region)), []);
     } finally {
@@ -89,8 +94,9 @@ describe('secret files survive a failed write and a power loss', () => {
     const script = `import(${JSON.stringify(module)}).then((m) => m.writeSecretFile(${JSON.stringify(path)}, "x".repeat(64 * 1024)))`;
     // A 4 KiB file size limit: the new contents cannot be written whole (EFBIG; Node ignores SIGXFSZ).
     const outcome = await new Promise<{ code: number; stderr: string }>((resolve) =>
-      execFile('bash', ['-c', 'ulimit -f 4 && exec "$0" --import tsx -e "$1"', process.execPath, script], (error, _stdout, stderr) => { resolve({ code: error ? Number(error.code) : 0, stderr }); },
-      ),
+      execFile('bash', ['-c', 'ulimit -f 4 && exec "$0" --import tsx -e "$1"', process.execPath, script], (error, _stdout, stderr) => {
+        resolve({ code: error ? Number(error.code) : 0, stderr });
+      }),
     );
     assert.notEqual(outcome.code, 0, 'the write was expected to fail');
     assert.match(outcome.stderr, /EFBIG/);

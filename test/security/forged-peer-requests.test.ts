@@ -2,14 +2,7 @@ import assert from 'node:assert/strict';
 import { createCipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  CreateKeyCommand,
-  DecryptCommand,
-  DescribeKeyCommand,
-  EncryptCommand,
-  ReplicateKeyCommand,
-  type KMSClient,
-} from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, ReplicateKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { RegionIdentity } from '../../src/regions/index.ts';
 import { eventually } from '../e2e/eventually.ts';
 import { ACCOUNT, startDev, type DevDeployment } from '../e2e/harness.ts';
@@ -98,7 +91,9 @@ describe('peer requests a region did not earn: forged syncs, replicas and primar
     const KeyId = KeyMetadata!.KeyId!;
     for (const ReplicaRegion of replicas) {
       await kms[EAST]!.send(new ReplicateKeyCommand({ KeyId, ReplicaRegion }));
-      await eventually(async () => { assert.equal((await describeIn(ReplicaRegion, KeyId)).KeyState, 'Enabled'); });
+      await eventually(async () => {
+        assert.equal((await describeIn(ReplicaRegion, KeyId)).KeyState, 'Enabled');
+      });
     }
     return KeyId;
   };
@@ -123,7 +118,8 @@ describe('peer requests a region did not earn: forged syncs, replicas and primar
     assert.equal(Buffer.from(Plaintext!).toString(), 'still ours');
   };
   const assertPrimary = async (KeyId: string, regions: string[], primary: string) => {
-    for (const region of regions) assert.equal((await describeIn(region, KeyId)).MultiRegionConfiguration?.PrimaryKey?.Region, primary, `primary as ${region} sees it`);
+    for (const region of regions)
+      assert.equal((await describeIn(region, KeyId)).MultiRegionConfiguration?.PrimaryKey?.Region, primary, `primary as ${region} sees it`);
   };
   /** The receiving region logged the refusal with the authenticated sender, the action and the key (the log reaches the test a moment later). */
   const assertRefusalLogged = (region: string, from: string, action: string, keyId: string) =>
@@ -166,7 +162,15 @@ describe('peer requests a region did not earn: forged syncs, replicas and primar
     const KeyId = await replicatedKey(WEST, CENTRAL);
     // West tells central that west is primary now, then that central is.
     for (const primary of [WEST, CENTRAL]) {
-      const response = await peer.call(WEST, CENTRAL, 'sync', { snapshot: await forgedSnapshot(WEST, CENTRAL, KeyId, primary, [EAST, WEST, CENTRAL].filter((r) => r !== primary)) });
+      const response = await peer.call(WEST, CENTRAL, 'sync', {
+        snapshot: await forgedSnapshot(
+          WEST,
+          CENTRAL,
+          KeyId,
+          primary,
+          [EAST, WEST, CENTRAL].filter((r) => r !== primary),
+        ),
+      });
       assertRefused(response);
     }
     await assertRefusalLogged(CENTRAL, WEST, 'sync', KeyId);
@@ -202,7 +206,7 @@ describe('peer requests a region did not earn: forged syncs, replicas and primar
     await assertRefusalLogged(EAST, CENTRAL, 'bind-imported-material', KeyId);
   });
 
-  it('refuses, without a 500, material from the key\'s own primary that does not open: a forged seal, an empty IV, a transport key that is no key', async () => {
+  it("refuses, without a 500, material from the key's own primary that does not open: a forged seal, an empty IV, a transport key that is no key", async () => {
     const KeyId = await replicatedKey(WEST);
     const forged = await forgedSnapshot(EAST, WEST, KeyId, EAST, [WEST]);
     const [version] = forged.material.versions;
@@ -215,7 +219,13 @@ describe('peer requests a region did not earn: forged syncs, replicas and primar
     const fresh = `mrk-${randomBytes(16).toString('hex')}`;
     for (const snapshot of snapshots) {
       assertRefused(await peer.call(EAST, WEST, 'sync', { snapshot }));
-      const replica = { snapshot: { ...snapshot, keyId: fresh }, description: '', bypassPolicyLockoutSafetyCheck: false, tags: [], caller: { account: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:root` } };
+      const replica = {
+        snapshot: { ...snapshot, keyId: fresh },
+        description: '',
+        bypassPolicyLockoutSafetyCheck: false,
+        tags: [],
+        caller: { account: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:root` },
+      };
       assertRefused(await peer.call(EAST, WEST, 'prepare-replica', replica));
     }
     await assertRefusalLogged(WEST, EAST, 'sync', KeyId);
@@ -237,7 +247,13 @@ describe('peer requests a region did not earn: forged syncs, replicas and primar
       await peer.send(WEST, 'sync', '{}', forged),
       await peer.send(WEST, 'sync', '{}', {}),
       // A configured peer's name with a signature that is not its own.
-      await peer.send(WEST, 'sync', '{}', { ...forged, 'x-concord-peer-region': CENTRAL, 'x-concord-peer-target': WEST, 'x-concord-timestamp': String(Date.now()), 'x-concord-nonce': 'a'.repeat(32) }),
+      await peer.send(WEST, 'sync', '{}', {
+        ...forged,
+        'x-concord-peer-region': CENTRAL,
+        'x-concord-peer-target': WEST,
+        'x-concord-timestamp': String(Date.now()),
+        'x-concord-nonce': 'a'.repeat(32),
+      }),
       await peer.send(WEST, 'z'.repeat(90), '{}', forged),
     ];
     for (const answer of answers) {
@@ -246,19 +262,45 @@ describe('peer requests a region did not earn: forged syncs, replicas and primar
       assert.ok(answer.text.length < 200, answer.text);
     }
     // Tested without printing the whole log on failure, which would carry the markers.
-    await eventually(() => { assert.ok(/"peer":"Q{64}…".*"msg":"peer request not authenticated"/.test(dev.output()), 'the refusal is not logged'); });
+    await eventually(() => {
+      assert.ok(/"peer":"Q{64}…".*"msg":"peer request not authenticated"/.test(dev.output()), 'the refusal is not logged');
+    });
     assert.ok(!/Q{65}|z{65}/.test(dev.output()), 'an attacker header value reached the log untruncated');
   });
 
   it('answers malformed bodies with 400 for every peer action, from a configured peer', async () => {
     const KeyId = await replicatedKey(WEST);
-    const malformed = ['this is not JSON', '[]', 'null', '"sync"', '42', '{"keyId": 42}', '{"snapshot": "all of it"}', '{"keyId": "../../etc/passwd"}', '{"unexpected": true}'];
+    const malformed = [
+      'this is not JSON',
+      '[]',
+      'null',
+      '"sync"',
+      '42',
+      '{"keyId": 42}',
+      '{"snapshot": "all of it"}',
+      '{"keyId": "../../etc/passwd"}',
+      '{"unexpected": true}',
+    ];
     const needsFields = ['prepare-replica', 'sync', 'replica-state', 'replica-status', 'primary-region', 'bind-imported-material', 'replica-deleted'];
     const cases: [string, string | Buffer][] = [
       ...['hello', ...needsFields].flatMap((action) => malformed.map((body): [string, string] => [action, body])),
       ...needsFields.map((action): [string, string] => [action, '{}']),
-      ['sync', JSON.stringify({ snapshot: { ...(await forgedSnapshot(CENTRAL, WEST, KeyId, EAST, [WEST])), config: { version: 'many', primaryRegion: EAST, replicaRegions: [WEST] } } })],
-      ['prepare-replica', JSON.stringify({ snapshot: await forgedSnapshot(CENTRAL, WEST, KeyId, CENTRAL, [WEST]), description: 'x', bypassPolicyLockoutSafetyCheck: 'no', tags: {}, caller: null })],
+      [
+        'sync',
+        JSON.stringify({
+          snapshot: { ...(await forgedSnapshot(CENTRAL, WEST, KeyId, EAST, [WEST])), config: { version: 'many', primaryRegion: EAST, replicaRegions: [WEST] } },
+        }),
+      ],
+      [
+        'prepare-replica',
+        JSON.stringify({
+          snapshot: await forgedSnapshot(CENTRAL, WEST, KeyId, CENTRAL, [WEST]),
+          description: 'x',
+          bypassPolicyLockoutSafetyCheck: 'no',
+          tags: {},
+          caller: null,
+        }),
+      ],
       ['bind-imported-material', JSON.stringify({ keyId: KeyId, materialId: 'x'.repeat(100_000) })],
       ['sync', Buffer.alloc(2 * 1024 * 1024, 0x20)],
     ];

@@ -106,7 +106,10 @@ describe('hostile input: bounded work, bounded sizes', () => {
     const decrypted = await call('Decrypt', `{"CiphertextBlob":"${blob}","EncryptionContext":{"__proto__":"tenant-a"}}`);
     assert.equal(decrypted.json.Plaintext, 'c2VjcmV0');
 
-    const granted = await call('CreateGrant', `{"KeyId":"${KeyId}","GranteePrincipal":"${ADMIN}","Operations":["Decrypt"],"Constraints":{"EncryptionContextSubset":{"__proto__":"tenant-a"}}}`);
+    const granted = await call(
+      'CreateGrant',
+      `{"KeyId":"${KeyId}","GranteePrincipal":"${ADMIN}","Operations":["Decrypt"],"Constraints":{"EncryptionContextSubset":{"__proto__":"tenant-a"}}}`,
+    );
     assert.equal(granted.status, 200, granted.text);
     const listed = await call('ListGrants', `{"KeyId":"${KeyId}"}`);
     assert.equal(listed.text.includes('"Constraints":{"EncryptionContextSubset":{"__proto__":"tenant-a"}}'), true, listed.text);
@@ -124,7 +127,8 @@ describe('hostile input: bounded work, bounded sizes', () => {
     });
     await assert.rejects(grant({ EncryptionContextEquals: pairs(1, 400) }), {
       name: 'ValidationException',
-      message: /at 'constraints.encryptionContextEquals' failed to satisfy constraint: Member must have keys and values of total length less than or equal to 384$/,
+      message:
+        /at 'constraints.encryptionContextEquals' failed to satisfy constraint: Member must have keys and values of total length less than or equal to 384$/,
     });
   });
 });

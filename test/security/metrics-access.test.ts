@@ -4,7 +4,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateDataKeyCommand, GenerateDataKeyPairCommand, GetParametersForImportCommand, type KMSClient } from '@aws-sdk/client-kms';
+import {
+  CreateKeyCommand,
+  DecryptCommand,
+  EncryptCommand,
+  GenerateDataKeyCommand,
+  GenerateDataKeyPairCommand,
+  GetParametersForImportCommand,
+  type KMSClient,
+} from '@aws-sdk/client-kms';
 import { freePorts, SECRET_ACCESS_KEY, startDev } from '../e2e/harness.ts';
 import { scrape } from '../e2e/metrics-scrape.ts';
 import { regionClient, startServerProcess, stopProcess, writeRegionConfig } from '../e2e/server-process.ts';
@@ -22,7 +30,10 @@ describe('GET /metrics on the API port', () => {
   before(async () => {
     const port = await freePorts(1);
     endpoint = `http://127.0.0.1:${port}`;
-    server = await startServerProcess(writeRegionConfig(dir, 'us-east-1', port, { ...selfInitialisingUnits(dir, 'us-east-1'), metrics: { bearerToken: TOKEN }, logLevel: 'warn' }), endpoint);
+    server = await startServerProcess(
+      writeRegionConfig(dir, 'us-east-1', port, { ...selfInitialisingUnits(dir, 'us-east-1'), metrics: { bearerToken: TOKEN }, logLevel: 'warn' }),
+      endpoint,
+    );
     kms = regionClient('us-east-1', endpoint);
   });
   after(async () => {
@@ -58,7 +69,9 @@ describe('GET /metrics on the API port', () => {
     const dataKey = await kms.send(new GenerateDataKeyCommand({ KeyId, KeySpec: 'AES_256' }));
     const pair = await kms.send(new GenerateDataKeyPairCommand({ KeyId, KeyPairSpec: 'RSA_2048' }));
     const external = (await kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
-    const parameters = await kms.send(new GetParametersForImportCommand({ KeyId: external, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+    const parameters = await kms.send(
+      new GetParametersForImportCommand({ KeyId: external, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }),
+    );
 
     const text = await scrape(`${endpoint}/metrics`, TOKEN);
     const secrets: [string, Buffer | string][] = [
@@ -73,7 +86,10 @@ describe('GET /metrics on the API port', () => {
       ['the description', 'metrics canary key'],
     ];
     for (const [what, secret] of secrets) {
-      const forms = typeof secret === 'string' ? [secret] : [secret.toString('utf8'), secret.toString('base64'), secret.toString('hex'), secret.toString('base64').slice(8, 32)];
+      const forms =
+        typeof secret === 'string'
+          ? [secret]
+          : [secret.toString('utf8'), secret.toString('base64'), secret.toString('hex'), secret.toString('base64').slice(8, 32)];
       for (const form of forms) assert.equal(text.includes(form), false, `the metrics show ${what}`);
     }
   });

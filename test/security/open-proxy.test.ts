@@ -28,11 +28,23 @@ interface Sent {
 }
 
 /** A SigV4-signed POST with whatever Host, path and headers a stranger chooses, over plain node:http. */
-async function send(endpoint: string, { path = '/', host, region, service = 'kms', operation = 'ListKeys', body = '{}', headers = {}, secretAccessKey = SECRET_ACCESS_KEY }: Sent): Promise<Answer> {
+async function send(
+  endpoint: string,
+  { path = '/', host, region, service = 'kms', operation = 'ListKeys', body = '{}', headers = {}, secretAccessKey = SECRET_ACCESS_KEY }: Sent,
+): Promise<Answer> {
   const url = new URL(endpoint);
   const unsigned = { host: host ?? url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `TrentService.${operation}`, ...headers };
   const signer = new SignatureV4({ service, region, credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey }, sha256: NodeSha256 });
-  const signed = await signer.sign({ method: 'POST', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path, query: {}, headers: unsigned, body });
+  const signed = await signer.sign({
+    method: 'POST',
+    protocol: 'http:',
+    hostname: url.hostname,
+    port: Number(url.port),
+    path,
+    query: {},
+    headers: unsigned,
+    body,
+  });
   return new Promise((resolve, reject) => {
     const outgoing = httpRequest({ host: url.hostname, port: url.port, method: 'POST', path, headers: signed.headers }, (incoming) => {
       let text = '';
@@ -108,7 +120,7 @@ describe('a region is no open proxy', () => {
     }
   });
 
-  it('forwards a request signed for a peer region only to that peer\'s configured URL, never to the Host it names', async () => {
+  it("forwards a request signed for a peer region only to that peer's configured URL, never to the Host it names", async () => {
     const answer = await send(dev.endpoint(EAST), { region: WEST, host: decoyHost, operation: 'CreateKey' });
     assert.equal(answer.status, 200, JSON.stringify(answer.json));
     assert.match((answer.json.KeyMetadata as { Arn: string }).Arn, new RegExp(`^arn:aws:kms:${WEST}:`));
@@ -123,14 +135,22 @@ describe('a region is no open proxy', () => {
   });
 
   it('applies the body limit before forwarding: an oversized body never reaches the peer', async () => {
-    const answer = await send(dev.endpoint(EAST), { region: WEST, operation: 'Encrypt', body: JSON.stringify({ KeyId: 'alias/x', Plaintext: 'A'.repeat(1100 * 1024) }) });
+    const answer = await send(dev.endpoint(EAST), {
+      region: WEST,
+      operation: 'Encrypt',
+      body: JSON.stringify({ KeyId: 'alias/x', Plaintext: 'A'.repeat(1100 * 1024) }),
+    });
     assert.equal(answer.status, 413);
     assert.equal(answer.json.__type, 'RequestEntityTooLargeException');
     assert.equal((await eastLogLine(answer.headers['x-amzn-requestid'])).forwardedTo, undefined);
   });
 
   it('forwards only the AWS JSON surface: other paths signed for the peer are answered by the region itself', async () => {
-    for (const [path, service] of [['/mgmt/v1/units', 'concord-mgmt'], ['/peer/v1/sync', 'kms'], ['/anything', 'kms']] as const) {
+    for (const [path, service] of [
+      ['/mgmt/v1/units', 'concord-mgmt'],
+      ['/peer/v1/sync', 'kms'],
+      ['/anything', 'kms'],
+    ] as const) {
       const answer = await send(dev.endpoint(EAST), { path, region: WEST, service });
       assert.notEqual(answer.status, 200, path);
       assert.equal((await eastLogLine(answer.headers['x-amzn-requestid'])).forwardedTo, undefined, path);

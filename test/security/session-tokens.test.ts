@@ -52,7 +52,16 @@ describe('temporary credentials and unsigned operation names', () => {
   });
 
   /** A request signed by the administrator's access key with @smithy/signature-v4, as the AWS SDK signs. */
-  async function send({ method, path, query = {}, headers = {}, body, service, sessionToken, unsigned = {} }: Signed): Promise<{ status: number; json: Record<string, unknown> }> {
+  async function send({
+    method,
+    path,
+    query = {},
+    headers = {},
+    body,
+    service,
+    sessionToken,
+    unsigned = {},
+  }: Signed): Promise<{ status: number; json: Record<string, unknown> }> {
     const url = new URL(path, dev.endpoint());
     for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
     const signer = new SignatureV4({
@@ -106,7 +115,8 @@ describe('temporary credentials and unsigned operation names', () => {
   });
 
   it('refuses a session token Concord did not issue on the management API /mgmt/v1', async () => {
-    const units = (sessionToken?: string) => send({ method: 'GET', path: '/mgmt/v1/units', service: 'concord-mgmt', ...(sessionToken !== undefined ? { sessionToken } : {}) });
+    const units = (sessionToken?: string) =>
+      send({ method: 'GET', path: '/mgmt/v1/units', service: 'concord-mgmt', ...(sessionToken !== undefined ? { sessionToken } : {}) });
     assert.equal((await units()).status, 200);
     const answer = await units(SESSION_TOKEN);
     assert.deepEqual([answer.status, answer.json.error, answer.json.message], [401, 'UnrecognizedClientException', INVALID_TOKEN]);
@@ -142,14 +152,23 @@ describe('temporary credentials and unsigned operation names', () => {
       { ...first, accessKeyId: 'ASIA..key..AAAAAAAAAAAA' },
     ];
     for (const credentials of swaps) {
-      await assert.rejects(kmsWith(credentials).send(new ListKeysCommand({})), { name: 'UnrecognizedClientException', message: INVALID_TOKEN }, credentials.accessKeyId);
+      await assert.rejects(
+        kmsWith(credentials).send(new ListKeysCommand({})),
+        { name: 'UnrecognizedClientException', message: INVALID_TOKEN },
+        credentials.accessKeyId,
+      );
       assert.equal((await stsCall(dev.endpoint(), { Action: 'GetCallerIdentity' }, credentials)).field('Code'), 'InvalidClientTokenId');
     }
     // Without its token, a session's access key is not a key.
     const answer = await kmsCall('ListKeys', {}, {});
     assert.equal(answer.status, 200);
     await assert.rejects(
-      new KMSClient({ region: 'us-east-1', endpoint: dev.endpoint(), credentials: { accessKeyId: first.accessKeyId, secretAccessKey: first.secretAccessKey }, maxAttempts: 1 }).send(new ListKeysCommand({})),
+      new KMSClient({
+        region: 'us-east-1',
+        endpoint: dev.endpoint(),
+        credentials: { accessKeyId: first.accessKeyId, secretAccessKey: first.secretAccessKey },
+        maxAttempts: 1,
+      }).send(new ListKeysCommand({})),
       { name: 'UnrecognizedClientException' },
     );
   });
@@ -168,10 +187,22 @@ describe('temporary credentials and unsigned operation names', () => {
   it('refuses AssumeRole of a role whose trust policy does not allow the caller, or that does not exist', async () => {
     const refusals: [string, { accessKeyId: string; secretAccessKey: string } | undefined, string][] = [
       // The trust policy names another user.
-      [CLOSED_ROLE, undefined, `User: ${ADMIN} is not authorized to perform: sts:AssumeRole on resource: ${CLOSED_ROLE} because no resource-based policy allows the sts:AssumeRole action`],
+      [
+        CLOSED_ROLE,
+        undefined,
+        `User: ${ADMIN} is not authorized to perform: sts:AssumeRole on resource: ${CLOSED_ROLE} because no resource-based policy allows the sts:AssumeRole action`,
+      ],
       // The trust policy names the account, and the caller's identity policies do not allow sts:AssumeRole.
-      [DELEGATED_ROLE, APP_USER, `User: ${APP_USER.arn} is not authorized to perform: sts:AssumeRole on resource: ${DELEGATED_ROLE} because no identity-based policy allows the sts:AssumeRole action`],
-      [`arn:aws:iam::${ACCOUNT}:role/missing`, undefined, `User: ${ADMIN} is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::${ACCOUNT}:role/missing because no resource-based policy allows the sts:AssumeRole action`],
+      [
+        DELEGATED_ROLE,
+        APP_USER,
+        `User: ${APP_USER.arn} is not authorized to perform: sts:AssumeRole on resource: ${DELEGATED_ROLE} because no identity-based policy allows the sts:AssumeRole action`,
+      ],
+      [
+        `arn:aws:iam::${ACCOUNT}:role/missing`,
+        undefined,
+        `User: ${ADMIN} is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::${ACCOUNT}:role/missing because no resource-based policy allows the sts:AssumeRole action`,
+      ],
     ];
     for (const [RoleArn, credentials, message] of refusals) {
       const answer = await stsCall(dev.endpoint(), { Action: 'AssumeRole', RoleArn, RoleSessionName: 'intruder' }, credentials);

@@ -46,7 +46,12 @@ export async function autoMkRotate(session: TkeSession, batch: number): Promise<
 export async function autoMkRecover(session: TkeSession, from: string | undefined, batch: number): Promise<void> {
   const [ceremony, views] = await ready(session);
   const source = views.find((v) => (from ? v.ref.id === from : v.info.role === 'recovery' && v.info.registers.current.state === 'valid'));
-  if (!source) throw new TkeError(from ? `Unit ${from} is not among the chosen units; choose it with 'concord tke cryptounit-add'.` : 'No chosen recovery unit holds a current master key to recover from.');
+  if (!source)
+    throw new TkeError(
+      from
+        ? `Unit ${from} is not among the chosen units; choose it with 'concord tke cryptounit-add'.`
+        : 'No chosen recovery unit holds a current master key to recover from.',
+    );
   if (source.info.role !== 'recovery') throw new TkeError(`Unit ${source.ref.id} is not a recovery unit; master keys are recovered from recovery units.`);
   const pattern = source.info.registers.current.pattern;
   if (source.info.registers.current.state !== 'valid' || !pattern) throw new TkeError(`Recovery unit ${source.ref.id} has no current master key.`);
@@ -62,7 +67,10 @@ export async function autoMkRecover(session: TkeSession, from: string | undefine
 async function ready(session: TkeSession): Promise<[MasterKeyCeremony<UnitView['ref']>, UnitView[]]> {
   const views = await session.chosen();
   const ceremony = new MasterKeyCeremony(session, say);
-  ceremony.check(views, session.sigkeys().map((key) => key.publicKey));
+  ceremony.check(
+    views,
+    session.sigkeys().map((key) => key.publicKey),
+  );
   return [ceremony, views];
 }
 

@@ -21,7 +21,12 @@ export function sigkeyList(session: TkeSession): void {
 
 export async function cryptounitList(session: TkeSession, endpoint: string): Promise<void> {
   const { region, units } = await session.client(endpoint).units();
-  const chosen = new Set(session.workspace.units().filter((u) => u.endpoint === endpoint).map((u) => u.id));
+  const chosen = new Set(
+    session.workspace
+      .units()
+      .filter((u) => u.endpoint === endpoint)
+      .map((u) => u.id),
+  );
   say(`Crypto units of ${region} (${endpoint}); * = chosen`);
   for (const unit of units) {
     const current = unit.registers.current;
@@ -37,7 +42,8 @@ export async function cryptounitAdd(session: TkeSession, endpoint: string, ids: 
   if (wanted.length === 0) throw new TkeError('Name the units with --unit ID (see cryptounit-list) or give --all.');
   const chosen = session.workspace.units();
   for (const id of wanted) {
-    if (!units.some((u) => u.id === id)) throw new TkeError(`${endpoint} has no crypto unit '${id}'; see 'concord tke cryptounit-list --endpoint ${endpoint}'.`);
+    if (!units.some((u) => u.id === id))
+      throw new TkeError(`${endpoint} has no crypto unit '${id}'; see 'concord tke cryptounit-list --endpoint ${endpoint}'.`);
     if (!chosen.some((u) => u.endpoint === endpoint && u.id === id)) chosen.push({ endpoint, region, id });
   }
   session.workspace.saveUnits(chosen);
@@ -80,8 +86,14 @@ export async function cryptounitCompare(session: TkeSession): Promise<void> {
   const labels = ['', ...rows.map(([label]) => label)];
   const labelWidth = Math.max(...labels.map((l) => l.length)) + 2;
   const widths = views.map((v, i) => Math.max(v.ref.id.length, ...rows.map(([, cells]) => cells[i]!.length)));
-  const line = (mark: string, label: string, cells: string[]) => { say(`${mark} ${label.padEnd(labelWidth)}${cells.map((c, i) => c.padEnd(widths[i]! + 2)).join('')}`.trimEnd()); };
-  line(' ', '', views.map((v) => v.ref.id));
+  const line = (mark: string, label: string, cells: string[]) => {
+    say(`${mark} ${label.padEnd(labelWidth)}${cells.map((c, i) => c.padEnd(widths[i]! + 2)).join('')}`.trimEnd());
+  };
+  line(
+    ' ',
+    '',
+    views.map((v) => v.ref.id),
+  );
   for (const [label, cells, compared] of rows) line(compared && new Set(cells).size > 1 ? '*' : ' ', label, cells);
 }
 

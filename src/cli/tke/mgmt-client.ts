@@ -68,7 +68,16 @@ export class MgmtClient {
   private async sign(method: string, url: URL, payload: string): Promise<Record<string, string>> {
     const signer = new SignatureV4({ service: SERVICE, region: this.region!, credentials: this.credentials, sha256: NodeSha256 });
     const headers: Record<string, string> = { host: url.host, ...(payload ? { 'content-type': 'application/json' } : {}) };
-    const signed = await signer.sign({ method, protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: url.pathname, query: {}, headers, body: payload });
+    const signed = await signer.sign({
+      method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: url.pathname,
+      query: {},
+      headers,
+      body: payload,
+    });
     const { host: _host, ...sent } = signed.headers;
     return sent;
   }

@@ -13,7 +13,9 @@ export async function promptPassword(question: string): Promise<string> {
   const rl = createInterface({ input: process.stdin, output, terminal: true });
   process.stderr.write(question);
   muted = true;
-  const answer = await new Promise<string>((resolve) => { rl.question('', resolve); });
+  const answer = await new Promise<string>((resolve) => {
+    rl.question('', resolve);
+  });
   rl.close();
   process.stderr.write('\n');
   return answer;

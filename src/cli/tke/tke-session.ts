@@ -99,7 +99,9 @@ export class TkeSession implements CeremonySession<ChosenUnit> {
     const accessKeyId = this.options.accessKeyId ?? process.env.AWS_ACCESS_KEY_ID;
     const secretAccessKey = this.options.secretAccessKey ?? process.env.AWS_SECRET_ACCESS_KEY;
     if (!accessKeyId || !secretAccessKey) {
-      throw new TkeError("The management API needs one of the region's access keys: give --access-key-id and --secret-access-key or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.");
+      throw new TkeError(
+        "The management API needs one of the region's access keys: give --access-key-id and --secret-access-key or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.",
+      );
     }
     return { accessKeyId, secretAccessKey };
   }

@@ -12,9 +12,23 @@ const POLICY_CACHE_LIMIT = 1000;
 
 /** Actions a grant can allow: the GrantOperation enum of the API. */
 const GRANT_OPERATIONS = new Set([
-  'Decrypt', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncryptFrom', 'ReEncryptTo', 'Sign', 'Verify',
-  'GetPublicKey', 'CreateGrant', 'RetireGrant', 'DescribeKey', 'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext',
-  'GenerateMac', 'VerifyMac', 'DeriveSharedSecret',
+  'Decrypt',
+  'Encrypt',
+  'GenerateDataKey',
+  'GenerateDataKeyWithoutPlaintext',
+  'ReEncryptFrom',
+  'ReEncryptTo',
+  'Sign',
+  'Verify',
+  'GetPublicKey',
+  'CreateGrant',
+  'RetireGrant',
+  'DescribeKey',
+  'GenerateDataKeyPair',
+  'GenerateDataKeyPairWithoutPlaintext',
+  'GenerateMac',
+  'VerifyMac',
+  'DeriveSharedSecret',
 ]);
 
 /**
@@ -126,7 +140,12 @@ export class AccessControl {
       if (action !== 'CreateGrant') return true;
       const requested = facts.conditions?.['kms:GrantOperations'] ?? [];
       const constraintType = facts.conditions?.['kms:GrantConstraintType'];
-      return derivedGrantWithin(grant, typeof requested === 'string' ? [requested] : requested, typeof constraintType === 'string' ? constraintType : undefined, facts.encryptionContext);
+      return derivedGrantWithin(
+        grant,
+        typeof requested === 'string' ? [requested] : requested,
+        typeof constraintType === 'string' ? constraintType : undefined,
+        facts.encryptionContext,
+      );
     });
   }
 }
@@ -137,5 +156,8 @@ function accessDenied(request: AccessRequest, verdict: Verdict & { allowed: fals
   const why = verdict.explicitDeny
     ? `with an explicit deny in ${verdict.by === 'resource' ? 'a' : 'an'} ${kind} policy`
     : `because no ${kind} policy allows the ${request.action} action`;
-  return new KmsError('AccessDeniedException', `User: ${request.principal} is not authorized to perform: ${request.action} on resource: ${request.resource} ${why}`);
+  return new KmsError(
+    'AccessDeniedException',
+    `User: ${request.principal} is not authorized to perform: ${request.action} on resource: ${request.resource} ${why}`,
+  );
 }

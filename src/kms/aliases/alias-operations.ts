@@ -18,12 +18,12 @@ function checkAliasName(aliasName: string): void {
   }
 }
 
-export function aliasOperations({ ctx, keys, authorize, authorizeIdentity }: OperationDeps): Operations<
-  | 'CreateAlias'
-  | 'UpdateAlias'
-  | 'DeleteAlias'
-  | 'ListAliases'
-> {
+export function aliasOperations({
+  ctx,
+  keys,
+  authorize,
+  authorizeIdentity,
+}: OperationDeps): Operations<'CreateAlias' | 'UpdateAlias' | 'DeleteAlias' | 'ListAliases'> {
   /** The key an alias may point to: named by key ID or ARN, permitted, and not being deleted. */
   const aliasTarget = async (tx: Transaction, targetKeyId: string, caller: Caller, action: string): Promise<KeyRecord> => {
     const key = await keys.load(await keys.resolveKeyId(targetKeyId, { allowAlias: false }, tx), tx);
@@ -61,7 +61,10 @@ export function aliasOperations({ ctx, keys, authorize, authorizeIdentity }: Ope
         const current = await keys.load(alias.targetKeyId, tx);
         await authorize(caller, 'UpdateAlias', current);
         if (current.keyUsage !== target.keyUsage || current.keySpec !== target.keySpec) {
-          throw new KmsError('ValidationException', `Alias ${input.AliasName} can only point to keys of key spec ${current.keySpec} and key usage ${current.keyUsage}.`);
+          throw new KmsError(
+            'ValidationException',
+            `Alias ${input.AliasName} can only point to keys of key spec ${current.keySpec} and key usage ${current.keyUsage}.`,
+          );
         }
         alias.targetKeyId = target.keyId;
         alias.updatedAt = ctx.now();

@@ -25,7 +25,9 @@ import { requireAlgorithm, usableKey as findUsableKey } from './usable-key.ts';
 
 const DATA_KEY_BYTES: Record<DataKeySpec, number> = { AES_128: 16, AES_256: 32 };
 
-export function cryptographicOperations(deps: OperationDeps): Operations<
+export function cryptographicOperations(
+  deps: OperationDeps,
+): Operations<
   | 'Encrypt'
   | 'Decrypt'
   | 'ReEncrypt'
@@ -42,7 +44,9 @@ export function cryptographicOperations(deps: OperationDeps): Operations<
     findUsableKey(deps, identifier, caller, action, facts, 'ENCRYPT_DECRYPT');
 
   /** An omitted algorithm means SYMMETRIC_DEFAULT, which an RSA key refuses as AWS does. */
-  const checkAlgorithm = (key: KeyRecord, algorithm: string | undefined): void => { requireAlgorithm(deps, key, 'encryption', algorithm ?? 'SYMMETRIC_DEFAULT'); };
+  const checkAlgorithm = (key: KeyRecord, algorithm: string | undefined): void => {
+    requireAlgorithm(deps, key, 'encryption', algorithm ?? 'SYMMETRIC_DEFAULT');
+  };
 
   /** Data keys and data key pairs are only ever protected by symmetric keys. */
   const requireSymmetric = (key: KeyRecord, action: string): void => {
@@ -73,7 +77,10 @@ export function cryptographicOperations(deps: OperationDeps): Operations<
   ): Promise<{ key: KeyRecord; plaintext: Buffer; materialVersion?: number }> => {
     // The current API model lets CiphertextBlob be absent; without one there is nothing to decrypt.
     if (blob === undefined) {
-      throw new KmsError('ValidationException', "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
+      throw new KmsError(
+        'ValidationException',
+        "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null",
+      );
     }
     const requested = keyIdentifier === undefined ? undefined : await keys.find(keyIdentifier, { allowAlias: true });
     if (requested && !isSymmetric(requested.keySpec)) {
@@ -149,7 +156,15 @@ export function cryptographicOperations(deps: OperationDeps): Operations<
 
     async Decrypt(input, caller): Promise<DecryptResponse> {
       refuseRecipient(input);
-      const { key, plaintext, materialVersion } = await decryptBlob(input.CiphertextBlob, input.EncryptionContext, input.KeyId, input.EncryptionAlgorithm, caller, 'Decrypt', input.GrantTokens);
+      const { key, plaintext, materialVersion } = await decryptBlob(
+        input.CiphertextBlob,
+        input.EncryptionContext,
+        input.KeyId,
+        input.EncryptionAlgorithm,
+        caller,
+        'Decrypt',
+        input.GrantTokens,
+      );
       finishDryRun(input);
       return {
         KeyId: keyArn(ctx, key.keyId),
@@ -185,7 +200,12 @@ export function cryptographicOperations(deps: OperationDeps): Operations<
 
     async GenerateDataKey(input, caller): Promise<GenerateDataKeyResponse> {
       const { key, plaintext, ciphertext } = await dataKey(input, caller, 'GenerateDataKey');
-      return { CiphertextBlob: ciphertext, Plaintext: plaintext, KeyId: keyArn(ctx, key.keyId), ...keyMaterialIdMember('KeyMaterialId', key, key.currentMaterial) };
+      return {
+        CiphertextBlob: ciphertext,
+        Plaintext: plaintext,
+        KeyId: keyArn(ctx, key.keyId),
+        ...keyMaterialIdMember('KeyMaterialId', key, key.currentMaterial),
+      };
     },
 
     async GenerateDataKeyWithoutPlaintext(input, caller): Promise<GenerateDataKeyWithoutPlaintextResponse> {

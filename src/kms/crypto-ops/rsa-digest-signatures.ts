@@ -62,13 +62,15 @@ export function pssVerifyDigest(publicKey: KeyObject, hash: string, digest: Buff
   return timingSafeEqual(pssHash(hash, digest, db.subarray(separator + 1)), h);
 }
 
-const pssHash = (hash: string, digest: Buffer, salt: Buffer): Buffer =>
-  createHash(hash).update(Buffer.alloc(8)).update(digest).update(salt).digest();
+const pssHash = (hash: string, digest: Buffer, salt: Buffer): Buffer => createHash(hash).update(Buffer.alloc(8)).update(digest).update(salt).digest();
 
 function mgf1(hash: string, seed: Buffer, length: number): Buffer {
   const blocks: Buffer[] = [];
   for (let counter = 0, produced = 0; produced < length; counter += 1) {
-    const block = createHash(hash).update(seed).update(Buffer.from([counter >>> 24, (counter >>> 16) & 0xff, (counter >>> 8) & 0xff, counter & 0xff])).digest();
+    const block = createHash(hash)
+      .update(seed)
+      .update(Buffer.from([counter >>> 24, (counter >>> 16) & 0xff, (counter >>> 8) & 0xff, counter & 0xff]))
+      .digest();
     blocks.push(block);
     produced += block.length;
   }

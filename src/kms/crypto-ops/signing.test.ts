@@ -25,14 +25,23 @@ const nodeVerifies = (publicKey: KeyObject, hash: string, scheme: string, signat
 };
 
 describe('signing as AWS KMS does', () => {
-  for (const { pair, label } of [{ pair: rsa, label: 'RSA_2048' }, { pair: rsa3072, label: 'RSA_3072' }]) {
-    for (const [scheme, prefix] of [['pss', 'RSASSA_PSS_SHA_'], ['pkcs1', 'RSASSA_PKCS1_V1_5_SHA_']] as const) {
+  for (const { pair, label } of [
+    { pair: rsa, label: 'RSA_2048' },
+    { pair: rsa3072, label: 'RSA_3072' },
+  ]) {
+    for (const [scheme, prefix] of [
+      ['pss', 'RSASSA_PSS_SHA_'],
+      ['pkcs1', 'RSASSA_PKCS1_V1_5_SHA_'],
+    ] as const) {
       for (const bits of [256, 384, 512]) {
         const algorithm = `${prefix}${bits}`;
         const hash = `sha${bits}`;
         it(`${label} ${algorithm} signatures over RAW and DIGEST verify in node:crypto and round-trip`, () => {
           const digest = createHash(hash).update(message).digest();
-          for (const [input, type] of [[message, 'RAW'], [digest, 'DIGEST']] as const) {
+          for (const [input, type] of [
+            [message, 'RAW'],
+            [digest, 'DIGEST'],
+          ] as const) {
             const signature = signMessage(pair.privateKey, algorithm, input, type);
             assert.ok(nodeVerifies(pair.publicKey, hash, scheme, signature), `${type} signature verifies`);
             assert.ok(verifySignature(pair.publicKey, algorithm, input, type, signature));

@@ -52,9 +52,12 @@ describe('imported key material over time', () => {
     assert.equal(listed?.ImportState, 'PENDING_IMPORT');
     assert.equal((await store.list('expiry/')).filter((entry) => entry.value === KeyId).length, 0);
 
-    await assert.rejects(call('ImportKeyMaterial', { KeyId, ...(await wrapForImport(KeyId, randomBytes(32))), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }), {
-      name: 'IncorrectKeyMaterialException',
-    });
+    await assert.rejects(
+      call('ImportKeyMaterial', { KeyId, ...(await wrapForImport(KeyId, randomBytes(32))), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }),
+      {
+        name: 'IncorrectKeyMaterialException',
+      },
+    );
     await call('ImportKeyMaterial', { KeyId, ...(await wrapForImport(KeyId, material)), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' });
     assert.equal(await keyState(KeyId), 'Enabled');
     assert.equal(((await call('Decrypt', { CiphertextBlob })).Plaintext as Buffer).toString(), 'before expiry');
@@ -79,7 +82,9 @@ describe('imported key material over time', () => {
     const wrapped = await wrapForImport(KeyId, randomBytes(32));
     const parametersValidTo = issuedAt + DAY_MS;
     clock = parametersValidTo;
-    await assert.rejects(call('ImportKeyMaterial', { KeyId, ...wrapped, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }), { name: 'ExpiredImportTokenException' });
+    await assert.rejects(call('ImportKeyMaterial', { KeyId, ...wrapped, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }), {
+      name: 'ExpiredImportTokenException',
+    });
     const stored = async () => (await store.list('import/')).filter((entry) => entry.key.includes(KeyId)).length;
     assert.equal(await stored(), 1);
     await service.expireImportedMaterial();
@@ -88,9 +93,12 @@ describe('imported key material over time', () => {
 
   it('accepts ValidTo up to 365 days ahead and no further', async () => {
     const KeyId = await createExternalKey();
-    await assert.rejects(call('ImportKeyMaterial', { KeyId, ...(await wrapForImport(KeyId, randomBytes(32))), ValidTo: (clock + 365 * DAY_MS + 1000) / 1000 }), {
-      name: 'ValidationException',
-    });
+    await assert.rejects(
+      call('ImportKeyMaterial', { KeyId, ...(await wrapForImport(KeyId, randomBytes(32))), ValidTo: (clock + 365 * DAY_MS + 1000) / 1000 }),
+      {
+        name: 'ValidationException',
+      },
+    );
     await call('ImportKeyMaterial', { KeyId, ...(await wrapForImport(KeyId, randomBytes(32))), ValidTo: (clock + 365 * DAY_MS) / 1000 });
     assert.equal(await keyState(KeyId), 'Enabled');
   });

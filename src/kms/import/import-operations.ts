@@ -20,12 +20,7 @@ import { issueImportParameters, openImportToken, purgeExpiredImportParameters } 
 import { isWrappingAlgorithm, isWrappingKeySpec, unwrapImportedMaterial } from './import-wrapping.ts';
 import { importedMaterialFor } from './imported-material.ts';
 import { bindImportedMaterial, boundMaterialIds, boundVersionOf, unbindPendingMaterial, type ConfirmedMaterial } from './material-bindings.ts';
-import type {
-  DeleteImportedKeyMaterialResponse,
-  GetParametersForImportResponse,
-  ImportKeyMaterialRequest,
-  ImportKeyMaterialResponse,
-} from '../kms-api.ts';
+import type { DeleteImportedKeyMaterialResponse, GetParametersForImportResponse, ImportKeyMaterialRequest, ImportKeyMaterialResponse } from '../kms-api.ts';
 
 const MAX_VALID_TO_MS = 365 * 24 * 60 * 60 * 1000;
 
@@ -55,7 +50,10 @@ export function importOperations(deps: OperationDeps): Operations<'GetParameters
       requireImportable(ctx, key);
       requireNotPendingDeletion(keyArn(ctx, key.keyId), key.state);
       if (!isWrappingAlgorithm(input.WrappingAlgorithm)) {
-        throw new KmsError('ValidationException', `WrappingAlgorithm ${input.WrappingAlgorithm} is not supported; use RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256.`);
+        throw new KmsError(
+          'ValidationException',
+          `WrappingAlgorithm ${input.WrappingAlgorithm} is not supported; use RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256.`,
+        );
       }
       if (!isWrappingKeySpec(input.WrappingKeySpec)) {
         throw new KmsError('ValidationException', `WrappingKeySpec ${input.WrappingKeySpec} is not supported; use RSA_2048, RSA_3072 or RSA_4096.`);
@@ -132,7 +130,10 @@ async function readImport(ctx: RegionContext, key: KeyRecord, input: ImportKeyMa
   const { wrappingAlgorithm, privateKey } = await openImportToken(ctx, key.keyId, input.ImportToken);
   const unwrapped = unwrapImportedMaterial(privateKey, wrappingAlgorithm, input.EncryptedKeyMaterial);
   if (!unwrapped) {
-    throw new KmsError('InvalidCiphertextException', 'The encrypted key material could not be decrypted with the wrapping key and algorithm of this import token.');
+    throw new KmsError(
+      'InvalidCiphertextException',
+      'The encrypted key material could not be decrypted with the wrapping key and algorithm of this import token.',
+    );
   }
   const material = importedMaterialFor(key.keySpec, unwrapped);
   if (!material) throw new KmsError('IncorrectKeyMaterialException', `The key material is not valid for key spec ${key.keySpec}.`);
@@ -159,7 +160,7 @@ function expirationTerms(input: ImportKeyMaterialRequest, now: number): Pick<Imp
     return { expirationModel };
   }
   if (input.ValidTo === undefined) throw new KmsError('ValidationException', 'ValidTo is required when ExpirationModel is KEY_MATERIAL_EXPIRES.');
-  const validTo = Math.round((input.ValidTo) * 1000);
+  const validTo = Math.round(input.ValidTo * 1000);
   if (validTo <= now) throw new KmsError('ValidationException', 'ValidTo must be in the future.');
   if (validTo > now + MAX_VALID_TO_MS) throw new KmsError('ValidationException', 'ValidTo must be at most 365 days from now.');
   return { expirationModel, validTo };
@@ -169,10 +170,16 @@ function expirationTerms(input: ImportKeyMaterialRequest, now: number): Pick<Imp
 function newMaterialVersion(ctx: RegionContext, key: KeyRecord, input: ImportKeyMaterialRequest, id: string): number {
   if (input.KeyMaterialId !== undefined) throw new KmsError('ValidationException', 'KeyMaterialId cannot be specified with ImportType NEW_KEY_MATERIAL.');
   if (boundVersionOf(key, id) !== undefined) {
-    throw new KmsError('IncorrectKeyMaterialException', 'This key material is already associated with the KMS key; import it with ImportType EXISTING_KEY_MATERIAL.');
+    throw new KmsError(
+      'IncorrectKeyMaterialException',
+      'This key material is already associated with the KMS key; import it with ImportType EXISTING_KEY_MATERIAL.',
+    );
   }
   if (allMaterials(key).some((m) => materialState(key, m) === 'PENDING_ROTATION')) {
-    throw new KmsError('KMSInvalidStateException', `${keyArn(ctx, key.keyId)} already has key material pending rotation; rotate the key or delete that material first.`);
+    throw new KmsError(
+      'KMSInvalidStateException',
+      `${keyArn(ctx, key.keyId)} already has key material pending rotation; rotate the key or delete that material first.`,
+    );
   }
   return nextMaterialVersion(key);
 }
@@ -183,12 +190,12 @@ const importVersion = (ctx: RegionContext, key: KeyRecord, input: ImportKeyMater
 /** EXISTING_KEY_MATERIAL: only material already associated with the key may come back. */
 function existingMaterialVersion(key: KeyRecord, id: string): number {
   const version = boundVersionOf(key, id);
-  if (version === undefined) throw new KmsError('IncorrectKeyMaterialException', 'The key material is not the key material previously imported into this KMS key.');
+  if (version === undefined)
+    throw new KmsError('IncorrectKeyMaterialException', 'The key material is not the key material previously imported into this KMS key.');
   return version;
 }
 
-const allBoundMaterialPresent = (key: KeyRecord): boolean =>
-  !(key.deletedMaterials ?? []).some((m) => materialState(key, m) !== 'PENDING_ROTATION');
+const allBoundMaterialPresent = (key: KeyRecord): boolean => !(key.deletedMaterials ?? []).some((m) => materialState(key, m) !== 'PENDING_ROTATION');
 
 /**
  * Deletes imported material. Material pending rotation was never bound to the key and is

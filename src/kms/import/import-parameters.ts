@@ -76,8 +76,7 @@ export function purgeExpiredImportParameters(ctx: RegionContext): Promise<number
   return purgeTimeIndex(ctx.store, 'import', ctx.now() + 1);
 }
 
-const invalidToken = (): KmsError =>
-  new KmsError('InvalidImportTokenException', 'The import token is invalid or belongs to a different KMS key.');
+const invalidToken = (): KmsError => new KmsError('InvalidImportTokenException', 'The import token is invalid or belongs to a different KMS key.');
 
 /** The wrapping keys' private halves, for a master key rotation to re-wrap. */
 export const importParametersRecords: WrappedRecords = {

@@ -20,7 +20,10 @@ export async function changeDueKeys(deps: OperationDeps, prefix: string, kind: K
     try {
       await events.transaction(async (tx, publish) => {
         const key = await keys.getForUpdate(tx, entry.value);
-        if (!key) { tx.delete(entry.key); return; }
+        if (!key) {
+          tx.delete(entry.key);
+          return;
+        }
         await changeKey(tx, key, change, { publish, kind });
         if (!keyIndexPaths(key).includes(entry.key)) tx.delete(entry.key);
       });

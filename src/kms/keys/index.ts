@@ -7,16 +7,7 @@ export { invalidState, requireEnabled, requireNotPendingDeletion, requireState }
 export { generateKeyMaterial, generateKeyPairDer, keyPairPoolStats } from './key-material.ts';
 export type { KeyPairPoolStats } from './key-pair-pool.ts';
 export { allMaterials, importedMaterialId, keyMaterialIdMember, materialId, materialState, nextMaterialVersion } from './material-versions.ts';
-export {
-  hasReplicas,
-  isPrimaryKey,
-  isReplicaKey,
-  multiRegionConfig,
-  refuseOnReplica,
-  sharedView,
-  sharesMaterial,
-  SHARED_PROPERTIES,
-} from './multi-region.ts';
+export { hasReplicas, isPrimaryKey, isReplicaKey, multiRegionConfig, refuseOnReplica, sharedView, sharesMaterial, SHARED_PROPERTIES } from './multi-region.ts';
 export { changeKey, updateKey } from './update-key.ts';
 export { changeDueKeys } from './due-keys.ts';
 export { countKeysByState } from './count-keys-by-state.ts';

@@ -64,7 +64,10 @@ describe('KeyPairPool', () => {
     await pool.idle();
     assert.deepEqual(
       pool.stats().map(({ spec, available }) => [spec, available]),
-      [['RSA_2048', 1], ['RSA_3072', 1]],
+      [
+        ['RSA_2048', 1],
+        ['RSA_3072', 1],
+      ],
     );
     assert.equal(generator.generated.length, 4);
   });

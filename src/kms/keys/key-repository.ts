@@ -114,5 +114,4 @@ export const materialAad = (keyId: string, version: number): Buffer => Buffer.fr
 
 const notFound = (identifier: string): KmsError => new KmsError('NotFoundException', `Key '${identifier}' does not exist`);
 
-const aliasNotFound = (ctx: RegionContext, aliasName: string): KmsError =>
-  new KmsError('NotFoundException', `Alias ${aliasArn(ctx, aliasName)} is not found.`);
+const aliasNotFound = (ctx: RegionContext, aliasName: string): KmsError => new KmsError('NotFoundException', `Alias ${aliasArn(ctx, aliasName)} is not found.`);

@@ -81,7 +81,6 @@ export function keyAlgorithms(keySpec: string, keyUsage: string): Pick<KeyMetada
 }
 
 /** The algorithms a key of this spec and usage accepts for its cryptographic operations. */
-export const algorithmsOf = (keySpec: string, keyUsage: string): readonly string[] =>
-  Object.values(keyAlgorithms(keySpec, keyUsage))[0] ?? [];
+export const algorithmsOf = (keySpec: string, keyUsage: string): readonly string[] => Object.values(keyAlgorithms(keySpec, keyUsage))[0] ?? [];
 
 export const isSymmetric = (keySpec: string): boolean => keySpec === 'SYMMETRIC_DEFAULT';

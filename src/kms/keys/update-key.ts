@@ -39,7 +39,8 @@ export async function changeKey(
   const before = keyIndexPaths(key);
   const original = structuredClone(key);
   await change(key);
-  if (!isDeepStrictEqual(original, key)) await event.publish({ kind: event.kind ?? keyEventKind(original, key), keyId: key.keyId, before: original, after: key });
+  if (!isDeepStrictEqual(original, key))
+    await event.publish({ kind: event.kind ?? keyEventKind(original, key), keyId: key.keyId, before: original, after: key });
   const after = keyIndexPaths(key);
   for (const path of before) if (!after.includes(path)) tx.delete(path);
   for (const path of after) if (!before.includes(path)) tx.put(path, key.keyId);

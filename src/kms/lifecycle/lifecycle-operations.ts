@@ -15,14 +15,7 @@ import {
   type AliasRecord,
   type KeyRecord,
 } from '../keys/index.ts';
-import type {
-  CancelKeyDeletionResponse,
-  CreateKeyResponse,
-  DescribeKeyResponse,
-  ListKeysResponse,
-  NoOutput,
-  ScheduleKeyDeletionResponse,
-} from '../kms-api.ts';
+import type { CancelKeyDeletionResponse, CreateKeyResponse, DescribeKeyResponse, ListKeysResponse, NoOutput, ScheduleKeyDeletionResponse } from '../kms-api.ts';
 import { toEpochSeconds, type OperationDeps, type Operations } from '../operation.ts';
 import { markerKey, pageOf } from '../paging.ts';
 import { keyArn } from '../region-context.ts';
@@ -32,16 +25,9 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_PENDING_WINDOW_DAYS = 30;
 const LIST_KEYS_DEFAULT_LIMIT = 100;
 
-export function lifecycleOperations(deps: OperationDeps): Operations<
-  | 'CreateKey'
-  | 'DescribeKey'
-  | 'ListKeys'
-  | 'UpdateKeyDescription'
-  | 'EnableKey'
-  | 'DisableKey'
-  | 'ScheduleKeyDeletion'
-  | 'CancelKeyDeletion'
-> {
+export function lifecycleOperations(
+  deps: OperationDeps,
+): Operations<'CreateKey' | 'DescribeKey' | 'ListKeys' | 'UpdateKeyDescription' | 'EnableKey' | 'DisableKey' | 'ScheduleKeyDeletion' | 'CancelKeyDeletion'> {
   const { ctx, keys, authorize } = deps;
 
   return {
@@ -135,7 +121,10 @@ export function lifecycleOperations(deps: OperationDeps): Operations<
     async ScheduleKeyDeletion(input, caller): Promise<ScheduleKeyDeletionResponse> {
       const days: number = input.PendingWindowInDays ?? DEFAULT_PENDING_WINDOW_DAYS;
       if (days < 7 || days > 30) {
-        throw new KmsError('ValidationException', `1 validation error detected: Value '${days}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value between 7 and 30`);
+        throw new KmsError(
+          'ValidationException',
+          `1 validation error detected: Value '${days}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value between 7 and 30`,
+        );
       }
       const key = await updateKey(deps, input.KeyId, caller, 'ScheduleKeyDeletion', (key) => {
         requireNotPendingDeletion(keyArn(ctx, key.keyId), key.state);

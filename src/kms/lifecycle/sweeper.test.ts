@@ -12,8 +12,7 @@ describe('the deletion sweeper', () => {
   let clock = Date.UTC(2030, 0, 1);
   const call = <Op extends OperationName>(operation: Op, input: KmsApi[Op]['input'] = {}) => service.call(operation, input, caller);
   const createKey = async (): Promise<string> => ((await call('CreateKey')).KeyMetadata as { KeyId: string }).KeyId;
-  const aliasNames = async (): Promise<string[]> =>
-    ((await call('ListAliases')).Aliases as { AliasName: string }[]).map((alias) => alias.AliasName);
+  const aliasNames = async (): Promise<string[]> => ((await call('ListAliases')).Aliases as { AliasName: string }[]).map((alias) => alias.AliasName);
 
   before(() => {
     ({ store, service } = testKeyService('sweeper', {

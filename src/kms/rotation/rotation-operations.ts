@@ -24,13 +24,9 @@ const ON_DEMAND_ROTATION_LIMIT = 25;
 const AUTOMATIC_ROTATION_GUARD_MS = 20 * 60 * 1000;
 const LIST_ROTATIONS_DEFAULT_LIMIT = 100;
 
-export function rotationOperations(deps: OperationDeps): Operations<
-  | 'EnableKeyRotation'
-  | 'DisableKeyRotation'
-  | 'GetKeyRotationStatus'
-  | 'RotateKeyOnDemand'
-  | 'ListKeyRotations'
-> {
+export function rotationOperations(
+  deps: OperationDeps,
+): Operations<'EnableKeyRotation' | 'DisableKeyRotation' | 'GetKeyRotationStatus' | 'RotateKeyOnDemand' | 'ListKeyRotations'> {
   const { ctx, keys, authorize } = deps;
 
   return {

@@ -5,7 +5,11 @@ import { KmsError } from '../../errors/index.ts';
 import { NodeSha256 } from '../../util/index.ts';
 import { SigV4Verifier, type AccessKey, type SignedRequest } from './sigv4.ts';
 
-const KEY: AccessKey = { accessKeyId: 'AKIAUNITTEST00000001', secretAccessKey: 'unit-test-secret-access-key-0001', principal: 'arn:aws:iam::111122223333:user/unit' };
+const KEY: AccessKey = {
+  accessKeyId: 'AKIAUNITTEST00000001',
+  secretAccessKey: 'unit-test-secret-access-key-0001',
+  principal: 'arn:aws:iam::111122223333:user/unit',
+};
 const NOW = Date.UTC(2025, 0, 2, 3, 4, 5);
 const BODY = '{"KeyId":"alias/x"}';
 
@@ -26,7 +30,16 @@ async function signed({ headers = {}, query = {}, sessionToken, unsigned = {} }:
     sha256: NodeSha256,
   });
   const request = await signer.sign(
-    { method: 'POST', protocol: 'http:', hostname: 'localhost', port: 4000, path: '/', query, headers: { host: 'localhost:4000', 'content-type': 'application/x-amz-json-1.1', ...headers }, body: BODY },
+    {
+      method: 'POST',
+      protocol: 'http:',
+      hostname: 'localhost',
+      port: 4000,
+      path: '/',
+      query,
+      headers: { host: 'localhost:4000', 'content-type': 'application/x-amz-json-1.1', ...headers },
+      body: BODY,
+    },
     { signingDate: new Date(NOW) },
   );
   const search = new URLSearchParams(query).toString();
@@ -81,7 +94,6 @@ describe('SigV4Verifier', () => {
   });
 });
 
-
 /** A small seeded generator, so a failing case can be replayed from its seed. */
 function generator(seed: number): { int(below: number): number; pick<T>(items: readonly T[]): T; text(alphabet: string, min: number, max: number): string } {
   let state = seed >>> 0;
@@ -94,11 +106,16 @@ function generator(seed: number): { int(below: number): number; pick<T>(items: r
   };
   const int = (below: number): number => Math.floor(next() * below);
   const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
-  const text = (alphabet: string, min: number, max: number): string => Array.from({ length: min + int(max - min + 1) }, () => pick(Array.from(alphabet))).join('');
+  const text = (alphabet: string, min: number, max: number): string =>
+    Array.from({ length: min + int(max - min + 1) }, () => pick(Array.from(alphabet))).join('');
   return { int, pick, text };
 }
 
-const OTHER_KEY: AccessKey = { accessKeyId: 'AKIAUNITTEST00000002', secretAccessKey: 'unit-test-secret-access-key-0002', principal: 'arn:aws:iam::111122223333:user/other' };
+const OTHER_KEY: AccessKey = {
+  accessKeyId: 'AKIAUNITTEST00000002',
+  secretAccessKey: 'unit-test-secret-access-key-0002',
+  principal: 'arn:aws:iam::111122223333:user/other',
+};
 const UNRESERVED = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~';
 /** Characters a path or query carries percent-encoded, some outside ASCII. */
 const RESERVED = " !*'()@:$&=+,;%#[]é€";
@@ -125,7 +142,9 @@ function randomRequest(seed: number): RandomRequest {
   const query: Record<string, string> = {};
   for (let i = g.int(4); i > 0; i--) query[g.text(UNRESERVED + RESERVED, 1, 6)] = g.text(UNRESERVED + RESERVED, 0, 10);
   const headers: Record<string, string> = {};
-  for (let i = g.int(4); i > 0; i--) headers[`x-test-${g.text('abcdefghijklmnopqrstuvwxyz0123456789-', 1, 10)}`] = `${g.text(UNRESERVED, 1, 1)}${g.text(HEADER_VALUE, 0, 30)}${g.text(UNRESERVED, 1, 1)}`;
+  for (let i = g.int(4); i > 0; i--)
+    headers[`x-test-${g.text('abcdefghijklmnopqrstuvwxyz0123456789-', 1, 10)}`] =
+      `${g.text(UNRESERVED, 1, 1)}${g.text(HEADER_VALUE, 0, 30)}${g.text(UNRESERVED, 1, 1)}`;
   if (g.int(2) === 0) headers['x-amz-target'] = `TrentService.${g.pick(['Encrypt', 'Decrypt', 'ListKeys'])}`;
   const body = Buffer.from(Array.from({ length: g.pick([0, 1, 17, 300]) }, () => g.int(256)));
   return { method: g.pick(['GET', 'POST', 'PUT', 'DELETE', 'PATCH']), path, query, headers, body };
@@ -135,7 +154,15 @@ function randomRequest(seed: number): RandomRequest {
 async function signedBySmithy(request: RandomRequest, key: AccessKey = KEY): Promise<SignedRequest> {
   const signer = new SignatureV4({ service: 'kms', region: 'us-east-1', credentials: key, sha256: NodeSha256 });
   const signedRequest = await signer.sign(
-    { method: request.method, protocol: 'http:', hostname: 'kms.local', path: request.path, query: request.query, headers: { host: 'kms.local', ...request.headers }, body: request.body },
+    {
+      method: request.method,
+      protocol: 'http:',
+      hostname: 'kms.local',
+      path: request.path,
+      query: request.query,
+      headers: { host: 'kms.local', ...request.headers },
+      body: request.body,
+    },
     { signingDate: new Date(NOW) },
   );
   const search = new URLSearchParams(request.query).toString();
@@ -168,11 +195,19 @@ function mutations(request: SignedRequest): [string, SignedRequest][] {
     ...signedHeaders
       .filter((name) => name !== 'x-amz-date')
       .map((name): [string, SignedRequest] => [`header ${name}`, withHeaders({ ...request.headers, [name]: `${String(request.headers[name])}x` })]),
-    ...signedHeaders.map((name): [string, SignedRequest] => [`header ${name} removed`, withHeaders(Object.fromEntries(Object.entries(request.headers).filter(([n]) => n !== name)))]),
+    ...signedHeaders.map((name): [string, SignedRequest] => [
+      `header ${name} removed`,
+      withHeaders(Object.fromEntries(Object.entries(request.headers).filter(([n]) => n !== name))),
+    ]),
     ['x-amz-date', withHeaders({ ...request.headers, 'x-amz-date': `${amzDate.slice(0, 13)}${String((second + 1) % 60).padStart(2, '0')}Z` })],
     ['body', changed({ body: Buffer.concat([request.body, Buffer.from([0])]) })],
-    ...(request.body.length ? [['body byte', changed({ body: Buffer.from(request.body.map((b, i) => (i === 0 ? b ^ 1 : b))) })] as [string, SignedRequest]] : []),
-    ['signature', withHeaders({ ...request.headers, authorization: authorization.replace(signature, `${signature.slice(0, -1)}${signature.endsWith('0') ? '1' : '0'}`) })],
+    ...(request.body.length
+      ? [['body byte', changed({ body: Buffer.from(request.body.map((b, i) => (i === 0 ? b ^ 1 : b))) })] as [string, SignedRequest]]
+      : []),
+    [
+      'signature',
+      withHeaders({ ...request.headers, authorization: authorization.replace(signature, `${signature.slice(0, -1)}${signature.endsWith('0') ? '1' : '0'}`) }),
+    ],
     ['access key', withCredential([OTHER_KEY.accessKeyId, date, region, service, 'aws4_request'].join('/'))],
     ['scope date', withCredential([accessKeyId, String(Number(date) + 1), region, service, 'aws4_request'].join('/'))],
     ['scope region', withCredential([accessKeyId, date, 'us-west-2', service, 'aws4_request'].join('/'))],

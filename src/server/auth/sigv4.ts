@@ -95,7 +95,10 @@ export class SigV4Verifier {
     const parts = parseAuthorization(authorization.slice(AUTH_PREFIX.length));
     const scope = parts.Credential.split('/');
     if (scope.length !== 5 || scope[4] !== 'aws4_request') {
-      throw new KmsError('IncompleteSignatureException', `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${parts.Credential}'`);
+      throw new KmsError(
+        'IncompleteSignatureException',
+        `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${parts.Credential}'`,
+      );
     }
     const accessKeyId = scope[0]!;
     // Only the header carries a session token: the presigned-URL form is refused as AWS refuses an unknown token.
@@ -122,10 +125,15 @@ export class SigV4Verifier {
     const [, y, mo, d, h, mi, s] = match.map(Number);
     const requestTime = Date.UTC(y!, mo! - 1, d, h, mi, s);
     const skew = requestTime - this.now();
-    if (skew < -MAX_SKEW_MS) throw new KmsError('InvalidSignatureException', `Signature expired: ${amzDate} is now earlier than the allowed 5 minutes before the server time.`);
-    if (skew > MAX_SKEW_MS) throw new KmsError('InvalidSignatureException', `Signature not yet current: ${amzDate} is more than 5 minutes after the server time.`);
+    if (skew < -MAX_SKEW_MS)
+      throw new KmsError('InvalidSignatureException', `Signature expired: ${amzDate} is now earlier than the allowed 5 minutes before the server time.`);
+    if (skew > MAX_SKEW_MS)
+      throw new KmsError('InvalidSignatureException', `Signature not yet current: ${amzDate} is more than 5 minutes after the server time.`);
     if (scopeDate !== amzDate.slice(0, 8)) {
-      throw new KmsError('InvalidSignatureException', `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${scopeDate}' != '${amzDate.slice(0, 8)}'`);
+      throw new KmsError(
+        'InvalidSignatureException',
+        `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${scopeDate}' != '${amzDate.slice(0, 8)}'`,
+      );
     }
     if (scopeRegion !== this.region) {
       throw new KmsError('InvalidSignatureException', `Credential should be scoped to a valid region, not '${scopeRegion}'.${this.validRegions}`);
@@ -180,7 +188,10 @@ export function credentialScopeRegion(headers: SignedRequest['headers']): string
   const start = fields.indexOf('Credential=');
   if (start < 0) return undefined;
   const end = fields.indexOf(',', start);
-  const scope = fields.slice(start + 'Credential='.length, end < 0 ? undefined : end).trim().split('/');
+  const scope = fields
+    .slice(start + 'Credential='.length, end < 0 ? undefined : end)
+    .trim()
+    .split('/');
   return scope.length === 5 ? scope[2] : undefined;
 }
 
@@ -195,7 +206,7 @@ interface AuthorizationParts {
 function parseAuthorization(text: string): AuthorizationParts {
   // One pass over the comma-separated name=value parts, without splitting into arrays: this runs on every request.
   const fields = { Credential: '', SignedHeaders: '', Signature: '' };
-  for (let start = 0; start < text.length; ) {
+  for (let start = 0; start < text.length;) {
     const comma = text.indexOf(',', start);
     const end = comma < 0 ? text.length : comma;
     const equals = text.indexOf('=', start);
@@ -246,8 +257,7 @@ const header = (headers: SignedRequest['headers'], name: string): string | undef
 const canonicalHeaderValue = (value: string | string[] | undefined): string =>
   (Array.isArray(value) ? value.join(',') : (value ?? '')).trim().replace(/\s+/g, ' ');
 
-const rfc3986 = (text: string): string =>
-  encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const rfc3986 = (text: string): string => encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 /** Characters rfc3986 leaves alone, so a path made only of them is its own canonical form. */
 const UNRESERVED_PATH = /^[A-Za-z0-9\-._~/]+$/;

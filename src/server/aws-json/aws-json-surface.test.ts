@@ -46,18 +46,32 @@ describe('the AWS JSON surface', () => {
   });
 
   it('refuses an unsigned or forged call in its format before reading the body', async () => {
-    assertAwsError(await inject(app, { url: '/', body: '{not json', headers: { 'x-amz-target': 'TrentService.ListKeys' } }), 'MissingAuthenticationTokenException', 403);
+    assertAwsError(
+      await inject(app, { url: '/', body: '{not json', headers: { 'x-amz-target': 'TrentService.ListKeys' } }),
+      'MissingAuthenticationTokenException',
+      403,
+    );
     const forged = await kmsCall(app, 'ListKeys', {}, { ...ADMIN_KEY, secretAccessKey: 'not-the-secret' });
     assertAwsError(forged, 'InvalidSignatureException', 400);
   });
 
   it('checks inputs against the botocore model', async () => {
-    assertAwsError(await kmsCall(app, 'Encrypt', { Plaintext: 'AA==' }), 'ValidationException', 400, "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null");
+    assertAwsError(
+      await kmsCall(app, 'Encrypt', { Plaintext: 'AA==' }),
+      'ValidationException',
+      400,
+      "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null",
+    );
     assertAwsError(await kmsCall(app, 'ListKeys', { Limit: 'ten' }), 'SerializationException', 400);
   });
 
   it('answers an unknown operation UnknownOperationException', async () => {
-    assertAwsError(await kmsCall(app, 'MakeCoffee', {}), 'UnknownOperationException', 400, 'The operation TrentService.MakeCoffee is not known to this service.');
+    assertAwsError(
+      await kmsCall(app, 'MakeCoffee', {}),
+      'UnknownOperationException',
+      400,
+      'The operation TrentService.MakeCoffee is not known to this service.',
+    );
   });
 
   it('answers a malformed body SerializationException', async () => {
@@ -77,7 +91,11 @@ describe('the AWS JSON surface', () => {
     const KeyId = created.json<{ KeyMetadata: { KeyId: string } }>().KeyMetadata.KeyId;
     // A second node of the region sharing the store, with a crypto unit holding another master key.
     const unit = SoftwareCryptoUnit.openOrInit(join(dir, 'another-crypto-unit.json'));
-    const other = buildRegionServer({ service: new KeyService({ region: REGION, account: ACCOUNT, store, unit, principals: PRINCIPALS }), accessKeys: [ADMIN_KEY], logger: pino({ level: 'silent' }) });
+    const other = buildRegionServer({
+      service: new KeyService({ region: REGION, account: ACCOUNT, store, unit, principals: PRINCIPALS }),
+      accessKeys: [ADMIN_KEY],
+      logger: pino({ level: 'silent' }),
+    });
     try {
       const response = await kmsCall(other, 'Encrypt', { KeyId, Plaintext: 'AA==' });
       assertAwsError(response, 'KeyUnavailableException', 500, new MasterKeyUnavailableError().message);
@@ -88,7 +106,10 @@ describe('the AWS JSON surface', () => {
 
   it('tells each infrastructure error as the AWS exception AWS would answer', () => {
     const unavailable = toKmsError(new StoreUnavailableError(new Error('connect ECONNREFUSED')));
-    assert.deepEqual([unavailable?.code, unavailable?.status, unavailable?.message], ['DependencyTimeoutException', 503, 'The key store is unavailable; try again.']);
+    assert.deepEqual(
+      [unavailable?.code, unavailable?.status, unavailable?.message],
+      ['DependencyTimeoutException', 503, 'The key store is unavailable; try again.'],
+    );
     const noMasterKey = toKmsError(new MasterKeyUnavailableError('load one'));
     assert.deepEqual([noMasterKey?.code, noMasterKey?.status, noMasterKey?.message], ['KeyUnavailableException', 500, 'load one']);
     assert.equal(toKmsError(new Error('a bug')), undefined);
@@ -104,7 +125,11 @@ describe('requests signed for another region of the deployment', () => {
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       received.push({ method: request.method!, url: request.url!, headers: request.headers, body: Buffer.concat(chunks) });
-      response.writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-RequestId': 'the-peer-request-id', 'x-amzn-ErrorType': 'NotFoundException' });
+      response.writeHead(400, {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amzn-RequestId': 'the-peer-request-id',
+        'x-amzn-ErrorType': 'NotFoundException',
+      });
       response.end('{"__type":"NotFoundException","message":"from the peer"}');
     });
   });
@@ -154,7 +179,12 @@ describe('requests signed for another region of the deployment', () => {
 
   it('answers DependencyTimeoutException (503) in AWS format when the peer cannot be reached', async () => {
     const answer = await down.inject(await signedFor(PEER));
-    assertAwsError(answer, 'DependencyTimeoutException', 503, new RegExp(`^The request is signed for ${PEER}, which could not be reached at http://127\\.0\\.0\\.1:\\d+ \\(.*\\); try again\\.$`));
+    assertAwsError(
+      answer,
+      'DependencyTimeoutException',
+      503,
+      new RegExp(`^The request is signed for ${PEER}, which could not be reached at http://127\\.0\\.0\\.1:\\d+ \\(.*\\); try again\\.$`),
+    );
   });
 
   it('serves a request signed for its own region itself, and refuses any other region naming those that exist', async () => {
@@ -162,7 +192,12 @@ describe('requests signed for another region of the deployment', () => {
     assert.equal((await region.app.inject(await signedFor(REGION))).statusCode, 400);
     assert.equal(received.length, before);
     const answer = await region.app.inject(await signedFor('eu-north-1'));
-    assertAwsError(answer, 'InvalidSignatureException', 400, `Credential should be scoped to a valid region, not 'eu-north-1'. This deployment's regions: ${REGION} (this endpoint), ${PEER} (http://127.0.0.1:${(peer.address() as AddressInfo).port}).`);
+    assertAwsError(
+      answer,
+      'InvalidSignatureException',
+      400,
+      `Credential should be scoped to a valid region, not 'eu-north-1'. This deployment's regions: ${REGION} (this endpoint), ${PEER} (http://127.0.0.1:${(peer.address() as AddressInfo).port}).`,
+    );
     assert.equal(received.length, before);
   });
 });

@@ -79,7 +79,10 @@ export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = (scope,
     if (signedFor !== undefined && peerUrl !== undefined) {
       const from = request.headers[FORWARDED_FROM];
       if (from !== undefined) {
-        throw new KmsError('InvalidSignatureException', `Credential is scoped to ${signedFor}, and ${String(from)} already forwarded this request here: check the peer URLs of both regions. ${validRegions}`);
+        throw new KmsError(
+          'InvalidSignatureException',
+          `Credential is scoped to ${signedFor}, and ${String(from)} already forwarded this request here: check the peer URLs of both regions. ${validRegions}`,
+        );
       }
       const target = request.headers['x-amz-target'];
       if (typeof target === 'string' && target.startsWith(TARGET_PREFIX)) request.operation = target.slice(TARGET_PREFIX.length);
@@ -150,7 +153,8 @@ function encodeBlobs(value: unknown): unknown {
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     // Defined, not assigned: a map key named __proto__ (an encryption context's) is data.
-    for (const key in value) Object.defineProperty(out, key, { value: encodeBlobs((value as Record<string, unknown>)[key]), enumerable: true, writable: true, configurable: true });
+    for (const key in value)
+      Object.defineProperty(out, key, { value: encodeBlobs((value as Record<string, unknown>)[key]), enumerable: true, writable: true, configurable: true });
     return out;
   }
   return value;

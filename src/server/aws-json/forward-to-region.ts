@@ -12,7 +12,17 @@ export const FORWARDED_FROM = 'x-concord-forwarded-from';
 const FORWARD_TIMEOUT_MS = 30_000;
 
 /** Headers of one connection, not of the request or answer (RFC 9110 §7.6.1); content-length is set anew. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'content-length',
+]);
 
 export interface ForwardedRequest {
   method: string;
@@ -55,7 +65,9 @@ export class RegionForwarder {
       const outgoing = send(target, { method: request.method, headers, agent: secure ? this.https : this.http, timeout: this.timeoutMs }, (incoming) => {
         const chunks: Buffer[] = [];
         incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-        incoming.on('error', (error) => { reject(unreachable(targetRegion, targetUrl, error)); });
+        incoming.on('error', (error) => {
+          reject(unreachable(targetRegion, targetUrl, error));
+        });
         incoming.on('end', () => {
           const relayed: Record<string, string | string[]> = {};
           for (const [name, value] of Object.entries(incoming.headers)) {
@@ -65,7 +77,9 @@ export class RegionForwarder {
         });
       });
       outgoing.on('timeout', () => outgoing.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
-      outgoing.on('error', (error) => { reject(unreachable(targetRegion, targetUrl, error)); });
+      outgoing.on('error', (error) => {
+        reject(unreachable(targetRegion, targetUrl, error));
+      });
       outgoing.end(request.body);
     });
   }

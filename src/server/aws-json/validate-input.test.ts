@@ -21,26 +21,40 @@ const refusal = (shape: string, body: unknown): string => {
 
 describe('validateInput', () => {
   it('accepts an encryption context of 8192 characters of keys and values, and refuses one more', () => {
-    const fits = { 'k': 'v'.repeat(8191) };
+    const fits = { k: 'v'.repeat(8191) };
     assert.deepEqual(validateInput(kmsModel, 'EncryptRequest', { KeyId: KEY_ID, Plaintext: PLAINTEXT, EncryptionContext: fits }).EncryptionContext, fits);
-    const message = refusal('EncryptRequest', { KeyId: KEY_ID, Plaintext: PLAINTEXT, EncryptionContext: { 'k': 'v'.repeat(8192) } });
+    const message = refusal('EncryptRequest', { KeyId: KEY_ID, Plaintext: PLAINTEXT, EncryptionContext: { k: 'v'.repeat(8192) } });
     assert.match(message, /at 'encryptionContext' failed to satisfy constraint: Member must have keys and values of total length less than or equal to 8192$/);
   });
 
   it('counts every pair of the encryption context towards its limit', () => {
     assert.match(refusal('DecryptRequest', { CiphertextBlob: PLAINTEXT, EncryptionContext: context(100, 90) }), /total length less than or equal to 8192/);
-    assert.match(refusal('ReEncryptRequest', { CiphertextBlob: PLAINTEXT, DestinationKeyId: KEY_ID, DestinationEncryptionContext: context(1, 9000) }), /'destinationEncryptionContext'/);
+    assert.match(
+      refusal('ReEncryptRequest', { CiphertextBlob: PLAINTEXT, DestinationKeyId: KEY_ID, DestinationEncryptionContext: context(1, 9000) }),
+      /'destinationEncryptionContext'/,
+    );
   });
 
   it('holds each grant constraint to 8 pairs and 384 characters, as AWS documents', () => {
-    const grant = (constraints: unknown) => ({ KeyId: KEY_ID, GranteePrincipal: 'arn:aws:iam::111122223333:user/bob', Operations: ['Decrypt'], Constraints: constraints });
+    const grant = (constraints: unknown) => ({
+      KeyId: KEY_ID,
+      GranteePrincipal: 'arn:aws:iam::111122223333:user/bob',
+      Operations: ['Decrypt'],
+      Constraints: constraints,
+    });
     validateInput(kmsModel, 'CreateGrantRequest', grant({ EncryptionContextEquals: context(8, 44) }));
-    assert.match(refusal('CreateGrantRequest', grant({ EncryptionContextSubset: context(9, 1) })), /at 'constraints.encryptionContextSubset' failed to satisfy constraint: Member must have length less than or equal to 8$/);
-    assert.match(refusal('CreateGrantRequest', grant({ EncryptionContextEquals: context(1, 383) })), /at 'constraints.encryptionContextEquals' failed to satisfy constraint: Member must have keys and values of total length less than or equal to 384$/);
+    assert.match(
+      refusal('CreateGrantRequest', grant({ EncryptionContextSubset: context(9, 1) })),
+      /at 'constraints.encryptionContextSubset' failed to satisfy constraint: Member must have length less than or equal to 8$/,
+    );
+    assert.match(
+      refusal('CreateGrantRequest', grant({ EncryptionContextEquals: context(1, 383) })),
+      /at 'constraints.encryptionContextEquals' failed to satisfy constraint: Member must have keys and values of total length less than or equal to 384$/,
+    );
   });
 
   it('never echoes more than 256 characters of an oversized map', () => {
-    const message = refusal('EncryptRequest', { KeyId: KEY_ID, Plaintext: PLAINTEXT, EncryptionContext: { 'k': 'v'.repeat(20000) } });
+    const message = refusal('EncryptRequest', { KeyId: KEY_ID, Plaintext: PLAINTEXT, EncryptionContext: { k: 'v'.repeat(20000) } });
     assert.ok(message.length < 500);
   });
 });

@@ -54,7 +54,9 @@ function convert(pass: Pass, name: string, value: unknown, path: string): unknow
         const pattern = patterns.get(shape.pattern) ?? new RegExp(shape.pattern, 'u');
         patterns.set(shape.pattern, pattern);
         if (!pattern.test(value)) {
-          pass.violations.push(`${describe(shape, value, path)} failed to satisfy constraint: Member must satisfy regular expression pattern: ${shape.pattern}`);
+          pass.violations.push(
+            `${describe(shape, value, path)} failed to satisfy constraint: Member must satisfy regular expression pattern: ${shape.pattern}`,
+          );
         }
       }
       return value;
@@ -106,7 +108,9 @@ function convert(pass: Pass, name: string, value: unknown, path: string): unknow
         if (typeof item === 'string') totalLength += item.length;
       }
       if (shape.max !== undefined && entries > shape.max) {
-        pass.violations.push(`${describe(shape, JSON.stringify(value), path)} failed to satisfy constraint: Member must have length less than or equal to ${shape.max}`);
+        pass.violations.push(
+          `${describe(shape, JSON.stringify(value), path)} failed to satisfy constraint: Member must have length less than or equal to ${shape.max}`,
+        );
       }
       if (shape.maxTotalLength !== undefined && totalLength > shape.maxTotalLength) {
         pass.violations.push(
@@ -127,8 +131,7 @@ function checkLength(pass: Pass, shape: Shape, shown: string, length: number, pa
   }
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** AWS names members in lower camel case, dotted for nesting. */
 const join = (path: string, member: string): string => {

@@ -16,7 +16,13 @@ const mgmtRegion = (name: string, authorize?: (caller: Caller, action: string) =
 
 /** A request to /mgmt/v1, signed for concord-mgmt by `key`. */
 const mgmt = (app: FastifyInstance, method: string, path: string, body?: string, key?: AccessKey): Promise<LightMyRequestResponse> =>
-  inject(app, { method, url: `/mgmt/v1${path}`, ...(body !== undefined ? { body, headers: { 'content-type': 'application/json' } } : {}), service: 'concord-mgmt', ...(key ? { key } : {}) });
+  inject(app, {
+    method,
+    url: `/mgmt/v1${path}`,
+    ...(body !== undefined ? { body, headers: { 'content-type': 'application/json' } } : {}),
+    service: 'concord-mgmt',
+    ...(key ? { key } : {}),
+  });
 
 function assertMgmtError(response: LightMyRequestResponse, status: number, error: string, message?: string | RegExp): void {
   assert.equal(response.statusCode, status, response.body);
@@ -60,14 +66,26 @@ describe('the management surface', () => {
       ['empty', '', 'The request body is not a JSON object.'],
       ['a list', [], 'The request body is not a JSON object.'],
       ['null', null, 'The request body is not a JSON object.'],
-      ['no command', { ...valid, command: undefined }, "'command' is one of admin-add, admin-remove, thresholds-set, mk-generate, mk-export, mk-load, mk-commit, mk-set, mk-recover, zeroize."],
-      ['an unknown command', { ...valid, command: 'format-disk' }, "'command' is one of admin-add, admin-remove, thresholds-set, mk-generate, mk-export, mk-load, mk-commit, mk-set, mk-recover, zeroize."],
+      [
+        'no command',
+        { ...valid, command: undefined },
+        "'command' is one of admin-add, admin-remove, thresholds-set, mk-generate, mk-export, mk-load, mk-commit, mk-set, mk-recover, zeroize.",
+      ],
+      [
+        'an unknown command',
+        { ...valid, command: 'format-disk' },
+        "'command' is one of admin-add, admin-remove, thresholds-set, mk-generate, mk-export, mk-load, mk-commit, mk-set, mk-recover, zeroize.",
+      ],
       ['args of a boolean', { ...valid, args: { a: true } }, "'args' is an object of strings and numbers."],
       ['args a list', { ...valid, args: ['x'] }, "'args' is an object of strings and numbers."],
       ['a number nonce', { ...valid, nonce: 7 }, "'nonce' is the unit's current nonce."],
       ['a signature without its key', { ...valid, signatures: [{ signature: 's' }] }, "'signatures' is a list of {publicKey, signature}."],
       ['signatures an object', { ...valid, signatures: {} }, "'signatures' is a list of {publicKey, signature}."],
-      ['a wrong nonce and no command', { ...valid, command: undefined, nonce: 7 }, "'command' is one of admin-add, admin-remove, thresholds-set, mk-generate, mk-export, mk-load, mk-commit, mk-set, mk-recover, zeroize."],
+      [
+        'a wrong nonce and no command',
+        { ...valid, command: undefined, nonce: 7 },
+        "'command' is one of admin-add, admin-remove, thresholds-set, mk-generate, mk-export, mk-load, mk-commit, mk-set, mk-recover, zeroize.",
+      ],
       ['no signatures and wrong args', { ...valid, signatures: undefined, args: 1 }, "'args' is an object of strings and numbers."],
     ];
     for (const [name, body, message] of cases) {
@@ -77,7 +95,12 @@ describe('the management surface', () => {
     }
 
     it('and hands a valid command to the unit, which does not exist here', async () => {
-      assertMgmtError(await mgmt(app, 'POST', '/units/u-1/commands', JSON.stringify({ ...valid, extra: 'ignored' })), 404, 'NotFound', "This region has no crypto unit 'u-1'.");
+      assertMgmtError(
+        await mgmt(app, 'POST', '/units/u-1/commands', JSON.stringify({ ...valid, extra: 'ignored' })),
+        404,
+        'NotFound',
+        "This region has no crypto unit 'u-1'.",
+      );
     });
   });
 
@@ -99,11 +122,21 @@ describe('the management surface', () => {
   });
 
   it('answers a body over 64 KiB RequestTooLarge, 413', async () => {
-    assertMgmtError(await mgmt(app, 'POST', '/rewrap', JSON.stringify({ pattern: 'x'.repeat(64 * 1024) })), 413, 'RequestTooLarge', 'The request body is too large.');
+    assertMgmtError(
+      await mgmt(app, 'POST', '/rewrap', JSON.stringify({ pattern: 'x'.repeat(64 * 1024) })),
+      413,
+      'RequestTooLarge',
+      'The request body is too large.',
+    );
   });
 
   it('answers a body Fastify cannot read InvalidRequest', async () => {
-    const response = await app.inject({ method: 'POST', url: '/mgmt/v1/rewrap', payload: '{}', headers: { 'content-type': 'application/json', 'content-length': '10' } });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/mgmt/v1/rewrap',
+      payload: '{}',
+      headers: { 'content-type': 'application/json', 'content-length': '10' },
+    });
     assertMgmtError(response, 400, 'InvalidRequest', 'The request could not be read.');
   });
 

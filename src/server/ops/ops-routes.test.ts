@@ -52,7 +52,10 @@ describe('GET /readyz with peers', () => {
   it('reports an unreachable peer as a detail that leaves the node ready', async () => {
     const response = await inject(app, { method: 'GET', url: '/readyz' });
     assert.equal(response.statusCode, 200);
-    assert.deepEqual({ ok: response.json<ReadinessReport>().checks.peers['us-west-2']!.ok, reason: response.json<ReadinessReport>().checks.peers['us-west-2']!.reason }, { ok: false, reason: 'unreachable' });
+    assert.deepEqual(
+      { ok: response.json<ReadinessReport>().checks.peers['us-west-2']!.ok, reason: response.json<ReadinessReport>().checks.peers['us-west-2']!.reason },
+      { ok: false, reason: 'unreachable' },
+    );
   });
 });
 
@@ -80,7 +83,12 @@ describe('GET /metrics on the API port', () => {
   };
 
   it('refuses a scrape without the bearer token, or with another', async () => {
-    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong-token-wrong-token' }, { authorization: `Basic ${TOKEN}` }, { authorization: `Bearer ${TOKEN}x` }]) {
+    for (const headers of [
+      {} as Record<string, string>,
+      { authorization: 'Bearer wrong-token-wrong-token' },
+      { authorization: `Basic ${TOKEN}` },
+      { authorization: `Bearer ${TOKEN}x` },
+    ]) {
       const response = await inject(app, { method: 'GET', url: '/metrics', headers });
       assert.equal(response.statusCode, 401);
       assert.equal(response.headers['www-authenticate'], 'Bearer');
@@ -111,6 +119,7 @@ describe('GET /metrics on the API port', () => {
 
   it('holds no key material, plaintext or secret', async () => {
     const text = await scrape();
-    for (const secret of [TOKEN, ADMIN_KEY.secretAccessKey, PLAINTEXT.toString(), PLAINTEXT.toString('base64')]) assert.equal(text.includes(secret), false, secret);
+    for (const secret of [TOKEN, ADMIN_KEY.secretAccessKey, PLAINTEXT.toString(), PLAINTEXT.toString('base64')])
+      assert.equal(text.includes(secret), false, secret);
   });
 });

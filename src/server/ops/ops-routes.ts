@@ -76,7 +76,9 @@ export class MetricsListener {
 
   close(): Promise<void> {
     return new Promise((resolve) => {
-      this.server.close(() => { resolve(); });
+      this.server.close(() => {
+        resolve();
+      });
       this.server.closeAllConnections();
     });
   }

@@ -95,7 +95,9 @@ export class Readiness {
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => { reject(new Error(`no answer within ${this.timeoutMs} ms`)); }, this.timeoutMs);
+      timer = setTimeout(() => {
+        reject(new Error(`no answer within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
     });
     try {
       await Promise.race([probe(), timeout]);

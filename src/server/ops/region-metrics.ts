@@ -40,72 +40,140 @@ export class RegionMetrics {
     this.requests = new RequestStats(this.registry);
 
     const readiness = () => sources.readiness.check();
-    new Gauge({ name: 'concord_ready', help: '1 when the node is ready to serve (store reachable, master key usable), as /readyz says', registers, async collect() {
-      this.set((await readiness()).status === 'ready' ? 1 : 0);
-    } });
-    new Gauge({ name: 'concord_store_up', help: '1 when the store answered a round trip within the probe timeout', registers, async collect() {
-      this.set((await readiness()).checks.store.ok ? 1 : 0);
-    } });
-    new Gauge({ name: 'concord_store_probe_seconds', help: 'How long the store took to answer the probe round trip (or to fail it)', registers, async collect() {
-      this.set((await readiness()).checks.store.ms / 1000);
-    } });
-    new Gauge({ name: 'concord_master_key_usable', help: "1 when the region's operational crypto units wrap and unwrap under a master key", registers, async collect() {
-      this.set((await readiness()).checks.masterKey.ok ? 1 : 0);
-    } });
-    new Gauge({ name: 'concord_peer_up', help: "1 when the peer region answered GET /healthz within the probe timeout", labelNames: ['peer'], registers, async collect() {
-      this.reset();
-      for (const [peer, check] of Object.entries((await readiness()).checks.peers)) this.set({ peer }, check.ok ? 1 : 0);
-    } });
+    new Gauge({
+      name: 'concord_ready',
+      help: '1 when the node is ready to serve (store reachable, master key usable), as /readyz says',
+      registers,
+      async collect() {
+        this.set((await readiness()).status === 'ready' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'concord_store_up',
+      help: '1 when the store answered a round trip within the probe timeout',
+      registers,
+      async collect() {
+        this.set((await readiness()).checks.store.ok ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'concord_store_probe_seconds',
+      help: 'How long the store took to answer the probe round trip (or to fail it)',
+      registers,
+      async collect() {
+        this.set((await readiness()).checks.store.ms / 1000);
+      },
+    });
+    new Gauge({
+      name: 'concord_master_key_usable',
+      help: "1 when the region's operational crypto units wrap and unwrap under a master key",
+      registers,
+      async collect() {
+        this.set((await readiness()).checks.masterKey.ok ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'concord_peer_up',
+      help: '1 when the peer region answered GET /healthz within the probe timeout',
+      labelNames: ['peer'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const [peer, check] of Object.entries((await readiness()).checks.peers)) this.set({ peer }, check.ok ? 1 : 0);
+      },
+    });
 
-    new Gauge({ name: 'concord_crypto_unit_mode', help: "1 for the mode each crypto unit is in, 0 for the others", labelNames: ['unit', 'role', 'mode'], registers, collect() {
-      this.reset();
-      for (const unit of sources.units?.() ?? []) {
-        const { mode } = unit.info();
-        for (const each of UNIT_MODES) this.set({ unit: unit.id, role: unit.role, mode: each }, each === mode ? 1 : 0);
-      }
-    } });
-    new Gauge({ name: 'concord_master_key_register', help: "1 for the state each master key register of each crypto unit is in, 0 for the others", labelNames: ['unit', 'register', 'state'], registers, collect() {
-      this.reset();
-      for (const unit of sources.units?.() ?? []) {
-        for (const register of REGISTER_NAMES) {
-          const { state } = unit.register(register);
-          for (const each of REGISTER_STATES) this.set({ unit: unit.id, register, state: each }, each === state ? 1 : 0);
+    new Gauge({
+      name: 'concord_crypto_unit_mode',
+      help: '1 for the mode each crypto unit is in, 0 for the others',
+      labelNames: ['unit', 'role', 'mode'],
+      registers,
+      collect() {
+        this.reset();
+        for (const unit of sources.units?.() ?? []) {
+          const { mode } = unit.info();
+          for (const each of UNIT_MODES) this.set({ unit: unit.id, role: unit.role, mode: each }, each === mode ? 1 : 0);
         }
-      }
-    } });
+      },
+    });
+    new Gauge({
+      name: 'concord_master_key_register',
+      help: '1 for the state each master key register of each crypto unit is in, 0 for the others',
+      labelNames: ['unit', 'register', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const unit of sources.units?.() ?? []) {
+          for (const register of REGISTER_NAMES) {
+            const { state } = unit.register(register);
+            for (const each of REGISTER_STATES) this.set({ unit: unit.id, register, state: each }, each === state ? 1 : 0);
+          }
+        }
+      },
+    });
 
     const backlog = async () => {
       const waiting = new Map((await orNothing(sources.replicationBacklog?.()))?.map((b) => [b.peer, b]) ?? []);
       return [...new Set([...(sources.peers ?? []), ...waiting.keys()])].map((peer) => waiting.get(peer) ?? { peer, messages: 0, oldestWaitMs: 0 });
     };
     if (sources.replicationBacklog) {
-      new Gauge({ name: 'concord_replication_outbox_messages', help: 'Replication messages waiting in the outbox, per peer region', labelNames: ['peer'], registers, async collect() {
-        this.reset();
-        for (const { peer, messages } of await backlog()) this.set({ peer }, messages);
-      } });
-      new Gauge({ name: 'concord_replication_lag_seconds', help: 'How long the oldest replication message for each peer region has waited (counted from when this node first saw it)', labelNames: ['peer'], registers, async collect() {
-        this.reset();
-        for (const { peer, oldestWaitMs } of await backlog()) this.set({ peer }, oldestWaitMs / 1000);
-      } });
+      new Gauge({
+        name: 'concord_replication_outbox_messages',
+        help: 'Replication messages waiting in the outbox, per peer region',
+        labelNames: ['peer'],
+        registers,
+        async collect() {
+          this.reset();
+          for (const { peer, messages } of await backlog()) this.set({ peer }, messages);
+        },
+      });
+      new Gauge({
+        name: 'concord_replication_lag_seconds',
+        help: 'How long the oldest replication message for each peer region has waited (counted from when this node first saw it)',
+        labelNames: ['peer'],
+        registers,
+        async collect() {
+          this.reset();
+          for (const { peer, oldestWaitMs } of await backlog()) this.set({ peer }, oldestWaitMs / 1000);
+        },
+      });
     }
 
     const keyCounts = () => this.keysByState();
-    new Gauge({ name: 'concord_keys', help: `KMS keys of the region by key state (counted at most every ${KEY_COUNT_TTL_MS / 1000} s)`, labelNames: ['state'], registers, async collect() {
-      this.reset();
-      for (const [state, count] of Object.entries((await orNothing(keyCounts())) ?? {})) this.set({ state }, count ?? 0);
-    } });
+    new Gauge({
+      name: 'concord_keys',
+      help: `KMS keys of the region by key state (counted at most every ${KEY_COUNT_TTL_MS / 1000} s)`,
+      labelNames: ['state'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const [state, count] of Object.entries((await orNothing(keyCounts())) ?? {})) this.set({ state }, count ?? 0);
+      },
+    });
 
-    new Gauge({ name: 'concord_key_pair_pool_available', help: 'RSA key pairs ready in the pool of the process, per key spec', labelNames: ['spec'], registers, collect() {
-      this.reset();
-      for (const { spec, available } of keyPairPoolStats()) this.set({ spec }, available);
-    } });
-    new Counter({ name: 'concord_key_pairs_taken_total', help: 'RSA key pairs handed out, from the pool or generated for a taker that found it empty', labelNames: ['spec', 'source'], registers, collect() {
-      this.reset();
-      for (const { spec, taken } of keyPairPoolStats()) {
-        this.inc({ spec, source: 'pool' }, taken.pool);
-        this.inc({ spec, source: 'generated' }, taken.generated);
-      }
-    } });
+    new Gauge({
+      name: 'concord_key_pair_pool_available',
+      help: 'RSA key pairs ready in the pool of the process, per key spec',
+      labelNames: ['spec'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { spec, available } of keyPairPoolStats()) this.set({ spec }, available);
+      },
+    });
+    new Counter({
+      name: 'concord_key_pairs_taken_total',
+      help: 'RSA key pairs handed out, from the pool or generated for a taker that found it empty',
+      labelNames: ['spec', 'source'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { spec, taken } of keyPairPoolStats()) {
+          this.inc({ spec, source: 'pool' }, taken.pool);
+          this.inc({ spec, source: 'generated' }, taken.generated);
+        }
+      },
+    });
   }
 
   /** Counts and times one answered request; `error` is its error type when it failed. */
@@ -141,7 +209,9 @@ export class RegionMetrics {
 async function orNothing<T>(reading: Promise<T> | undefined): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => { resolve(undefined); }, PROBE_TIMEOUT_MS);
+    timer = setTimeout(() => {
+      resolve(undefined);
+    }, PROBE_TIMEOUT_MS);
   });
   try {
     return await Promise.race([reading, timeout]);
@@ -151,4 +221,3 @@ async function orNothing<T>(reading: Promise<T> | undefined): Promise<T | undefi
     clearTimeout(timer);
   }
 }
-

@@ -35,7 +35,13 @@ export class RequestStats {
   constructor(registry: Registry) {
     const metric = (name: string, help: string, type: 'counter' | 'histogram', values: () => Value[]) => {
       // A metric is whatever the registry can get a name, help, type and values from.
-      registry.registerMetric({ name, help, type, aggregator: 'sum', get: () => Promise.resolve({ name, help, type, aggregator: 'sum', values: values() }) } as never);
+      registry.registerMetric({
+        name,
+        help,
+        type,
+        aggregator: 'sum',
+        get: () => Promise.resolve({ name, help, type, aggregator: 'sum', values: values() }),
+      } as never);
     };
     metric('concord_requests_total', 'Requests answered, by surface, operation, status class and error', 'counter', () =>
       [...this.series.values()].map(({ labels, count }) => ({ labels, value: count })),
@@ -55,7 +61,11 @@ export class RequestStats {
       [...this.latencies.values()].flatMap(({ labels, buckets, sum, count }) => {
         let cumulative = 0;
         return [
-          ...LATENCY_BUCKETS.map((le, i) => ({ metricName: 'concord_request_duration_seconds_bucket', labels: { ...labels, le }, value: (cumulative += buckets[i]!) })),
+          ...LATENCY_BUCKETS.map((le, i) => ({
+            metricName: 'concord_request_duration_seconds_bucket',
+            labels: { ...labels, le },
+            value: (cumulative += buckets[i]!),
+          })),
           { metricName: 'concord_request_duration_seconds_bucket', labels: { ...labels, le: '+Inf' }, value: count },
           { metricName: 'concord_request_duration_seconds_sum', labels, value: sum },
           { metricName: 'concord_request_duration_seconds_count', labels, value: count },

@@ -40,7 +40,14 @@ describe('the peer surface', () => {
     logger: pino({ level: 'silent' }),
   });
   const unit = SoftwareCryptoUnit.openOrInit(join(dir, 'crypto-unit.json'));
-  const service = new KeyService({ region: REGION, account: ACCOUNT, store, unit, importedMaterialBinder: multiRegion.importedMaterialBinder, moreOperations: multiRegion.operations });
+  const service = new KeyService({
+    region: REGION,
+    account: ACCOUNT,
+    store,
+    unit,
+    importedMaterialBinder: multiRegion.importedMaterialBinder,
+    moreOperations: multiRegion.operations,
+  });
   service.events.subscribe(multiRegion.subscriber);
   const app = buildRegionServer({ service, accessKeys: [ADMIN_KEY], logger: pino({ level: 'silent' }), peerApi: multiRegion.peerApi });
   after(async () => {
@@ -51,11 +58,21 @@ describe('the peer surface', () => {
   const json = { 'content-type': 'application/json' };
 
   it('answers a request no peer signed 401, short and unsigned', async () => {
-    assertPeerError(await inject(app, { url: '/peer/v1/hello', body: '{}', headers: json }), 401, 'PeerAuthentication', 'The request is not signed by a peer region.');
+    assertPeerError(
+      await inject(app, { url: '/peer/v1/hello', body: '{}', headers: json }),
+      401,
+      'PeerAuthentication',
+      'The request is not signed by a peer region.',
+    );
   });
 
   it('answers a body over 1 MiB MalformedPeerRequest, 400, before authenticating anyone', async () => {
-    assertPeerError(await inject(app, { url: '/peer/v1/sync', body: Buffer.alloc(1024 * 1024 + 1, 0x20), headers: json }), 400, 'MalformedPeerRequest', 'The request body is too large.');
+    assertPeerError(
+      await inject(app, { url: '/peer/v1/sync', body: Buffer.alloc(1024 * 1024 + 1, 0x20), headers: json }),
+      400,
+      'MalformedPeerRequest',
+      'The request body is too large.',
+    );
   });
 
   it('answers a body Fastify cannot read MalformedPeerRequest, 400', async () => {
@@ -69,7 +86,9 @@ describe('the peer surface', () => {
   });
 
   it('tells an unavailable store and a missing master key by their status, unsigned, and anything else as PeerInternal', () => {
-    const answers = [new StoreUnavailableError(new Error('connect ECONNREFUSED')), new MasterKeyUnavailableError('recover it'), new Error('a bug')].map(peerError);
+    const answers = [new StoreUnavailableError(new Error('connect ECONNREFUSED')), new MasterKeyUnavailableError('recover it'), new Error('a bug')].map(
+      peerError,
+    );
     assert.deepEqual(
       answers.map(({ status, headers, body }) => [status, headers, JSON.parse(body) as unknown]),
       [

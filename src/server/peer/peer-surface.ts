@@ -46,6 +46,7 @@ export function peerError(error: unknown): PeerAnswer {
   const infrastructure = infrastructureError(error);
   if (!infrastructure) return unsignedPeerError(500, 'PeerInternal', 'the peer region failed to handle the request');
   // The peer protocol answers every body it cannot take as malformed.
-  if (infrastructure.kind === 'BodyTooLarge' || infrastructure.kind === 'MalformedRequest') return unsignedPeerError(400, 'MalformedPeerRequest', infrastructure.message);
+  if (infrastructure.kind === 'BodyTooLarge' || infrastructure.kind === 'MalformedRequest')
+    return unsignedPeerError(400, 'MalformedPeerRequest', infrastructure.message);
   return unsignedPeerError(infrastructure.status, infrastructure.kind, infrastructure.message);
 }

@@ -23,7 +23,12 @@ describe('SessionStore', () => {
     assert.match(issued.accessKeyId, /^ASIA[A-Z2-7]{16}$/);
     assert.equal(issued.expiration, now + 900_000);
     const key = await sessions().resolve(issued.accessKeyId, issued.sessionToken);
-    assert.deepEqual(key, { accessKeyId: issued.accessKeyId, secretAccessKey: issued.secretAccessKey, principal: SESSION, session: { issuedBy: 'AssumeRole', expiration: issued.expiration, roleArn: ROLE, tags: { team: 'a' } } });
+    assert.deepEqual(key, {
+      accessKeyId: issued.accessKeyId,
+      secretAccessKey: issued.secretAccessKey,
+      principal: SESSION,
+      session: { issuedBy: 'AssumeRole', expiration: issued.expiration, roleArn: ROLE, tags: { team: 'a' } },
+    });
     const stored = (await store.get(`sts/session/${issued.accessKeyId}`))!;
     assert.ok(!stored.includes(issued.sessionToken) && !stored.includes(issued.secretAccessKey));
   });
@@ -39,15 +44,24 @@ describe('SessionStore', () => {
     }
     now += 900_000;
     for (const resolver of [cached, sessions()]) {
-      await assert.rejects(resolver.resolve(issued.accessKeyId, issued.sessionToken), { code: 'ExpiredTokenException', message: 'The security token included in the request is expired' });
+      await assert.rejects(resolver.resolve(issued.accessKeyId, issued.sessionToken), {
+        code: 'ExpiredTokenException',
+        message: 'The security token included in the request is expired',
+      });
     }
   });
 
   it('refuses a record whose principal or expiration the store changed', async () => {
-    for (const change of [{ principal: 'arn:aws:sts::111122223333:assumed-role/admin/unit' }, { roleArn: 'arn:aws:iam::111122223333:role/admin' }, { expiration: now + 10 * 86400_000 }]) {
+    for (const change of [
+      { principal: 'arn:aws:sts::111122223333:assumed-role/admin/unit' },
+      { roleArn: 'arn:aws:iam::111122223333:role/admin' },
+      { expiration: now + 10 * 86400_000 },
+    ]) {
       const issued = await sessions().issue(SESSION, { issuedBy: 'AssumeRole', roleArn: ROLE }, 900);
       const path = `sts/session/${issued.accessKeyId}`;
-      await store.transaction(async (tx) => { tx.put(path, JSON.stringify({ ...JSON.parse((await tx.get(path))!), ...change })); });
+      await store.transaction(async (tx) => {
+        tx.put(path, JSON.stringify({ ...JSON.parse((await tx.get(path))!), ...change }));
+      });
       await assert.rejects(sessions().resolve(issued.accessKeyId, issued.sessionToken), { code: 'UnrecognizedClientException' }, JSON.stringify(change));
     }
   });
@@ -56,7 +70,9 @@ describe('SessionStore', () => {
     const issued = await sessions().issue('arn:aws:iam::111122223333:user/u', { issuedBy: 'GetSessionToken' }, 900);
     const path = `sts/session/${issued.accessKeyId}`;
     const rewrapped = await sessionRecords.rewrap((await store.get(path))!, async (wrapped, aad) => unit.wrap(await unit.unwrap(wrapped, aad), aad), path);
-    await store.transaction((tx) => { tx.put(path, rewrapped); });
+    await store.transaction((tx) => {
+      tx.put(path, rewrapped);
+    });
     assert.equal((await sessions().resolve(issued.accessKeyId, issued.sessionToken)).secretAccessKey, issued.secretAccessKey);
   });
 

@@ -12,4 +12,8 @@ export class StsError extends Error {
 
 /** AWS's wording of a parameter that fails its constraint, e.g. "Value 'x' at 'roleSessionName' failed to satisfy constraint: …". */
 export const validationError = (value: string | null, member: string, constraint: string): StsError =>
-  new StsError('ValidationError', 400, `1 validation error detected: Value ${value === null ? 'null' : `'${value}'`} at '${member}' failed to satisfy constraint: ${constraint}`);
+  new StsError(
+    'ValidationError',
+    400,
+    `1 validation error detected: Value ${value === null ? 'null' : `'${value}'`} at '${member}' failed to satisfy constraint: ${constraint}`,
+  );

@@ -55,7 +55,11 @@ export function stsOperations(deps: StsDeps): Record<string, StsOperation> {
       const { principal, session } = accessKey;
       const roleSession = session?.roleArn !== undefined ? principal.split('/').at(-1)! : undefined;
       const userId =
-        roleSession !== undefined ? `${uniqueId('AROA', session!.roleArn!)}:${roleSession}` : principal.endsWith(':root') ? deps.account : uniqueId('AIDA', principal);
+        roleSession !== undefined
+          ? `${uniqueId('AROA', session!.roleArn!)}:${roleSession}`
+          : principal.endsWith(':root')
+            ? deps.account
+            : uniqueId('AIDA', principal);
       return Promise.resolve({ UserId: userId, Account: principal.split(':')[4]!, Arn: principal });
     },
 
@@ -63,9 +67,14 @@ export function stsOperations(deps: StsDeps): Record<string, StsOperation> {
       refuseMembers(params, ['DurationSeconds']);
       if (accessKey.session) throw new StsError('AccessDenied', 403, 'Cannot call GetSessionToken with session credentials');
       const root = accessKey.principal.endsWith(':root');
-      const duration = integer(params, 'DurationSeconds', 'durationSeconds', 900, 129600) ?? (root ? ROOT_SESSION_TOKEN_MAX_SECONDS : SESSION_TOKEN_DEFAULT_SECONDS);
+      const duration =
+        integer(params, 'DurationSeconds', 'durationSeconds', 900, 129600) ?? (root ? ROOT_SESSION_TOKEN_MAX_SECONDS : SESSION_TOKEN_DEFAULT_SECONDS);
       // AWS gives an account root at most an hour, whatever it asks for.
-      const issued = await deps.sessions.issue(accessKey.principal, { issuedBy: 'GetSessionToken' }, root ? Math.min(duration, ROOT_SESSION_TOKEN_MAX_SECONDS) : duration);
+      const issued = await deps.sessions.issue(
+        accessKey.principal,
+        { issuedBy: 'GetSessionToken' },
+        root ? Math.min(duration, ROOT_SESSION_TOKEN_MAX_SECONDS) : duration,
+      );
       return { Credentials: credentials(issued) };
     },
 
@@ -82,7 +91,8 @@ export function stsOperations(deps: StsDeps): Record<string, StsOperation> {
       const role = roles.get(roleArn);
       const [, account, roleName] = ROLE_ARN.exec(roleArn) ?? [];
       // The trust policy let the caller in, so the role exists; this keeps a bad config from going further.
-      if (!role || account === undefined || roleName === undefined) throw new StsError('AccessDenied', 403, `User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
+      if (!role || account === undefined || roleName === undefined)
+        throw new StsError('AccessDenied', 403, `User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
       const chained = accessKey.session?.roleArn !== undefined;
       if (requested !== undefined && chained && requested > ROLE_CHAINING_MAX_SECONDS) {
         throw new StsError('ValidationError', 400, 'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.');
@@ -128,7 +138,15 @@ function refuseMembers(params: URLSearchParams, members: readonly string[], patt
   }
 }
 
-function optionalText(params: URLSearchParams, name: string, member: string, min: number, max: number, pattern?: RegExp, patternText?: string): string | undefined {
+function optionalText(
+  params: URLSearchParams,
+  name: string,
+  member: string,
+  min: number,
+  max: number,
+  pattern?: RegExp,
+  patternText?: string,
+): string | undefined {
   const value = params.get(name);
   if (value === null) return undefined;
   if (value.length < min) throw validationError(value, member, `Member must have length greater than or equal to ${min}`);

@@ -68,7 +68,10 @@ export const stsSurface: FastifyPluginAsync<StsSurfaceOptions> = (scope, options
   scope.setErrorHandler((error: FastifyError, request, reply) => {
     const { type, code, status, message } = stsError(error, request.id);
     if (status >= 500 && !(error instanceof StsError)) request.log.error({ err: error, operation: request.operation }, 'STS request failed');
-    void reply.status(status).header('content-type', 'text/xml').send(stsErrorResponse(type, code, message, request.id));
+    void reply
+      .status(status)
+      .header('content-type', 'text/xml')
+      .send(stsErrorResponse(type, code, message, request.id));
   });
 
   scope.post('/', { constraints: { awsQueryProtocol: 'query' } }, async (request: FastifyRequest, reply: FastifyReply) => {
@@ -79,7 +82,8 @@ export const stsSurface: FastifyPluginAsync<StsSurfaceOptions> = (scope, options
     const action = params.get('Action');
     if (action === null) throw new StsError('MissingAction', 400, 'Missing Action');
     const operation = Object.hasOwn(operations, action) && params.get('Version') === VERSION ? operations[action] : undefined;
-    if (!operation) throw new StsError('InvalidAction', 400, `Could not find operation ${action} for version ${params.get('Version') ?? 'NO_VERSION_SPECIFIED'}`);
+    if (!operation)
+      throw new StsError('InvalidAction', 400, `Could not find operation ${action} for version ${params.get('Version') ?? 'NO_VERSION_SPECIFIED'}`);
     request.operation = `sts:${action}`;
     const result = await operation(params, accessKey);
     return reply.header('content-type', 'text/xml').send(stsResponse(action, result, request.id));
@@ -95,7 +99,12 @@ function stsError(error: unknown, requestId: string): { type: 'Sender' | 'Receiv
   }
   const infrastructure = infrastructureError(error);
   if (infrastructure) {
-    return { type: infrastructure.status >= 500 ? 'Receiver' : 'Sender', code: INFRASTRUCTURE_ERRORS[infrastructure.kind], status: infrastructure.status, message: infrastructure.message };
+    return {
+      type: infrastructure.status >= 500 ? 'Receiver' : 'Sender',
+      code: INFRASTRUCTURE_ERRORS[infrastructure.kind],
+      status: infrastructure.status,
+      message: infrastructure.message,
+    };
   }
   return { type: 'Receiver', code: 'InternalFailure', status: 500, message: `An internal error occurred. Request ID: ${requestId}` };
 }

@@ -13,7 +13,16 @@ const LIST_GRANTS_DEFAULT_LIMIT = 50;
 /** Grant operations each key usage supports, besides CreateGrant, RetireGrant and DescribeKey. */
 const OPERATIONS_BY_USAGE: Record<string, { symmetric: readonly string[]; asymmetric: readonly string[] }> = {
   ENCRYPT_DECRYPT: {
-    symmetric: ['Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext'],
+    symmetric: [
+      'Encrypt',
+      'Decrypt',
+      'ReEncryptFrom',
+      'ReEncryptTo',
+      'GenerateDataKey',
+      'GenerateDataKeyWithoutPlaintext',
+      'GenerateDataKeyPair',
+      'GenerateDataKeyPairWithoutPlaintext',
+    ],
     asymmetric: ['Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GetPublicKey'],
   },
   SIGN_VERIFY: { symmetric: [], asymmetric: ['Sign', 'Verify', 'GetPublicKey'] },
@@ -22,13 +31,7 @@ const OPERATIONS_BY_USAGE: Record<string, { symmetric: readonly string[]; asymme
 };
 const ANY_KEY_OPERATIONS = ['CreateGrant', 'RetireGrant', 'DescribeKey'];
 
-export function grantOperations(deps: OperationDeps): Operations<
-  | 'CreateGrant'
-  | 'ListGrants'
-  | 'ListRetirableGrants'
-  | 'RetireGrant'
-  | 'RevokeGrant'
-> {
+export function grantOperations(deps: OperationDeps): Operations<'CreateGrant' | 'ListGrants' | 'ListRetirableGrants' | 'RetireGrant' | 'RevokeGrant'> {
   const { ctx, keys, authorize } = deps;
 
   const checkOperations = (key: KeyRecord, operations: string[]): void => {
@@ -36,7 +39,10 @@ export function grantOperations(deps: OperationDeps): Operations<
     const supported = [...ANY_KEY_OPERATIONS, ...((isSymmetric(key.keySpec) ? byUsage?.symmetric : byUsage?.asymmetric) ?? [])];
     const invalid = operations.filter((operation) => !supported.includes(operation));
     if (invalid.length > 0) {
-      throw new KmsError('ValidationException', `Grant operations ${invalid.join(', ')} are not valid for a KMS key with key spec ${key.keySpec} and key usage ${key.keyUsage}.`);
+      throw new KmsError(
+        'ValidationException',
+        `Grant operations ${invalid.join(', ')} are not valid for a KMS key with key spec ${key.keySpec} and key usage ${key.keyUsage}.`,
+      );
     }
   };
 
@@ -94,7 +100,9 @@ export function grantOperations(deps: OperationDeps): Operations<
       };
       const grantId = await ctx.store.transaction(async (tx) => {
         if (input.Name !== undefined) {
-          const same = (await granteeGrants(tx, key.keyId, requested.granteePrincipal)).find((grant) => grant.name === input.Name && sameParameters(grant, requested));
+          const same = (await granteeGrants(tx, key.keyId, requested.granteePrincipal)).find(
+            (grant) => grant.name === input.Name && sameParameters(grant, requested),
+          );
           if (same) return same.grantId;
         }
         const grant: GrantRecord = { ...requested, grantId: randomBytes(32).toString('hex'), createdAt: ctx.now() };
@@ -119,9 +127,7 @@ export function grantOperations(deps: OperationDeps): Operations<
     async ListRetirableGrants(input, caller): Promise<ListGrantsResponse> {
       await deps.authorizeIdentity(caller, 'ListRetirableGrants');
       const entries = await ctx.store.list('grant/', { after: markerKey(input.Marker, 'grant/') });
-      const grants = entries
-        .map((entry) => JSON.parse(entry.value) as GrantRecord)
-        .filter((grant) => grant.retiringPrincipal === input.RetiringPrincipal);
+      const grants = entries.map((entry) => JSON.parse(entry.value) as GrantRecord).filter((grant) => grant.retiringPrincipal === input.RetiringPrincipal);
       return listPage(grants, input.Limit ?? LIST_GRANTS_DEFAULT_LIMIT, (grant) => `${grant.keyId}/${grant.grantId}`);
     },
 
@@ -131,7 +137,10 @@ export function grantOperations(deps: OperationDeps): Operations<
         const grant = await grantForUpdate(tx, keyId, grantId);
         if (!grant) throw new KmsError('NotFoundException', `Grant ID ${grantId} not found.`);
         if (!mayRetire(caller, grant)) {
-          throw new KmsError('AccessDeniedException', `User: ${caller.arn} is not authorized to perform: kms:RetireGrant on resource: ${keyArn(ctx, keyId)} because the grant does not name it as a retiring principal`);
+          throw new KmsError(
+            'AccessDeniedException',
+            `User: ${caller.arn} is not authorized to perform: kms:RetireGrant on resource: ${keyArn(ctx, keyId)} because the grant does not name it as a retiring principal`,
+          );
         }
         finishDryRun(input);
         await removeGrant(tx, grant);

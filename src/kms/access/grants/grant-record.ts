@@ -22,8 +22,14 @@ export const grantPath = (keyId: string, grantId: string): string => `${grantPre
 
 /** The operations that take an encryption context (with a symmetric key): the only ones grant constraints apply to. */
 const CONTEXT_OPERATIONS = new Set([
-  'Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext',
-  'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext',
+  'Encrypt',
+  'Decrypt',
+  'ReEncryptFrom',
+  'ReEncryptTo',
+  'GenerateDataKey',
+  'GenerateDataKeyWithoutPlaintext',
+  'GenerateDataKeyPair',
+  'GenerateDataKeyPairWithoutPlaintext',
 ]);
 
 /** Whether the grant permits `operation` on its key for a request with this encryption context. */
@@ -39,7 +45,12 @@ export function grantPermits(grant: GrantRecord, operation: string, symmetricKey
  * A grantee creating a grant through its own grant passes on no operation it does not hold,
  * under a constraint at least as strict as its own (`context` is the new grant's constraint).
  */
-export function derivedGrantWithin(parent: GrantRecord, operations: readonly string[], constraintType: string | undefined, context: EncryptionContext | undefined): boolean {
+export function derivedGrantWithin(
+  parent: GrantRecord,
+  operations: readonly string[],
+  constraintType: string | undefined,
+  context: EncryptionContext | undefined,
+): boolean {
   if (!operations.every((operation) => parent.operations.includes(operation))) return false;
   const { EncryptionContextEquals: equals, EncryptionContextSubset: subset } = parent.constraints ?? {};
   if (equals) return constraintType === 'EncryptionContextEquals' && sameContext(context, equals);

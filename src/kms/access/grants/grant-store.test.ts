@@ -103,7 +103,8 @@ describe('grants by grantee', () => {
     const KeyId = await createKey();
     await call('CreateGrant', { KeyId, GranteePrincipal: APP.arn, Operations: ['Encrypt'] });
     await call('ScheduleKeyDeletion', { KeyId, PendingWindowInDays: 7 });
-    const entriesOf = async () => (await Promise.all(['grant/', 'grantee/', 'grant-count/'].map((prefix) => store.list(prefix)))).flat().filter((entry) => entry.key.includes(KeyId));
+    const entriesOf = async () =>
+      (await Promise.all(['grant/', 'grantee/', 'grant-count/'].map((prefix) => store.list(prefix)))).flat().filter((entry) => entry.key.includes(KeyId));
     assert.equal((await entriesOf()).length, 3);
     clock += 8 * DAY_MS;
     assert.equal(await service.sweep(), 1);

@@ -93,6 +93,8 @@ export async function indexStoredGrants(store: Store): Promise<number> {
     // The next page starts past every grant of the last key seen, which was indexed whole.
     after = `${grantPrefix(page.at(-1)!.key.split('/')[1]!)}\uffff`;
   }
-  await store.transaction((tx) => { tx.put(INDEXED_MARK, new Date().toISOString()); });
+  await store.transaction((tx) => {
+    tx.put(INDEXED_MARK, new Date().toISOString());
+  });
   return indexed;
 }

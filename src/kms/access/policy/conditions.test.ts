@@ -88,7 +88,10 @@ describe('policy conditions', () => {
   it('matches a Deny on a context key when any case variant of the key matches', () => {
     const denied = (Condition: object, context?: Record<string, string>) =>
       !evaluateKeyAccess(
-        keyPolicy({ Effect: 'Allow', Principal: { AWS: APP }, Action: 'kms:*', Resource: '*' }, { Effect: 'Deny', Principal: '*', Action: 'kms:*', Resource: '*', Condition }),
+        keyPolicy(
+          { Effect: 'Allow', Principal: { AWS: APP }, Action: 'kms:*', Resource: '*' },
+          { Effect: 'Deny', Principal: '*', Action: 'kms:*', Resource: '*', Condition },
+        ),
         nobody,
         request('Decrypt', { context }),
       ).allowed;

@@ -47,13 +47,20 @@ describe('key policy evaluation', () => {
   });
 
   it('lets an explicit deny in the key policy win over every allow', () => {
-    const policy = keyPolicy(rootDelegation, { Effect: 'Allow', Principal: '*', Action: 'kms:*', Resource: '*' }, { Effect: 'Deny', Principal: { AWS: APP }, Action: 'kms:Decrypt', Resource: '*' });
+    const policy = keyPolicy(
+      rootDelegation,
+      { Effect: 'Allow', Principal: '*', Action: 'kms:*', Resource: '*' },
+      { Effect: 'Deny', Principal: { AWS: APP }, Action: 'kms:Decrypt', Resource: '*' },
+    );
     assert.deepEqual(evaluateKeyAccess(policy, kmsAdmin, request('Decrypt')), { allowed: false, explicitDeny: true, by: 'resource' });
     assert.deepEqual(evaluateKeyAccess(policy, kmsAdmin, request('Encrypt')), { allowed: true });
   });
 
   it('applies a deny naming the account root to every principal of the account', () => {
-    const policy = keyPolicy({ Effect: 'Allow', Principal: { AWS: APP }, Action: 'kms:*', Resource: '*' }, { Effect: 'Deny', Principal: { AWS: ROOT }, Action: 'kms:Encrypt', Resource: '*' });
+    const policy = keyPolicy(
+      { Effect: 'Allow', Principal: { AWS: APP }, Action: 'kms:*', Resource: '*' },
+      { Effect: 'Deny', Principal: { AWS: ROOT }, Action: 'kms:Encrypt', Resource: '*' },
+    );
     assert.equal(evaluateKeyAccess(policy, nobody, request('Encrypt')).allowed, false);
     assert.equal(evaluateKeyAccess(policy, nobody, request('Decrypt')).allowed, true);
   });
@@ -83,7 +90,10 @@ describe('key policy evaluation', () => {
   });
 
   it('excludes the principals of NotPrincipal from a deny', () => {
-    const policy = keyPolicy({ Effect: 'Allow', Principal: '*', Action: 'kms:*', Resource: '*' }, { Effect: 'Deny', NotPrincipal: { AWS: [ADMIN] }, Action: 'kms:ScheduleKeyDeletion', Resource: '*' });
+    const policy = keyPolicy(
+      { Effect: 'Allow', Principal: '*', Action: 'kms:*', Resource: '*' },
+      { Effect: 'Deny', NotPrincipal: { AWS: [ADMIN] }, Action: 'kms:ScheduleKeyDeletion', Resource: '*' },
+    );
     assert.equal(evaluateKeyAccess(policy, nobody, request('ScheduleKeyDeletion')).allowed, false);
     assert.equal(evaluateKeyAccess(policy, nobody, request('ScheduleKeyDeletion', { principal: ADMIN })).allowed, true);
   });
@@ -124,7 +134,12 @@ describe('role sessions', () => {
       const policy = keyPolicy({ Effect: 'Allow', Principal: { AWS: named }, Action: 'kms:Encrypt', Resource: '*' });
       assert.deepEqual(evaluateKeyAccess(policy, nobody, sessionRequest('Encrypt')), { allowed: true }, named);
     }
-    const otherSession = keyPolicy({ Effect: 'Allow', Principal: { AWS: `arn:aws:sts::${ACCOUNT}:assumed-role/app/bob` }, Action: 'kms:Encrypt', Resource: '*' });
+    const otherSession = keyPolicy({
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:sts::${ACCOUNT}:assumed-role/app/bob` },
+      Action: 'kms:Encrypt',
+      Resource: '*',
+    });
     assert.equal(evaluateKeyAccess(otherSession, nobody, sessionRequest('Encrypt')).allowed, false);
   });
 
@@ -143,7 +158,8 @@ describe('role sessions', () => {
 
 describe('role trust policies', () => {
   const ROLE = `arn:aws:iam::${ACCOUNT}:role/app`;
-  const trustPolicy = (principal: string) => parsePolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: principal }, Action: 'sts:AssumeRole' }] }, 'trust');
+  const trustPolicy = (principal: string) =>
+    parsePolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: principal }, Action: 'sts:AssumeRole' }] }, 'trust');
   const assume = (principal: string): AccessRequest => ({ ...request('x', { principal }), action: 'sts:AssumeRole', resource: ROLE });
   const mayAssume: Identity = { root: false, policies: [identityPolicy({ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: ROLE })] };
 
@@ -158,6 +174,8 @@ describe('role trust policies', () => {
   });
 
   it('have no Resource: the role is their resource', () => {
-    assert.throws(() => parsePolicy({ Statement: [{ Effect: 'Allow', Principal: { AWS: APP }, Action: 'sts:AssumeRole', Resource: '*' }] }, 'trust'), { message: 'A trust policy cannot have a Resource.' });
+    assert.throws(() => parsePolicy({ Statement: [{ Effect: 'Allow', Principal: { AWS: APP }, Action: 'sts:AssumeRole', Resource: '*' }] }, 'trust'), {
+      message: 'A trust policy cannot have a Resource.',
+    });
   });
 });

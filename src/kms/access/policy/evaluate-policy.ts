@@ -20,9 +20,7 @@ export interface Identity {
   policies: readonly Policy[];
 }
 
-export type Verdict =
-  | { allowed: true }
-  | { allowed: false; explicitDeny: boolean; by: 'resource' | 'identity' };
+export type Verdict = { allowed: true } | { allowed: false; explicitDeny: boolean; by: 'resource' | 'identity' };
 
 /**
  * AWS's evaluation: an explicit Deny in either policy wins; otherwise the key policy must

@@ -7,7 +7,12 @@ const ACCOUNT = '111122223333';
 const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
 
 describe('policy parsing', () => {
-  const refuses = (document: unknown, kind: 'key' | 'identity' = 'key') => { assert.throws(() => parsePolicy(typeof document === 'string' ? document : JSON.stringify(document), kind), (error: unknown) => error instanceof KmsError && error.code === 'MalformedPolicyDocumentException'); };
+  const refuses = (document: unknown, kind: 'key' | 'identity' = 'key') => {
+    assert.throws(
+      () => parsePolicy(typeof document === 'string' ? document : JSON.stringify(document), kind),
+      (error: unknown) => error instanceof KmsError && error.code === 'MalformedPolicyDocumentException',
+    );
+  };
 
   it('accepts a single Statement object and a bare account ID principal', () => {
     const policy = parsePolicy({ Statement: { Effect: 'Allow', Principal: { AWS: ACCOUNT }, Action: 'kms:*', Resource: '*' } }, 'key');
@@ -32,7 +37,10 @@ describe('policy parsing', () => {
   it('refuses a policy whose Statement is null, an empty list or missing, as one with no statements', () => {
     for (const document of ['{"Statement": null}', '{"Statement": []}', '{"Version": "2012-10-17"}']) {
       for (const kind of ['key', 'identity'] as const) {
-        assert.throws(() => parsePolicy(document, kind), { code: 'MalformedPolicyDocumentException', message: 'The policy must contain at least one Statement.' });
+        assert.throws(() => parsePolicy(document, kind), {
+          code: 'MalformedPolicyDocumentException',
+          message: 'The policy must contain at least one Statement.',
+        });
       }
     }
   });

@@ -47,7 +47,10 @@ export const malformed = (message: string): KmsError => new KmsError('MalformedP
 export function parseNewKeyPolicy(document: string): Policy {
   const bytes = Buffer.byteLength(document, 'utf8');
   if (bytes > KEY_POLICY_MAX_BYTES) {
-    throw new KmsError('LimitExceededException', `The key policy document has ${bytes} bytes; a key policy document can have at most ${KEY_POLICY_MAX_BYTES} bytes.`);
+    throw new KmsError(
+      'LimitExceededException',
+      `The key policy document has ${bytes} bytes; a key policy document can have at most ${KEY_POLICY_MAX_BYTES} bytes.`,
+    );
   }
   return parsePolicy(document, 'key');
 }
