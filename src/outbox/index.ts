@@ -1,1 +1,1 @@
-export { enqueue, Outbox, OUTBOX_JOB, retryDelay, type Deliver, type DeliveryResult, type OutboxEntry, type OutboxMessage } from './outbox.ts';
+export { enqueue, Outbox, OUTBOX_JOB, retryDelay, topicPrefix, type Deliver, type DeliveryResult, type OutboxEntry, type OutboxMessage } from './outbox.ts';

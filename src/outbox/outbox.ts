@@ -33,7 +33,8 @@ const POLL_MS = 1000;
 const BATCH = 1000;
 const TOPIC = /^[a-z][a-z0-9-]*$/;
 
-const topicPrefix = (topic: string): string => `${PREFIX}${topic}/`;
+/** Where a topic's messages are stored, one entry each in delivery order: readers such as metrics list this prefix. */
+export const topicPrefix = (topic: string): string => `${PREFIX}${topic}/`;
 const entryPath = (topic: string, seq: number): string => `${topicPrefix(topic)}${String(seq).padStart(15, '0')}`;
 
 export async function enqueue(tx: Transaction, message: OutboxMessage): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Reader } from '../store/index.ts';
-import type { OutboxEntry } from '../outbox/index.ts';
+import { topicPrefix, type OutboxEntry } from '../outbox/index.ts';
 import { REPLICATION_TOPIC } from './replication-messages.ts';
 
 /** What a peer region has yet to receive from this one. */
@@ -11,7 +11,7 @@ export interface PeerBacklog {
 }
 
 /** Where the replication outbox keeps its messages, one entry each, in the order they are delivered. */
-const OUTBOX_PREFIX = `outbox/${REPLICATION_TOPIC}/`;
+const OUTBOX_PREFIX = topicPrefix(REPLICATION_TOPIC);
 /** Read at most this many messages per look, so a long outage's backlog costs a bounded read. */
 const MAX_READ = 10_000;
 const PAGE = 1000;
