@@ -16,10 +16,18 @@ export interface RunningRegion {
   close(): Promise<void>;
 }
 
+export interface StartOptions {
+  /**
+   * Whether this process runs the region's background work, when the store leaves that to the
+   * processes (SQLite): false in all but one of a region's worker processes.
+   */
+  backgroundWork?: boolean;
+}
+
 /** Opens a region's store and crypto unit, serves its API, and runs its background work. */
-export async function startRegion(config: Readonly<RegionConfig>, logger: Logger): Promise<RunningRegion> {
+export async function startRegion(config: Readonly<RegionConfig>, logger: Logger, { backgroundWork = true }: StartOptions = {}): Promise<RunningRegion> {
   const log = logger.child({ region: config.region });
-  const store = await openStore(config.store);
+  const store = await openStore(config.store, { backgroundWork });
   const cryptoUnits = await openRegionCryptoUnits(config, store, log);
   const unit = cryptoUnits.unit;
   const outbox = new Outbox(store, log);
