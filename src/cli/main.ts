@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { ConfigError, loadRegionConfig } from '../config/index.ts';
 import { createLogger } from '../logging/index.ts';
 import { RegionIdentity } from '../regions/index.ts';
-import { devRegionConfigs, serveRegions, startRegion, type DevOptions, type RunningRegion } from '../runtime/index.ts';
+import { devRegionConfigs, serveRegions, startRegion, type DevOptions, type ProcessRole, type RunningRegion } from '../runtime/index.ts';
 import { tkeCommand } from './tke/tke-command.ts';
 
 const program = new Command('concord').description('Concord: keys in concord across regions, speaking the AWS KMS API');
@@ -41,9 +41,9 @@ program
   .action(async (options: Omit<DevOptions, 'regions'> & { regions: string; workers: number }) => {
     const { configs, credentials, workspace } = devRegionConfigs({ ...options, regions: options.regions.split(',').map((r) => r.trim()) });
     const logger = createLogger({ level: options.logLevel });
-    const start = async (backgroundWork: boolean, log: Logger) => {
+    const start = async (role: ProcessRole, log: Logger) => {
       const started: RunningRegion[] = [];
-      for (const config of configs) started.push(await startRegion(config, log, { backgroundWork }));
+      for (const config of configs) started.push(await startRegion(config, log, role));
       return started;
     };
     const regions = await serveRegions({ workers: options.workers, logger, start });
@@ -81,7 +81,7 @@ program
   .action(async (options: { config: string; workers: number }) => {
     const config = loadRegionConfig(options.config);
     const logger = createLogger({ level: config.logLevel });
-    const start = async (backgroundWork: boolean, log: Logger) => [await startRegion(config, log, { backgroundWork })];
+    const start = async (role: ProcessRole, log: Logger) => [await startRegion(config, log, role)];
     const [region] = (await serveRegions({ workers: options.workers, logger, start })) ?? [];
     if (region) logger.info({ region: region.region, url: region.url }, 'region listening');
   });

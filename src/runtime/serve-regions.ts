@@ -2,17 +2,14 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { endLog } from '../logging/index.ts';
 import { ClusterMetrics } from '../server/index.ts';
-import type { RunningRegion } from './start-region.ts';
+import type { ProcessRole, RunningRegion } from './start-region.ts';
 
 export interface ServeOptions {
   /** Worker processes; 1 serves from this process, without a cluster. */
   workers: number;
   logger: Logger;
-  /**
-   * Starts every region in this process; `backgroundWork` is false in all workers but the first,
-   * `logger` names the worker in a worker.
-   */
-  start: (backgroundWork: boolean, logger: Logger) => Promise<RunningRegion[]>;
+  /** Starts every region in this process, playing `role`; `logger` names the worker in a worker. */
+  start: (role: ProcessRole, logger: Logger) => Promise<RunningRegion[]>;
 }
 
 export interface Listening {
@@ -40,7 +37,7 @@ type WorkerMessage = { concord: 'listening'; regions: Listening[] };
  */
 export async function serveRegions(options: ServeOptions): Promise<Listening[] | undefined> {
   if (options.workers <= 1) {
-    const regions = await options.start(true, options.logger);
+    const regions = await options.start({ shared: false, backgroundWork: true }, options.logger);
     stopOnSignal(options.logger, () => Promise.all(regions.map((r) => r.close())));
     return regions.map(({ region, url }) => ({ region, url }));
   }
@@ -52,7 +49,7 @@ export async function serveRegions(options: ServeOptions): Promise<Listening[] |
 async function runWorker({ start, logger: primaryLogger }: ServeOptions): Promise<void> {
   const worker = Number(process.env[WORKER_ENV]);
   const logger = primaryLogger.child({ worker, pid: process.pid });
-  const regions = await start(worker === 1, logger);
+  const regions = await start({ shared: true, backgroundWork: worker === 1 }, logger);
   process.send!({ concord: 'listening', regions: regions.map(({ region, url }) => ({ region, url })) } satisfies WorkerMessage);
   // The primary sends SIGTERM to stop it; when the primary itself dies, node:cluster ends the worker.
   stopOnSignal(logger, () => Promise.all(regions.map((r) => r.close())));

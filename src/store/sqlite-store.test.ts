@@ -10,11 +10,28 @@ import { storeSuite } from './store.suite.ts';
 const freshPath = () => join(mkdtempSync(join(tmpdir(), 'concord-store-')), 'region.db');
 
 storeSuite('SQLite', () => Promise.resolve(new SqliteStore(freshPath())));
+storeSuite('SQLite shared by processes', () => Promise.resolve(new SqliteStore(freshPath(), { shared: true })));
+
+it('keeps its database to itself while open, as the one process of its region, and lets it go on close', async () => {
+  const path = freshPath();
+  const store = new SqliteStore(path);
+  await store.transaction((tx) => {
+    tx.put('k', 'v');
+  });
+  try {
+    assert.throws(() => new SqliteStore(path), { code: 'SQLITE_BUSY' });
+  } finally {
+    await store.close();
+  }
+  const reopened = new SqliteStore(path, { shared: true });
+  assert.equal(await reopened.get('k'), 'v');
+  await reopened.close();
+});
 
 it("serves another connection's commit to a reader that had the old value cached", async () => {
   const path = freshPath();
-  const reader = new SqliteStore(path);
-  const writer = new SqliteStore(path);
+  const reader = new SqliteStore(path, { shared: true });
+  const writer = new SqliteStore(path, { shared: true });
   try {
     await writer.transaction((tx) => {
       tx.put('k', 'old');
@@ -37,7 +54,7 @@ it("serves another connection's commit to a reader that had the old value cached
 
 it('serializes read-modify-write transactions of two connections, so no increment is lost', async () => {
   const path = freshPath();
-  const stores = [new SqliteStore(path), new SqliteStore(path)];
+  const stores = [new SqliteStore(path, { shared: true }), new SqliteStore(path, { shared: true })];
   const increment = (store: SqliteStore) =>
     store.transaction(async (tx) => {
       const value = Number((await tx.getForUpdate('counter')) ?? '0');
@@ -56,7 +73,7 @@ it('serializes read-modify-write transactions of two connections, so no incremen
 
 it('sees in one process what another process committed, through its cache', async () => {
   const path = freshPath();
-  const store = new SqliteStore(path);
+  const store = new SqliteStore(path, { shared: true });
   try {
     await store.transaction((tx) => {
       tx.put('k', 'before');
@@ -73,8 +90,8 @@ it('sees in one process what another process committed, through its cache', asyn
 
 it('runs background work only when it was told it is the process for it', async () => {
   const path = freshPath();
-  const mine = new SqliteStore(path);
-  const others = new SqliteStore(path, { backgroundWork: false });
+  const mine = new SqliteStore(path, { shared: true });
+  const others = new SqliteStore(path, { shared: true, backgroundWork: false });
   try {
     let ran = 0;
     const job = () => {
