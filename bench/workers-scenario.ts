@@ -13,7 +13,7 @@ import { onDev, type BenchEnv, type Scenario } from './scenario.ts';
 export function workersScenario(plaintext: string): Scenario {
   const workers = Math.max(2, availableParallelism());
   return {
-    name: `Encrypt 4 KiB, ${workers} workers`,
+    name: `Encrypt 4 KiB on ${workers} workers`,
     baseline: '1 process',
     async prepare(env: BenchEnv) {
       const dev = await startDev({ regions: [env.region], extraArgs: ['--log-level', env.logLevel, '--workers', String(workers)] });
