@@ -144,7 +144,7 @@ function workersSuite(name: string, store: (dataDir: string) => Promise<{ option
         process.kill(victim, 'SIGKILL');
         const atKill = acknowledged.length;
         await eventually(() => {
-          assert.ok(acknowledged.length >= atKill + 40, `${acknowledged.length - atKill} keys created since the kill, ${failures} failures (${lastFailure})`);
+          assert.ok(acknowledged.length >= atKill + 20, `${acknowledged.length - atKill} keys created since the kill, ${failures} failures (${lastFailure})`);
         });
       } finally {
         writing = false;
@@ -152,7 +152,13 @@ function workersSuite(name: string, store: (dataDir: string) => Promise<{ option
       }
       assert.ok(failures <= 8, `${failures} requests failed, the last with ${lastFailure}`);
 
-      for (const KeyId of acknowledged) assert.equal((await client.send(new DescribeKeyCommand({ KeyId }))).KeyMetadata!.KeyId, KeyId);
+      // Reading them back over kept-alive connections: what matters is the store, which every worker reads.
+      const reader = new KMSClient({
+        region: REGION,
+        endpoint: node.endpoint,
+        credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
+      });
+      for (const KeyId of acknowledged) assert.equal((await reader.send(new DescribeKeyCommand({ KeyId }))).KeyMetadata!.KeyId, KeyId);
 
       await eventually(() => {
         const successor = forkedWorkers(node).get(1)!;
