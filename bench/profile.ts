@@ -27,6 +27,7 @@ const port = await freePorts(1);
 const server = spawn(
   process.execPath,
   [
+    '--trace-gc',
     '--cpu-prof',
     '--cpu-prof-dir',
     work,
@@ -45,8 +46,20 @@ const server = spawn(
     '--log-level',
     LOG_LEVEL,
   ],
-  { stdio: ['ignore', 'ignore', 'pipe'] },
+  { stdio: ['ignore', 'pipe', 'pipe'] },
 );
+/** GC pauses (--trace-gc lines on stdout) as they arrive, kept only while the measured run goes on. */
+const pauses: { kind: string; ms: number }[] = [];
+let measuring = false;
+let pending = '';
+server.stdout.on('data', (chunk: Buffer) => {
+  const lines = (pending + String(chunk)).split('\n');
+  pending = lines.pop()!;
+  for (const line of lines) {
+    const gc = /ms: (Scavenge|Mark-Compact|Mark-sweep|Minor Mark-Compact)\b.*?MB, ([\d.]+) \/ [\d.]+ ms/.exec(line);
+    if (gc && measuring) pauses.push({ kind: gc[1]!, ms: Number(gc[2]) });
+  }
+});
 // Read on, not stopped at the banner: a closed pipe would fail the server's next write to stderr.
 let banner = '';
 await new Promise<void>((resolve, reject) => {
@@ -82,7 +95,9 @@ if (!body) throw new Error(`PROFILE_OPERATION must be one of ${Object.keys(bodie
 const load = { ...target(OPERATION, await body()), credentials, connections: 32, warmupSeconds: 0 };
 await generateLoad({ ...load, seconds: 2 });
 const measuredFrom = Number(process.hrtime.bigint() / 1000n);
+measuring = true;
 const result = await generateLoad({ ...load, seconds: SECONDS });
+measuring = false;
 const measuredTo = Number(process.hrtime.bigint() / 1000n);
 server.kill('SIGTERM');
 await once(server, 'exit');
@@ -121,12 +136,16 @@ const places = new Map<string, number>();
 const self = new Map<string, number>();
 const total = new Map<string, number>();
 let busy = 0;
+/** Gaps between samples: the profiler samples every millisecond or so; a longer gap is time the thread did not run. */
+const gaps: number[] = [];
 let at = profile.startTime;
 profile.samples.forEach((id, i) => {
   const node = byId.get(id)!;
   const micros = profile.timeDeltas[i] ?? 0;
   at += micros;
-  if (at < measuredFrom || at > measuredTo || IDLE.has(node.callFrame.functionName)) return;
+  if (at < measuredFrom || at > measuredTo) return;
+  gaps.push(micros);
+  if (IDLE.has(node.callFrame.functionName)) return;
   busy += micros;
   self.set(label(node), (self.get(label(node)) ?? 0) + micros);
   places.set(place(node), (places.get(place(node)) ?? 0) + micros);
@@ -149,6 +168,20 @@ const table = (title: string, times: Map<string, number>) => {
 console.log(
   `${OPERATION}: ${result.reqPerSec.toFixed(0)} req/s, p50/p99 ${result.p50Ms.toFixed(1)}/${result.p99Ms.toFixed(1)} ms, ` +
     `${result.serverCpuMicrosPerRequest?.toFixed(0)} µs server CPU per request (profiler on); ${(busy / served).toFixed(0)} µs of samples (wall clock on the JS thread) per request`,
+);
+const perKind = new Map<string, number[]>();
+for (const { kind, ms } of pauses) perKind.set(kind, [...(perKind.get(kind) ?? []), ms]);
+for (const [kind, ms] of perKind) {
+  const sorted = ms.sort((a, b) => a - b);
+  console.log(
+    `${kind}: ${sorted.length} pauses (one per ${(served / sorted.length).toFixed(0)} requests), ` +
+      `${((1000 * sorted.reduce((a, b) => a + b, 0)) / served).toFixed(1)} µs per request, median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} ms, max ${sorted.at(-1)!.toFixed(2)} ms`,
+  );
+}
+const longGaps = gaps.filter((micros) => micros > 5000);
+console.log(
+  `Sampling gaps over 5 ms (the thread waited for a core, or a native call held it): ${longGaps.length}, ` +
+    `${(longGaps.reduce((a, b) => a + b, 0) / 1000).toFixed(0)} ms of ${((measuredTo - measuredFrom) / 1000).toFixed(0)} ms, longest ${(Math.max(0, ...gaps) / 1000).toFixed(1)} ms`,
 );
 table('self time by place', places);
 table('self time', self);
