@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { timeIndexPath, type Reader, type Transaction } from '../store/index.ts';
+import { timeIndexPath, timeIndexTime, type Reader, type Transaction } from '../store/index.ts';
 import type { AuditEvent, ChainedEvent } from './audit-event.ts';
-import { canonicalJson } from './canonical-json.ts';
 
 /**
  * The audit chain in the store. Events are `audit/event/<seq>`, numbered from 1 without gaps,
@@ -10,8 +9,9 @@ import { canonicalJson } from './canonical-json.ts';
  * number and hash; appenders read it for update, so nodes and processes sharing the store
  * extend one chain. `audit/signed-head/<seq>` are heads signed with the region's identity key,
  * which a writer of the store cannot forge; `audit/checkpoint` is the signed last hash of the
- * events retention purged, where verification starts. `audit-time/<time>/<seq>` is the time
- * index that queries and the retention purge read.
+ * events retention purged, where verification starts. The time index that queries and the
+ * retention purge read has one entry per appended batch, `audit-time/<latest time>/<first seq>`
+ * holding `<first seq> <last seq> <earliest time>`, so an event costs one row.
  */
 export const AUDIT_KEYS = {
   head: 'audit/head',
@@ -44,13 +44,23 @@ export interface Checkpoint extends ChainHead {
 export const seqKey = (seq: number): string => String(seq).padStart(15, '0');
 export const eventKey = (seq: number): string => AUDIT_KEYS.events + seqKey(seq);
 export const signedHeadKey = (seq: number): string => AUDIT_KEYS.signedHeads + seqKey(seq);
-export const eventTimeKey = (time: number, seq: number): string => timeIndexPath(AUDIT_KEYS.timeIndex, time, seqKey(seq));
 
-/** The chain hash of an event after `previous`, and the canonical JSON it covers (which is how the event is stored). */
-export function chainHash(previous: string, seq: number, time: number, event: AuditEvent | string): { hash: string; json: string } {
-  const json = typeof event === 'string' ? event : canonicalJson(event);
-  const hash = createHash('sha256').update(`${previous}\n${seq}\n${time}\n`).update(json).digest('hex');
-  return { hash, json };
+/** A batch of events as its time index entry tells it. */
+export interface IndexedBatch {
+  firstSeq: number;
+  lastSeq: number;
+  earliest: number;
+  latest: number;
+}
+
+export function indexedBatch(entry: { key: string; value: string }): IndexedBatch {
+  const [firstSeq, lastSeq, earliest] = entry.value.split(' ').map(Number);
+  return { firstSeq: firstSeq!, lastSeq: lastSeq!, earliest: earliest!, latest: timeIndexTime(entry.key) };
+}
+
+/** The chain hash of an event after `previous`, over its sequence number, time and canonical JSON. */
+export function chainHash(previous: string, seq: number, time: number, canonicalEvent: string): string {
+  return createHash('sha256').update(`${previous}\n${seq}\n${time}\n`).update(canonicalEvent).digest('hex');
 }
 
 /** What a signed head's signature covers; the prefix keeps it from ever reading as a peer request's. */
@@ -71,14 +81,19 @@ export async function readHead(reader: Reader | Transaction, forUpdate = false):
  */
 export async function appendEvents(tx: Transaction, events: readonly { time: number; event: AuditEvent }[]): Promise<ChainHead> {
   let { seq, hash } = await readHead(tx, true);
+  const firstSeq = seq + 1;
+  let earliest = Infinity;
+  let latest = 0;
   for (const { time, event } of events) {
     seq += 1;
-    const chained = chainHash(hash, seq, time, event);
-    hash = chained.hash;
-    // Written as text around the canonical JSON the hash covers, so the event is serialized once.
-    tx.put(eventKey(seq), `{"seq":${seq},"time":${time},"hash":"${hash}","event":${chained.json}}`);
-    tx.put(eventTimeKey(time, seq), String(seq));
+    // buildAuditEvent makes every object with its members in sorted order: this is the canonical JSON.
+    const json = JSON.stringify(event);
+    hash = chainHash(hash, seq, time, json);
+    tx.put(eventKey(seq), `{"seq":${seq},"time":${time},"hash":"${hash}","event":${json}}`);
+    earliest = Math.min(earliest, time);
+    latest = Math.max(latest, time);
   }
+  if (events.length > 0) tx.put(timeIndexPath(AUDIT_KEYS.timeIndex, latest, seqKey(firstSeq)), `${firstSeq} ${seq} ${earliest}`);
   const head = { seq, hash };
   tx.put(AUDIT_KEYS.head, JSON.stringify(head));
   return head;

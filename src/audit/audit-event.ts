@@ -33,14 +33,14 @@ export interface AuditEvent {
   awsRegion: string;
   sourceIPAddress: string;
   userAgent: string;
-  errorCode?: string;
-  errorMessage?: string;
+  errorCode?: string | undefined;
+  errorMessage?: string | undefined;
   requestParameters: Record<string, unknown> | null;
   responseElements: Record<string, unknown> | null;
   requestID: string;
   eventID: string;
   readOnly: boolean;
-  resources?: AuditResource[];
+  resources?: AuditResource[] | undefined;
   eventType: 'AwsApiCall';
   managementEvent: true;
   recipientAccountId: string;

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { AUDIT_SOURCES, KMS_PARAMETERS, KMS_RESPONSES, type AuditedRequest } from './audit-sources.ts';
 import { buildAuditEvent } from './build-audit-event.ts';
+import { canonicalJson } from './canonical-json.ts';
 
 interface Model {
   operations: Record<string, { input: string; output?: string }>;
@@ -101,5 +102,51 @@ describe('audit sources', () => {
     assert.equal(buildAuditEvent(request({ surface: 'ops' }), scope), undefined);
     assert.equal(buildAuditEvent(request({ surface: 'constructor' }), scope), undefined);
     assert.deepEqual(Object.keys(AUDIT_SOURCES).sort(), ['kms', 'mgmt', 'peer', 'sts']);
+  });
+
+  it('makes every event with its members in sorted order, so that JSON.stringify writes its canonical JSON', () => {
+    const root = { accessKeyId: 'AKIAROOT000000000001', principal: 'arn:aws:iam::111122223333:root' };
+    const user = { accessKeyId: 'AKIAUSER000000000001', principal: 'arn:aws:iam::111122223333:user/bob', session: {} };
+    const role = {
+      accessKeyId: 'ASIAROLE000000000001',
+      principal: 'arn:aws:sts::111122223333:assumed-role/app/s',
+      session: { roleArn: 'arn:aws:iam::111122223333:role/app' },
+    };
+    const requests: Partial<AuditedRequest>[] = [
+      {
+        eventName: 'CreateKey',
+        caller: root,
+        input: { Tags: [{ TagValue: 'v', TagKey: 'k' }], Description: 'd', Policy: '{}' },
+        output: {
+          KeyMetadata: {
+            KeyId: 'k',
+            Arn: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+            CreationDate: new Date(0),
+            MultiRegionConfiguration: { PrimaryKey: { Region: 'r', Arn: 'a' } },
+          },
+        },
+      },
+      { eventName: 'Encrypt', caller: user, input: { KeyId: 'alias/a', EncryptionContext: { zeta: '1', Alpha: '2', __proto__: '3' } } },
+      {
+        eventName: 'CreateGrant',
+        caller: role,
+        input: { KeyId: 'k', Constraints: { EncryptionContextSubset: { b: '1', a: '2' } }, Operations: ['Encrypt'] },
+        output: { GrantId: 'g', GrantToken: 't' },
+      },
+      { status: 403, errorCode: 'AccessDeniedException', errorMessage: 'no', headers: { 'x-amz-target': 'TrentService.Decrypt' } },
+      {
+        surface: 'sts',
+        eventName: 'AssumeRole',
+        caller: root,
+        input: { RoleArn: 'r', RoleSessionName: 's' },
+        output: { Credentials: { AccessKeyId: 'A', Expiration: 'e' }, AssumedRoleUser: { Arn: 'a', AssumedRoleId: 'i' } },
+      },
+      { surface: 'mgmt', eventName: 'GenerateMasterKey', caller: root, input: { unitId: 'u', command: 'mk-generate' } },
+      { surface: 'peer', eventName: 'sync', input: { action: 'sync' }, headers: { 'x-concord-peer-region': 'us-west-2' } },
+    ];
+    for (const overrides of requests) {
+      const { event } = buildAuditEvent(request(overrides), scope)!;
+      assert.equal(JSON.stringify(event), canonicalJson(event), event.eventName);
+    }
   });
 });

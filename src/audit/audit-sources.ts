@@ -165,33 +165,36 @@ const header = (headers: Headers, name: string): string | undefined => {
 };
 export const clip = (text: string): string => (text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text);
 
+/** An object of these members, in sorted order (so JSON.stringify writes canonical JSON); a member named __proto__ is data. */
+function sortedObject(members: [string, unknown][]): Fields | null {
+  if (members.length === 0) return null;
+  members.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const out: Fields = {};
+  for (const [name, value] of members) Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
 /** A value as the trail keeps it: member names in CloudTrail's lower camel case (except in encryption context), times as ISO text, no bytes. */
 function trailValue(value: unknown, dataMap = false): unknown {
   if (value instanceof Date) return value.toISOString();
   if (value instanceof Uint8Array) return undefined;
-  if (Array.isArray(value)) return value.map((item) => trailValue(item));
+  if (Array.isArray(value)) return value.map((item) => trailValue(item) ?? null);
   if (value === null || typeof value !== 'object') return value;
-  const out: Fields = {};
-  for (const [name, member] of Object.entries(value)) {
-    Object.defineProperty(out, dataMap ? name : lowerFirst(name), {
-      value: dataMap ? member : trailValue(member, DATA_MAPS.test(name)),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  }
-  return out;
+  const members = Object.entries(value).map(([name, member]): [string, unknown] =>
+    dataMap ? [name, member] : [lowerFirst(name), trailValue(member, DATA_MAPS.test(name))],
+  );
+  return sortedObject(members.filter(([, member]) => member !== undefined)) ?? {};
 }
 
 /** The allow-listed members of an operation's input or output; null when there are none. */
 function allowed(value: unknown, members: readonly string[] | undefined): Fields | null {
   if (!members || value === null || typeof value !== 'object') return null;
-  const out: Fields = {};
+  const kept: [string, unknown][] = [];
   for (const name of members) {
-    const member = (value as Fields)[name];
-    if (member !== undefined && Object.hasOwn(value, name)) out[lowerFirst(name)] = trailValue(member, DATA_MAPS.test(name));
+    const member = Object.hasOwn(value, name) ? trailValue((value as Fields)[name], DATA_MAPS.test(name)) : undefined;
+    if (member !== undefined) kept.push([lowerFirst(name), member]);
   }
-  return Object.keys(out).length > 0 ? out : null;
+  return sortedObject(kept);
 }
 
 /** The access key ID a request's SigV4 Authorization header names, when it looks like one: who claimed to call. */
@@ -207,29 +210,36 @@ function claimedAccessKeyId(headers: Headers): string | undefined {
 function sigV4Identity({ caller, headers }: AuditedRequest): UserIdentity {
   if (!caller) {
     const accessKeyId = claimedAccessKeyId(headers);
-    return accessKeyId === undefined ? { type: 'Unknown' } : { type: 'Unknown', accessKeyId };
+    return accessKeyId === undefined ? { type: 'Unknown' } : { accessKeyId, type: 'Unknown' };
   }
   const { accessKeyId, principal, session } = caller;
   const accountId = principal.split(':')[4] ?? '';
   const name = principal.split('/').at(-1) ?? principal;
-  if (principal.endsWith(':root')) return { type: 'Root', principalId: accountId, arn: principal, accountId, accessKeyId };
+  // Members in sorted order, as everywhere in an event.
+  if (principal.endsWith(':root')) return { accessKeyId, accountId, arn: principal, principalId: accountId, type: 'Root' };
   if (session?.roleArn !== undefined) {
     const roleName = session.roleArn.split('/').at(-1) ?? session.roleArn;
     return {
-      type: 'AssumedRole',
-      principalId: `${roleName}:${name}`,
-      arn: principal,
-      accountId,
       accessKeyId,
+      accountId,
+      arn: principal,
+      principalId: `${roleName}:${name}`,
       sessionContext: {
-        sessionIssuer: { type: 'Role', principalId: roleName, arn: session.roleArn, accountId, userName: roleName },
         attributes: { mfaAuthenticated: 'false' },
+        sessionIssuer: { accountId, arn: session.roleArn, principalId: roleName, type: 'Role', userName: roleName },
       },
+      type: 'AssumedRole',
     };
   }
-  const identity: UserIdentity = { type: 'IAMUser', principalId: name, arn: principal, accountId, accessKeyId, userName: name };
-  if (session) identity.sessionContext = { attributes: { mfaAuthenticated: 'false' } };
-  return identity;
+  return {
+    accessKeyId,
+    accountId,
+    arn: principal,
+    principalId: name,
+    sessionContext: session ? { attributes: { mfaAuthenticated: 'false' } } : undefined,
+    type: 'IAMUser',
+    userName: name,
+  };
 }
 
 function keyArn(id: unknown, { region, account }: { region: string; account: string }): AuditResource | undefined {
@@ -279,8 +289,8 @@ const sts: AuditSource = {
     if (!credentials) return null;
     // The session's secret and token never; its ID and expiration, as CloudTrail keeps them.
     return {
+      assumedRoleUser: assumedRoleUser === undefined ? undefined : trailValue(assumedRoleUser),
       credentials: { accessKeyId: credentials.AccessKeyId, expiration: credentials.Expiration },
-      ...(assumedRoleUser ? { assumedRoleUser: trailValue(assumedRoleUser) } : {}),
     };
   },
   resources: () => undefined,
@@ -310,7 +320,7 @@ const peer: AuditSource = {
   // The region the request says it comes from; whether it proved it, errorCode tells.
   userIdentity({ headers }) {
     const region = header(headers, 'x-concord-peer-region');
-    return region !== undefined && /^[a-z]{2}(-[a-z]+)+-\d+$/.test(region) ? { type: 'ConcordRegion', principalId: region } : { type: 'Unknown' };
+    return region !== undefined && /^[a-z]{2}(-[a-z]+)+-\d+$/.test(region) ? { principalId: region, type: 'ConcordRegion' } : { type: 'Unknown' };
   },
 };
 

@@ -6,6 +6,7 @@ import {
   checkpointBytes,
   eventKey,
   GENESIS_HASH,
+  indexedBatch,
   parseChained,
   readHead,
   signedHeadBytes,
@@ -156,29 +157,33 @@ export class AuditTrail {
     let purged = 0;
     for (;;) {
       const page = await store.list(`${AUDIT_KEYS.timeIndex}/`, { limit: PURGE_PAGE });
-      const due = new Map(page.filter((entry) => timeIndexTime(entry.key) < before).map((entry) => [Number(entry.value), entry.key]));
+      const due = page.filter((entry) => timeIndexTime(entry.key) < before);
+      const batches = due.map((entry) => ({ entry: entry.key, ...indexedBatch(entry) })).sort((a, b) => a.firstSeq - b.firstSeq);
       const removed = await store.transaction(async (tx) => {
         const value = await tx.getForUpdate(AUDIT_KEYS.checkpoint);
         const checkpoint = value === undefined ? { seq: 0, hash: GENESIS_HASH } : (JSON.parse(value) as Checkpoint);
-        let seq = checkpoint.seq;
-        let hash = checkpoint.hash;
-        while (due.has(seq + 1)) {
-          const event = await tx.get(eventKey(seq + 1));
-          if (event === undefined) break;
-          seq += 1;
-          hash = parseChained(event).hash;
-          tx.delete(eventKey(seq));
-          tx.delete(due.get(seq)!);
+        let { seq, hash } = checkpoint;
+        let batchesRemoved = 0;
+        for (const batch of batches) {
+          if (batch.firstSeq !== seq + 1) break;
+          const last = await tx.get(eventKey(batch.lastSeq));
+          if (last === undefined) break;
+          for (let gone = batch.firstSeq; gone <= batch.lastSeq; gone += 1) tx.delete(eventKey(gone));
+          tx.delete(batch.entry);
+          seq = batch.lastSeq;
+          hash = parseChained(last).hash;
+          batchesRemoved += 1;
         }
-        if (seq === checkpoint.seq) return 0;
-        for (const { key } of await tx.list(AUDIT_KEYS.signedHeads)) if (key <= signedHeadKey(seq)) tx.delete(key);
+        if (seq === checkpoint.seq) return { batches: 0, events: 0 };
+        // The oldest signed heads a page at a time: those covered by the checkpoint mean nothing any more.
+        for (const { key } of await tx.list(AUDIT_KEYS.signedHeads, { limit: PURGE_PAGE })) if (key <= signedHeadKey(seq)) tx.delete(key);
         const next: Checkpoint = { seq, hash, purgedBefore: before };
         if (signer) next.signature = signer.sign(checkpointBytes(scope.region, next));
         tx.put(AUDIT_KEYS.checkpoint, JSON.stringify(next));
-        return seq - checkpoint.seq;
+        return { batches: batchesRemoved, events: seq - checkpoint.seq };
       });
-      purged += removed;
-      if (removed < PURGE_PAGE || removed < due.size) return purged;
+      purged += removed.events;
+      if (removed.batches < batches.length || page.length < PURGE_PAGE || removed.batches === 0) return purged;
     }
   }
 

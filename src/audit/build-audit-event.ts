@@ -20,30 +20,29 @@ export function buildAuditEvent(request: AuditedRequest, scope: AuditScope): { e
   const readOnly = source.readOnly(eventName);
   const failed = request.status >= 400;
   const userAgent = request.headers['user-agent'];
+  const resources = request.eventName === undefined ? undefined : source.resources(eventName, request.input, request.output, scope);
+  // Members in sorted order, so that JSON.stringify writes the event's canonical JSON (the chain hashes it).
   const event: AuditEvent = {
-    eventVersion: '1.08',
-    userIdentity: source.userIdentity(request),
-    eventTime: new Date(request.time).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    eventSource: source.eventSource,
-    eventName,
     awsRegion: scope.region,
+    errorCode: failed ? (request.errorCode ?? `Http${request.status}`) : undefined,
+    errorMessage: failed && request.errorMessage !== undefined ? clip(request.errorMessage) : undefined,
+    eventCategory: 'Management',
+    eventID: randomUUID(),
+    eventName,
+    eventSource: source.eventSource,
+    eventTime: new Date(request.time).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    eventType: 'AwsApiCall',
+    eventVersion: '1.08',
+    managementEvent: true,
+    readOnly,
+    recipientAccountId: scope.account,
+    requestID: request.requestId,
+    requestParameters: request.eventName === undefined ? null : source.requestParameters(eventName, request.input),
+    resources,
+    responseElements: failed || request.eventName === undefined ? null : source.responseElements(eventName, request.output),
     sourceIPAddress: request.sourceIp,
     userAgent: clip(typeof userAgent === 'string' ? userAgent : ''),
-    requestParameters: request.eventName === undefined ? null : source.requestParameters(eventName, request.input),
-    responseElements: failed || request.eventName === undefined ? null : source.responseElements(eventName, request.output),
-    requestID: request.requestId,
-    eventID: randomUUID(),
-    readOnly,
-    eventType: 'AwsApiCall',
-    managementEvent: true,
-    recipientAccountId: scope.account,
-    eventCategory: 'Management',
+    userIdentity: source.userIdentity(request),
   };
-  if (failed) {
-    event.errorCode = request.errorCode ?? `Http${request.status}`;
-    if (request.errorMessage !== undefined) event.errorMessage = clip(request.errorMessage);
-  }
-  const resources = request.eventName === undefined ? undefined : source.resources(eventName, request.input, request.output, scope);
-  if (resources) event.resources = resources;
   return { event, durable: !readOnly && !failed };
 }

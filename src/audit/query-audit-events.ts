@@ -1,6 +1,6 @@
-import { timeIndexTime, type Reader } from '../store/index.ts';
-import { AUDIT_KEYS, eventKey, parseChained } from './audit-chain.ts';
-import type { AuditEvent } from './audit-event.ts';
+import type { Reader } from '../store/index.ts';
+import { AUDIT_KEYS, eventKey, indexedBatch, parseChained, type IndexedBatch } from './audit-chain.ts';
+import type { AuditEvent, ChainedEvent } from './audit-event.ts';
 
 export interface AuditQuery {
   /** A key ID or key ARN: events whose resources or parameters name it. */
@@ -26,26 +26,44 @@ function namesKey(event: AuditEvent, key: string): boolean {
 const madeBy = (event: AuditEvent, principal: string): boolean =>
   event.userIdentity.arn === principal || event.userIdentity.sessionContext?.sessionIssuer?.arn === principal;
 
-/** Audit events in time order through the time index, those matching every filter given. */
+/**
+ * Audit events through the time index, batch by batch in the order they were appended, those
+ * matching every filter given. A batch is read whole, so its events come in chain order.
+ */
 export async function* queryAuditEvents(reader: Reader, query: AuditQuery): AsyncGenerator<AuditEvent> {
   const prefix = `${AUDIT_KEYS.timeIndex}/`;
-  // Every index entry of the first millisecond wanted sorts after this.
+  // Batches are indexed by their latest event: every batch holding an event at or after `since` sorts after this.
   let after = query.since === undefined ? '' : `${prefix}${String(query.since).padStart(15, '0')}/`;
   let found = 0;
   for (;;) {
     const page = await reader.list(prefix, { after, limit: PAGE });
     for (const entry of page) {
-      if (query.until !== undefined && timeIndexTime(entry.key) > query.until) return;
-      const value = await reader.get(eventKey(Number(entry.value)));
-      // An event purged between the two reads is simply gone.
-      if (value === undefined) continue;
-      const { event } = parseChained(value);
-      if (query.eventName !== undefined && event.eventName !== query.eventName) continue;
-      if (query.principal !== undefined && !madeBy(event, query.principal)) continue;
-      if (query.key !== undefined && !namesKey(event, query.key)) continue;
-      yield event;
-      found += 1;
-      if (query.limit !== undefined && found >= query.limit) return;
+      const batch = indexedBatch(entry);
+      if (query.until !== undefined && batch.earliest > query.until) return;
+      for await (const { time, event } of batchEvents(reader, batch)) {
+        if ((query.since !== undefined && time < query.since) || (query.until !== undefined && time > query.until)) continue;
+        if (query.eventName !== undefined && event.eventName !== query.eventName) continue;
+        if (query.principal !== undefined && !madeBy(event, query.principal)) continue;
+        if (query.key !== undefined && !namesKey(event, query.key)) continue;
+        yield event;
+        found += 1;
+        if (query.limit !== undefined && found >= query.limit) return;
+      }
+    }
+    if (page.length < PAGE) return;
+    after = page.at(-1)!.key;
+  }
+}
+
+/** The events of one appended batch that are still in the store. */
+async function* batchEvents(reader: Reader, batch: IndexedBatch): AsyncGenerator<ChainedEvent> {
+  let after = eventKey(batch.firstSeq - 1);
+  for (;;) {
+    const page = await reader.list(AUDIT_KEYS.events, { after, limit: PAGE });
+    for (const { value } of page) {
+      const chained = parseChained(value);
+      if (chained.seq > batch.lastSeq) return;
+      yield chained;
     }
     if (page.length < PAGE) return;
     after = page.at(-1)!.key;

@@ -98,7 +98,7 @@ export async function verifyAuditChain(reader: Reader, { region, publicKey }: { 
         return fail(seq, `event ${seq} is not readable`);
       }
       if (record.seq !== seq) return fail(seq, `the event stored as ${seq} says it is ${String(record.seq)}: events were moved`);
-      const { hash } = chainHash(previous, seq, record.time, canonicalJson(record.event));
+      const hash = chainHash(previous, seq, record.time, canonicalJson(record.event));
       if (hash !== record.hash)
         return fail(seq, `event ${seq} was altered, or the event before it removed or reordered: its hash does not follow from the chain`);
       const head = signed.get(seq);
