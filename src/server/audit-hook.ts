@@ -18,10 +18,16 @@ export interface RequestAudit {
 
 /**
  * Every request of an audited surface, allowed or refused, becomes an audit event as its answer
- * is sent; a successful change's answer waits until its event is in the store.
+ * is sent; a successful change's answer waits until its event is in the store. Should that write
+ * fail, the request is answered with the surface's error for it (the store unavailable) instead.
  */
 export function recordAuditEvents(app: FastifyInstance, trail: AuditTrail): void {
   app.addHook('onSend', (request, reply, payload, done) => {
+    // A request signed for another region is that region's to record: it authenticates and serves it.
+    if (request.forwardedTo !== undefined) {
+      done(null, payload);
+      return;
+    }
     const audit = request.audit;
     const written = trail.record({
       surface: audit?.source ?? surfaceOf(request),
