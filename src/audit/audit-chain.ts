@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { timeIndexPath, timeIndexTime, type Reader, type Transaction } from '../store/index.ts';
-import type { AuditEvent, ChainedEvent } from './audit-event.ts';
+import type { ChainedEvent } from './audit-event.ts';
 
 /**
  * The audit chain in the store. Events are `audit/event/<seq>`, numbered from 1 without gaps,
@@ -22,6 +22,12 @@ export const AUDIT_KEYS = {
 } as const;
 
 export const GENESIS_HASH = '0'.repeat(64);
+
+/** An event as its canonical JSON: buildAuditEvent makes every object with its members in sorted order, so it is JSON.stringify's. */
+export interface SerializedEvent {
+  time: number;
+  json: string;
+}
 
 export interface ChainHead {
   seq: number;
@@ -79,15 +85,13 @@ export async function readHead(reader: Reader | Transaction, forUpdate = false):
  * Appends events after the chain's head, in the caller's transaction: the head is read for
  * update, so a concurrent appender on another node or process waits and continues after these.
  */
-export async function appendEvents(tx: Transaction, events: readonly { time: number; event: AuditEvent }[]): Promise<ChainHead> {
+export async function appendEvents(tx: Transaction, events: readonly SerializedEvent[]): Promise<ChainHead> {
   let { seq, hash } = await readHead(tx, true);
   const firstSeq = seq + 1;
   let earliest = Infinity;
   let latest = 0;
-  for (const { time, event } of events) {
+  for (const { time, json } of events) {
     seq += 1;
-    // buildAuditEvent makes every object with its members in sorted order: this is the canonical JSON.
-    const json = JSON.stringify(event);
     hash = chainHash(hash, seq, time, json);
     tx.put(eventKey(seq), `{"seq":${seq},"time":${time},"hash":"${hash}","event":${json}}`);
     earliest = Math.min(earliest, time);

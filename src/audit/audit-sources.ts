@@ -186,15 +186,26 @@ function trailValue(value: unknown, dataMap = false): unknown {
   return sortedObject(members.filter(([, member]) => member !== undefined)) ?? {};
 }
 
+/** An allow-list as the trail writes it: each member with its name in the trail and whether its value is the caller's map, in the trail's sorted order. */
+type AllowList = readonly { name: string; as: string; dataMap: boolean }[];
+
+const allowList = (members: readonly string[]): AllowList =>
+  members.map((name) => ({ name, as: lowerFirst(name), dataMap: DATA_MAPS.test(name) })).sort((a, b) => (a.as < b.as ? -1 : a.as > b.as ? 1 : 0));
+
+/** Each operation's allow-list, sorted once: on the hot path an event's parameters are copied in order, without sorting. */
+const allowLists = (lists: Readonly<Record<string, readonly string[]>>): ReadonlyMap<string, AllowList> =>
+  new Map(Object.entries(lists).map(([operation, members]) => [operation, allowList(members)]));
+
 /** The allow-listed members of an operation's input or output; null when there are none. */
-function allowed(value: unknown, members: readonly string[] | undefined): Fields | null {
+function allowed(value: unknown, members: AllowList | undefined): Fields | null {
   if (!members || value === null || typeof value !== 'object') return null;
-  const kept: [string, unknown][] = [];
-  for (const name of members) {
-    const member = Object.hasOwn(value, name) ? trailValue((value as Fields)[name], DATA_MAPS.test(name)) : undefined;
-    if (member !== undefined) kept.push([lowerFirst(name), member]);
+  let out: Fields | null = null;
+  for (const { name, as, dataMap } of members) {
+    const member = Object.hasOwn(value, name) ? trailValue((value as Fields)[name], dataMap) : undefined;
+    // Names from the allow-list only: plain assignment is safe.
+    if (member !== undefined) (out ??= {})[as] = member;
   }
-  return sortedObject(kept);
+  return out;
 }
 
 /** The access key ID a request's SigV4 Authorization header names, when it looks like one: who claimed to call. */
@@ -206,13 +217,24 @@ function claimedAccessKeyId(headers: Headers): string | undefined {
   return ACCESS_KEY_ID.test(id) ? id : undefined;
 }
 
+/** Identities by the caller object a surface hands over (an access key of the configuration, a session): each is worked out once. */
+const identities = new WeakMap<AuditCaller, UserIdentity>();
+
 /** The CloudTrail userIdentity of a SigV4 caller; of a refused request, the access key it claimed. */
 function sigV4Identity({ caller, headers }: AuditedRequest): UserIdentity {
   if (!caller) {
     const accessKeyId = claimedAccessKeyId(headers);
     return accessKeyId === undefined ? { type: 'Unknown' } : { accessKeyId, type: 'Unknown' };
   }
-  const { accessKeyId, principal, session } = caller;
+  let identity = identities.get(caller);
+  if (!identity) {
+    identity = callerIdentity(caller);
+    identities.set(caller, identity);
+  }
+  return identity;
+}
+
+function callerIdentity({ accessKeyId, principal, session }: AuditCaller): UserIdentity {
   const accountId = principal.split(':')[4] ?? '';
   const name = principal.split('/').at(-1) ?? principal;
   // Members in sorted order, as everywhere in an event.
@@ -249,15 +271,19 @@ function keyArn(id: unknown, { region, account }: { region: string; account: str
   return KEY_ID.test(id) ? { ARN: `arn:aws:kms:${region}:${account}:key/${id}`, accountId: account, type: 'AWS::KMS::Key' } : undefined;
 }
 
+const KMS_PARAMETER_LISTS = allowLists(KMS_PARAMETERS);
+const KMS_RESPONSE_LISTS = allowLists(KMS_RESPONSES);
+const READS = /^(Describe|Get|List)/;
+
 const kms: AuditSource = {
   eventSource: 'kms.amazonaws.com',
   claimedName({ headers }) {
     const name = header(headers, 'x-amz-target')?.split('.')[1] ?? '';
     return OPERATION_NAME.test(name) ? name : 'Unknown';
   },
-  readOnly: (name) => KMS_CRYPTOGRAPHIC.has(name) || /^(Describe|Get|List)/.test(name),
-  requestParameters: (name, input) => allowed(input, KMS_PARAMETERS[name]),
-  responseElements: (name, output) => allowed(output, KMS_RESPONSES[name]),
+  readOnly: (name) => KMS_CRYPTOGRAPHIC.has(name) || READS.test(name),
+  requestParameters: (name, input) => allowed(input, KMS_PARAMETER_LISTS.get(name)),
+  responseElements: (name, output) => allowed(output, KMS_RESPONSE_LISTS.get(name)),
   resources(_name, input, output, where) {
     const out = (output ?? {}) as Fields;
     const inp = (input ?? {}) as Fields;
@@ -279,11 +305,13 @@ const STS_PARAMETERS: Readonly<Record<string, readonly string[]>> = {
   GetCallerIdentity: [],
 };
 
+const STS_PARAMETER_LISTS = allowLists(STS_PARAMETERS);
+
 const sts: AuditSource = {
   eventSource: 'sts.amazonaws.com',
   claimedName: () => 'Unknown',
   readOnly: (name) => name.startsWith('Get') && name !== 'GetSessionToken',
-  requestParameters: (name, input) => allowed(input, STS_PARAMETERS[name]),
+  requestParameters: (name, input) => allowed(input, STS_PARAMETER_LISTS.get(name)),
   responseElements(_name, output) {
     const { Credentials: credentials, AssumedRoleUser: assumedRoleUser } = (output ?? {}) as { Credentials?: Fields; AssumedRoleUser?: unknown };
     if (!credentials) return null;
@@ -297,12 +325,12 @@ const sts: AuditSource = {
   userIdentity: sigV4Identity,
 };
 
-const MGMT_PARAMETERS: readonly string[] = ['unitId', 'command', 'pattern', 'cursor', 'limit'];
+const MGMT_PARAMETERS = allowList(['unitId', 'command', 'pattern', 'cursor', 'limit']);
 
 const mgmt: AuditSource = {
   eventSource: 'mgmt.concord',
   claimedName: ({ route }) => route,
-  readOnly: (name) => /^(Describe|Get|List)/.test(name),
+  readOnly: (name) => READS.test(name),
   // Command arguments and signatures stay out: an exported or loaded master key travels in them, sealed but not for a log.
   requestParameters: (_name, input) => allowed(input, MGMT_PARAMETERS),
   responseElements: () => null,
@@ -310,11 +338,13 @@ const mgmt: AuditSource = {
   userIdentity: sigV4Identity,
 };
 
+const PEER_PARAMETERS = allowList(['action']);
+
 const peer: AuditSource = {
   eventSource: 'peer.concord',
   claimedName: () => 'Unknown',
   readOnly: () => false,
-  requestParameters: (_name, input) => allowed(input, ['action']),
+  requestParameters: (_name, input) => allowed(input, PEER_PARAMETERS),
   responseElements: () => null,
   resources: () => undefined,
   // The region the request says it comes from; whether it proved it, errorCode tells.

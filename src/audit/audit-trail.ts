@@ -12,9 +12,9 @@ import {
   signedHeadBytes,
   signedHeadKey,
   type Checkpoint,
+  type SerializedEvent,
   type SignedHead,
 } from './audit-chain.ts';
-import type { AuditEvent } from './audit-event.ts';
 import type { AuditedRequest } from './audit-sources.ts';
 import { buildAuditEvent, type AuditScope } from './build-audit-event.ts';
 
@@ -42,11 +42,6 @@ const MAX_PENDING = 100_000;
 const PURGE_PAGE = 500;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-interface Pending {
-  time: number;
-  event: AuditEvent;
-}
-
 /**
  * A region's audit trail: every request of every audited surface becomes an event, appended to
  * the region's one hash chain in the store. A successful change is in the store before its
@@ -56,7 +51,8 @@ interface Pending {
  * the retention are purged behind a signed checkpoint.
  */
 export class AuditTrail {
-  private pending: Pending[] = [];
+  // Kept as JSON text: one string per event, not a tree of objects, lives until the flush.
+  private pending: SerializedEvent[] = [];
   private writing: Promise<void> = Promise.resolve();
   private nextWrite: Promise<void> | undefined;
   private dropped = 0;
@@ -100,7 +96,7 @@ export class AuditTrail {
       this.pending.shift();
       if (this.dropped++ === 0) this.options.log.error({ limit: MAX_PENDING }, 'audit events dropped: the store has not taken them for too long');
     }
-    this.pending.push({ time: request.time, event: built.event });
+    this.pending.push({ time: request.time, json: JSON.stringify(built.event) });
     return built.durable ? this.flush() : undefined;
   }
 
@@ -117,7 +113,7 @@ export class AuditTrail {
     return this.nextWrite;
   }
 
-  private async write(batch: Pending[]): Promise<void> {
+  private async write(batch: SerializedEvent[]): Promise<void> {
     if (batch.length === 0) return;
     try {
       const head = await this.options.store.transaction((tx) => appendEvents(tx, batch));

@@ -2,6 +2,19 @@ import { randomUUID } from 'node:crypto';
 import type { AuditEvent } from './audit-event.ts';
 import { AUDIT_SOURCES, clip, type AuditedRequest } from './audit-sources.ts';
 
+let lastSecond = -1;
+let lastEventTime = '';
+
+/** CloudTrail's time, to the second: made once a second, not once an event. */
+function eventTime(time: number): string {
+  const second = Math.floor(time / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastEventTime = new Date(second * 1000).toISOString().replace('.000Z', 'Z');
+  }
+  return lastEventTime;
+}
+
 /** Where events happen: the region and the account it serves. */
 export interface AuditScope {
   region: string;
@@ -30,7 +43,7 @@ export function buildAuditEvent(request: AuditedRequest, scope: AuditScope): { e
     eventID: randomUUID(),
     eventName,
     eventSource: source.eventSource,
-    eventTime: new Date(request.time).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    eventTime: eventTime(request.time),
     eventType: 'AwsApiCall',
     eventVersion: '1.08',
     managementEvent: true,

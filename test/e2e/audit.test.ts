@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { auditQuery, auditVerify } from './audit-cli.ts';
 import { ACCOUNT, BIN, freePorts } from './harness.ts';
+import { mgmtRequest } from './mgmt-request.ts';
 import { regionClient, startServerProcess, stopProcess, writeRegionConfig } from './server-process.ts';
 import { stsCall } from './sts-request.ts';
 import { selfInitialisingUnits } from './tke-harness.ts';
@@ -57,6 +58,8 @@ describe('the audit trail through the AWS SDK and concord audit', () => {
     });
     await assert.rejects(stranger.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x') })), { name: 'UnrecognizedClientException' });
     assert.equal((await stsCall(endpoint, { Action: 'GetCallerIdentity' })).status, 200);
+    assert.equal((await mgmtRequest(endpoint, REGION, 'GET', '/units')).status, 200);
+    assert.equal((await mgmtRequest(endpoint, REGION, 'GET', '/units/no-such-unit', undefined, { secret: 'wrong-secret-access-key' })).status, 403);
     // A clean stop writes what is buffered and signs the head.
     await stopProcess(server, 'SIGTERM');
   });
@@ -100,6 +103,17 @@ describe('the audit trail through the AWS SDK and concord audit', () => {
     assert.equal(auditQuery(config, ['--since', '1h', '--limit', '2']).length, 2);
     assert.equal(auditQuery(config, ['--until', '1h']).length, 0);
     assert.equal(auditQuery(config, ['--since', new Date(Date.now() + 60_000).toISOString()]).length, 0);
+  });
+
+  it('records management API calls by their concord: action, and those refused by the route they asked for', () => {
+    const mgmt = auditQuery(config).filter((e) => e.eventSource === 'mgmt.concord');
+    assert.deepEqual(
+      mgmt.map((e) => [e.eventName, e.errorCode, e.readOnly]),
+      [
+        ['ListCryptoUnits', undefined, true],
+        ['GET /mgmt/v1/units/:id', 'InvalidSignatureException', false],
+      ],
+    );
   });
 
   it("verifies the whole chain and its signed heads with the region's public identity key", () => {
