@@ -5,6 +5,7 @@ import { ConfigError, loadRegionConfig } from '../config/index.ts';
 import { createLogger } from '../logging/index.ts';
 import { RegionIdentity } from '../regions/index.ts';
 import { devRegionConfigs, serveRegions, startRegion, type DevOptions, type ProcessRole, type RunningRegion } from '../runtime/index.ts';
+import { auditCommand } from './audit-command.ts';
 import { tkeCommand } from './tke/tke-command.ts';
 
 const program = new Command('concord').description('Concord: keys in concord across regions, speaking the AWS KMS API');
@@ -87,6 +88,7 @@ program
   });
 
 program.addCommand(tkeCommand());
+program.addCommand(auditCommand());
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`concord: ${error instanceof ConfigError ? error.message : String((error as Error | undefined)?.stack ?? error)}\n`);

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { AuditTrail } from '../audit/index.ts';
 import type { KeyService } from '../kms/index.ts';
 import type { PeerApi, PeerBacklog } from '../regions/index.ts';
+import { recordAuditEvents, type RequestAudit } from './audit-hook.ts';
 import type { AccessKey } from './auth/sigv4.ts';
 import { awsJsonSurface } from './aws-json/aws-json-surface.ts';
 import { infrastructureError, routeNotFound } from './infrastructure-errors.ts';
@@ -29,6 +31,8 @@ export interface RegionServerOptions {
   replicationBacklog?: () => Promise<PeerBacklog[]>;
   /** Who may read GET /metrics; by default no one. */
   metrics?: MetricsAccess;
+  /** The region's audit trail: every request of every surface is recorded in it. */
+  audit?: AuditTrail;
 }
 
 declare module 'fastify' {
@@ -41,6 +45,9 @@ declare module 'fastify' {
     forwardedRequestId?: string;
     /** What the request failed with, for metrics. */
     errorType?: string;
+    errorMessage?: string;
+    /** What the surface tells the audit trail. */
+    audit?: RequestAudit;
   }
 }
 
@@ -83,6 +90,7 @@ export function buildRegionServer(options: RegionServerOptions): FastifyInstance
   // Only requests that fail pass here.
   app.addHook('onError', (request, _reply, error, done) => {
     request.errorType = errorTypeOf(error);
+    request.errorMessage = error.message;
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
@@ -125,6 +133,8 @@ export function buildRegionServer(options: RegionServerOptions): FastifyInstance
     });
     app.addHook('onClose', () => listener.close());
   }
+
+  if (options.audit) recordAuditEvents(app, options.audit);
 
   const sessions = sts?.sessions;
   void app.register(awsJsonSurface, { service, accessKeys, sessions, peers });
