@@ -8,7 +8,7 @@ const layers = [
   ['errors', 'logging', 'crypto', 'store'],
   ['cryptounits', 'outbox'],
   ['kms'],
-  ['config', 'regions', 'iam'],
+  ['config', 'regions', 'iam', 'keyprotect'],
   ['server'],
   ['runtime'],
   ['cli'],

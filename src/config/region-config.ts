@@ -35,6 +35,12 @@ export interface RegionConfig {
    * `bearerTokenEnv` naming an environment variable). Absent, no /metrics is served.
    */
   metrics?: MetricsConfig;
+  /**
+   * The Key Protect API: the interval `actions/sync` waits after a key's last lifecycle action or
+   * notification (3600 s unless set), and the webhook receiving notifications for each service
+   * (by the service name of a resource CRN) whose registrations name none.
+   */
+  keyProtect?: { syncIntervalSeconds?: number; webhooks?: Record<string, string> };
   /** How often background work (deletion sweeper) runs. */
   backgroundIntervalMs: number;
 }
@@ -196,6 +202,14 @@ const schema = {
           secretAccessKey: { type: 'string', minLength: 16 },
           principal: { type: 'string', pattern: '^arn:aws:iam::\\d{12}:(root|user/.+|role/.+)$' },
         },
+      },
+    },
+    keyProtect: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        syncIntervalSeconds: { type: 'integer', minimum: 0, maximum: 86400 },
+        webhooks: { type: 'object', additionalProperties: { type: 'string', pattern: '^https?://' } },
       },
     },
     apiKeys: {

@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { IamTokens } from '../iam/index.ts';
+import type { KeyProtectService } from '../keyprotect/index.ts';
 import type { KeyService } from '../kms/index.ts';
 import type { PeerApi, PeerBacklog } from '../regions/index.ts';
 import type { AccessKey } from './auth/sigv4.ts';
 import { awsJsonSurface } from './aws-json/aws-json-surface.ts';
 import { iamTokenSurface } from './iam-token/index.ts';
+import { keyProtectSurface } from './key-protect/index.ts';
 import { infrastructureError, routeNotFound } from './infrastructure-errors.ts';
 import { mgmtSurface, type MgmtApi } from './mgmt/mgmt-surface.ts';
 import { errorTypeOf, MetricsListener, operationOf, opsRoutes, Readiness, RegionMetrics, surfaceOf, type MetricsAccess } from './ops/index.ts';
@@ -31,6 +33,8 @@ export interface RegionServerOptions {
   replicationBacklog?: () => Promise<PeerBacklog[]>;
   /** IAM-style tokens for the IBM surfaces: /identity/token, /oidc/token and /mgmt/v1/apikeys. */
   iam?: IamTokens;
+  /** The Key Protect API (/api/v2), with its bearer tokens from `iam`. */
+  keyProtect?: KeyProtectService;
   /** Who may read GET /metrics; by default no one. */
   metrics?: MetricsAccess;
 }
@@ -57,7 +61,7 @@ const ROOT_BODY_LIMIT = 1024 * 1024;
  * encapsulated plugin with its own authentication, body limit, validation and error format.
  */
 export function buildRegionServer(options: RegionServerOptions): FastifyInstance {
-  const { service, accessKeys, logger, mgmt, peerApi, sts, iam, peers = {}, metrics: metricsAccess = {} } = options;
+  const { service, accessKeys, logger, mgmt, peerApi, sts, iam, keyProtect, peers = {}, metrics: metricsAccess = {} } = options;
   // Typed as Fastify's logger so the instance is a plain FastifyInstance, not one generic over pino's Logger.
   const loggerInstance: FastifyBaseLogger = logger;
   const app = Fastify({
@@ -142,6 +146,7 @@ export function buildRegionServer(options: RegionServerOptions): FastifyInstance
     });
   if (mgmt) void app.register(mgmtSurface, { prefix: '/mgmt/v1', api: mgmt, region: service.ctx.region, accessKeys, sessions });
   if (iam) void app.register(iamTokenSurface, { tokens: iam, region: service.ctx.region, accessKeys, sessions, authorize: service.authorizeManagement });
+  if (iam && keyProtect) void app.register(keyProtectSurface, { kp: keyProtect, tokens: iam, region: service.ctx.region, accessKeys, sessions });
   if (peerApi) void app.register(peerSurface, { prefix: '/peer/v1', api: peerApi });
   return app;
 }

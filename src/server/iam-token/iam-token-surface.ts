@@ -1,13 +1,10 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { CryptoUnitError } from '../../cryptounits/index.ts';
-import { KmsError } from '../../errors/index.ts';
 import { APIKEY_GRANT, IamError, type IamTokens, type NewApiKey } from '../../iam/index.ts';
 import type { Caller } from '../../kms/index.ts';
-import { callerOf } from '../auth/caller-of.ts';
-import { SigV4Verifier, type AccessKey, type SessionCredentials } from '../auth/sigv4.ts';
+import type { AccessKey, SessionCredentials } from '../auth/sigv4.ts';
 import { infrastructureError, type InfrastructureError } from '../infrastructure-errors.ts';
-import { jsonBodyValidator, type JsonBodySchema } from '../mgmt/json-body-validator.ts';
-import { MGMT_SERVICE } from '../mgmt/mgmt-surface.ts';
+import type { JsonBodySchema } from '../mgmt/json-body-validator.ts';
+import { managementScope } from '../mgmt/management-scope.ts';
 import { acceptRawBodies, rawBody } from '../raw-body.ts';
 
 export interface IamTokenSurfaceOptions {
@@ -86,18 +83,12 @@ const tokenRoutes: FastifyPluginAsync<IamTokenSurfaceOptions> = (scope, { tokens
 };
 
 const apiKeyRoutes: FastifyPluginAsync<IamTokenSurfaceOptions> = (scope, { tokens, region, accessKeys, sessions, authorize }) => {
-  const verifier = new SigV4Verifier(region, MGMT_SERVICE, accessKeys, { sessions });
-  acceptRawBodies(scope, MGMT_BODY_LIMIT, ['application/json']);
-  scope.setValidatorCompiler(jsonBodyValidator);
-  scope.setErrorHandler((error: FastifyError, request, reply) => {
-    const { status, code, message } = mgmtError(error, request.id);
-    if (status >= 500) request.log.error({ err: error }, 'API key request failed');
-    void reply.status(status).send({ error: code, message });
-  });
-  scope.addHook('preValidation', async (request) => {
-    const accessKey = await verifier.verify({ method: request.method, url: request.url, headers: request.headers, body: rawBody(request) });
-    request.accessKeyId = accessKey.accessKeyId;
-    request.caller = callerOf(accessKey);
+  managementScope(scope, {
+    region,
+    accessKeys,
+    sessions,
+    bodyLimit: MGMT_BODY_LIMIT,
+    moduleError: (error) => (error instanceof IamError ? { status: error.status, code: error.code, message: error.message } : undefined),
   });
   const allows = (action: string) => async (request: FastifyRequest) => {
     request.operation = `concord:${action}`;
@@ -125,15 +116,4 @@ const missing = (property: string): IamError => new IamError('BXNIM0109E', 400, 
 function iamInfrastructureError(infrastructure: InfrastructureError | undefined): { code: string; status: number; message: string } {
   if (!infrastructure) return { code: 'BXNIM0000E', status: 500, message: 'An internal error occurred.' };
   return { code: infrastructure.status >= 500 ? 'BXNIM0000E' : 'BXNIM0109E', status: infrastructure.status, message: infrastructure.message };
-}
-
-function mgmtError(error: unknown, requestId: string): { status: number; code: string; message: string } {
-  if (error instanceof IamError) return { status: error.status, code: error.code, message: error.message };
-  if (error instanceof CryptoUnitError) return { status: 400, code: error.kind, message: error.message };
-  if (error instanceof KmsError && error.status < 500) {
-    return { status: error.code === 'UnrecognizedClientException' ? 401 : 403, code: error.code, message: error.message };
-  }
-  const infrastructure = infrastructureError(error);
-  if (infrastructure) return { status: infrastructure.status, code: infrastructure.kind, message: infrastructure.message };
-  return { status: 500, code: 'InternalError', message: `An internal error occurred. Request ID: ${requestId}` };
 }
