@@ -188,7 +188,9 @@ const apiRoutes: FastifyPluginAsync<KeyProtectSurfaceOptions> = (scope, { kp, to
   });
   const listRegistrations = async (request: FastifyRequest<{ Params: { id?: string }; Querystring: Record<string, string | undefined> }>) => {
     op(request, 'GetRegistrations');
-    const { limit, offset, preventKeyDeletion, totalCount, urlEncodedResourceCRN } = request.query;
+    const { limit, offset, preventKeyDeletion, totalCount } = request.query;
+    // IBM's SDK names the filter urlEncodedResourceCRNQuery; the API reference urlEncodedResourceCRN.
+    const urlEncodedResourceCRN = request.query.urlEncodedResourceCRN ?? request.query.urlEncodedResourceCRNQuery;
     const query: RegistrationQuery = {
       ...(limit !== undefined ? { limit: integer(limit, 'limit') } : {}),
       ...(offset !== undefined ? { offset: integer(offset, 'offset') } : {}),
