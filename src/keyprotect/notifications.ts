@@ -189,7 +189,6 @@ export class Notifications {
     const response = await fetch(url, { method: 'POST', headers, body, redirect: 'error', signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS) });
     await response.body?.cancel();
     if (!response.ok) throw new Error(`the receiver of ${notification.resourceCrn} answered ${response.status}`);
-    await this.options.registrations.noteDelivered(notification.keyId, notification.resourceCrn, notification.eventId);
     this.options.log.info(
       { eventId: notification.eventId, keyId: notification.keyId, resourceCrn: notification.resourceCrn },
       'key protect notification delivered',

@@ -21,8 +21,8 @@ export interface Registration {
   preventKeyDeletion: boolean;
   registrationMetadata?: string;
   keyVersion: { id: string; creationDate?: string };
-  /** The last event queued for the resource, and when it was delivered. */
-  lastNotification?: { eventId: string; event: string; queuedAt: string; deliveredAt?: string };
+  /** The last event queued for the resource; its delivery is in the log ('key protect notification delivered'). */
+  lastNotification?: { eventId: string; event: string; queuedAt: string };
   lastAcknowledgement?: { eventId: string; adopterKeyState: number; keyVersion?: string; timestamp: string; receivedAt: string };
   /** Events delivered or queued that the resource has not acknowledged, oldest first. */
   unacknowledgedEvents: string[];
@@ -152,20 +152,6 @@ export class Registrations {
       unacknowledgedEvents: pending,
     };
     tx.put(registrationPath(registration.keyId, registration.resourceCrn), JSON.stringify(updated));
-  }
-
-  async noteDelivered(keyId: string, crn: string, eventId: string): Promise<void> {
-    await this.store.transaction(async (tx) => {
-      const path = registrationPath(keyId, crn);
-      const stored = await tx.getForUpdate(path);
-      if (stored === undefined) return;
-      const registration = JSON.parse(stored) as Registration;
-      if (registration.lastNotification?.eventId !== eventId) return;
-      tx.put(
-        path,
-        JSON.stringify({ ...registration, lastNotification: { ...registration.lastNotification, deliveredAt: new Date(this.now()).toISOString() } }),
-      );
-    });
   }
 
   /** Records a resource's acknowledgement of an event; false when no registration awaits that event. */
