@@ -94,4 +94,37 @@ describe('KeyProtectService', () => {
     assert.equal((await kp.registrations.list(undefined, { urlEncodedResourceCRN: pattern })).total, 4);
     assert.equal((await kp.registrations.list(undefined, { urlEncodedResourceCRN: crn('a'), preventKeyDeletion: false })).total, 1);
   });
+
+  it('purges a deleted key only 4 hours after its deletion; it answers KEY_DELETED_ERR before and NOT_FOUND_ERR after', async () => {
+    const key = await kp.keys.createKey(admin, { name: 'purged' });
+    await kp.keys.deleteKey(admin, key.id, false);
+    await assert.rejects(kp.keys.deleteKey(admin, key.id, false), { code: 'KEY_DELETED_ERR', status: 410 });
+    await assert.rejects(kp.keys.purgeKey(admin, key.id), { code: 'REQ_TOO_EARLY_ERR' });
+    now += 4 * 3600_000;
+    assert.equal((await kp.keys.getKey(admin, key.id)).purgeAllowed, true);
+    await kp.keys.purgeKey(admin, key.id);
+    await assert.rejects(kp.keys.getKey(admin, key.id), { code: 'NOT_FOUND_ERR', status: 404 });
+    assert.ok(!(await kp.keys.listKeys(admin, { states: [5] })).keys.some((k) => k.id === key.id));
+  });
+
+  it('imports a root key payload, and needs a new one to rotate it', async () => {
+    const payload = Buffer.alloc(32, 3);
+    const key = await kp.keys.createKey(admin, { name: 'imported', payload: payload.toString('base64') });
+    assert.equal(key.imported, true);
+    assert.equal(key.state, 1);
+    await assert.rejects(kp.keys.rotate(admin, key.id, {}), { code: 'KEY_PAYLOAD_REQ_ERR' });
+    await kp.keys.rotate(admin, key.id, { payload: Buffer.alloc(32, 4).toString('base64') });
+    assert.equal((await kp.keys.versions(admin, key.id)).length, 2);
+  });
+
+  it('keeps a standard key payload only wrapped in the store, and refuses root-key actions on it', async () => {
+    const payload = Buffer.from('standard key payload, 32 bytes!!');
+    const key = await kp.keys.createKey(admin, { name: 'standard', extractable: true, payload: payload.toString('base64') });
+    assert.equal((await kp.keys.getKey(admin, key.id)).payload, payload.toString('base64'));
+    const everything = (await store.list('')).map((entry) => entry.value).join('\n');
+    assert.ok(!everything.includes(payload.toString('base64')) && !everything.includes(payload.toString('utf8')));
+    await assert.rejects(kp.keys.wrap(admin, key.id, {}), { code: 'KEY_ROOT_REQ_ERR' });
+    await assert.rejects(kp.writeRegistration(cos, 'create', key.id, crn('s'), { preventKeyDeletion: false }), { code: 'KEY_ROOT_REQ_REG_ERR' });
+    await assert.rejects(kp.keys.getKey(cos, key.id), { code: 'AccessDeniedException' });
+  });
 });

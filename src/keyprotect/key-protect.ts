@@ -19,7 +19,8 @@ const DEFAULT_LIMIT = 200;
 const MAX_LIMIT = 5000;
 const NAME = /^[^,"<>]*$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A key ID: a UUID, or a multi-Region key's mrk- ID. */
+const KEY_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
 const KEY_TYPE = 'application/vnd.ibm.kms.key+json';
 
 /** Key Protect's view of a key, as the API returns it. */
@@ -222,7 +223,7 @@ export class KeyProtect {
     if (record?.imported) {
       if (body.payload === undefined) throw new KpError('KEY_PAYLOAD_REQ_ERR', 'Key could not be rotated', 'payload');
       const payload = base64(body.payload, 'payload', 32);
-      await this.importMaterial(who.caller, id, payload);
+      await this.importMaterial(who.caller, id, payload, true);
     } else if (body.payload !== undefined) {
       throw new KpError('BAD_BODY_ERR', 'Key could not be rotated', 'payload');
     }
@@ -367,7 +368,8 @@ export class KeyProtect {
     return (await this.rootKeyState(id))?.version ?? '';
   }
 
-  private async importMaterial(caller: Caller, id: string, payload: Buffer): Promise<void> {
+  /** Imports `payload` as the key's material, or (`rotation`) as the new material RotateKeyOnDemand then makes current. */
+  private async importMaterial(caller: Caller, id: string, payload: Buffer, rotation = false): Promise<void> {
     const params = await this.service.call(
       'GetParametersForImport',
       { KeyId: id, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' },
@@ -379,7 +381,13 @@ export class KeyProtect {
     );
     await this.service.call(
       'ImportKeyMaterial',
-      { KeyId: id, ImportToken: params.ImportToken!, EncryptedKeyMaterial: encrypted, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' },
+      {
+        KeyId: id,
+        ImportToken: params.ImportToken!,
+        EncryptedKeyMaterial: encrypted,
+        ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+        ...(rotation ? { ImportType: 'NEW_KEY_MATERIAL' as const } : {}),
+      },
       caller,
     );
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { KmsError } from '../errors/index.ts';
-import { keyMetadata, type KeyEvent, type KeyEventKind, type KeyRecord, type KeyService, type KeySubscriber } from '../kms/index.ts';
+import { keyMetadata, keyPath, type KeyEvent, type KeyEventKind, type KeyRecord, type KeyService, type KeySubscriber } from '../kms/index.ts';
 import { enqueue, type Outbox, type OutboxEntry } from '../outbox/index.ts';
 import type { Transaction } from '../store/index.ts';
 import { KpError } from './kp-error.ts';
@@ -16,7 +16,7 @@ const DELIVERY_TIMEOUT_MS = 5000;
 /** The lifecycle events of a root key that its registered resources are told of, by Key Protect's names. */
 const LIFECYCLE: Partial<Record<KeyEventKind, string>> = {
   rotated: 'rotate',
-  'material-imported': 'rotate',
+  'material-imported': 'import',
   disabled: 'disable',
   enabled: 'enable',
   'deletion-scheduled': 'delete',
@@ -29,7 +29,7 @@ const LIFECYCLE: Partial<Record<KeyEventKind, string>> = {
 /** What a resource's receiver gets: signed, with an event ID to acknowledge at /api/v2/event_ack. */
 export interface Notification {
   eventId: string;
-  /** create-version (rotate), disable, enable, delete, restore, purge, expire, or sync. */
+  /** rotate, import (of new material), disable, enable, delete, restore, purge, expire, or sync. */
   event: string;
   keyId: string;
   keyCrn: string;
@@ -90,7 +90,7 @@ export class Notifications {
       const record = stored === undefined ? undefined : (JSON.parse(stored) as KpKeyRecord);
       const last = Math.max(record?.lastActionAt ?? 0, record?.lastNotificationAt ?? 0);
       if (now - last < syncIntervalMs) throw new KpError('REQ_TOO_EARLY_ERR', 'Key could not be synced');
-      const key = await tx.get(`key/${keyId}`);
+      const key = await tx.get(keyPath(keyId));
       const state = key === undefined ? { state: KP_STATE.destroyed, version: '' } : this.stateOf(JSON.parse(key) as KeyRecord);
       await this.queue(tx, keyId, 'sync', state, now);
       tx.put(kpKeyPath(keyId), JSON.stringify({ ...(record ?? defaultRecord(keyId)), lastNotificationAt: now }));
