@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, DisableKeyCommand, EnableKeyCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
-import { ACCOUNT } from './harness.ts';
+import { ACCESS_KEY_ID, ACCOUNT, BIN, SECRET_ACCESS_KEY } from './harness.ts';
 import { json, KP_APIKEYS, kpClient, kpRegionConfig, rejectsWith, type KeyProtectV2 } from './key-protect-client.ts';
 import { startRegionServers, type RegionServers } from './region-servers.ts';
 import { instanceIdOf } from '../../src/keyprotect/index.ts';
 
+const run = promisify(execFile);
 const REGION = 'us-east-1';
 const INSTANCE = instanceIdOf(ACCOUNT, REGION);
 
@@ -42,6 +45,15 @@ describe('Key Protect API through IBM Key Protect SDK, and the same keys through
   });
   after(async () => {
     await region.stopAll();
+  });
+
+  it('lists the region’s instance with concord instance list', async () => {
+    const { stdout } = await run(process.execPath, [BIN, 'instance', 'list', '--endpoint', region.endpoint(REGION)], {
+      env: { ...process.env, AWS_ACCESS_KEY_ID: ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY },
+    });
+    assert.deepEqual(JSON.parse(stdout), [
+      { id: INSTANCE, crn: `crn:v1:concord:public:kms:${REGION}:a/${ACCOUNT}:${INSTANCE}::`, region: REGION, account: ACCOUNT },
+    ]);
   });
 
   it('creates, gets, lists and counts root and standard keys in IBM shapes', async () => {
