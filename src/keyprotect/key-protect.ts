@@ -18,6 +18,8 @@ const STANDARD_PAYLOAD_MAX = 7_340_032;
 const DEFAULT_LIMIT = 200;
 const MAX_LIMIT = 5000;
 const NAME = /^[^,"<>]*$/;
+/** Key Protect's alias: 2 to 90 letters, digits, '-' and '_'. */
+const ALIAS = /^[A-Za-z0-9_-]{2,90}$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** A key ID: a UUID, or a multi-Region key's mrk- ID. */
 const KEY_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
@@ -132,6 +134,34 @@ export class KeyProtect {
     }
     const matching = all.filter((key) => states.has(key.state)).sort((a, b) => String(a.creationDate).localeCompare(String(b.creationDate)));
     return { total: matching.length, keys: matching.slice(offset, offset + limit) };
+  }
+
+  /**
+   * POST /keys/{id}/aliases/{alias}: an alias of a root key is the KMS alias alias/<alias>, so
+   * it names the key through both surfaces (kms:CreateAlias).
+   */
+  async createAlias(who: KpCaller, id: string, alias: string): Promise<Record<string, unknown>> {
+    const action = 'Key alias could not be created';
+    if (!ALIAS.test(alias) || KEY_ID.test(alias)) throw new KpError('BAD_BODY_ERR', action, 'alias');
+    if ((await this.record(id))?.standard) throw new KpError('KEY_ROOT_REQ_ERR', action);
+    await this.kms(() => this.service.call('CreateAlias', { AliasName: `alias/${alias}`, TargetKeyId: id }, who.caller), action);
+    await this.update(id, (r) => ({ ...r, aliases: [...(r.aliases ?? []), alias] }));
+    return { keyId: id, alias, creationDate: iso(this.service.ctx.now()), createdBy: who.iamId };
+  }
+
+  /** DELETE /keys/{id}/aliases/{alias} (kms:DeleteAlias). */
+  async deleteAlias(who: KpCaller, id: string, alias: string): Promise<void> {
+    const action = 'Key alias could not be deleted';
+    const record = await this.record(id);
+    if (!ALIAS.test(alias) || !(record?.aliases ?? []).includes(alias)) throw new KpError('NOT_FOUND_ERR', action);
+    await this.kms(() => this.service.call('DeleteAlias', { AliasName: `alias/${alias}` }, who.caller), action);
+    await this.update(id, (r) => ({ ...r, aliases: (r.aliases ?? []).filter((a) => a !== alias) }));
+  }
+
+  /** The key an ID or alias names: GET /keys/{id} takes either (kms:DescribeKey resolves the alias). */
+  async resolve(who: KpCaller, idOrAlias: string): Promise<string> {
+    if (KEY_ID.test(idOrAlias) || !ALIAS.test(idOrAlias)) return idOrAlias;
+    return (await this.describe(who.caller, `alias/${idOrAlias}`)).KeyId;
   }
 
   /** GET /keys/{id}: a root key's metadata, or a standard key with its payload (kms:Decrypt, as it reveals the material). */
@@ -417,6 +447,7 @@ export class KeyProtect {
       extractable: false,
       imported: meta.Origin === 'EXTERNAL',
       keyRingID: record?.keyRingID ?? 'default',
+      ...(record?.aliases?.length ? { aliases: record.aliases } : {}),
       algorithmType: 'AES',
       algorithmMetadata: { bitLength: '256', mode: 'GCM' },
       createdBy: record?.createdBy ?? 'aws',

@@ -114,11 +114,23 @@ const apiRoutes: FastifyPluginAsync<KeyProtectSurfaceOptions> = (scope, { kp, to
   });
   scope.get<{ Params: { id: string } }>('/keys/:id', async (request) => {
     op(request, 'GetKey');
-    return collection('application/vnd.ibm.kms.key+json', [await kp.keys.getKey(who(request), request.params.id)]);
+    const id = await kp.keys.resolve(who(request), request.params.id);
+    return collection('application/vnd.ibm.kms.key+json', [await kp.keys.getKey(who(request), id)]);
   });
   scope.get<{ Params: { id: string } }>('/keys/:id/metadata', async (request) => {
     op(request, 'GetKeyMetadata');
-    return collection('application/vnd.ibm.kms.key+json', [await kp.keys.metadata(who(request), request.params.id)]);
+    const id = await kp.keys.resolve(who(request), request.params.id);
+    return collection('application/vnd.ibm.kms.key+json', [await kp.keys.metadata(who(request), id)]);
+  });
+  scope.post<{ Params: { id: string; alias: string } }>('/keys/:id/aliases/:alias', async (request, reply) => {
+    op(request, 'CreateKeyAlias');
+    const alias = await kp.keys.createAlias(who(request), request.params.id, request.params.alias);
+    return reply.status(201).send(collection('application/vnd.ibm.kms.key_alias+json', [alias]));
+  });
+  scope.delete<{ Params: { id: string; alias: string } }>('/keys/:id/aliases/:alias', async (request, reply) => {
+    op(request, 'DeleteKeyAlias');
+    await kp.keys.deleteAlias(who(request), request.params.id, request.params.alias);
+    return reply.status(204).send();
   });
   scope.delete<{ Params: { id: string }; Querystring: { force?: string } }>('/keys/:id', async (request, reply) => {
     op(request, 'DeleteKey');
