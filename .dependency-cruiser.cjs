@@ -8,7 +8,7 @@ const layers = [
   ['errors', 'logging', 'crypto', 'store'],
   ['cryptounits', 'outbox', 'audit'],
   ['kms'],
-  ['config', 'regions'],
+  ['config', 'regions', 'iam', 'keyprotect'],
   ['server'],
   ['runtime'],
   ['cli'],

@@ -6,6 +6,9 @@ import { createLogger } from '../logging/index.ts';
 import { RegionIdentity } from '../regions/index.ts';
 import { devRegionConfigs, serveRegions, startRegion, type DevOptions, type ProcessRole, type RunningRegion } from '../runtime/index.ts';
 import { auditCommand } from './audit-command.ts';
+import { instanceIdOf } from '../keyprotect/index.ts';
+import { apikeyCommand } from './apikey/apikey-command.ts';
+import { instanceCommand, kpCommand } from './keyprotect/keyprotect-commands.ts';
 import { tkeCommand } from './tke/tke-command.ts';
 
 const program = new Command('concord').description('Concord: keys in concord across regions, speaking the AWS KMS API');
@@ -57,6 +60,8 @@ program
         `  secret access key: ${credentials.secretAccessKey}`,
         `  crypto unit administrator: signature key 'dev-admin' in the concord tke workspace ${workspace}`,
         `  its password:      ${credentials.sigkeyPassword}`,
+        `  API key (IBM SDKs, token at ${regions[0]!.url}/identity/token): ${credentials.apiKey}`,
+        `  Key Protect instances (bluemix-instance): ${regions.map((r) => `${r.region}=${instanceIdOf(options.account, r.region)}`).join(', ')}`,
         `Try: AWS_ACCESS_KEY_ID=${credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=<secret> aws kms create-key --region ${regions[0]!.region} --endpoint-url ${regions[0]!.url}`,
         `     CONCORD_TKE_WORKSPACE=${workspace} CONCORD_TKE_PASSWORD=<password> AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... concord tke cryptounit-list --endpoint ${regions[0]!.url}`,
         '',
@@ -89,6 +94,9 @@ program
 
 program.addCommand(tkeCommand());
 program.addCommand(auditCommand());
+program.addCommand(apikeyCommand());
+program.addCommand(instanceCommand());
+program.addCommand(kpCommand());
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`concord: ${error instanceof ConfigError ? error.message : String((error as Error | undefined)?.stack ?? error)}\n`);

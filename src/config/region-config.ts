@@ -16,6 +16,8 @@ export interface RegionConfig {
   /** The region's crypto units, managed with `concord tke`. */
   cryptoUnits: CryptoUnitsConfig;
   accessKeys: { accessKeyId: string; secretAccessKey: string; principal: string }[];
+  /** IBM-style API keys the region holds from its start (made at start if missing, revocable like any): `concord dev`'s. */
+  apiKeys?: { apikey: string; principal: string; name?: string }[];
   /**
    * IAM principals of the account with their inline identity policies (JSON policy documents);
    * a role also has the trust policy saying who may assume it (AssumeRole), and the longest
@@ -33,6 +35,12 @@ export interface RegionConfig {
    * `bearerTokenEnv` naming an environment variable). Absent, no /metrics is served.
    */
   metrics?: MetricsConfig;
+  /**
+   * The Key Protect API: the interval `actions/sync` waits after a key's last lifecycle action or
+   * notification (3600 s unless set), and the webhook receiving notifications for each service
+   * (by the service name of a resource CRN) whose registrations name none.
+   */
+  keyProtect?: { syncIntervalSeconds?: number; webhooks?: Record<string, string> };
   /** How often background work (deletion sweeper) runs. */
   backgroundIntervalMs: number;
   /** The audit trail: how long events are kept, and how often the chain's head is signed with the region's identity key. */
@@ -195,6 +203,27 @@ const schema = {
           accessKeyId: { type: 'string', pattern: '^[A-Z0-9]{16,128}$' },
           secretAccessKey: { type: 'string', minLength: 16 },
           principal: { type: 'string', pattern: '^arn:aws:iam::\\d{12}:(root|user/.+|role/.+)$' },
+        },
+      },
+    },
+    keyProtect: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        syncIntervalSeconds: { type: 'integer', minimum: 0, maximum: 86400 },
+        webhooks: { type: 'object', additionalProperties: { type: 'string', pattern: '^https?://' } },
+      },
+    },
+    apiKeys: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['apikey', 'principal'],
+        properties: {
+          apikey: { type: 'string', minLength: 32, maxLength: 256 },
+          principal: { type: 'string', pattern: '^arn:aws:iam::\\d{12}:(user/.+|role/.+)$' },
+          name: { type: 'string', minLength: 1, maxLength: 240 },
         },
       },
     },

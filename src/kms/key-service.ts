@@ -33,6 +33,8 @@ export class KeyService {
   readonly events: KeyEvents;
   /** Throws AccessDeniedException unless the role's trust policy (and the caller's identity policies where it delegates) allow the caller to assume it. */
   readonly authorizeAssumeRole: AccessControl['authorizeAssumeRole'];
+  /** Throws AccessDeniedException unless the caller's identity policies allow `kms:<action>`: for keys that are not KMS keys (Key Protect's standard keys). */
+  readonly authorizeIdentity: (caller: Caller, action: string) => Promise<void>;
   /** Throws AccessDeniedException unless the caller's identity policies allow `sts:<action>`. */
   readonly authorizeSts: (caller: Caller, action: string) => Promise<void>;
   private readonly deps: OperationDeps;
@@ -48,6 +50,7 @@ export class KeyService {
     this.authorizeManagement = access.authorizeManagement;
     this.authorizeAssumeRole = access.authorizeAssumeRole;
     this.authorizeSts = access.authorizeSts;
+    this.authorizeIdentity = access.authorizeIdentity;
     this.deps = {
       ctx: this.ctx,
       keys,

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { AuditTrail } from '../audit/index.ts';
 import { ConfigError, type RegionConfig } from '../config/index.ts';
+import { IamTokens } from '../iam/index.ts';
+import { KeyProtectService } from '../keyprotect/index.ts';
 import { KeyService } from '../kms/index.ts';
 import { MultiRegionKeys, REPLICATION_JOB, RegionIdentity, ReplicationBacklog } from '../regions/index.ts';
 import { Outbox, OUTBOX_JOB } from '../outbox/index.ts';
@@ -54,9 +56,20 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     moreOperations: multiRegion?.operations,
   });
   if (multiRegion) service.events.subscribe(multiRegion.subscriber);
+  const keyProtect = new KeyProtectService({
+    service,
+    outbox,
+    log,
+    signer: config.identity && RegionIdentity.openOrInit(config.identity.path),
+    webhooks: config.keyProtect?.webhooks,
+    syncIntervalMs: config.keyProtect?.syncIntervalSeconds === undefined ? undefined : config.keyProtect.syncIntervalSeconds * 1000,
+  });
+  service.events.subscribe(keyProtect.subscriber);
   await service.upgradeStoredData();
   await multiRegion?.upgradeStoredData();
   const sessions = new SessionStore(store, unit);
+  const iam = new IamTokens({ store, unit, region: config.region, account: config.account });
+  for (const key of config.apiKeys ?? []) await iam.apiKeys.ensure({ principal: key.principal, name: key.name }, key.apikey, 'configuration');
   const backlog = multiRegion && new ReplicationBacklog(store);
   const app = buildRegionServer({
     service,
@@ -71,6 +84,8 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
         .filter((p) => p.trustPolicy !== undefined)
         .map((p) => ({ arn: p.arn, maxSessionDuration: p.maxSessionDuration ?? DEFAULT_MAX_SESSION_DURATION })),
     },
+    iam,
+    keyProtect,
     replicationBacklog: backlog && (() => backlog.read()),
     metrics: metricsAccess(config),
     audit,

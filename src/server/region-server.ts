@@ -2,11 +2,15 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { AuditTrail } from '../audit/index.ts';
+import type { IamTokens } from '../iam/index.ts';
+import type { KeyProtectService } from '../keyprotect/index.ts';
 import type { KeyService } from '../kms/index.ts';
 import type { PeerApi, PeerBacklog } from '../regions/index.ts';
 import { recordAuditEvents, type RequestAudit } from './audit-hook.ts';
 import type { AccessKey } from './auth/sigv4.ts';
 import { awsJsonSurface } from './aws-json/aws-json-surface.ts';
+import { iamTokenSurface } from './iam-token/index.ts';
+import { keyProtectSurface } from './key-protect/index.ts';
 import { infrastructureError, routeNotFound } from './infrastructure-errors.ts';
 import { mgmtSurface, type MgmtApi } from './mgmt/mgmt-surface.ts';
 import { errorTypeOf, MetricsListener, operationOf, opsRoutes, Readiness, RegionMetrics, surfaceOf, type MetricsAccess } from './ops/index.ts';
@@ -29,6 +33,10 @@ export interface RegionServerOptions {
   peers?: Readonly<Record<string, { url: string }>>;
   /** What the replication outbox holds for each peer, for /metrics. */
   replicationBacklog?: () => Promise<PeerBacklog[]>;
+  /** IAM-style tokens for the IBM surfaces: /identity/token, /oidc/token and /mgmt/v1/apikeys. */
+  iam?: IamTokens;
+  /** The Key Protect API (/api/v2), with its bearer tokens from `iam`. */
+  keyProtect?: KeyProtectService;
   /** Who may read GET /metrics; by default no one. */
   metrics?: MetricsAccess;
   /** The region's audit trail: every request of every surface is recorded in it. */
@@ -60,7 +68,7 @@ const ROOT_BODY_LIMIT = 1024 * 1024;
  * encapsulated plugin with its own authentication, body limit, validation and error format.
  */
 export function buildRegionServer(options: RegionServerOptions): FastifyInstance {
-  const { service, accessKeys, logger, mgmt, peerApi, sts, peers = {}, metrics: metricsAccess = {} } = options;
+  const { service, accessKeys, logger, mgmt, peerApi, sts, iam, keyProtect, peers = {}, metrics: metricsAccess = {} } = options;
   // Typed as Fastify's logger so the instance is a plain FastifyInstance, not one generic over pino's Logger.
   const loggerInstance: FastifyBaseLogger = logger;
   const app = Fastify({
@@ -148,6 +156,8 @@ export function buildRegionServer(options: RegionServerOptions): FastifyInstance
       authorizeSts: service.authorizeSts,
     });
   if (mgmt) void app.register(mgmtSurface, { prefix: '/mgmt/v1', api: mgmt, region: service.ctx.region, accessKeys, sessions });
+  if (iam) void app.register(iamTokenSurface, { tokens: iam, region: service.ctx.region, accessKeys, sessions, authorize: service.authorizeManagement });
+  if (iam && keyProtect) void app.register(keyProtectSurface, { kp: keyProtect, tokens: iam, region: service.ctx.region, accessKeys, sessions });
   if (peerApi) void app.register(peerSurface, { prefix: '/peer/v1', api: peerApi });
   return app;
 }

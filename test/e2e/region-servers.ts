@@ -17,6 +17,8 @@ export interface RegionServers {
   /** SIGSTOP freezes a region with its connections open; SIGCONT thaws it. */
   signal(region: string, signal: 'SIGSTOP' | 'SIGCONT'): void;
   output(region: string): string;
+  /** The region's public identity key, as `concord identity` prints it. */
+  publicKey(region: string): string;
   stopAll(): Promise<void>;
 }
 
@@ -67,6 +69,7 @@ export async function startRegionServers(regions: string[], more: Record<string,
     start,
     signal: (region, signal) => void children.get(region)?.kill(signal),
     output: (region) => outputs.get(region) ?? '',
+    publicKey: (region) => publicKeys[region]!,
     async stopAll() {
       await Promise.all(regions.map(kill));
     },

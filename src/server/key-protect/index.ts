@@ -1,0 +1,1 @@
+export { keyProtectSurface, type KeyProtectSurfaceOptions } from './key-protect-surface.ts';
