@@ -8,7 +8,7 @@ const layers = [
   ['errors', 'logging', 'crypto', 'store'],
   ['cryptounits', 'outbox'],
   ['kms'],
-  ['config', 'regions'],
+  ['config', 'regions', 'uko'],
   ['server'],
   ['runtime'],
   ['cli'],
