@@ -12,6 +12,7 @@ import { peerSurface } from './peer/peer-surface.ts';
 import { acceptRawBodies } from './raw-body.ts';
 import { requestLoggerFactory } from './request-logger.ts';
 import { stsSurface, type SessionStore, type StsRole } from './sts/index.ts';
+import { ukoSurface, type UkoSurfaceOptions } from './uko/index.ts';
 
 export interface RegionServerOptions {
   service: KeyService;
@@ -29,6 +30,8 @@ export interface RegionServerOptions {
   replicationBacklog?: () => Promise<PeerBacklog[]>;
   /** Who may read GET /metrics; by default no one. */
   metrics?: MetricsAccess;
+  /** The Unified Key Orchestrator API (/api/v4), with how its bearer tokens are authenticated. */
+  uko?: UkoSurfaceOptions;
 }
 
 declare module 'fastify' {
@@ -53,7 +56,7 @@ const ROOT_BODY_LIMIT = 1024 * 1024;
  * encapsulated plugin with its own authentication, body limit, validation and error format.
  */
 export function buildRegionServer(options: RegionServerOptions): FastifyInstance {
-  const { service, accessKeys, logger, mgmt, peerApi, sts, peers = {}, metrics: metricsAccess = {} } = options;
+  const { service, accessKeys, logger, mgmt, peerApi, sts, uko, peers = {}, metrics: metricsAccess = {} } = options;
   // Typed as Fastify's logger so the instance is a plain FastifyInstance, not one generic over pino's Logger.
   const loggerInstance: FastifyBaseLogger = logger;
   const app = Fastify({
@@ -138,5 +141,6 @@ export function buildRegionServer(options: RegionServerOptions): FastifyInstance
     });
   if (mgmt) void app.register(mgmtSurface, { prefix: '/mgmt/v1', api: mgmt, region: service.ctx.region, accessKeys, sessions });
   if (peerApi) void app.register(peerSurface, { prefix: '/peer/v1', api: peerApi });
+  if (uko) void app.register(ukoSurface, { prefix: '/api/v4', ...uko });
   return app;
 }

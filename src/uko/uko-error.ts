@@ -1,5 +1,6 @@
 /** What went wrong, in terms a surface turns into its status code. */
-export type UkoErrorKind = 'invalid' | 'not_found' | 'conflict' | 'precondition_required' | 'precondition_failed' | 'unsupported' | 'keystore';
+export type UkoErrorKind =
+  'unauthenticated' | 'invalid' | 'not_found' | 'conflict' | 'precondition_required' | 'precondition_failed' | 'unsupported' | 'keystore';
 
 /** A refusal of the orchestrator: IBM's error code, a message safe to show, and what it is about. */
 export class UkoError extends Error {
