@@ -8,7 +8,7 @@ const layers = [
   ['errors', 'logging', 'crypto', 'store'],
   ['cryptounits', 'outbox'],
   ['kms'],
-  ['config', 'regions', 'uko'],
+  ['config', 'regions', 'iam', 'uko'],
   ['server'],
   ['runtime'],
   ['cli'],

@@ -4,6 +4,7 @@ import { ConfigError, loadRegionConfig } from '../config/index.ts';
 import { createLogger, endLog } from '../logging/index.ts';
 import { RegionIdentity } from '../regions/index.ts';
 import { devRegionConfigs, startRegion, type DevOptions, type RunningRegion } from '../runtime/index.ts';
+import { apikeyCommand } from './apikey/apikey-command.ts';
 import { tkeCommand } from './tke/tke-command.ts';
 
 const program = new Command('concord').description('Concord: keys in concord across regions, speaking the AWS KMS API');
@@ -42,6 +43,7 @@ program
         `  secret access key: ${credentials.secretAccessKey}`,
         `  crypto unit administrator: signature key 'dev-admin' in the concord tke workspace ${workspace}`,
         `  its password:      ${credentials.sigkeyPassword}`,
+        `  API key (IBM SDKs, token at ${regions[0]!.url}/identity/token): ${credentials.apiKey}`,
         `Try: AWS_ACCESS_KEY_ID=${credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=<secret> aws kms create-key --region ${regions[0]!.region} --endpoint-url ${regions[0]!.url}`,
         `     CONCORD_TKE_WORKSPACE=${workspace} CONCORD_TKE_PASSWORD=<password> AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... concord tke cryptounit-list --endpoint ${regions[0]!.url}`,
         '',
@@ -99,6 +101,7 @@ function stopOnSignal(regions: RunningRegion[], logger: Logger): void {
 }
 
 program.addCommand(tkeCommand());
+program.addCommand(apikeyCommand());
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`concord: ${error instanceof ConfigError ? error.message : String((error as Error | undefined)?.stack ?? error)}\n`);

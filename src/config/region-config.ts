@@ -16,6 +16,8 @@ export interface RegionConfig {
   /** The region's crypto units, managed with `concord tke`. */
   cryptoUnits: CryptoUnitsConfig;
   accessKeys: { accessKeyId: string; secretAccessKey: string; principal: string }[];
+  /** IBM-style API keys the region holds from its start (made at start if missing, revocable like any): `concord dev`'s. */
+  apiKeys?: { apikey: string; principal: string; name?: string }[];
   /**
    * IAM principals of the account with their inline identity policies (JSON policy documents);
    * a role also has the trust policy saying who may assume it (AssumeRole), and the longest
@@ -193,6 +195,19 @@ const schema = {
           accessKeyId: { type: 'string', pattern: '^[A-Z0-9]{16,128}$' },
           secretAccessKey: { type: 'string', minLength: 16 },
           principal: { type: 'string', pattern: '^arn:aws:iam::\\d{12}:(root|user/.+|role/.+)$' },
+        },
+      },
+    },
+    apiKeys: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['apikey', 'principal'],
+        properties: {
+          apikey: { type: 'string', minLength: 32, maxLength: 256 },
+          principal: { type: 'string', pattern: '^arn:aws:iam::\\d{12}:(user/.+|role/.+)$' },
+          name: { type: 'string', minLength: 1, maxLength: 240 },
         },
       },
     },

@@ -25,6 +25,8 @@ interface DevCredentials {
   secretAccessKey: string;
   /** Opens the crypto unit administrator's signature key. */
   sigkeyPassword: string;
+  /** The administrator's IBM-style API key, for IBM's SDKs (IamAuthenticator). */
+  apiKey: string;
 }
 
 /** The dev crypto unit administrator, whose key signs the ceremony of every region's units. */
@@ -65,6 +67,7 @@ export function devRegionConfigs(options: DevOptions): { configs: Readonly<Regio
         ],
       },
       ...principals,
+      apiKeys: [{ apikey: credentials.apiKey, principal: `arn:aws:iam::${options.account}:user/admin`, name: 'dev-admin' }],
       peers: Object.fromEntries(
         Object.entries(endpoints)
           .filter(([name]) => name !== region)
@@ -88,9 +91,10 @@ function devCredentials(path: string, options: DevOptions): DevCredentials {
     secretAccessKey: kept.secretAccessKey ?? randomBytes(30).toString('base64url'),
   };
   const sigkeyPassword = kept.sigkeyPassword ?? randomBytes(18).toString('base64url');
-  const keep = { ...kept, ...(given ? {} : accessKey), sigkeyPassword };
+  const apiKey = kept.apiKey ?? randomBytes(33).toString('base64url');
+  const keep = { ...kept, ...(given ? {} : accessKey), sigkeyPassword, apiKey };
   if (JSON.stringify(keep) !== JSON.stringify(kept)) writeSecretFile(path, JSON.stringify(keep));
-  return { ...accessKey, sigkeyPassword };
+  return { ...accessKey, sigkeyPassword, apiKey };
 }
 
 /** The administrator's signature key in the workspace, made the first time; returns its path. */

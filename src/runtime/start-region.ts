@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
 import { ConfigError, type RegionConfig } from '../config/index.ts';
+import { IamTokens } from '../iam/index.ts';
 import { KeyService } from '../kms/index.ts';
 import { MultiRegionKeys, REPLICATION_JOB, RegionIdentity, ReplicationBacklog } from '../regions/index.ts';
 import { Outbox, OUTBOX_JOB } from '../outbox/index.ts';
 import { buildRegionServer, SessionStore } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
+import { Uko } from '../uko/index.ts';
 import { openRegionCryptoUnits } from './region-crypto-units.ts';
 
 /** AWS's default MaxSessionDuration of a role, in seconds. */
@@ -39,6 +41,8 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
   await service.upgradeStoredData();
   await multiRegion?.upgradeStoredData();
   const sessions = new SessionStore(store, unit);
+  const iam = new IamTokens({ store, unit, region: config.region, account: config.account });
+  for (const key of config.apiKeys ?? []) await iam.apiKeys.ensure({ principal: key.principal, name: key.name }, key.apikey, 'configuration');
   const backlog = multiRegion && new ReplicationBacklog(store);
   const app = buildRegionServer({
     service,
@@ -53,6 +57,8 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
         .filter((p) => p.trustPolicy !== undefined)
         .map((p) => ({ arn: p.arn, maxSessionDuration: p.maxSessionDuration ?? DEFAULT_MAX_SESSION_DURATION })),
     },
+    iam,
+    uko: { uko: new Uko({ store, unit }), authenticate: (authorization) => iam.authenticate(authorization), authorize: service.authorizeUko },
     replicationBacklog: backlog && (() => backlog.read()),
     metrics: metricsAccess(config),
   });

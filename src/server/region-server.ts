@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { IamTokens } from '../iam/index.ts';
 import type { KeyService } from '../kms/index.ts';
 import type { PeerApi, PeerBacklog } from '../regions/index.ts';
 import type { AccessKey } from './auth/sigv4.ts';
 import { awsJsonSurface } from './aws-json/aws-json-surface.ts';
+import { iamTokenSurface } from './iam-token/index.ts';
 import { infrastructureError, routeNotFound } from './infrastructure-errors.ts';
 import { mgmtSurface, type MgmtApi } from './mgmt/mgmt-surface.ts';
 import { errorTypeOf, MetricsListener, operationOf, opsRoutes, Readiness, RegionMetrics, surfaceOf, type MetricsAccess } from './ops/index.ts';
@@ -28,6 +30,8 @@ export interface RegionServerOptions {
   peers?: Readonly<Record<string, { url: string }>>;
   /** What the replication outbox holds for each peer, for /metrics. */
   replicationBacklog?: () => Promise<PeerBacklog[]>;
+  /** IAM-style tokens for the IBM surfaces: /identity/token, /oidc/token and /mgmt/v1/apikeys. */
+  iam?: IamTokens;
   /** Who may read GET /metrics; by default no one. */
   metrics?: MetricsAccess;
   /** The Unified Key Orchestrator API (/api/v4), with how its bearer tokens are authenticated. */
@@ -56,7 +60,7 @@ const ROOT_BODY_LIMIT = 1024 * 1024;
  * encapsulated plugin with its own authentication, body limit, validation and error format.
  */
 export function buildRegionServer(options: RegionServerOptions): FastifyInstance {
-  const { service, accessKeys, logger, mgmt, peerApi, sts, uko, peers = {}, metrics: metricsAccess = {} } = options;
+  const { service, accessKeys, logger, mgmt, peerApi, sts, iam, uko, peers = {}, metrics: metricsAccess = {} } = options;
   // Typed as Fastify's logger so the instance is a plain FastifyInstance, not one generic over pino's Logger.
   const loggerInstance: FastifyBaseLogger = logger;
   const app = Fastify({
@@ -140,6 +144,7 @@ export function buildRegionServer(options: RegionServerOptions): FastifyInstance
       authorizeSts: service.authorizeSts,
     });
   if (mgmt) void app.register(mgmtSurface, { prefix: '/mgmt/v1', api: mgmt, region: service.ctx.region, accessKeys, sessions });
+  if (iam) void app.register(iamTokenSurface, { tokens: iam, region: service.ctx.region, accessKeys, sessions, authorize: service.authorizeManagement });
   if (peerApi) void app.register(peerSurface, { prefix: '/peer/v1', api: peerApi });
   if (uko) void app.register(ukoSurface, { prefix: '/api/v4', ...uko });
   return app;

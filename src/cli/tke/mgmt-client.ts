@@ -38,7 +38,8 @@ export class MgmtClient {
     return this.call('POST', '/rewrap', { pattern, limit, ...(cursor !== undefined ? { cursor } : {}) });
   }
 
-  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  /** A request to /mgmt/v1<path> (which may carry a query), signed; the answer's JSON, or TkeError with its message. */
+  async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     this.region ??= await this.discoverRegion();
     const url = new URL(`/mgmt/v1${path}`, this.endpoint);
     const payload = body === undefined ? '' : JSON.stringify(body);
@@ -74,7 +75,7 @@ export class MgmtClient {
       hostname: url.hostname,
       port: Number(url.port),
       path: url.pathname,
-      query: {},
+      query: Object.fromEntries(url.searchParams),
       headers,
       body: payload,
     });

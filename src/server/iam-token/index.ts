@@ -1,0 +1,1 @@
+export { iamTokenSurface, type IamTokenSurfaceOptions } from './iam-token-surface.ts';
