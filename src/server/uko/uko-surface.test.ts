@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { SoftwareCryptoUnit } from '../../cryptounits/index.ts';
+import { IamTokens } from '../../iam/index.ts';
 import { KeyService, type Caller } from '../../kms/index.ts';
 import { SqliteStore } from '../../store/index.ts';
 import { Uko } from '../../uko/index.ts';
@@ -40,13 +41,11 @@ interface Answer {
   status_in_keystores: unknown[];
 }
 
-/** The bearer tokens this test's token authority knows. */
-const TOKENS: Record<string, Caller> = { 'Bearer admin-token': ADMIN, 'Bearer reader-token': READER };
-
 describe('the UKO v4 surface', () => {
   let app: FastifyInstance;
   let store: SqliteStore;
   let closedPort: number;
+  const tokens = new Map<Caller, string>();
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'concord-uko-surface-'));
     store = new SqliteStore(join(dir, 'keys.db'));
@@ -61,14 +60,16 @@ describe('the UKO v4 surface', () => {
         { arn: READER.arn, identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: ['uko:List*', 'uko:Get*'], Resource: '*' }] }] },
       ],
     });
+    const iam = new IamTokens({ store, unit, region: 'us-east-1', account: ACCOUNT });
+    for (const caller of [ADMIN, READER]) {
+      const { secret } = await iam.apiKeys.create({ principal: caller.arn, name: caller.arn }, caller.arn);
+      tokens.set(caller, `Bearer ${(await iam.exchangeApiKey(secret)).access_token}`);
+    }
     app = Fastify();
     await app.register(ukoSurface, {
       prefix: '/api/v4',
       uko: new Uko({ store, unit }),
-      authenticate: (authorization) => {
-        const caller = authorization === undefined ? undefined : TOKENS[authorization];
-        return caller ? Promise.resolve({ caller }) : Promise.reject(new Error('not a token of ours'));
-      },
+      authenticate: (authorization) => iam.authenticate(authorization),
       authorize: service.authorizeUko,
     });
     closedPort = await freePorts(1);
@@ -83,7 +84,7 @@ describe('the UKO v4 surface', () => {
       method: method as 'GET',
       url: `/api/v4${url}`,
       headers: {
-        authorization: options.token ?? 'Bearer admin-token',
+        authorization: options.token ?? tokens.get(ADMIN)!,
         'content-type': 'application/json',
         ...(options.ifMatch !== undefined ? { 'if-match': options.ifMatch } : {}),
       },
@@ -107,8 +108,8 @@ describe('the UKO v4 surface', () => {
   });
 
   it('authorizes each operation as uko:<operation> through the identity policies', async () => {
-    assert.equal((await call('GET', '/vaults', { token: 'Bearer reader-token' })).status, 200);
-    const refused = await call('POST', '/vaults', { token: 'Bearer reader-token', body: { name: 'not allowed' } });
+    assert.equal((await call('GET', '/vaults', { token: tokens.get(READER)! })).status, 200);
+    const refused = await call('POST', '/vaults', { token: tokens.get(READER)!, body: { name: 'not allowed' } });
     assert.equal(refused.status, 403);
     assert.equal(refused.json.errors[0].code, 'forbidden');
     assert.match(refused.json.errors[0].message, /uko:CreateVault/);
