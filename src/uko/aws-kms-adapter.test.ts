@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { DeleteImportedKeyMaterialCommand, DescribeKeyCommand, ListResourceTagsCommand } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateKeyCommand, DeleteImportedKeyMaterialCommand, DescribeKeyCommand, ListResourceTagsCommand } from '@aws-sdk/client-kms';
 import { ACCESS_KEY_ID, freePorts, SECRET_ACCESS_KEY, startDev, type DevDeployment } from '../../test/e2e/harness.ts';
 import { AwsKmsAdapter, MANAGED_KEY_TAG } from './aws-kms-adapter.ts';
 import { keystoreAdapterSuite } from './keystore-adapter.suite.ts';
@@ -36,7 +36,7 @@ describe('aws_kms keystore adapter, what is particular to AWS KMS', () => {
   it('creates the key with external origin, tagged with the managed key it copies', async () => {
     const adapter = new AwsKmsAdapter(connection(dev!.endpoint()));
     const managedKeyId = randomUUID();
-    const keyId = await adapter.create({ managedKeyId, label: 'tagged', description: 'a copy', material: randomBytes(32) });
+    const keyId = await adapter.create({ managedKeyId, version: 1, label: 'tagged', description: 'a copy', material: randomBytes(32) });
     const kms = dev!.client(REGION);
     const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: keyId }));
     assert.equal(KeyMetadata?.Origin, 'EXTERNAL');
@@ -48,10 +48,20 @@ describe('aws_kms keystore adapter, what is particular to AWS KMS', () => {
     );
   });
 
+  it('completes a create interrupted after the key and its alias were made, instead of making another key', async () => {
+    const kms = dev!.client(REGION);
+    const managedKeyId = randomUUID();
+    const interrupted = (await kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
+    await kms.send(new CreateAliasCommand({ AliasName: `alias/uko/${managedKeyId}/v1`, TargetKeyId: interrupted }));
+    const adapter = new AwsKmsAdapter(connection(dev!.endpoint()));
+    assert.equal(await adapter.create({ managedKeyId, version: 1, label: 'resumed', description: '', material: randomBytes(32) }), interrupted);
+    assert.equal(await adapter.describe(interrupted), 'enabled');
+  });
+
   it('puts the material back into a key whose material was deleted', async () => {
     const adapter = new AwsKmsAdapter(connection(dev!.endpoint()));
     const material = randomBytes(32);
-    const keyId = await adapter.create({ managedKeyId: randomUUID(), label: 'reimported', description: '', material });
+    const keyId = await adapter.create({ managedKeyId: randomUUID(), version: 1, label: 'reimported', description: '', material });
     await dev!.client(REGION).send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
     assert.equal(await adapter.describe(keyId), 'pending_import');
     await adapter.importMaterial(keyId, material);
@@ -60,7 +70,7 @@ describe('aws_kms keystore adapter, what is particular to AWS KMS', () => {
 
   it('refuses other material for a key than the material it was created with', async () => {
     const adapter = new AwsKmsAdapter(connection(dev!.endpoint()));
-    const keyId = await adapter.create({ managedKeyId: randomUUID(), label: 'first material', description: '', material: randomBytes(32) });
+    const keyId = await adapter.create({ managedKeyId: randomUUID(), version: 1, label: 'first material', description: '', material: randomBytes(32) });
     await dev!.client(REGION).send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
     await assert.rejects(adapter.importMaterial(keyId, randomBytes(32)), { name: 'IncorrectKeyMaterialException' });
   });

@@ -1,6 +1,7 @@
 import { constants, createPublicKey, publicEncrypt } from 'node:crypto';
 import {
   CancelKeyDeletionCommand,
+  CreateAliasCommand,
   CreateKeyCommand,
   DescribeKeyCommand,
   DisableKeyCommand,
@@ -33,7 +34,8 @@ const UNREACHABLE = new Set(['UnrecognizedClientException', 'InvalidSignatureExc
 
 /**
  * A keystore of type aws_kms: any endpoint speaking the AWS KMS API (AWS itself, another
- * Concord region, Concord itself). Keys are created with Origin EXTERNAL and their material
+ * Concord region, Concord itself). Each version of a managed key is one key there, named by the
+ * alias alias/uko/<managed key ID>/v<version>. Keys are created with Origin EXTERNAL and their material
  * moved with GetParametersForImport and ImportKeyMaterial, wrapped under the keystore's
  * RSA wrapping key (RSAES_OAEP_SHA_256), so it never crosses the wire in plaintext.
  */
@@ -75,6 +77,12 @@ export class AwsKmsAdapter implements KeystoreAdapter {
   }
 
   async create(key: KeyToCreate): Promise<string> {
+    const alias = `alias/uko/${key.managedKeyId}/v${key.version}`;
+    const linked = await this.linkedKey(alias);
+    if (linked) {
+      if ((await this.describe(linked)) === 'pending_import') await this.importMaterial(linked, key.material);
+      return linked;
+    }
     const { KeyMetadata } = await this.send(() =>
       this.kms.send(
         new CreateKeyCommand({
@@ -90,8 +98,20 @@ export class AwsKmsAdapter implements KeystoreAdapter {
       ),
     );
     const keyId = KeyMetadata!.KeyId!;
+    // The alias links the key to its managed key before it holds material, so a retry finds it.
+    await this.send(() => this.kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: keyId })));
     await this.importMaterial(keyId, key.material);
     return keyId;
+  }
+
+  /** The key an alias names, if the keystore has that alias. */
+  private async linkedKey(alias: string): Promise<string | undefined> {
+    try {
+      return (await this.send(() => this.kms.send(new DescribeKeyCommand({ KeyId: alias })))).KeyMetadata?.KeyId;
+    } catch (error) {
+      if ((error as Error).name === 'NotFoundException') return undefined;
+      throw error;
+    }
   }
 
   async importMaterial(keyIdInKeystore: string, material: Buffer): Promise<void> {

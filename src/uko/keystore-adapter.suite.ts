@@ -24,7 +24,13 @@ export function keystoreAdapterSuite(name: string, open: () => Promise<AdapterFi
       await fixture.close();
     });
     const create = () =>
-      fixture.adapter.create({ managedKeyId: randomUUID(), label: 'suite key', description: 'created by the adapter suite', material: randomBytes(32) });
+      fixture.adapter.create({
+        managedKeyId: randomUUID(),
+        version: 1,
+        label: 'suite key',
+        description: 'created by the adapter suite',
+        material: randomBytes(32),
+      });
 
     it('reaches a live keystore with its connection details', async () => {
       await fixture.adapter.check();
@@ -43,6 +49,13 @@ export function keystoreAdapterSuite(name: string, open: () => Promise<AdapterFi
       const [first, second] = [await create(), await create()];
       assert.notEqual(first, second);
       assert.equal(await fixture.adapter.describe(first), 'enabled');
+    });
+
+    it('finds the key made for the same version of a managed key again rather than making a second one (relinking)', async () => {
+      const key = { managedKeyId: randomUUID(), version: 1, label: 'relinked', description: '', material: randomBytes(32) };
+      const first = await fixture.adapter.create(key);
+      assert.equal(await fixture.adapter.create(key), first);
+      assert.notEqual(await fixture.adapter.create({ ...key, version: 2 }), first);
     });
 
     it('disables and enables a key', async () => {

@@ -4,6 +4,8 @@ export type ObservedKey = 'absent' | 'enabled' | 'disabled' | 'pending_deletion'
 /** A managed key as a keystore receives it: its material, and the names that link the copy back to it. */
 export interface KeyToCreate {
   managedKeyId: string;
+  /** The version of the managed key's material: one key in the keystore per version. */
+  version: number;
   label: string;
   description: string;
   material: Buffer;
@@ -18,7 +20,11 @@ export interface KeystoreAdapter {
   /** Reaches the keystore with the stored credentials (a keystore's dry run and status). */
   check(): Promise<void>;
   describe(keyIdInKeystore: string): Promise<ObservedKey>;
-  /** Creates the key enabled, tagged with the managed key's ID, with the material moved wrapped; returns its ID there. */
+  /**
+   * Creates the key enabled, linked to the managed key's ID and version, with the material moved
+   * wrapped; returns its ID there. Idempotent: a key the keystore already links to that version
+   * (made by a create that was interrupted before its ID was recorded) is taken and completed.
+   */
   create(key: KeyToCreate): Promise<string>;
   /** Puts the material back into a key that lost it (pending import). */
   importMaterial(keyIdInKeystore: string, material: Buffer): Promise<void>;

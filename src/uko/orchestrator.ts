@@ -106,7 +106,9 @@ export class Orchestrator {
       }
     };
     if (step === 'create')
-      return withMaterial((material) => adapter.create({ managedKeyId: key.id, label: key.label, description: key.description, material }));
+      return withMaterial((material) =>
+        adapter.create({ managedKeyId: key.id, version: currentMaterial(key).version, label: key.label, description: key.description, material }),
+      );
     if (keyId === undefined) return keyId;
     if (step === 'import') await withMaterial((material) => adapter.importMaterial(keyId, material));
     else if (step === 'enable') await adapter.enable(keyId);
