@@ -41,6 +41,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
   await service.upgradeStoredData();
   await multiRegion?.upgradeStoredData();
   const sessions = new SessionStore(store, unit);
+  const uko = new Uko({ store, unit, outbox });
   const iam = new IamTokens({ store, unit, region: config.region, account: config.account });
   for (const key of config.apiKeys ?? []) await iam.apiKeys.ensure({ principal: key.principal, name: key.name }, key.apikey, 'configuration');
   const backlog = multiRegion && new ReplicationBacklog(store);
@@ -58,7 +59,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
         .map((p) => ({ arn: p.arn, maxSessionDuration: p.maxSessionDuration ?? DEFAULT_MAX_SESSION_DURATION })),
     },
     iam,
-    uko: { uko: new Uko({ store, unit }), authenticate: (authorization) => iam.authenticate(authorization), authorize: service.authorizeUko },
+    uko: { uko, authenticate: (authorization) => iam.authenticate(authorization), authorize: service.authorizeUko },
     replicationBacklog: backlog && (() => backlog.read()),
     metrics: metricsAccess(config),
   });
@@ -76,6 +77,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     { name: 'imported material expiry', run: () => service.expireImportedMaterial() },
     { name: OUTBOX_JOB, run: () => outbox.run() },
     { name: 'expired session cleanup', run: () => sessions.sweep() },
+    { name: 'uko verifier', run: () => uko.verifyDue() },
     ...(multiRegion ? [{ name: REPLICATION_JOB, run: () => multiRegion.runBackground() }] : []),
   ];
   let background = Promise.resolve();

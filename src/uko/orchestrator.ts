@@ -45,14 +45,39 @@ export class Orchestrator {
     }
   }
 
+  /**
+   * Sync of one keystore of the key as it is now, as the outbox delivers it (so a delivery covers
+   * the later messages it coalesces); a keystore already brought in line with the key's latest
+   * change is not touched. Undefined when the key or its copy there is gone.
+   */
+  syncKeystore(managedKeyId: string, keystoreId: string): Promise<KeyInKeystore | undefined> {
+    return this.serialized(managedKeyId, async () => {
+      const key = await this.deps.keys.find(managedKeyId);
+      const instance = key?.instances.find((i) => i.keystoreId === keystoreId);
+      if (!key || !instance) return undefined;
+      if ((instance.appliedSeq ?? -1) >= key.syncSeq) return instance;
+      const result = await this.one(key, instance, true);
+      await this.record(key, [result]);
+      return result;
+    });
+  }
+
   /** One look at (and with `apply`, one change of) every keystore of the key, in parallel; the results are recorded. */
   private async pass(managedKeyId: string, apply: boolean): Promise<ManagedKeyRecord> {
     const key = await this.deps.keys.get(managedKeyId);
-    const results = await Promise.all(key.instances.map((instance) => this.one(key, instance, apply)));
-    return this.deps.keys.update(managedKeyId, null, (stored) => ({
-      ...stored,
-      instances: stored.instances.map((instance) => results.find((r) => r.keystoreId === instance.keystoreId) ?? instance),
-    }));
+    return this.record(key, await Promise.all(key.instances.map((instance) => this.one(key, instance, apply))));
+  }
+
+  /**
+   * Writes what keystores reported into the key, without changing its ETag; unless the key
+   * changed for its keystores since it was read, in which case that change's own pass records.
+   */
+  private record(seen: ManagedKeyRecord, results: KeyInKeystore[]): Promise<ManagedKeyRecord> {
+    return this.deps.keys.update(seen.id, null, (stored) =>
+      stored.syncSeq !== seen.syncSeq
+        ? stored
+        : { ...stored, instances: stored.instances.map((instance) => results.find((r) => r.keystoreId === instance.keystoreId) ?? instance) },
+    );
   }
 
   private async one(key: ManagedKeyRecord, instance: KeyInKeystore, apply: boolean): Promise<KeyInKeystore> {
@@ -71,7 +96,8 @@ export class Orchestrator {
       for (const step of steps) keyId = await this.perform(step, adapter, key, keyId);
       if (steps.length > 0 && keyId !== undefined) observed = await adapter.describe(keyId);
       const status = statusOf(observed);
-      return { ...instance, keyIdInKeystore: keyId, status, ...judge(key.state, status), error: undefined, checkedAt };
+      const applied = apply ? { appliedSeq: key.syncSeq } : {};
+      return { ...instance, keyIdInKeystore: keyId, status, ...judge(key.state, status), error: undefined, checkedAt, ...applied };
     } catch (error) {
       const reason = (error as Error).message;
       if (error instanceof KeystoreUnreachableError) {

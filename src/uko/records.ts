@@ -83,6 +83,8 @@ export interface KeyInKeystore {
   /** Why the last check or change of this keystore failed; never a secret. */
   error?: string;
   checkedAt?: string;
+  /** The managed key's syncSeq this keystore was last brought in line with. */
+  appliedSeq?: number;
 }
 
 /** One version of a managed key's material: wrapped, with its verification pattern (never the material). */
@@ -107,6 +109,12 @@ export interface ManagedKeyRecord extends Stamped {
   materials: MaterialVersion[];
   instances: KeyInKeystore[];
   rotatedAt?: string;
+  /**
+   * Counts the changes keystores must follow (state changes, rotations, sync requests): outbox
+   * messages carry it, so a keystore already brought in line is not touched again, and a pass
+   * that read the key before a later change does not record what it saw over that change.
+   */
+  syncSeq: number;
 }
 
 export const currentMaterial = (key: ManagedKeyRecord): MaterialVersion => key.materials[key.materials.length - 1]!;

@@ -4,9 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DescribeKeyCommand, DisableKeyCommand, ScheduleKeyDeletionCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { pino } from 'pino';
 import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
 import type { Caller } from '../kms/index.ts';
+import { Outbox } from '../outbox/index.ts';
 import { SqliteStore } from '../store/index.ts';
+import { eventually } from '../../test/e2e/eventually.ts';
 import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, startDev, type DevDeployment } from '../../test/e2e/harness.ts';
 import { etagOf } from './etag.ts';
 import { Uko } from './uko.ts';
@@ -19,6 +22,7 @@ describe('managed keys orchestrated into an AWS KMS keystore (another Concord re
   let kms: KMSClient;
   let store: SqliteStore;
   let uko: Uko;
+  let outbox: Outbox;
   let vaultId: string;
   let keystoreId: string;
   before(async () => {
@@ -26,7 +30,8 @@ describe('managed keys orchestrated into an AWS KMS keystore (another Concord re
     kms = dev.client(TARGET);
     const dir = mkdtempSync(join(tmpdir(), 'concord-uko-'));
     store = new SqliteStore(join(dir, 'keys.db'));
-    uko = new Uko({ store, unit: SoftwareCryptoUnit.openOrInit(join(dir, 'crypto-unit.json')) });
+    outbox = new Outbox(store, pino({ level: 'silent' }));
+    uko = new Uko({ store, unit: SoftwareCryptoUnit.openOrInit(join(dir, 'crypto-unit.json')), outbox, verifyIntervalMs: 0 });
     vaultId = (await uko.createVault({ name: 'orchestration' }, CALLER)).id;
     keystoreId = (
       await uko.createKeystore(
@@ -51,6 +56,7 @@ describe('managed keys orchestrated into an AWS KMS keystore (another Concord re
   });
   after(async () => {
     await dev.stop();
+    await outbox.close();
     await store.close();
   });
 
@@ -130,5 +136,29 @@ describe('managed keys orchestrated into an AWS KMS keystore (another Concord re
     const up = await uko.verify(key.id);
     assert.equal(up.instances[0]!.syncFlag, 'ok');
     assert.equal(up.instances[0]!.error, undefined);
+  });
+
+  it('completes through the outbox a destroy made while the keystore was down, once it answers again', async () => {
+    const key = await activeKey();
+    const keyId = key.instances[0]!.keyIdInKeystore!;
+    const deactivated = await uko.deactivate(key.id, etagOf(key), CALLER);
+    await dev.stop();
+    const destroyed = await uko.destroy(key.id, etagOf(deactivated), CALLER);
+    assert.equal(destroyed.state, 'destroyed');
+    assert.equal(destroyed.instances[0]!.syncFlag, 'error');
+    await dev.restart();
+    await eventually(async () => {
+      assert.equal(await keyState(keyId), 'PendingDeletion');
+    });
+    await eventually(async () => {
+      assert.equal((await uko.keys.get(key.id)).instances[0]!.syncFlagDetail, 'destroyed_key_is_not_present_in_keystore');
+    });
+  });
+
+  it('verifies in the background every key whose keystore status is older than the interval', async () => {
+    const key = await activeKey();
+    await kms.send(new DisableKeyCommand({ KeyId: key.instances[0]!.keyIdInKeystore! }));
+    assert.ok((await uko.verifyDue()) >= 1);
+    assert.equal((await uko.keys.get(key.id)).instances[0]!.syncFlag, 'out_of_sync');
   });
 });

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { CryptoUnit } from '../cryptounits/index.ts';
 import type { WrappedRecords } from '../cryptounits/index.ts';
 import type { Caller } from '../kms/index.ts';
-import type { Store } from '../store/index.ts';
+import { enqueue, type Outbox, type OutboxEntry } from '../outbox/index.ts';
+import type { Store, Transaction } from '../store/index.ts';
 import { asBody, booleanField, DATE_OR_PERIOD, oneOf, stringField, stringList, vaultIdOf, type Body } from './fields.ts';
 import { newMaterial, rewrapManagedKey } from './key-material.ts';
 import { adapterOf, readConnection, rewrapKeystoreSecrets } from './keystore-connections.ts';
@@ -20,7 +21,6 @@ import {
   type TemplateRecord,
   type VaultRecord,
 } from './records.ts';
-import { checkIfMatch } from './etag.ts';
 import { UkoRepository } from './uko-repository.ts';
 import { invalidField, missingField, UkoError } from './uko-error.ts';
 
@@ -28,6 +28,19 @@ export interface UkoOptions {
   store: Store;
   unit: CryptoUnit;
   now?: () => number;
+  /** The region's outbox, through which every change of a managed key reaches its keystores durably. */
+  outbox?: Outbox;
+  /** How long a keystore's status may age before the background verifier checks it again. */
+  verifyIntervalMs?: number;
+}
+
+/** The outbox topic of keystore syncs: one message per managed key and keystore, to the keystore. */
+export const KEYSTORE_TOPIC = 'uko-keystore';
+const DEFAULT_VERIFY_INTERVAL_MS = 10 * 60 * 1000;
+
+/** Bring this keystore (the message's destination) in line with the managed key. */
+interface KeystoreMessage {
+  managedKeyId: string;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]*$/;
@@ -54,17 +67,70 @@ export class Uko {
   private readonly unit: CryptoUnit;
   private readonly store: Store;
   private readonly now: () => string;
+  private readonly clock: () => number;
+  private readonly outbox: Outbox | undefined;
+  private readonly verifyIntervalMs: number;
 
   constructor(options: UkoOptions) {
-    const { store, unit, now = Date.now } = options;
+    const { store, unit, now = Date.now, outbox, verifyIntervalMs = DEFAULT_VERIFY_INTERVAL_MS } = options;
     this.unit = unit;
     this.store = store;
+    this.clock = now;
+    this.outbox = outbox;
+    this.verifyIntervalMs = verifyIntervalMs;
     this.now = () => new Date(now()).toISOString();
     this.vaults = new UkoRepository(store, paths.vault, 'vault');
     this.keystores = new UkoRepository(store, paths.keystore, 'keystore');
     this.templates = new UkoRepository(store, paths.template, 'key_template');
     this.keys = new UkoRepository(store, paths.managedKey, 'managed_key');
     this.orchestrator = new Orchestrator({ unit, keys: this.keys, keystores: this.keystores, now: this.now });
+    outbox?.register(KEYSTORE_TOPIC, (entry: OutboxEntry<KeystoreMessage>) => this.deliver(entry));
+  }
+
+  /**
+   * Brings one keystore in line with one managed key, for the outbox: a keystore that cannot be
+   * reached fails the delivery, so the outbox retries it with backoff until the keystore answers
+   * (a destroy that failed while it was down completes once it returns); a refusal is recorded
+   * as out_of_sync and not retried.
+   */
+  private async deliver(entry: OutboxEntry<KeystoreMessage>): Promise<{ done: true }> {
+    const result = await this.orchestrator.syncKeystore(entry.body.managedKeyId, entry.destination);
+    if (result?.syncFlagDetail === 'connection_error') throw new Error(result.error ?? 'the keystore cannot be reached');
+    return { done: true };
+  }
+
+  /** Writes, with a change of the key, the outbox messages that carry it to each of its keystores. */
+  private async queue(tx: Transaction, key: ManagedKeyRecord): Promise<ManagedKeyRecord> {
+    const next = { ...key, syncSeq: key.syncSeq + 1 };
+    if (this.outbox) {
+      for (const instance of next.instances) {
+        const body: KeystoreMessage = { managedKeyId: key.id };
+        await enqueue(tx, { topic: KEYSTORE_TOPIC, destination: instance.keystoreId, body, coalesce: key.id });
+      }
+    }
+    return next;
+  }
+
+  /**
+   * The change's own sync, answered to the caller; the outbox messages written with the change
+   * are the durable copy of it, delivered after it (finding the keystores in line) or after a
+   * crash or an unreachable keystore.
+   */
+  private syncNow(id: string): Promise<ManagedKeyRecord> {
+    this.outbox?.kick();
+    return this.orchestrator.sync(id);
+  }
+
+  /** The background verifier: verifies every key with a keystore status older than the interval; returns how many. */
+  async verifyDue(): Promise<number> {
+    const due = new Date(this.clock() - this.verifyIntervalMs).toISOString();
+    let verified = 0;
+    for (const key of await this.keys.list()) {
+      if (!key.instances.some((instance) => (instance.checkedAt ?? '') < due)) continue;
+      await this.orchestrator.verify(key.id);
+      verified += 1;
+    }
+    return verified;
   }
 
   /** What a master key rotation re-wraps: keystore secrets and managed key material. */
@@ -337,6 +403,7 @@ export class Uko {
       deactivateOnRotation: template.key.deactivateOnRotation,
       materials: [await newMaterial(this.unit, stamp.id, 1, Number(template.key.size), stamp.createdAt)],
       instances: [],
+      syncSeq: 0,
     };
     await this.keys.create(key);
     return template.key.state === 'active' ? this.activate(key.id, undefined, caller, true) : key;
@@ -373,14 +440,19 @@ export class Uko {
     await this.keys.update(
       id,
       skipIfMatch ? null : ifMatch,
-      (key) => {
+      (key, tx) => {
         if (key.state !== 'pre_activation') throw wrongState(key, 'activated', 'pre_activation');
         const template = templates.find((t) => t.id === key.templateId);
-        return { ...key, state: 'active', activationDate: key.activationDate ?? this.now().slice(0, 10), instances: instancesFor(key, template, keystores) };
+        return this.queue(tx, {
+          ...key,
+          state: 'active',
+          activationDate: key.activationDate ?? this.now().slice(0, 10),
+          instances: instancesFor(key, template, keystores),
+        });
       },
       this.by(caller),
     );
-    return this.orchestrator.sync(id);
+    return this.syncNow(id);
   }
 
   deactivate(id: string, ifMatch: string | undefined, caller: Caller): Promise<ManagedKeyRecord> {
@@ -395,13 +467,13 @@ export class Uko {
     await this.keys.update(
       id,
       ifMatch,
-      (key) => {
+      (key, tx) => {
         if (!from.includes(key.state)) throw wrongState(key, to, from.join(' or '));
-        return { ...key, state: to };
+        return this.queue(tx, { ...key, state: to });
       },
       this.by(caller),
     );
-    return this.orchestrator.sync(id);
+    return this.syncNow(id);
   }
 
   /**
@@ -415,20 +487,20 @@ export class Uko {
     await this.keys.update(
       id,
       ifMatch,
-      (key) => {
+      (key, tx) => {
         if (key.state !== 'active') throw wrongState(key, 'rotated', 'active');
         if (key.materials.length !== material.version - 1)
           throw new UkoError('conflict', 'concurrent_rotation', 'The managed key was rotated at the same time; try again');
-        return {
+        return this.queue(tx, {
           ...key,
           materials: [...key.materials, material],
           rotatedAt: at,
           instances: key.instances.map(({ keyIdInKeystore: _old, ...instance }) => ({ ...instance, status: 'not_present' as const })),
-        };
+        });
       },
       this.by(caller),
     );
-    return this.orchestrator.sync(id);
+    return this.syncNow(id);
   }
 
   /** Takes the template's current keystore groups: copies go to keystores that joined them, and leave the managed key for those that left. */
@@ -438,17 +510,17 @@ export class Uko {
     await this.keys.update(
       id,
       ifMatch,
-      (key) => {
+      (key, tx) => {
         const template = templates.find((t) => t.id === key.templateId);
-        return {
+        return this.queue(tx, {
           ...key,
           deactivateOnRotation: template?.key.deactivateOnRotation ?? key.deactivateOnRotation,
           instances: key.state === 'pre_activation' ? [] : instancesFor(key, template, keystores),
-        };
+        });
       },
       this.by(caller),
     );
-    return this.orchestrator.sync(id);
+    return this.syncNow(id);
   }
 
   /** Verify sync: asks every keystore of the key what it holds now, and records the flags. */
@@ -458,8 +530,8 @@ export class Uko {
 
   /** Sync: makes every keystore of the key hold what the managed key's state says. */
   async sync(id: string, ifMatch: string | undefined): Promise<ManagedKeyRecord> {
-    checkIfMatch(await this.keys.get(id), ifMatch);
-    return this.orchestrator.sync(id);
+    await this.keys.update(id, ifMatch, (key, tx) => this.queue(tx, key));
+    return this.syncNow(id);
   }
 }
 
