@@ -22,6 +22,8 @@ export interface OrchestratorDeps {
  */
 export class Orchestrator {
   private readonly busy = new Map<string, Promise<unknown>>();
+  /** One adapter per keystore and revision of its connection, so its client and connections are reused. */
+  private readonly adapters = new Map<string, { revision: number; adapter: Promise<KeystoreAdapter> }>();
 
   constructor(private readonly deps: OrchestratorDeps) {}
 
@@ -90,7 +92,7 @@ export class Orchestrator {
     let keyId = instance.keyIdInKeystore;
     let observed: ObservedKey | undefined;
     try {
-      const adapter = await adapterOf(this.deps.unit, keystore);
+      const adapter = await this.adapterFor(keystore);
       observed = keyId === undefined ? 'absent' : await adapter.describe(keyId);
       const steps = apply ? stepsTo(expectedIn(key.state), observed) : [];
       for (const step of steps) keyId = await this.perform(step, adapter, key, keyId);
@@ -115,6 +117,15 @@ export class Orchestrator {
         checkedAt,
       };
     }
+  }
+
+  private adapterFor(keystore: KeystoreRecord): Promise<KeystoreAdapter> {
+    const cached = this.adapters.get(keystore.id);
+    if (cached?.revision === keystore.revision) return cached.adapter;
+    const adapter = adapterOf(this.deps.unit, keystore);
+    this.adapters.set(keystore.id, { revision: keystore.revision, adapter });
+    adapter.catch(() => this.adapters.delete(keystore.id));
+    return adapter;
   }
 
   private async perform(
