@@ -8,7 +8,7 @@ const layers = [
   ['errors', 'logging', 'crypto', 'store'],
   ['cryptounits', 'outbox', 'audit'],
   ['kms'],
-  ['config', 'regions', 'iam', 'keyprotect'],
+  ['config', 'regions', 'iam', 'keyprotect', 'uko'],
   ['server'],
   ['runtime'],
   ['cli'],

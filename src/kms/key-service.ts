@@ -37,6 +37,8 @@ export class KeyService {
   readonly authorizeIdentity: (caller: Caller, action: string) => Promise<void>;
   /** Throws AccessDeniedException unless the caller's identity policies allow `sts:<action>`. */
   readonly authorizeSts: (caller: Caller, action: string) => Promise<void>;
+  /** Throws AccessDeniedException unless the caller's identity policies allow `uko:<action>`. */
+  readonly authorizeUko: (caller: Caller, action: string) => Promise<void>;
   private readonly deps: OperationDeps;
   /** The multi-Region operations only when a multi-Region module added them. */
   private readonly operations: Partial<Operations>;
@@ -51,6 +53,7 @@ export class KeyService {
     this.authorizeAssumeRole = access.authorizeAssumeRole;
     this.authorizeSts = access.authorizeSts;
     this.authorizeIdentity = access.authorizeIdentity;
+    this.authorizeUko = access.authorizeUko;
     this.deps = {
       ctx: this.ctx,
       keys,

@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { ConfigError, type RegionConfig } from '../config/index.ts';
 
-/** The dev administrator's identity policy, like AWS's AdministratorAccess limited to KMS, STS and the crypto unit management API. */
+/** The dev administrator's identity policy, like AWS's AdministratorAccess limited to KMS, STS, the crypto unit management API and UKO. */
 const ADMINISTRATOR_POLICY = {
   Version: '2012-10-17',
-  Statement: [{ Sid: 'Administrator', Effect: 'Allow', Action: ['kms:*', 'sts:*', 'concord:*'], Resource: '*' }],
+  Statement: [{ Sid: 'Administrator', Effect: 'Allow', Action: ['kms:*', 'sts:*', 'concord:*', 'uko:*'], Resource: '*' }],
 };
 
 /** A user with an access key, or a role (trustPolicy, no access key) sessions of which AssumeRole gives. */

@@ -23,6 +23,7 @@ import { standardKeyRecords } from '../keyprotect/index.ts';
 import { wrappedKeyRecords } from '../kms/index.ts';
 import { sessionRecords } from '../server/index.ts';
 import type { Store } from '../store/index.ts';
+import { Uko } from '../uko/index.ts';
 
 export interface RegionCryptoUnits {
   /** What the key service wraps and unwraps with. */
@@ -54,7 +55,10 @@ export async function openRegionCryptoUnits(config: Readonly<RegionConfig>, stor
   log.info({ units: units.map((u) => ({ id: u.id, role: u.role, mode: u.info().mode, current: u.register('current').pattern })) }, 'crypto units open');
   return {
     unit: region,
-    mgmt: { units: region, rewrapper: new Rewrapper(store, region, [...wrappedKeyRecords, sessionRecords, iamSecretRecords, standardKeyRecords]) },
+    mgmt: {
+      units: region,
+      rewrapper: new Rewrapper(store, region, [...wrappedKeyRecords, sessionRecords, iamSecretRecords, standardKeyRecords, ...Uko.wrappedRecords]),
+    },
     close: () => region.close(),
   };
 }

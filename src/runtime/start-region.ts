@@ -8,6 +8,7 @@ import { MultiRegionKeys, REPLICATION_JOB, RegionIdentity, ReplicationBacklog } 
 import { Outbox, OUTBOX_JOB } from '../outbox/index.ts';
 import { buildRegionServer, SessionStore } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
+import { Uko } from '../uko/index.ts';
 import { openRegionCryptoUnits } from './region-crypto-units.ts';
 
 /** AWS's default MaxSessionDuration of a role, in seconds. */
@@ -68,6 +69,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
   await service.upgradeStoredData();
   await multiRegion?.upgradeStoredData();
   const sessions = new SessionStore(store, unit);
+  const uko = new Uko({ store, unit, outbox });
   const iam = new IamTokens({ store, unit, region: config.region, account: config.account });
   for (const key of config.apiKeys ?? []) await iam.apiKeys.ensure({ principal: key.principal, name: key.name }, key.apikey, 'configuration');
   const backlog = multiRegion && new ReplicationBacklog(store);
@@ -86,6 +88,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     },
     iam,
     keyProtect,
+    uko: { uko, authenticate: (authorization) => iam.authenticate(authorization), authorize: service.authorizeUko },
     replicationBacklog: backlog && (() => backlog.read()),
     metrics: metricsAccess(config),
     audit,
@@ -105,6 +108,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     { name: OUTBOX_JOB, run: () => outbox.run() },
     { name: 'expired session cleanup', run: () => sessions.sweep() },
     { name: 'audit retention', run: () => audit.purge() },
+    { name: 'uko verifier', run: () => uko.verifyDue() },
     ...(multiRegion ? [{ name: REPLICATION_JOB, run: () => multiRegion.runBackground() }] : []),
   ];
   let background = Promise.resolve();

@@ -18,6 +18,7 @@ import { peerSurface } from './peer/peer-surface.ts';
 import { acceptRawBodies } from './raw-body.ts';
 import { requestLoggerFactory } from './request-logger.ts';
 import { stsSurface, type SessionStore, type StsRole } from './sts/index.ts';
+import { ukoSurface, type UkoSurfaceOptions } from './uko/index.ts';
 
 export interface RegionServerOptions {
   service: KeyService;
@@ -41,6 +42,8 @@ export interface RegionServerOptions {
   metrics?: MetricsAccess;
   /** The region's audit trail: every request of every surface is recorded in it. */
   audit?: AuditTrail;
+  /** The Unified Key Orchestrator API (/api/v4), with how its bearer tokens are authenticated. */
+  uko?: UkoSurfaceOptions;
 }
 
 declare module 'fastify' {
@@ -68,7 +71,7 @@ const ROOT_BODY_LIMIT = 1024 * 1024;
  * encapsulated plugin with its own authentication, body limit, validation and error format.
  */
 export function buildRegionServer(options: RegionServerOptions): FastifyInstance {
-  const { service, accessKeys, logger, mgmt, peerApi, sts, iam, keyProtect, peers = {}, metrics: metricsAccess = {} } = options;
+  const { service, accessKeys, logger, mgmt, peerApi, sts, iam, keyProtect, uko, peers = {}, metrics: metricsAccess = {} } = options;
   // Typed as Fastify's logger so the instance is a plain FastifyInstance, not one generic over pino's Logger.
   const loggerInstance: FastifyBaseLogger = logger;
   const app = Fastify({
@@ -159,5 +162,6 @@ export function buildRegionServer(options: RegionServerOptions): FastifyInstance
   if (iam) void app.register(iamTokenSurface, { tokens: iam, region: service.ctx.region, accessKeys, sessions, authorize: service.authorizeManagement });
   if (iam && keyProtect) void app.register(keyProtectSurface, { kp: keyProtect, tokens: iam, region: service.ctx.region, accessKeys, sessions });
   if (peerApi) void app.register(peerSurface, { prefix: '/peer/v1', api: peerApi });
+  if (uko) void app.register(ukoSurface, { prefix: '/api/v4', ...uko });
   return app;
 }

@@ -78,6 +78,9 @@ export class AccessControl {
     }
   };
 
+  /** For the Unified Key Orchestrator API (/api/v4): identity policies must allow `uko:<action>`. */
+  readonly authorizeUko = (caller: Caller, action: string): Promise<void> => this.identityAllows(caller, `uko:${action}`);
+
   /** For STS actions other than AssumeRole (GetAccessKeyInfo): identity policies must allow `sts:<action>`. */
   readonly authorizeSts = (caller: Caller, action: string): Promise<void> => this.identityAllows(caller, `sts:${action}`);
 

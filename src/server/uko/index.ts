@@ -1,0 +1,1 @@
+export { ukoSurface, type UkoSurfaceOptions } from './uko-surface.ts';

@@ -1,0 +1,94 @@
+import type { CryptoUnit } from '../cryptounits/index.ts';
+import { AwsKmsAdapter } from './aws-kms-adapter.ts';
+import { stringField, type Body } from './fields.ts';
+import type { KeystoreAdapter } from './keystore-adapter.ts';
+import type { KeystoreRecord, KeystoreType } from './records.ts';
+import { UkoError } from './uko-error.ts';
+
+/** A keystore type Concord orchestrates into: its connection fields, which of them are secret, and its adapter. */
+interface KeystoreKind {
+  fields: { name: string; required: boolean; secret?: boolean; max?: number }[];
+  location: (connection: Record<string, string>) => string;
+  adapter: (connection: Record<string, string>) => KeystoreAdapter;
+}
+
+const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+
+const KINDS: Partial<Record<KeystoreType, KeystoreKind>> = {
+  aws_kms: {
+    fields: [
+      { name: 'aws_region', required: true },
+      { name: 'aws_access_key_id', required: true, max: 128 },
+      { name: 'aws_secret_access_key', required: true, secret: true, max: 128 },
+      { name: 'aws_endpoint', required: false, max: 2048 },
+    ],
+    location: (connection) => connection.aws_region!,
+    adapter: (connection) =>
+      new AwsKmsAdapter({
+        aws_region: connection.aws_region!,
+        aws_access_key_id: connection.aws_access_key_id!,
+        aws_secret_access_key: connection.aws_secret_access_key!,
+        aws_endpoint: connection.aws_endpoint,
+      }),
+  },
+};
+
+export function keystoreKind(type: KeystoreType): KeystoreKind {
+  const kind = KINDS[type];
+  if (!kind)
+    throw new UkoError('unsupported', 'keystore_type_not_supported', `Keystores of type ${type} are not supported by this orchestrator`, {
+      type: 'field',
+      name: 'type',
+    });
+  return kind;
+}
+
+const secretAad = (keystoreId: string, field: string) => Buffer.from(`uko-keystore:${keystoreId}:${field}`);
+
+/**
+ * Reads a keystore type's connection fields from a creation or update request: the plain ones
+ * as they are, the secret ones wrapped under the region's master key, bound to keystore and field.
+ * On update, fields not given keep their stored values.
+ */
+export async function readConnection(
+  unit: CryptoUnit,
+  keystoreId: string,
+  type: KeystoreType,
+  body: Body,
+  stored?: Pick<KeystoreRecord, 'connection' | 'secrets'>,
+): Promise<Pick<KeystoreRecord, 'connection' | 'secrets' | 'location'>> {
+  const kind = keystoreKind(type);
+  const connection = { ...stored?.connection };
+  const secrets = { ...stored?.secrets };
+  for (const field of kind.fields) {
+    const value = stringField(body, field.name, { required: field.required && !stored, max: field.max ?? 64 });
+    if (value === undefined) continue;
+    if (field.name === 'aws_region' && !AWS_REGION.test(value))
+      throw new UkoError('invalid', 'invalid_field', 'The aws_region field is not an AWS region name', { type: 'field', name: field.name });
+    if (field.name === 'aws_endpoint' && !/^https?:\/\/[^\s]+$/.test(value)) {
+      throw new UkoError('invalid', 'invalid_field', 'The aws_endpoint field must be an http or https URL', { type: 'field', name: field.name });
+    }
+    if (field.secret) secrets[field.name] = (await unit.wrap(Buffer.from(value), secretAad(keystoreId, field.name))).toString('base64');
+    else connection[field.name] = value;
+  }
+  return { connection, secrets, location: kind.location(connection) };
+}
+
+/** The adapter of a stored keystore, its secrets unwrapped for this use only. */
+export async function adapterOf(unit: CryptoUnit, keystore: KeystoreRecord): Promise<KeystoreAdapter> {
+  const connection = { ...keystore.connection };
+  for (const [field, wrapped] of Object.entries(keystore.secrets)) {
+    connection[field] = (await unit.unwrap(Buffer.from(wrapped, 'base64'), secretAad(keystore.id, field))).toString();
+  }
+  return keystoreKind(keystore.type).adapter(connection);
+}
+
+/** For a master key rotation: a keystore's secrets re-wrapped as they were bound. */
+export async function rewrapKeystoreSecrets(value: string, reseal: (wrapped: Buffer, aad: Buffer) => Promise<Buffer>): Promise<string> {
+  const keystore = JSON.parse(value) as KeystoreRecord;
+  const secrets: Record<string, string> = {};
+  for (const [field, wrapped] of Object.entries(keystore.secrets)) {
+    secrets[field] = (await reseal(Buffer.from(wrapped, 'base64'), secretAad(keystore.id, field))).toString('base64');
+  }
+  return JSON.stringify({ ...keystore, secrets });
+}

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { eventually } from '../e2e/eventually.ts';
+import { startDev, type DevDeployment } from '../e2e/harness.ts';
+import { UkoClient } from '../e2e/uko-client.ts';
+
+const REGION = 'us-east-1';
+const CANARY = 'KEYSTORE-SECRET-CANARY-must-never-be-shown-or-stored-plain';
+
+describe("a UKO keystore's secret access key", () => {
+  let dev: DevDeployment;
+  let uko: UkoClient;
+  /** Every answer the API gave in this test, as text. */
+  const answers: string[] = [];
+  let keystorePath: string;
+
+  const call = async (method: string, path: string, options: { body?: unknown; ifMatch?: string | null } = {}) => {
+    const answer = await uko.call(method, path, options);
+    answers.push(JSON.stringify(answer.json));
+    return answer;
+  };
+
+  before(async () => {
+    dev = await startDev({ regions: [REGION] });
+    uko = new UkoClient(dev.endpoint(REGION), /API key \(IBM SDKs[^)]*\): (\S+)/.exec(dev.banner())![1]!);
+    const vault = (await call('POST', '/vaults', { body: { name: 'leaks' } })).json.id;
+    const keystore = {
+      type: 'aws_kms',
+      vault: { id: vault },
+      name: 'refuses-the-canary',
+      groups: ['g'],
+      aws_region: REGION,
+      aws_access_key_id: 'AKIAUNKNOWNTOTHETARGET',
+      aws_secret_access_key: CANARY,
+      aws_endpoint: dev.endpoint(REGION),
+    };
+    assert.equal((await call('POST', '/keystores?dry_run=true', { body: keystore })).status, 400);
+    const created = await call('POST', '/keystores', { body: keystore });
+    assert.equal(created.status, 201);
+    keystorePath = `/keystores/${created.json.id}`;
+    await call('POST', '/templates', {
+      body: { vault: { id: vault }, name: 'T', key: { algorithm: 'aes', size: '256' }, keystores: [{ group: 'g', type: 'aws_kms' }] },
+    });
+    const key = await call('POST', '/managed_keys', { body: { vault: { id: vault }, template_name: 'T' } });
+    const activated = await call('POST', `/managed_keys/${key.json.id}/activate`, { ifMatch: key.etag });
+    assert.equal(activated.json.status_in_keystores[0]?.keystore_sync_flag, 'error');
+  });
+  after(async () => {
+    await dev.stop();
+  });
+
+  it('is not read back through get, list, update, status or the errors of a keystore refusing it', async () => {
+    await call('GET', keystorePath);
+    await call('GET', '/keystores');
+    const read = await call('GET', keystorePath);
+    await call('PATCH', keystorePath, { body: { description: 'still secret' }, ifMatch: read.etag });
+    assert.equal((await call('GET', `${keystorePath}/status`)).json.health_status, 'not_responding');
+    await call('GET', '/managed_keys');
+    for (const answer of answers) assert.ok(!answer.includes(CANARY), answer);
+  });
+
+  it('does not sit in the store in plaintext', () => {
+    const dir = join(dev.dataDir, REGION);
+    const files = readdirSync(dir).filter((name) => name.startsWith('keys.db'));
+    assert.ok(files.length > 0);
+    for (const file of files) assert.ok(!readFileSync(join(dir, file)).includes(CANARY), file);
+  });
+
+  it('does not reach the log', async () => {
+    await call('GET', '/vaults?name=last-request');
+    await eventually(() => {
+      assert.match(dev.output(), /"operation":"uko:ListVaults"/);
+    });
+    assert.ok(!dev.output().includes(CANARY));
+  });
+});
