@@ -4,6 +4,7 @@ import { ConfigError, loadRegionConfig } from '../config/index.ts';
 import { createLogger, endLog } from '../logging/index.ts';
 import { RegionIdentity } from '../regions/index.ts';
 import { devRegionConfigs, startRegion, type DevOptions, type RunningRegion } from '../runtime/index.ts';
+import { devBanner } from './dev-banner.ts';
 import { tkeCommand } from './tke/tke-command.ts';
 
 const program = new Command('concord').description('Concord: keys in concord across regions, speaking the AWS KMS API');
@@ -34,19 +35,7 @@ program
     const logger = createLogger({ level: options.logLevel });
     const regions: RunningRegion[] = [];
     for (const config of configs) regions.push(await startRegion(config, logger));
-    process.stderr.write(
-      [
-        'Concord dev deployment is running.',
-        ...regions.map((r) => `  ${r.region}: ${r.url}`),
-        `  access key id:     ${credentials.accessKeyId}`,
-        `  secret access key: ${credentials.secretAccessKey}`,
-        `  crypto unit administrator: signature key 'dev-admin' in the concord tke workspace ${workspace}`,
-        `  its password:      ${credentials.sigkeyPassword}`,
-        `Try: AWS_ACCESS_KEY_ID=${credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=<secret> aws kms create-key --region ${regions[0]!.region} --endpoint-url ${regions[0]!.url}`,
-        `     CONCORD_TKE_WORKSPACE=${workspace} CONCORD_TKE_PASSWORD=<password> AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... concord tke cryptounit-list --endpoint ${regions[0]!.url}`,
-        '',
-      ].join('\n'),
-    );
+    process.stderr.write(devBanner({ regions, credentials, workspace }));
     stopOnSignal(regions, logger);
   });
 

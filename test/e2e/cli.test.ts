@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { ACCESS_KEY_ID, BIN, freePorts, SECRET_ACCESS_KEY, startDev, type DevDeployment } from './harness.ts';
+import { eventually } from './eventually.ts';
 import { tkeOk } from './tke-harness.ts';
 
 const run = promisify(execFile);
@@ -89,6 +90,31 @@ describe('the AWS CLI against concord dev', () => {
 
     const listed = JSON.parse(await aws('list-keys')) as { Keys: { KeyId: string }[] };
     assert.ok(listed.Keys.some((k) => k.KeyId === created.KeyMetadata.KeyId));
+  });
+
+  it('prints a shell block that, pasted as it is, points the AWS CLI at the deployment', async () => {
+    const exported = dev
+      .banner()
+      .split('\n')
+      .find((line) => line.startsWith('export AWS_ACCESS_KEY_ID='));
+    assert.ok(exported, dev.banner());
+    const { stdout } = await run('sh', ['-c', `${exported}\naws kms list-keys --output json`], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: dir,
+        AWS_CONFIG_FILE: join(dir, 'no-config'),
+        AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-credentials'),
+        AWS_PAGER: '',
+      },
+    });
+    assert.ok(Array.isArray((JSON.parse(stdout) as { Keys: unknown }).Keys));
+    assert.match(dev.banner(), /provider "aws" \{\n {2}region = "us-east-1"\n {2}endpoints \{\n {4}kms = "http:\/\/127\.0\.0\.1:\d+"\n {4}sts = /);
+  });
+
+  it('logs JSON lines when standard output is not a terminal', () => {
+    const lines = dev.output().trim().split('\n');
+    assert.ok(lines.length > 0);
+    for (const line of lines) assert.equal(typeof (JSON.parse(line) as { msg: unknown }).msg, 'string');
   });
 
   it('shows the AWS error name when the CLI is refused', async () => {
@@ -221,5 +247,34 @@ describe('concord server --config', () => {
     const broken = await concord(['server', '--config', writeConfig('broken.yaml', 'region: [unclosed\n')]);
     assert.notEqual(broken.code, 0);
     assert.match(broken.stderr, /YAML/);
+  });
+});
+
+describe('concord dev on a terminal', () => {
+  it('logs human-readable lines, not JSON, when standard output is a terminal', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'concord-tty-'));
+    const port = await freePorts(1);
+    // script(1) gives the command a pseudo-terminal and copies what it writes to our pipe.
+    const command = [process.execPath, BIN, 'dev', '--regions', 'us-east-1', '--port', String(port), '--data', join(dir, 'data')].join(' ');
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<void>((resolve) =>
+      child.once('exit', () => {
+        resolve();
+      }),
+    );
+    try {
+      await eventually(() => {
+        assert.match(output, /Concord dev deployment is running/);
+      });
+      await eventually(() => {
+        assert.match(output, /INFO.*crypto units open/);
+      });
+      assert.doesNotMatch(output, /\{"level":/);
+    } finally {
+      process.kill(-child.pid!, 'SIGTERM');
+    }
+    await exited;
   });
 });
