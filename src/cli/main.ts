@@ -1,13 +1,19 @@
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Logger } from 'pino';
-import { ConfigError, loadRegionConfig } from '../config/index.ts';
+import { ConfigError, loadRegionConfig, regionNameProblem } from '../config/index.ts';
 import { createLogger, endLog } from '../logging/index.ts';
 import { RegionIdentity } from '../regions/index.ts';
-import { devRegionConfigs, startRegion, type DevOptions, type RunningRegion } from '../runtime/index.ts';
+import { devRegionConfigs, startRegion, StartupError, type DevOptions, type RunningRegion } from '../runtime/index.ts';
 import { devBanner } from './dev-banner.ts';
 import { tkeCommand } from './tke/tke-command.ts';
 
-const program = new Command('concord').description('Concord: keys in concord across regions, speaking the AWS KMS API');
+/** The version of the package: src/cli and dist/cli are both two levels below package.json. */
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const program = new Command('concord')
+  .description('Concord: keys in concord across regions, speaking the AWS KMS API')
+  .version(version, '-V, --version', 'print the version of concord');
 
 const integer = (value: string): number => {
   const n = Number(value);
@@ -31,13 +37,47 @@ program
     'YAML list of further principals: users (arn, accessKeyId, secretAccessKey, identityPolicies) and roles (arn, trustPolicy, identityPolicies, maxSessionDuration)',
   )
   .action(async (options: Omit<DevOptions, 'regions'> & { regions: string }) => {
-    const { configs, credentials, workspace } = devRegionConfigs({ ...options, regions: options.regions.split(',').map((r) => r.trim()) });
+    const { configs, credentials, workspace } = devConfigs({ ...options, regions: options.regions.split(',').map((r) => r.trim()) });
     const logger = createLogger({ level: options.logLevel });
     const regions: RunningRegion[] = [];
     for (const config of configs) regions.push(await startRegion(config, logger));
     process.stderr.write(devBanner({ regions, credentials, workspace }));
     stopOnSignal(regions, logger);
   });
+
+/** Options of `concord dev` that become fields of each region's configuration, so its errors name the option. */
+const DEV_FLAGS: Record<string, string> = {
+  region: '--regions',
+  account: '--account',
+  'listen.host': '--host',
+  'listen.port': '--port',
+  logLevel: '--log-level',
+  'accessKeys.0.accessKeyId': '--access-key-id',
+  'accessKeys.0.secretAccessKey': '--secret-access-key',
+};
+
+/**
+ * The dev deployment's configurations, refused naming the command-line option at fault; the
+ * principals file's entries follow the administrator's, so principals.N is its Nth entry.
+ */
+function devConfigs(options: DevOptions): ReturnType<typeof devRegionConfigs> {
+  const unknown = options.regions.find((region) => regionNameProblem(region) !== undefined);
+  if (unknown !== undefined)
+    throw new ConfigError(`invalid option: --regions must be a comma-separated list of region names such as us-east-1,us-west-2 (it holds '${unknown}')`);
+  try {
+    return devRegionConfigs(options);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw error.renamed((field) => {
+      const flag = DEV_FLAGS[field];
+      if (flag) return flag;
+      // The administrator (the first principal and access key) is named by --account.
+      if (field.startsWith('principals.0.') || field === 'accessKeys.0.principal') return '--account';
+      const entry = /^principals\.(\d+)(.*)$/.exec(field);
+      return entry ? `--principals-file entry ${entry[1]!}${entry[2]!}` : field.startsWith('accessKeys.') ? `--principals-file ${field}` : undefined;
+    });
+  }
+}
 
 program
   .command('identity')
@@ -89,7 +129,12 @@ function stopOnSignal(regions: RunningRegion[], logger: Logger): void {
 
 program.addCommand(tkeCommand());
 
+/**
+ * A configuration Concord cannot run with (exit code 2) or a start its operator must fix (1) is
+ * one line; anything else is a fault of Concord's, whose stack trace helps whoever reports it.
+ */
 program.parseAsync().catch((error: unknown) => {
-  process.stderr.write(`concord: ${error instanceof ConfigError ? error.message : String((error as Error | undefined)?.stack ?? error)}\n`);
+  const told = error instanceof ConfigError || error instanceof StartupError;
+  process.stderr.write(`concord: ${told ? error.message : String((error as Error | undefined)?.stack ?? error)}\n`);
   process.exit(error instanceof ConfigError ? 2 : 1);
 });

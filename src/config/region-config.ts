@@ -104,7 +104,7 @@ const schema = {
   required: ['region', 'account', 'store', 'cryptoUnits', 'accessKeys'],
   properties: {
     region: { type: 'string', ...REGION_NAME },
-    account: { type: 'string', pattern: '^\\d{12}$', description: 'an AWS account ID of 12 digits, quoted in YAML ("111122223333")' },
+    account: { type: 'string', pattern: '^\\d{12}$', description: 'an AWS account ID of 12 digits, such as "111122223333"' },
     listen: {
       type: 'object',
       additionalProperties: false,
@@ -284,6 +284,12 @@ const schema = {
 } as const;
 
 const validate = new Ajv({ useDefaults: true, allErrors: true, discriminator: true, verbose: true }).compile(schema);
+const validateRegionName = new Ajv().compile({ type: 'string', ...REGION_NAME });
+
+/** What is wrong with a region name, in words, or undefined when it is one. */
+export function regionNameProblem(name: string): string | undefined {
+  return validateRegionName(name) ? undefined : `must be ${REGION_NAME.description}`;
+}
 
 /**
  * A configuration Concord cannot run with. With `problems`, the message lists each field and what
@@ -302,9 +308,14 @@ export class ConfigError extends Error {
     return new ConfigError(`invalid configuration: ${problems.map(({ field, text }) => `${field || 'the configuration'} ${text}`).join('; ')}`, problems);
   }
 
-  /** The same problems, each field the renaming knows given its new name (kept otherwise). */
+  /**
+   * The same problems, each field the renaming knows given its new name (kept otherwise); of
+   * several problems renamed to one name (fields derived from one option), the first is told.
+   */
   renamed(rename: (field: string) => string | undefined): ConfigError {
-    return this.problems.length === 0 ? this : ConfigError.of(this.problems.map((p) => ({ ...p, field: rename(p.field) ?? p.field })));
+    if (this.problems.length === 0) return this;
+    const renamed = this.problems.map((p) => ({ ...p, field: rename(p.field) ?? p.field }));
+    return ConfigError.of(renamed.filter((p, i) => renamed.findIndex((q) => q.field === p.field) === i));
   }
 }
 

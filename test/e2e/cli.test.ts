@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,9 +13,9 @@ import { tkeOk } from './tke-harness.ts';
 const run = promisify(execFile);
 
 /** Runs `concord <args>` to its end, for commands expected to stop by themselves. */
-function concord(args: string[]): Promise<{ code: number | null; stderr: string }> {
+function concord(args: string[], env = process.env): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => {
@@ -238,6 +238,107 @@ describe('concord server --config', () => {
     const second = await concord(['server', '--config', unknown]);
     assert.notEqual(second.code, 0);
     assert.match(second.stderr, /colour/);
+  });
+
+  it('prints its version', async () => {
+    const { stdout } = await run(process.execPath, [BIN, '--version']);
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    assert.equal(stdout.trim(), version);
+  });
+
+  it('warns at start when the region has no usable master key, naming the concord tke commands that give it one', async () => {
+    const port = await freePorts(1);
+    const config = (name: string, db: string) =>
+      writeConfig(
+        name,
+        [
+          'region: eu-central-1',
+          `account: "${account}"`,
+          `listen: { host: 127.0.0.1, port: ${port} }`,
+          `store: { kind: sqlite, path: ${join(dir, db, 'keys.db')} }`,
+          `cryptoUnits: { units: [{ id: op-1, role: operational, kind: software, dir: ${join(dir, db, 'op-1')} }, { id: rec-1, role: recovery, kind: software, dir: ${join(dir, db, 'rec-1')} }] }`,
+          `accessKeys: [{ accessKeyId: ${credentials.accessKeyId}, secretAccessKey: ${credentials.secretAccessKey}, principal: "arn:aws:iam::${account}:root" }]`,
+          '',
+        ].join('\n'),
+      );
+    const path = config('no-master-key.yaml', 'no-master-key');
+    const child = spawn(process.execPath, [BIN, 'server', '--config', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    const exited = new Promise<void>((resolve) =>
+      child.once('exit', () => {
+        resolve();
+      }),
+    );
+    try {
+      await eventually(() => {
+        const warning = log
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as { level: number; msg: string })
+          .find((entry) => entry.msg.startsWith('no usable master key'));
+        assert.ok(warning, log);
+        assert.equal(warning.level, 40);
+        assert.match(warning.msg, new RegExp(`concord tke cryptounit-add --endpoint http://127\\.0\\.0\\.1:${port} --all`));
+        assert.match(warning.msg, /concord tke auto-init/);
+      });
+
+      // While it runs: a second process on the same database, then on the same port, each refused in one line.
+      const held = await concord(['server', '--config', path]);
+      assert.equal(held.code, 1);
+      assert.equal(held.stderr.trim().split('\n').length, 1, held.stderr);
+      assert.match(held.stderr, /^concord: region eu-central-1 cannot use its SQLite database .*keys\.db: another process holds it/);
+      const taken = await concord(['server', '--config', config('same-port.yaml', 'same-port')]);
+      assert.equal(taken.code, 1);
+      assert.equal(taken.stderr.trim().split('\n').length, 1, taken.stderr);
+      assert.match(taken.stderr, new RegExp(`^concord: region eu-central-1 cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use`));
+    } finally {
+      child.kill('SIGTERM');
+    }
+    await exited;
+  });
+
+  it('refuses a PKCS#11 unit whose token refuses the PIN in one line naming the unit and the token', async () => {
+    const hsm = join(dir, 'softhsm');
+    mkdirSync(join(hsm, 'tokens'), { recursive: true });
+    writeFileSync(join(hsm, 'softhsm2.conf'), `directories.tokendir = ${join(hsm, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
+    const env = { ...process.env, SOFTHSM2_CONF: join(hsm, 'softhsm2.conf') };
+    await run('softhsm2-util', ['--init-token', '--free', '--label', 'concord-cli', '--pin', '1234', '--so-pin', '5678'], { env });
+    const config = writeConfig(
+      'wrong-pin.yaml',
+      [
+        'region: eu-central-1',
+        `account: "${account}"`,
+        `store: { kind: sqlite, path: ${join(dir, 'wrong-pin', 'keys.db')} }`,
+        'cryptoUnits:',
+        '  units:',
+        '    - { id: hsm-op, role: operational, kind: pkcs11, module: /usr/lib/softhsm/libsofthsm2.so, tokenLabel: concord-cli, pin: "9999" }',
+        `    - { id: rec-1, role: recovery, kind: software, dir: ${join(dir, 'wrong-pin', 'rec-1')} }`,
+        `accessKeys: [{ accessKeyId: ${credentials.accessKeyId}, secretAccessKey: ${credentials.secretAccessKey}, principal: "arn:aws:iam::${account}:root" }]`,
+        '',
+      ].join('\n'),
+    );
+    const { code, stderr } = await concord(['server', '--config', config], env);
+    assert.equal(code, 1);
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
+    assert.match(
+      stderr,
+      /^concord: crypto unit hsm-op \(PKCS#11 token 'concord-cli' in \/usr\/lib\/softhsm\/libsofthsm2\.so\) cannot be opened: the token refused the PIN/,
+    );
+    assert.doesNotMatch(stderr, /9999/);
+  });
+
+  it('names the concord dev option at fault, with the allowed values and no stack trace', async () => {
+    const level = await concord(['dev', '--log-level', 'verbose', '--data', join(dir, 'dev-never')]);
+    assert.equal(level.code, 2);
+    assert.equal(
+      level.stderr,
+      "concord: invalid configuration: --log-level must be one of: fatal, error, warn, info, debug, trace, silent (it is 'verbose')\n",
+    );
+    const account = await concord(['dev', '--account', '12', '--data', join(dir, 'dev-never')]);
+    assert.equal(account.stderr, 'concord: invalid configuration: --account must be an AWS account ID of 12 digits, such as "111122223333" (it is \'12\')\n');
+    const regions = await concord(['dev', '--regions', 'us-east-1,useast', '--data', join(dir, 'dev-never')]);
+    assert.match(regions.stderr, /^concord: invalid option: --regions must be a comma-separated list of region names .*\(it holds 'useast'\)\n$/);
   });
 
   it('refuses a config file that does not exist or is not YAML', async () => {
