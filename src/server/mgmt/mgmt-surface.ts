@@ -93,6 +93,7 @@ export const mgmtSurface: FastifyPluginAsync<MgmtSurfaceOptions> = (scope, { api
     if (request.is404) return;
     const accessKey = await verifier.verify({ method: request.method, url: request.url, headers: request.headers, body: rawBody(request) });
     request.accessKeyId = accessKey.accessKeyId;
+    request.principal = accessKey.principal;
     request.caller = callerOf(accessKey);
   });
   /** Authorizes a route's own action before its body is read: a caller not allowed it is refused whatever it sent. */

@@ -78,6 +78,7 @@ export const stsSurface: FastifyPluginAsync<StsSurfaceOptions> = (scope, options
     const body = rawBody(request);
     const accessKey = await verifier.verify({ method: request.method, url: request.url, headers: request.headers, body });
     request.accessKeyId = accessKey.accessKeyId;
+    request.principal = accessKey.principal;
     const params = new URLSearchParams(body.toString('utf8'));
     const action = params.get('Action');
     if (action === null) throw new StsError('MissingAction', 400, 'Missing Action');
