@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { ACCESS_KEY_ID, BIN, freePorts, SECRET_ACCESS_KEY, startDev, type DevDeployment } from './harness.ts';
+import { openSigkey, readSigkey } from '../../src/cryptounits/index.ts';
 import { eventually } from './eventually.ts';
 import { tkeOk } from './tke-harness.ts';
 
@@ -377,5 +378,45 @@ describe('concord dev on a terminal', () => {
       process.kill(-child.pid!, 'SIGTERM');
     }
     await exited;
+  });
+});
+
+describe('concord tke sigkey-add on a terminal', () => {
+  it('asks for the password twice, asks again when the two differ, and seals the key under the one given twice', async () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'concord-tke-tty-'));
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: workspace };
+    const command = [process.execPath, BIN, 'tke', '--workspace', workspace, 'sigkey-add', '--name', 'alice'].join(' ');
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env, detached: true });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code) => {
+        resolve(code);
+      }),
+    );
+    /** Waits for the prompt to appear `count` times in all, then types the answer. */
+    const answer = async (prompt: string, count: number, typed: string): Promise<void> => {
+      await eventually(() => {
+        assert.equal(output.split(prompt).length - 1, count, output);
+      });
+      child.stdin.write(`${typed}\r`);
+    };
+    try {
+      await answer('Password for the new signature key', 1, 'first try');
+      await answer('The same password again', 1, 'first tyr');
+      await eventually(() => {
+        assert.match(output, /The two passwords differ; once more\./);
+      });
+      await answer('Password for the new signature key', 2, 'second try');
+      await answer('The same password again', 2, 'second try');
+      assert.equal(await exited, 0, output);
+    } finally {
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+    }
+    assert.match(output, /Signature key 'alice' created/);
+    assert.doesNotMatch(output, /first try|second try/);
+    const file = readSigkey(join(workspace, 'sigkeys', 'alice.json'));
+    assert.equal(openSigkey(file, 'second try').asymmetricKeyType, 'ec');
+    assert.throws(() => openSigkey(file, 'first try'));
   });
 });
