@@ -1,17 +1,24 @@
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
-import { ConfigError, loadRegionConfig } from '../config/index.ts';
+import { ConfigError, loadRegionConfig, regionNameProblem } from '../config/index.ts';
+import { instanceIdOf } from '../keyprotect/index.ts';
 import { createLogger } from '../logging/index.ts';
 import { RegionIdentity } from '../regions/index.ts';
-import { devRegionConfigs, serveRegions, startRegion, type DevOptions, type ProcessRole, type RunningRegion } from '../runtime/index.ts';
-import { auditCommand } from './audit-command.ts';
-import { instanceIdOf } from '../keyprotect/index.ts';
+import { devRegionConfigs, serveRegions, startRegion, StartupError, type DevOptions, type ProcessRole, type RunningRegion } from '../runtime/index.ts';
 import { apikeyCommand } from './apikey/apikey-command.ts';
+import { auditCommand } from './audit-command.ts';
+import { devBanner } from './dev-banner.ts';
 import { instanceCommand, kpCommand } from './keyprotect/keyprotect-commands.ts';
 import { tkeCommand } from './tke/tke-command.ts';
 
-const program = new Command('concord').description('Concord: keys in concord across regions, speaking the AWS KMS API');
+/** The version of the package: src/cli and dist/cli are both two levels below package.json. */
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const program = new Command('concord')
+  .description('Concord: keys in concord across regions, speaking the AWS KMS API')
+  .version(version, '-V, --version', 'print the version of concord');
 
 const integer = (value: string): number => {
   const n = Number(value);
@@ -43,7 +50,7 @@ program
     'YAML list of further principals: users (arn, accessKeyId, secretAccessKey, identityPolicies) and roles (arn, trustPolicy, identityPolicies, maxSessionDuration)',
   )
   .action(async (options: Omit<DevOptions, 'regions'> & { regions: string; workers: number }) => {
-    const { configs, credentials, workspace } = devRegionConfigs({ ...options, regions: options.regions.split(',').map((r) => r.trim()) });
+    const { configs, credentials, workspace } = devConfigs({ ...options, regions: options.regions.split(',').map((r) => r.trim()) });
     const logger = createLogger({ level: options.logLevel });
     const start = async (role: ProcessRole, log: Logger) => {
       const started: RunningRegion[] = [];
@@ -52,22 +59,43 @@ program
     };
     const regions = await serveRegions({ workers: options.workers, logger, start });
     if (!regions) return;
-    process.stderr.write(
-      [
-        'Concord dev deployment is running.',
-        ...regions.map((r) => `  ${r.region}: ${r.url}`),
-        `  access key id:     ${credentials.accessKeyId}`,
-        `  secret access key: ${credentials.secretAccessKey}`,
-        `  crypto unit administrator: signature key 'dev-admin' in the concord tke workspace ${workspace}`,
-        `  its password:      ${credentials.sigkeyPassword}`,
-        `  API key (IBM SDKs, token at ${regions[0]!.url}/identity/token): ${credentials.apiKey}`,
-        `  Key Protect instances (bluemix-instance): ${regions.map((r) => `${r.region}=${instanceIdOf(options.account, r.region)}`).join(', ')}`,
-        `Try: AWS_ACCESS_KEY_ID=${credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=<secret> aws kms create-key --region ${regions[0]!.region} --endpoint-url ${regions[0]!.url}`,
-        `     CONCORD_TKE_WORKSPACE=${workspace} CONCORD_TKE_PASSWORD=<password> AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... concord tke cryptounit-list --endpoint ${regions[0]!.url}`,
-        '',
-      ].join('\n'),
-    );
+    const instances = regions.map((r) => ({ region: r.region, instance: instanceIdOf(options.account, r.region) }));
+    process.stderr.write(devBanner({ regions, credentials, workspace, instances }));
   });
+
+/** Options of `concord dev` that become fields of each region's configuration, so its errors name the option. */
+const DEV_FLAGS: Record<string, string> = {
+  region: '--regions',
+  account: '--account',
+  'listen.host': '--host',
+  'listen.port': '--port',
+  logLevel: '--log-level',
+  'accessKeys.0.accessKeyId': '--access-key-id',
+  'accessKeys.0.secretAccessKey': '--secret-access-key',
+};
+
+/**
+ * The dev deployment's configurations, refused naming the command-line option at fault; the
+ * principals file's entries follow the administrator's, so principals.N is its Nth entry.
+ */
+function devConfigs(options: DevOptions): ReturnType<typeof devRegionConfigs> {
+  const unknown = options.regions.find((region) => regionNameProblem(region) !== undefined);
+  if (unknown !== undefined)
+    throw new ConfigError(`invalid option: --regions must be a comma-separated list of region names such as us-east-1,us-west-2 (it holds '${unknown}')`);
+  try {
+    return devRegionConfigs(options);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw error.renamed((field) => {
+      const flag = DEV_FLAGS[field];
+      if (flag) return flag;
+      // The administrator (the first principal and access key) is named by --account.
+      if (field.startsWith('principals.0.') || field === 'accessKeys.0.principal') return '--account';
+      const entry = /^principals\.(\d+)(.*)$/.exec(field);
+      return entry ? `--principals-file entry ${entry[1]!}${entry[2]!}` : field.startsWith('accessKeys.') ? `--principals-file ${field}` : undefined;
+    });
+  }
+}
 
 program
   .command('identity')
@@ -98,7 +126,12 @@ program.addCommand(apikeyCommand());
 program.addCommand(instanceCommand());
 program.addCommand(kpCommand());
 
+/**
+ * A configuration Concord cannot run with (exit code 2) or a start its operator must fix (1) is
+ * one line; anything else is a fault of Concord's, whose stack trace helps whoever reports it.
+ */
 program.parseAsync().catch((error: unknown) => {
-  process.stderr.write(`concord: ${error instanceof ConfigError ? error.message : String((error as Error | undefined)?.stack ?? error)}\n`);
+  const told = error instanceof ConfigError || error instanceof StartupError;
+  process.stderr.write(`concord: ${told ? error.message : String((error as Error | undefined)?.stack ?? error)}\n`);
   process.exit(error instanceof ConfigError ? 2 : 1);
 });

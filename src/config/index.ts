@@ -1,5 +1,6 @@
 export {
   checkRegionConfig,
+  regionNameProblem,
   loadRegionConfig,
   ConfigError,
   type RegionConfig,

@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { MAX_ADMIN_NAME, MAX_ADMINS } from '../cryptounits/index.ts';
 import { checkIdentityPolicy, checkTrustPolicy } from '../kms/index.ts';
 import { deepFreeze } from '../util/index.ts';
+import { configProblems, type ConfigProblem } from './config-problems.ts';
 
 /** One region's configuration, as `concord server --config FILE` reads it. */
 export interface RegionConfig {
@@ -89,15 +90,31 @@ export interface CryptoUnitsConfig {
 
 const threshold = { type: 'integer', minimum: 1, maximum: MAX_ADMINS } as const;
 
-const unitFields = { id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }, role: { enum: ['operational', 'recovery'] } };
+// Every pattern has a description: configuration errors say it in words, never the pattern.
+const REGION_NAME = { pattern: '^[a-z]{2}(-[a-z]+)+-\\d+$', description: 'a region name such as us-east-1 (lowercase letters, dashes, a number at the end)' };
+const ENV_NAME = { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'the name of an environment variable (letters, digits and _)' } as const;
+const PUBLIC_KEY = {
+  type: 'string',
+  pattern: '^[A-Za-z0-9+/]{40,}={0,2}$',
+  description: 'a public key in base64, as concord identity or concord tke prints it',
+} as const;
+
+const unitFields = {
+  id: {
+    type: 'string',
+    pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$',
+    description: 'a unit ID of 1 to 64 letters, digits, dots, dashes and underscores, starting with a letter or digit',
+  },
+  role: { enum: ['operational', 'recovery'] },
+};
 
 const schema = {
   type: 'object',
   additionalProperties: false,
   required: ['region', 'account', 'store', 'cryptoUnits', 'accessKeys'],
   properties: {
-    region: { type: 'string', pattern: '^[a-z]{2}(-[a-z]+)+-\\d+$' },
-    account: { type: 'string', pattern: '^\\d{12}$' },
+    region: { type: 'string', ...REGION_NAME },
+    account: { type: 'string', pattern: '^\\d{12}$', description: 'an AWS account ID of 12 digits, such as "111122223333"' },
     listen: {
       type: 'object',
       additionalProperties: false,
@@ -117,7 +134,10 @@ const schema = {
         {
           additionalProperties: false,
           required: ['kind', 'url'],
-          properties: { kind: { const: 'postgres' }, url: { type: 'string', pattern: '^postgres(ql)?://' } },
+          properties: {
+            kind: { const: 'postgres' },
+            url: { type: 'string', pattern: '^postgres(ql)?://', description: 'a PostgreSQL URL, postgres://user:password@host:5432/database' },
+          },
         },
       ],
     },
@@ -136,13 +156,14 @@ const schema = {
             type: 'object',
             additionalProperties: false,
             required: ['name'],
+            description: 'needs either a publicKey, or a sigkeyFile with its password or passwordEnv (one of them)',
             oneOf: [{ required: ['publicKey'] }, { required: ['sigkeyFile', 'password'] }, { required: ['sigkeyFile', 'passwordEnv'] }],
             properties: {
               name: { type: 'string', minLength: 1, maxLength: MAX_ADMIN_NAME },
-              publicKey: { type: 'string', pattern: '^[A-Za-z0-9+/]{40,}={0,2}$' },
+              publicKey: PUBLIC_KEY,
               sigkeyFile: { type: 'string', minLength: 1 },
               password: { type: 'string', minLength: 1 },
-              passwordEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+              passwordEnv: ENV_NAME,
             },
           },
         },
@@ -171,9 +192,9 @@ const schema = {
                 required: ['module'],
                 // The token by its label or its slot ID, not both; a PIN in the file or in the environment variable named, not both; the SO PIN likewise, and optional.
                 allOf: [
-                  { oneOf: [{ required: ['tokenLabel'] }, { required: ['slot'] }] },
-                  { oneOf: [{ required: ['pin'] }, { required: ['pinEnv'] }] },
-                  { not: { required: ['soPin', 'soPinEnv'] } },
+                  { description: 'names its token by tokenLabel or by slot, one of the two', oneOf: [{ required: ['tokenLabel'] }, { required: ['slot'] }] },
+                  { description: 'needs pin or pinEnv, one of the two', oneOf: [{ required: ['pin'] }, { required: ['pinEnv'] }] },
+                  { description: 'takes soPin or soPinEnv, not both', not: { required: ['soPin', 'soPinEnv'] } },
                 ],
                 properties: {
                   ...unitFields,
@@ -182,9 +203,9 @@ const schema = {
                   tokenLabel: { type: 'string', minLength: 1, maxLength: 32 },
                   slot: { type: 'integer', minimum: 0 },
                   pin: { type: 'string', minLength: 1 },
-                  pinEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+                  pinEnv: ENV_NAME,
                   soPin: { type: 'string', minLength: 1 },
-                  soPinEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+                  soPinEnv: ENV_NAME,
                 },
               },
             ],
@@ -200,9 +221,17 @@ const schema = {
         additionalProperties: false,
         required: ['accessKeyId', 'secretAccessKey', 'principal'],
         properties: {
-          accessKeyId: { type: 'string', pattern: '^[A-Z0-9]{16,128}$' },
+          accessKeyId: {
+            type: 'string',
+            pattern: '^[A-Z0-9]{16,128}$',
+            description: 'an access key ID of 16 to 128 capital letters and digits, such as AKIAEXAMPLEADMIN0001',
+          },
           secretAccessKey: { type: 'string', minLength: 16 },
-          principal: { type: 'string', pattern: '^arn:aws:iam::\\d{12}:(root|user/.+|role/.+)$' },
+          principal: {
+            type: 'string',
+            pattern: '^arn:aws:iam::\\d{12}:(root|user/.+|role/.+)$',
+            description: 'an IAM ARN of the account root, a user or a role: arn:aws:iam::<account>:root, :user/<name> or :role/<name>',
+          },
         },
       },
     },
@@ -235,7 +264,11 @@ const schema = {
         additionalProperties: false,
         required: ['arn'],
         properties: {
-          arn: { type: 'string', pattern: '^arn:aws:iam::\\d{12}:(user/.+|role/.+)$' },
+          arn: {
+            type: 'string',
+            pattern: '^arn:aws:iam::\\d{12}:(user/.+|role/.+)$',
+            description: 'an IAM user or role ARN: arn:aws:iam::<account>:user/<name> or :role/<name>',
+          },
           identityPolicies: { type: 'array', items: { type: 'object', required: ['Statement'] } },
           trustPolicy: { type: 'object', required: ['Statement'] },
           maxSessionDuration: { type: 'integer', minimum: 3600, maximum: 43200 },
@@ -244,12 +277,12 @@ const schema = {
     },
     peers: {
       type: 'object',
-      propertyNames: { pattern: '^[a-z]{2}(-[a-z]+)+-\\d+$' },
+      propertyNames: REGION_NAME,
       additionalProperties: {
         type: 'object',
         additionalProperties: false,
         required: ['url', 'publicKey'],
-        properties: { url: { type: 'string', pattern: '^https?://' }, publicKey: { type: 'string', pattern: '^[A-Za-z0-9+/]{40,}={0,2}$' } },
+        properties: { url: { type: 'string', pattern: '^https?://', description: "the peer's URL, http:// or https://" }, publicKey: PUBLIC_KEY },
       },
       default: {},
     },
@@ -258,8 +291,13 @@ const schema = {
       type: 'object',
       additionalProperties: false,
       // Never open on the API port: a listener of its own, or a token.
-      anyOf: [{ required: ['listen'] }, { required: ['bearerToken'] }, { required: ['bearerTokenEnv'] }],
-      not: { required: ['bearerToken', 'bearerTokenEnv'] },
+      allOf: [
+        {
+          description: 'needs a listener of its own (listen), or a bearerToken or bearerTokenEnv for /metrics on the API port',
+          anyOf: [{ required: ['listen'] }, { required: ['bearerToken'] }, { required: ['bearerTokenEnv'] }],
+        },
+        { description: 'takes bearerToken or bearerTokenEnv, not both', not: { required: ['bearerToken', 'bearerTokenEnv'] } },
+      ],
       properties: {
         listen: {
           type: 'object',
@@ -268,7 +306,7 @@ const schema = {
           properties: { host: { type: 'string', minLength: 1, default: '127.0.0.1' }, port: { type: 'integer', minimum: 0, maximum: 65535 } },
         },
         bearerToken: { type: 'string', minLength: 16 },
-        bearerTokenEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+        bearerTokenEnv: ENV_NAME,
       },
     },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
@@ -285,26 +323,46 @@ const schema = {
   },
 } as const;
 
-const validate = new Ajv({ useDefaults: true, allErrors: true, discriminator: true }).compile(schema);
+const validate = new Ajv({ useDefaults: true, allErrors: true, discriminator: true, verbose: true }).compile(schema);
+const validateRegionName = new Ajv().compile({ type: 'string', ...REGION_NAME });
 
+/** What is wrong with a region name, in words, or undefined when it is one. */
+export function regionNameProblem(name: string): string | undefined {
+  return validateRegionName(name) ? undefined : `must be ${REGION_NAME.description}`;
+}
+
+/**
+ * A configuration Concord cannot run with. With `problems`, the message lists each field and what
+ * is wrong with it; `renamed` names them as the user wrote them (a command-line flag, say).
+ */
 export class ConfigError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly problems: readonly ConfigProblem[] = [],
+  ) {
     super(message);
     this.name = 'ConfigError';
+  }
+
+  static of(problems: readonly ConfigProblem[]): ConfigError {
+    return new ConfigError(`invalid configuration: ${problems.map(({ field, text }) => `${field || 'the configuration'} ${text}`).join('; ')}`, problems);
+  }
+
+  /**
+   * The same problems, each field the renaming knows given its new name (kept otherwise); of
+   * several problems renamed to one name (fields derived from one option), the first is told.
+   */
+  renamed(rename: (field: string) => string | undefined): ConfigError {
+    if (this.problems.length === 0) return this;
+    const renamed = this.problems.map((p) => ({ ...p, field: rename(p.field) ?? p.field }));
+    return ConfigError.of(renamed.filter((p, i) => renamed.findIndex((q) => q.field === p.field) === i));
   }
 }
 
 /** Validates a parsed configuration, fills defaults, and freezes it. */
 export function checkRegionConfig(raw: unknown): Readonly<RegionConfig> {
   const config = structuredClone(raw) as Record<string, unknown>;
-  if (!validate(config)) {
-    const problems = (validate.errors ?? []).map((e) => {
-      const field = e.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(top level)';
-      const extra = e.keyword === 'additionalProperties' ? ` '${String(e.params.additionalProperty)}'` : '';
-      return `${field}: ${e.message}${extra}`;
-    });
-    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
-  }
+  if (!validate(config)) throw ConfigError.of(configProblems(validate.errors ?? [], schema));
   checkIdentityPolicies(config.principals as RegionConfig['principals']);
   checkCeremonyConfig(config.cryptoUnits as CryptoUnitsConfig);
   const listen = (config.listen ?? {}) as { host?: string; port?: number };

@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 /** Paths that may hold secrets; pino replaces them before a line is written. */
 export const REDACTED_PATHS = [
@@ -13,10 +14,15 @@ export const REDACTED_PATHS = [
   '*.masterKey',
 ];
 
+/**
+ * One JSON line per entry on standard output, for log collectors; on a terminal, where a
+ * person reads them, the same entries pretty-printed.
+ */
 export function createLogger(options: { level?: string; destination?: pino.DestinationStream } = {}): Logger {
   return pino(
     { level: options.level ?? 'info', redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { service: 'concord' } },
-    options.destination ?? pino.destination({ sync: false }),
+    options.destination ??
+      (process.stdout.isTTY ? pretty({ destination: 1, ignore: 'pid,hostname,service', translateTime: 'SYS:HH:MM:ss.l' }) : pino.destination({ sync: false })),
   );
 }
 

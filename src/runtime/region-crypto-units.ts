@@ -24,6 +24,7 @@ import { wrappedKeyRecords } from '../kms/index.ts';
 import { sessionRecords } from '../server/index.ts';
 import type { Store } from '../store/index.ts';
 import { Uko } from '../uko/index.ts';
+import { cryptoUnitFailure } from './startup-error.ts';
 
 export interface RegionCryptoUnits {
   /** What the key service wraps and unwraps with. */
@@ -68,8 +69,26 @@ function openVault(config: CryptoUnitConfig): UnitVault {
     case 'software':
       return SoftwareVault.open(config.dir);
     case 'pkcs11':
-      return Pkcs11Vault.open({ ...config, unitId: config.id });
+      try {
+        return Pkcs11Vault.open({ ...config, unitId: config.id });
+      } catch (error) {
+        throw cryptoUnitFailure(config, error);
+      }
   }
+}
+
+/**
+ * Warns, once the region listens, when it has no usable master key (no unit holds a current one:
+ * a region set up without autoInit, or whose units were zeroized): it can neither create nor use
+ * keys until the ceremony gives it one, and the warning names the commands that do.
+ */
+export function warnWithoutMasterKey({ mgmt: { units } }: RegionCryptoUnits, url: string, log: Logger): void {
+  if (units.wrapPattern() !== undefined) return;
+  const recoverable = units.units.some((u) => u.role === 'recovery' && u.register('current').state === 'valid');
+  const fix = recoverable
+    ? `concord tke cryptounit-add --endpoint ${url} --all && concord tke auto-mk-recover`
+    : `concord tke sigkey-add --name <you>, concord tke cryptounit-add --endpoint ${url} --all, concord tke cryptounit-admin-add --sigkey <you>, then concord tke auto-init (or set cryptoUnits.autoInit with administrators in the configuration)`;
+  log.warn({ fix }, `no usable master key: this region cannot create or use keys until its crypto units hold one; run ${fix}`);
 }
 
 /**

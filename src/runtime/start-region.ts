@@ -9,7 +9,8 @@ import { Outbox, OUTBOX_JOB } from '../outbox/index.ts';
 import { buildRegionServer, SessionStore } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { Uko } from '../uko/index.ts';
-import { openRegionCryptoUnits } from './region-crypto-units.ts';
+import { openRegionCryptoUnits, warnWithoutMasterKey } from './region-crypto-units.ts';
+import { listenFailure, storeFailure } from './startup-error.ts';
 
 /** AWS's default MaxSessionDuration of a role, in seconds. */
 const DEFAULT_MAX_SESSION_DURATION = 3600;
@@ -33,7 +34,9 @@ const ALONE: ProcessRole = { shared: false, backgroundWork: true };
 /** Opens a region's store and crypto unit, serves its API, and runs its background work. */
 export async function startRegion(config: Readonly<RegionConfig>, logger: Logger, role: ProcessRole = ALONE): Promise<RunningRegion> {
   const log = logger.child({ region: config.region });
-  const store = await openStore(config.store, role);
+  const store = await openStore(config.store, role).catch((error: unknown) => {
+    throw storeFailure(config.region, config.store, error);
+  });
   const cryptoUnits = await openRegionCryptoUnits(config, store, log);
   const unit = cryptoUnits.unit;
   const outbox = new Outbox(store, log);
@@ -93,7 +96,10 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     metrics: metricsAccess(config),
     audit,
   });
-  const url = await app.listen({ host: config.listen.host, port: config.listen.port });
+  const url = await app.listen({ host: config.listen.host, port: config.listen.port }).catch((error: unknown) => {
+    throw listenFailure(config.region, config.listen, error);
+  });
+  warnWithoutMasterKey(cryptoUnits, url, log);
   // Messages left undelivered by an earlier run go out now, not at the first background tick.
   outbox.kick();
 

@@ -51,6 +51,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     operation?: string;
     accessKeyId?: string;
+    /** The authenticated caller's ARN (a role session's assumed-role ARN). */
+    principal?: string;
+    /** The key the request names (key ID, ARN or alias), or the key its answer reports. */
+    keyId?: string;
     /** The region a request signed for it was forwarded to, and the request ID that region gave it. */
     forwardedTo?: string;
     forwardedRequestId?: string;
@@ -116,6 +120,9 @@ export function buildRegionServer(options: RegionServerOptions): FastifyInstance
           reqId: request.id,
           operation: request.operation,
           accessKeyId: request.accessKeyId,
+          principal: request.principal,
+          keyId: request.keyId,
+          error,
           forwardedTo: request.forwardedTo,
           forwardedRequestId: request.forwardedRequestId,
           status,

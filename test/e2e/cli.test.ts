@@ -1,20 +1,22 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { ACCESS_KEY_ID, BIN, freePorts, SECRET_ACCESS_KEY, startDev, type DevDeployment } from './harness.ts';
+import { openSigkey, readSigkey } from '../../src/cryptounits/index.ts';
+import { eventually } from './eventually.ts';
 import { tkeOk } from './tke-harness.ts';
 
 const run = promisify(execFile);
 
 /** Runs `concord <args>` to its end, for commands expected to stop by themselves. */
-function concord(args: string[]): Promise<{ code: number | null; stderr: string }> {
+function concord(args: string[], env = process.env): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => {
@@ -89,6 +91,31 @@ describe('the AWS CLI against concord dev', () => {
 
     const listed = JSON.parse(await aws('list-keys')) as { Keys: { KeyId: string }[] };
     assert.ok(listed.Keys.some((k) => k.KeyId === created.KeyMetadata.KeyId));
+  });
+
+  it('prints a shell block that, pasted as it is, points the AWS CLI at the deployment', async () => {
+    const exported = dev
+      .banner()
+      .split('\n')
+      .find((line) => line.startsWith('export AWS_ACCESS_KEY_ID='));
+    assert.ok(exported, dev.banner());
+    const { stdout } = await run('sh', ['-c', `${exported}\naws kms list-keys --output json`], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: dir,
+        AWS_CONFIG_FILE: join(dir, 'no-config'),
+        AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-credentials'),
+        AWS_PAGER: '',
+      },
+    });
+    assert.ok(Array.isArray((JSON.parse(stdout) as { Keys: unknown }).Keys));
+    assert.match(dev.banner(), /provider "aws" \{\n {2}region = "us-east-1"\n {2}endpoints \{\n {4}kms = "http:\/\/127\.0\.0\.1:\d+"\n {4}sts = /);
+  });
+
+  it('logs JSON lines when standard output is not a terminal', () => {
+    const lines = dev.output().trim().split('\n');
+    assert.ok(lines.length > 0);
+    for (const line of lines) assert.equal(typeof (JSON.parse(line) as { msg: unknown }).msg, 'string');
   });
 
   it('shows the AWS error name when the CLI is refused', async () => {
@@ -214,6 +241,107 @@ describe('concord server --config', () => {
     assert.match(second.stderr, /colour/);
   });
 
+  it('prints its version', async () => {
+    const { stdout } = await run(process.execPath, [BIN, '--version']);
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    assert.equal(stdout.trim(), version);
+  });
+
+  it('warns at start when the region has no usable master key, naming the concord tke commands that give it one', async () => {
+    const port = await freePorts(1);
+    const config = (name: string, db: string) =>
+      writeConfig(
+        name,
+        [
+          'region: eu-central-1',
+          `account: "${account}"`,
+          `listen: { host: 127.0.0.1, port: ${port} }`,
+          `store: { kind: sqlite, path: ${join(dir, db, 'keys.db')} }`,
+          `cryptoUnits: { units: [{ id: op-1, role: operational, kind: software, dir: ${join(dir, db, 'op-1')} }, { id: rec-1, role: recovery, kind: software, dir: ${join(dir, db, 'rec-1')} }] }`,
+          `accessKeys: [{ accessKeyId: ${credentials.accessKeyId}, secretAccessKey: ${credentials.secretAccessKey}, principal: "arn:aws:iam::${account}:root" }]`,
+          '',
+        ].join('\n'),
+      );
+    const path = config('no-master-key.yaml', 'no-master-key');
+    const child = spawn(process.execPath, [BIN, 'server', '--config', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    const exited = new Promise<void>((resolve) =>
+      child.once('exit', () => {
+        resolve();
+      }),
+    );
+    try {
+      await eventually(() => {
+        const warning = log
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as { level: number; msg: string })
+          .find((entry) => entry.msg.startsWith('no usable master key'));
+        assert.ok(warning, log);
+        assert.equal(warning.level, 40);
+        assert.match(warning.msg, new RegExp(`concord tke cryptounit-add --endpoint http://127\\.0\\.0\\.1:${port} --all`));
+        assert.match(warning.msg, /concord tke auto-init/);
+      });
+
+      // While it runs: a second process on the same database, then on the same port, each refused in one line.
+      const held = await concord(['server', '--config', path]);
+      assert.equal(held.code, 1);
+      assert.equal(held.stderr.trim().split('\n').length, 1, held.stderr);
+      assert.match(held.stderr, /^concord: region eu-central-1 cannot use its SQLite database .*keys\.db: another process holds it/);
+      const taken = await concord(['server', '--config', config('same-port.yaml', 'same-port')]);
+      assert.equal(taken.code, 1);
+      assert.equal(taken.stderr.trim().split('\n').length, 1, taken.stderr);
+      assert.match(taken.stderr, new RegExp(`^concord: region eu-central-1 cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use`));
+    } finally {
+      child.kill('SIGTERM');
+    }
+    await exited;
+  });
+
+  it('refuses a PKCS#11 unit whose token refuses the PIN in one line naming the unit and the token', async () => {
+    const hsm = join(dir, 'softhsm');
+    mkdirSync(join(hsm, 'tokens'), { recursive: true });
+    writeFileSync(join(hsm, 'softhsm2.conf'), `directories.tokendir = ${join(hsm, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
+    const env = { ...process.env, SOFTHSM2_CONF: join(hsm, 'softhsm2.conf') };
+    await run('softhsm2-util', ['--init-token', '--free', '--label', 'concord-cli', '--pin', '1234', '--so-pin', '5678'], { env });
+    const config = writeConfig(
+      'wrong-pin.yaml',
+      [
+        'region: eu-central-1',
+        `account: "${account}"`,
+        `store: { kind: sqlite, path: ${join(dir, 'wrong-pin', 'keys.db')} }`,
+        'cryptoUnits:',
+        '  units:',
+        '    - { id: hsm-op, role: operational, kind: pkcs11, module: /usr/lib/softhsm/libsofthsm2.so, tokenLabel: concord-cli, pin: "9999" }',
+        `    - { id: rec-1, role: recovery, kind: software, dir: ${join(dir, 'wrong-pin', 'rec-1')} }`,
+        `accessKeys: [{ accessKeyId: ${credentials.accessKeyId}, secretAccessKey: ${credentials.secretAccessKey}, principal: "arn:aws:iam::${account}:root" }]`,
+        '',
+      ].join('\n'),
+    );
+    const { code, stderr } = await concord(['server', '--config', config], env);
+    assert.equal(code, 1);
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
+    assert.match(
+      stderr,
+      /^concord: crypto unit hsm-op \(PKCS#11 token 'concord-cli' in \/usr\/lib\/softhsm\/libsofthsm2\.so\) cannot be opened: the token refused the PIN/,
+    );
+    assert.doesNotMatch(stderr, /9999/);
+  });
+
+  it('names the concord dev option at fault, with the allowed values and no stack trace', async () => {
+    const level = await concord(['dev', '--log-level', 'verbose', '--data', join(dir, 'dev-never')]);
+    assert.equal(level.code, 2);
+    assert.equal(
+      level.stderr,
+      "concord: invalid configuration: --log-level must be one of: fatal, error, warn, info, debug, trace, silent (it is 'verbose')\n",
+    );
+    const account = await concord(['dev', '--account', '12', '--data', join(dir, 'dev-never')]);
+    assert.equal(account.stderr, 'concord: invalid configuration: --account must be an AWS account ID of 12 digits, such as "111122223333" (it is \'12\')\n');
+    const regions = await concord(['dev', '--regions', 'us-east-1,useast', '--data', join(dir, 'dev-never')]);
+    assert.match(regions.stderr, /^concord: invalid option: --regions must be a comma-separated list of region names .*\(it holds 'useast'\)\n$/);
+  });
+
   it('refuses a config file that does not exist or is not YAML', async () => {
     const absent = await concord(['server', '--config', join(dir, 'absent.yaml')]);
     assert.notEqual(absent.code, 0);
@@ -221,5 +349,74 @@ describe('concord server --config', () => {
     const broken = await concord(['server', '--config', writeConfig('broken.yaml', 'region: [unclosed\n')]);
     assert.notEqual(broken.code, 0);
     assert.match(broken.stderr, /YAML/);
+  });
+});
+
+describe('concord dev on a terminal', () => {
+  it('logs human-readable lines, not JSON, when standard output is a terminal', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'concord-tty-'));
+    const port = await freePorts(1);
+    // script(1) gives the command a pseudo-terminal and copies what it writes to our pipe.
+    const command = [process.execPath, BIN, 'dev', '--regions', 'us-east-1', '--port', String(port), '--data', join(dir, 'data')].join(' ');
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<void>((resolve) =>
+      child.once('exit', () => {
+        resolve();
+      }),
+    );
+    try {
+      await eventually(() => {
+        assert.match(output, /Concord dev deployment is running/);
+      });
+      await eventually(() => {
+        assert.match(output, /INFO.*crypto units open/);
+      });
+      assert.doesNotMatch(output, /\{"level":/);
+    } finally {
+      process.kill(-child.pid!, 'SIGTERM');
+    }
+    await exited;
+  });
+});
+
+describe('concord tke sigkey-add on a terminal', () => {
+  it('asks for the password twice, asks again when the two differ, and seals the key under the one given twice', async () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'concord-tke-tty-'));
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: workspace };
+    const command = [process.execPath, BIN, 'tke', '--workspace', workspace, 'sigkey-add', '--name', 'alice'].join(' ');
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env, detached: true });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code) => {
+        resolve(code);
+      }),
+    );
+    /** Waits for the prompt to appear `count` times in all, then types the answer. */
+    const answer = async (prompt: string, count: number, typed: string): Promise<void> => {
+      await eventually(() => {
+        assert.equal(output.split(prompt).length - 1, count, output);
+      });
+      child.stdin.write(`${typed}\r`);
+    };
+    try {
+      await answer('Password for the new signature key', 1, 'first try');
+      await answer('The same password again', 1, 'first tyr');
+      await eventually(() => {
+        assert.match(output, /The two passwords differ; once more\./);
+      });
+      await answer('Password for the new signature key', 2, 'second try');
+      await answer('The same password again', 2, 'second try');
+      assert.equal(await exited, 0, output);
+    } finally {
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+    }
+    assert.match(output, /Signature key 'alice' created/);
+    assert.doesNotMatch(output, /first try|second try/);
+    const file = readSigkey(join(workspace, 'sigkeys', 'alice.json'));
+    assert.equal(openSigkey(file, 'second try').asymmetricKeyType, 'ec');
+    assert.throws(() => openSigkey(file, 'first try'));
   });
 });

@@ -74,6 +74,26 @@ describe('the JSON log', () => {
     assert.ok(requests.some((line) => line.operation === 'Decrypt' && line.status === 400));
   });
 
+  it('tells on each request line the error code, the key the request names and the caller, never what it encrypts', () => {
+    const requests = lines.filter((line) => line.msg === 'request');
+    const admin = 'arn:aws:iam::111122223333:user/admin';
+    const encrypted = requests.find((line) => line.operation === 'Encrypt' && line.status === 200);
+    assert.match(String(encrypted?.keyId), /^arn:aws:kms:us-east-1:111122223333:key\/[0-9a-f-]{36}$/);
+    assert.equal(encrypted?.principal, admin);
+    assert.equal(encrypted.error, undefined);
+    const refused = requests.find((line) => line.operation === 'Decrypt' && line.status === 400);
+    assert.equal(refused?.error, 'InvalidCiphertextException');
+    assert.equal(refused.principal, admin);
+    const absent = requests.find((line) => line.keyId === 'alias/absent');
+    assert.equal(absent?.error, 'NotFoundException');
+    assert.equal(absent.operation, 'Encrypt');
+    const created = requests.filter((line) => line.operation === 'CreateKey');
+    assert.ok(created.every((line) => typeof line.keyId === 'string'));
+    const unsigned = requests.find((line) => line.error === 'IncompleteSignatureException' || line.error === 'InvalidSignatureException');
+    assert.ok(unsigned, 'the request with a wrong secret is logged with its error');
+    assert.equal(unsigned.principal, undefined);
+  });
+
   it('never contains plaintext, raw or encoded', () => {
     for (const secret of secretsSeen) {
       for (const form of [secret.toString('utf8'), secret.toString('base64'), secret.toString('base64').slice(0, 24), secret.toString('hex')]) {

@@ -14,8 +14,8 @@ import { ACCESS_KEY_ID, ACCOUNT, SECRET_ACCESS_KEY, startDev, type DevDeployment
  * changes: exit code 0 of -detailed-exitcode) and destroyed. Terraform and the provider mirror must be installed
  * (.ci/run checks): a missing one fails the test, it never skips.
  *
- * The providers set skip_credentials_validation and skip_requesting_account_id because
- * Concord has no STS endpoint yet (issue 13, part 3); once it has, they go.
+ * The providers are configured as against AWS, with only the endpoints set (kms and sts): the
+ * provider asks Concord's STS for the caller and account (GetCallerIdentity) as it asks AWS's.
  */
 
 const [FIRST, SECOND] = ['us-east-1', 'us-west-2'] as const;
@@ -125,15 +125,15 @@ plugin_cache_dir = ${JSON.stringify(join(root, 'plugin-cache'))}
     mkdirSync(workingDir);
     for (const scenario of ['multi-region', 'imported-material', 'key-specs'])
       copyFileSync(join(SCENARIOS, `${scenario}.tf`), join(workingDir, `${scenario}.tf`));
+    // STS is regional, as AWS's regional STS endpoints are: each provider asks its own region's STS.
     const provider = (region: string, endpoint: string, alias?: string) => `
 provider "aws" {
   ${alias ? `alias = "${alias}"` : ''}
-  region                      = "${region}"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
+  region                  = "${region}"
+  skip_metadata_api_check = true
   endpoints {
     kms = "${endpoint}"
+    sts = "${dev!.endpoint(region)}"
   }
 }
 `;

@@ -10,7 +10,7 @@ export const keyId = (publicKey: string): string => createHash('sha256').update(
 
 export async function sigkeyAdd(session: TkeSession, name: string): Promise<void> {
   if (!/^[A-Za-z0-9._-]{1,30}$/.test(name)) throw new TkeError('A signature key name has 1 to 30 letters, digits, dots, dashes or underscores.');
-  const file = createSigkey(name, await session.password(`the new signature key '${name}'`));
+  const file = createSigkey(name, await session.newPassword(`the new signature key '${name}'`));
   session.workspace.addSigkey(file);
   say(`Signature key '${name}' created (key ID ${keyId(file.publicKey)}).`);
 }

@@ -25,6 +25,9 @@ export interface TkeOptions {
   sigkeys?: string;
 }
 
+/** How often a new password may be mistyped before the command gives up. */
+const NEW_PASSWORD_ATTEMPTS = 3;
+
 /** A chosen unit with what its region says about it now. */
 export type UnitView = ChosenView<ChosenUnit>;
 
@@ -84,6 +87,26 @@ export class TkeSession implements CeremonySession<ChosenUnit> {
     if (given !== undefined) return given;
     if (!process.stdin.isTTY) throw new TkeError(`A password is needed for ${purpose}: give --password or set CONCORD_TKE_PASSWORD.`);
     return promptPassword(`Password for ${purpose}: `);
+  }
+
+  /**
+   * The password a new signature key is sealed under. Asked on a terminal, it is asked twice, as a
+   * mistyped one would seal the key for good: until both answers match (at most three times).
+   */
+  async newPassword(purpose: string): Promise<string> {
+    const given = this.options.password ?? process.env.CONCORD_TKE_PASSWORD;
+    if (given !== undefined) return given;
+    if (!process.stdin.isTTY) throw new TkeError(`A password is needed for ${purpose}: give --password or set CONCORD_TKE_PASSWORD.`);
+    for (let attempt = 1; attempt <= NEW_PASSWORD_ATTEMPTS; attempt++) {
+      const password = await promptPassword(`Password for ${purpose}: `);
+      if (password === '') {
+        process.stderr.write('The password must not be empty.\n');
+        continue;
+      }
+      if ((await promptPassword('The same password again: ')) === password) return password;
+      process.stderr.write('The two passwords differ; once more.\n');
+    }
+    throw new TkeError(`No password was given twice alike in ${NEW_PASSWORD_ATTEMPTS} attempts; nothing was created.`);
   }
 
   private async open(file: SigkeyFile): Promise<KeyObject> {

@@ -100,6 +100,7 @@ export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = (scope,
     const accessKey = verified instanceof Promise ? await verified : verified;
     request.accessKeyId = accessKey.accessKeyId;
     const audit = (request.audit = { caller: accessKey } as RequestAudit);
+    request.principal = accessKey.principal;
 
     const target = request.headers['x-amz-target'];
     const name = typeof target === 'string' && target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
@@ -115,7 +116,9 @@ export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = (scope,
     // The validator builds exactly the request type kms-api.ts declares: both are made from kms-model.json.
     const input = validateInput(kmsModel, model.input, parseJson(body)) as KmsApi[OperationName]['input'];
     audit.input = input;
+    request.keyId = keyNamedIn(input);
     const output = (audit.output = await service.call(name, input, callerOf(accessKey)));
+    request.keyId = keyNamedIn(output) ?? request.keyId;
     reply.header('content-type', AWS_JSON_1_1);
     return Buffer.from(toJson(output));
   });
@@ -127,6 +130,21 @@ export function toKmsError(error: unknown): KmsError | undefined {
   if (error instanceof KmsError) return error;
   const infrastructure = infrastructureError(error);
   return infrastructure && new KmsError(AWS_ERRORS[infrastructure.kind], infrastructure.message);
+}
+
+/**
+ * The key a request or its answer names, for the request's log line: the key ID, ARN or alias
+ * the caller gave, then the key the answer reports (an ARN, and the key of a Decrypt or CreateKey).
+ */
+function keyNamedIn(message: object): string | undefined {
+  const { KeyId, KeyMetadata, TargetKeyId, DestinationKeyId } = message as {
+    KeyId?: unknown;
+    KeyMetadata?: { KeyId?: unknown };
+    TargetKeyId?: unknown;
+    DestinationKeyId?: unknown;
+  };
+  const named = KeyId ?? KeyMetadata?.KeyId ?? TargetKeyId ?? DestinationKeyId;
+  return typeof named === 'string' ? named : undefined;
 }
 
 function parseJson(body: Buffer): unknown {

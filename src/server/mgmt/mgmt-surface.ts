@@ -93,6 +93,7 @@ export const mgmtSurface: FastifyPluginAsync<MgmtSurfaceOptions> = (scope, { api
     if (request.is404) return;
     const accessKey = await verifier.verify({ method: request.method, url: request.url, headers: request.headers, body: rawBody(request) });
     request.accessKeyId = accessKey.accessKeyId;
+    request.principal = accessKey.principal;
     request.caller = callerOf(accessKey);
     request.audit = { caller: accessKey };
   });

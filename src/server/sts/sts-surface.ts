@@ -81,6 +81,7 @@ export const stsSurface: FastifyPluginAsync<StsSurfaceOptions> = (scope, options
     const accessKey = await verifier.verify({ method: request.method, url: request.url, headers: request.headers, body });
     request.accessKeyId = accessKey.accessKeyId;
     audit.caller = accessKey;
+    request.principal = accessKey.principal;
     const params = new URLSearchParams(body.toString('utf8'));
     const action = params.get('Action');
     if (action === null) throw new StsError('MissingAction', 400, 'Missing Action');

@@ -33,11 +33,6 @@ resource "aws_kms_key" "app" {
 
 resource "aws_kms_key_policy" "app" {
   key_id = aws_kms_key.app.id
-  # On destroy the provider puts back its default policy naming the account root, but with
-  # skip_requesting_account_id it knows no account and sends "arn:aws:iam:::root", which AWS
-  # refuses as Concord does (MalformedPolicyDocumentException). Bypassing skips that reset;
-  # drop it once the provider can ask STS for the account.
-  bypass_policy_lockout_safety_check = true
   policy = jsonencode({
     Version = "2012-10-17"
     Id      = "terraform"
