@@ -7,7 +7,7 @@ const layers = [
   ['util'],
   ['errors', 'logging', 'crypto', 'store'],
   ['cryptounits', 'outbox'],
-  ['kms'],
+  ['kms', 'hsm'],
   ['config', 'regions'],
   ['server'],
   ['runtime'],

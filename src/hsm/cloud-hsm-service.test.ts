@@ -1,0 +1,238 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
+import { SqliteStore } from '../store/index.ts';
+import { CloudHsmService, type Authorize } from './cloud-hsm-service.ts';
+import { CloudHsmError } from './hsm-error.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const allow: Authorize = () => Promise.resolve();
+const dir = mkdtempSync(join(tmpdir(), 'concord-hsm-'));
+const store = new SqliteStore(join(dir, 'keys.db'));
+const unit = SoftwareCryptoUnit.openOrInit(join(dir, 'crypto-unit.json'));
+let now = Date.now();
+const service = new CloudHsmService({ region: 'us-east-1', account: '111122223333', store, unit, now: () => now, backupIntervalMs: DAY_MS });
+const call = (name: Parameters<CloudHsmService['call']>[0], input: Record<string, unknown>) => service.call(name, input, allow);
+
+interface Cluster {
+  ClusterId: string;
+  State: string;
+  CreateTimestamp: number;
+  Hsms: { HsmId: string; EniIp: string; State: string }[];
+  Certificates: { ClusterCsr?: string; ClusterCertificate?: string };
+  SubnetMapping: Record<string, string>;
+}
+interface Backup {
+  BackupId: string;
+  BackupState: string;
+  ClusterId?: string;
+  DeleteTimestamp?: number;
+}
+
+const describeCluster = async (id: string): Promise<Cluster> =>
+  ((await call('DescribeClusters', { Filters: { clusterIds: [id] } })) as { Clusters: Cluster[] }).Clusters[0]!;
+const backupsOf = async (clusterId: string): Promise<Backup[]> =>
+  ((await call('DescribeBackups', { Filters: { clusterIds: [clusterId] }, SortAscending: true })) as { Backups: Backup[] }).Backups;
+const createCluster = async (extra: Record<string, unknown> = {}): Promise<Cluster> =>
+  (
+    (await call('CreateCluster', { HsmType: 'hsm2m.medium', SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'], ...extra })) as {
+      Cluster: Cluster;
+    }
+  ).Cluster;
+const createHsm = async (clusterId: string, zone = 'us-east-1a') =>
+  ((await call('CreateHsm', { ClusterId: clusterId, AvailabilityZone: zone })) as { Hsm: { HsmId: string; State: string } }).Hsm;
+
+/** The customer's CA, made once with openssl. */
+let caDir: string | undefined;
+const openssl = (cwd: string, ...args: string[]) => execFileSync('openssl', args, { cwd, stdio: 'pipe' });
+
+/** The cluster's CSR signed by the customer's CA, as a customer does it with openssl; a fresh CA when `ownCa`. */
+function signWithOwnCa(csr: string, ownCa = false): { signed: string; anchor: string } {
+  let ca = ownCa ? undefined : caDir;
+  if (ca === undefined) {
+    ca = mkdtempSync(join(dir, 'ca-'));
+    openssl(ca, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '3650', '-subj', '/CN=Customer CA');
+    if (!ownCa) caDir = ca;
+  }
+  writeFileSync(join(ca, 'cluster.csr'), csr);
+  openssl(ca, 'x509', '-req', '-in', 'cluster.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'cluster.crt', '-days', '3650');
+  return { signed: readFileSync(join(ca, 'cluster.crt'), 'utf8'), anchor: readFileSync(join(ca, 'ca.crt'), 'utf8') };
+}
+
+async function initializedCluster(): Promise<Cluster> {
+  const cluster = await createCluster();
+  await createHsm(cluster.ClusterId);
+  const { signed, anchor } = signWithOwnCa((await describeCluster(cluster.ClusterId)).Certificates.ClusterCsr!);
+  // The test clock may be behind the certificates' start of validity, which is the real time.
+  now = Math.max(now, Date.now());
+  await call('InitializeCluster', { ClusterId: cluster.ClusterId, SignedCert: signed, TrustAnchor: anchor });
+  return describeCluster(cluster.ClusterId);
+}
+
+const refused = (code: string) => (error: unknown) => error instanceof CloudHsmError && error.code === code;
+
+describe('the CloudHSM cluster service', () => {
+  after(() => store.close());
+
+  it('creates clusters with IDs of the model, reports CREATE_IN_PROGRESS, and describes them UNINITIALIZED with epoch-second timestamps', async () => {
+    const created = await createCluster();
+    assert.match(created.ClusterId, /^cluster-[2-7a-z]{11}$/);
+    assert.equal(created.State, 'CREATE_IN_PROGRESS');
+    assert.deepEqual(created.SubnetMapping, { 'us-east-1a': 'subnet-0123456789abcdef0', 'us-east-1b': 'subnet-0123456789abcdef1' });
+    const described = await describeCluster(created.ClusterId);
+    assert.equal(described.State, 'UNINITIALIZED');
+    assert.ok(Math.abs(described.CreateTimestamp - now / 1000) < 1);
+  });
+
+  it('issues the cluster CSR with the first HSM and initializes the cluster with a certificate signed by the customer CA', async () => {
+    const cluster = await createCluster();
+    assert.equal((await describeCluster(cluster.ClusterId)).Certificates.ClusterCsr, undefined);
+    const hsm = await createHsm(cluster.ClusterId);
+    assert.match(hsm.HsmId, /^hsm-[2-7a-z]{11}$/);
+    assert.equal(hsm.State, 'CREATE_IN_PROGRESS');
+    const csr = (await describeCluster(cluster.ClusterId)).Certificates.ClusterCsr!;
+    assert.match(csr, /^-----BEGIN CERTIFICATE REQUEST-----/);
+    execFileSync('openssl', ['req', '-verify', '-noout'], { input: csr, stdio: 'pipe' });
+    const { signed, anchor } = signWithOwnCa(csr);
+    now = Math.max(now, Date.now());
+    const answer = await call('InitializeCluster', { ClusterId: cluster.ClusterId, SignedCert: signed, TrustAnchor: anchor });
+    assert.equal(answer.State, 'INITIALIZE_IN_PROGRESS');
+    const described = await describeCluster(cluster.ClusterId);
+    assert.equal(described.State, 'INITIALIZED');
+    assert.equal(described.Certificates.ClusterCertificate, signed);
+    assert.equal(described.Certificates.ClusterCsr, undefined);
+  });
+
+  it('refuses a certificate for another key, or one not issued by the trust anchor', async () => {
+    const cluster = await createCluster();
+    await createHsm(cluster.ClusterId);
+    const csr = (await describeCluster(cluster.ClusterId)).Certificates.ClusterCsr!;
+    const mine = signWithOwnCa(csr);
+    const other = await createCluster();
+    await createHsm(other.ClusterId);
+    const otherSigned = signWithOwnCa((await describeCluster(other.ClusterId)).Certificates.ClusterCsr!, true);
+    await assert.rejects(
+      call('InitializeCluster', { ClusterId: cluster.ClusterId, SignedCert: otherSigned.signed, TrustAnchor: otherSigned.anchor }),
+      refused('CloudHsmInvalidRequestException'),
+    );
+    await assert.rejects(
+      call('InitializeCluster', { ClusterId: cluster.ClusterId, SignedCert: mine.signed, TrustAnchor: otherSigned.anchor }),
+      refused('CloudHsmInvalidRequestException'),
+    );
+    assert.equal((await describeCluster(cluster.ClusterId)).State, 'UNINITIALIZED');
+  });
+
+  it('backs up an initialized cluster once per backup interval, and a cluster made from a backup gets it with its first HSM', async () => {
+    const cluster = await initializedCluster();
+    assert.equal((await service.runBackground()).backedUp >= 1, true);
+    const [backup] = await backupsOf(cluster.ClusterId);
+    assert.match(backup!.BackupId, /^backup-[2-7a-z]{11}$/);
+    assert.equal(backup!.BackupState, 'READY');
+    await service.runBackground();
+    assert.equal((await backupsOf(cluster.ClusterId)).length, 1);
+    now += DAY_MS;
+    await service.runBackground();
+    assert.equal((await backupsOf(cluster.ClusterId)).length, 2);
+
+    const clone = await createCluster({ SourceBackupId: `arn:aws:cloudhsm:us-east-1:111122223333:backup/${backup!.BackupId}` });
+    assert.equal((await describeCluster(clone.ClusterId)).State, 'UNINITIALIZED');
+    await assert.rejects(
+      call('InitializeCluster', { ClusterId: clone.ClusterId, SignedCert: 'x', TrustAnchor: 'y' }),
+      refused('CloudHsmInvalidRequestException'),
+    );
+    await createHsm(clone.ClusterId);
+    const active = await describeCluster(clone.ClusterId);
+    assert.equal(active.State, 'ACTIVE');
+    assert.equal(active.Certificates.ClusterCertificate, cluster.Certificates.ClusterCertificate);
+    // An HSM added to or removed from an active cluster makes a backup.
+    const second = await createHsm(clone.ClusterId, 'us-east-1b');
+    assert.equal((await backupsOf(clone.ClusterId)).length, 1);
+    await call('DeleteHsm', { ClusterId: clone.ClusterId, HsmId: second.HsmId });
+    assert.equal((await backupsOf(clone.ClusterId)).length, 2);
+  });
+
+  it('expires backups past the retention period but never the newest, keeps deleted ones restorable for 7 days, then deletes them', async () => {
+    const cluster = await initializedCluster();
+    await call('ModifyCluster', { ClusterId: cluster.ClusterId, BackupRetentionPolicy: { Type: 'DAYS', Value: '7' } });
+    await service.runBackground();
+    now += 3 * DAY_MS;
+    await service.runBackground();
+    now += 3 * DAY_MS;
+    await service.runBackground();
+    const [oldest, kept] = await backupsOf(cluster.ClusterId);
+    await call('ModifyBackupAttributes', { BackupId: kept!.BackupId, NeverExpires: true });
+    now += 30 * DAY_MS;
+    await service.runBackground();
+    const states = Object.fromEntries((await backupsOf(cluster.ClusterId)).map((b) => [b.BackupId, b.BackupState]));
+    assert.equal(states[oldest!.BackupId], 'PENDING_DELETION');
+    assert.equal(states[kept!.BackupId], 'READY');
+    const newest = (await backupsOf(cluster.ClusterId)).at(-1)!;
+    assert.equal(newest.BackupState, 'READY');
+
+    const restored = (await call('RestoreBackup', { BackupId: oldest!.BackupId })) as { Backup: Backup };
+    assert.equal(restored.Backup.BackupState, 'READY');
+    const deleted = (await call('DeleteBackup', { BackupId: oldest!.BackupId })) as { Backup: Backup };
+    assert.equal(deleted.Backup.BackupState, 'PENDING_DELETION');
+    assert.ok(Math.abs(deleted.Backup.DeleteTimestamp! - now / 1000) < 1);
+    await assert.rejects(call('DeleteBackup', { BackupId: oldest!.BackupId }), refused('CloudHsmInvalidRequestException'));
+    now += 7 * DAY_MS;
+    await service.runBackground();
+    const gone = (await backupsOf(cluster.ClusterId)).find((b) => b.BackupId === oldest!.BackupId)!;
+    assert.equal(gone.BackupState, 'DELETED');
+    await assert.rejects(call('RestoreBackup', { BackupId: oldest!.BackupId }), refused('CloudHsmInvalidRequestException'));
+  });
+
+  it('refuses retention outside 7 to 379 days, unknown HSM types and unknown filters', async () => {
+    for (const Value of ['6', '380', 'x']) {
+      await assert.rejects(createCluster({ BackupRetentionPolicy: { Type: 'DAYS', Value } }), refused('CloudHsmInvalidRequestException'));
+    }
+    await assert.rejects(createCluster({ HsmType: 'hsm9.huge' }), refused('CloudHsmInvalidRequestException'));
+    await assert.rejects(createCluster({ HsmType: 'hsm1.medium', Mode: 'NON_FIPS' }), refused('CloudHsmInvalidRequestException'));
+    await assert.rejects(call('DescribeClusters', { Filters: { colour: ['red'] } }), refused('CloudHsmInvalidRequestException'));
+  });
+
+  it('deletes a cluster only without HSMs, and answers unknown IDs with CloudHsmResourceNotFoundException', async () => {
+    const cluster = await createCluster();
+    const hsm = await createHsm(cluster.ClusterId);
+    await assert.rejects(call('DeleteCluster', { ClusterId: cluster.ClusterId }), refused('CloudHsmInvalidRequestException'));
+    assert.deepEqual(await call('DeleteHsm', { ClusterId: cluster.ClusterId, HsmId: hsm.HsmId }), { HsmId: hsm.HsmId });
+    const deleted = (await call('DeleteCluster', { ClusterId: cluster.ClusterId })) as { Cluster: Cluster };
+    assert.equal(deleted.Cluster.State, 'DELETE_IN_PROGRESS');
+    assert.equal((await describeCluster(cluster.ClusterId)).State, 'DELETED');
+    await assert.rejects(call('DeleteCluster', { ClusterId: 'cluster-aaaaaaaaaaa' }), refused('CloudHsmResourceNotFoundException'));
+    await assert.rejects(call('DeleteBackup', { BackupId: 'backup-aaaaaaaaaaa' }), refused('CloudHsmResourceNotFoundException'));
+  });
+
+  it('pages DescribeClusters with NextToken and refuses a token it did not give', async () => {
+    for (let i = 0; i < 3; i++) await createCluster();
+    const all = ((await call('DescribeClusters', {})) as { Clusters: Cluster[] }).Clusters.map((c) => c.ClusterId);
+    const seen: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = (await call('DescribeClusters', { MaxResults: 2, ...(token ? { NextToken: token } : {}) })) as { Clusters: Cluster[]; NextToken?: string };
+      seen.push(...page.Clusters.map((c) => c.ClusterId));
+      token = page.NextToken;
+    } while (token);
+    assert.deepEqual(seen, all);
+    await assert.rejects(call('DescribeClusters', { NextToken: 'bogus' }), refused('CloudHsmInvalidRequestException'));
+  });
+
+  it('tags clusters up to 50 tags and refuses the aws: prefix', async () => {
+    const cluster = await createCluster({ TagList: [{ Key: 'team', Value: 'a' }] });
+    const tags = Array.from({ length: 49 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
+    await call('TagResource', { ResourceId: cluster.ClusterId, TagList: tags });
+    await assert.rejects(
+      call('TagResource', { ResourceId: cluster.ClusterId, TagList: [{ Key: 'one-more', Value: '' }] }),
+      refused('CloudHsmResourceLimitExceededException'),
+    );
+    await assert.rejects(call('TagResource', { ResourceId: cluster.ClusterId, TagList: [{ Key: 'aws:x', Value: '' }] }), refused('CloudHsmTagException'));
+    await call('UntagResource', { ResourceId: cluster.ClusterId, TagKeyList: ['team'] });
+    const listed = (await call('ListTags', { ResourceId: cluster.ClusterId })) as { TagList: { Key: string }[] };
+    assert.equal(listed.TagList.length, 49);
+    assert.ok(!listed.TagList.some((t) => t.Key === 'team'));
+  });
+});

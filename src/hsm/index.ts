@@ -1,0 +1,10 @@
+export {
+  CLOUDHSM_OPERATIONS,
+  CloudHsmService,
+  type Authorize,
+  type BackupCopier,
+  type BackupTransfer,
+  type CloudHsmOperation,
+  type CloudHsmOptions,
+} from './cloud-hsm-service.ts';
+export { CloudHsmError, type CloudHsmErrorCode } from './hsm-error.ts';
