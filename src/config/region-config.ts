@@ -35,6 +35,8 @@ export interface RegionConfig {
   metrics?: MetricsConfig;
   /** How often background work (deletion sweeper) runs. */
   backgroundIntervalMs: number;
+  /** How often each initialized HSM cluster is backed up at least: AWS's 24 hours by default. */
+  hsmBackupIntervalMs: number;
 }
 
 export interface PrincipalConfig {
@@ -242,6 +244,7 @@ const schema = {
     },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
     backgroundIntervalMs: { type: 'integer', minimum: 100, default: 60000 },
+    hsmBackupIntervalMs: { type: 'integer', minimum: 1000, default: 86400000 },
   },
 } as const;
 

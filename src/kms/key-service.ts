@@ -35,6 +35,8 @@ export class KeyService {
   readonly authorizeAssumeRole: AccessControl['authorizeAssumeRole'];
   /** Throws AccessDeniedException unless the caller's identity policies allow `sts:<action>`. */
   readonly authorizeSts: (caller: Caller, action: string) => Promise<void>;
+  /** Throws AccessDeniedException unless the caller's identity policies allow `cloudhsm:<action>` on `resource`. */
+  readonly authorizeCloudHsm: (caller: Caller, action: string, resource: string) => Promise<void>;
   private readonly deps: OperationDeps;
   /** The multi-Region operations only when a multi-Region module added them. */
   private readonly operations: Partial<Operations>;
@@ -48,6 +50,7 @@ export class KeyService {
     this.authorizeManagement = access.authorizeManagement;
     this.authorizeAssumeRole = access.authorizeAssumeRole;
     this.authorizeSts = access.authorizeSts;
+    this.authorizeCloudHsm = access.authorizeCloudHsm;
     this.deps = {
       ctx: this.ctx,
       keys,

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { ConfigError, type RegionConfig } from '../config/index.ts';
+import { CloudHsmService } from '../hsm/index.ts';
 import { KeyService } from '../kms/index.ts';
 import { MultiRegionKeys, REPLICATION_JOB, RegionIdentity, ReplicationBacklog } from '../regions/index.ts';
 import { Outbox, OUTBOX_JOB } from '../outbox/index.ts';
@@ -38,6 +39,13 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
   if (multiRegion) service.events.subscribe(multiRegion.subscriber);
   await service.upgradeStoredData();
   await multiRegion?.upgradeStoredData();
+  const cloudHsm = new CloudHsmService({
+    region: config.region,
+    account: config.account,
+    store,
+    unit,
+    backupIntervalMs: config.hsmBackupIntervalMs,
+  });
   const sessions = new SessionStore(store, unit);
   const backlog = multiRegion && new ReplicationBacklog(store);
   const app = buildRegionServer({
@@ -46,6 +54,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     logger: log,
     mgmt: { ...cryptoUnits.mgmt, authorize: service.authorizeManagement },
     peerApi: multiRegion?.peerApi,
+    cloudhsm: { service: cloudHsm, authorize: service.authorizeCloudHsm },
     peers: config.peers,
     sts: {
       sessions,
@@ -70,6 +79,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     { name: 'imported material expiry', run: () => service.expireImportedMaterial() },
     { name: OUTBOX_JOB, run: () => outbox.run() },
     { name: 'expired session cleanup', run: () => sessions.sweep() },
+    { name: 'HSM cluster backups', run: () => cloudHsm.runBackground() },
     ...(multiRegion ? [{ name: REPLICATION_JOB, run: () => multiRegion.runBackground() }] : []),
   ];
   let background = Promise.resolve();

@@ -5,6 +5,7 @@ import type { KeyService } from '../kms/index.ts';
 import type { PeerApi, PeerBacklog } from '../regions/index.ts';
 import type { AccessKey } from './auth/sigv4.ts';
 import { awsJsonSurface } from './aws-json/aws-json-surface.ts';
+import { cloudHsmSurface, type CloudHsmSurfaceOptions } from './cloudhsm/cloudhsm-surface.ts';
 import { infrastructureError, routeNotFound } from './infrastructure-errors.ts';
 import { mgmtSurface, type MgmtApi } from './mgmt/mgmt-surface.ts';
 import { errorTypeOf, MetricsListener, operationOf, opsRoutes, Readiness, RegionMetrics, surfaceOf, type MetricsAccess } from './ops/index.ts';
@@ -27,6 +28,8 @@ export interface RegionServerOptions {
   peers?: Readonly<Record<string, { url: string }>>;
   /** What the replication outbox holds for each peer, for /metrics. */
   replicationBacklog?: () => Promise<PeerBacklog[]>;
+  /** The CloudHSM v2 API (POST / with X-Amz-Target: BaldrApiService.*), when the region has HSM clusters. */
+  cloudhsm?: Pick<CloudHsmSurfaceOptions, 'service' | 'authorize'>;
   /** Who may read GET /metrics; by default no one. */
   metrics?: MetricsAccess;
 }
@@ -53,7 +56,7 @@ const ROOT_BODY_LIMIT = 1024 * 1024;
  * encapsulated plugin with its own authentication, body limit, validation and error format.
  */
 export function buildRegionServer(options: RegionServerOptions): FastifyInstance {
-  const { service, accessKeys, logger, mgmt, peerApi, sts, peers = {}, metrics: metricsAccess = {} } = options;
+  const { service, accessKeys, logger, mgmt, peerApi, sts, cloudhsm, peers = {}, metrics: metricsAccess = {} } = options;
   // Typed as Fastify's logger so the instance is a plain FastifyInstance, not one generic over pino's Logger.
   const loggerInstance: FastifyBaseLogger = logger;
   const app = Fastify({
@@ -136,6 +139,7 @@ export function buildRegionServer(options: RegionServerOptions): FastifyInstance
       authorizeAssumeRole: service.authorizeAssumeRole,
       authorizeSts: service.authorizeSts,
     });
+  if (cloudhsm) void app.register(cloudHsmSurface, { ...cloudhsm, accessKeys, sessions, peers });
   if (mgmt) void app.register(mgmtSurface, { prefix: '/mgmt/v1', api: mgmt, region: service.ctx.region, accessKeys, sessions });
   if (peerApi) void app.register(peerSurface, { prefix: '/peer/v1', api: peerApi });
   return app;
