@@ -504,11 +504,20 @@ export class CloudHsmService {
     return backup.backupId;
   }
 
-  /** Stores a copied backup's data and lineage key (wrapped under this region's master key); the backup is then READY. */
-  async completeCopy(backupId: string, lineageKey: Buffer, data: string): Promise<void> {
+  /**
+   * Stores a copied backup's data and lineage key (wrapped under this region's master key); the
+   * backup is then READY, or DELETED when the data does not open under that key. False when
+   * `from` is not the region that began this copy, or names another lineage.
+   */
+  async completeCopy(backupId: string, from: string, lineageId: string, lineageKey: Buffer, data: string): Promise<boolean> {
     const known = await this.store.transaction((tx) => this.backup(tx, backupId));
-    // The data must open under the key it came with before the backup is READY.
-    openContents(lineageKey, known.lineageId, data);
+    if (known.sourceRegion !== from || known.lineageId !== lineageId) return false;
+    try {
+      openContents(lineageKey, lineageId, data);
+    } catch {
+      await this.failCopy(backupId);
+      return true;
+    }
     const record = await this.lineages.record(known.lineageId, lineageKey);
     const now = this.now();
     await this.store.transaction(async (tx) => {
@@ -520,10 +529,11 @@ export class CloudHsmService {
       backup.copiedAt = now;
       tx.put(HSM_PATHS.backup(backupId), JSON.stringify(backup));
     });
+    return true;
   }
 
   /** A copy that could not be completed is DELETED, as AWS shows a failed copy. */
-  async failCopy(backupId: string): Promise<void> {
+  private async failCopy(backupId: string): Promise<void> {
     await this.store.transaction(async (tx) => {
       const backup = await this.backupForUpdate(tx, backupId);
       if (backup.state !== 'CREATE_IN_PROGRESS') return;

@@ -45,7 +45,9 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     store,
     unit,
     backupIntervalMs: config.hsmBackupIntervalMs,
+    copier: multiRegion?.backupCopies,
   });
+  multiRegion?.backupCopies.attach(cloudHsm);
   const sessions = new SessionStore(store, unit);
   const backlog = multiRegion && new ReplicationBacklog(store);
   const app = buildRegionServer({
