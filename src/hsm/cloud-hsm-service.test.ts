@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
 import { SqliteStore } from '../store/index.ts';
 import { CloudHsmService, type Authorize } from './cloud-hsm-service.ts';
 import { CloudHsmError } from './hsm-error.ts';
+import { sealContents } from './lineage-keys.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const allow: Authorize = () => Promise.resolve();
@@ -234,5 +236,31 @@ describe('the CloudHSM cluster service', () => {
     const listed = (await call('ListTags', { ResourceId: cluster.ClusterId })) as { TagList: { Key: string }[] };
     assert.equal(listed.TagList.length, 49);
     assert.ok(!listed.TagList.some((t) => t.Key === 'team'));
+  });
+
+  it('completes a copied backup only for the region that began it, and marks a copy whose data does not open DELETED', async () => {
+    const lineageKey = randomBytes(32);
+    const transfer = {
+      sourceBackup: 'backup-abcdefghijk',
+      sourceCluster: 'cluster-abcdefghijk',
+      createdAt: now,
+      hsmType: 'hsm2m.medium',
+      mode: 'FIPS' as const,
+    };
+    const begin = (lineageId: string) => service.beginCopy({ ...transfer, sourceRegion: 'us-west-2', lineageId, tags: [] });
+    const state = async (id: string) => ((await call('DescribeBackups', { Filters: { backupIds: [id] } })) as { Backups: Backup[] }).Backups[0]!.BackupState;
+
+    const copy = await begin('lineage-a');
+    assert.equal(await state(copy), 'CREATE_IN_PROGRESS');
+    const data = sealContents(lineageKey, 'lineage-a', { users: [], keys: [], nextHandle: 1 });
+    assert.equal(await service.completeCopy(copy, 'eu-west-1', 'lineage-a', lineageKey, data), false);
+    assert.equal(await service.completeCopy(copy, 'us-west-2', 'lineage-b', lineageKey, data), false);
+    assert.equal(await state(copy), 'CREATE_IN_PROGRESS');
+    assert.equal(await service.completeCopy(copy, 'us-west-2', 'lineage-a', lineageKey, data), true);
+    assert.equal(await state(copy), 'READY');
+
+    const spoiled = await begin('lineage-c');
+    assert.equal(await service.completeCopy(spoiled, 'us-west-2', 'lineage-c', randomBytes(32), data), true);
+    assert.equal(await state(spoiled), 'DELETED');
   });
 });
