@@ -9,7 +9,7 @@ import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
 import { SqliteStore } from '../store/index.ts';
 import { CloudHsmService, type Authorize } from './cloud-hsm-service.ts';
 import { CloudHsmError } from './hsm-error.ts';
-import { sealContents } from './lineage-keys.ts';
+import { lineageKeyRecords, LineageKeys, sealContents } from './lineage-keys.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const allow: Authorize = () => Promise.resolve();
@@ -262,5 +262,17 @@ describe('the CloudHSM cluster service', () => {
     const spoiled = await begin('lineage-c');
     assert.equal(await service.completeCopy(spoiled, 'us-west-2', 'lineage-c', randomBytes(32), data), true);
     assert.equal(await state(spoiled), 'DELETED');
+  });
+
+  it('re-wraps lineage keys in a master key rotation with the AAD they were wrapped with', async () => {
+    const lineages = new LineageKeys(unit);
+    const { lineageId, key, record } = await lineages.create();
+    const reseal = async (wrapped: Buffer, aad: Buffer) => unit.wrap(await unit.unwrap(wrapped, aad), aad);
+    const rewrapped = await lineageKeyRecords.rewrap(record, reseal, `hsm/lineages/${lineageId}`);
+    assert.notEqual(rewrapped, record);
+    await store.transaction((tx) => {
+      tx.put(`hsm/lineages/${lineageId}`, rewrapped);
+    });
+    assert.deepEqual(await lineages.key(store, lineageId), key);
   });
 });

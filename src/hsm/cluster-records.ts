@@ -88,6 +88,7 @@ export const HSM_PATHS = {
   /** A cluster's users and keys, sealed under its lineage key. */
   contents: (clusterId: string): string => `hsm/contents/${clusterId}`,
   lineage: (id: string): string => `hsm/lineages/${id}`,
+  lineages: 'hsm/lineages/',
 } as const;
 
 /** Epoch seconds, as the API's timestamps are (a JSON number with milliseconds). */

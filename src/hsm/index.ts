@@ -8,3 +8,4 @@ export {
   type CloudHsmOptions,
 } from './cloud-hsm-service.ts';
 export { CloudHsmError, type CloudHsmErrorCode } from './hsm-error.ts';
+export { lineageKeyRecords } from './lineage-keys.ts';

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { aesGcmDecrypt, aesGcmEncrypt } from '../crypto/index.ts';
-import type { CryptoUnit } from '../cryptounits/index.ts';
+import type { CryptoUnit, WrappedRecords } from '../cryptounits/index.ts';
 import type { Reader, Transaction } from '../store/index.ts';
 import { HSM_PATHS } from './cluster-records.ts';
 import type { HsmContents } from './hsm-contents.ts';
@@ -42,6 +42,16 @@ export class LineageKeys {
     if ((await tx.get(HSM_PATHS.lineage(lineageId))) === undefined) tx.put(HSM_PATHS.lineage(lineageId), record);
   }
 }
+
+/** The lineage keys, for a master key rotation to re-wrap: each bound to its lineage ID as it was wrapped. */
+export const lineageKeyRecords: WrappedRecords = {
+  prefix: HSM_PATHS.lineages,
+  async rewrap(value, reseal, key) {
+    const { wrapped } = JSON.parse(value) as { wrapped: string };
+    const lineageId = key.slice(HSM_PATHS.lineages.length);
+    return JSON.stringify({ wrapped: (await reseal(Buffer.from(wrapped, 'base64'), wrapAad(lineageId))).toString('base64') });
+  },
+};
 
 /** A cluster's users and keys sealed under its lineage key (AES-256-GCM), as contents and backups store them. */
 export function sealContents(key: Buffer, lineageId: string, contents: HsmContents): string {

@@ -18,6 +18,7 @@ import {
   type CryptoUnit,
   type UnitVault,
 } from '../cryptounits/index.ts';
+import { lineageKeyRecords } from '../hsm/index.ts';
 import { wrappedKeyRecords } from '../kms/index.ts';
 import { sessionRecords } from '../server/index.ts';
 import type { Store } from '../store/index.ts';
@@ -52,7 +53,7 @@ export async function openRegionCryptoUnits(config: Readonly<RegionConfig>, stor
   log.info({ units: units.map((u) => ({ id: u.id, role: u.role, mode: u.info().mode, current: u.register('current').pattern })) }, 'crypto units open');
   return {
     unit: region,
-    mgmt: { units: region, rewrapper: new Rewrapper(store, region, [...wrappedKeyRecords, sessionRecords]) },
+    mgmt: { units: region, rewrapper: new Rewrapper(store, region, [...wrappedKeyRecords, sessionRecords, lineageKeyRecords]) },
     close: () => region.close(),
   };
 }
