@@ -30,11 +30,28 @@ interface Backup {
   CreateTimestamp: number;
 }
 
+/** Runs [operation, params] calls read from stdin with boto3's cloudhsmv2 client; `paginate:<op>` gathers every page of 1. */
+const BOTO3_BATCH = `
+import sys, json, boto3, botocore
+client = boto3.client('cloudhsmv2', endpoint_url=sys.argv[1], region_name='us-east-1', config=botocore.config.Config(retries={'max_attempts': 1}))
+answers = []
+for call in json.load(sys.stdin):
+    operation, params = call[0], (call[1] if len(call) > 1 else {})
+    try:
+        if operation.startswith('paginate:'):
+            pages = client.get_paginator(operation[9:]).paginate(**params, PaginationConfig={'PageSize': 1})
+            answers.append({'Pages': [page for page in pages]})
+        else:
+            answers.append(getattr(client, operation)(**params))
+    except botocore.exceptions.ClientError as error:
+        answers.append({'Error': error.response['Error']['Code']})
+print(json.dumps(answers, default=str))
+`;
 const SUBNETS = ['subnet-0a1b2c3d4e5f60718', 'subnet-0a1b2c3d4e5f60719'];
 /** An AWS error as the CLI prints it: the exception's name. */
 const failsWith = (code: string) => (error: unknown) => error instanceof Error && error.message.includes(`(${code})`);
 
-describe('the CloudHSM v2 API through the AWS CLI', () => {
+describe('the CloudHSM v2 API through the AWS CLI and boto3 (botocore 1.43, the current model)', () => {
   let dev: DevDeployment;
   let dir: string;
   let clusterId: string;
@@ -65,6 +82,20 @@ describe('the CloudHSM v2 API through the AWS CLI', () => {
     });
   const east = (...args: string[]) => aws('us-east-1', ...args);
   const west = (...args: string[]) => aws('us-west-2', ...args);
+  /** Calls in one boto3 process (a CLI process each costs a Python start): each answers its response or {Error: code}. */
+  const boto3 = (calls: [operation: string, params?: Record<string, unknown>][]): Promise<Record<string, unknown>[]> =>
+    new Promise((resolve, reject) => {
+      const child = execFile(
+        'python3',
+        ['-c', BOTO3_BATCH, dev.endpoint('us-east-1')],
+        { env: { PATH: process.env.PATH, HOME: dir, AWS_ACCESS_KEY_ID: ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY } },
+        (error, stdout, stderr) => {
+          if (error) reject(new Error(`boto3 failed: ${stderr}`));
+          else resolve(JSON.parse(stdout) as Record<string, unknown>[]);
+        },
+      );
+      child.stdin!.end(JSON.stringify(calls));
+    });
   const describeCluster = async (region: string, id: string): Promise<Cluster> =>
     ((await aws(region, 'describe-clusters', '--filters', `clusterIds=${id}`)) as { Clusters: Cluster[] }).Clusters[0]!;
 
@@ -170,41 +201,57 @@ describe('the CloudHSM v2 API through the AWS CLI', () => {
     assert.equal(modified.Backup.NeverExpires, true);
   });
 
-  it('tags clusters and backups, and shares a backup by resource policy', async () => {
-    await east('tag-resource', '--resource-id', clusterId, '--tag-list', 'Key=team,Value=payments', 'Key=env,Value=prod');
-    await east('untag-resource', '--resource-id', clusterId, '--tag-key-list', 'env');
-    assert.deepEqual((await east('list-tags', '--resource-id', clusterId)).TagList, [{ Key: 'team', Value: 'payments' }]);
+  it("tags clusters, shares a backup by resource policy, pages, and answers with the model's exceptions, through boto3", async () => {
     const policy = JSON.stringify({
       Version: '2012-10-17',
       Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::444455556666:root' }, Action: ['cloudhsm:DescribeBackups'], Resource: '*' }],
     });
-    await east('put-resource-policy', '--resource-arn', backup.BackupArn, '--policy', policy);
-    assert.equal((await east('get-resource-policy', '--resource-arn', backup.BackupArn)).Policy, policy);
-    await east('delete-resource-policy', '--resource-arn', backup.BackupArn);
-    assert.equal((await east('get-resource-policy', '--resource-arn', backup.BackupArn)).Policy, undefined);
-  });
-
-  it('pages DescribeClusters as the CLI follows NextToken', async () => {
-    for (let i = 0; i < 2; i++) await east('create-cluster', '--hsm-type', 'hsm1.medium', '--subnet-ids', SUBNETS[0]!);
-    const { Clusters } = (await east('describe-clusters', '--page-size', '1')) as { Clusters: Cluster[] };
-    const { Clusters: all } = (await east('describe-clusters')) as { Clusters: Cluster[] };
-    assert.equal(Clusters.length, 3);
+    const subnet = { HsmType: 'hsm1.medium', SubnetIds: [SUBNETS[0]] };
+    const answers = await boto3([
+      [
+        'tag_resource',
+        {
+          ResourceId: clusterId,
+          TagList: [
+            { Key: 'team', Value: 'payments' },
+            { Key: 'env', Value: 'prod' },
+          ],
+        },
+      ],
+      ['untag_resource', { ResourceId: clusterId, TagKeyList: ['env'] }],
+      ['list_tags', { ResourceId: clusterId }],
+      ['put_resource_policy', { ResourceArn: backup.BackupArn, Policy: policy }],
+      ['get_resource_policy', { ResourceArn: backup.BackupArn }],
+      ['delete_resource_policy', { ResourceArn: backup.BackupArn }],
+      ['get_resource_policy', { ResourceArn: backup.BackupArn }],
+      ['create_cluster', subnet],
+      ['create_cluster', subnet],
+      ['paginate:describe_clusters'],
+      ['describe_clusters'],
+      ['delete_cluster', { ClusterId: 'cluster-abcdefghijk' }],
+      ['delete_cluster', { ClusterId: clusterId }],
+      ['create_cluster', { ...subnet, BackupRetentionPolicy: { Type: 'DAYS', Value: '400' } }],
+      ['copy_backup_to_region', { DestinationRegion: 'eu-west-1', BackupId: backup.BackupId }],
+      ['put_resource_policy', { ResourceArn: `arn:aws:cloudhsm:us-east-1:111122223333:cluster/${clusterId}`, Policy: policy }],
+    ]);
+    assert.deepEqual(answers[2]!.TagList, [{ Key: 'team', Value: 'payments' }]);
+    assert.equal(answers[4]!.Policy, policy);
+    assert.equal(answers[6]!.Policy, undefined);
+    const pages = (answers[9]!.Pages as { Clusters: Cluster[] }[]).map((page) => page.Clusters.map((c) => c.ClusterId));
+    assert.ok(pages.every((page) => page.length === 1));
     assert.deepEqual(
-      Clusters.map((c) => c.ClusterId),
-      all.map((c) => c.ClusterId),
+      pages.flat(),
+      (answers[10]!.Clusters as Cluster[]).map((c) => c.ClusterId),
     );
-  });
-
-  it("answers with the model's exceptions: unknown IDs, a cluster that still has HSMs, bad input", async () => {
-    await assert.rejects(east('delete-cluster', '--cluster-id', 'cluster-abcdefghijk'), failsWith('CloudHsmResourceNotFoundException'));
-    await assert.rejects(east('delete-cluster', '--cluster-id', clusterId), failsWith('CloudHsmInvalidRequestException'));
-    await assert.rejects(
-      east('create-cluster', '--hsm-type', 'hsm2m.medium', '--subnet-ids', SUBNETS[0]!, '--backup-retention-policy', 'Type=DAYS,Value=400'),
-      failsWith('CloudHsmInvalidRequestException'),
-    );
-    await assert.rejects(
-      east('copy-backup-to-region', '--destination-region', 'eu-west-1', '--backup-id', backup.BackupId),
-      failsWith('CloudHsmInvalidRequestException'),
+    assert.deepEqual(
+      answers.slice(11).map((answer) => answer.Error),
+      [
+        'CloudHsmResourceNotFoundException',
+        'CloudHsmInvalidRequestException',
+        'CloudHsmInvalidRequestException',
+        'CloudHsmInvalidRequestException',
+        'CloudHsmInvalidRequestException',
+      ],
     );
   });
 });
