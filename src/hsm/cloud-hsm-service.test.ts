@@ -9,6 +9,7 @@ import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
 import { SqliteStore } from '../store/index.ts';
 import { CloudHsmService, type Authorize } from './cloud-hsm-service.ts';
 import { CloudHsmError } from './hsm-error.ts';
+import { changePassword, createUser, deleteUser, HsmUserError, login } from './hsm-users.ts';
 import { lineageKeyRecords, LineageKeys, sealContents } from './lineage-keys.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -274,5 +275,74 @@ describe('the CloudHSM cluster service', () => {
       tx.put(`hsm/lineages/${lineageId}`, rewrapped);
     });
     assert.deepEqual(await lineages.key(store, lineageId), key);
+  });
+
+  it('activates an initialized cluster when the precrypto officer changes the default password, and its backups carry its users to a clone', async () => {
+    const cluster = await initializedCluster();
+    await service.onHsms(cluster.ClusterId, (contents) => {
+      const { user, error } = login(contents, 'PRECO', 'admin', 'password');
+      assert.equal(error, undefined);
+      assert.deepEqual(changePassword(contents, user!, 'admin', 'officer-secret-1'), { activated: true });
+      createUser(contents, user!, 'CU', 'app_user', 'app-secret-1');
+    });
+    assert.equal((await describeCluster(cluster.ClusterId)).State, 'ACTIVE');
+    // An HSM added to an active cluster makes a backup; a cluster from it has the same users.
+    await createHsm(cluster.ClusterId, 'us-east-1b');
+    const [backup] = await backupsOf(cluster.ClusterId);
+    const clone = await createCluster({ SourceBackupId: backup!.BackupId });
+    await createHsm(clone.ClusterId);
+    const users = await service.onHsms(clone.ClusterId, (contents) => {
+      assert.ok(login(contents, 'CO', 'admin', 'officer-secret-1').user);
+      assert.ok(login(contents, 'CU', 'app_user', 'app-secret-1').user);
+      return contents.users.map((u) => [u.id, u.type, u.name]);
+    });
+    assert.deepEqual(users, [
+      [1, 'PCO', 'admin'],
+      [2, 'CU', 'app_user'],
+    ]);
+  });
+
+  it('locks a user out after five wrong passwords in a row until a crypto officer resets its password', async () => {
+    const cluster = await initializedCluster();
+    const officer = await service.onHsms(cluster.ClusterId, (contents) => {
+      const { user } = login(contents, 'PRECO', 'admin', 'password');
+      changePassword(contents, user!, 'admin', 'officer-secret-1');
+      createUser(contents, user!, 'CU', 'app_user', 'app-secret-1');
+      return user!;
+    });
+    for (let i = 0; i < 5; i++) {
+      assert.equal(await service.onHsms(cluster.ClusterId, (contents) => login(contents, 'CU', 'app_user', 'wrong-password').error), 'invalid password');
+    }
+    const locked = await service.onHsms(cluster.ClusterId, (contents) => login(contents, 'CU', 'app_user', 'app-secret-1').error);
+    assert.equal(locked, 'user app_user is locked out; a crypto officer must reset its password');
+    await service.onHsms(cluster.ClusterId, (contents) => {
+      changePassword(contents, officer, 'app_user', 'app-secret-2');
+      assert.ok(login(contents, 'CU', 'app_user', 'app-secret-2').user);
+    });
+  });
+
+  it('lets only crypto officers create and delete users, and a user change only its own password', async () => {
+    const cluster = await initializedCluster();
+    await service.onHsms(cluster.ClusterId, (contents) => {
+      const officer = login(contents, 'PRECO', 'admin', 'password').user!;
+      changePassword(contents, officer, 'admin', 'officer-secret-1');
+      const cu = createUser(contents, officer, 'CU', 'app_user', 'app-secret-1');
+      createUser(contents, officer, 'CU', 'other_user', 'other-secret-1');
+      assert.throws(() => createUser(contents, cu, 'CO', 'sneaky', 'sneaky-secret'), HsmUserError);
+      assert.throws(() => changePassword(contents, cu, 'other_user', 'taken-over-1'), HsmUserError);
+      assert.throws(() => {
+        deleteUser(contents, cu, 'other_user');
+      }, HsmUserError);
+      assert.throws(() => {
+        deleteUser(contents, officer, 'admin');
+      }, HsmUserError);
+      assert.throws(() => createUser(contents, officer, 'CU', 'app_user', 'app-secret-1'), HsmUserError);
+      assert.throws(() => createUser(contents, officer, 'CU', 'short_pw', 'abc'), HsmUserError);
+      deleteUser(contents, officer, 'other_user');
+      assert.deepEqual(
+        contents.users.map((u) => u.name),
+        ['admin', 'app_user'],
+      );
+    });
   });
 });

@@ -542,6 +542,29 @@ export class CloudHsmService {
     });
   }
 
+  /**
+   * Runs `work` on the users and keys of a cluster's HSMs (every HSM of a cluster holds the same)
+   * and stores them as it left them, also when it answers a refusal (a failed login is counted).
+   * A cluster whose precrypto officer has become the primary crypto officer is ACTIVE.
+   */
+  async onHsms<T>(clusterId: string, work: (contents: HsmContents) => T): Promise<T> {
+    const known = await this.store.transaction((tx) => this.cluster(tx, clusterId));
+    const key = await this.store.transaction((tx) => this.lineages.key(tx, known.lineageId));
+    return this.store.transaction(async (tx) => {
+      const cluster = await this.clusterForUpdate(tx, clusterId);
+      const sealed = await tx.getForUpdate(HSM_PATHS.contents(clusterId));
+      if (sealed === undefined || cluster.hsms.length === 0) throw invalidRequest(`Cluster ${clusterId} has no initialized HSM.`);
+      const contents = openContents(key, cluster.lineageId, sealed);
+      const result = work(contents);
+      tx.put(HSM_PATHS.contents(clusterId), sealContents(key, cluster.lineageId, contents));
+      if (cluster.state === 'INITIALIZED' && contents.users.some((user) => user.type === 'PCO')) {
+        cluster.state = 'ACTIVE';
+        tx.put(HSM_PATHS.cluster(clusterId), JSON.stringify(cluster));
+      }
+      return result;
+    });
+  }
+
   // Tags and resource policies
 
   private async tagResource(input: Input, authorize: Authorize): Promise<Output> {

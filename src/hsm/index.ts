@@ -9,3 +9,5 @@ export {
 } from './cloud-hsm-service.ts';
 export { CloudHsmError, type CloudHsmErrorCode } from './hsm-error.ts';
 export { lineageKeyRecords } from './lineage-keys.ts';
+export { DEFAULT_PRECO_PASSWORD, type HsmContents, type HsmKey, type HsmUser, type HsmUserType } from './hsm-contents.ts';
+export { changePassword, createUser, deleteUser, HsmUserError, login, MAX_LOGIN_FAILURES } from './hsm-users.ts';
