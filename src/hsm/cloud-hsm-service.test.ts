@@ -4,11 +4,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
 import { SqliteStore } from '../store/index.ts';
 import { CloudHsmService, type Authorize } from './cloud-hsm-service.ts';
 import { CloudHsmError } from './hsm-error.ts';
+import { generateSymmetricKey, keysOf, shareKey } from './hsm-keys.ts';
 import { changePassword, createUser, deleteUser, HsmUserError, login } from './hsm-users.ts';
 import { lineageKeyRecords, LineageKeys, sealContents } from './lineage-keys.ts';
 
@@ -343,6 +344,81 @@ describe('the CloudHSM cluster service', () => {
         contents.users.map((u) => u.name),
         ['admin', 'app_user'],
       );
+    });
+  });
+
+  describe('syncKey between a cluster and a cluster made from its backup', () => {
+    const officer = { type: 'CO' as const, name: 'admin', password: 'officer-secret-1' };
+    const alice = { type: 'CU' as const, name: 'alice', password: 'alice-secret-1' };
+    const bob = { type: 'CU' as const, name: 'bob', password: 'bob-secret-1' };
+    let source: string;
+    let clone: string;
+    let aliceId: number;
+    let bobId: number;
+
+    /** An active cluster with crypto users alice and bob. */
+    async function activeCluster(): Promise<string> {
+      const { ClusterId } = await initializedCluster();
+      await service.onHsms(ClusterId, (contents) => {
+        const admin = login(contents, 'PRECO', 'admin', 'password').user!;
+        changePassword(contents, admin, 'admin', officer.password);
+        aliceId = createUser(contents, admin, 'CU', alice.name, alice.password).id;
+        bobId = createUser(contents, admin, 'CU', bob.name, bob.password).id;
+      });
+      return ClusterId;
+    }
+    const newKey = (clusterId: string, label: string) =>
+      service.asUser(clusterId, alice, (contents, user) => generateSymmetricKey(contents, user, { type: 31, bytes: 32, label }).handle);
+    const handlesOf = (clusterId: string, userId: number) => service.onHsms(clusterId, (contents) => keysOf(contents, userId));
+
+    before(async () => {
+      source = await activeCluster();
+      await newKey(source, 'before-backup');
+      await createHsm(source, 'us-east-1b');
+      const [backup] = await backupsOf(source);
+      clone = (await createCluster({ SourceBackupId: backup!.BackupId })).ClusterId;
+      await createHsm(clone);
+    });
+
+    it('syncs a key made after the backup, with its attributes, owner and sharing, and syncing twice changes nothing', async () => {
+      const handle = await newKey(source, 'after-backup');
+      await service.asUser(source, alice, (contents, user) => {
+        shareKey(contents, user, handle, [bobId], true);
+      });
+      assert.equal((await handlesOf(clone, aliceId)).length, 1);
+      const synced = await service.exportKeyForSync(source, alice, handle);
+      assert.ok(!synced.sealed.includes(Buffer.from('after-backup').toString('base64')));
+      const there = await service.importSyncedKey(clone, alice, synced);
+      assert.equal(await service.importSyncedKey(clone, officer, await service.exportKeyForSync(source, officer, handle)), there);
+      assert.deepEqual(await handlesOf(clone, aliceId), [
+        { handle: 1, relation: 'o' },
+        { handle: there, relation: 'o' },
+      ]);
+      assert.deepEqual(await handlesOf(clone, bobId), [{ handle: there, relation: 's' }]);
+      const [original, copy] = await Promise.all(
+        [
+          [source, handle],
+          [clone, there],
+        ].map(([cluster, h]) => service.onHsms(cluster as string, (contents) => contents.keys.find((k) => k.handle === h)!)),
+      );
+      assert.deepEqual(copy!.attributes, original!.attributes);
+      assert.equal(copy!.material, original!.material);
+    });
+
+    it('refuses a crypto user syncing a key it does not own, and an unknown handle', async () => {
+      const handle = await newKey(source, 'alices');
+      await assert.rejects(service.exportKeyForSync(source, bob, handle), /not owned by bob/);
+      await assert.rejects(service.exportKeyForSync(source, alice, 999_999), /key handle 999999 does not exist/);
+    });
+
+    it('refuses clusters of different lineages, and credentials that differ between the clusters', async () => {
+      const handle = await newKey(source, 'for-stranger');
+      const stranger = await activeCluster();
+      await assert.rejects(service.importSyncedKey(stranger, alice, await service.exportKeyForSync(source, alice, handle)), /not created from a backup/);
+      await service.asUser(clone, officer, (contents, user) => {
+        changePassword(contents, user, 'alice', 'changed-on-clone');
+      });
+      await assert.rejects(service.importSyncedKey(clone, alice, await service.exportKeyForSync(source, alice, handle)), HsmUserError);
     });
   });
 });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { aesGcmDecrypt, aesGcmEncrypt } from '../crypto/index.ts';
 import type { CryptoUnit } from '../cryptounits/index.ts';
 import type { Reader, Store, Transaction } from '../store/index.ts';
 import { createClusterCsr, verifyClusterCertificate } from './cluster-csr.ts';
@@ -13,7 +14,9 @@ import {
   type HsmRecord,
   type Tag,
 } from './cluster-records.ts';
-import { initialContents, type HsmContents } from './hsm-contents.ts';
+import { initialContents, type HsmContents, type HsmUser, type HsmUserType } from './hsm-contents.ts';
+import { exportKey, importKey, type PortableKey } from './hsm-keys.ts';
+import { HsmUserError, login } from './hsm-users.ts';
 import { CloudHsmError, invalidRequest, notFound } from './hsm-error.ts';
 import { isResourceId, newHexId, newResourceId } from './hsm-ids.ts';
 import { LineageKeys, openContents, sealContents } from './lineage-keys.ts';
@@ -90,6 +93,21 @@ const MAX_TAGS = 50;
 /** AWS's quota of HSMs in one cluster. */
 const MAX_HSMS = 28;
 const HSM_TYPES: Readonly<Record<string, readonly ClusterMode[]>> = { 'hsm1.medium': ['FIPS'], 'hsm2m.medium': ['FIPS', 'NON_FIPS'] };
+
+/** An HSM user's login, as loginHSM takes it. */
+export interface HsmCredentials {
+  type: HsmUserType;
+  name: string;
+  password: string;
+}
+
+/** A key on its way from one cluster to another of its lineage: sealed under the lineage key. */
+export interface SyncedKey {
+  lineageId: string;
+  sealed: string;
+}
+
+const syncedKeyAad = (lineageId: string): Buffer => Buffer.from(`concord hsm synced key v1|${lineageId}`);
 
 type Input = Record<string, unknown>;
 type Output = Record<string, unknown>;
@@ -563,6 +581,50 @@ export class CloudHsmService {
       }
       return result;
     });
+  }
+
+  /**
+   * Runs `work` as an HSM user of the cluster, logged in with `credentials` (a failed login is
+   * counted as the HSM counts it, and refused).
+   */
+  async asUser<T>(clusterId: string, credentials: HsmCredentials, work: (contents: HsmContents, user: HsmUser) => T): Promise<T> {
+    const outcome = await this.onHsms(clusterId, (contents): { error: string } | { value: T } => {
+      const { user, error } = login(contents, credentials.type, credentials.name, credentials.password);
+      return user ? { value: work(contents, user) } : { error: error ?? 'login failed' };
+    });
+    if ('error' in outcome) throw new HsmUserError(`login failed on cluster ${clusterId}: ${outcome.error}`);
+    return outcome.value;
+  }
+
+  /**
+   * syncKey's source half: the key, with its attributes, owner and sharing, sealed under the
+   * cluster's lineage key. Only a cluster of the same lineage (made from a backup of this one,
+   * or of a common ancestor) opens it.
+   */
+  async exportKeyForSync(clusterId: string, credentials: HsmCredentials, handle: number): Promise<SyncedKey> {
+    const key = await this.asUser(clusterId, credentials, (contents, user) => exportKey(contents, user, handle));
+    const cluster = await this.store.transaction((tx) => this.cluster(tx, clusterId));
+    const lineageKey = await this.store.transaction((tx) => this.lineages.key(tx, cluster.lineageId));
+    const plain = Buffer.from(JSON.stringify({ ...key, material: key.material.toString('base64') }));
+    const sealed = aesGcmEncrypt(lineageKey, plain, syncedKeyAad(cluster.lineageId));
+    return { lineageId: cluster.lineageId, sealed: [sealed.iv, sealed.tag, sealed.ciphertext].map((part) => part.toString('base64')).join('.') };
+  }
+
+  /** syncKey's destination half: returns the key's handle in this cluster. */
+  async importSyncedKey(clusterId: string, credentials: HsmCredentials, synced: SyncedKey): Promise<number> {
+    const cluster = await this.store.transaction((tx) => this.cluster(tx, clusterId));
+    if (cluster.lineageId !== synced.lineageId) {
+      throw new HsmUserError(
+        `cluster ${clusterId} was not created from a backup of the source cluster, nor the source from one of it: keys sync only between related clusters`,
+      );
+    }
+    const lineageKey = await this.store.transaction((tx) => this.lineages.key(tx, cluster.lineageId));
+    const [iv, tag, ciphertext] = synced.sealed.split('.').map((part) => Buffer.from(part, 'base64'));
+    const plain = iv && tag && ciphertext ? aesGcmDecrypt(lineageKey, { iv, tag, ciphertext }, syncedKeyAad(cluster.lineageId)) : undefined;
+    if (!plain) throw new HsmUserError('the synced key does not open under the cluster lineage key');
+    const parsed = JSON.parse(plain.toString('utf8')) as Omit<PortableKey, 'material'> & { material: string };
+    const key: PortableKey = { ...parsed, material: Buffer.from(parsed.material, 'base64') };
+    return this.asUser(clusterId, credentials, (contents) => importKey(contents, key));
   }
 
   // Tags and resource policies

@@ -14,6 +14,8 @@ export interface HsmUser {
 
 export interface HsmKey {
   handle: number;
+  /** The same in every cluster the key is synced to: syncKey finds a key it synced before by it. */
+  origin: string;
   owner: number;
   sharedWith: number[];
   attributes: Record<string, string | number | boolean>;
