@@ -17,10 +17,20 @@ export interface RunningRegion {
   close(): Promise<void>;
 }
 
+/** The part this process plays among the worker processes serving the region. */
+export interface ProcessRole {
+  /** Whether other processes of this host serve the region too, on the same SQLite file. */
+  shared: boolean;
+  /** Whether this process runs the region's background work where the store leaves that to the processes (SQLite). */
+  backgroundWork: boolean;
+}
+
+const ALONE: ProcessRole = { shared: false, backgroundWork: true };
+
 /** Opens a region's store and crypto unit, serves its API, and runs its background work. */
-export async function startRegion(config: Readonly<RegionConfig>, logger: Logger): Promise<RunningRegion> {
+export async function startRegion(config: Readonly<RegionConfig>, logger: Logger, role: ProcessRole = ALONE): Promise<RunningRegion> {
   const log = logger.child({ region: config.region });
-  const store = await openStore(config.store);
+  const store = await openStore(config.store, role);
   const cryptoUnits = await openRegionCryptoUnits(config, store, log);
   const unit = cryptoUnits.unit;
   const outbox = new Outbox(store, log);

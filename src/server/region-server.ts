@@ -70,6 +70,7 @@ export function buildRegionServer(options: RegionServerOptions): FastifyInstance
   const { region, store, unit } = service.ctx;
   const readiness = new Readiness({ region, store, unit, peers, log: logger });
   const metrics = new RegionMetrics({
+    region,
     readiness,
     store,
     units: mgmt && (() => mgmt.units.units),

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } f
 import { KmsError, type ErrorName } from '../../errors/index.ts';
 import type { KeyService, KmsApi, OperationName } from '../../kms/index.ts';
 import { callerOf } from '../auth/caller-of.ts';
-import { SigV4Verifier, credentialScopeRegion, type AccessKey, type SessionCredentials } from '../auth/sigv4.ts';
+import { SigV4Verifier, readAuthorization, type AccessKey, type SessionCredentials } from '../auth/sigv4.ts';
 import { infrastructureError, type InfrastructureErrorKind } from '../infrastructure-errors.ts';
 import { acceptRawBodies, rawBody } from '../raw-body.ts';
 import { FORWARDED_FROM, RegionForwarder } from './forward-to-region.ts';
@@ -74,9 +74,11 @@ export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = (scope,
 
   scope.post('/', async (request: FastifyRequest, reply: FastifyReply) => {
     const body = rawBody(request);
-    const signedFor = credentialScopeRegion(request.headers);
-    const peerUrl = signedFor === undefined || signedFor === region ? undefined : peerUrls.get(signedFor);
-    if (signedFor !== undefined && peerUrl !== undefined) {
+    // Parsed once: the region it names picks where the request is served, and verify reads it again from here.
+    const authorization = readAuthorization(request.headers);
+    const signedFor = authorization.scope[2];
+    const peerUrl = signedFor === region ? undefined : peerUrls.get(signedFor);
+    if (peerUrl !== undefined) {
       const from = request.headers[FORWARDED_FROM];
       if (from !== undefined) {
         throw new KmsError(
@@ -92,7 +94,9 @@ export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = (scope,
       void reply.status(answer.status).headers(answer.headers);
       return answer.body;
     }
-    const accessKey = await verifier.verify({ method: request.method, url: request.url, headers: request.headers, body });
+    const verified = verifier.verify({ method: request.method, url: request.url, headers: request.headers, body }, authorization);
+    // Only session credentials are looked up asynchronously: a long-term key's request goes on without yielding.
+    const accessKey = verified instanceof Promise ? await verified : verified;
     request.accessKeyId = accessKey.accessKeyId;
 
     const target = request.headers['x-amz-target'];
