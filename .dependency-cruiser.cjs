@@ -7,7 +7,7 @@ const layers = [
   ['util'],
   ['errors', 'logging', 'crypto', 'store'],
   ['cryptounits', 'outbox', 'audit'],
-  ['kms'],
+  ['kms', 'hsm'],
   ['config', 'regions', 'iam', 'keyprotect', 'uko'],
   ['server'],
   ['runtime'],

@@ -3,12 +3,17 @@
  *
  *   node --import tsx scripts/trim-kms-model.ts <botocore>/data/kms/2014-11-01/service-2.json[.gz] [Operation ...]
  *
+ * With `--model <path>` first it trims another service's model the same way into that file
+ * (src/server/cloudhsm/cloudhsm-model.json from botocore's cloudhsmv2/2017-04-28), without
+ * Concord's KMS changes below.
+ *
  * It keeps the operations the committed model lists, plus any named, with their input and output
  * shapes and every shape those reach, each with only what request validation and
  * scripts/generate-kms-types.ts read; documentation is dropped. Then run the type generator.
  * The build and the tests read only the committed model, never botocore.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
 interface BotocoreShape {
@@ -43,11 +48,14 @@ const CONCORD_SHAPES: Record<string, { members?: Record<string, string> } & Reco
   KeyMetadata: { members: { CustomerMasterKeySpec: 'KeySpec' } },
 };
 
-const [source, ...added] = process.argv.slice(2);
-if (!source) throw new Error('usage: trim-kms-model.ts <botocore kms service-2.json[.gz]> [Operation ...]');
+const args = process.argv.slice(2);
+const target = args[0] === '--model' ? resolve(args[1] ?? '') : undefined;
+const [source, ...added] = target === undefined ? args : args.slice(2);
+if (!source) throw new Error('usage: trim-kms-model.ts [--model <model.json>] <botocore service-2.json[.gz]> [Operation ...]');
 const raw = readFileSync(source);
 const botocore = JSON.parse((source.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8')) as Botocore;
-const committed = JSON.parse(readFileSync(MODEL, 'utf8')) as { operations: Record<string, unknown> };
+const output = target ?? MODEL;
+const committed = (existsSync(output) ? JSON.parse(readFileSync(output, 'utf8')) : { operations: {} }) as { operations: Record<string, unknown> };
 
 const reached = new Set<string>();
 const reach = (name: string): void => {
@@ -79,17 +87,18 @@ for (const name of reached) {
   if (shape.value) trimmed.value = shape.value.shape;
   shapes[name] = trimmed;
 }
-for (const [name, own] of Object.entries(CONCORD_SHAPES)) {
+for (const [name, own] of Object.entries(target === undefined ? CONCORD_SHAPES : {})) {
   const shape = shapes[name];
   shapes[name] = { ...shape, ...own, ...(own.members ? { members: { ...shape?.members, ...own.members } } : {}) };
 }
 
+const { apiVersion, endpointPrefix } = (botocore as { metadata?: { apiVersion?: string; endpointPrefix?: string } }).metadata ?? {};
 const model = {
   operations,
   shapes,
-  source: 'botocore 2014-11-01 kms service-2.json (Apache-2.0): the input and output shapes of the operations Concord performs',
+  source: `botocore ${apiVersion ?? '2014-11-01'} ${endpointPrefix ?? 'kms'} service-2.json (Apache-2.0): the input and output shapes of the operations Concord performs`,
 };
-writeFileSync(MODEL, formatted(model));
+writeFileSync(output, formatted(model));
 
 /** Sorted keys, one member a line, no indentation: small diffs when botocore changes. */
 function formatted(value: unknown): string {

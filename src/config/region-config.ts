@@ -46,6 +46,8 @@ export interface RegionConfig {
   backgroundIntervalMs: number;
   /** The audit trail: how long events are kept, and how often the chain's head is signed with the region's identity key. */
   audit: { retentionDays: number; signIntervalSeconds: number };
+  /** How often each initialized HSM cluster is backed up at least: AWS's 24 hours by default. */
+  hsmBackupIntervalMs: number;
 }
 
 export interface PrincipalConfig {
@@ -320,6 +322,7 @@ const schema = {
       },
       default: {},
     },
+    hsmBackupIntervalMs: { type: 'integer', minimum: 1000, default: 86400000 },
   },
 } as const;
 

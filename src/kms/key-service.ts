@@ -39,6 +39,8 @@ export class KeyService {
   readonly authorizeSts: (caller: Caller, action: string) => Promise<void>;
   /** Throws AccessDeniedException unless the caller's identity policies allow `uko:<action>`. */
   readonly authorizeUko: (caller: Caller, action: string) => Promise<void>;
+  /** Throws AccessDeniedException unless the caller's identity policies allow `cloudhsm:<action>` on `resource`. */
+  readonly authorizeCloudHsm: (caller: Caller, action: string, resource: string) => Promise<void>;
   private readonly deps: OperationDeps;
   /** The multi-Region operations only when a multi-Region module added them. */
   private readonly operations: Partial<Operations>;
@@ -54,6 +56,7 @@ export class KeyService {
     this.authorizeSts = access.authorizeSts;
     this.authorizeIdentity = access.authorizeIdentity;
     this.authorizeUko = access.authorizeUko;
+    this.authorizeCloudHsm = access.authorizeCloudHsm;
     this.deps = {
       ctx: this.ctx,
       keys,

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ImportedMaterialBinder, KeySubscriber, MultiRegionOperationName, OperationDeps, Operations } from '../kms/index.ts';
 import type { Outbox } from '../outbox/index.ts';
 import type { Store } from '../store/index.ts';
+import { BackupCopyLink } from './backup-copy-link.ts';
 import { KeyLocks } from './key-locks.ts';
 import { KeySnapshots } from './key-snapshot.ts';
 import { multiRegionOperations } from './multi-region-operations.ts';
@@ -38,6 +39,8 @@ export const REPLICATION_JOB = 'multi-Region replication';
 export class MultiRegionKeys {
   readonly subscriber: KeySubscriber;
   readonly importedMaterialBinder: ImportedMaterialBinder;
+  /** CopyBackupToRegion's way to the other regions; the region's cluster service attaches to receive copies. */
+  readonly backupCopies: BackupCopyLink;
   private readonly auth: PeerAuthenticator;
   private context: ReplicationContext | undefined;
   private api: PeerApi | undefined;
@@ -50,6 +53,14 @@ export class MultiRegionKeys {
     );
     this.subscriber = replicationSubscriber(() => this.rc);
     this.importedMaterialBinder = importedMaterialBinder(() => this.rc);
+    this.backupCopies = new BackupCopyLink(
+      options.region,
+      options.store,
+      options.identity,
+      new PeerClient(this.auth),
+      options.outbox,
+      Object.keys(options.peers),
+    );
   }
 
   /** The key service calls this with its dependencies once they exist. */
@@ -64,7 +75,7 @@ export class MultiRegionKeys {
       locks: new KeyLocks(),
       log: this.options.logger,
     };
-    this.api = new PeerApi(this.auth, replicationReceiver(this.context), this.options.logger);
+    this.api = new PeerApi(this.auth, { ...replicationReceiver(this.context), ...this.backupCopies.handlers }, this.options.logger);
     return multiRegionOperations(this.context);
   };
 

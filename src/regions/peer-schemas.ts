@@ -82,6 +82,10 @@ const caller = object({ account: { type: 'string', pattern: '^[0-9]{12}$' }, arn
 
 const aboutKey = object({ keyId });
 
+const backupId = { type: 'string', pattern: '^backup-[2-7a-zA-Z]{11,16}$' };
+const certificate = string(20000, 1);
+const cloudHsmTags = { type: 'array', maxItems: 50, items: object({ Key: string(128, 1), Value: string(256) }) };
+
 export const PEER_SCHEMAS = {
   hello: object({}),
   'prepare-replica': object(
@@ -101,6 +105,22 @@ export const PEER_SCHEMAS = {
   'primary-region': aboutKey,
   'bind-imported-material': object({ keyId, materialId: string(256, 1), version }, ['keyId', 'materialId']),
   'replica-deleted': aboutKey,
+  'cloudhsm-backup-begin': object(
+    {
+      sourceBackup: backupId,
+      sourceCluster: string(64),
+      createdAt: time,
+      hsmType: string(32, 1),
+      mode: { enum: ['FIPS', 'NON_FIPS'] },
+      lineageId: string(64, 1),
+      clusterCertificate: certificate,
+      trustAnchor: certificate,
+      tags: cloudHsmTags,
+    },
+    ['sourceBackup', 'sourceCluster', 'createdAt', 'hsmType', 'mode', 'lineageId', 'tags'],
+  ),
+  // The data is a cluster's users and keys sealed under the lineage key: it is bounded by the peer surface's body limit.
+  'cloudhsm-backup-complete': object({ backupId, lineageId: string(64, 1), sealedKey: sealedMaterial, data: string(1024 * 1024, 1) }),
 } as const;
 
 export type PeerActionName = keyof typeof PEER_SCHEMAS;

@@ -17,6 +17,7 @@ import {
 import type { KeySnapshot } from './key-snapshot.ts';
 import { pendingReplicaPath } from './orphan-replicas.ts';
 import { enqueueReplication } from './replication-messages.ts';
+import type { BackupCopyLink } from './backup-copy-link.ts';
 import type { PeerHandlers } from './peer-api.ts';
 import { dependencyTimeout } from './peer-client.ts';
 import { PeerRefusal } from './peer-refusal.ts';
@@ -60,7 +61,7 @@ export interface BindImportedMaterialRequest {
  * signature proves; a peer acts on a key only in the role this region's own record of the key
  * gives it, whatever its payload claims.
  */
-export function replicationReceiver(rc: ReplicationContext): PeerHandlers {
+export function replicationReceiver(rc: ReplicationContext): Omit<PeerHandlers, keyof BackupCopyLink['handlers']> {
   const { deps, identity, client, snapshots, outbox, locks } = rc;
   const { ctx, keys } = deps;
 

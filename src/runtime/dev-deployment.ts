@@ -18,6 +18,8 @@ export interface DevOptions {
   logLevel: string;
   /** YAML list of further principals with access keys and identity policies. */
   principalsFile?: string;
+  /** How often HSM clusters are backed up; background work then runs at least as often. */
+  hsmBackupInterval?: number;
 }
 
 interface DevCredentials {
@@ -74,6 +76,9 @@ export function devRegionConfigs(options: DevOptions): { configs: Readonly<Regio
           .map(([name, url]) => [name, { url, publicKey: RegionIdentity.openOrInit(join(data, name, 'region-identity.json')).publicKey }]),
       ),
       logLevel: options.logLevel,
+      ...(options.hsmBackupInterval !== undefined
+        ? { hsmBackupIntervalMs: options.hsmBackupInterval * 1000, backgroundIntervalMs: Math.min(60000, options.hsmBackupInterval * 1000) }
+        : {}),
     }),
   );
   return { configs, credentials, workspace };

@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { ConfigError, type RegionConfig } from '../config/index.ts';
 
-/** The dev administrator's identity policy, like AWS's AdministratorAccess limited to KMS, STS, the crypto unit management API and UKO. */
+/** The dev administrator's identity policy, like AWS's AdministratorAccess limited to KMS, STS, CloudHSM, UKO and the crypto unit management API. */
 const ADMINISTRATOR_POLICY = {
   Version: '2012-10-17',
-  Statement: [{ Sid: 'Administrator', Effect: 'Allow', Action: ['kms:*', 'sts:*', 'concord:*', 'uko:*'], Resource: '*' }],
+  Statement: [{ Sid: 'Administrator', Effect: 'Allow', Action: ['kms:*', 'sts:*', 'concord:*', 'uko:*', 'cloudhsm:*'], Resource: '*' }],
 };
 
 /** A user with an access key, or a role (trustPolicy, no access key) sessions of which AssumeRole gives. */
@@ -19,7 +19,7 @@ interface DevPrincipal {
 }
 
 /**
- * The principals of a dev deployment: the administrator (user/admin, allowed kms:* and
+ * The principals of a dev deployment: the administrator (user/admin, allowed kms:*, cloudhsm:* and
  * concord:* by its identity policy) and those of `--principals-file`, a YAML list of
  * {arn, accessKeyId, secretAccessKey, identityPolicies}, or roles {arn, trustPolicy, identityPolicies,
  * maxSessionDuration} without an access key. Every region's config checks them.

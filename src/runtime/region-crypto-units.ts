@@ -20,6 +20,7 @@ import {
 } from '../cryptounits/index.ts';
 import { iamSecretRecords } from '../iam/index.ts';
 import { standardKeyRecords } from '../keyprotect/index.ts';
+import { lineageKeyRecords } from '../hsm/index.ts';
 import { wrappedKeyRecords } from '../kms/index.ts';
 import { sessionRecords } from '../server/index.ts';
 import type { Store } from '../store/index.ts';
@@ -58,7 +59,14 @@ export async function openRegionCryptoUnits(config: Readonly<RegionConfig>, stor
     unit: region,
     mgmt: {
       units: region,
-      rewrapper: new Rewrapper(store, region, [...wrappedKeyRecords, sessionRecords, iamSecretRecords, standardKeyRecords, ...Uko.wrappedRecords]),
+      rewrapper: new Rewrapper(store, region, [
+        ...wrappedKeyRecords,
+        sessionRecords,
+        iamSecretRecords,
+        standardKeyRecords,
+        ...Uko.wrappedRecords,
+        lineageKeyRecords,
+      ]),
     },
     close: () => region.close(),
   };

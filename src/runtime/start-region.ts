@@ -3,6 +3,7 @@ import { AuditTrail } from '../audit/index.ts';
 import { ConfigError, type RegionConfig } from '../config/index.ts';
 import { IamTokens } from '../iam/index.ts';
 import { KeyProtectService } from '../keyprotect/index.ts';
+import { CloudHsmService } from '../hsm/index.ts';
 import { KeyService } from '../kms/index.ts';
 import { MultiRegionKeys, REPLICATION_JOB, RegionIdentity, ReplicationBacklog } from '../regions/index.ts';
 import { Outbox, OUTBOX_JOB } from '../outbox/index.ts';
@@ -71,6 +72,15 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
   service.events.subscribe(keyProtect.subscriber);
   await service.upgradeStoredData();
   await multiRegion?.upgradeStoredData();
+  const cloudHsm = new CloudHsmService({
+    region: config.region,
+    account: config.account,
+    store,
+    unit,
+    backupIntervalMs: config.hsmBackupIntervalMs,
+    copier: multiRegion?.backupCopies,
+  });
+  multiRegion?.backupCopies.attach(cloudHsm);
   const sessions = new SessionStore(store, unit);
   const uko = new Uko({ store, unit, outbox });
   const iam = new IamTokens({ store, unit, region: config.region, account: config.account });
@@ -82,6 +92,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     logger: log,
     mgmt: { ...cryptoUnits.mgmt, authorize: service.authorizeManagement },
     peerApi: multiRegion?.peerApi,
+    cloudhsm: { service: cloudHsm, authorize: service.authorizeCloudHsm },
     peers: config.peers,
     sts: {
       sessions,
@@ -115,6 +126,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     { name: 'expired session cleanup', run: () => sessions.sweep() },
     { name: 'audit retention', run: () => audit.purge() },
     { name: 'uko verifier', run: () => uko.verifyDue() },
+    { name: 'HSM cluster backups', run: () => cloudHsm.runBackground() },
     ...(multiRegion ? [{ name: REPLICATION_JOB, run: () => multiRegion.runBackground() }] : []),
   ];
   let background = Promise.resolve();

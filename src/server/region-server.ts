@@ -11,6 +11,7 @@ import type { AccessKey } from './auth/sigv4.ts';
 import { awsJsonSurface } from './aws-json/aws-json-surface.ts';
 import { iamTokenSurface } from './iam-token/index.ts';
 import { keyProtectSurface } from './key-protect/index.ts';
+import { cloudHsmSurface, type CloudHsmSurfaceOptions } from './cloudhsm/cloudhsm-surface.ts';
 import { infrastructureError, routeNotFound } from './infrastructure-errors.ts';
 import { mgmtSurface, type MgmtApi } from './mgmt/mgmt-surface.ts';
 import { errorTypeOf, MetricsListener, operationOf, opsRoutes, Readiness, RegionMetrics, surfaceOf, type MetricsAccess } from './ops/index.ts';
@@ -38,6 +39,8 @@ export interface RegionServerOptions {
   iam?: IamTokens;
   /** The Key Protect API (/api/v2), with its bearer tokens from `iam`. */
   keyProtect?: KeyProtectService;
+  /** The CloudHSM v2 API (POST / with X-Amz-Target: BaldrApiService.*), when the region has HSM clusters. */
+  cloudhsm?: Pick<CloudHsmSurfaceOptions, 'service' | 'authorize'>;
   /** Who may read GET /metrics; by default no one. */
   metrics?: MetricsAccess;
   /** The region's audit trail: every request of every surface is recorded in it. */
@@ -75,7 +78,7 @@ const ROOT_BODY_LIMIT = 1024 * 1024;
  * encapsulated plugin with its own authentication, body limit, validation and error format.
  */
 export function buildRegionServer(options: RegionServerOptions): FastifyInstance {
-  const { service, accessKeys, logger, mgmt, peerApi, sts, iam, keyProtect, uko, peers = {}, metrics: metricsAccess = {} } = options;
+  const { service, accessKeys, logger, mgmt, peerApi, sts, iam, keyProtect, uko, cloudhsm, peers = {}, metrics: metricsAccess = {} } = options;
   // Typed as Fastify's logger so the instance is a plain FastifyInstance, not one generic over pino's Logger.
   const loggerInstance: FastifyBaseLogger = logger;
   const app = Fastify({
@@ -165,6 +168,7 @@ export function buildRegionServer(options: RegionServerOptions): FastifyInstance
       authorizeAssumeRole: service.authorizeAssumeRole,
       authorizeSts: service.authorizeSts,
     });
+  if (cloudhsm) void app.register(cloudHsmSurface, { ...cloudhsm, accessKeys, sessions, peers });
   if (mgmt) void app.register(mgmtSurface, { prefix: '/mgmt/v1', api: mgmt, region: service.ctx.region, accessKeys, sessions });
   if (iam) void app.register(iamTokenSurface, { tokens: iam, region: service.ctx.region, accessKeys, sessions, authorize: service.authorizeManagement });
   if (iam && keyProtect) void app.register(keyProtectSurface, { kp: keyProtect, tokens: iam, region: service.ctx.region, accessKeys, sessions });

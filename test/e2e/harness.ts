@@ -132,6 +132,10 @@ export async function startDev(options: { regions?: string[]; dataDir?: string; 
 export interface RawRequest {
   /** The X-Amz-Target operation name, e.g. 'Encrypt'; omitted for no X-Amz-Target header. */
   operation?: string;
+  /** The service X-Amz-Target names the operation of; TrentService (AWS KMS) by default. */
+  targetPrefix?: string;
+  /** Headers sent but left out of the signature. */
+  unsigned?: Record<string, string>;
   body?: string | Buffer;
   /** The body actually sent, when it should differ from the one signed. */
   sentBody?: string | Buffer;
@@ -158,7 +162,7 @@ export async function rawRequest(endpoint: string, request: RawRequest = {}): Pr
   const headers: Record<string, string> = {
     host: url.host,
     'content-type': request.contentType ?? 'application/x-amz-json-1.1',
-    ...(request.operation !== undefined ? { 'x-amz-target': `TrentService.${request.operation}` } : {}),
+    ...(request.operation !== undefined ? { 'x-amz-target': `${request.targetPrefix ?? 'TrentService'}.${request.operation}` } : {}),
   };
   let sent = headers;
   if (request.sign !== false) {
@@ -174,7 +178,7 @@ export async function rawRequest(endpoint: string, request: RawRequest = {}): Pr
     );
     sent = signed.headers;
   }
-  const { host: _host, ...fetchHeaders } = sent;
+  const { host: _host, ...fetchHeaders } = { ...sent, ...request.unsigned };
   const response = await fetch(url, { method: 'POST', headers: fetchHeaders, body: new Uint8Array(Buffer.from(request.sentBody ?? body)) });
   const text = await response.text();
   let json: RawResponse['json'] = {};

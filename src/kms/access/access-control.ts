@@ -80,6 +80,8 @@ export class AccessControl {
 
   /** For the Unified Key Orchestrator API (/api/v4): identity policies must allow `uko:<action>`. */
   readonly authorizeUko = (caller: Caller, action: string): Promise<void> => this.identityAllows(caller, `uko:${action}`);
+  /** For the CloudHSM v2 API: identity policies must allow `cloudhsm:<action>` on the resource's ARN, or on '*' for no particular resource. */
+  readonly authorizeCloudHsm = (caller: Caller, action: string, resource: string): Promise<void> => this.identityAllows(caller, `cloudhsm:${action}`, resource);
 
   /** For STS actions other than AssumeRole (GetAccessKeyInfo): identity policies must allow `sts:<action>`. */
   readonly authorizeSts = (caller: Caller, action: string): Promise<void> => this.identityAllows(caller, `sts:${action}`);
@@ -101,8 +103,8 @@ export class AccessControl {
   };
 
   /** Settles rather than throws: the authorize* methods answer with its promise. */
-  private identityAllows(caller: Caller, action: string): Promise<void> {
-    const request = this.request(caller, action, '*', {});
+  private identityAllows(caller: Caller, action: string, resource = '*'): Promise<void> {
+    const request = this.request(caller, action, resource, {});
     const verdict = evaluateIdentityAccess(this.identity(caller), request);
     return verdict.allowed ? Promise.resolve() : Promise.reject(accessDenied(request, verdict));
   }

@@ -1,0 +1,16 @@
+export {
+  CLOUDHSM_OPERATIONS,
+  CloudHsmService,
+  type Authorize,
+  type BackupCopier,
+  type BackupTransfer,
+  type CloudHsmOperation,
+  type CloudHsmOptions,
+  type HsmCredentials,
+  type SyncedKey,
+} from './cloud-hsm-service.ts';
+export { generateSymmetricKey, keysOf, shareKey, type PortableKey } from './hsm-keys.ts';
+export { CloudHsmError, type CloudHsmErrorCode } from './hsm-error.ts';
+export { lineageKeyRecords } from './lineage-keys.ts';
+export { DEFAULT_PRECO_PASSWORD, type HsmContents, type HsmKey, type HsmUser, type HsmUserType } from './hsm-contents.ts';
+export { changePassword, createUser, deleteUser, HsmUserError, login, MAX_LOGIN_FAILURES } from './hsm-users.ts';
