@@ -231,7 +231,7 @@ function KeyPolicy({ keyId, version }: { keyId: string; version: number }) {
     <Section title="Key policy" id="key-policy">
       <Show loaded={policy} what="the key policy" retry={reload}>
         {({ Policy }) => (
-          <pre class="policy" tabIndex={0} aria-label="Key policy document">
+          <pre class="policy" tabIndex={0} role="region" aria-label="Key policy document">
             {prettyJson(Policy ?? '')}
           </pre>
         )}
