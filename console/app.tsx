@@ -1,27 +1,17 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { attachSession, request, type SessionInfo } from './api.ts';
-import { ErrorMessage, Loading, useAction, useLoad } from './components.tsx';
-import { CreateKeyPage } from './create-key-page.tsx';
-import { CryptoUnitsPage } from './crypto-units-page.tsx';
-import { KeyPage } from './key-page.tsx';
-import { KeysPage } from './keys-page.tsx';
+import { ErrorMessage, Loading, useAction } from './components.tsx';
+import { route as routeOf, SECTIONS } from './pages.tsx';
 import { SignInPage } from './sign-in-page.tsx';
 
-/** The pages, by the part of the URL after '#': links work, the back button works, and the server serves one HTML file. */
-function page(route: string, session: SessionInfo) {
-  const [section, id] = route.replace(/^#\/?/, '').split('/');
-  if (section === 'crypto-units') return { title: 'Crypto units', nav: 'crypto-units', body: <CryptoUnitsPage /> };
-  if (section === 'keys' && id === 'new') return { title: 'Create key', nav: 'keys', body: <CreateKeyPage /> };
-  if (section === 'keys' && id) {
-    const keyId = decodeURIComponent(id);
-    return { title: `Key ${keyId}`, nav: 'keys', body: <KeyPage keyId={keyId} session={session} /> };
-  }
-  return { title: 'Customer managed keys', nav: 'keys', body: <KeysPage /> };
-}
-
 export function App() {
-  const [session, setSession] = useState<SessionInfo | undefined>();
-  const [loaded] = useLoad(() => request<SessionInfo>('GET', 'session').catch(() => undefined), []);
+  // 'unknown' until the region has said whether the browser holds a session.
+  const [session, setSession] = useState<SessionInfo | undefined | 'unknown'>('unknown');
+  useEffect(() => {
+    request<SessionInfo>('GET', 'session').then(setSession, () => {
+      setSession(undefined);
+    });
+  }, []);
   const [route, setRoute] = useState(location.hash);
   useEffect(() => {
     const changed = () => {
@@ -32,14 +22,11 @@ export function App() {
       removeEventListener('hashchange', changed);
     };
   }, []);
-  useEffect(() => {
-    if (loaded.state === 'done') setSession(loaded.value);
-  }, [loaded]);
-  attachSession(session, () => {
+  attachSession(session === 'unknown' ? undefined : session, () => {
     setSession(undefined);
   });
 
-  if (loaded.state === 'loading') return <Loading what="the console" />;
+  if (session === 'unknown') return <Loading what="the console" />;
   if (!session) return <SignInPage onSignedIn={setSession} />;
   return (
     <Signed
@@ -53,7 +40,8 @@ export function App() {
 }
 
 function Signed({ session, route, onSignedOut }: { session: SessionInfo; route: string; onSignedOut: () => void }) {
-  const { title, nav, body } = page(route, session);
+  // Pages are named by the part of the URL after '#': links and the back button work, and the server serves one HTML file.
+  const { title, section, body } = routeOf(route, session);
   const heading = useRef<HTMLHeadingElement>(null);
   const signOut = useAction();
   useEffect(() => {
@@ -69,12 +57,11 @@ function Signed({ session, route, onSignedOut }: { session: SessionInfo; route: 
       <header class="top">
         <span class="brand">Concord</span>
         <nav aria-label="Console">
-          <a href="#/keys" aria-current={nav === 'keys' ? 'page' : undefined}>
-            Keys
-          </a>
-          <a href="#/crypto-units" aria-current={nav === 'crypto-units' ? 'page' : undefined}>
-            Crypto units
-          </a>
+          {SECTIONS.map((s) => (
+            <a key={s.section} href={`#/${s.section}`} aria-current={s.section === section ? 'page' : undefined}>
+              {s.nav}
+            </a>
+          ))}
         </nav>
         <div class="who">
           <label>

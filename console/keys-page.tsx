@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { request, type KeyRow } from './api.ts';
+import { get, type KeyRow } from './api.ts';
 import { ErrorMessage, Show, StateBadge, useAction, useLoad } from './components.tsx';
 
 interface KeysAnswer {
@@ -15,7 +15,7 @@ export const regionality = (row: KeyRow): string => {
 
 /** The region's keys, 100 a page, each with what DescribeKey and ListAliases tell of it. */
 export function KeysPage() {
-  const [loaded, reload] = useLoad(() => request<KeysAnswer>('GET', 'keys'), []);
+  const [loaded, reload] = useLoad(() => get<KeysAnswer>('keys'), []);
   const [more, setMore] = useState<KeysAnswer[]>([]);
   const loadMore = useAction();
   return (
@@ -86,7 +86,7 @@ export function KeysPage() {
                   disabled={loadMore.busy}
                   onClick={() =>
                     void loadMore.run(async () => {
-                      setMore([...more, await request<KeysAnswer>('GET', `keys?marker=${encodeURIComponent(next)}`)]);
+                      setMore([...more, await get<KeysAnswer>(`keys?marker=${encodeURIComponent(next)}`)]);
                     })
                   }
                 >

@@ -47,7 +47,12 @@ describe('the web console in Chromium against concord dev', () => {
     const started = performance.now();
     await coldPage.goto(`${dev.endpoint(EAST)}/console/#/keys`);
     await coldPage.getByRole('table', { name: 'Keys of this region' }).locator('tbody tr').nth(4).waitFor();
-    console.log(`console: first load of the key list (5 keys, nothing cached) took ${(performance.now() - started).toFixed(0)} ms`);
+    const wall = performance.now() - started;
+    // The page's own clock starts at its navigation: the browser's process start-up is not in it.
+    const inPage = await coldPage.evaluate(() => performance.now());
+    console.log(
+      `console: first load of the key list (5 keys, nothing cached): ${inPage.toFixed(0)} ms from navigation, ${wall.toFixed(0)} ms as the test saw it`,
+    );
     await cold.close();
 
     await page.goto(`${dev.endpoint(EAST)}/console/#/keys`);
