@@ -88,9 +88,9 @@ export function prefetch(path: string): void {
   prefetched.set(path, answer);
 }
 
-/** A read of the console API, taken from a prefetch of it when there is one. */
+/** A read of the console API, taken from a prefetch of it when there is one; a prefetch that failed (made before sign-in) is read again. */
 export function get<T>(path: string): Promise<T> {
-  const answer = prefetched.get(path);
+  const answer = prefetched.get(path) as Promise<T> | undefined;
   prefetched.delete(path);
-  return (answer as Promise<T> | undefined) ?? request<T>('GET', path);
+  return answer ? answer.catch(() => request<T>('GET', path)) : request<T>('GET', path);
 }

@@ -114,6 +114,22 @@ describe('the web console in Chromium against concord dev', () => {
     assert.equal(KeyMetadata?.KeyState, 'Disabled');
   });
 
+  it('enables the key again and moves the primary to the other region, whose console then holds the primary', async () => {
+    // AWS swaps the primary only from an Enabled key.
+    await page.getByRole('button', { name: 'Enable key' }).click();
+    await page.getByRole('button', { name: 'Disable key' }).waitFor();
+    await page.getByLabel('New primary region').selectOption(WEST);
+    await page.getByRole('button', { name: 'Update primary region' }).click();
+    await eventually(async () => {
+      const { KeyMetadata } = await dev.client(WEST).send(new DescribeKeyCommand({ KeyId: keyId }));
+      assert.equal(KeyMetadata?.MultiRegionConfiguration?.MultiRegionKeyType, 'PRIMARY');
+    });
+    await page.goto(`${dev.endpoint(EAST)}/console/#/keys/${keyId}`);
+    await page.getByText('Replicas are created, and the primary region changed, from the primary key').waitFor();
+    const link = page.getByRole('region', { name: 'Multi-Region configuration' }).getByRole('link', { name: WEST });
+    assert.equal(await link.getAttribute('href'), `${dev.endpoint(WEST)}/console/#/keys/${keyId}`);
+  });
+
   it('compares the crypto units of the region side by side, marking the rows concord tke cryptounit-compare marks', async () => {
     // A second administrator on the recovery unit only: the units now differ in one row.
     const { workspace, password } = devAdministrator(dev);
