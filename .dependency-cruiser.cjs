@@ -6,7 +6,7 @@
 const layers = [
   ['util'],
   ['errors', 'logging', 'crypto', 'store'],
-  ['cryptounits', 'outbox'],
+  ['cryptounits', 'outbox', 'audit'],
   ['kms'],
   ['config', 'regions'],
   ['server'],

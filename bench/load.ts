@@ -14,6 +14,8 @@ export interface LoadTarget {
   body: Record<string, unknown>;
   /** The serving process, whose CPU time per request is then reported too (Linux). */
   pid?: number;
+  /** Its worker processes (node:cluster), whose CPU time counts with the primary's. */
+  workerPids?: number[];
 }
 
 export interface LoadSpec extends LoadTarget {
@@ -130,7 +132,7 @@ class Driver {
     };
     const started = performance.now();
     const cpu = process.cpuUsage();
-    const serverCpu = processCpuMicros(this.target.pid);
+    const serverCpu = processCpuMicros(this.target);
     const workers = Array.from({ length: this.connections }, worker);
     await sleep(seconds * 1000);
     recording = false;
@@ -138,7 +140,7 @@ class Driver {
       const used = process.cpuUsage(cpu);
       this.measuredMs += performance.now() - started;
       this.cpuMicros += used.user + used.system;
-      this.serverCpuMicros += processCpuMicros(this.target.pid) - serverCpu;
+      this.serverCpuMicros += processCpuMicros(this.target) - serverCpu;
     }
     running = false;
     await Promise.all(workers);
@@ -196,11 +198,15 @@ export async function loadInChild(spec: LoadSpec | AlternatingSpec): Promise<Loa
   return JSON.parse(output) as LoadResult | LoadResult[];
 }
 
-/** User and system CPU time of a process from /proc (clock ticks of 10 ms); 0 without a pid. */
-function processCpuMicros(pid: number | undefined): number {
+/** User and system CPU time of a target's processes from /proc (clock ticks of 10 ms); 0 without a pid. */
+function processCpuMicros({ pid, workerPids = [] }: LoadTarget): number {
   if (pid === undefined) return 0;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  let micros = 0;
+  for (const each of [pid, ...workerPids]) {
+    const fields = readFileSync(`/proc/${each}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    micros += (Number(fields[11]) + Number(fields[12])) * 10_000;
+  }
+  return micros;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

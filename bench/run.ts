@@ -26,6 +26,7 @@ const credentials = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS
 
 interface ScenarioResult {
   name: string;
+  baseline?: string;
   subject: LoadResult;
   ceiling: LoadResult;
   /** Subject req/s over ceiling req/s. */
@@ -64,7 +65,7 @@ const perRequestRatio = (ceiling: number | undefined, subject: number | undefine
 function printTable(results: ScenarioResult[]): void {
   const rows = results.flatMap((r) => [
     [r.name, r.subject, r.ratio.toFixed(2), r.cpuRatio?.toFixed(2) ?? '-'] as const,
-    [`${r.name} (ceiling)`, r.ceiling, '1.00', '1.00'] as const,
+    [`${r.name} (${r.baseline ?? 'ceiling'})`, r.ceiling, '1.00', '1.00'] as const,
   ]);
   const width = Math.max(8, ...rows.map(([name]) => name.length));
   const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(width) : cell.padStart(Math.max(9, cell.length)))).join('  ');
@@ -87,7 +88,7 @@ function printTable(results: ScenarioResult[]): void {
   for (const r of results) {
     for (const [side, result] of [
       ['', r.subject],
-      [' (ceiling)', r.ceiling],
+      [` (${r.baseline ?? 'ceiling'})`, r.ceiling],
     ] as const) {
       if (result.firstError) console.log(`${r.name}${side}: first error: ${result.firstError}`);
     }
@@ -104,7 +105,7 @@ console.log(
 
 const ceiling = await startCeiling();
 const dev = await startDev({ regions: [REGION], extraArgs: ['--log-level', LOG_LEVEL] });
-const env: BenchEnv = { dev, region: REGION, credentials, ceilingUrl: ceiling.url, ceilingPid: ceiling.process.pid! };
+const env: BenchEnv = { dev, region: REGION, credentials, ceilingUrl: ceiling.url, ceilingPid: ceiling.process.pid!, logLevel: LOG_LEVEL };
 const results: ScenarioResult[] = [];
 try {
   for (const scenario of scenarios.filter((s) => selected(s.name))) {
@@ -122,12 +123,13 @@ try {
       const cpuRatio = perRequestRatio(ceilingResult.serverCpuMicrosPerRequest, subject.serverCpuMicrosPerRequest);
       results.push({
         name: scenario.name,
+        ...(scenario.baseline === undefined ? {} : { baseline: scenario.baseline }),
         subject,
         ceiling: ceilingResult,
         ratio: subject.reqPerSec / ceilingResult.reqPerSec,
         ...(cpuRatio === undefined ? {} : { cpuRatio }),
       });
-      console.log(`${scenario.name}: ${subject.reqPerSec.toFixed(0)} req/s, ceiling ${ceilingResult.reqPerSec.toFixed(0)} req/s`);
+      console.log(`${scenario.name}: ${subject.reqPerSec.toFixed(0)} req/s, ${scenario.baseline ?? 'ceiling'} ${ceilingResult.reqPerSec.toFixed(0)} req/s`);
     } finally {
       await prepared.close?.();
     }

@@ -11,6 +11,8 @@ export interface BenchEnv {
   /** The bare node:http server of bench/ceiling-server.ts. */
   ceilingUrl: string;
   ceilingPid: number;
+  /** The log level the deployments of the run log at. */
+  logLevel: string;
 }
 
 export interface PreparedScenario {
@@ -24,6 +26,8 @@ export interface PreparedScenario {
 
 export interface Scenario {
   name: string;
+  /** What the second target of the scenario is, when not the bare ceiling server. */
+  baseline?: string;
   prepare(env: BenchEnv): Promise<PreparedScenario>;
 }
 

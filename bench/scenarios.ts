@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { send, type LoadTarget } from './load.ts';
 import { onCeiling, onDev, type BenchEnv, type Scenario } from './scenario.ts';
 import { signingScenarios } from './signing-scenarios.ts';
+import { workersScenario } from './workers-scenario.ts';
 
 const PLAINTEXT = randomBytes(4096).toString('base64');
 
@@ -50,4 +51,4 @@ const generateDataKey: Scenario = {
  * the shared dev deployment and ceiling server, or start its own and stop them in `close`;
  * bare ceilings for new operations go into bench/ceiling-server.ts's handlers.
  */
-export const scenarios: Scenario[] = [encrypt, decrypt, generateDataKey, ...signingScenarios];
+export const scenarios: Scenario[] = [encrypt, decrypt, generateDataKey, ...signingScenarios, workersScenario(PLAINTEXT)];

@@ -1,9 +1,11 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { ConfigError, loadRegionConfig } from '../config/index.ts';
-import { createLogger, endLog } from '../logging/index.ts';
+import { createLogger } from '../logging/index.ts';
 import { RegionIdentity } from '../regions/index.ts';
-import { devRegionConfigs, startRegion, type DevOptions, type RunningRegion } from '../runtime/index.ts';
+import { devRegionConfigs, serveRegions, startRegion, type DevOptions, type ProcessRole, type RunningRegion } from '../runtime/index.ts';
+import { auditCommand } from './audit-command.ts';
 import { tkeCommand } from './tke/tke-command.ts';
 
 const program = new Command('concord').description('Concord: keys in concord across regions, speaking the AWS KMS API');
@@ -13,6 +15,13 @@ const integer = (value: string): number => {
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number');
   return n;
 };
+
+const workerCount = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new InvalidArgumentError('must be a number of processes, 1 or more');
+  return n;
+};
+const WORKERS_HELP = 'processes serving each region (1: this process alone)';
 
 program
   .command('dev')
@@ -25,15 +34,21 @@ program
   .option('--access-key-id <id>', 'administrator access key ID (or CONCORD_ACCESS_KEY_ID)', process.env.CONCORD_ACCESS_KEY_ID)
   .option('--secret-access-key <secret>', 'administrator secret access key (or CONCORD_SECRET_ACCESS_KEY)', process.env.CONCORD_SECRET_ACCESS_KEY)
   .option('--log-level <level>', 'log level', 'info')
+  .option('--workers <n>', WORKERS_HELP, workerCount, 1)
   .option(
     '--principals-file <file>',
     'YAML list of further principals: users (arn, accessKeyId, secretAccessKey, identityPolicies) and roles (arn, trustPolicy, identityPolicies, maxSessionDuration)',
   )
-  .action(async (options: Omit<DevOptions, 'regions'> & { regions: string }) => {
+  .action(async (options: Omit<DevOptions, 'regions'> & { regions: string; workers: number }) => {
     const { configs, credentials, workspace } = devRegionConfigs({ ...options, regions: options.regions.split(',').map((r) => r.trim()) });
     const logger = createLogger({ level: options.logLevel });
-    const regions: RunningRegion[] = [];
-    for (const config of configs) regions.push(await startRegion(config, logger));
+    const start = async (role: ProcessRole, log: Logger) => {
+      const started: RunningRegion[] = [];
+      for (const config of configs) started.push(await startRegion(config, log, role));
+      return started;
+    };
+    const regions = await serveRegions({ workers: options.workers, logger, start });
+    if (!regions) return;
     process.stderr.write(
       [
         'Concord dev deployment is running.',
@@ -47,7 +62,6 @@ program
         '',
       ].join('\n'),
     );
-    stopOnSignal(regions, logger);
   });
 
 program
@@ -64,41 +78,17 @@ program
   .command('server')
   .description('run one region from a YAML configuration file')
   .requiredOption('--config <file>', 'region configuration (YAML)')
-  .action(async (options: { config: string }) => {
+  .option('--workers <n>', `${WORKERS_HELP}; by default one per CPU`, workerCount, availableParallelism())
+  .action(async (options: { config: string; workers: number }) => {
     const config = loadRegionConfig(options.config);
     const logger = createLogger({ level: config.logLevel });
-    const region = await startRegion(config, logger);
-    logger.info({ region: region.region, url: region.url }, 'region listening');
-    stopOnSignal([region], logger);
+    const start = async (role: ProcessRole, log: Logger) => [await startRegion(config, log, role)];
+    const [region] = (await serveRegions({ workers: options.workers, logger, start })) ?? [];
+    if (region) logger.info({ region: region.region, url: region.url }, 'region listening');
   });
 
-/**
- * Stops gracefully on SIGTERM (a supervisor) or SIGINT: each region answers the requests it
- * has begun and drains its outbox, then the log is written out (it is written asynchronously)
- * and the process exits.
- */
-function stopOnSignal(regions: RunningRegion[], logger: Logger): void {
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    const exit = (code: number) => void endLog(logger).then(() => process.exit(code));
-    Promise.all(regions.map((r) => r.close())).then(
-      () => {
-        exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'stopping failed');
-        exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-}
-
 program.addCommand(tkeCommand());
+program.addCommand(auditCommand());
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`concord: ${error instanceof ConfigError ? error.message : String((error as Error | undefined)?.stack ?? error)}\n`);

@@ -35,6 +35,8 @@ export interface RegionConfig {
   metrics?: MetricsConfig;
   /** How often background work (deletion sweeper) runs. */
   backgroundIntervalMs: number;
+  /** The audit trail: how long events are kept, and how often the chain's head is signed with the region's identity key. */
+  audit: { retentionDays: number; signIntervalSeconds: number };
 }
 
 export interface PrincipalConfig {
@@ -242,6 +244,15 @@ const schema = {
     },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
     backgroundIntervalMs: { type: 'integer', minimum: 100, default: 60000 },
+    audit: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        retentionDays: { type: 'integer', minimum: 1, maximum: 36500, default: 365 },
+        signIntervalSeconds: { type: 'integer', minimum: 1, maximum: 86400, default: 60 },
+      },
+      default: {},
+    },
   },
 } as const;
 

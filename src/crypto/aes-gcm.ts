@@ -9,11 +9,11 @@ export interface Sealed {
   ciphertext: Buffer;
 }
 
-export function aesGcmEncrypt(key: Buffer, plaintext: Buffer, aad: Buffer): Sealed {
-  const iv = randomBytes(IV_LENGTH);
+/** `iv` must be fresh random bytes (IV_LENGTH of them) never used with this key before; by default they are drawn here. */
+export function aesGcmEncrypt(key: Buffer, plaintext: Buffer, aad: Buffer, iv: Buffer = randomBytes(IV_LENGTH)): Sealed {
   const cipher = createCipheriv(key.length === 16 ? 'aes-128-gcm' : 'aes-256-gcm', key, iv);
   cipher.setAAD(aad);
-  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  const ciphertext = joined(cipher.update(plaintext), cipher.final());
   return { iv, tag: cipher.getAuthTag(), ciphertext };
 }
 
@@ -24,8 +24,11 @@ export function aesGcmDecrypt(key: Buffer, sealed: Sealed, aad: Buffer): Buffer 
   decipher.setAAD(aad);
   try {
     decipher.setAuthTag(sealed.tag);
-    return Buffer.concat([decipher.update(sealed.ciphertext), decipher.final()]);
+    return joined(decipher.update(sealed.ciphertext), decipher.final());
   } catch {
     return undefined;
   }
 }
+
+/** GCM's final() gives no bytes: update()'s output is then the whole text, not copied again. */
+const joined = (updated: Buffer, final: Buffer): Buffer => (final.length === 0 ? updated : Buffer.concat([updated, final]));

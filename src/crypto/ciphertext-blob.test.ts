@@ -29,6 +29,14 @@ test('each version 2 blob is encrypted under its own key derived from a fresh sa
   assert.equal(openBlob(material, a!, undefined)?.toString(), 'same');
 });
 
+test('salt and IV are drawn afresh for every blob, and neither repeats the other', () => {
+  const material = randomBytes(32);
+  const blobs = Array.from({ length: 100 }, () => parseBlob(sealBlob(material, { keyId: randomUUID(), materialVersion: 1 }, Buffer.from('same'), undefined))!);
+  assert.equal(new Set(blobs.map((blob) => blob.iv.toString('hex'))).size, blobs.length);
+  assert.equal(new Set(blobs.map((blob) => blob.salt!.toString('hex'))).size, blobs.length);
+  for (const blob of blobs) assert.ok(!blob.salt!.includes(blob.iv));
+});
+
 test('a changed header, salt, context or body byte fails authentication', () => {
   const material = randomBytes(32);
   const blob = sealBlob(material, { keyId: 'mrk-' + 'a'.repeat(32), materialVersion: 1 }, Buffer.from('secret'), { a: 'b' });

@@ -35,20 +35,24 @@ export interface ParsedBlob extends BlobHeader, Sealed {
 /** A version 2 blob of `plaintext` under the key material, bound to the key, the material version and the context. */
 export function sealBlob(material: Buffer, { keyId, materialVersion }: BlobHeader, plaintext: Buffer, context: EncryptionContext | undefined): Buffer {
   const id = Buffer.from(keyId, 'ascii');
-  const header = Buffer.alloc(2 + id.length + 4 + SALT_LENGTH);
-  header.writeUInt8(VERSION_2, 0);
-  header.writeUInt8(id.length, 1);
-  id.copy(header, 2);
-  header.writeUInt32BE(materialVersion, 2 + id.length);
-  const salt = randomFillSync(header.subarray(2 + id.length + 4));
-  const sealed = aesGcmEncrypt(blobKey(material, salt), plaintext, Buffer.concat([header, canonicalContext(context)]));
-  return Buffer.concat([header, sealed.iv, sealed.tag, sealed.ciphertext]);
+  const headerLength = 2 + id.length + 4 + SALT_LENGTH;
+  // The header and the IV after it, in one buffer: the salt ends the header, so one draw of randomness makes both.
+  const headerAndIv = Buffer.alloc(headerLength + IV_LENGTH);
+  headerAndIv.writeUInt8(VERSION_2, 0);
+  headerAndIv.writeUInt8(id.length, 1);
+  id.copy(headerAndIv, 2);
+  headerAndIv.writeUInt32BE(materialVersion, 2 + id.length);
+  randomFillSync(headerAndIv, headerLength - SALT_LENGTH, SALT_LENGTH + IV_LENGTH);
+  const header = headerAndIv.subarray(0, headerLength);
+  const salt = header.subarray(headerLength - SALT_LENGTH);
+  const sealed = aesGcmEncrypt(blobKey(material, salt), plaintext, aad(header, context), headerAndIv.subarray(headerLength));
+  return Buffer.concat([headerAndIv, sealed.tag, sealed.ciphertext]);
 }
 
 /** The plaintext of a parsed blob, or undefined when it does not authenticate under this material and context. */
 export function openBlob(material: Buffer, parsed: ParsedBlob, context: EncryptionContext | undefined): Buffer | undefined {
   const key = parsed.salt ? blobKey(material, parsed.salt) : material;
-  return aesGcmDecrypt(key, parsed, Buffer.concat([parsed.header, canonicalContext(context)]));
+  return aesGcmDecrypt(key, parsed, aad(parsed.header, context));
 }
 
 /** Returns undefined for anything that is not a well-formed version 1 or 2 blob. */
@@ -75,3 +79,6 @@ export function parseBlob(blob: Buffer): ParsedBlob | undefined {
 }
 
 const blobKey = (material: Buffer, salt: Buffer): Buffer => hkdfSha256(material, salt, DERIVATION_INFO);
+
+/** The header, then the encryption context's canonical form; without a context, the header itself (no copy). */
+const aad = (header: Buffer, context: EncryptionContext | undefined): Buffer => (context ? Buffer.concat([header, canonicalContext(context)]) : header);

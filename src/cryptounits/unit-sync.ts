@@ -85,6 +85,11 @@ export class UnitSync {
         outcome = { value: await this.holding.run(true, work) };
       } catch (error) {
         outcome = { error };
+      } finally {
+        // An enabled AsyncLocalStorage keeps promise hooks installed that tax every promise of
+        // every request (about a tenth of Encrypt's server time); the next run enables it again.
+        // Nothing started by the work still counts as holding the units once it is done.
+        this.holding.disable();
       }
       if (!changes) return latest;
       // Raised even when the work failed: a refused command may still have touched the vault.

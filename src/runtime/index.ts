@@ -1,2 +1,3 @@
-export { startRegion, type RunningRegion } from './start-region.ts';
+export { startRegion, type ProcessRole, type RunningRegion } from './start-region.ts';
 export { devRegionConfigs, type DevOptions } from './dev-deployment.ts';
+export { serveRegions, type Listening } from './serve-regions.ts';

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { AuditTrail } from '../audit/index.ts';
 import { ConfigError, type RegionConfig } from '../config/index.ts';
 import { KeyService } from '../kms/index.ts';
 import { MultiRegionKeys, REPLICATION_JOB, RegionIdentity, ReplicationBacklog } from '../regions/index.ts';
@@ -16,16 +17,33 @@ export interface RunningRegion {
   close(): Promise<void>;
 }
 
+/** The part this process plays among the worker processes serving the region. */
+export interface ProcessRole {
+  /** Whether other processes of this host serve the region too, on the same SQLite file. */
+  shared: boolean;
+  /** Whether this process runs the region's background work where the store leaves that to the processes (SQLite). */
+  backgroundWork: boolean;
+}
+
+const ALONE: ProcessRole = { shared: false, backgroundWork: true };
+
 /** Opens a region's store and crypto unit, serves its API, and runs its background work. */
-export async function startRegion(config: Readonly<RegionConfig>, logger: Logger): Promise<RunningRegion> {
+export async function startRegion(config: Readonly<RegionConfig>, logger: Logger, role: ProcessRole = ALONE): Promise<RunningRegion> {
   const log = logger.child({ region: config.region });
-  const store = await openStore(config.store);
+  const store = await openStore(config.store, role);
   const cryptoUnits = await openRegionCryptoUnits(config, store, log);
   const unit = cryptoUnits.unit;
   const outbox = new Outbox(store, log);
-  const multiRegion = config.identity
-    ? new MultiRegionKeys({ region: config.region, store, identity: RegionIdentity.openOrInit(config.identity.path), peers: config.peers, outbox, logger: log })
-    : undefined;
+  const identity = config.identity && RegionIdentity.openOrInit(config.identity.path);
+  const multiRegion = identity ? new MultiRegionKeys({ region: config.region, store, identity, peers: config.peers, outbox, logger: log }) : undefined;
+  const audit = await AuditTrail.open({
+    store,
+    scope: { region: config.region, account: config.account },
+    signer: identity,
+    log,
+    signIntervalMs: config.audit.signIntervalSeconds * 1000,
+    retentionDays: config.audit.retentionDays,
+  });
   const service = new KeyService({
     region: config.region,
     account: config.account,
@@ -55,6 +73,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     },
     replicationBacklog: backlog && (() => backlog.read()),
     metrics: metricsAccess(config),
+    audit,
   });
   const url = await app.listen({ host: config.listen.host, port: config.listen.port });
   // Messages left undelivered by an earlier run go out now, not at the first background tick.
@@ -70,6 +89,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     { name: 'imported material expiry', run: () => service.expireImportedMaterial() },
     { name: OUTBOX_JOB, run: () => outbox.run() },
     { name: 'expired session cleanup', run: () => sessions.sweep() },
+    { name: 'audit retention', run: () => audit.purge() },
     ...(multiRegion ? [{ name: REPLICATION_JOB, run: () => multiRegion.runBackground() }] : []),
   ];
   let background = Promise.resolve();
@@ -100,6 +120,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
       clearInterval(timer);
       // Fastify stops accepting, answers requests already begun, then closes.
       await app.close();
+      await audit.close();
       await drainOutbox(outbox, store, log);
       await outbox.close();
       await background;

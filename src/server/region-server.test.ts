@@ -12,7 +12,7 @@ describe('the region server outside its surfaces', () => {
   it('answers GET /healthz without authentication, with a request ID', async () => {
     const response = await inject(app, { method: 'GET', url: '/healthz' });
     assert.equal(response.statusCode, 200);
-    assert.deepEqual(response.json(), { status: 'ok', region: 'us-east-1' });
+    assert.deepEqual(response.json(), { status: 'ok', region: 'us-east-1', pid: process.pid });
     assert.match(String(response.headers['x-amzn-requestid']), /^[0-9a-f-]{36}$/);
   });
 

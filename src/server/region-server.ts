@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { AuditTrail } from '../audit/index.ts';
 import type { KeyService } from '../kms/index.ts';
 import type { PeerApi, PeerBacklog } from '../regions/index.ts';
+import { recordAuditEvents, type RequestAudit } from './audit-hook.ts';
 import type { AccessKey } from './auth/sigv4.ts';
 import { awsJsonSurface } from './aws-json/aws-json-surface.ts';
 import { consoleSurface } from './console/index.ts';
@@ -30,6 +32,8 @@ export interface RegionServerOptions {
   replicationBacklog?: () => Promise<PeerBacklog[]>;
   /** Who may read GET /metrics; by default no one. */
   metrics?: MetricsAccess;
+  /** The region's audit trail: every request of every surface is recorded in it. */
+  audit?: AuditTrail;
 }
 
 declare module 'fastify' {
@@ -42,6 +46,9 @@ declare module 'fastify' {
     forwardedRequestId?: string;
     /** What the request failed with, for metrics. */
     errorType?: string;
+    errorMessage?: string;
+    /** What the surface tells the audit trail. */
+    audit?: RequestAudit;
   }
 }
 
@@ -68,6 +75,7 @@ export function buildRegionServer(options: RegionServerOptions): FastifyInstance
   const { region, store, unit } = service.ctx;
   const readiness = new Readiness({ region, store, unit, peers, log: logger });
   const metrics = new RegionMetrics({
+    region,
     readiness,
     store,
     units: mgmt && (() => mgmt.units.units),
@@ -83,6 +91,7 @@ export function buildRegionServer(options: RegionServerOptions): FastifyInstance
   // Only requests that fail pass here.
   app.addHook('onError', (request, _reply, error, done) => {
     request.errorType = errorTypeOf(error);
+    request.errorMessage = error.message;
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
@@ -125,6 +134,8 @@ export function buildRegionServer(options: RegionServerOptions): FastifyInstance
     });
     app.addHook('onClose', () => listener.close());
   }
+
+  if (options.audit) recordAuditEvents(app, options.audit);
 
   const sessions = sts?.sessions;
   void app.register(awsJsonSurface, { service, accessKeys, sessions, peers });

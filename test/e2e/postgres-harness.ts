@@ -64,6 +64,10 @@ export interface NodeOptions {
   logLevel?: string;
   /** The crypto unit settings ({cryptoUnits}); by default software units in dataDir that the nodes share and the region initialises itself. */
   crypto?: Record<string, unknown>;
+  /** Worker processes of the node (--workers); one by default, to keep the tests light. */
+  workers?: number;
+  /** More of the region configuration (metrics, ...). */
+  more?: Record<string, unknown>;
 }
 
 export interface RegionNode {
@@ -138,9 +142,12 @@ async function startNodeOnPort(options: NodeOptions, port: number): Promise<Regi
       ],
       logLevel: options.logLevel ?? 'info',
       backgroundIntervalMs: options.backgroundIntervalMs ?? 60000,
+      ...options.more,
     }),
   );
-  const child: ChildProcess = spawn(process.execPath, [BIN, 'server', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [BIN, 'server', '--config', configPath, '--workers', String(options.workers ?? 1)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -50,7 +50,7 @@ describe('the AWS JSON 1.1 protocol over raw signed HTTP', () => {
     const response = await fetch(`${dev.endpoint()}/healthz`);
     assert.equal(response.status, 200);
     assert.ok(response.headers.get('x-amzn-RequestId'));
-    assert.deepEqual(await response.json(), { status: 'ok', region: 'us-east-1' });
+    assert.deepEqual(await response.json(), { status: 'ok', region: 'us-east-1', pid: dev.pid() });
     const missing = await fetch(`${dev.endpoint()}/no-such-path`);
     assert.equal(missing.status, 404);
     assert.ok(missing.headers.get('x-amzn-RequestId'));

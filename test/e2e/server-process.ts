@@ -26,9 +26,14 @@ export function writeRegionConfig(dir: string, region: string, port: number, mor
   return path;
 }
 
-/** Starts `concord server --config` and waits until it answers /healthz (killing it if it never does); `onStdout` receives its log. */
-export async function startServerProcess(configPath: string, endpoint: string, onStdout?: (chunk: string) => void): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [BIN, 'server', '--config', configPath], { stdio: ['ignore', onStdout ? 'pipe' : 'ignore', 'pipe'] });
+/**
+ * Starts `concord server --config` and waits until it answers /healthz (killing it if it never does); `onStdout` receives its log.
+ * One worker process unless told otherwise: it keeps the suite light, and workers.test.ts tests several.
+ */
+export async function startServerProcess(configPath: string, endpoint: string, onStdout?: (chunk: string) => void, workers = 1): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [BIN, 'server', '--config', configPath, '--workers', String(workers)], {
+    stdio: ['ignore', onStdout ? 'pipe' : 'ignore', 'pipe'],
+  });
   if (onStdout)
     child.stdout!.on('data', (chunk: Buffer) => {
       onStdout(chunk.toString());

@@ -85,22 +85,14 @@ export class SigV4Verifier {
     this.validRegions = options.validRegions === undefined ? '' : ` ${options.validRegions}`;
   }
 
-  /** The access key that signed `request`; a promise only when it carries a session token. */
-  verify(request: SignedRequest): AccessKey | Promise<AccessKey> {
-    const authorization = header(request.headers, 'authorization');
-    if (authorization === undefined) throw new KmsError('MissingAuthenticationTokenException', 'Missing Authentication Token');
-    if (!authorization.startsWith(AUTH_PREFIX)) {
-      throw new KmsError('IncompleteSignatureException', 'Authorization header must use the AWS4-HMAC-SHA256 algorithm.');
-    }
-    const parts = parseAuthorization(authorization.slice(AUTH_PREFIX.length));
-    const scope = parts.Credential.split('/');
-    if (scope.length !== 5 || scope[4] !== 'aws4_request') {
-      throw new KmsError(
-        'IncompleteSignatureException',
-        `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${parts.Credential}'`,
-      );
-    }
-    const accessKeyId = scope[0]!;
+  /**
+   * The access key that signed `request`; a promise only when it carries a session token.
+   * `authorization` is the request's own header as readAuthorization parsed it, when the
+   * caller has read it already.
+   */
+  verify(request: SignedRequest, authorization: SigV4Authorization = readAuthorization(request.headers)): AccessKey | Promise<AccessKey> {
+    const { parts, scope } = authorization;
+    const accessKeyId = scope[0];
     // Only the header carries a session token: the presigned-URL form is refused as AWS refuses an unknown token.
     if (queryHasSecurityToken(request.url)) throw unrecognizedClient();
     const sessionToken = header(request.headers, SECURITY_TOKEN);
@@ -114,8 +106,8 @@ export class SigV4Verifier {
   }
 
   /** Verifies the signature of `request` as made with `key`. */
-  private check(request: SignedRequest, parts: AuthorizationParts, scope: string[], key: AccessKey): AccessKey {
-    const [, scopeDate, scopeRegion, scopeService] = scope as [string, string, string, string];
+  private check(request: SignedRequest, parts: AuthorizationParts, scope: CredentialScope, key: AccessKey): AccessKey {
+    const [, scopeDate, scopeRegion, scopeService] = scope;
 
     const amzDate = header(request.headers, 'x-amz-date');
     const match = amzDate === undefined ? null : AMZ_DATE.exec(amzDate);
@@ -177,27 +169,40 @@ export class SigV4Verifier {
   }
 }
 
+/** Access key ID, date, region, service, aws4_request. */
+type CredentialScope = readonly [string, string, string, string, 'aws4_request'];
+
+/** A request's SigV4 Authorization header, read but not verified. */
+export interface SigV4Authorization {
+  parts: AuthorizationParts;
+  scope: CredentialScope;
+}
+
 /**
- * The region a request's credential scope names, read without verifying anything (the region
- * named verifies it); undefined when the request has no well-formed SigV4 Authorization header.
+ * Parses a request's Authorization header, refusing one that is missing or malformed as AWS
+ * does. A surface reads the region its credential scope names (which verify then checks)
+ * from the result, and hands it to verify rather than have the header parsed twice.
  */
-export function credentialScopeRegion(headers: SignedRequest['headers']): string | undefined {
+export function readAuthorization(headers: SignedRequest['headers']): SigV4Authorization {
   const authorization = header(headers, 'authorization');
-  if (authorization === undefined || !authorization.startsWith(AUTH_PREFIX)) return undefined;
-  const fields = authorization.slice(AUTH_PREFIX.length);
-  const start = fields.indexOf('Credential=');
-  if (start < 0) return undefined;
-  const end = fields.indexOf(',', start);
-  const scope = fields
-    .slice(start + 'Credential='.length, end < 0 ? undefined : end)
-    .trim()
-    .split('/');
-  return scope.length === 5 ? scope[2] : undefined;
+  if (authorization === undefined) throw new KmsError('MissingAuthenticationTokenException', 'Missing Authentication Token');
+  if (!authorization.startsWith(AUTH_PREFIX)) {
+    throw new KmsError('IncompleteSignatureException', 'Authorization header must use the AWS4-HMAC-SHA256 algorithm.');
+  }
+  const parts = parseAuthorization(authorization.slice(AUTH_PREFIX.length));
+  const scope = parts.Credential.split('/');
+  if (scope.length !== 5 || scope[4] !== 'aws4_request') {
+    throw new KmsError(
+      'IncompleteSignatureException',
+      `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${parts.Credential}'`,
+    );
+  }
+  return { parts, scope: scope as unknown as CredentialScope };
 }
 
 const unrecognizedClient = (): KmsError => new KmsError('UnrecognizedClientException', 'The security token included in the request is invalid.');
 
-interface AuthorizationParts {
+export interface AuthorizationParts {
   Credential: string;
   SignedHeaders: string;
   Signature: string;

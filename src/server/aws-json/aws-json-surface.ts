@@ -2,8 +2,9 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } f
 import { KmsError, type ErrorName } from '../../errors/index.ts';
 import type { KeyService, KmsApi, OperationName } from '../../kms/index.ts';
 import { callerOf } from '../auth/caller-of.ts';
-import { SigV4Verifier, credentialScopeRegion, type AccessKey, type SessionCredentials } from '../auth/sigv4.ts';
+import { SigV4Verifier, readAuthorization, type AccessKey, type SessionCredentials } from '../auth/sigv4.ts';
 import { infrastructureError, type InfrastructureErrorKind } from '../infrastructure-errors.ts';
+import type { RequestAudit } from '../audit-hook.ts';
 import { acceptRawBodies, rawBody } from '../raw-body.ts';
 import { FORWARDED_FROM, RegionForwarder } from './forward-to-region.ts';
 import { kmsModel } from './kms-model.ts';
@@ -74,9 +75,11 @@ export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = (scope,
 
   scope.post('/', async (request: FastifyRequest, reply: FastifyReply) => {
     const body = rawBody(request);
-    const signedFor = credentialScopeRegion(request.headers);
-    const peerUrl = signedFor === undefined || signedFor === region ? undefined : peerUrls.get(signedFor);
-    if (signedFor !== undefined && peerUrl !== undefined) {
+    // Parsed once: the region it names picks where the request is served, and verify reads it again from here.
+    const authorization = readAuthorization(request.headers);
+    const signedFor = authorization.scope[2];
+    const peerUrl = signedFor === region ? undefined : peerUrls.get(signedFor);
+    if (peerUrl !== undefined) {
       const from = request.headers[FORWARDED_FROM];
       if (from !== undefined) {
         throw new KmsError(
@@ -92,8 +95,11 @@ export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = (scope,
       void reply.status(answer.status).headers(answer.headers);
       return answer.body;
     }
-    const accessKey = await verifier.verify({ method: request.method, url: request.url, headers: request.headers, body });
+    const verified = verifier.verify({ method: request.method, url: request.url, headers: request.headers, body }, authorization);
+    // Only session credentials are looked up asynchronously: a long-term key's request goes on without yielding.
+    const accessKey = verified instanceof Promise ? await verified : verified;
     request.accessKeyId = accessKey.accessKeyId;
+    const audit = (request.audit = { caller: accessKey } as RequestAudit);
 
     const target = request.headers['x-amz-target'];
     const name = typeof target === 'string' && target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
@@ -101,14 +107,15 @@ export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = (scope,
     if (name === undefined || !service.performs(name) || !model?.input) {
       throw new KmsError('UnknownOperationException', `The operation ${String(target ?? '')} is not known to this service.`);
     }
-    request.operation = name;
+    request.operation = audit.eventName = name;
     const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim();
     if (!CONTENT_TYPES.has(contentType)) {
       throw new KmsError('SerializationException', 'Content-Type must be application/x-amz-json-1.1.');
     }
     // The validator builds exactly the request type kms-api.ts declares: both are made from kms-model.json.
     const input = validateInput(kmsModel, model.input, parseJson(body)) as KmsApi[OperationName]['input'];
-    const output = await service.call(name, input, callerOf(accessKey));
+    audit.input = input;
+    const output = (audit.output = await service.call(name, input, callerOf(accessKey)));
     reply.header('content-type', AWS_JSON_1_1);
     return Buffer.from(toJson(output));
   });

@@ -94,9 +94,13 @@ export const mgmtSurface: FastifyPluginAsync<MgmtSurfaceOptions> = (scope, { api
     const accessKey = await verifier.verify({ method: request.method, url: request.url, headers: request.headers, body: rawBody(request) });
     request.accessKeyId = accessKey.accessKeyId;
     request.caller = callerOf(accessKey);
+    request.audit = { caller: accessKey };
   });
   /** Authorizes a route's own action before its body is read: a caller not allowed it is refused whatever it sent. */
-  const allows = (action: string) => (request: FastifyRequest) => api.authorize(request.caller!, action);
+  const allows = (action: string) => (request: FastifyRequest) => {
+    request.audit = { ...request.audit, eventName: action, input: { unitId: (request.params as { id?: string }).id } };
+    return api.authorize(request.caller!, action);
+  };
 
   scope.get('/units', { preValidation: allows('ListCryptoUnits') }, async () => {
     // Another node may have changed a unit within the last second: a command signed for a stale nonce would be refused.
@@ -111,6 +115,7 @@ export const mgmtSurface: FastifyPluginAsync<MgmtSurfaceOptions> = (scope, { api
     const { command, args, nonce, signatures } = request.body;
     // The request log line then says which command ran on which unit: the audit trail of the ceremony.
     request.operation = `tke ${command} ${request.params.id}`;
+    request.audit = { ...request.audit, eventName: COMMAND_ACTIONS[command], input: { unitId: request.params.id, command } };
     await api.authorize(request.caller!, COMMAND_ACTIONS[command]);
     return api.units.unit(request.params.id).execute({ command, args, nonce, signatures });
   });
@@ -120,6 +125,7 @@ export const mgmtSurface: FastifyPluginAsync<MgmtSurfaceOptions> = (scope, { api
   }));
   scope.post<{ Body: RewrapBody }>('/rewrap', { preValidation: allows('RewrapKeyMaterial'), schema: { body: REWRAP_BODY } }, async (request) => {
     const { pattern, cursor, limit } = request.body;
+    request.audit = { ...request.audit, input: { pattern, cursor, limit } };
     return api.rewrapper.batch(pattern, cursor, limit ?? DEFAULT_REWRAP_BATCH);
   });
   return Promise.resolve();

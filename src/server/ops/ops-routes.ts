@@ -12,12 +12,13 @@ export interface MetricsAccess {
 }
 
 /**
- * GET /healthz (the process answers), GET /readyz (it can serve: 200, or 503 with the reasons,
+ * GET /healthz (the process answers, and which process it is), GET /readyz (it can serve: 200, or 503 with the reasons,
  * for a load balancer to stop sending to it), and GET /metrics on the API port when a bearer
  * token opens it; all outside the API surfaces and their authentication.
  */
 export function opsRoutes(app: FastifyInstance, region: string, readiness: Readiness, metrics: RegionMetrics, access: MetricsAccess): void {
-  app.get('/healthz', () => Promise.resolve({ status: 'ok', region }));
+  // The pid tells a region's worker processes apart (for an operator, and the workers test).
+  app.get('/healthz', () => Promise.resolve({ status: 'ok', region, pid: process.pid }));
   app.get('/readyz', async (_request, reply) => {
     const report = await readiness.check();
     return reply.status(report.status === 'ready' ? 200 : 503).send(report);

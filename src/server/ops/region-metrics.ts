@@ -3,10 +3,12 @@ import { REGISTER_NAMES, type ManagedCryptoUnit, type RegisterState } from '../.
 import { countKeysByState, keyPairPoolStats } from '../../kms/index.ts';
 import type { PeerBacklog } from '../../regions/index.ts';
 import type { Reader } from '../../store/index.ts';
+import { ClusterMetrics } from './cluster-metrics.ts';
 import { PROBE_TIMEOUT_MS, type Readiness } from './readiness.ts';
 import { RequestStats } from './request-stats.ts';
 
 export interface MetricSources {
+  region: string;
   readiness: Readiness;
   store: Reader;
   /** The region's crypto units, whose mode and master key registers are shown. */
@@ -28,20 +30,26 @@ const UNIT_MODES = ['imprint', 'normal'] as const;
  * master key, peers), crypto unit states, the replication outbox, keys by state (cached), and
  * the RSA key pair pool. Nothing here holds key material, plaintext or secrets: labels are
  * surface, operation and error names, unit and peer names, states and key specs.
+ * With several worker processes a scrape merges them all (ClusterMetrics): counters and the
+ * key pair pool, which are per process, add up; gauges about the region (readiness, the store,
+ * units, outbox, keys) are what the workers see, combined by min or max, never summed.
  */
 export class RegionMetrics {
   readonly registry = new Registry();
   private readonly requests: RequestStats;
+  private readonly cluster: ClusterMetrics;
   private keyCount: { at: number; counts: Promise<Partial<Record<string, number>>> } | undefined;
 
   constructor(private readonly sources: MetricSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.requests = new RequestStats(this.registry);
+    this.cluster = new ClusterMetrics(sources.region, this.registry);
 
     const readiness = () => sources.readiness.check();
     new Gauge({
       name: 'concord_ready',
+      aggregator: 'min',
       help: '1 when the node is ready to serve (store reachable, master key usable), as /readyz says',
       registers,
       async collect() {
@@ -50,6 +58,7 @@ export class RegionMetrics {
     });
     new Gauge({
       name: 'concord_store_up',
+      aggregator: 'min',
       help: '1 when the store answered a round trip within the probe timeout',
       registers,
       async collect() {
@@ -58,6 +67,7 @@ export class RegionMetrics {
     });
     new Gauge({
       name: 'concord_store_probe_seconds',
+      aggregator: 'max',
       help: 'How long the store took to answer the probe round trip (or to fail it)',
       registers,
       async collect() {
@@ -66,6 +76,7 @@ export class RegionMetrics {
     });
     new Gauge({
       name: 'concord_master_key_usable',
+      aggregator: 'min',
       help: "1 when the region's operational crypto units wrap and unwrap under a master key",
       registers,
       async collect() {
@@ -74,6 +85,7 @@ export class RegionMetrics {
     });
     new Gauge({
       name: 'concord_peer_up',
+      aggregator: 'min',
       help: '1 when the peer region answered GET /healthz within the probe timeout',
       labelNames: ['peer'],
       registers,
@@ -85,6 +97,7 @@ export class RegionMetrics {
 
     new Gauge({
       name: 'concord_crypto_unit_mode',
+      aggregator: 'max',
       help: '1 for the mode each crypto unit is in, 0 for the others',
       labelNames: ['unit', 'role', 'mode'],
       registers,
@@ -98,6 +111,7 @@ export class RegionMetrics {
     });
     new Gauge({
       name: 'concord_master_key_register',
+      aggregator: 'max',
       help: '1 for the state each master key register of each crypto unit is in, 0 for the others',
       labelNames: ['unit', 'register', 'state'],
       registers,
@@ -119,6 +133,7 @@ export class RegionMetrics {
     if (sources.replicationBacklog) {
       new Gauge({
         name: 'concord_replication_outbox_messages',
+        aggregator: 'max',
         help: 'Replication messages waiting in the outbox, per peer region',
         labelNames: ['peer'],
         registers,
@@ -129,6 +144,7 @@ export class RegionMetrics {
       });
       new Gauge({
         name: 'concord_replication_lag_seconds',
+        aggregator: 'max',
         help: 'How long the oldest replication message for each peer region has waited (counted from when this node first saw it)',
         labelNames: ['peer'],
         registers,
@@ -142,6 +158,7 @@ export class RegionMetrics {
     const keyCounts = () => this.keysByState();
     new Gauge({
       name: 'concord_keys',
+      aggregator: 'max',
       help: `KMS keys of the region by key state (counted at most every ${KEY_COUNT_TTL_MS / 1000} s)`,
       labelNames: ['state'],
       registers,
@@ -183,7 +200,7 @@ export class RegionMetrics {
 
   /** The metrics in Prometheus' text format. */
   text(): Promise<string> {
-    return this.registry.metrics();
+    return this.cluster.text();
   }
 
   get contentType(): string {

@@ -35,7 +35,9 @@ export const peerSurface: FastifyPluginAsync<PeerSurfaceOptions> = (scope, { api
   });
 
   scope.post('/:action', async (request: FastifyRequest<{ Params: { action: string } }>, reply: FastifyReply) => {
-    request.operation = api.knows(request.params.action) ? `peer:${request.params.action}` : 'peer:unknown';
+    const known = api.knows(request.params.action);
+    request.operation = known ? `peer:${request.params.action}` : 'peer:unknown';
+    if (known) request.audit = { eventName: request.params.action, input: { action: request.params.action } };
     return send(reply, await api.handle({ action: request.params.action, headers: request.headers, body: rawBody(request) }));
   });
   return Promise.resolve();

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, F
 import { KmsError } from '../../errors/index.ts';
 import { SigV4Verifier, type AccessKey } from '../auth/sigv4.ts';
 import { infrastructureError, type InfrastructureErrorKind } from '../infrastructure-errors.ts';
+import type { RequestAudit } from '../audit-hook.ts';
 import { acceptRawBodies, rawBody } from '../raw-body.ts';
 import { StsError } from './sts-error.ts';
 import { stsOperations, type StsDeps } from './sts-operations.ts';
@@ -76,8 +77,10 @@ export const stsSurface: FastifyPluginAsync<StsSurfaceOptions> = (scope, options
 
   scope.post('/', { constraints: { awsQueryProtocol: 'query' } }, async (request: FastifyRequest, reply: FastifyReply) => {
     const body = rawBody(request);
+    const audit = (request.audit = { source: 'sts' } as RequestAudit);
     const accessKey = await verifier.verify({ method: request.method, url: request.url, headers: request.headers, body });
     request.accessKeyId = accessKey.accessKeyId;
+    audit.caller = accessKey;
     const params = new URLSearchParams(body.toString('utf8'));
     const action = params.get('Action');
     if (action === null) throw new StsError('MissingAction', 400, 'Missing Action');
@@ -85,7 +88,9 @@ export const stsSurface: FastifyPluginAsync<StsSurfaceOptions> = (scope, options
     if (!operation)
       throw new StsError('InvalidAction', 400, `Could not find operation ${action} for version ${params.get('Version') ?? 'NO_VERSION_SPECIFIED'}`);
     request.operation = `sts:${action}`;
-    const result = await operation(params, accessKey);
+    audit.eventName = action;
+    audit.input = Object.fromEntries(params);
+    const result = (audit.output = await operation(params, accessKey));
     return reply.header('content-type', 'text/xml').send(stsResponse(action, result, request.id));
   });
   return Promise.resolve();

@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { AUDIT_SOURCES, KMS_PARAMETERS, KMS_RESPONSES, type AuditedRequest } from './audit-sources.ts';
+import { buildAuditEvent } from './build-audit-event.ts';
+import { canonicalJson } from './canonical-json.ts';
+
+interface Model {
+  operations: Record<string, { input: string; output?: string }>;
+  shapes: Record<string, { type: string; members?: Record<string, string> }>;
+}
+const model = JSON.parse(readFileSync(new URL('../server/aws-json/kms-model.json', import.meta.url), 'utf8')) as Model;
+const scope = { region: 'us-east-1', account: '111122223333' };
+
+function request(overrides: Partial<AuditedRequest>): AuditedRequest {
+  return { surface: 'kms', route: 'POST /', headers: {}, status: 200, sourceIp: '10.0.0.1', requestId: 'r', time: 0, ...overrides };
+}
+
+describe('audit sources', () => {
+  it('names, for every KMS operation Concord performs, the members its event keeps, and none of them is a blob', () => {
+    assert.deepEqual(Object.keys(KMS_PARAMETERS).sort(), Object.keys(model.operations).sort());
+    const check = (operation: string, shapeName: string | undefined, kept: readonly string[]) => {
+      const members = (shapeName === undefined ? undefined : model.shapes[shapeName])?.members ?? {};
+      for (const member of kept) {
+        assert.ok(member in members, `${operation}.${member} is not in the model`);
+        assert.notEqual(model.shapes[members[member]!]!.type, 'blob', `${operation}.${member} is a blob`);
+      }
+    };
+    for (const [operation, { input, output }] of Object.entries(model.operations)) {
+      check(operation, input, KMS_PARAMETERS[operation]!);
+      check(operation, output, KMS_RESPONSES[operation] ?? []);
+    }
+  });
+
+  it('keeps neither the session secret nor the session token of an AssumeRole answer', () => {
+    const built = buildAuditEvent(
+      request({
+        surface: 'sts',
+        eventName: 'AssumeRole',
+        input: { Action: 'AssumeRole', RoleArn: 'arn:aws:iam::111122223333:role/app', RoleSessionName: 's', ExternalId: 'shared-secret' },
+        output: {
+          Credentials: { AccessKeyId: 'ASIAEXAMPLE00000001', SecretAccessKey: 'the-secret', SessionToken: 'the-token', Expiration: '2026-12-06T20:00:00Z' },
+          AssumedRoleUser: { Arn: 'arn:aws:sts::111122223333:assumed-role/app/s', AssumedRoleId: 'AROAX:s' },
+        },
+      }),
+      scope,
+    )!;
+    const text = JSON.stringify(built.event);
+    for (const secret of ['the-secret', 'the-token', 'shared-secret']) assert.ok(!text.includes(secret), secret);
+    assert.deepEqual(built.event.responseElements?.credentials, { accessKeyId: 'ASIAEXAMPLE00000001', expiration: '2026-12-06T20:00:00Z' });
+    assert.equal(built.event.eventSource, 'sts.amazonaws.com');
+    assert.equal(built.durable, true);
+  });
+
+  it('tells an assumed role session by its role, and an unauthenticated request by the access key it claimed', () => {
+    const session = buildAuditEvent(
+      request({
+        eventName: 'Decrypt',
+        caller: {
+          accessKeyId: 'ASIAEXAMPLE00000001',
+          principal: 'arn:aws:sts::111122223333:assumed-role/app/s',
+          session: { roleArn: 'arn:aws:iam::111122223333:role/app' },
+        },
+      }),
+      scope,
+    )!.event;
+    assert.equal(session.userIdentity.type, 'AssumedRole');
+    assert.equal(session.userIdentity.principalId, 'app:s');
+    assert.equal(session.userIdentity.sessionContext?.sessionIssuer?.arn, 'arn:aws:iam::111122223333:role/app');
+    assert.equal(session.readOnly, true);
+
+    const refused = buildAuditEvent(
+      request({
+        status: 400,
+        errorCode: 'UnrecognizedClientException',
+        errorMessage: 'The security token included in the request is invalid.',
+        headers: {
+          'x-amz-target': 'TrentService.Encrypt',
+          authorization: 'AWS4-HMAC-SHA256 Credential=AKIAUNKNOWN000000001/20261206/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=00',
+        },
+      }),
+      scope,
+    )!;
+    assert.deepEqual(refused.event.userIdentity, { type: 'Unknown', accessKeyId: 'AKIAUNKNOWN000000001' });
+    assert.equal(refused.event.eventName, 'Encrypt');
+    assert.equal(refused.event.errorCode, 'UnrecognizedClientException');
+    assert.equal(refused.durable, false);
+  });
+
+  it('names the resolved key as a resource, as an ARN, and a created key by its metadata', () => {
+    const arn = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const encrypt = buildAuditEvent(request({ eventName: 'Encrypt', input: { KeyId: 'alias/app' }, output: { KeyId: arn } }), scope)!.event;
+    assert.deepEqual(encrypt.resources, [{ ARN: arn, accountId: '111122223333', type: 'AWS::KMS::Key' }]);
+    assert.equal(encrypt.responseElements, null);
+    const created = buildAuditEvent(request({ eventName: 'CreateKey', input: {}, output: { KeyMetadata: { Arn: arn, KeyId: 'x' } } }), scope)!;
+    assert.deepEqual(created.event.responseElements, { keyMetadata: { arn, keyId: 'x' } });
+    assert.equal(created.event.resources?.[0]?.ARN, arn);
+    assert.equal(created.durable, true);
+  });
+
+  it('records nothing for a request no audited surface served', () => {
+    assert.equal(buildAuditEvent(request({ surface: 'ops' }), scope), undefined);
+    assert.equal(buildAuditEvent(request({ surface: 'constructor' }), scope), undefined);
+    assert.deepEqual(Object.keys(AUDIT_SOURCES).sort(), ['kms', 'mgmt', 'peer', 'sts']);
+  });
+
+  it('makes every event with its members in sorted order, so that JSON.stringify writes its canonical JSON', () => {
+    const root = { accessKeyId: 'AKIAROOT000000000001', principal: 'arn:aws:iam::111122223333:root' };
+    const user = { accessKeyId: 'AKIAUSER000000000001', principal: 'arn:aws:iam::111122223333:user/bob', session: {} };
+    const role = {
+      accessKeyId: 'ASIAROLE000000000001',
+      principal: 'arn:aws:sts::111122223333:assumed-role/app/s',
+      session: { roleArn: 'arn:aws:iam::111122223333:role/app' },
+    };
+    const requests: Partial<AuditedRequest>[] = [
+      {
+        eventName: 'CreateKey',
+        caller: root,
+        input: { Tags: [{ TagValue: 'v', TagKey: 'k' }], Description: 'd', Policy: '{}' },
+        output: {
+          KeyMetadata: {
+            KeyId: 'k',
+            Arn: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+            CreationDate: new Date(0),
+            MultiRegionConfiguration: { PrimaryKey: { Region: 'r', Arn: 'a' } },
+          },
+        },
+      },
+      { eventName: 'Encrypt', caller: user, input: { KeyId: 'alias/a', EncryptionContext: { zeta: '1', Alpha: '2', __proto__: '3' } } },
+      {
+        eventName: 'CreateGrant',
+        caller: role,
+        input: { KeyId: 'k', Constraints: { EncryptionContextSubset: { b: '1', a: '2' } }, Operations: ['Encrypt'] },
+        output: { GrantId: 'g', GrantToken: 't' },
+      },
+      { status: 403, errorCode: 'AccessDeniedException', errorMessage: 'no', headers: { 'x-amz-target': 'TrentService.Decrypt' } },
+      {
+        surface: 'sts',
+        eventName: 'AssumeRole',
+        caller: root,
+        input: { RoleArn: 'r', RoleSessionName: 's' },
+        output: { Credentials: { AccessKeyId: 'A', Expiration: 'e' }, AssumedRoleUser: { Arn: 'a', AssumedRoleId: 'i' } },
+      },
+      { surface: 'mgmt', eventName: 'GenerateMasterKey', caller: root, input: { unitId: 'u', command: 'mk-generate' } },
+      { surface: 'peer', eventName: 'sync', input: { action: 'sync' }, headers: { 'x-concord-peer-region': 'us-west-2' } },
+    ];
+    for (const overrides of requests) {
+      const { event } = buildAuditEvent(request(overrides), scope)!;
+      assert.equal(JSON.stringify(event), canonicalJson(event), event.eventName);
+    }
+  });
+});
