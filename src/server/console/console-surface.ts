@@ -146,6 +146,8 @@ export const consoleSurface: FastifyPluginAsync<ConsoleSurfaceOptions> = (scope,
     request.consoleSession = session;
     request.consoleCaller = caller;
     request.accessKeyId = session.credentialId;
+    // What the console does is the KMS or management API's operation, and is audited as such.
+    request.audit = { caller: { accessKeyId: session.credentialId, principal: session.principal } };
   });
 
   scope.get('/', (_request, reply) => sendAsset(reply, 'index.html', _request));
@@ -194,6 +196,7 @@ export const consoleSurface: FastifyPluginAsync<ConsoleSurfaceOptions> = (scope,
   scope.get<{ Querystring: { marker?: string } }>('/api/keys', async (request, reply) => {
     const caller = request.consoleCaller!;
     const marker = typeof request.query.marker === 'string' && request.query.marker !== '' ? request.query.marker : undefined;
+    request.audit = { ...request.audit, source: 'kms', eventName: 'ListKeys' };
     const page = await service.call('ListKeys', { Limit: KEYS_PAGE, ...(marker !== undefined ? { Marker: marker } : {}) }, caller);
     const aliases = await service.call('ListAliases', {}, caller).catch((error: unknown) => denied(error));
     const keys = await Promise.all(
@@ -216,14 +219,16 @@ export const consoleSurface: FastifyPluginAsync<ConsoleSurfaceOptions> = (scope,
     const model = service.performs(name) && CONSOLE_OPERATIONS.has(name) ? kmsModel.operations[name] : undefined;
     if (!service.performs(name) || !model?.input) throw new ConsoleError(404, 'UnknownOperation', `The console does not perform ${name}.`);
     request.operation = name;
-    const input = validateInput(kmsModel, model.input, parseObject(rawBody(request))) as KmsApi[OperationName]['input'];
+    const audit = (request.audit = { ...request.audit, source: 'kms', eventName: name });
+    const input = (audit.input = validateInput(kmsModel, model.input, parseObject(rawBody(request))) as KmsApi[OperationName]['input']);
     void reply.header('cache-control', 'no-store');
-    return service.call(name, input, request.consoleCaller!);
+    return (audit.output = await service.call(name, input, request.consoleCaller!));
   });
 
   scope.get('/api/crypto-units', async (request, reply) => {
     if (!mgmt) throw new ConsoleError(404, 'NotFound', `Region ${region} has no managed crypto units.`);
     request.operation = 'ListCryptoUnits';
+    request.audit = { ...request.audit, source: 'mgmt', eventName: 'ListCryptoUnits' };
     await mgmt.authorize(request.consoleCaller!, 'ListCryptoUnits');
     // Another node may have run a command within the last second.
     await mgmt.units.refresh();
