@@ -47,6 +47,20 @@ module.exports = {
       to: { path: '^src/', pathNot: '^src/[^/]+/index[.]ts$' },
     },
     {
+      name: 'console-is-the-browser',
+      comment: 'the web console (console/) runs in the browser: it reads the KMS types of src, never its code, and nothing of Node',
+      severity: 'error',
+      from: { path: '^console/' },
+      to: { path: '^src/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'console-has-no-node',
+      comment: 'the web console runs in the browser',
+      severity: 'error',
+      from: { path: '^console/' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
       name: 'no-circular',
       comment: 'modules depend on each other in one direction only',
       severity: 'error',
@@ -59,6 +73,6 @@ module.exports = {
     exclude: { path: '^(node_modules|dist)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { extensions: ['.ts', '.js', '.json'] },
+    enhancedResolveOptions: { extensions: ['.ts', '.tsx', '.js', '.json'] },
   },
 };

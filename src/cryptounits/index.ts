@@ -8,6 +8,7 @@ export { MasterKeyCeremony, signersFor, type CeremonySession, type UnitView } fr
 export { StartupCeremony, type StartupPlan } from './startup-ceremony.ts';
 export { createSigkey, openSigkey, readSigkey, type SigkeyFile } from './sigkey-file.ts';
 export { MAX_ADMIN_NAME, MAX_ADMINS, REGISTER_NAMES, type Admin, type RegisterName, type RegisterState, type UnitInfo, type UnitRole } from './unit-state.ts';
+export { adminKeyId } from './admin-key-id.ts';
 export { UnitSync } from './unit-sync.ts';
 export { SoftwareCryptoUnit } from './software-unit.ts';
 export { SoftwareVault } from './software-vault.ts';

@@ -12,6 +12,7 @@ import { awsJsonSurface } from './aws-json/aws-json-surface.ts';
 import { iamTokenSurface } from './iam-token/index.ts';
 import { keyProtectSurface } from './key-protect/index.ts';
 import { cloudHsmSurface, type CloudHsmSurfaceOptions } from './cloudhsm/cloudhsm-surface.ts';
+import { consoleSurface } from './console/index.ts';
 import { infrastructureError, routeNotFound } from './infrastructure-errors.ts';
 import { mgmtSurface, type MgmtApi } from './mgmt/mgmt-surface.ts';
 import { errorTypeOf, MetricsListener, operationOf, opsRoutes, Readiness, RegionMetrics, surfaceOf, type MetricsAccess } from './ops/index.ts';
@@ -174,5 +175,6 @@ export function buildRegionServer(options: RegionServerOptions): FastifyInstance
   if (iam && keyProtect) void app.register(keyProtectSurface, { kp: keyProtect, tokens: iam, region: service.ctx.region, accessKeys, sessions });
   if (peerApi) void app.register(peerSurface, { prefix: '/peer/v1', api: peerApi });
   if (uko) void app.register(ukoSurface, { prefix: '/api/v4', ...uko });
+  void app.register(consoleSurface, { prefix: '/console', service, accessKeys, mgmt, peers });
   return app;
 }

@@ -1,12 +1,8 @@
-import { createHash } from 'node:crypto';
-import { createSigkey, type UnitInfo } from '../../cryptounits/index.ts';
+import { adminKeyId as keyId, createSigkey, type UnitInfo } from '../../cryptounits/index.ts';
 import { TkeError } from './tke-error.ts';
 import type { TkeSession, UnitView } from './tke-session.ts';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
-
-/** A short, stable name for an administrator public key. */
-export const keyId = (publicKey: string): string => createHash('sha256').update(Buffer.from(publicKey, 'base64')).digest('hex').slice(0, 16);
 
 export async function sigkeyAdd(session: TkeSession, name: string): Promise<void> {
   if (!/^[A-Za-z0-9._-]{1,30}$/.test(name)) throw new TkeError('A signature key name has 1 to 30 letters, digits, dots, dashes or underscores.');

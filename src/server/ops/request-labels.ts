@@ -13,6 +13,7 @@ export function surfaceOf(request: FastifyRequest): string {
   const url = request.url;
   if (url.startsWith('/mgmt/')) return 'mgmt';
   if (url.startsWith('/peer/')) return 'peer';
+  if (url.startsWith('/console')) return 'console';
   if (request.is404) return 'none';
   if (request.operation?.startsWith('sts:')) return 'sts';
   const path = url.split('?', 1)[0]!;
@@ -26,7 +27,7 @@ export function surfaceOf(request: FastifyRequest): string {
  */
 export function operationOf(request: FastifyRequest, surface: string): string {
   const operation = request.operation;
-  if (surface === 'mgmt') return operation?.split(' ', 2).join(' ') ?? `${request.method} ${request.routeOptions.url ?? 'unknown'}`;
+  if (surface === 'mgmt' || surface === 'console') return operation?.split(' ', 2).join(' ') ?? `${request.method} ${request.routeOptions.url ?? 'unknown'}`;
   if (surface === 'ops') return request.url.split('?', 1)[0]!;
   return operation ?? 'unknown';
 }

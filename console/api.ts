@@ -1,0 +1,96 @@
+import type { KmsApi, KeyMetadata } from '../src/kms/index.ts';
+
+/** What the console API answers about the signed-in session. */
+export interface SessionInfo {
+  region: string;
+  /** This region (url '') and the deployment's others, whose consoles the region menu opens. */
+  regions: { name: string; url: string }[];
+  principal: string;
+  credentialId: string;
+  csrfToken: string;
+  idleTimeoutSeconds: number;
+}
+
+export interface KeyRow {
+  KeyId: string;
+  KeyMetadata?: KeyMetadata;
+  Aliases: string[];
+  error?: { code: string; message: string };
+}
+
+export interface UnitView {
+  id: string;
+  role: string;
+  backend: string;
+  mode: string;
+  admins: { name: string; keyId: string }[];
+  signatureThreshold: number;
+  revocationThreshold: number;
+  registers: Record<'new' | 'current' | 'old', { state: string; pattern?: string }>;
+}
+
+/** An error the console API answered, as its pages show it: the code (e.g. AccessDeniedException) and the message. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let csrfToken = '';
+let signedOut: () => void = () => undefined;
+
+/** The session's CSRF token, sent with every change, and what to do when the session has ended. */
+export function attachSession(session: SessionInfo | undefined, onSignedOut: () => void): void {
+  csrfToken = session?.csrfToken ?? '';
+  signedOut = onSignedOut;
+}
+
+/** One call of the console API under /console/api. */
+export async function request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET') headers['x-csrf-token'] = csrfToken;
+  let response: Response;
+  try {
+    response = await fetch(`/console/api/${path}`, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+  } catch {
+    throw new ApiError(0, 'NetworkError', 'The region did not answer. Check that it is running, then try again.');
+  }
+  if (response.status === 204) return undefined as T;
+  const answer = (await response.json().catch(() => ({}))) as { error?: string; message?: string };
+  if (!response.ok) {
+    if (response.status === 401 && path !== 'session') signedOut();
+    throw new ApiError(response.status, answer.error ?? `Http${response.status}`, answer.message ?? response.statusText);
+  }
+  return answer as T;
+}
+
+/** A KMS operation, performed as the signed-in principal. */
+export const kms = <Op extends keyof KmsApi>(operation: Op, input: KmsApi[Op]['input']): Promise<KmsApi[Op]['output']> =>
+  request('POST', `kms/${operation}`, input);
+
+const prefetched = new Map<string, Promise<unknown>>();
+
+/** Starts a read the first page will make, alongside the session's: the page then shows one round trip sooner. */
+export function prefetch(path: string): void {
+  const answer = request('GET', path);
+  // Whoever takes it handles its failure; until then it is not an unhandled rejection.
+  answer.catch(() => undefined);
+  prefetched.set(path, answer);
+}
+
+/** A read of the console API, taken from a prefetch of it when there is one; a prefetch that failed (made before sign-in) is read again. */
+export function get<T>(path: string): Promise<T> {
+  const answer = prefetched.get(path) as Promise<T> | undefined;
+  prefetched.delete(path);
+  return answer ? answer.catch(() => request<T>('GET', path)) : request<T>('GET', path);
+}

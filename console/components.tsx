@@ -1,0 +1,121 @@
+import type { ComponentChildren } from 'preact';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { ApiError } from './api.ts';
+
+export type Loaded<T> = { state: 'loading' } | { state: 'error'; error: ApiError } | { state: 'done'; value: T };
+
+const asApiError = (error: unknown): ApiError => (error instanceof ApiError ? error : new ApiError(0, 'Error', String(error)));
+
+/** Data a page reads when it opens and again on `reload()`. */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): [Loaded<T>, () => void] {
+  const [loaded, setLoaded] = useState<Loaded<T>>({ state: 'loading' });
+  const [round, setRound] = useState(0);
+  useEffect(() => {
+    let current = true;
+    setLoaded({ state: 'loading' });
+    load().then(
+      (value) => {
+        if (current) setLoaded({ state: 'done', value });
+      },
+      (error: unknown) => {
+        if (current) setLoaded({ state: 'error', error: asApiError(error) });
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [...deps, round]);
+  return [
+    loaded,
+    useCallback(() => {
+      setRound((r) => r + 1);
+    }, []),
+  ];
+}
+
+/** An action a button starts: whether it runs, and the error it ended with. */
+export function useAction(): { busy: boolean; error: ApiError | undefined; run: (action: () => Promise<unknown>) => Promise<boolean>; clear: () => void } {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | undefined>();
+  const run = async (action: () => Promise<unknown>): Promise<boolean> => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await action();
+      return true;
+    } catch (caught) {
+      setError(asApiError(caught));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return {
+    busy,
+    error,
+    run,
+    clear: () => {
+      setError(undefined);
+    },
+  };
+}
+
+export function Loading({ what }: { what: string }) {
+  return (
+    <p class="loading" role="status" aria-live="polite">
+      <span class="spinner" aria-hidden="true" /> Loading {what}…
+    </p>
+  );
+}
+
+/** An error as the API told it: its code names the cause (AccessDeniedException, KMSInvalidStateException, …). */
+export function ErrorMessage({ error, retry }: { error: ApiError; retry?: () => void }) {
+  return (
+    <div class="error" role="alert">
+      <strong>{error.code}</strong>: {error.message}
+      {retry && (
+        <button type="button" class="link" onClick={retry}>
+          Try again
+        </button>
+      )}
+    </div>
+  );
+}
+
+export function Show<T>({ loaded, what, retry, children }: { loaded: Loaded<T>; what: string; retry?: () => void; children: (value: T) => ComponentChildren }) {
+  if (loaded.state === 'loading') return <Loading what={what} />;
+  if (loaded.state === 'error') return <ErrorMessage error={loaded.error} {...(retry ? { retry } : {})} />;
+  return <>{children(loaded.value)}</>;
+}
+
+export function Section({ title, id, children, actions }: { title: string; id: string; children: ComponentChildren; actions?: ComponentChildren }) {
+  return (
+    <section class="panel" aria-labelledby={id}>
+      <div class="panel-head">
+        <h2 id={id}>{title}</h2>
+        {actions && <div class="actions">{actions}</div>}
+      </div>
+      {children}
+    </section>
+  );
+}
+
+/** Label and value pairs, as AWS's console shows a key's general configuration. */
+export function Facts({ items }: { items: [string, ComponentChildren][] }) {
+  return (
+    <dl class="facts">
+      {items.map(([label, value]) => (
+        <div key={label}>
+          <dt>{label}</dt>
+          <dd>{value ?? '—'}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+export const formatDate = (seconds: number | undefined): string => (seconds === undefined ? '—' : new Date(seconds * 1000).toLocaleString());
+
+export function StateBadge({ state }: { state: string | undefined }) {
+  return <span class={`badge state-${(state ?? 'unknown').toLowerCase()}`}>{state ?? 'Unknown'}</span>;
+}
