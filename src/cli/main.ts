@@ -6,7 +6,16 @@ import { ConfigError, loadRegionConfig, regionNameProblem } from '../config/inde
 import { instanceIdOf } from '../keyprotect/index.ts';
 import { createLogger } from '../logging/index.ts';
 import { RegionIdentity } from '../regions/index.ts';
-import { devRegionConfigs, serveRegions, startRegion, StartupError, type DevOptions, type ProcessRole, type RunningRegion } from '../runtime/index.ts';
+import {
+  devRegionConfigs,
+  holdRegionStores,
+  serveRegions,
+  startRegion,
+  StartupError,
+  type DevOptions,
+  type ProcessRole,
+  type RunningRegion,
+} from '../runtime/index.ts';
 import { apikeyCommand } from './apikey/apikey-command.ts';
 import { auditCommand } from './audit-command.ts';
 import { devBanner } from './dev-banner.ts';
@@ -58,7 +67,14 @@ program
       for (const config of configs) started.push(await startRegion(config, log, role));
       return started;
     };
-    const regions = await serveRegions({ workers: options.workers, logger, start });
+    const regions = await serveRegions({
+      workers: options.workers,
+      logger,
+      start,
+      holdStores: () => {
+        holdRegionStores(configs);
+      },
+    });
     if (!regions) return;
     const instances = regions.map((r) => ({ region: r.region, instance: instanceIdOf(options.account, r.region) }));
     process.stderr.write(devBanner({ regions, credentials, workspace, instances }));
@@ -90,8 +106,8 @@ function devConfigs(options: DevOptions): ReturnType<typeof devRegionConfigs> {
     throw error.renamed((field) => {
       const flag = DEV_FLAGS[field];
       if (flag) return flag;
-      // The administrator (the first principal and access key) is named by --account.
-      if (field.startsWith('principals.0.') || field === 'accessKeys.0.principal') return '--account';
+      // The administrator (the first principal, its access key and API key) is named by --account.
+      if (field.startsWith('principals.0.') || field === 'accessKeys.0.principal' || field === 'apiKeys.0.principal') return '--account';
       const entry = /^principals\.(\d+)(.*)$/.exec(field);
       return entry ? `--principals-file entry ${entry[1]!}${entry[2]!}` : field.startsWith('accessKeys.') ? `--principals-file ${field}` : undefined;
     });
@@ -117,7 +133,15 @@ program
     const config = loadRegionConfig(options.config);
     const logger = createLogger({ level: config.logLevel });
     const start = async (role: ProcessRole, log: Logger) => [await startRegion(config, log, role)];
-    const [region] = (await serveRegions({ workers: options.workers, logger, start })) ?? [];
+    const [region] =
+      (await serveRegions({
+        workers: options.workers,
+        logger,
+        start,
+        holdStores: () => {
+          holdRegionStores([config]);
+        },
+      })) ?? [];
     if (region) logger.info({ region: region.region, url: region.url }, 'region listening');
   });
 

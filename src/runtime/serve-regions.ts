@@ -8,6 +8,8 @@ export interface ServeOptions {
   /** Worker processes; 1 serves from this process, without a cluster. */
   workers: number;
   logger: Logger;
+  /** Called once in the primary of several workers, before it forks them: what keeps other deployments off the regions' stores. */
+  holdStores?: () => void;
   /** Starts every region in this process, playing `role`; `logger` names the worker in a worker. */
   start: (role: ProcessRole, logger: Logger) => Promise<RunningRegion[]>;
 }
@@ -55,7 +57,8 @@ async function runWorker({ start, logger: primaryLogger }: ServeOptions): Promis
   stopOnSignal(logger, () => Promise.all(regions.map((r) => r.close())));
 }
 
-async function runPrimary({ workers: count, logger }: ServeOptions): Promise<Listening[]> {
+async function runPrimary({ workers: count, logger, holdStores }: ServeOptions): Promise<Listening[]> {
+  holdStores?.();
   const workers = new Map<number, Worker>();
   let stopping = false;
   let started = false;

@@ -106,3 +106,16 @@ it('runs background work only when it was told it is the process for it', async 
     await others.close();
   }
 });
+
+it('refuses a second holder of a store file for its host while the first holds it', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'concord-host-lock-')), 'keys.db');
+  SqliteStore.holdForHost(path);
+  assert.throws(
+    () => {
+      SqliteStore.holdForHost(path);
+    },
+    (error: unknown) => (error as { code?: string }).code === 'SQLITE_BUSY',
+  );
+  // The workers of the holder still share the store itself.
+  await new SqliteStore(path, { shared: true }).close();
+});

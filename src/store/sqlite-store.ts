@@ -54,6 +54,28 @@ export class SqliteStore implements Store {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly committed = new Map<string, string>();
 
+  /**
+   * Keeps every other host's processes off the store at `path` while the caller lives: worker
+   * processes share the store's file, so it cannot be locked to one of them, and a second
+   * deployment on it is kept out by this exclusive lock on `<path>.host-lock` instead, held until
+   * the process ends (the operating system releases it then, even after kill -9). Throws
+   * SQLITE_BUSY when another process holds it.
+   */
+  static holdForHost(path: string): void {
+    const lockPath = `${path}.host-lock`;
+    makeStoreFilesPrivate(lockPath);
+    const db = new Database(lockPath, { timeout: 0 });
+    try {
+      db.pragma('locking_mode = EXCLUSIVE');
+      // The first write takes the exclusive lock, which EXCLUSIVE locking mode never gives back.
+      db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER); DELETE FROM holder;');
+      db.prepare('INSERT INTO holder (pid) VALUES (?)').run(process.pid);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
   constructor(path: string, { shared = false, backgroundWork = true }: SqliteStoreOptions = {}) {
     if (path !== ':memory:') makeStoreFilesPrivate(path);
     this.shared = shared;

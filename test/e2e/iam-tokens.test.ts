@@ -37,7 +37,7 @@ describe('IAM-style tokens (IBM SDK IamAuthenticator, concord apikey)', () => {
 
   before(async () => {
     dev = await startDev({ regions: ['us-east-1'] });
-    devApiKey = /API key \(IBM SDKs[^)]*\): (\S+)/.exec(dev.banner())![1]!;
+    devApiKey = / -d apikey=(\S+)/.exec(dev.banner())![1]!;
   });
   after(async () => {
     await dev.stop();

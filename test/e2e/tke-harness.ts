@@ -103,7 +103,7 @@ export function selfInitialisingUnits(dir: string, region: string) {
 
 /** The crypto unit administrator of a `concord dev`: its `concord tke` workspace, and the password it printed. */
 export function devAdministrator(dev: DevDeployment): { workspace: string; password: string } {
-  const password = /its password: +(\S+)/.exec(dev.banner())?.[1];
+  const password = /CONCORD_TKE_PASSWORD=(\S+)/.exec(dev.banner())?.[1];
   if (!password) throw new Error(`concord dev printed no signature key password:\n${dev.banner()}`);
   return { workspace: join(dev.dataDir, 'tke'), password };
 }

@@ -14,7 +14,7 @@ describe('UKO v4 through fetch: managed keys orchestrated into another Concord r
   let keystoreId: string;
   before(async () => {
     dev = await startDev({ regions: [ORCHESTRATOR, TARGET] });
-    const apikey = /API key \(IBM SDKs[^)]*\): (\S+)/.exec(dev.banner())![1]!;
+    const apikey = / -d apikey=(\S+)/.exec(dev.banner())![1]!;
     uko = new UkoClient(dev.endpoint(ORCHESTRATOR), apikey);
     target = dev.client(TARGET);
     vaultId = (await uko.call('POST', '/vaults', { body: { name: 'e2e vault', description: 'orchestration' } })).json.id;

@@ -24,7 +24,7 @@ describe("a UKO keystore's secret access key", () => {
 
   before(async () => {
     dev = await startDev({ regions: [REGION] });
-    uko = new UkoClient(dev.endpoint(REGION), /API key \(IBM SDKs[^)]*\): (\S+)/.exec(dev.banner())![1]!);
+    uko = new UkoClient(dev.endpoint(REGION), / -d apikey=(\S+)/.exec(dev.banner())![1]!);
     const vault = (await call('POST', '/vaults', { body: { name: 'leaks' } })).json.id;
     const keystore = {
       type: 'aws_kms',
