@@ -247,6 +247,8 @@ function replyError(error: unknown, request: FastifyRequest, reply: FastifyReply
     (status === 503 || infrastructure?.kind === 'MasterKeyUnavailable' ? 'SERVICE_UNAVAILABLE_ERR' : status < 500 ? 'BAD_BODY_ERR' : 'INTERNAL_SERVER_ERR');
   const message = kpError?.reason ?? infrastructure?.message ?? 'Internal Server Error';
   const action = kpError?.action ?? 'The request could not be completed';
+  // Metrics and the audit trail name the code the caller was answered (an IAM failure is UNAUTHORIZED_ERR).
+  if (kpError) request.errorType = code;
   void reply
     .status(status)
     .header('content-type', ERROR_TYPE)
