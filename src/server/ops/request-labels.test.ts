@@ -21,6 +21,7 @@ describe('request labels', () => {
       [request('/', { operation: 'sts:AssumeRole' }), 'sts'],
       [request('/', { operation: 'Encrypt', headers: { 'x-amz-target': 'BaldrApiService.DescribeClusters' } }), 'kms'],
       [request('/nowhere', { is404: true }), 'none'],
+      [request('/api/v2/nowhere', { is404: true }), 'none'],
     ];
     for (const [req, surface] of cases) assert.equal(surfaceOf(req), surface, req.url);
   });

@@ -14,12 +14,12 @@ export const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 export function surfaceOf(request: FastifyRequest): string {
   const url = request.url;
   if (url.startsWith('/mgmt/')) return url.startsWith('/mgmt/v1/apikeys') ? 'iam' : 'mgmt';
-  if (url.startsWith('/api/v2/')) return 'keyprotect';
-  if (url.startsWith('/api/v4/')) return 'uko';
-  if (url.startsWith('/identity/') || url.startsWith('/oidc/')) return 'iam';
   if (url.startsWith('/peer/')) return 'peer';
   if (url.startsWith('/console')) return 'console';
   if (request.is404) return 'none';
+  if (url.startsWith('/api/v2/')) return 'keyprotect';
+  if (url.startsWith('/api/v4/')) return 'uko';
+  if (url.startsWith('/identity/') || url.startsWith('/oidc/')) return 'iam';
   if (request.operation?.startsWith('sts:')) return 'sts';
   if (request.audit?.source === 'cloudhsm') return 'cloudhsm';
   const path = url.split('?', 1)[0]!;
