@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { AUDIT_SOURCES, KMS_PARAMETERS, KMS_RESPONSES, type AuditedRequest } from './audit-sources.ts';
+import { AUDIT_SOURCES, CLOUDHSM_PARAMETERS, IBM_PARAMETERS, KMS_PARAMETERS, KMS_RESPONSES, type AuditedRequest } from './audit-sources.ts';
 import { buildAuditEvent } from './build-audit-event.ts';
 import { canonicalJson } from './canonical-json.ts';
 
@@ -10,6 +10,9 @@ interface Model {
   shapes: Record<string, { type: string; members?: Record<string, string> }>;
 }
 const model = JSON.parse(readFileSync(new URL('../server/aws-json/kms-model.json', import.meta.url), 'utf8')) as Model;
+const cloudHsmModel = JSON.parse(readFileSync(new URL('../server/cloudhsm/cloudhsm-model.json', import.meta.url), 'utf8')) as Model;
+/** Names of members that hold secrets in any surface: none may be on an allow-list (a paging NextToken is not one). */
+const SECRET_NAME = /plaintext|payload|ciphertext|api_?key|password|secret|credential|^aad$|signature|(?<!Next)token/i;
 const scope = { region: 'us-east-1', account: '111122223333' };
 
 function request(overrides: Partial<AuditedRequest>): AuditedRequest {
@@ -101,7 +104,61 @@ describe('audit sources', () => {
   it('records nothing for a request no audited surface served', () => {
     assert.equal(buildAuditEvent(request({ surface: 'ops' }), scope), undefined);
     assert.equal(buildAuditEvent(request({ surface: 'constructor' }), scope), undefined);
-    assert.deepEqual(Object.keys(AUDIT_SOURCES).sort(), ['kms', 'mgmt', 'peer', 'sts']);
+    assert.deepEqual(Object.keys(AUDIT_SOURCES).sort(), ['cloudhsm', 'iam', 'keyprotect', 'kms', 'mgmt', 'peer', 'sts', 'uko']);
+  });
+
+  it('names, for every CloudHSM operation of the model, the members its event keeps, each in the model and none a blob', () => {
+    assert.deepEqual(Object.keys(CLOUDHSM_PARAMETERS).sort(), Object.keys(cloudHsmModel.operations).sort());
+    for (const [operation, kept] of Object.entries(CLOUDHSM_PARAMETERS)) {
+      const members = cloudHsmModel.shapes[cloudHsmModel.operations[operation]!.input]?.members ?? {};
+      for (const member of kept) {
+        assert.ok(member in members, `${operation}.${member} is not in the model`);
+        assert.notEqual(cloudHsmModel.shapes[members[member]!]!.type, 'blob', `${operation}.${member} is a blob`);
+      }
+    }
+  });
+
+  it('allow-lists no member whose name says it holds a secret, in any source', () => {
+    const lists = [...Object.values(KMS_PARAMETERS), ...Object.values(KMS_RESPONSES), ...Object.values(CLOUDHSM_PARAMETERS), ...Object.values(IBM_PARAMETERS)];
+    for (const member of lists.flat()) assert.doesNotMatch(member, SECRET_NAME);
+    for (const source of Object.values(AUDIT_SOURCES)) {
+      const secrets = { Plaintext: 'p', plaintext: 'p', payload: 'p', ciphertext: 'c', apikey: 'k', password: 'w', refresh_token: 't', aad: ['a'] };
+      assert.equal(source.requestParameters('wrap', secrets), null, source.eventSource);
+      assert.equal(source.responseElements('wrap', { ...secrets, access_token: 't' }), null, source.eventSource);
+    }
+  });
+
+  it('records a Key Protect wrap by its action and key, the token’s principal, and never the payload', () => {
+    const built = buildAuditEvent(
+      request({
+        surface: 'keyprotect',
+        route: 'POST /api/v2/keys/:id/actions/:action',
+        eventName: 'wrap',
+        caller: { accessKeyId: 'ApiKey-1', principal: 'arn:aws:iam::111122223333:user/app' },
+        input: { id: '1234abcd-12ab-34cd-56ef-1234567890ab', action: 'wrap', plaintext: 'c2VjcmV0', aad: ['x'] },
+        output: { ciphertext: 'blob' },
+      }),
+      scope,
+    )!;
+    assert.equal(built.event.eventSource, 'keyprotect.concord');
+    assert.deepEqual(built.event.requestParameters, { id: '1234abcd-12ab-34cd-56ef-1234567890ab' });
+    assert.equal(built.event.responseElements, null);
+    assert.equal(built.event.resources?.[0]?.ARN, 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab');
+    assert.equal(built.event.userIdentity.arn, 'arn:aws:iam::111122223333:user/app');
+    assert.equal(built.event.readOnly, true);
+    assert.equal(built.durable, false);
+  });
+
+  it('records a refused bearer or SigV4 request of the new surfaces by its route or claimed operation, as Unknown', () => {
+    const refused = (overrides: Partial<AuditedRequest>) => buildAuditEvent(request({ status: 401, errorCode: 'E', ...overrides }), scope)!.event;
+    const kp = refused({ surface: 'keyprotect', route: 'POST /api/v2/keys', headers: { authorization: 'Bearer eyJhbGciOi.secret.sig' } });
+    assert.equal(kp.eventName, 'POST /api/v2/keys');
+    assert.deepEqual(kp.userIdentity, { type: 'Unknown' });
+    assert.ok(!JSON.stringify(kp).includes('eyJhbGciOi'));
+    const hsm = refused({ surface: 'cloudhsm', headers: { 'x-amz-target': 'BaldrApiService.DeleteCluster' } });
+    assert.deepEqual([hsm.eventSource, hsm.eventName], ['cloudhsm.amazonaws.com', 'DeleteCluster']);
+    assert.equal(refused({ surface: 'cloudhsm', headers: { 'x-amz-target': 'TrentService.Encrypt' } }).eventName, 'Unknown');
+    assert.equal(refused({ surface: 'iam', route: 'POST /identity/token', eventName: 'GetToken', input: { grant_type: 'g' } }).eventSource, 'iam.concord');
   });
 
   it('makes every event with its members in sorted order, so that JSON.stringify writes its canonical JSON', () => {
@@ -143,6 +200,10 @@ describe('audit sources', () => {
       },
       { surface: 'mgmt', eventName: 'GenerateMasterKey', caller: root, input: { unitId: 'u', command: 'mk-generate' } },
       { surface: 'peer', eventName: 'sync', input: { action: 'sync' }, headers: { 'x-concord-peer-region': 'us-west-2' } },
+      { surface: 'keyprotect', eventName: 'wrap', caller: user, input: { state: '1', id: '1234abcd-12ab-34cd-56ef-1234567890ab', alias: 'a' } },
+      { surface: 'uko', eventName: 'CreateVault', caller: user, input: { dry_run: 'true' }, output: { id: 'v' } },
+      { surface: 'iam', eventName: 'GetToken', caller: user, input: { grant_type: 'g' } },
+      { surface: 'cloudhsm', eventName: 'DescribeClusters', caller: role, input: { MaxResults: 5, Filters: { states: ['ACTIVE'], clusterIds: ['c'] } } },
     ];
     for (const overrides of requests) {
       const { event } = buildAuditEvent(request(overrides), scope)!;

@@ -354,5 +354,98 @@ const peer: AuditSource = {
   },
 };
 
+/**
+ * What the IBM surfaces' events keep: the path's IDs and the query's paging and filters, never a
+ * body (payloads, plaintext, additional authenticated data, keystore passwords and credentials,
+ * API keys and tokens all travel in bodies).
+ */
+export const IBM_PARAMETERS: Readonly<Record<'keyprotect' | 'uko' | 'iam', readonly string[]>> = {
+  keyprotect: ['id', 'alias', 'crn', 'limit', 'offset', 'state', 'extractable', 'force'],
+  uko: ['id', 'dry_run', 'limit', 'offset'],
+  iam: ['grant_type', 'id'],
+};
+const IBM_RESPONSES = allowList(['id']);
+const IBM_READS = /^(Get|List|get|list)/;
+const KP_CRYPTOGRAPHIC = new Set(['wrap', 'unwrap', 'rewrap']);
+
+/** A surface called with an IAM bearer token (or, for its management routes, SigV4): the caller is the token's principal and API key. */
+function ibmSource(eventSource: string, parameters: readonly string[], readOnly: (name: string) => boolean, resources: AuditSource['resources']): AuditSource {
+  const list = allowList(parameters);
+  return {
+    eventSource,
+    claimedName: ({ route }) => route,
+    readOnly,
+    requestParameters: (_name, input) => allowed(input, list),
+    responseElements: (_name, output) => allowed(output, IBM_RESPONSES),
+    resources,
+    // A bearer token names no one until verified: a refused request is Unknown; the token is never kept.
+    userIdentity: sigV4Identity,
+  };
+}
+
+const keyprotect = ibmSource(
+  'keyprotect.concord',
+  IBM_PARAMETERS.keyprotect,
+  (name) => KP_CRYPTOGRAPHIC.has(name) || IBM_READS.test(name),
+  // A Key Protect root key is a KMS key of the same ID.
+  (_name, input, _output, where) => {
+    const key = keyArn((input as Fields | undefined)?.id, where);
+    return key && [key];
+  },
+);
+const uko = ibmSource(
+  'uko.concord',
+  IBM_PARAMETERS.uko,
+  (name) => IBM_READS.test(name),
+  () => undefined,
+);
+const iam = ibmSource(
+  'iam.concord',
+  IBM_PARAMETERS.iam,
+  (name) => IBM_READS.test(name) || name === 'GET /identity/keys',
+  () => undefined,
+);
+
+/**
+ * The request members each CloudHSM v2 operation's event keeps. Certificates (InitializeCluster's
+ * SignedCert and TrustAnchor) and resource policies are left out: long, and not who did what.
+ */
+export const CLOUDHSM_PARAMETERS: Readonly<Record<string, readonly string[]>> = {
+  CopyBackupToRegion: ['DestinationRegion', 'BackupId', 'TagList'],
+  CreateCluster: ['BackupRetentionPolicy', 'HsmType', 'Mode', 'SourceBackupId', 'SubnetIds', 'TagList', 'NetworkType'],
+  CreateHsm: ['ClusterId', 'AvailabilityZone', 'IpAddress'],
+  DeleteBackup: ['BackupId'],
+  DeleteCluster: ['ClusterId'],
+  DeleteHsm: ['ClusterId', 'HsmId', 'EniId', 'EniIp'],
+  DeleteResourcePolicy: ['ResourceArn'],
+  DescribeBackups: ['NextToken', 'MaxResults', 'Filters', 'Shared', 'SortAscending'],
+  DescribeClusters: ['Filters', 'NextToken', 'MaxResults'],
+  GetResourcePolicy: ['ResourceArn'],
+  InitializeCluster: ['ClusterId'],
+  ListTags: ['ResourceId', 'NextToken', 'MaxResults'],
+  ModifyBackupAttributes: ['BackupId', 'NeverExpires'],
+  ModifyCluster: ['ClusterId', 'BackupRetentionPolicy', 'HsmType'],
+  PutResourcePolicy: ['ResourceArn'],
+  RestoreBackup: ['BackupId'],
+  TagResource: ['ResourceId', 'TagList'],
+  UntagResource: ['ResourceId', 'TagKeyList'],
+};
+const CLOUDHSM_PARAMETER_LISTS = allowLists(CLOUDHSM_PARAMETERS);
+const CLOUDHSM_TARGET = 'BaldrApiService.';
+
+const cloudhsm: AuditSource = {
+  eventSource: 'cloudhsm.amazonaws.com',
+  claimedName({ headers }) {
+    const target = header(headers, 'x-amz-target');
+    const name = target?.startsWith(CLOUDHSM_TARGET) ? target.slice(CLOUDHSM_TARGET.length) : '';
+    return OPERATION_NAME.test(name) ? name : 'Unknown';
+  },
+  readOnly: (name) => READS.test(name),
+  requestParameters: (name, input) => allowed(input, CLOUDHSM_PARAMETER_LISTS.get(name)),
+  responseElements: () => null,
+  resources: () => undefined,
+  userIdentity: sigV4Identity,
+};
+
 /** The audited surfaces by the name the server gives them; a new surface adds its own. */
-export const AUDIT_SOURCES: Readonly<Record<string, AuditSource>> = { kms, sts, mgmt, peer };
+export const AUDIT_SOURCES: Readonly<Record<string, AuditSource>> = { kms, sts, mgmt, peer, keyprotect, uko, iam, cloudhsm };

@@ -4,6 +4,7 @@ import { KmsError } from '../../errors/index.ts';
 import { CloudHsmError, type CloudHsmErrorCode, type CloudHsmService } from '../../hsm/index.ts';
 import type { Caller } from '../../kms/index.ts';
 import { callerOf } from '../auth/caller-of.ts';
+import type { RequestAudit } from '../audit-hook.ts';
 import { SigV4Verifier, type AccessKey, type SessionCredentials } from '../auth/sigv4.ts';
 import type { KmsModel } from '../aws-json/kms-model.ts';
 import { validateInput } from '../aws-json/validate-input.ts';
@@ -92,17 +93,21 @@ export const cloudHsmSurface: FastifyPluginAsync<CloudHsmSurfaceOptions> = (scop
   });
 
   scope.post('/', { constraints: { awsJsonTargetService: TARGET_PREFIX } }, async (request: FastifyRequest, reply: FastifyReply) => {
+    // Also how metrics tell this surface from KMS's, which shares POST /.
+    const audit = (request.audit = { source: 'cloudhsm' } as RequestAudit);
     const body = rawBody(request);
     const accessKey = await verifier.verify({ method: request.method, url: request.url, headers: request.headers, body });
     request.accessKeyId = accessKey.accessKeyId;
+    audit.caller = accessKey;
     const target = request.headers['x-amz-target'] as string;
     const name = target.slice(TARGET_PREFIX.length + 1);
     const operation = target.startsWith(`${TARGET_PREFIX}.`) && service.performs(name) ? model.operations[name] : undefined;
     if (!operation?.input) throw new KmsError('UnknownOperationException', `The operation ${target} is not known to this service.`);
     request.operation = `cloudhsm:${name}`;
+    audit.eventName = name;
     const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim();
     if (!CONTENT_TYPES.has(contentType)) throw new CloudHsmError('CloudHsmInvalidRequestException', 'Content-Type must be application/x-amz-json-1.1.');
-    const input = validateInput(model, operation.input, parseJson(body));
+    const input = (audit.input = validateInput(model, operation.input, parseJson(body)));
     const caller = callerOf(accessKey);
     const output = await service.call(name as Parameters<CloudHsmService['call']>[0], input, (action, resource) => authorize(caller, action, resource));
     return reply.header('content-type', AWS_JSON_1_1).send(Buffer.from(JSON.stringify(output)));

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { APIKEY_GRANT, IamError, type IamTokens, type NewApiKey } from '../../iam/index.ts';
+import { APIKEY_GRANT, IamError, type IamTokens, type NewApiKey, type TokenResponse } from '../../iam/index.ts';
 import type { Caller } from '../../kms/index.ts';
 import type { AccessKey, SessionCredentials } from '../auth/sigv4.ts';
 import { infrastructureError, type InfrastructureError } from '../infrastructure-errors.ts';
@@ -58,21 +58,29 @@ const tokenRoutes: FastifyPluginAsync<IamTokenSurfaceOptions> = (scope, { tokens
       context: { requestId: request.id, requestType: 'incoming.Identity_Token', url: request.url.split('?')[0], locale: 'en_US' },
     });
   });
+  /** The trail names the API key the token was issued for by its ID, read back from the token (never kept itself). */
+  const issued = async (request: FastifyRequest, reply: FastifyReply, response: TokenResponse) => {
+    const { caller, apiKeyId } = await tokens.authenticate(`Bearer ${response.access_token}`);
+    request.audit = { ...request.audit, caller: { accessKeyId: apiKeyId, principal: caller.arn } };
+    return reply.header('cache-control', 'no-store').send(response);
+  };
   const token = async (request: FastifyRequest, reply: FastifyReply) => {
     request.operation = 'iam:GetToken';
     if (!(request.headers['content-type'] ?? '').startsWith(FORM)) throw new IamError('BXNIM0109E', 400, `The request body must be ${FORM}.`);
     const form = new URLSearchParams(rawBody(request).toString('utf8'));
     const grantType = form.get('grant_type');
     if (!grantType) throw missing('grant_type');
+    // The grant type only: the API key and refresh token never reach the trail.
+    request.audit = { eventName: 'GetToken', input: { grant_type: grantType.slice(0, 100) } };
     if (grantType === APIKEY_GRANT) {
       const apikey = form.get('apikey');
       if (!apikey) throw missing('apikey');
-      return reply.header('cache-control', 'no-store').send(await tokens.exchangeApiKey(apikey));
+      return issued(request, reply, await tokens.exchangeApiKey(apikey));
     }
     if (grantType === 'refresh_token') {
       const refreshToken = form.get('refresh_token');
       if (!refreshToken) throw missing('refresh_token');
-      return reply.header('cache-control', 'no-store').send(await tokens.refresh(refreshToken));
+      return issued(request, reply, await tokens.refresh(refreshToken));
     }
     throw new IamError('BXNIM0109E', 400, `Unsupported grant_type '${grantType.slice(0, 100)}'.`);
   };
@@ -92,6 +100,7 @@ const apiKeyRoutes: FastifyPluginAsync<IamTokenSurfaceOptions> = (scope, { token
   });
   const allows = (action: string) => async (request: FastifyRequest) => {
     request.operation = `concord:${action}`;
+    request.audit = { caller: { accessKeyId: request.accessKeyId!, principal: request.caller!.arn }, eventName: action, input: request.params };
     await authorize(request.caller!, action);
   };
 

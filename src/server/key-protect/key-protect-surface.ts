@@ -33,6 +33,7 @@ const VENDOR_TYPES = [
   'registration',
   'policy',
 ].map((name) => `application/vnd.ibm.kms.${name}+json`);
+const KEY_ACTIONS = new Set(['wrap', 'unwrap', 'rewrap', 'rotate', 'enable', 'disable', 'sync', 'setKeyForDeletion', 'unsetKeyForDeletion']);
 const ERROR_TYPE = 'application/vnd.ibm.kms.error+json';
 const MORE_INFO = 'https://cloud.ibm.com/apidocs/key-protect';
 const STATUS_TEXT: Record<number, string> = {
@@ -89,6 +90,13 @@ const apiRoutes: FastifyPluginAsync<KeyProtectSurfaceOptions> = (scope, { kp, to
   const minimal = (request: FastifyRequest): boolean => request.headers.prefer === 'return=minimal';
   const op = (request: FastifyRequest, name: string) => {
     request.operation = `kp:${name}`;
+    // Path IDs and query only: bodies carry payloads and plaintext (audit-sources.ts keeps an allow-list of these).
+    const { caller } = request.kpCaller!;
+    request.audit = {
+      caller: { accessKeyId: request.accessKeyId!, principal: caller.arn },
+      eventName: name,
+      input: { ...(request.query as object), ...(request.params as object) },
+    };
   };
 
   scope.post('/keys', async (request, reply) => {
@@ -156,7 +164,8 @@ const apiRoutes: FastifyPluginAsync<KeyProtectSurfaceOptions> = (scope, { kp, to
 
   scope.post<{ Params: { id: string; action: string } }>('/keys/:id/actions/:action', async (request, reply) => {
     const { id, action } = request.params;
-    op(request, action);
+    // Only actions Key Protect knows name the operation: the path's is the caller's to choose.
+    op(request, KEY_ACTIONS.has(action) ? action : 'UnknownAction');
     const caller = who(request);
     switch (action) {
       case 'wrap':
@@ -238,6 +247,8 @@ function replyError(error: unknown, request: FastifyRequest, reply: FastifyReply
     (status === 503 || infrastructure?.kind === 'MasterKeyUnavailable' ? 'SERVICE_UNAVAILABLE_ERR' : status < 500 ? 'BAD_BODY_ERR' : 'INTERNAL_SERVER_ERR');
   const message = kpError?.reason ?? infrastructure?.message ?? 'Internal Server Error';
   const action = kpError?.action ?? 'The request could not be completed';
+  // Metrics and the audit trail name the code the caller was answered (an IAM failure is UNAUTHORIZED_ERR).
+  if (kpError) request.errorType = code;
   void reply
     .status(status)
     .header('content-type', ERROR_TYPE)

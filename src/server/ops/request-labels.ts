@@ -7,27 +7,37 @@ export const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
  * Which API surface served a request, by its path and the operation the surface named: the one
- * place that tells surfaces apart for metrics. Requests no route answers count as 'none'.
+ * place that tells surfaces apart for metrics and the audit trail. Requests no route answers
+ * count as 'none'. CloudHSM shares KMS's POST /: its surface says so in request.audit, so the
+ * KMS hot path reads no header here.
  */
 export function surfaceOf(request: FastifyRequest): string {
   const url = request.url;
-  if (url.startsWith('/mgmt/')) return 'mgmt';
+  if (url.startsWith('/mgmt/')) return url.startsWith('/mgmt/v1/apikeys') ? 'iam' : 'mgmt';
   if (url.startsWith('/peer/')) return 'peer';
   if (url.startsWith('/console')) return 'console';
   if (request.is404) return 'none';
+  if (url.startsWith('/api/v2/')) return 'keyprotect';
+  if (url.startsWith('/api/v4/')) return 'uko';
+  if (url.startsWith('/identity/') || url.startsWith('/oidc/')) return 'iam';
   if (request.operation?.startsWith('sts:')) return 'sts';
+  if (request.audit?.source === 'cloudhsm') return 'cloudhsm';
   const path = url.split('?', 1)[0]!;
   return OPS_PATHS.has(path) ? 'ops' : 'kms';
 }
 
+/** Surfaces whose operation names come from the surface's own list; a request refused before one is named counts by its route. */
+const NAMED_BY_ROUTE = new Set(['mgmt', 'console', 'keyprotect', 'uko', 'iam', 'cloudhsm']);
+
 /**
  * The operation as a metric label: the name a surface gave it, which names only operations
  * the surface knows, but without the unit a crypto unit command names (any caller could name
- * any unit); the route for requests that stopped before naming one.
+ * any unit); the route pattern (never the URL, which holds IDs) for requests that stopped
+ * before naming one.
  */
 export function operationOf(request: FastifyRequest, surface: string): string {
   const operation = request.operation;
-  if (surface === 'mgmt' || surface === 'console') return operation?.split(' ', 2).join(' ') ?? `${request.method} ${request.routeOptions.url ?? 'unknown'}`;
+  if (NAMED_BY_ROUTE.has(surface)) return operation?.split(' ', 2).join(' ') ?? `${request.method} ${request.routeOptions.url ?? 'unknown'}`;
   if (surface === 'ops') return request.url.split('?', 1)[0]!;
   return operation ?? 'unknown';
 }

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } f
 import { KmsError } from '../../errors/index.ts';
 import type { Caller } from '../../kms/index.ts';
 import { etagOf, UkoError, type ManagedKeyRecord, type Stamped, type Uko, type UkoErrorKind } from '../../uko/index.ts';
+import type { RequestAudit } from '../audit-hook.ts';
 import { infrastructureError, routeNotFound } from '../infrastructure-errors.ts';
 import { acceptRawBodies, rawBody } from '../raw-body.ts';
 import { listPage, listQuery } from './uko-listing.ts';
@@ -10,7 +11,7 @@ import { keystoreView, managedKeyView, statusInKeystoreView, templateView, vault
 export interface UkoSurfaceOptions {
   uko: Uko;
   /** Who the request's Authorization header speaks for; rejects when it speaks for no one. */
-  authenticate: (authorization: string | undefined) => Promise<{ caller: Caller }>;
+  authenticate: (authorization: string | undefined) => Promise<{ caller: Caller; apiKeyId?: string }>;
   /** Rejects with AccessDeniedException unless the caller's identity policies allow `uko:<action>`. */
   authorize: (caller: Caller, action: string) => Promise<void>;
 }
@@ -112,9 +113,13 @@ export const ukoSurface: FastifyPluginAsync<UkoSurfaceOptions> = (scope, { uko, 
       url,
       handler: async (request: FastifyRequest, reply: FastifyReply) => {
         request.operation = `uko:${action}`;
+        // Path IDs and query only: keystore bodies carry passwords and connection credentials.
+        const audit = (request.audit = { eventName: action, input: { ...(request.query as object), ...(request.params as object) } } as RequestAudit);
         let caller: Caller;
         try {
-          ({ caller } = await authenticate(request.headers.authorization));
+          const identity = await authenticate(request.headers.authorization);
+          caller = identity.caller;
+          audit.caller = { accessKeyId: identity.apiKeyId ?? '', principal: caller.arn };
         } catch (error) {
           if (infrastructureError(error)) throw error;
           throw new UkoError('unauthenticated', 'unauthorized', 'The request carries no valid bearer token', { type: 'header', name: 'Authorization' });
@@ -123,7 +128,10 @@ export const ukoSurface: FastifyPluginAsync<UkoSurfaceOptions> = (scope, { uko, 
         let context: Promise<ViewContext> | undefined;
         const base = `${request.protocol}://${request.host}`;
         const answer = await handler(request, caller, () => (context ??= viewContext(uko, base)));
-        if (answer.etagOf) void reply.header('etag', etagOf(answer.etagOf));
+        if (answer.etagOf) {
+          void reply.header('etag', etagOf(answer.etagOf));
+          audit.output = { id: (answer.etagOf as { id?: unknown }).id };
+        }
         if (answer.body === undefined) return reply.status(answer.status ?? 204).send();
         return reply.status(answer.status ?? 200).send(answer.body);
       },
