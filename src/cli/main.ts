@@ -21,6 +21,7 @@ import { auditCommand } from './audit-command.ts';
 import { devBanner } from './dev-banner.ts';
 import { instanceCommand, kpCommand } from './keyprotect/keyprotect-commands.ts';
 import { tkeCommand } from './tke/tke-command.ts';
+import { ukoCommand } from './uko/uko-command.ts';
 
 /** The version of the package: src/cli and dist/cli are both two levels below package.json. */
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -150,6 +151,7 @@ program.addCommand(auditCommand());
 program.addCommand(apikeyCommand());
 program.addCommand(instanceCommand());
 program.addCommand(kpCommand());
+program.addCommand(ukoCommand());
 
 /**
  * A configuration Concord cannot run with (exit code 2) or a start its operator must fix (1) is

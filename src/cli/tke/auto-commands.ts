@@ -1,5 +1,5 @@
 import { MasterKeyCeremony } from '../../cryptounits/index.ts';
-import { ProgressBar } from './progress-bar.ts';
+import { ProgressBar } from '../progress-bar.ts';
 import { TkeError } from './tke-error.ts';
 import type { TkeSession, UnitView } from './tke-session.ts';
 

@@ -14,7 +14,7 @@ function setUp(isTTY: boolean) {
   };
 }
 
-describe('the re-wrapping progress', () => {
+describe('the progress of a long run', () => {
   it('draws a bar in place on a terminal, with the rate and the time left', () => {
     const { written, out, now, advance } = setUp(true);
     const bar = new ProgressBar('re-wrapping', 1000, out, now);

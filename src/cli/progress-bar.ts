@@ -10,7 +10,7 @@ export interface ProgressOutput {
 }
 
 /**
- * Progress of a long run (re-wrapping every stored key) on stderr, with its rate and the time
+ * Progress of a long run (re-wrapping every stored key, syncing every managed key of a vault) on stderr, with its rate and the time
  * left. On a terminal, a bar redrawn in place at most every 100 ms; elsewhere (a pipe, a log
  * file) the bar's control characters would be noise, so plain lines: one at the start, one at
  * most every 5 s, one at the end.
