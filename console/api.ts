@@ -51,7 +51,15 @@ export function attachSession(session: SessionInfo | undefined, onSignedOut: () 
 
 /** One call of the console API under /console/api. */
 export async function request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = {};
+  return (await send<T>(method, path, body)).value;
+}
+
+/** A call answering a UKO resource with its ETag; `ifMatch` is the ETag the page read, for a change that needs it. */
+export const tagged = <T>(method: 'GET' | 'POST', path: string, ifMatch?: string): Promise<Tagged<T>> =>
+  send<T>(method, path, undefined, ifMatch === undefined ? {} : { 'if-match': ifMatch });
+
+async function send<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, extra: Record<string, string> = {}): Promise<Tagged<T>> {
+  const headers: Record<string, string> = { ...extra };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET') headers['x-csrf-token'] = csrfToken;
   let response: Response;
@@ -65,13 +73,14 @@ export async function request<T>(method: 'GET' | 'POST' | 'DELETE', path: string
   } catch {
     throw new ApiError(0, 'NetworkError', 'The region did not answer. Check that it is running, then try again.');
   }
-  if (response.status === 204) return undefined as T;
+  const etag = response.headers.get('etag') ?? '';
+  if (response.status === 204) return { value: undefined as T, etag };
   const answer = (await response.json().catch(() => ({}))) as { error?: string; message?: string };
   if (!response.ok) {
     if (response.status === 401 && path !== 'session') signedOut();
     throw new ApiError(response.status, answer.error ?? `Http${response.status}`, answer.message ?? response.statusText);
   }
-  return answer as T;
+  return { value: answer as T, etag };
 }
 
 /** A KMS operation, performed as the signed-in principal. */
@@ -93,4 +102,45 @@ export function get<T>(path: string): Promise<T> {
   const answer = prefetched.get(path) as Promise<T> | undefined;
   prefetched.delete(path);
   return answer ? answer.catch(() => request<T>('GET', path)) : request<T>('GET', path);
+}
+
+/** A resource registered against a root key (Key Protect). */
+export interface Registration {
+  resourceCrn: string;
+  description?: string;
+  preventKeyDeletion: boolean;
+  creationDate: string;
+  lastUpdated: string;
+  keyVersion: { id: string };
+  lastNotification?: { event: string; queuedAt: string };
+}
+
+/** A managed key's copy in one keystore, as UKO's status_in_keystores shows it. */
+export interface StatusInKeystore {
+  keystore: { id: string; name: string; type: string };
+  status: string;
+  keystore_sync_flag: string;
+  keystore_sync_flag_detail: string;
+  error?: { errors: { code: string; message: string }[] };
+  key_id_in_keystore?: string;
+}
+
+/** A managed key as UKO's API shows it. */
+export interface ManagedKey {
+  id: string;
+  label: string;
+  description?: string;
+  state: string;
+  algorithm: string;
+  size: string;
+  vault: { id: string; name: string };
+  template: { id: string; name: string };
+  updated_at: string;
+  status_in_keystores: StatusInKeystore[];
+}
+
+/** A managed key with the ETag it was read at, which a sync sends back as If-Match. */
+export interface Tagged<T> {
+  value: T;
+  etag: string;
 }

@@ -119,3 +119,69 @@ export const formatDate = (seconds: number | undefined): string => (seconds === 
 export function StateBadge({ state }: { state: string | undefined }) {
   return <span class={`badge state-${(state ?? 'unknown').toLowerCase()}`}>{state ?? 'Unknown'}</span>;
 }
+
+/** The Actions menu of a resource, as IBM's console opens it: a button that shows the actions it offers. */
+export function ActionsMenu({ label, items }: { label: string; items: { name: string; run: () => void }[] }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <div class="menu">
+      <button
+        type="button"
+        aria-haspopup="true"
+        aria-expanded={open}
+        aria-label={label}
+        onClick={() => {
+          setOpen(!open);
+        }}
+      >
+        Actions ▾
+      </button>
+      {open && (
+        <ul class="menu-items">
+          {items.map((item) => (
+            <li key={item.name}>
+              <button
+                type="button"
+                class="link"
+                onClick={() => {
+                  setOpen(false);
+                  item.run();
+                }}
+              >
+                {item.name}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+export function Table({ caption, head, rows }: { caption: string; head: string[]; rows: (string | undefined)[][] }) {
+  return (
+    <div class="table-wrap" tabIndex={0} role="region" aria-label={caption}>
+      <table>
+        <caption class="visually-hidden">{caption}</caption>
+        <thead>
+          <tr>
+            {head.map((h) => (
+              <th key={h} scope="col">
+                {h}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((cells, i) => (
+            <tr key={i}>
+              {cells.map((cell, j) => (
+                <td key={j}>{cell ?? '—'}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
 import type { KeyMetadata } from '../src/kms/index.ts';
+import { AssociatedResources } from './associated-resources.tsx';
 import { kms, type SessionInfo } from './api.ts';
-import { ErrorMessage, Facts, formatDate, Section, Show, StateBadge, useAction, useLoad } from './components.tsx';
+import { ErrorMessage, Facts, formatDate, Section, Show, StateBadge, Table, useAction, useLoad } from './components.tsx';
 
 interface KeyPageProps {
   keyId: string;
@@ -35,6 +36,7 @@ export function KeyPage({ keyId, session }: KeyPageProps) {
             <KeyPolicy keyId={keyId} version={version} />
             <Grants keyId={keyId} version={version} />
             {key!.MultiRegion && <MultiRegion metadata={key!} session={session} onChange={changed} />}
+            {key!.KeySpec === 'SYMMETRIC_DEFAULT' && key!.KeyManager === 'CUSTOMER' && <AssociatedResources keyId={key!.KeyId} />}
           </>
         )}
       </Show>
@@ -360,34 +362,6 @@ function MultiRegion({ metadata: key, session, onChange }: { metadata: KeyMetada
 function RegionLink({ region, url, keyId }: { region: string; url: string | undefined; keyId: string }) {
   if (url === undefined || url === '') return <span>{region}</span>;
   return <a href={`${url}/console/#/keys/${encodeURIComponent(keyId)}`}>{region}</a>;
-}
-
-export function Table({ caption, head, rows }: { caption: string; head: string[]; rows: (string | undefined)[][] }) {
-  return (
-    <div class="table-wrap" tabIndex={0} role="region" aria-label={caption}>
-      <table>
-        <caption class="visually-hidden">{caption}</caption>
-        <thead>
-          <tr>
-            {head.map((h) => (
-              <th key={h} scope="col">
-                {h}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((cells, i) => (
-            <tr key={i}>
-              {cells.map((cell, j) => (
-                <td key={j}>{cell ?? '—'}</td>
-              ))}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
 }
 
 function prettyJson(text: string): string {

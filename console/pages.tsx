@@ -4,6 +4,7 @@ import { CreateKeyPage } from './create-key-page.tsx';
 import { CryptoUnitsPage } from './crypto-units-page.tsx';
 import { KeyPage } from './key-page.tsx';
 import { KeysPage } from './keys-page.tsx';
+import { ManagedKeyPage, ManagedKeysPage } from './managed-keys-page.tsx';
 
 /**
  * One section of the console: its place in the menu and URL (`#/<section>/<id>`), and what it
@@ -26,6 +27,11 @@ export const SECTIONS: readonly ConsoleSection[] = [
       if (id === 'new') return { title: 'Create key', body: <CreateKeyPage /> };
       return { title: `Key ${id}`, body: <KeyPage keyId={id} session={session} /> };
     },
+  },
+  {
+    section: 'managed-keys',
+    nav: 'Managed keys',
+    page: (id) => (id === undefined ? { title: 'Managed keys', body: <ManagedKeysPage /> } : { title: `Managed key ${id}`, body: <ManagedKeyPage id={id} /> }),
   },
   { section: 'crypto-units', nav: 'Crypto units', page: () => ({ title: 'Crypto units', body: <CryptoUnitsPage /> }) },
 ];

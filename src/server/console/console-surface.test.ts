@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
+import { SoftwareCryptoUnit } from '../../cryptounits/index.ts';
+import { Uko } from '../../uko/index.ts';
 import { ADMIN_KEY, NOBODY_KEY, testRegionServer } from '../test-region-server.ts';
 import { consoleSurface } from './console-surface.ts';
 
@@ -20,7 +22,8 @@ describe('the console surface', () => {
     writeFileSync(join(assets, 'index.html'), '<!doctype html><title>console</title>');
     writeFileSync(join(assets, 'assets', 'main-ABCDEFGH.js'), 'console.log("hello");'.repeat(50));
     app = Fastify();
-    await app.register(consoleSurface, { prefix: '/console', service: region.service, accessKeys: [ADMIN_KEY, NOBODY_KEY], peers: {}, assetsDir: assets });
+    const uko = new Uko({ store: region.store, unit: SoftwareCryptoUnit.openOrInit(join(region.dir, 'crypto-unit.json')) });
+    await app.register(consoleSurface, { prefix: '/console', service: region.service, accessKeys: [ADMIN_KEY, NOBODY_KEY], peers: {}, assetsDir: assets, uko });
   });
   after(async () => {
     await app.close();
@@ -113,5 +116,20 @@ describe('the console surface', () => {
       assert.equal(answer.statusCode, status, `${what}: ${answer.body}`);
       assert.equal(answer.json<{ error: string }>().error, error, what);
     }
+  });
+
+  it('authorizes the managed keys pages as the signed-in principal through the policy engine, adding no permission of its own', async () => {
+    // Neither principal of this region has an identity policy allowing uko:*: the console refuses both as the API would.
+    for (const key of [NOBODY_KEY, ADMIN_KEY]) {
+      const headers = await signIn(key);
+      const listed = await app.inject({ url: '/console/api/uko/managed-keys', headers: { cookie: headers.cookie! } });
+      assert.equal(listed.json<{ error: string }>().error, 'AccessDeniedException', listed.body);
+      assert.match(listed.json<{ message: string }>().message, /uko:ListManagedKeys/);
+      const synced = await app.inject({ method: 'POST', url: '/console/api/uko/managed-keys/x/sync', headers });
+      assert.match(synced.json<{ message: string }>().message, /uko:SyncManagedKey/);
+    }
+    const admin = await signIn();
+    const noKeyProtect = await app.inject({ url: '/console/api/key-protect/keys/x/registrations', headers: { cookie: admin.cookie! } });
+    assert.equal(noKeyProtect.statusCode, 404, noKeyProtect.body);
   });
 });

@@ -2,22 +2,31 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { adminKeyId } from '../../cryptounits/index.ts';
 import { KmsError } from '../../errors/index.ts';
+import { KpError, type KeyProtectService } from '../../keyprotect/index.ts';
 import type { Caller, KeyService, KmsApi, OperationName } from '../../kms/index.ts';
 import type { AccessKey } from '../auth/sigv4.ts';
 import { kmsModel } from '../aws-json/kms-model.ts';
 import { validateInput } from '../aws-json/validate-input.ts';
 import { infrastructureError, routeNotFound } from '../infrastructure-errors.ts';
 import type { MgmtApi } from '../mgmt/mgmt-surface.ts';
+import { UKO_STATUS } from '../uko/index.ts';
 import { acceptRawBodies, rawBody } from '../raw-body.ts';
 import { loadConsoleAssets } from './console-assets.ts';
+import { ConsoleError } from './console-error.ts';
 import { ConsoleSessions, csrfTokenMatches, MAX_SESSION_MS, type ConsoleSession } from './console-sessions.ts';
+import { ibmRoutes } from './ibm-routes.ts';
 import { accessKeySignIn, type SignInMethod } from './sign-in-methods.ts';
+import { UkoError, type Uko } from '../../uko/index.ts';
 
 export interface ConsoleSurfaceOptions {
   service: KeyService;
   accessKeys: readonly AccessKey[];
   /** The crypto unit management API, for the crypto units page. */
   mgmt?: MgmtApi | undefined;
+  /** Key Protect, for a root key's associated resources. */
+  keyProtect?: KeyProtectService | undefined;
+  /** Unified Key Orchestrator, for the managed keys pages. */
+  uko?: Uko | undefined;
   /** The deployment's other regions, whose consoles the region menu links to. */
   peers: Readonly<Record<string, { url: string }>>;
   /** Where the built console is; by default dist/console-ui beside the compiled server. */
@@ -63,17 +72,6 @@ declare module 'fastify' {
   interface FastifyRequest {
     consoleSession?: ConsoleSession;
     consoleCaller?: Caller;
-  }
-}
-
-/** An answer of the console API: `{error, message}` with its status. */
-class ConsoleError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
   }
 }
 
@@ -225,6 +223,8 @@ export const consoleSurface: FastifyPluginAsync<ConsoleSurfaceOptions> = (scope,
     return (audit.output = await service.call(name, input, request.consoleCaller!));
   });
 
+  ibmRoutes(scope, { service, keyProtect: options.keyProtect, uko: options.uko });
+
   scope.get('/api/crypto-units', async (request, reply) => {
     if (!mgmt) throw new ConsoleError(404, 'NotFound', `Region ${region} has no managed crypto units.`);
     request.operation = 'ListCryptoUnits';
@@ -273,6 +273,11 @@ function parseObject(body: Buffer): Record<string, unknown> {
 
 function consoleError(error: unknown, requestId: string): { status: number; code: string; message: string } {
   if (error instanceof ConsoleError) return { status: error.status, code: error.code, message: error.message };
+  if (error instanceof KpError) return { status: error.status, code: error.code, message: error.status >= 500 ? internal(requestId) : kpMessage(error) };
+  if (error instanceof UkoError) {
+    const status = UKO_STATUS[error.kind];
+    return { status, code: error.code, message: status >= 500 && error.kind !== 'keystore' ? internal(requestId) : error.message };
+  }
   if (error instanceof KmsError) return { status: error.status, code: error.code, message: error.status >= 500 ? internal(requestId) : error.message };
   const infrastructure = infrastructureError(error);
   if (infrastructure) return { status: infrastructure.status, code: infrastructure.kind, message: infrastructure.message };
@@ -280,3 +285,9 @@ function consoleError(error: unknown, requestId: string): { status: number; code
 }
 
 const internal = (requestId: string): string => `An internal error occurred. Request ID: ${requestId}`;
+
+/** Key Protect's reason in the console's words; its refusal of a sync within the interval says when to try again. */
+function kpMessage(error: KpError): string {
+  if (error.code === 'REQ_TOO_EARLY_ERR') return 'The key was synchronized or changed less than an hour ago; try again after an hour has passed since then.';
+  return `${error.action}: ${error.reason}`;
+}

@@ -20,7 +20,7 @@ export interface UkoSurfaceOptions {
 const BODY_LIMIT = 64 * 1024;
 const MORE_INFO = 'https://cloud.ibm.com/apidocs/uko';
 
-const STATUS: Record<UkoErrorKind, number> = {
+export const STATUS: Record<UkoErrorKind, number> = {
   unauthenticated: 401,
   invalid: 400,
   unsupported: 400,
