@@ -127,7 +127,10 @@ describe('the crypto unit management API', () => {
     );
     assert.deepEqual([unsigned.status, unsigned.json.error], [403, 'SignatureRequired']);
     await eventually(() => {
-      assert.match(dev.output(), /"operation":"tke admin-add us-east-1-rec-1","accessKeyId":"[A-Z0-9]+","principal":"arn:aws:iam::\d{12}:user\/admin","status":200/);
+      assert.match(
+        dev.output(),
+        /"operation":"tke admin-add us-east-1-rec-1","accessKeyId":"[A-Z0-9]+","principal":"arn:aws:iam::\d{12}:user\/admin","status":200/,
+      );
     });
   });
 });

@@ -100,7 +100,11 @@ describe('stopping a region', () => {
           .trim()
           .split('\n')
           .map((line) => JSON.parse(line) as { msg: string; operation?: string });
-        assert.equal(lines.at(-1)?.msg, 'stopping');
+        // What the stop writes comes last: 'stopping', then the audit trail's last signed head.
+        assert.deepEqual(
+          lines.slice(-2).map((line) => line.msg),
+          ['stopping', 'audit chain head signed'],
+        );
         assert.equal(lines.filter((line) => line.msg === 'request' && line.operation === 'Encrypt').length, requests);
       });
     } finally {
