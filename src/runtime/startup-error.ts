@@ -36,9 +36,12 @@ export function storeFailure(region: string, store: RegionConfig['store'], error
   if (store.kind === 'sqlite') {
     const where = `region ${region} cannot use its SQLite database ${store.path}`;
     if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED')
-      return new StartupError(`${where}: another process holds it (a region on SQLite is served by one process: is another concord running on this data?)`, {
-        cause: error,
-      });
+      return new StartupError(
+        `${where}: another process holds it (a region on SQLite is served by one concord process and its workers: is another concord running on this data?)`,
+        {
+          cause: error,
+        },
+      );
     if (code.startsWith('SQLITE_') || ['ENOENT', 'EACCES', 'EPERM', 'ENOTDIR', 'EROFS'].includes(code))
       return new StartupError(`${where}: ${messageOf(error)} (${code})`, { cause: error });
     return error as Error;

@@ -70,6 +70,8 @@ export class SqliteStore implements Store {
       // The first write takes the exclusive lock, which EXCLUSIVE locking mode never gives back.
       db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER); DELETE FROM holder;');
       db.prepare('INSERT INTO holder (pid) VALUES (?)').run(process.pid);
+      // Kept referenced: a connection the garbage collector takes would give the lock back.
+      hostLocks.add(db);
     } catch (error) {
       db.close();
       throw error;
@@ -250,6 +252,9 @@ export class SqliteStore implements Store {
  * (set with fchmod, whatever the umask), so they follow. Such files left by an earlier run
  * are tightened too, since SQLite keeps an existing file's mode.
  */
+/** The host locks this process holds (SqliteStore.holdForHost), for as long as it lives. */
+const hostLocks = new Set<Database.Database>();
+
 function makeStoreFilesPrivate(path: string): void {
   makePrivateFile(path);
   for (const companion of ['-wal', '-shm', '-journal']) if (existsSync(path + companion)) makePrivateFile(path + companion);
