@@ -25,7 +25,7 @@ describe('IamTokens', () => {
     const { apiKey, secret } = await node().apiKeys.create({ principal: USER, name: 'ci' }, 'admin');
     assert.match(apiKey.id, /^ApiKey-[0-9a-f-]{36}$/);
     assert.equal(secret.length, 44);
-    const tokens = await node().exchangeApiKey(secret);
+    const { response: tokens } = await node().exchangeApiKey(secret);
     assert.equal(tokens.token_type, 'Bearer');
     assert.equal(tokens.expires_in, 3600);
     assert.equal(tokens.expiration, now / 1000 + 3600);
@@ -49,9 +49,9 @@ describe('IamTokens', () => {
 
   it('refreshes tokens with the refresh token, which is never accepted as an access token', async () => {
     const { secret } = await node().apiKeys.create({ principal: USER }, 'admin');
-    const first = await node().exchangeApiKey(secret);
+    const { response: first } = await node().exchangeApiKey(secret);
     now += 60_000;
-    const second = await node().refresh(first.refresh_token);
+    const { response: second } = await node().refresh(first.refresh_token);
     assert.equal(claimsOf(second.access_token).iat, now / 1000);
     await assert.rejects(node().authenticate(`Bearer ${first.refresh_token}`), { code: 'BXNIM0407E', status: 401 });
     await assert.rejects(node().refresh(first.access_token), { code: 'BXNIM0407E', status: 400 });
@@ -61,7 +61,7 @@ describe('IamTokens', () => {
     const other = node();
     const revoking = node();
     const { apiKey, secret } = await revoking.apiKeys.create({ principal: USER }, 'admin');
-    const tokens = await revoking.exchangeApiKey(secret);
+    const { response: tokens } = await revoking.exchangeApiKey(secret);
     await other.authenticate(`Bearer ${tokens.access_token}`);
     await revoking.apiKeys.revoke(apiKey.id, 'admin');
     await assert.rejects(revoking.authenticate(`Bearer ${tokens.access_token}`), { status: 401 });
@@ -74,7 +74,7 @@ describe('IamTokens', () => {
 
   it('refuses a token once it has expired', async () => {
     const { secret } = await node().apiKeys.create({ principal: USER }, 'admin');
-    const tokens = await node().exchangeApiKey(secret);
+    const { response: tokens } = await node().exchangeApiKey(secret);
     now += 3600_000;
     await assert.rejects(node().authenticate(`Bearer ${tokens.access_token}`), { status: 401 });
   });

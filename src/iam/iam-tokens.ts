@@ -27,6 +27,13 @@ export interface TokenResponse {
   scope: string;
 }
 
+/** Tokens just issued, and the API key and principal they were issued for (which the token request's audit event names). */
+export interface IssuedTokens {
+  response: TokenResponse;
+  apiKeyId: string;
+  principal: string;
+}
+
 /** Who a bearer token speaks for: the caller the policy engine authorizes, and the API key it came from. */
 export interface BearerIdentity {
   caller: Caller;
@@ -67,12 +74,12 @@ export class IamTokens {
   }
 
   /** grant_type=urn:ibm:params:oauth:grant-type:apikey */
-  async exchangeApiKey(secret: string): Promise<TokenResponse> {
+  async exchangeApiKey(secret: string): Promise<IssuedTokens> {
     return this.issue(await this.apiKeys.authenticate(secret), APIKEY_GRANT);
   }
 
   /** grant_type=refresh_token: new tokens while the refresh token is valid and its API key active. */
-  async refresh(refreshToken: string): Promise<TokenResponse> {
+  async refresh(refreshToken: string): Promise<IssuedTokens> {
     const claims = await this.verified(refreshToken, REFRESH_AUDIENCE);
     const keyId = claims?.apikey_id;
     const key = typeof keyId === 'string' ? await this.apiKeys.get(keyId) : undefined;
@@ -102,7 +109,7 @@ export class IamTokens {
     return { keys: [{ ...signingKey.publicKey.export({ format: 'jwk' }), kid: signingKey.kid, alg: 'ES256', use: 'sig' }] };
   }
 
-  private async issue(key: ApiKey, grantType: string): Promise<TokenResponse> {
+  private async issue(key: ApiKey, grantType: string): Promise<IssuedTokens> {
     const { signingKey } = await this.secrets.values();
     const iat = Math.floor(this.now() / 1000);
     const exp = iat + this.accessTokenSeconds;
@@ -123,7 +130,7 @@ export class IamTokens {
       client_id: 'default',
     };
     const refresh: JwtClaims = { ...common, aud: REFRESH_AUDIENCE, jti: randomUUID(), exp: iat + REFRESH_TOKEN_SECONDS };
-    return {
+    const response: TokenResponse = {
       access_token: signJwt(access, signingKey),
       refresh_token: signJwt(refresh, signingKey),
       token_type: 'Bearer',
@@ -131,6 +138,7 @@ export class IamTokens {
       expiration: exp,
       scope: 'ibm openid',
     };
+    return { response, apiKeyId: key.id, principal: key.principal };
   }
 
   /** The claims of a token we signed for `audience` and by this issuer, within its lifetime. */

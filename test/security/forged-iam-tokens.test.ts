@@ -49,7 +49,7 @@ describe('forged IAM tokens and wrong API keys', () => {
   let token: string;
   before(async () => {
     ({ secret } = await ours.tokens.apiKeys.create({ principal: APP }, ADMIN));
-    token = (await ours.tokens.exchangeApiKey(secret)).access_token;
+    token = (await ours.tokens.exchangeApiKey(secret)).response.access_token;
   });
   after(async () => {
     await ours.store.close();
@@ -80,7 +80,7 @@ describe('forged IAM tokens and wrong API keys', () => {
 
   it('refuses a token another region signed, and one signed by an ES256 key of the attacker naming our kid', async () => {
     const { secret: theirSecret } = await theirs.tokens.apiKeys.create({ principal: APP }, ADMIN);
-    await refused((await theirs.tokens.exchangeApiKey(theirSecret)).access_token);
+    await refused((await theirs.tokens.exchangeApiKey(theirSecret)).response.access_token);
     const { header, claims } = partsOf(token);
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const input = `${b64(header)}.${b64({ ...claims, sub: ADMIN })}`;

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { APIKEY_GRANT, IamError, type IamTokens, type NewApiKey, type TokenResponse } from '../../iam/index.ts';
+import { APIKEY_GRANT, IamError, type IamTokens, type IssuedTokens, type NewApiKey } from '../../iam/index.ts';
 import type { Caller } from '../../kms/index.ts';
 import type { AccessKey, SessionCredentials } from '../auth/sigv4.ts';
 import { infrastructureError, type InfrastructureError } from '../infrastructure-errors.ts';
@@ -58,10 +58,9 @@ const tokenRoutes: FastifyPluginAsync<IamTokenSurfaceOptions> = (scope, { tokens
       context: { requestId: request.id, requestType: 'incoming.Identity_Token', url: request.url.split('?')[0], locale: 'en_US' },
     });
   });
-  /** The trail names the API key the token was issued for by its ID, read back from the token (never kept itself). */
-  const issued = async (request: FastifyRequest, reply: FastifyReply, response: TokenResponse) => {
-    const { caller, apiKeyId } = await tokens.authenticate(`Bearer ${response.access_token}`);
-    request.audit = { ...request.audit, caller: { accessKeyId: apiKeyId, principal: caller.arn } };
+  /** The trail names the API key the token was issued for by its ID (never the key itself). */
+  const issued = (request: FastifyRequest, reply: FastifyReply, { response, apiKeyId, principal }: IssuedTokens) => {
+    request.audit = { ...request.audit, caller: { accessKeyId: apiKeyId, principal } };
     return reply.header('cache-control', 'no-store').send(response);
   };
   const token = async (request: FastifyRequest, reply: FastifyReply) => {

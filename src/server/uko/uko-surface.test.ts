@@ -82,7 +82,7 @@ for (const backend of BACKENDS)
       const iam = new IamTokens({ store, unit, region: 'us-east-1', account: ACCOUNT });
       for (const caller of [ADMIN, READER]) {
         const { secret } = await iam.apiKeys.create({ principal: caller.arn, name: caller.arn }, caller.arn);
-        tokens.set(caller, `Bearer ${(await iam.exchangeApiKey(secret)).access_token}`);
+        tokens.set(caller, `Bearer ${(await iam.exchangeApiKey(secret)).response.access_token}`);
       }
       app = Fastify();
       await app.register(ukoSurface, {
