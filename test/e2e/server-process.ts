@@ -65,3 +65,13 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals): 
 
 export const regionClient = (region: string, endpoint: string): KMSClient =>
   new KMSClient({ region, endpoint, credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY }, maxAttempts: 1 });
+
+/** Whether a process with this pid is still running. */
+export const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};

@@ -10,6 +10,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { NodeSha256 } from '../../src/util/index.ts';
 import { eventually } from './eventually.ts';
 import { ACCESS_KEY_ID, freePorts, SECRET_ACCESS_KEY, startDev } from './harness.ts';
+import { alive } from './server-process.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -18,15 +19,6 @@ const answers = (endpoint: string): Promise<boolean> =>
     () => true,
     () => false,
   );
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('stopping a region', () => {
   it('stops the server when a supervisor sends SIGTERM to the process npm start made', async () => {

@@ -9,6 +9,7 @@ import { eventually } from './eventually.ts';
 import { ACCESS_KEY_ID, SECRET_ACCESS_KEY } from './harness.ts';
 import { sample, scrape } from './metrics-scrape.ts';
 import { freshSchema, REGION, requirePostgres, startNode, type NodeOptions, type RegionNode, type TestSchema } from './postgres-harness.ts';
+import { alive } from './server-process.ts';
 
 const TOKEN = 'workers-test-metrics-token';
 const serverUrl = requirePostgres('the workers test on PostgreSQL');
@@ -43,15 +44,6 @@ function forkedWorkers(node: RegionNode): Map<number, number> {
   }
   return workers;
 }
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 function workersSuite(name: string, store: (dataDir: string) => Promise<{ options: NodeOptions['store']; drop?: () => Promise<void> }>): void {
   describe(`a region on ${name} served by two worker processes`, () => {
