@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { CreateKeyCommand, DescribeKeyCommand, KMSClient, ReplicateKeyCommand } from '@aws-sdk/client-kms';
 import { eventually } from './eventually.ts';
+import { isolatedAwsEnv } from './isolated-aws-env.ts';
 import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, startDev, type DevDeployment } from './harness.ts';
 
 const [EAST, WEST] = ['us-east-1', 'us-west-2'] as const;
@@ -47,16 +48,7 @@ describe("every region of the deployment through any region's endpoint", () => {
     const dir = mkdtempSync(join(tmpdir(), 'concord-any-region-'));
     const aws = (region: string) =>
       promisify(execFile)('aws', ['kms', 'create-key', '--region', region, '--output', 'json'], {
-        env: {
-          PATH: process.env.PATH,
-          HOME: dir,
-          AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
-          AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
-          AWS_ENDPOINT_URL: dev.endpoint(EAST),
-          AWS_CONFIG_FILE: join(dir, 'no-config'),
-          AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-credentials'),
-          AWS_PAGER: '',
-        },
+        env: isolatedAwsEnv(dir, { AWS_ACCESS_KEY_ID: ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY, AWS_ENDPOINT_URL: dev.endpoint(EAST) }),
       });
     for (const region of [EAST, WEST]) {
       const { stdout } = await aws(region);

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { ACCESS_KEY_ID, BIN, freePorts, SECRET_ACCESS_KEY, startDev, type DevDeployment } from './harness.ts';
+import { isolatedAwsEnv } from './isolated-aws-env.ts';
 import { openSigkey, readSigkey } from '../../src/cryptounits/index.ts';
 import { eventually } from './eventually.ts';
 import { tkeOk } from './tke-harness.ts';
@@ -47,15 +48,7 @@ describe('the AWS CLI against concord dev', () => {
   let dir: string;
   const aws = async (...args: string[]): Promise<string> => {
     const { stdout } = await run('aws', ['kms', ...args, '--endpoint-url', dev.endpoint(), '--region', 'us-east-1', '--output', 'json'], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: dir,
-        AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
-        AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
-        AWS_CONFIG_FILE: join(dir, 'no-config'),
-        AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-credentials'),
-        AWS_PAGER: '',
-      },
+      env: isolatedAwsEnv(dir, { AWS_ACCESS_KEY_ID: ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY }),
     });
     return stdout;
   };
@@ -100,13 +93,7 @@ describe('the AWS CLI against concord dev', () => {
       .find((line) => line.startsWith('export AWS_ACCESS_KEY_ID='));
     assert.ok(exported, dev.banner());
     const { stdout } = await run('sh', ['-c', `${exported}\naws kms list-keys --output json`], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: dir,
-        AWS_CONFIG_FILE: join(dir, 'no-config'),
-        AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-credentials'),
-        AWS_PAGER: '',
-      },
+      env: isolatedAwsEnv(dir),
     });
     assert.ok(Array.isArray((JSON.parse(stdout) as { Keys: unknown }).Keys));
     assert.match(dev.banner(), /provider "aws" \{\n {2}region = "us-east-1"\n {2}endpoints \{\n {4}kms = "http:\/\/127\.0\.0\.1:\d+"\n {4}sts = /);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from './eventually.ts';
+import { isolatedAwsEnv } from './isolated-aws-env.ts';
 import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, startDev, type DevDeployment } from './harness.ts';
 
 interface Hsm {
@@ -63,16 +64,7 @@ describe('the CloudHSM v2 API through the AWS CLI and boto3 (botocore 1.43, the 
         'aws',
         ['cloudhsmv2', ...args, '--endpoint-url', dev.endpoint(region), '--region', region, '--output', 'json'],
         {
-          env: {
-            PATH: process.env.PATH,
-            HOME: dir,
-            AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
-            AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
-            AWS_CONFIG_FILE: join(dir, 'no-config'),
-            AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-credentials'),
-            AWS_PAGER: '',
-            AWS_MAX_ATTEMPTS: '1',
-          },
+          env: isolatedAwsEnv(dir, { AWS_ACCESS_KEY_ID: ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY, AWS_MAX_ATTEMPTS: '1' }),
         },
         (error, stdout, stderr) => {
           if (error) reject(new Error(`aws cloudhsmv2 ${args[0] ?? ''} failed: ${stderr}`));
@@ -88,7 +80,7 @@ describe('the CloudHSM v2 API through the AWS CLI and boto3 (botocore 1.43, the 
       const child = execFile(
         'python3',
         ['-c', BOTO3_BATCH, dev.endpoint('us-east-1')],
-        { env: { PATH: process.env.PATH, HOME: dir, AWS_ACCESS_KEY_ID: ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY } },
+        { env: isolatedAwsEnv(dir, { AWS_ACCESS_KEY_ID: ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY }) },
         (error, stdout, stderr) => {
           if (error) reject(new Error(`boto3 failed: ${stderr}`));
           else resolve(JSON.parse(stdout) as Record<string, unknown>[]);

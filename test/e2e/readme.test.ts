@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BIN, freePorts } from './harness.ts';
+import { isolatedAwsEnv } from './isolated-aws-env.ts';
 
 /**
  * The README's commands run as written.
@@ -117,14 +118,7 @@ describe('the README', () => {
       cwd: work,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        PATH: `${shims}:${process.env.PATH ?? ''}`,
-        HOME: dir,
-        LANG: 'C.UTF-8',
-        AWS_CONFIG_FILE: join(dir, 'no-aws-config'),
-        AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-aws-credentials'),
-        AWS_PAGER: '',
-      },
+      env: isolatedAwsEnv(dir, { PATH: `${shims}:${process.env.PATH ?? ''}`, LANG: 'C.UTF-8' }),
     });
     pid = child.pid;
     let output = '';

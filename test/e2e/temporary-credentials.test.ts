@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { CreateGrantCommand, CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import { SqliteStore } from '../../src/store/index.ts';
 import { ACCESS_KEY_ID, ACCOUNT, SECRET_ACCESS_KEY, startDev, type DevDeployment } from './harness.ts';
+import { isolatedAwsEnv } from './isolated-aws-env.ts';
 import { mgmtRequest } from './mgmt-request.ts';
 import { assumeRole, stsCall, type Credentials } from './sts-request.ts';
 
@@ -62,15 +63,13 @@ describe('temporary credentials (STS)', () => {
   });
 
   /** The environment of a tool run with the `app` profile, STS and KMS at the us-east-1 endpoint. */
-  const profileEnv = (): NodeJS.ProcessEnv => ({
-    PATH: process.env.PATH,
-    HOME: dir,
-    AWS_CONFIG_FILE: join(dir, 'config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-credentials'),
-    AWS_PROFILE: 'app',
-    AWS_ENDPOINT_URL_STS: dev.endpoint(),
-    AWS_ENDPOINT_URL_KMS: dev.endpoint(),
-  });
+  const profileEnv = (): NodeJS.ProcessEnv =>
+    isolatedAwsEnv(dir, {
+      AWS_CONFIG_FILE: join(dir, 'config'),
+      AWS_PROFILE: 'app',
+      AWS_ENDPOINT_URL_STS: dev.endpoint(),
+      AWS_ENDPOINT_URL_KMS: dev.endpoint(),
+    });
 
   it('boto3 assumes the role through its profile (role_arn + source_profile) and uses KMS as the role', async () => {
     const script = [
