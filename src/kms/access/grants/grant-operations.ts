@@ -4,7 +4,7 @@ import { isSymmetric, requireNotPendingDeletion, type KeyRecord } from '../../ke
 import { finishDryRun, type OperationDeps, type Operations } from '../../operation.ts';
 import { markerKey, pageOf } from '../../paging.ts';
 import { callerIs, keyArn, type Caller } from '../../region-context.ts';
-import { grantListEntry, grantPrefix, grantToken, parseGrantToken, type GrantRecord } from './grant-record.ts';
+import { grantListEntry, grantPrefix, grantToken, parseGrantToken, SYMMETRIC_ENCRYPTION_OPERATIONS, type GrantRecord } from './grant-record.ts';
 import { addGrant, granteeGrants, granteePrefix, grantForUpdate, removeGrant } from './grant-store.ts';
 import type { CreateGrantResponse, ListGrantsResponse, NoOutput, RetireGrantRequest } from '../../kms-api.ts';
 
@@ -13,16 +13,7 @@ const LIST_GRANTS_DEFAULT_LIMIT = 50;
 /** Grant operations each key usage supports, besides CreateGrant, RetireGrant and DescribeKey. */
 const OPERATIONS_BY_USAGE: Record<string, { symmetric: readonly string[]; asymmetric: readonly string[] }> = {
   ENCRYPT_DECRYPT: {
-    symmetric: [
-      'Encrypt',
-      'Decrypt',
-      'ReEncryptFrom',
-      'ReEncryptTo',
-      'GenerateDataKey',
-      'GenerateDataKeyWithoutPlaintext',
-      'GenerateDataKeyPair',
-      'GenerateDataKeyPairWithoutPlaintext',
-    ],
+    symmetric: SYMMETRIC_ENCRYPTION_OPERATIONS,
     asymmetric: ['Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GetPublicKey'],
   },
   SIGN_VERIFY: { symmetric: [], asymmetric: ['Sign', 'Verify', 'GetPublicKey'] },

@@ -20,8 +20,11 @@ export interface GrantRecord {
 export const grantPrefix = (keyId: string): string => `grant/${keyId}/`;
 export const grantPath = (keyId: string, grantId: string): string => `${grantPrefix(keyId)}${grantId}`;
 
-/** The operations that take an encryption context (with a symmetric key): the only ones grant constraints apply to. */
-const CONTEXT_OPERATIONS = new Set([
+/**
+ * The grant operations of a symmetric encryption key: those that take an encryption context,
+ * so the only ones grant constraints apply to.
+ */
+export const SYMMETRIC_ENCRYPTION_OPERATIONS: readonly string[] = [
   'Encrypt',
   'Decrypt',
   'ReEncryptFrom',
@@ -30,7 +33,8 @@ const CONTEXT_OPERATIONS = new Set([
   'GenerateDataKeyWithoutPlaintext',
   'GenerateDataKeyPair',
   'GenerateDataKeyPairWithoutPlaintext',
-]);
+];
+const CONTEXT_OPERATIONS = new Set(SYMMETRIC_ENCRYPTION_OPERATIONS);
 
 /** Whether the grant permits `operation` on its key for a request with this encryption context. */
 export function grantPermits(grant: GrantRecord, operation: string, symmetricKey: boolean, context: EncryptionContext | undefined): boolean {
