@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { instanceIdOf } from '../../src/keyprotect/index.ts';
@@ -22,7 +24,9 @@ class Relay {
       for (const s of [socket, upstream]) {
         this.sockets.add(s);
         s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => s.destroy());
+        s.on('error', () => {
+          s.destroy();
+        });
       }
       socket.pipe(upstream).pipe(socket);
     });
@@ -30,7 +34,11 @@ class Relay {
   }
   async down(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    await new Promise<void>((resolve) => {
+      this.server!.close(() => {
+        resolve();
+      });
+    });
   }
 }
 
@@ -40,11 +48,13 @@ describe('UKO v4 through fetch: managed keys orchestrated into another region’
   let kp: KeyProtectV2;
   let relay: Relay;
   let vaultId: string;
+  let apikey: string;
+  let keystoreId: string;
   const bluemixInstance = instanceIdOf(ACCOUNT, TARGET);
 
   before(async () => {
     dev = await startDev({ regions: [ORCHESTRATOR, TARGET] });
-    const apikey = / -d apikey=(\S+)/.exec(dev.banner())![1]!;
+    apikey = / -d apikey=(\S+)/.exec(dev.banner())![1]!;
     uko = new UkoClient(dev.endpoint(ORCHESTRATOR), apikey);
     kp = kpClient(dev.endpoint(TARGET), apikey);
     relay = new Relay(await freePorts(1), new URL(dev.endpoint(TARGET)));
@@ -66,6 +76,7 @@ describe('UKO v4 through fetch: managed keys orchestrated into another region’
     assert.equal(created.status, 201);
     assert.equal(created.json.ibm_api_key, undefined);
     assert.equal(created.json.ibm_instance_id, bluemixInstance);
+    keystoreId = created.json.id;
     const template = await uko.call('POST', '/templates', {
       body: {
         vault: { id: vaultId },
@@ -147,5 +158,18 @@ describe('UKO v4 through fetch: managed keys orchestrated into another region’
     assert.match(JSON.stringify(down), /cannot be reached/);
     await relay.up();
     assert.deepEqual(await statuses(key), [['active', 'ok', 'active_key_is_active_in_keystore']]);
+  });
+
+  it('never shows the keystore’s API key, stores it only wrapped and keeps it out of the log', async () => {
+    const answers = [
+      await uko.call('GET', `/keystores/${keystoreId}`),
+      await uko.call('GET', '/keystores'),
+      await uko.call('GET', `/keystores/${keystoreId}/status`),
+      await uko.call('GET', '/managed_keys'),
+    ].map((answer) => JSON.stringify(answer.json));
+    for (const answer of answers) assert.ok(!answer.includes(apikey), answer);
+    const dir = join(dev.dataDir, ORCHESTRATOR);
+    for (const file of readdirSync(dir).filter((name) => name.startsWith('keys.db'))) assert.ok(!readFileSync(join(dir, file)).includes(apikey), file);
+    assert.ok(!dev.output().includes(apikey));
   });
 });
