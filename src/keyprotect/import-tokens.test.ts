@@ -1,39 +1,18 @@
 import assert from 'node:assert/strict';
 import { createPublicKey, randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { pino } from 'pino';
 import { sealImportEnvelope } from '../crypto/index.ts';
-import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
-import { KeyService, type Caller } from '../kms/index.ts';
-import { Outbox } from '../outbox/index.ts';
-import { SqliteStore } from '../store/index.ts';
-import { KeyProtectService } from './key-protect-service.ts';
 import type { KpReason } from './kp-error.ts';
+import { testCaller, testKeyProtect } from './test-key-protect.ts';
 
-const ACCOUNT = '111122223333';
-const ADMIN: Caller = { account: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/admin` };
-const WRAPPER: Caller = { account: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/wrapper` };
+const ADMIN = testCaller('admin');
+const WRAPPER = testCaller('wrapper');
 
 describe('Key Protect import tokens', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'concord-kp-import-'));
-  const store = new SqliteStore(join(dir, 'keys.db'));
-  let now = Date.UTC(2026, 0, 1);
-  const service = new KeyService({
-    region: 'us-east-1',
-    account: ACCOUNT,
-    store,
-    unit: SoftwareCryptoUnit.openOrInit(join(dir, 'crypto-unit.json')),
-    now: () => now,
-    principals: [
-      { arn: ADMIN.arn, identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] }] },
-      { arn: WRAPPER.arn, identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: 'kms:Encrypt', Resource: '*' }] }] },
-    ],
-  });
-  const kp = new KeyProtectService({ service, outbox: new Outbox(store, pino({ level: 'silent' })), log: pino({ level: 'silent' }) });
-  service.events.subscribe(kp.subscriber);
+  const { store, kp, clock } = testKeyProtect('kp-import', [
+    { caller: ADMIN, actions: ['kms:*'] },
+    { caller: WRAPPER, actions: ['kms:Encrypt'] },
+  ]);
   const admin = { caller: ADMIN, iamId: 'iam-admin' };
   after(() => store.close());
 
@@ -115,7 +94,7 @@ describe('Key Protect import tokens', () => {
   it('refuses a token past its expiration date, to retrieve or to import with', async () => {
     await kp.importTokens.create(admin, { expiration: 300, maxAllowedRetrievals: 2 });
     const envelope = await sealed(randomBytes(32));
-    now += 300_000;
+    clock.now += 300_000;
     await assert.rejects(kp.keys.createKey(admin, { name: 'late', ...envelope }), refused('IMPORT_TOKEN_EXPIRED_ERR'));
     await assert.rejects(kp.importTokens.retrieve(admin), refused('IMPORT_TOKEN_EXPIRED_ERR'));
   });
