@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createPublicKey, randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { sealImportEnvelope } from '../crypto/index.ts';
+import { importTokenRecords } from './import-tokens.ts';
 import type { KpReason } from './kp-error.ts';
 import { testCaller, testKeyProtect } from './test-key-protect.ts';
 
@@ -9,7 +10,7 @@ const ADMIN = testCaller('admin');
 const WRAPPER = testCaller('wrapper');
 
 describe('Key Protect import tokens', () => {
-  const { store, kp, clock } = testKeyProtect('kp-import', [
+  const { store, service, kp, clock } = testKeyProtect('kp-import', [
     { caller: ADMIN, actions: ['kms:*'] },
     { caller: WRAPPER, actions: ['kms:Encrypt'] },
   ]);
@@ -88,6 +89,22 @@ describe('Key Protect import tokens', () => {
     const generated = await kp.keys.createKey(admin, { name: 'generated' });
     assert.equal(generated.imported, false);
     await assert.rejects(kp.keys.rotate(admin, generated.id, { payload: plain }), refused('BAD_BODY_ERR'));
+  });
+
+  it('keeps the token usable when a master key rotation re-wraps its private key', async () => {
+    const envelope = await sealed(randomBytes(32));
+    const { unit } = service.ctx;
+    const stored = (await store.get(importTokenRecords.prefix))!;
+    const resealed = await importTokenRecords.rewrap(
+      stored,
+      async (wrapped, aad) => unit.wrap(await unit.unwrap(wrapped, aad), aad),
+      importTokenRecords.prefix,
+    );
+    assert.notEqual(resealed, stored);
+    await store.transaction((tx) => {
+      tx.put(importTokenRecords.prefix, resealed);
+    });
+    assert.equal((await kp.keys.createKey(admin, { name: 'after master key rotation', ...envelope })).imported, true);
   });
 
   it('refuses a token past its expiration date, to retrieve or to import with', async () => {
