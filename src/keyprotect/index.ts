@@ -4,3 +4,4 @@ export { instanceIdOf, standardKeyRecords, KP_STATE, type KpState } from './kp-r
 export { kpErrorOf, type KpCaller, type KpKey, type KeyQuery } from './key-protect.ts';
 export { NOTIFICATION_TOPIC, type Notification, type NotificationSigner } from './notifications.ts';
 export type { Registration, RegistrationQuery } from './registrations.ts';
+export { importTokenRecords } from './import-tokens.ts';

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { KmsError } from '../errors/index.ts';
 import type { Caller, KeyService, KeySubscriber } from '../kms/index.ts';
 import type { Outbox } from '../outbox/index.ts';
+import { ImportTokens } from './import-tokens.ts';
 import { KeyProtect, kpErrorOf, type KpCaller } from './key-protect.ts';
 import { KpError } from './kp-error.ts';
 import { KP_STATE, keyCrn } from './kp-records.ts';
@@ -26,6 +27,7 @@ export interface KeyProtectServiceOptions {
 export class KeyProtectService {
   readonly keys: KeyProtect;
   readonly registrations: Registrations;
+  readonly importTokens: ImportTokens;
   readonly notifications: Notifications;
   /** Subscribed by the composition root to the key service's events. */
   readonly subscriber: KeySubscriber;
@@ -33,7 +35,8 @@ export class KeyProtectService {
   constructor(private readonly options: KeyProtectServiceOptions) {
     const { service } = options;
     this.registrations = new Registrations(service.ctx.store, service.ctx.now);
-    this.keys = new KeyProtect(service, this.registrations);
+    this.importTokens = new ImportTokens(service);
+    this.keys = new KeyProtect(service, this.registrations, this.importTokens);
     this.notifications = new Notifications({
       ...options,
       registrations: this.registrations,

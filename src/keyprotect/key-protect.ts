@@ -1,6 +1,7 @@
 import { constants, createPublicKey, publicEncrypt, randomBytes, randomUUID } from 'node:crypto';
 import { KmsError } from '../errors/index.ts';
 import { keyMetadata, keyPath, type Caller, type KeyMetadata, type KeyRecord, type KeyService } from '../kms/index.ts';
+import type { ImportTokens, MaterialBody } from './import-tokens.ts';
 import { KpError } from './kp-error.ts';
 import { instanceCrn, instanceIdOf, KP_STATE, kpKeyPath, keyCrn, payloadAad, type KpKeyRecord, type KpState } from './kp-records.ts';
 import type { Registrations } from './registrations.ts';
@@ -28,11 +29,10 @@ const KEY_TYPE = 'application/vnd.ibm.kms.key+json';
 /** Key Protect's view of a key, as the API returns it. */
 export type KpKey = Record<string, unknown> & { id: string; state: KpState };
 
-export interface NewKey {
+export interface NewKey extends MaterialBody {
   name?: unknown;
   description?: unknown;
   extractable?: unknown;
-  payload?: unknown;
   keyRingID?: unknown;
 }
 
@@ -64,6 +64,7 @@ export class KeyProtect {
   constructor(
     private readonly service: KeyService,
     private readonly registrations: Registrations,
+    private readonly importTokens: ImportTokens,
   ) {
     const { account, region } = service.ctx;
     this.instanceId = instanceIdOf(account, region);
@@ -77,8 +78,14 @@ export class KeyProtect {
     const keyRingID = text(body.keyRingID, 'keyRingID', 100, false) ?? 'default';
     if (body.extractable !== undefined && typeof body.extractable !== 'boolean') throw new KpError('BAD_BODY_ERR', 'Key could not be created', 'extractable');
     const extractable = body.extractable === true;
-    const payload = body.payload === undefined ? undefined : base64(body.payload, 'payload', extractable ? STANDARD_PAYLOAD_MAX : 32);
-    if (payload !== undefined && !extractable && payload.length !== 32) throw new KpError('BAD_BODY_ERR', 'Key could not be created', 'payload');
+    // Import tokens bring root key material only; a root key's material is checked and taken before any key is made.
+    if (extractable && (body.encryptedNonce !== undefined || body.iv !== undefined)) throw new KpError('KEY_ROOT_REQ_ERR', 'Key could not be created');
+    if (!extractable) await this.service.authorizeIdentity(who.caller, 'CreateKey');
+    const payload = extractable
+      ? body.payload === undefined
+        ? undefined
+        : base64(body.payload, 'payload', STANDARD_PAYLOAD_MAX)
+      : await this.importTokens.material(body, 'Key could not be created');
     const now = this.service.ctx.now();
     const base = { name, ...(description !== undefined ? { description } : {}), keyRingID, extractable, createdBy: who.iamId, lastActionAt: now };
     if (extractable) {
@@ -248,13 +255,13 @@ export class KeyProtect {
   }
 
   /** A new version; an imported root key needs the new material as `payload`. */
-  async rotate(who: KpCaller, id: string, body: { payload?: unknown }): Promise<void> {
+  async rotate(who: KpCaller, id: string, body: MaterialBody): Promise<void> {
     const record = await this.requireRoot(id, 'Key could not be rotated');
     if (record?.imported) {
       if (body.payload === undefined) throw new KpError('KEY_PAYLOAD_REQ_ERR', 'Key could not be rotated', 'payload');
-      const payload = base64(body.payload, 'payload', 32);
+      const payload = (await this.importTokens.material(body, 'Key could not be rotated'))!;
       await this.importMaterial(who.caller, id, payload, true);
-    } else if (body.payload !== undefined) {
+    } else if (body.payload !== undefined || body.encryptedNonce !== undefined || body.iv !== undefined) {
       throw new KpError('BAD_BODY_ERR', 'Key could not be rotated', 'payload');
     }
     await this.kms(() => this.service.call('RotateKeyOnDemand', { KeyId: id }, who.caller), 'Key could not be rotated');

@@ -9,6 +9,12 @@ const REASONS = {
   KEY_RESTORE_EXPIRED: [400, 'Key restoration has expired'],
   KEY_PAYLOAD_REQ_ERR: [400, "This root key was created with user-supplied key material: Key material is required to perform a 'rotate' action"],
   KEY_EXPIRED_ERR: [400, 'The action could not be performed on the key because the key is expired'],
+  INCORRECT_NONCE_ERR: [400, 'The encrypted nonce given does not match existing record: Please ensure the correct nonce was given in the request'],
+  INCORRECT_NONCE_IV_ERR: [
+    400,
+    'The provided encrypted nonce was not encrypted with the key material given OR the provided IV does not match the encrypted nonce',
+  ],
+  IMPORT_TOKEN_EXPIRED_ERR: [409, 'The import token has expired'],
   BEARER_SUB_EXTRACTION_ERR: [400, 'Extracting the subject from the bearer token failed'],
   UNAUTHORIZED_ERR: [401, 'Unauthorized: The user does not have access to the specified resource'],
   SERVICE_ONLY_ERR: [403, 'This action can only be done by a service (service to service)'],

@@ -11,6 +11,7 @@ export {
   invalidState,
   isPrimaryKey,
   isReplicaKey,
+  generateKeyPairDer,
   keyMetadata,
   keyPairPoolStats,
   keyPath,

@@ -19,7 +19,7 @@ import {
   type UnitVault,
 } from '../cryptounits/index.ts';
 import { iamSecretRecords } from '../iam/index.ts';
-import { standardKeyRecords } from '../keyprotect/index.ts';
+import { importTokenRecords, standardKeyRecords } from '../keyprotect/index.ts';
 import { lineageKeyRecords } from '../hsm/index.ts';
 import { wrappedKeyRecords } from '../kms/index.ts';
 import { sessionRecords } from '../server/index.ts';
@@ -64,6 +64,7 @@ export async function openRegionCryptoUnits(config: Readonly<RegionConfig>, stor
         sessionRecords,
         iamSecretRecords,
         standardKeyRecords,
+        importTokenRecords,
         ...Uko.wrappedRecords,
         lineageKeyRecords,
       ]),

@@ -1,5 +1,5 @@
-/** What a keystore says of a key it was asked about. */
-export type ObservedKey = 'absent' | 'enabled' | 'disabled' | 'pending_deletion' | 'pending_import';
+/** What a keystore says of a key it was asked about; `wrong_key`: enabled, but its current material is not the managed key's. */
+export type ObservedKey = 'absent' | 'enabled' | 'disabled' | 'pending_deletion' | 'pending_import' | 'wrong_key';
 
 /** A managed key as a keystore receives it: its material, and the names that link the copy back to it. */
 export interface KeyToCreate {

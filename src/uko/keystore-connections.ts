@@ -1,5 +1,6 @@
 import type { CryptoUnit } from '../cryptounits/index.ts';
 import { AwsKmsAdapter } from './aws-kms-adapter.ts';
+import { IbmCloudKmsAdapter } from './ibm-cloud-kms-adapter.ts';
 import { stringField, type Body } from './fields.ts';
 import type { KeystoreAdapter } from './keystore-adapter.ts';
 import type { KeystoreRecord, KeystoreType } from './records.ts';
@@ -7,12 +8,14 @@ import { UkoError } from './uko-error.ts';
 
 /** A keystore type Concord orchestrates into: its connection fields, which of them are secret, and its adapter. */
 interface KeystoreKind {
-  fields: { name: string; required: boolean; secret?: boolean; max?: number }[];
+  fields: { name: string; required: boolean; secret?: boolean; max?: number; pattern?: RegExp }[];
   location: (connection: Record<string, string>) => string;
   adapter: (connection: Record<string, string>) => KeystoreAdapter;
 }
 
 const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+/** IBM's patterns for an ibm_cloud_kms keystore's fields; the endpoints must also be http(s) URLs here. */
+const IBM_ENDPOINT = /^https?:\/\/[A-Za-z0-9._~:/-]+$/;
 
 const KINDS: Partial<Record<KeystoreType, KeystoreKind>> = {
   aws_kms: {
@@ -29,6 +32,26 @@ const KINDS: Partial<Record<KeystoreType, KeystoreKind>> = {
         aws_access_key_id: connection.aws_access_key_id!,
         aws_secret_access_key: connection.aws_secret_access_key!,
         aws_endpoint: connection.aws_endpoint,
+      }),
+  },
+  ibm_cloud_kms: {
+    fields: [
+      // IBM's variants; Hyper Protect Crypto Services seals the import nonce with AES-CBC, which this adapter does not.
+      { name: 'ibm_variant', required: true, pattern: /^(key_protect|internal)$/ },
+      { name: 'ibm_api_endpoint', required: true, max: 512, pattern: IBM_ENDPOINT },
+      { name: 'ibm_iam_endpoint', required: true, max: 512, pattern: IBM_ENDPOINT },
+      { name: 'ibm_api_key', required: true, secret: true, max: 64, pattern: /^[A-Za-z0-9\-_&.]+$/ },
+      { name: 'ibm_instance_id', required: true, max: 256, pattern: /^[A-Za-z0-9-]+$/ },
+      { name: 'ibm_key_ring', required: false, max: 100, pattern: /^[a-zA-Z0-9-]{2,}$/ },
+    ],
+    location: (connection) => connection.ibm_api_endpoint!,
+    adapter: (connection) =>
+      new IbmCloudKmsAdapter({
+        ibm_api_endpoint: connection.ibm_api_endpoint!,
+        ibm_iam_endpoint: connection.ibm_iam_endpoint!,
+        ibm_api_key: connection.ibm_api_key!,
+        ibm_instance_id: connection.ibm_instance_id!,
+        ibm_key_ring: connection.ibm_key_ring,
       }),
   },
 };
@@ -61,7 +84,11 @@ export async function readConnection(
   const connection = { ...stored?.connection };
   const secrets = { ...stored?.secrets };
   for (const field of kind.fields) {
-    const value = stringField(body, field.name, { required: field.required && !stored, max: field.max ?? 64 });
+    const value = stringField(body, field.name, {
+      required: field.required && !stored,
+      max: field.max ?? 64,
+      ...(field.pattern ? { pattern: field.pattern } : {}),
+    });
     if (value === undefined) continue;
     if (field.name === 'aws_region' && !AWS_REGION.test(value))
       throw new UkoError('invalid', 'invalid_field', 'The aws_region field is not an AWS region name', { type: 'field', name: field.name });

@@ -24,6 +24,8 @@ export function statusOf(observed: ObservedKey): KeystoreStatus {
     case 'disabled':
     case 'pending_import':
       return 'not_active';
+    case 'wrong_key':
+      return 'wrong_key';
     default:
       return 'not_present';
   }
@@ -56,6 +58,8 @@ export function stepsTo(expected: Expected, observed: ObservedKey): Step[] {
     pending_import: ['import'],
     disabled: ['enable'],
     enabled: [],
+    // Key Protect, like AWS KMS, never takes back material it once held: the copy is replaced by a new key.
+    wrong_key: ['schedule_deletion', 'create'],
   };
   const toDisabled: Record<ObservedKey, Step[]> = {
     absent: ['create', 'disable'],
@@ -63,6 +67,7 @@ export function stepsTo(expected: Expected, observed: ObservedKey): Step[] {
     pending_import: ['import', 'disable'],
     disabled: [],
     enabled: ['disable'],
+    wrong_key: ['schedule_deletion', 'create', 'disable'],
   };
   return (expected === 'enabled' ? toEnabled : toDisabled)[observed];
 }

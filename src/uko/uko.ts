@@ -325,10 +325,10 @@ export class Uko {
     });
   }
 
-  /** AWS KMS imports only 256-bit symmetric material. */
+  /** AWS KMS, and Concord's Key Protect root keys, import only 256-bit symmetric material. */
   private checkSizeFits(template: TemplateRecord): void {
-    if (template.keystores.some((k) => k.type === 'aws_kms') && template.key.size !== '256') {
-      throw invalidField('key.size', 'AWS KMS keystores take 256-bit AES keys only');
+    if (template.keystores.some((k) => k.type === 'aws_kms' || k.type === 'ibm_cloud_kms') && template.key.size !== '256') {
+      throw invalidField('key.size', 'AWS KMS and Key Protect keystores take 256-bit AES keys only');
     }
   }
 

@@ -32,6 +32,7 @@ const VENDOR_TYPES = [
   'key_action_restore',
   'registration',
   'policy',
+  'import_token',
 ].map((name) => `application/vnd.ibm.kms.${name}+json`);
 const KEY_ACTIONS = new Set(['wrap', 'unwrap', 'rewrap', 'rotate', 'enable', 'disable', 'sync', 'setKeyForDeletion', 'unsetKeyForDeletion']);
 const ERROR_TYPE = 'application/vnd.ibm.kms.error+json';
@@ -191,6 +192,15 @@ const apiRoutes: FastifyPluginAsync<KeyProtectSurfaceOptions> = (scope, { kp, to
       default:
         throw new KpError('BAD_BODY_ERR', `Action ${action.slice(0, 40)} is not known`, 'action');
     }
+  });
+
+  scope.post('/import_token', async (request) => {
+    op(request, 'CreateImportToken');
+    return kp.importTokens.create(who(request), optionalBody(request));
+  });
+  scope.get('/import_token', async (request) => {
+    op(request, 'GetImportToken');
+    return kp.importTokens.retrieve(who(request));
   });
 
   const registrationWrite =
