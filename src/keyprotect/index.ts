@@ -4,3 +4,5 @@ export { instanceIdOf, standardKeyRecords, KP_STATE, type KpState } from './kp-r
 export { kpErrorOf, type KpCaller, type KpKey, type KeyQuery } from './key-protect.ts';
 export { NOTIFICATION_TOPIC, type Notification, type NotificationSigner } from './notifications.ts';
 export type { Registration, RegistrationQuery } from './registrations.ts';
+export { KEY_POLICY_NAMES, POLICY_TYPE } from './key-policies.ts';
+export { INSTANCE_POLICY_NAMES } from './instance-policies.ts';
