@@ -178,8 +178,9 @@ export class KeyPolicies {
     );
   }
 
-  /** Key Protect's rotate: refused within the minimum interval of the key's last rotation. */
-  async requireRotationAllowed(id: string): Promise<void> {
+  /** Key Protect's rotate (kms:RotateKeyOnDemand on the key, checked first): refused within the minimum interval of the key's last rotation. */
+  async requireRotationAllowed(who: KpCaller, id: string): Promise<void> {
+    await this.authorize(who.caller, id, 'RotateKeyOnDemand', 'Key could not be rotated');
     const state = await this.options.keys.rootKeyState(id);
     if (state && this.options.service.ctx.now() - state.lastRotation < this.options.minRotationIntervalMs) {
       throw new KpError('KEY_ROTATION_NOT_PERMITTED', 'Action could not be performed on key');

@@ -110,8 +110,7 @@ export class KeyProtectService {
 
   /** POST /keys/{id}/actions/rotate: at most once per interval (an hour) per root key. */
   async rotate(who: KpCaller, id: string, body: { payload?: unknown }): Promise<void> {
-    await this.keys.requireRoot(id, 'Key could not be rotated');
-    await this.policies.requireRotationAllowed(id);
+    await this.policies.requireRotationAllowed(who, id);
     await this.keys.rotate(who, id, body);
   }
 
