@@ -1,17 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
-import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
-import { KeyService, type Caller } from '../kms/index.ts';
-import { Outbox, topicPrefix } from '../outbox/index.ts';
-import { SqliteStore } from '../store/index.ts';
-import { KeyProtectService } from './key-protect-service.ts';
+import type { Caller } from '../kms/index.ts';
+import { topicPrefix } from '../outbox/index.ts';
 import { NOTIFICATION_TOPIC, type Notification } from './notifications.ts';
+import { TEST_ACCOUNT as ACCOUNT, testKeyProtect } from './test-key-protect.ts';
 
-const ACCOUNT = '111122223333';
 const user = (name: string): Caller => ({ account: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/${name}` });
 const ALICE = { caller: user('alice'), iamId: 'iam-alice' };
 const BOB = { caller: user('bob'), iamId: 'iam-bob' };
@@ -22,24 +15,11 @@ const DAY = 24 * HOUR;
 const dualAuth = [{ type: 'application/vnd.ibm.kms.policy+json', dualAuthDelete: { enabled: true } }];
 
 describe('Key Protect key policies, dual authorization, key rings and instance policies', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'concord-kp-policies-'));
-  const store = new SqliteStore(join(dir, 'keys.db'));
-  let now = Date.UTC(2026, 0, 1);
   const admin = (name: string) => ({
     arn: user(name).arn,
     identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: ['kms:*', 'concord:*'], Resource: '*' }] }],
   });
-  const service = new KeyService({
-    region: 'us-east-1',
-    account: ACCOUNT,
-    store,
-    unit: SoftwareCryptoUnit.openOrInit(join(dir, 'crypto-unit.json')),
-    now: () => now,
-    principals: [admin('alice'), admin('bob'), admin('cos')],
-  });
-  const outbox = new Outbox(store, pino({ level: 'silent' }));
-  const kp = new KeyProtectService({ service, outbox, log: pino({ level: 'silent' }) });
-  service.events.subscribe(kp.subscriber);
+  const { store, service, outbox, kp, clock } = testKeyProtect([admin('alice'), admin('bob'), admin('cos')]);
   before(() => outbox.close());
   after(() => store.close());
   const createRoot = (name: string, ring?: string) => kp.createKey(ALICE, { name }, ring);
@@ -52,14 +32,14 @@ describe('Key Protect key policies, dual authorization, key rings and instance p
     assert.deepEqual((await kp.keys.metadata(ALICE, key.id)).dualAuthDelete, {
       enabled: true,
       keySetForDeletion: true,
-      authExpiration: new Date(now + 7 * DAY).toISOString(),
+      authExpiration: new Date(clock.now + 7 * DAY).toISOString(),
     });
     await assert.rejects(kp.deleteKey(ALICE, key.id, false), { code: 'AUTHORIZATIONS_NOT_MET' }, 'the same principal twice');
     await assert.rejects(service.call('ScheduleKeyDeletion', { KeyId: key.id }, BOB.caller), {
       code: 'KMSInvalidStateException',
       message: /AUTHORIZATIONS_NOT_MET/,
     });
-    now += 7 * DAY;
+    clock.now += 7 * DAY;
     await assert.rejects(kp.deleteKey(BOB, key.id, false), { code: 'AUTHORIZATIONS_NOT_MET' }, 'the authorization has expired');
     await kp.policies.setForDeletion(ALICE, key.id);
     const deleted = await kp.deleteKey(BOB, key.id, false);
@@ -108,9 +88,9 @@ describe('Key Protect key policies, dual authorization, key rings and instance p
     const [policy] = await kp.policies.put(ALICE, key.id, 'rotation', [{ type: 'application/vnd.ibm.kms.policy+json', rotation: { interval_month: 2 } }]);
     assert.deepEqual(policy!.rotation, { interval_month: 2 });
     assert.equal(policy!.createdBy, 'iam-alice');
-    now += 2 * MONTH - 1;
+    clock.now += 2 * MONTH - 1;
     assert.equal(await kp.policies.rotateDueKeys(), 0);
-    now += 1;
+    clock.now += 1;
     assert.equal(await kp.policies.rotateDueKeys(), 1);
     assert.equal((await kp.keys.versions(ALICE, key.id)).length, 2);
     const rotations = await service.call('ListKeyRotations', { KeyId: key.id }, ALICE.caller);
@@ -118,7 +98,7 @@ describe('Key Protect key policies, dual authorization, key rings and instance p
     const notified = (await store.list(topicPrefix(NOTIFICATION_TOPIC))).map((e) => (JSON.parse(e.value) as { body: Notification }).body);
     assert.equal(notified.filter((n) => n.keyId === key.id && n.event === 'rotate').length, 1);
     assert.equal(await kp.policies.rotateDueKeys(), 0, 'the next rotation is two months on');
-    now += 2 * MONTH;
+    clock.now += 2 * MONTH;
     await service.call('DisableKey', { KeyId: key.id }, ALICE.caller);
     assert.equal(await kp.policies.rotateDueKeys(), 0, 'a disabled key is not rotated');
   });
@@ -127,7 +107,7 @@ describe('Key Protect key policies, dual authorization, key rings and instance p
     const key = await createRoot('hourly');
     await kp.rotate(ALICE, key.id, {});
     await assert.rejects(kp.rotate(ALICE, key.id, {}), { code: 'KEY_ROTATION_NOT_PERMITTED', status: 409 });
-    now += HOUR;
+    clock.now += HOUR;
     await kp.rotate(ALICE, key.id, {});
   });
 

@@ -1,39 +1,22 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
-import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
-import { KeyService, type Caller } from '../kms/index.ts';
-import { Outbox, topicPrefix } from '../outbox/index.ts';
-import { SqliteStore } from '../store/index.ts';
-import { KeyProtectService } from './key-protect-service.ts';
+import type { Caller } from '../kms/index.ts';
+import { topicPrefix } from '../outbox/index.ts';
 import { NOTIFICATION_TOPIC, type Notification } from './notifications.ts';
+import { TEST_ACCOUNT as ACCOUNT, testKeyProtect } from './test-key-protect.ts';
 
-const ACCOUNT = '111122223333';
 const ADMIN: Caller = { account: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/admin` };
 const SERVICE: Caller = { account: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/cos` };
 const crn = (name: string) => `crn:v1:bluemix:public:cloud-object-storage:global:a/${ACCOUNT}:instance:bucket:${name}`;
 
 describe('KeyProtectService', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'concord-kp-'));
-  const store = new SqliteStore(join(dir, 'keys.db'));
-  let now = Date.UTC(2026, 0, 1);
-  const service = new KeyService({
-    region: 'us-east-1',
-    account: ACCOUNT,
-    store,
-    unit: SoftwareCryptoUnit.openOrInit(join(dir, 'crypto-unit.json')),
-    now: () => now,
-    principals: [
+  const { store, service, outbox, kp, clock } = testKeyProtect(
+    [
       { arn: ADMIN.arn, identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] }] },
       { arn: SERVICE.arn, identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: 'concord:WriteKeyProtectRegistration', Resource: '*' }] }] },
     ],
-  });
-  const outbox = new Outbox(store, pino({ level: 'silent' }));
-  const kp = new KeyProtectService({ service, outbox, log: pino({ level: 'silent' }), syncIntervalMs: 60_000 });
-  service.events.subscribe(kp.subscriber);
+    { syncIntervalMs: 60_000 },
+  );
   // Closed, the outbox delivers nothing and keeps what is queued, which is what these tests read.
   before(() => outbox.close());
   const admin = { caller: ADMIN, iamId: 'iam-admin' };
@@ -76,7 +59,7 @@ describe('KeyProtectService', () => {
     const key = await kp.keys.createKey(admin, { name: 'k3' });
     await kp.writeRegistration(cos, 'create', key.id, crn('d'), { preventKeyDeletion: false });
     await assert.rejects(kp.sync(admin, key.id), { code: 'REQ_TOO_EARLY_ERR', status: 409 });
-    now += 60_000;
+    clock.now += 60_000;
     await kp.sync(admin, key.id);
     assert.equal((await queued()).filter((n) => n.keyId === key.id && n.event === 'sync').length, 1);
     await assert.rejects(kp.sync(admin, key.id), { code: 'REQ_TOO_EARLY_ERR' });
@@ -100,7 +83,7 @@ describe('KeyProtectService', () => {
     await kp.keys.deleteKey(admin, key.id, false);
     await assert.rejects(kp.keys.deleteKey(admin, key.id, false), { code: 'KEY_DELETED_ERR', status: 410 });
     await assert.rejects(kp.keys.purgeKey(admin, key.id), { code: 'REQ_TOO_EARLY_ERR' });
-    now += 4 * 3600_000;
+    clock.now += 4 * 3600_000;
     assert.equal((await kp.keys.getKey(admin, key.id)).purgeAllowed, true);
     await kp.keys.purgeKey(admin, key.id);
     await assert.rejects(kp.keys.getKey(admin, key.id), { code: 'NOT_FOUND_ERR', status: 404 });

@@ -1,0 +1,34 @@
+// The Key Protect module of a region on a fresh SQLite store, for the module's unit tests.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
+import { KeyService, type KeyServiceOptions } from '../kms/index.ts';
+import { Outbox } from '../outbox/index.ts';
+import { SqliteStore } from '../store/index.ts';
+import { KeyProtectService, type KeyProtectServiceOptions } from './key-protect-service.ts';
+
+export const TEST_ACCOUNT = '111122223333';
+
+/**
+ * A region of account TEST_ACCOUNT with these principals; its clock is `clock.now`, which tests
+ * move. Tests close its outbox first, so that it keeps what is queued for them to read.
+ */
+export function testKeyProtect(principals: KeyServiceOptions['principals'], options: Partial<KeyProtectServiceOptions> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'concord-kp-'));
+  const store = new SqliteStore(join(dir, 'keys.db'));
+  const clock = { now: Date.UTC(2026, 0, 1) };
+  const service = new KeyService({
+    region: 'us-east-1',
+    account: TEST_ACCOUNT,
+    store,
+    unit: SoftwareCryptoUnit.openOrInit(join(dir, 'crypto-unit.json')),
+    now: () => clock.now,
+    principals,
+  });
+  const outbox = new Outbox(store, pino({ level: 'silent' }));
+  const kp = new KeyProtectService({ service, outbox, log: pino({ level: 'silent' }), ...options });
+  service.events.subscribe(kp.subscriber);
+  return { store, service, outbox, kp, clock };
+}
