@@ -6,18 +6,18 @@ import { pino } from 'pino';
 import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
 import { KeyService, type KeyServiceOptions } from '../kms/index.ts';
 import { Outbox } from '../outbox/index.ts';
-import { SqliteStore } from '../store/index.ts';
+import { SqliteStore, type Store } from '../store/index.ts';
 import { KeyProtectService, type KeyProtectServiceOptions } from './key-protect-service.ts';
 
 export const TEST_ACCOUNT = '111122223333';
 
 /**
- * A region of account TEST_ACCOUNT with these principals; its clock is `clock.now`, which tests
+ * A region of account TEST_ACCOUNT with these principals, on `given` or a fresh SQLite store; its clock is `clock.now`, which tests
  * move. Tests close its outbox first, so that it keeps what is queued for them to read.
  */
-export function testKeyProtect(principals: KeyServiceOptions['principals'], options: Partial<KeyProtectServiceOptions> = {}) {
+export function testKeyProtect(principals: KeyServiceOptions['principals'], options: Partial<KeyProtectServiceOptions> = {}, given?: Store) {
   const dir = mkdtempSync(join(tmpdir(), 'concord-kp-'));
-  const store = new SqliteStore(join(dir, 'keys.db'));
+  const store = given ?? new SqliteStore(join(dir, 'keys.db'));
   const clock = { now: Date.UTC(2026, 0, 1) };
   const service = new KeyService({
     region: 'us-east-1',
