@@ -108,6 +108,19 @@ export class KeyProtectService {
     }
   }
 
+  /** Every request of the instance: from an address the allowedIP policy lists, unless a service makes it (IBM exempts its services). */
+  async requireAllowedAddress(who: KpCaller, ip: string): Promise<void> {
+    try {
+      await this.instancePolicies.requireAllowedIp(ip);
+    } catch (refusal) {
+      const service = await this.options.service.authorizeManagement(who.caller, REGISTRATION_ACTION).then(
+        () => true,
+        () => false,
+      );
+      if (!service) throw refusal;
+    }
+  }
+
   /** POST /keys/{id}/actions/rotate: at most once per interval (an hour) per root key. */
   async rotate(who: KpCaller, id: string, body: { payload?: unknown }): Promise<void> {
     await this.policies.requireRotationAllowed(who, id);

@@ -538,9 +538,9 @@ export function kpErrorOf(error: unknown, action: string): unknown {
       return new KpError('NOT_FOUND_ERR', action);
     case 'DisabledException':
     case 'KMSInvalidStateException':
-      return error.message.includes('PROTECTED_RESOURCE_ERR')
-        ? new KpError('PROTECTED_RESOURCE_ERR', action)
-        : new KpError('KEY_ACTION_INVALID_STATE_ERR', action);
+      if (error.message.includes('PROTECTED_RESOURCE_ERR')) return new KpError('PROTECTED_RESOURCE_ERR', action);
+      if (error.message.includes('AUTHORIZATIONS_NOT_MET')) return new KpError('AUTHORIZATIONS_NOT_MET', action);
+      return new KpError('KEY_ACTION_INVALID_STATE_ERR', action);
     case 'InvalidCiphertextException':
     case 'IncorrectKeyException':
       return new KpError('UNPROCESSABLE_CIPHERTEXT_ERR', action, 'ciphertext');

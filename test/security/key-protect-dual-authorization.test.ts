@@ -3,7 +3,18 @@ import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { instanceIdOf } from '../../src/keyprotect/index.ts';
 import { ACCOUNT } from '../e2e/harness.ts';
-import { json, KP_ADMIN, KP_ADMIN_2_APIKEY, KP_APIKEYS, kpClient, policyRegionConfig, rejectsWith, type KeyProtectV2 } from '../e2e/key-protect-client.ts';
+import {
+  json,
+  KP_ADMIN,
+  KP_ADMIN_2_APIKEY,
+  KP_APIKEYS,
+  kpClient,
+  kpRequest,
+  policyRegionConfig,
+  reasonCode,
+  rejectsWith,
+  type KeyProtectV2,
+} from '../e2e/key-protect-client.ts';
 import { startRegionServers, type RegionServers } from '../e2e/region-servers.ts';
 
 const REGION = 'us-east-1';
@@ -112,5 +123,10 @@ describe('Key Protect dual authorization and policies: one user acting as two, o
       ]),
     });
     for (const client of [admin, admin2, wrapper]) await rejectsWith(client.getKeys({ bluemixInstance }), 401, 'UNAUTHORIZED_ERR');
+    // Services are exempt, as IBM exempts its own: an acknowledgement of an unknown event is still answered as such.
+    const ack = await kpRequest(region.endpoint(REGION), INSTANCE, KP_APIKEYS.service, 'POST', '/event_ack', {
+      body: JSON.stringify({ eventId: '00000000-0000-4000-8000-000000000000', adopterKeyState: 1, timestamp: new Date().toISOString() }),
+    });
+    assert.equal(reasonCode(ack.body), 'NOT_FOUND_ERR');
   });
 });

@@ -94,7 +94,7 @@ const apiRoutes: FastifyPluginAsync<KeyProtectSurfaceOptions> = (scope, { kp, to
     request.kpCaller = { caller: identity.caller, iamId: identity.iamId };
     request.accessKeyId = identity.apiKeyId;
     if (request.headers['bluemix-instance'] !== instanceId) throw new KpError('UNAUTHORIZED_ERR', 'The instance named by bluemix-instance is not known');
-    await kp.instancePolicies.requireAllowedIp(request.ip);
+    await kp.requireAllowedAddress(request.kpCaller, request.ip);
   });
 
   const who = (request: FastifyRequest): KpCaller => request.kpCaller!;
