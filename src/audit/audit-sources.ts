@@ -360,7 +360,7 @@ const peer: AuditSource = {
  * API keys and tokens all travel in bodies).
  */
 export const IBM_PARAMETERS: Readonly<Record<'keyprotect' | 'uko' | 'iam', readonly string[]>> = {
-  keyprotect: ['id', 'alias', 'crn', 'limit', 'offset', 'state', 'extractable', 'force'],
+  keyprotect: ['id', 'alias', 'crn', 'limit', 'offset', 'state', 'extractable', 'force', 'policy', 'ring'],
   uko: ['id', 'dry_run', 'limit', 'offset'],
   iam: ['grant_type', 'id'],
 };

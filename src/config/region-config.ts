@@ -39,9 +39,11 @@ export interface RegionConfig {
   /**
    * The Key Protect API: the interval `actions/sync` waits after a key's last lifecycle action or
    * notification (3600 s unless set), and the webhook receiving notifications for each service
-   * (by the service name of a resource CRN) whose registrations name none.
+   * (by the service name of a resource CRN) whose registrations name none; the length of a
+   * rotation policy's `interval_month` (30 days) and how long after a key's last rotation
+   * Key Protect's rotate is refused (3600 s), both shortened by tests.
    */
-  keyProtect?: { syncIntervalSeconds?: number; webhooks?: Record<string, string> };
+  keyProtect?: { syncIntervalSeconds?: number; webhooks?: Record<string, string>; rotationMonthSeconds?: number; minRotationIntervalSeconds?: number };
   /** How often background work (deletion sweeper) runs. */
   backgroundIntervalMs: number;
   /** The audit trail: how long events are kept, and how often the chain's head is signed with the region's identity key. */
@@ -242,6 +244,8 @@ const schema = {
       additionalProperties: false,
       properties: {
         syncIntervalSeconds: { type: 'integer', minimum: 0, maximum: 86400 },
+        rotationMonthSeconds: { type: 'integer', minimum: 1, maximum: 2678400 },
+        minRotationIntervalSeconds: { type: 'integer', minimum: 0, maximum: 86400 },
         webhooks: { type: 'object', additionalProperties: { type: 'string', pattern: '^https?://' } },
       },
     },

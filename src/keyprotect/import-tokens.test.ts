@@ -10,7 +10,7 @@ const ADMIN = testCaller('admin');
 const WRAPPER = testCaller('wrapper');
 
 describe('Key Protect import tokens', () => {
-  const { store, service, kp, clock } = testKeyProtect('kp-import', [
+  const { store, service, kp, clock } = testKeyProtect([
     { caller: ADMIN, actions: ['kms:*'] },
     { caller: WRAPPER, actions: ['kms:Encrypt'] },
   ]);

@@ -5,3 +5,5 @@ export { kpErrorOf, type KpCaller, type KpKey, type KeyQuery } from './key-prote
 export { NOTIFICATION_TOPIC, type Notification, type NotificationSigner } from './notifications.ts';
 export type { Registration, RegistrationQuery } from './registrations.ts';
 export { importTokenRecords } from './import-tokens.ts';
+export { KEY_POLICY_NAMES, POLICY_TYPE } from './key-policies.ts';
+export { INSTANCE_POLICY_NAMES } from './instance-policies.ts';

@@ -10,7 +10,6 @@ const crn = (name: string) => `crn:v1:bluemix:public:cloud-object-storage:global
 
 describe('KeyProtectService', () => {
   const { store, service, outbox, kp, clock } = testKeyProtect(
-    'kp',
     [
       { caller: ADMIN, actions: ['kms:*'] },
       { caller: SERVICE, actions: ['concord:WriteKeyProtectRegistration'] },

@@ -3,7 +3,10 @@ import { KmsError } from '../errors/index.ts';
 import type { Caller, KeyService, KeySubscriber } from '../kms/index.ts';
 import type { Outbox } from '../outbox/index.ts';
 import { ImportTokens } from './import-tokens.ts';
-import { KeyProtect, kpErrorOf, type KpCaller } from './key-protect.ts';
+import { InstancePolicies } from './instance-policies.ts';
+import { DEFAULT_MIN_ROTATION_INTERVAL_MS, DEFAULT_ROTATION_MONTH_MS, KeyPolicies } from './key-policies.ts';
+import { inKpTerms, KeyProtect, type KpCaller, type KpKey, type NewKey } from './key-protect.ts';
+import { KeyRings } from './key-rings.ts';
 import { KpError } from './kp-error.ts';
 import { KP_STATE, keyCrn } from './kp-records.ts';
 import { Notifications, type NotificationSigner } from './notifications.ts';
@@ -21,6 +24,10 @@ export interface KeyProtectServiceOptions {
   signer?: NotificationSigner;
   webhooks?: Readonly<Record<string, string>>;
   syncIntervalMs?: number;
+  /** The length of a rotation policy's `interval_month` (30 days unless set; tests shorten it). */
+  rotationMonthMs?: number;
+  /** How long after a root key's last rotation Key Protect's rotate is refused (an hour unless set). */
+  minRotationIntervalMs?: number;
 }
 
 /** The Key Protect module of a region: its keys, the registrations of resources against them, and their notifications. */
@@ -29,6 +36,9 @@ export class KeyProtectService {
   readonly registrations: Registrations;
   readonly importTokens: ImportTokens;
   readonly notifications: Notifications;
+  readonly policies: KeyPolicies;
+  readonly instancePolicies: InstancePolicies;
+  readonly keyRings: KeyRings;
   /** Subscribed by the composition root to the key service's events. */
   readonly subscriber: KeySubscriber;
 
@@ -43,7 +53,81 @@ export class KeyProtectService {
       keyCrn: (keyId) => keyCrn(service.ctx.region, service.ctx.account, this.keys.instanceId, keyId),
       syncIntervalMs: options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS,
     });
-    this.subscriber = this.notifications.subscriber;
+    this.policies = new KeyPolicies({
+      service,
+      keys: this.keys,
+      rotationMonthMs: options.rotationMonthMs ?? DEFAULT_ROTATION_MONTH_MS,
+      minRotationIntervalMs: options.minRotationIntervalMs ?? DEFAULT_MIN_ROTATION_INTERVAL_MS,
+    });
+    this.instancePolicies = new InstancePolicies(service);
+    this.keyRings = new KeyRings(service, this.keys);
+    const notifying = this.notifications.subscriber;
+    // One subscriber: the policies may refuse a deletion before any notification is queued for it.
+    this.subscriber = {
+      name: notifying.name,
+      inTransaction: async (tx, event) => {
+        await this.policies.onKeyEvent(tx, event);
+        await notifying.inTransaction?.(tx, event);
+      },
+      afterCommit: (event) => {
+        notifying.afterCommit?.(event);
+      },
+    };
+  }
+
+  /**
+   * POST /keys: in the key ring `x-kms-key-ring` names (or the body's keyRingID), if the
+   * instance's keyCreateImportAccess policy allows it; a new key takes the instance's
+   * dual authorization and rotation policies.
+   */
+  async createKey(who: KpCaller, body: NewKey & Record<string, unknown>, keyRingHeader: string | undefined): Promise<KpKey> {
+    const keyRingID = await this.keyRings.ringForNewKey(keyRingHeader, body.keyRingID);
+    const root = body.extractable !== true;
+    await this.instancePolicies.requireCreationAllowed({
+      root,
+      imported: body.payload !== undefined,
+      withImportToken: body.encryptedNonce !== undefined && body.iv !== undefined,
+    });
+    const key = await this.keys.createKey(who, { ...body, keyRingID });
+    if (!root) return key;
+    const defaults = await this.instancePolicies.keyDefaults();
+    if (key.imported === true) delete defaults.rotation;
+    if (!defaults.dualAuthDelete && !defaults.rotation) return key;
+    await this.policies.adopt(who, key.id, defaults);
+    return this.keys.metadata(who, key.id);
+  }
+
+  /** DELETE /keys/{id}: a dual-auth key needs an authorization by another principal first. */
+  async deleteKey(who: KpCaller, id: string, force: boolean): Promise<KpKey> {
+    const dual = await this.policies.approveDeletion(who, id);
+    let deleted = false;
+    try {
+      const key = await this.keys.deleteKey(who, id, force);
+      deleted = true;
+      // The authorization is spent by the deletion (settled below), so the deleted key shows none.
+      return dual ? { ...key, dualAuthDelete: { enabled: true, keySetForDeletion: false } } : key;
+    } finally {
+      if (dual) await this.policies.settleDeletion(id, deleted);
+    }
+  }
+
+  /** Every request of the instance: from an address the allowedIP policy lists, unless a service makes it (IBM exempts its services). */
+  async requireAllowedAddress(who: KpCaller, ip: string): Promise<void> {
+    try {
+      await this.instancePolicies.requireAllowedIp(ip);
+    } catch (refusal) {
+      const service = await this.options.service.authorizeManagement(who.caller, REGISTRATION_ACTION).then(
+        () => true,
+        () => false,
+      );
+      if (!service) throw refusal;
+    }
+  }
+
+  /** POST /keys/{id}/actions/rotate: at most once per interval (an hour) per root key. */
+  async rotate(who: KpCaller, id: string, body: { payload?: unknown }): Promise<void> {
+    await this.policies.requireRotationAllowed(who, id);
+    await this.keys.rotate(who, id, body);
   }
 
   /** The instances of this region: one, the key space of its account. */
@@ -76,7 +160,7 @@ export class KeyProtectService {
 
   /** A key's registrations (kms:DescribeKey on it), or every key's (kms:ListKeys). */
   async listRegistrations(who: KpCaller, keyId: string | undefined, query: RegistrationQuery): Promise<{ total: number; page: Registration[] }> {
-    if (keyId === undefined) await this.denied(() => this.options.service.authorizeIdentity(who.caller, 'ListKeys'));
+    if (keyId === undefined) await inKpTerms(() => this.options.service.authorizeIdentity(who.caller, 'ListKeys'), 'Registrations could not be listed');
     else {
       await this.keys.requireRoot(keyId, 'Registrations could not be listed');
       await this.keys.describe(who.caller, keyId);
@@ -110,14 +194,6 @@ export class KeyProtectService {
     } catch (error) {
       if (error instanceof KmsError && error.code === 'AccessDeniedException') throw new KpError('SERVICE_ONLY_ERR', 'Registration could not be written');
       throw error;
-    }
-  }
-
-  private async denied(check: () => Promise<void>): Promise<void> {
-    try {
-      await check();
-    } catch (error) {
-      throw kpErrorOf(error, 'The request could not be completed');
     }
   }
 }

@@ -3,7 +3,18 @@ import { KmsError } from '../errors/index.ts';
 import { keyMetadata, keyPath, type Caller, type KeyMetadata, type KeyRecord, type KeyService } from '../kms/index.ts';
 import type { ImportTokens, MaterialBody } from './import-tokens.ts';
 import { KpError } from './kp-error.ts';
-import { instanceCrn, instanceIdOf, KP_STATE, kpKeyPath, keyCrn, payloadAad, type KpKeyRecord, type KpState } from './kp-records.ts';
+import {
+  defaultKpRecord,
+  dualAuthView,
+  instanceCrn,
+  instanceIdOf,
+  KP_STATE,
+  kpKeyPath,
+  keyCrn,
+  payloadAad,
+  type KpKeyRecord,
+  type KpState,
+} from './kp-records.ts';
 import type { Registrations } from './registrations.ts';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -41,6 +52,8 @@ export interface KeyQuery {
   offset?: number;
   states?: KpState[];
   extractable?: boolean;
+  /** Only the keys of this key ring (`x-kms-key-ring`). */
+  keyRing?: string;
 }
 
 /** Who is asking: the caller the policy engine knows, and the IAM ID Key Protect reports as createdBy/deletedBy. */
@@ -139,7 +152,9 @@ export class KeyProtect {
         if (record.standard && !record.purged) all.push(this.standardView(record, false));
       }
     }
-    const matching = all.filter((key) => states.has(key.state)).sort((a, b) => String(a.creationDate).localeCompare(String(b.creationDate)));
+    const matching = all
+      .filter((key) => states.has(key.state) && (query.keyRing === undefined || key.keyRingID === query.keyRing))
+      .sort((a, b) => String(a.creationDate).localeCompare(String(b.creationDate)));
     return { total: matching.length, keys: matching.slice(offset, offset + limit) };
   }
 
@@ -345,13 +360,19 @@ export class KeyProtect {
     return versions.reverse();
   }
 
-  /** A root key's KP state and current version, for notifications and registrations: read without a caller, after one was authorized. */
-  async rootKeyState(id: string): Promise<{ state: KpState; version: string } | undefined> {
+  /**
+   * A root key's KP state, current version, whether its material is imported and when it last
+   * rotated (ms, 0 if never), for notifications, registrations and policies: read without a
+   * caller, after one was authorized; undefined for a key that is not a root key.
+   */
+  async rootKeyState(id: string): Promise<{ state: KpState; version: string; imported: boolean; lastRotation: number } | undefined> {
     const stored = await this.service.ctx.store.get(keyPath(id));
     if (stored === undefined) return undefined;
     const key = JSON.parse(stored) as KeyRecord;
     const meta = keyMetadata(this.service.ctx, key);
-    return { state: kpState(meta.KeyState), version: meta.CurrentKeyMaterialId ?? '' };
+    if (!isRootKey(meta)) return undefined;
+    const lastRotation = Math.max(0, ...key.materials.map((m) => m.rotation?.date ?? 0));
+    return { state: kpState(meta.KeyState), version: meta.CurrentKeyMaterialId ?? '', imported: meta.Origin === 'EXTERNAL', lastRotation };
   }
 
   /** Whether `id` is a root key of the instance a registration may name; KpError otherwise. */
@@ -373,15 +394,11 @@ export class KeyProtect {
   async update(id: string, change: (record: KpKeyRecord) => KpKeyRecord): Promise<KpKeyRecord> {
     return this.service.ctx.store.transaction(async (tx) => {
       const stored = await tx.getForUpdate(kpKeyPath(id));
-      const record = stored === undefined ? this.defaultRecord(id) : (JSON.parse(stored) as KpKeyRecord);
+      const record = stored === undefined ? defaultKpRecord(id) : (JSON.parse(stored) as KpKeyRecord);
       const changed = change(record);
       tx.put(kpKeyPath(id), JSON.stringify(changed));
       return changed;
     });
-  }
-
-  private defaultRecord(id: string): KpKeyRecord {
-    return { id, name: id, keyRingID: 'default', extractable: false, imported: false };
   }
 
   async describe(caller: Caller, id: string): Promise<KeyMetadata> {
@@ -430,12 +447,8 @@ export class KeyProtect {
   }
 
   /** Runs a KMS call, telling its refusals in Key Protect's codes. */
-  private async kms<T>(call: () => Promise<T>, action: string): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      throw kpErrorOf(error, action);
-    }
+  private kms<T>(call: () => Promise<T>, action: string): Promise<T> {
+    return inKpTerms(call, action);
   }
 
   rootView(meta: KeyMetadata, record: KpKeyRecord | undefined): KpKey {
@@ -461,7 +474,7 @@ export class KeyProtect {
       creationDate: iso(created),
       lastUpdateDate: iso(lastUpdate),
       ...(meta.CurrentKeyMaterialId !== undefined ? { keyVersion: { id: meta.CurrentKeyMaterialId, creationDate: iso(created) } } : {}),
-      dualAuthDelete: { enabled: false },
+      dualAuthDelete: dualAuthView(record, this.service.ctx.now()),
       deleted: state === KP_STATE.destroyed,
       ...(state === KP_STATE.destroyed
         ? {
@@ -532,9 +545,9 @@ export function kpErrorOf(error: unknown, action: string): unknown {
       return new KpError('NOT_FOUND_ERR', action);
     case 'DisabledException':
     case 'KMSInvalidStateException':
-      return error.message.includes('PROTECTED_RESOURCE_ERR')
-        ? new KpError('PROTECTED_RESOURCE_ERR', action)
-        : new KpError('KEY_ACTION_INVALID_STATE_ERR', action);
+      if (error.message.includes('PROTECTED_RESOURCE_ERR')) return new KpError('PROTECTED_RESOURCE_ERR', action);
+      if (error.message.includes('AUTHORIZATIONS_NOT_MET')) return new KpError('AUTHORIZATIONS_NOT_MET', action);
+      return new KpError('KEY_ACTION_INVALID_STATE_ERR', action);
     case 'InvalidCiphertextException':
     case 'IncorrectKeyException':
       return new KpError('UNPROCESSABLE_CIPHERTEXT_ERR', action, 'ciphertext');
@@ -542,6 +555,15 @@ export function kpErrorOf(error: unknown, action: string): unknown {
       return new KpError('UNAUTHORIZED_ERR', action);
     default:
       return error.status < 500 ? new KpError('BAD_BODY_ERR', action) : error;
+  }
+}
+
+/** Runs a domain call (KMS operation or authorization), telling its refusals in Key Protect's codes. */
+export async function inKpTerms<T>(call: () => Promise<T>, action: string): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw kpErrorOf(error, action);
   }
 }
 

@@ -5,7 +5,7 @@ import { keyMetadata, keyPath, type KeyEvent, type KeyEventKind, type KeyRecord,
 import { enqueue, type Outbox, type OutboxEntry } from '../outbox/index.ts';
 import type { Transaction } from '../store/index.ts';
 import { KpError } from './kp-error.ts';
-import { KP_STATE, kpKeyPath, type KpKeyRecord, type KpState } from './kp-records.ts';
+import { defaultKpRecord, KP_STATE, kpKeyPath, type KpKeyRecord, type KpState } from './kp-records.ts';
 import { kpState } from './key-protect.ts';
 import { Registrations, type Registration } from './registrations.ts';
 
@@ -93,7 +93,7 @@ export class Notifications {
       const key = await tx.get(keyPath(keyId));
       const state = key === undefined ? { state: KP_STATE.destroyed, version: '' } : this.stateOf(JSON.parse(key) as KeyRecord);
       await this.queue(tx, keyId, 'sync', state, now);
-      tx.put(kpKeyPath(keyId), JSON.stringify({ ...(record ?? defaultRecord(keyId)), lastNotificationAt: now }));
+      tx.put(kpKeyPath(keyId), JSON.stringify({ ...(record ?? defaultKpRecord(keyId)), lastNotificationAt: now }));
     });
     this.options.outbox.kick();
   }
@@ -128,7 +128,7 @@ export class Notifications {
     }
     const now = this.options.service.ctx.now();
     const stored = await tx.getForUpdate(kpKeyPath(event.keyId));
-    const record = stored === undefined ? defaultRecord(event.keyId) : (JSON.parse(stored) as KpKeyRecord);
+    const record = stored === undefined ? defaultKpRecord(event.keyId) : (JSON.parse(stored) as KpKeyRecord);
     const changed: KpKeyRecord = { ...record, lastActionAt: now };
     if (event.kind === 'deletion-scheduled') changed.deletedAt = now;
     if (event.kind === 'deletion-cancelled') {
@@ -211,4 +211,3 @@ export class Notifications {
 }
 
 const eventPath = (eventId: string): string => `kp/event/${eventId}`;
-const defaultRecord = (id: string): KpKeyRecord => ({ id, name: id, keyRingID: 'default', extractable: false, imported: false });

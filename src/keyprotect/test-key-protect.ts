@@ -1,3 +1,4 @@
+// The Key Protect module of a region on a fresh SQLite store (or one given), for the module's unit tests.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,24 +6,20 @@ import { pino } from 'pino';
 import { SoftwareCryptoUnit } from '../cryptounits/index.ts';
 import { KeyService, type Caller } from '../kms/index.ts';
 import { Outbox } from '../outbox/index.ts';
-import { SqliteStore } from '../store/index.ts';
-import { KeyProtectService } from './key-protect-service.ts';
+import { SqliteStore, type Store } from '../store/index.ts';
+import { KeyProtectService, type KeyProtectServiceOptions } from './key-protect-service.ts';
 
 export const TEST_ACCOUNT = '111122223333';
 export const testCaller = (user: string): Caller => ({ account: TEST_ACCOUNT, arn: `arn:aws:iam::${TEST_ACCOUNT}:user/${user}` });
 
 /**
- * For unit tests: Key Protect over a KeyService in us-east-1 on a fresh SQLite file and software
- * crypto unit, its clock moved by `clock.now`, each principal allowed the actions given. Close
- * its store when done.
+ * A region of account TEST_ACCOUNT in us-east-1, each principal allowed the actions given, on
+ * `given` or a fresh SQLite store and software crypto unit; its clock is `clock.now`, which tests
+ * move. Tests that read what is queued close its outbox first, so that it keeps it.
  */
-export function testKeyProtect(
-  name: string,
-  principals: { caller: Caller; actions: string[] }[],
-  options: { syncIntervalMs?: number } = {},
-): { store: SqliteStore; service: KeyService; outbox: Outbox; kp: KeyProtectService; clock: { now: number } } {
-  const dir = mkdtempSync(join(tmpdir(), `concord-${name}-`));
-  const store = new SqliteStore(join(dir, 'keys.db'));
+export function testKeyProtect(principals: { caller: Caller; actions: string[] }[], options: Partial<KeyProtectServiceOptions> = {}, given?: Store) {
+  const dir = mkdtempSync(join(tmpdir(), 'concord-kp-'));
+  const store = given ?? new SqliteStore(join(dir, 'keys.db'));
   const clock = { now: Date.UTC(2026, 0, 1) };
   const service = new KeyService({
     region: 'us-east-1',

@@ -11,7 +11,7 @@ import { lifecycleOperations, sweepDeletedKeys } from './lifecycle/lifecycle-ope
 import type { KmsApi } from './kms-api.ts';
 import type { ImportedMaterialBinder, MultiRegionOperationName, OperationDeps, OperationName, Operations } from './operation.ts';
 import type { Caller, RegionContext } from './region-context.ts';
-import { rotateDueKeys, rotationOperations } from './rotation/rotation-operations.ts';
+import { rotateDueKeys, rotateKeyNow, rotationOperations } from './rotation/rotation-operations.ts';
 import { tagOperations } from './tags/index.ts';
 
 export interface KeyServiceOptions extends Omit<RegionContext, 'now'> {
@@ -106,6 +106,20 @@ export class KeyService {
   /** Background work: rotates keys whose automatic rotation is due. */
   rotateDueKeys(): Promise<number> {
     return rotateDueKeys(this.deps);
+  }
+
+  /**
+   * Throws AccessDeniedException unless the key's policy, the caller's identity policies (and
+   * grants, for grant operations) allow `kms:<action>` on the key: for another surface's
+   * operations on a KMS key that no KMS operation performs (Key Protect's key policies).
+   */
+  async authorizeKey(caller: Caller, action: string, keyId: string): Promise<void> {
+    await this.deps.authorize(caller, action, await this.deps.keys.find(keyId, { allowAlias: false }));
+  }
+
+  /** Rotates one key now as an automatic rotation, for a schedule another module keeps (Key Protect's rotation policies); false when the key is not Enabled. */
+  rotateKeyNow(keyId: string): Promise<boolean> {
+    return rotateKeyNow(this.deps, keyId);
   }
 
   /** Background work: deletes imported key material whose ValidTo has passed. */

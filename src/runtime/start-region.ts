@@ -67,7 +67,9 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     log,
     signer: config.identity && RegionIdentity.openOrInit(config.identity.path),
     webhooks: config.keyProtect?.webhooks,
-    syncIntervalMs: config.keyProtect?.syncIntervalSeconds === undefined ? undefined : config.keyProtect.syncIntervalSeconds * 1000,
+    syncIntervalMs: seconds(config.keyProtect?.syncIntervalSeconds),
+    rotationMonthMs: seconds(config.keyProtect?.rotationMonthSeconds),
+    minRotationIntervalMs: seconds(config.keyProtect?.minRotationIntervalSeconds),
   });
   service.events.subscribe(keyProtect.subscriber);
   await service.upgradeStoredData();
@@ -122,6 +124,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     { name: 'deletion sweeper', run: () => service.sweep() },
     { name: 'automatic key rotation', run: () => service.rotateDueKeys() },
     { name: 'imported material expiry', run: () => service.expireImportedMaterial() },
+    { name: 'key protect rotation policies', run: () => keyProtect.policies.rotateDueKeys() },
     { name: OUTBOX_JOB, run: () => outbox.run() },
     { name: 'expired session cleanup', run: () => sessions.sweep() },
     { name: 'audit retention', run: () => audit.purge() },
@@ -205,6 +208,9 @@ function metricsAccess({ metrics }: Readonly<RegionConfig>): { listen?: { host: 
   }
   return { ...(metrics.listen ? { listen: metrics.listen } : {}), ...(bearerToken ? { bearerToken } : {}) };
 }
+
+/** A setting in seconds as milliseconds, absent when unset. */
+const seconds = (value: number | undefined): number | undefined => (value === undefined ? undefined : value * 1000);
 
 /** The principals policies may name: those declared with identity policies, and every access key's owner. */
 const accountPrincipals = (config: Readonly<RegionConfig>) => [...config.principals, ...config.accessKeys.map((key) => ({ arn: key.principal }))];

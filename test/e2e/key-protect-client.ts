@@ -63,3 +63,50 @@ export async function bearer(endpoint: string, apikey: string): Promise<string> 
   });
   return ((await response.json()) as { access_token: string }).access_token;
 }
+
+/** A raw Key Protect request (for what the SDK lacks, and for hostile bodies): status and parsed body. */
+export async function kpRequest(
+  endpoint: string,
+  instance: string,
+  apikey: string,
+  method: string,
+  path: string,
+  options: { body?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: { resources?: Record<string, unknown>[] } | undefined }> {
+  const response = await fetch(`${endpoint}/api/v2${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${await bearer(endpoint, apikey)}`,
+      'bluemix-instance': instance,
+      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...options.headers,
+    },
+    ...(options.body === undefined ? {} : { body: options.body }),
+  });
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as { resources?: Record<string, unknown>[] } | undefined };
+}
+
+/** The Key Protect reason code of a raw error answer. */
+export const reasonCode = (body: { resources?: Record<string, unknown>[] } | undefined): string | undefined =>
+  (body?.resources?.[0]?.reasons as { code: string }[] | undefined)?.[0]?.code;
+
+/** A second administrator, so that dual authorization has two users, allowed key rings too. */
+export const KP_ADMIN_2 = `arn:aws:iam::${ACCOUNT}:user/kp-admin-2`;
+export const KP_ADMIN_2_APIKEY = 'kp-admin-2-test-api-key-0000000000000000004';
+
+/** kpRegionConfig with the second administrator, and `keyProtect` settings. */
+export function policyRegionConfig(keyProtect: Record<string, unknown>): Record<string, unknown> {
+  const base = kpRegionConfig({ keyProtect });
+  return {
+    ...base,
+    principals: [
+      ...(base.principals as unknown[]),
+      {
+        arn: KP_ADMIN_2,
+        identityPolicies: [{ Statement: [{ Effect: 'Allow', Action: ['kms:*', 'concord:*KeyProtectKeyRing'], Resource: '*' }] }],
+      },
+    ],
+    apiKeys: [...(base.apiKeys as unknown[]), { apikey: KP_ADMIN_2_APIKEY, principal: KP_ADMIN_2 }],
+  };
+}

@@ -110,7 +110,7 @@ describe('Key Protect registrations, lifecycle notifications to a webhook receiv
   const codeOf = (body: { resources: Record<string, unknown>[] } | undefined) => (body!.resources[0]!.reasons as { code: string }[])[0]!.code;
 
   before(async () => {
-    region = await startRegionServers([REGION], kpRegionConfig({ keyProtect: { syncIntervalSeconds: 2 } }));
+    region = await startRegionServers([REGION], kpRegionConfig({ keyProtect: { syncIntervalSeconds: 2, minRotationIntervalSeconds: 0 } }));
     kp = kpClient(region.endpoint(REGION), KP_APIKEYS.admin);
     receiver = new Receiver(region.publicKey(REGION));
     await receiver.start();

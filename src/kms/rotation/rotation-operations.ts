@@ -3,6 +3,7 @@ import { KmsError } from '../../errors/index.ts';
 import {
   allMaterials,
   changeDueKeys,
+  changeKey,
   isSymmetric,
   materialId,
   materialState,
@@ -154,6 +155,22 @@ function rotationMarker(marker: string | undefined): number {
   if (marker === undefined) return 0;
   if (!/^\d{1,9}$/.test(marker)) throw new KmsError('InvalidMarkerException', 'The marker is not valid.');
   return Number(marker);
+}
+
+/**
+ * Rotates one Enabled key with generated material now, as an automatic rotation, for a schedule
+ * another module keeps; answers false for a key that is not Enabled (gone, disabled, pending
+ * deletion), which that schedule skips.
+ */
+export async function rotateKeyNow(deps: OperationDeps, keyId: string): Promise<boolean> {
+  const { ctx, keys, events } = deps;
+  return events.transaction(async (tx, publish) => {
+    const key = await keys.getForUpdate(tx, keyId);
+    if (key?.state !== 'Enabled') return false;
+    requireAutomaticRotation(ctx, key);
+    await changeKey(tx, key, (changed) => rotate(deps, changed, 'AUTOMATIC'), { publish, kind: 'rotated' });
+    return true;
+  });
 }
 
 /** Background work: rotates every Enabled key whose automatic rotation is due. */

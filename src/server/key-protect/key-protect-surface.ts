@@ -1,6 +1,16 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { IamError, type IamTokens } from '../../iam/index.ts';
-import { KpError, kpErrorOf, type KeyProtectService, type KpCaller, type KpState, type RegistrationQuery } from '../../keyprotect/index.ts';
+import {
+  INSTANCE_POLICY_NAMES,
+  KEY_POLICY_NAMES,
+  KpError,
+  kpErrorOf,
+  POLICY_TYPE,
+  type KeyProtectService,
+  type KpCaller,
+  type KpState,
+  type RegistrationQuery,
+} from '../../keyprotect/index.ts';
 import type { AccessKey, SessionCredentials } from '../auth/sigv4.ts';
 import { infrastructureError } from '../infrastructure-errors.ts';
 import { managementScope } from '../mgmt/management-scope.ts';
@@ -85,6 +95,7 @@ const apiRoutes: FastifyPluginAsync<KeyProtectSurfaceOptions> = (scope, { kp, to
     request.kpCaller = { caller: identity.caller, iamId: identity.iamId };
     request.accessKeyId = identity.apiKeyId;
     if (request.headers['bluemix-instance'] !== instanceId) throw new KpError('UNAUTHORIZED_ERR', 'The instance named by bluemix-instance is not known');
+    await kp.requireAllowedAddress(request.kpCaller, request.ip);
   });
 
   const who = (request: FastifyRequest): KpCaller => request.kpCaller!;
@@ -102,7 +113,7 @@ const apiRoutes: FastifyPluginAsync<KeyProtectSurfaceOptions> = (scope, { kp, to
 
   scope.post('/keys', async (request, reply) => {
     op(request, 'CreateKey');
-    const key = await kp.keys.createKey(who(request), firstResource(request));
+    const key = await kp.createKey(who(request), firstResource(request), keyRingHeader(request));
     if (minimal(request)) return reply.status(201).send();
     return reply
       .status(201)
@@ -117,6 +128,7 @@ const apiRoutes: FastifyPluginAsync<KeyProtectSurfaceOptions> = (scope, { kp, to
       ...(offset !== undefined ? { offset: integer(offset, 'offset') } : {}),
       ...(state !== undefined ? { states: state.split(',').map((s) => kpStateParam(s)) } : {}),
       ...(extractable !== undefined ? { extractable: booleanParam(extractable, 'extractable') } : {}),
+      ...(keyRingHeader(request) !== undefined ? { keyRing: keyRingHeader(request) } : {}),
     });
     void reply.header('key-total', String(total));
     return { metadata: { collectionType: 'application/vnd.ibm.kms.key+json', collectionTotal: keys.length, totalCount: total }, resources: keys };
@@ -144,7 +156,7 @@ const apiRoutes: FastifyPluginAsync<KeyProtectSurfaceOptions> = (scope, { kp, to
   scope.delete<{ Params: { id: string }; Querystring: { force?: string } }>('/keys/:id', async (request, reply) => {
     op(request, 'DeleteKey');
     const force = request.query.force === undefined ? false : booleanParam(request.query.force, 'force');
-    const key = await kp.keys.deleteKey(who(request), request.params.id, force);
+    const key = await kp.deleteKey(who(request), request.params.id, force);
     if (request.headers.prefer !== 'return=representation') return reply.status(204).send();
     return collection('application/vnd.ibm.kms.key+json', [key]);
   });
@@ -176,7 +188,7 @@ const apiRoutes: FastifyPluginAsync<KeyProtectSurfaceOptions> = (scope, { kp, to
       case 'rewrap':
         return kp.keys.rewrap(caller, id, requiredBody(request));
       case 'rotate':
-        await kp.keys.rotate(caller, id, optionalBody(request));
+        await kp.rotate(caller, id, optionalBody(request));
         return reply.status(204).send();
       case 'enable':
       case 'disable':
@@ -186,9 +198,11 @@ const apiRoutes: FastifyPluginAsync<KeyProtectSurfaceOptions> = (scope, { kp, to
         await kp.sync(caller, id);
         return reply.status(204).send();
       case 'setKeyForDeletion':
+        await kp.policies.setForDeletion(caller, id);
+        return reply.status(204).send();
       case 'unsetKeyForDeletion':
-        // Dual authorization needs a second approver; keys here are not dual-auth enabled.
-        throw new KpError('NOT_DUAL_AUTH_ERR', 'Key could not be set for deletion');
+        await kp.policies.unsetForDeletion(caller, id);
+        return reply.status(204).send();
       default:
         throw new KpError('BAD_BODY_ERR', `Action ${action.slice(0, 40)} is not known`, 'action');
     }
@@ -201,6 +215,50 @@ const apiRoutes: FastifyPluginAsync<KeyProtectSurfaceOptions> = (scope, { kp, to
   scope.get('/import_token', async (request) => {
     op(request, 'GetImportToken');
     return kp.importTokens.retrieve(who(request));
+  });
+  scope.patch<{ Params: { id: string } }>('/keys/:id', async (request) => {
+    op(request, 'UpdateKey');
+    await kp.keyRings.moveKey(who(request), request.params.id, firstResource(request));
+    return collection('application/vnd.ibm.kms.key+json', [await kp.keys.metadata(who(request), request.params.id)]);
+  });
+  scope.get<{ Params: { id: string }; Querystring: { policy?: string } }>('/keys/:id/policies', async (request) => {
+    op(request, 'GetKeyPolicies');
+    const policies = await kp.policies.list(who(request), request.params.id, policyParam(request.query.policy, KEY_POLICY_NAMES));
+    return collection(POLICY_TYPE, policies);
+  });
+  scope.put<{ Params: { id: string }; Querystring: { policy?: string } }>('/keys/:id/policies', async (request) => {
+    op(request, 'PutKeyPolicies');
+    const name = policyParam(request.query.policy, KEY_POLICY_NAMES);
+    return collection(POLICY_TYPE, await kp.policies.put(who(request), request.params.id, name, collectionResources(requiredBody(request))));
+  });
+  scope.get<{ Querystring: { policy?: string } }>('/instance/policies', async (request) => {
+    op(request, 'GetInstancePolicies');
+    return collection(POLICY_TYPE, await kp.instancePolicies.list(who(request), policyParam(request.query.policy, INSTANCE_POLICY_NAMES)));
+  });
+  scope.put<{ Querystring: { policy?: string } }>('/instance/policies', async (request, reply) => {
+    op(request, 'PutInstancePolicies');
+    const name = policyParam(request.query.policy, INSTANCE_POLICY_NAMES);
+    await kp.instancePolicies.put(who(request), name, collectionResources(requiredBody(request)));
+    return reply.status(204).send();
+  });
+  scope.get('/instance/allowed_ip_port', async (request) => {
+    op(request, 'GetAllowedIpPort');
+    const ports = await kp.instancePolicies.allowedIpPort(who(request), request.socket.localPort ?? 0);
+    return collection('application/vnd.ibm.kms.allowed_ip_metadata+json', ports);
+  });
+  scope.get('/key_rings', async (request) => {
+    op(request, 'ListKeyRings');
+    return collection('application/vnd.ibm.kms.key_ring+json', await kp.keyRings.list(who(request)));
+  });
+  scope.post<{ Params: { ring: string } }>('/key_rings/:ring', async (request, reply) => {
+    op(request, 'CreateKeyRing');
+    await kp.keyRings.create(who(request), request.params.ring);
+    return reply.status(201).send();
+  });
+  scope.delete<{ Params: { ring: string } }>('/key_rings/:ring', async (request, reply) => {
+    op(request, 'DeleteKeyRing');
+    await kp.keyRings.delete(who(request), request.params.ring);
+    return reply.status(204).send();
   });
 
   const registrationWrite =
@@ -295,16 +353,36 @@ const requiredBody = (request: FastifyRequest): Record<string, unknown> => {
 };
 const optionalBody = (request: FastifyRequest): Record<string, unknown> => parseBody(request) ?? {};
 
-/** The one resource of IBM's collection body {metadata, resources:[…]}; a flat body is taken as it is. */
+/** The `resources` of IBM's collection body {metadata, resources:[…]}, as many as its metadata says. */
+function collectionResources(body: Record<string, unknown>): unknown[] {
+  const { metadata, resources } = body as { metadata?: { collectionTotal?: unknown } | null; resources?: unknown };
+  if (!Array.isArray(resources)) throw new KpError('BAD_BODY_ERR', 'The request could not be completed', 'resources');
+  if (metadata?.collectionTotal !== undefined && metadata.collectionTotal !== resources.length) throw new KpError('COLLECTION_TOTAL_MISMATCH_ERR');
+  return resources;
+}
+
+/** The one resource of IBM's collection body; a flat body is taken as it is. */
 function firstResource(request: FastifyRequest): Record<string, unknown> {
   const body = requiredBody(request);
   if (!('resources' in body)) return body;
-  const { metadata, resources } = body as { metadata?: { collectionTotal?: unknown }; resources: unknown };
-  if (!Array.isArray(resources) || resources.length !== 1 || typeof resources[0] !== 'object' || resources[0] === null) {
+  const resources = collectionResources(body);
+  if (resources.length !== 1 || typeof resources[0] !== 'object' || resources[0] === null || Array.isArray(resources[0])) {
     throw new KpError('NUM_COLLECTION_RESOURCE_ERR');
   }
-  if (metadata?.collectionTotal !== undefined && metadata.collectionTotal !== resources.length) throw new KpError('COLLECTION_TOTAL_MISMATCH_ERR');
   return resources[0] as Record<string, unknown>;
+}
+
+/** The key ring `x-kms-key-ring` names, if any. */
+function keyRingHeader(request: FastifyRequest): string | undefined {
+  const ring = request.headers['x-kms-key-ring'];
+  return typeof ring === 'string' ? ring : undefined;
+}
+
+/** `?policy=`: one of the names the route knows, or none for all of them. */
+function policyParam<Name extends string>(value: string | undefined, names: readonly Name[]): Name | undefined {
+  if (value === undefined) return undefined;
+  if (!names.includes(value as Name)) throw new KpError('BAD_BODY_ERR', 'The request could not be completed', 'policy');
+  return value as Name;
 }
 
 function integer(value: string, name: string): number {
