@@ -3,7 +3,7 @@ import { AuditTrail } from '../audit/index.ts';
 import { ConfigError, type RegionConfig } from '../config/index.ts';
 import { IamTokens } from '../iam/index.ts';
 import { KeyProtectService } from '../keyprotect/index.ts';
-import { CloudHsmService } from '../hsm/index.ts';
+import { CloudHsmService, HsmShell } from '../hsm/index.ts';
 import { KeyService } from '../kms/index.ts';
 import { MultiRegionKeys, REPLICATION_JOB, RegionIdentity, ReplicationBacklog } from '../regions/index.ts';
 import { Outbox, OUTBOX_JOB } from '../outbox/index.ts';
@@ -93,6 +93,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     mgmt: { ...cryptoUnits.mgmt, authorize: service.authorizeManagement },
     peerApi: multiRegion?.peerApi,
     cloudhsm: { service: cloudHsm, authorize: service.authorizeCloudHsm },
+    hsmShell: { shell: new HsmShell(cloudHsm, store) },
     peers: config.peers,
     sts: {
       sessions,

@@ -15,6 +15,7 @@ export function surfaceOf(request: FastifyRequest): string {
   const url = request.url;
   if (url.startsWith('/mgmt/')) return url.startsWith('/mgmt/v1/apikeys') ? 'iam' : 'mgmt';
   if (url.startsWith('/peer/')) return 'peer';
+  if (url.startsWith('/hsm/')) return 'hsm-shell';
   if (url.startsWith('/console')) return 'console';
   if (request.is404) return 'none';
   if (url.startsWith('/api/v2/')) return 'keyprotect';
