@@ -83,3 +83,41 @@ export class Clusters {
     return { clusterId, hsm };
   }
 }
+
+/** An answer of the HSM shell endpoint. */
+export interface HsmAnswer {
+  status: number;
+  body: Record<string, unknown>;
+  text: string;
+}
+
+/** A request to an HSM as the shells send it (POST /hsm/v1/hsms/<hsm>/<path>), with a session token or none. */
+export async function hsmCall(endpoint: string, hsm: string, path: string, body: Record<string, unknown>, token?: string): Promise<HsmAnswer> {
+  const response = await fetch(`${endpoint}/hsm/v1/hsms/${hsm}/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: JSON.parse(text) as Record<string, unknown>, text };
+}
+
+/** A session of an HSM user, or a thrown error. */
+export async function hsmLogin(endpoint: string, hsm: string, type: string, name: string, password: string): Promise<string> {
+  const answer = await hsmCall(endpoint, hsm, 'login', { type, name, password });
+  if (answer.status !== 200) throw new Error(`login of ${name} failed: ${answer.text}`);
+  return answer.body.session as string;
+}
+
+/** Activates an initialized cluster (the precrypto officer admin takes `officerPassword`) and creates crypto users. */
+export async function activate(endpoint: string, hsm: string, officerPassword: string, users: [name: string, password: string][]): Promise<void> {
+  const preco = await hsmLogin(endpoint, hsm, 'PRECO', 'admin', 'password');
+  const commands: [string, Record<string, unknown>][] = [
+    ['changePswd', { type: 'PRECO', name: 'admin', password: officerPassword }],
+    ...users.map(([name, password]): [string, Record<string, unknown>] => ['createUser', { type: 'CU', name, password }]),
+  ];
+  for (const [name, args] of commands) {
+    const answer = await hsmCall(endpoint, hsm, `commands/${name}`, args, preco);
+    if (answer.status !== 200) throw new Error(`${name} failed: ${answer.text}`);
+  }
+}

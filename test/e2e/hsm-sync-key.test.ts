@@ -167,12 +167,12 @@ describe('syncKey between a cluster and its clone in another region, through con
       });
     };
     await eventually(() => {
-      assert.ok(screen().includes('aws-cloudhsm> '), screen());
+      assert.ok(screen().includes('aws-cloudhsm>'), screen());
     });
     await type(`loginHSM CO admin ${OFFICER}`, `loginHSM success on server 1(${westHsm.EniIp})`);
-    await type('server 0', 'server0> ');
+    await type('server 0', 'server0>');
     await type(`syncKey ${handle} 1`, `server0> syncKey ${handle} 1\nsyncKey success`);
-    await type('exit', 'aws-cloudhsm> ');
+    await type('exit', 'server0> exit\naws-cloudhsm>');
     tmux('send-keys', '-t', 'cmu', 'Up', 'Up');
     await eventually(() => {
       assert.ok(screen().trimEnd().endsWith(`aws-cloudhsm> syncKey ${handle} 1`), screen());
