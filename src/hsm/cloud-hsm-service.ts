@@ -619,9 +619,10 @@ export class CloudHsmService {
 
   /** syncKey's destination half (InsertMaskedObject): returns the key's handle in this cluster. */
   async importSyncedKey(clusterId: string, credentials: HsmCredentials | HsmSessionUser, synced: SyncedKey): Promise<number> {
-    return this.openSynced(clusterId, credentials, synced, (contents, parsed: Omit<PortableKey, 'material'> & { material: string }) =>
-      importKey(contents, { ...parsed, material: Buffer.from(parsed.material, 'base64') }),
-    );
+    return this.openSynced(clusterId, credentials, synced, (contents, payload) => {
+      const parsed = payload as Omit<PortableKey, 'material'> & { material: string };
+      return importKey(contents, { ...parsed, material: Buffer.from(parsed.material, 'base64') });
+    });
   }
 
   /** syncUser's source half: a crypto officer takes a user, password hash included, sealed under the lineage key. */
@@ -636,7 +637,8 @@ export class CloudHsmService {
 
   /** syncUser's destination half: the user is created, or takes the source's password. */
   async importSyncedUser(clusterId: string, credentials: HsmCredentials | HsmSessionUser, synced: SyncedKey): Promise<void> {
-    await this.openSynced(clusterId, credentials, synced, (contents, synced: Pick<HsmUser, 'name' | 'type' | 'salt' | 'hash'>) => {
+    await this.openSynced(clusterId, credentials, synced, (contents, payload) => {
+      const synced = payload as Pick<HsmUser, 'name' | 'type' | 'salt' | 'hash'>;
       const known = contents.users.find((u) => u.name === synced.name);
       if (known && known.type !== synced.type) throw new HsmUserError(`user ${synced.name} is a ${known.type} here and a ${synced.type} on the source`);
       if (known) Object.assign(known, { salt: synced.salt, hash: synced.hash, loginFailures: 0 });
@@ -662,11 +664,11 @@ export class CloudHsmService {
    * clusters must be of one lineage, and the user logged in here must have the name and type
    * of the one who took it there (AWS: consistent CO and CU credentials).
    */
-  private async openSynced<P, T>(
+  private async openSynced<T>(
     clusterId: string,
     credentials: HsmCredentials | HsmSessionUser,
     synced: SyncedKey,
-    put: (contents: HsmContents, payload: P) => T,
+    put: (contents: HsmContents, payload: Record<string, unknown>) => T,
   ): Promise<T> {
     const cluster = await this.store.transaction((tx) => this.cluster(tx, clusterId));
     if (cluster.lineageId !== synced.lineageId) {
@@ -682,9 +684,11 @@ export class CloudHsmService {
     return this.asUser(clusterId, credentials, (contents, user) => {
       const sameKind = user.type === actor.type || (officer(user.type) && officer(actor.type));
       if (user.name !== actor.name || !sameKind) {
-        throw new HsmUserError(`the user credentials differ between the clusters: taken by ${actor.name}(${actor.type}), logged in here as ${user.name}(${user.type})`);
+        throw new HsmUserError(
+          `the user credentials differ between the clusters: taken by ${actor.name}(${actor.type}), logged in here as ${user.name}(${user.type})`,
+        );
       }
-      return put(contents, payload as P);
+      return put(contents, payload);
     });
   }
 

@@ -58,7 +58,8 @@ export function genKeyPair(
   if (options.kind === 'RSA') {
     const bits = options.modulusBits ?? 0;
     const exponent = options.publicExponent ?? 65537;
-    if (!Number.isInteger(bits) || bits < 2048 || bits > 4096 || bits % 256 !== 0) throw new HsmUserError('the modulus has 2048 to 4096 bits, a multiple of 256');
+    if (!Number.isInteger(bits) || bits < 2048 || bits > 4096 || bits % 256 !== 0)
+      throw new HsmUserError('the modulus has 2048 to 4096 bits, a multiple of 256');
     if (!Number.isInteger(exponent) || exponent < 65537 || exponent % 2 === 0) throw new HsmUserError('the public exponent is an odd number of at least 65537');
     pair = generateKeyPairSync('rsa', {
       modulusLength: bits,
@@ -70,7 +71,11 @@ export function genKeyPair(
   } else {
     const curve = CURVES[options.curve ?? 0];
     if (curve === undefined) throw new HsmUserError(`curve ${options.curve ?? ''} is not supported (2 P-256, 14 P-384, 15 P-521, 16 secp256k1)`);
-    pair = generateKeyPairSync('ec', { namedCurve: curve, publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } });
+    pair = generateKeyPairSync('ec', {
+      namedCurve: curve,
+      publicKeyEncoding: { type: 'spki', format: 'der' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+    });
     extra.curve = curve;
   }
   const base = { label: options.label, keyType: options.kind, token: true, ...extra, ...(options.id !== undefined ? { id: options.id } : {}) };
@@ -186,9 +191,10 @@ export function keyAttributes(contents: HsmContents, user: HsmUser, handle: numb
 function checkValue(key: HsmKey, publicDer: Buffer | undefined): string | undefined {
   if (publicDer) return createHash('sha1').update(publicDer).digest('hex').slice(0, 6);
   const material = Buffer.from(key.material, 'base64');
-  const cipher =
-    key.attributes.keyType === 'AES' ? `aes-${material.length * 8}-ecb` : key.attributes.keyType === 'DES3' ? 'des-ede3' : undefined;
+  const cipher = key.attributes.keyType === 'AES' ? `aes-${material.length * 8}-ecb` : key.attributes.keyType === 'DES3' ? 'des-ede3' : undefined;
   if (cipher === undefined) return undefined;
   const encrypt = createCipheriv(cipher, material, null).setAutoPadding(false);
-  return Buffer.concat([encrypt.update(Buffer.alloc(key.attributes.keyType === 'AES' ? 16 : 8)), encrypt.final()]).toString('hex').slice(0, 6);
+  return Buffer.concat([encrypt.update(Buffer.alloc(key.attributes.keyType === 'AES' ? 16 : 8)), encrypt.final()])
+    .toString('hex')
+    .slice(0, 6);
 }

@@ -97,7 +97,11 @@ export class HsmShell {
           return { ...changed, own: target?.id === user.id ? { salt: user.salt, type: user.type } : undefined };
         });
         // The session of the user who changed its own password goes on, with the new password.
-        if (own) await this.store.transaction((tx) => tx.put(sessionPath(text(args, 'session')), JSON.stringify({ ...session, ...own })));
+        if (own) {
+          await this.store.transaction((tx) => {
+            tx.put(sessionPath(text(args, 'session')), JSON.stringify({ ...session, ...own }));
+          });
+        }
         return { activated };
       },
       shareKey: (_hsm, session, args) =>
@@ -165,7 +169,8 @@ export class HsmShell {
       }
     }
     if (found.length === 0) throw new HsmShellError('NoSuchHsm', `no HSM ${ref} in this region`);
-    if (found.length > 1) throw new HsmShellError('InvalidCommand', `the ENI IP ${ref} is used by HSMs of several clusters in this region; name the HSM by its ID`);
+    if (found.length > 1)
+      throw new HsmShellError('InvalidCommand', `the ENI IP ${ref} is used by HSMs of several clusters in this region; name the HSM by its ID`);
     return found[0]!;
   }
 
@@ -186,7 +191,15 @@ export class HsmShell {
     if (!outcome.user) throw new HsmShellError('LoginFailed', outcome.error ?? 'login failed');
     const token = randomBytes(32).toString('base64url');
     const { id, salt, name } = outcome.user;
-    const record: SessionRecord = { clusterId: hsm.clusterId, hsmId: hsm.hsmId, userId: id, salt, name, type: outcome.user.type, expiresAt: this.now() + SESSION_MS };
+    const record: SessionRecord = {
+      clusterId: hsm.clusterId,
+      hsmId: hsm.hsmId,
+      userId: id,
+      salt,
+      name,
+      type: outcome.user.type,
+      expiresAt: this.now() + SESSION_MS,
+    };
     await this.store.transaction((tx) => {
       tx.put(sessionPath(token), JSON.stringify(record));
     });
@@ -233,11 +246,13 @@ function userType(args: Args): HsmUserType {
   return typeof type === 'string' && (USER_TYPES as readonly string[]).includes(type) ? (type as HsmUserType) : invalid('the user type is PRECO, CO, CU or AU');
 }
 
-const sameType = (actual: HsmUserType, given: HsmUserType): boolean => actual === given || (given === 'CO' && actual === 'PCO') || (given === 'PRECO' && actual === 'PCO');
+const sameType = (actual: HsmUserType, given: HsmUserType): boolean =>
+  actual === given || (given === 'CO' && actual === 'PCO') || (given === 'PRECO' && actual === 'PCO');
 
 function synced(args: Args): SyncedKey {
   const value = args.synced as Partial<SyncedKey> | undefined;
-  if (typeof value?.lineageId !== 'string' || typeof value.sealed !== 'string' || value.sealed.length > 512 * 1024) invalid('synced must be what the source HSM exported');
+  if (typeof value?.lineageId !== 'string' || typeof value.sealed !== 'string' || value.sealed.length > 512 * 1024)
+    invalid('synced must be what the source HSM exported');
   return { lineageId: value!.lineageId!, sealed: value!.sealed! };
 }
 

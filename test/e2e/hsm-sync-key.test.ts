@@ -68,7 +68,11 @@ describe('syncKey between a cluster and its clone in another region, through con
     ]);
     assert.equal(run.code, 0, run.stdout + run.stderr);
     const ip = east.hsm.EniIp;
-    assert.ok(run.stdout.startsWith(`Connecting to the server(s), it may take time\ndepending on the server(s) load, please wait...\n\nConnecting to server '${ip}': hostname '${ip}', port 2225...\nConnected to server '${ip}': hostname '${ip}', port 2225.\nE2E enabled on server 0(${ip})\n`));
+    assert.ok(
+      run.stdout.startsWith(
+        `Connecting to the server(s), it may take time\ndepending on the server(s) load, please wait...\n\nConnecting to server '${ip}': hostname '${ip}', port 2225...\nConnected to server '${ip}': hostname '${ip}', port 2225.\nE2E enabled on server 0(${ip})\n`,
+      ),
+    );
     assert.ok(run.stdout.includes(`\nloginHSM success on server 0(${ip})\n`));
     assert.ok(run.stdout.includes(`Do you want to continue(y/n)?y\nChanging password for admin(PRECO) on 1 nodes\nchangePswd success on server 0(${ip})\n`));
     assert.ok(
@@ -115,7 +119,15 @@ describe('syncKey between a cluster and its clone in another region, through con
     afterBackup = /Key Handle: (\d+)/.exec(made.stdout)![1]!;
     const eastIp = east.hsm.EniIp;
     const westIp = westHsm.EniIp;
-    const run = await shell('hsm-mgmt', syncConf, [`loginHSM CO admin ${OFFICER}`, `findAllKeys ${aliceId} 0`, 'server 0', `syncKey ${afterBackup} 1`, 'exit', `findAllKeys ${aliceId} 1`, 'quit']);
+    const run = await shell('hsm-mgmt', syncConf, [
+      `loginHSM CO admin ${OFFICER}`,
+      `findAllKeys ${aliceId} 0`,
+      'server 0',
+      `syncKey ${afterBackup} 1`,
+      'exit',
+      `findAllKeys ${aliceId} 1`,
+      'quit',
+    ]);
     assert.equal(run.code, 0, run.stdout);
     assert.ok(run.stdout.includes(`Connected to server '${westIp}': hostname '${westIp}', port 2225.\nE2E enabled on server 1(${westIp})\n`));
     assert.ok(run.stdout.includes(`\nloginHSM success on server 0(${eastIp})\nloginHSM success on server 1(${westIp})\n`));
@@ -148,7 +160,14 @@ describe('syncKey between a cluster and its clone in another region, through con
 
   it('syncing the same key twice changes nothing on the destination', async () => {
     const before = await shell('hsm-mgmt', westConf, [`loginHSM CO admin ${OFFICER}`, `findAllKeys ${aliceId} 0`]);
-    const run = await shell('hsm-mgmt', syncConf, [`loginHSM CO admin ${OFFICER}`, 'server 0', `syncKey ${afterBackup} 1`, 'exit', 'server 1', `findAllKeys ${aliceId} 0`]);
+    const run = await shell('hsm-mgmt', syncConf, [
+      `loginHSM CO admin ${OFFICER}`,
+      'server 0',
+      `syncKey ${afterBackup} 1`,
+      'exit',
+      'server 1',
+      `findAllKeys ${aliceId} 0`,
+    ]);
     assert.ok(run.stdout.includes('syncKey success\n'));
     assert.equal(handlesOn(run.stdout, `server 1(${westHsm.EniIp})`), handlesOn(before.stdout, `server 0(${westHsm.EniIp})`));
   });
@@ -180,7 +199,13 @@ describe('syncKey between a cluster and its clone in another region, through con
   });
 
   it('refuses syncKey outside server mode, with an unknown handle or an unknown server', async () => {
-    const run = await shell('hsm-mgmt', syncConf, [`loginHSM CO admin ${OFFICER}`, `syncKey ${afterBackup} 1`, 'server 0', 'syncKey 424242 1', `syncKey ${afterBackup} 7`]);
+    const run = await shell('hsm-mgmt', syncConf, [
+      `loginHSM CO admin ${OFFICER}`,
+      `syncKey ${afterBackup} 1`,
+      'server 0',
+      'syncKey 424242 1',
+      `syncKey ${afterBackup} 7`,
+    ]);
     assert.equal(run.code, 1);
     assert.ok(run.stdout.includes('syncKey failed: syncKey runs in server mode: enter it on the source HSM first (server <server ID>)\n'));
     assert.ok(run.stdout.includes('syncKey failed: key handle 424242 does not exist\n'), run.stdout);
@@ -188,7 +213,7 @@ describe('syncKey between a cluster and its clone in another region, through con
     assert.ok(!run.stdout.includes('syncKey success'));
   });
 
-  it("refuses a crypto user syncing a key it does not own, and lets the owner sync its own", async () => {
+  it('refuses a crypto user syncing a key it does not own, and lets the owner sync its own', async () => {
     const bob = await shell('hsm-mgmt', syncConf, [`loginHSM CU bob ${BOB}`, 'server 0', `syncKey ${afterBackup} 1`]);
     assert.ok(bob.stdout.includes(`syncKey failed: key ${afterBackup} is not owned by bob; a crypto user syncs only its own keys\n`), bob.stdout);
     const alice = await shell('hsm-mgmt', syncConf, [`loginHSM CU alice ${ALICE}`, 'server 0', `syncKey ${afterBackup} 1`]);
@@ -199,13 +224,7 @@ describe('syncKey between a cluster and its clone in another region, through con
     const stranger = await clusters.initialized('us-west-2');
     // That cluster's HSM has the clone's ENI IP in us-west-2: the configuration names both by HSM ID.
     const strangerConf = writeConf(dir, 'stranger.cfg', [{ hostname: stranger.hsm.HsmId, endpoint: dev.endpoint('us-west-2') }]);
-    await shell('hsm-mgmt', strangerConf, [
-      'loginHSM PRECO admin password',
-      `changePswd PRECO admin ${OFFICER}`,
-      'y',
-      `createUser CU alice ${ALICE}`,
-      'y',
-    ]);
+    await shell('hsm-mgmt', strangerConf, ['loginHSM PRECO admin password', `changePswd PRECO admin ${OFFICER}`, 'y', `createUser CU alice ${ALICE}`, 'y']);
     const conf = writeConf(dir, 'unrelated.cfg', [
       { hostname: east.hsm.EniIp, endpoint: dev.endpoint('us-east-1') },
       { hostname: stranger.hsm.HsmId, endpoint: dev.endpoint('us-west-2') },
@@ -219,7 +238,7 @@ describe('syncKey between a cluster and its clone in another region, through con
     );
   });
 
-  it('refuses user credentials that differ between the clusters', async () => {
+  it('refuses user credentials that differ between the clusters, until syncUser brings the password over', async () => {
     const westById = writeConf(dir, 'west-by-id.cfg', [{ hostname: westHsm.HsmId, endpoint: dev.endpoint('us-west-2') }]);
     await shell('hsm-mgmt', westById, [`loginHSM CO admin ${OFFICER}`, 'changePswd CU alice another-pass', 'y']);
     const conf = writeConf(dir, 'differ.cfg', [
@@ -234,6 +253,9 @@ describe('syncKey between a cluster and its clone in another region, through con
       ),
       run.stdout,
     );
+    const fixed = await shell('hsm-mgmt', conf, [`loginHSM CO admin ${OFFICER}`, 'server 0', `syncUser ${aliceId} 1`]);
+    assert.ok(fixed.stdout.includes("\nServer is in 'E2' mode...\nExtractMaskedObject: 0x0 !\nInsertMaskedObject: 0x0 !\nsyncUser success\n"), fixed.stdout);
+    const again = await shell('hsm-mgmt', conf, [`loginHSM CU alice ${ALICE}`, 'server 0', `syncKey ${afterBackup} 1`]);
+    assert.ok(again.stdout.includes('syncKey success\n'), again.stdout);
   });
-
 });

@@ -99,7 +99,10 @@ describe('attacks on the HSM shell endpoint (/hsm/v1)', () => {
     assert.deepEqual((await command(second, alice, 'findKey')).body, notLoggedIn);
     const withAws = await fetch(`${dev.endpoint()}/hsm/v1/hsms/${first}/commands/findKey`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'AWS4-HMAC-SHA256 Credential=AKIACONCORDTEST0001/20260101/us-east-1/cloudhsm/aws4_request' },
+      headers: {
+        'content-type': 'application/json',
+        authorization: 'AWS4-HMAC-SHA256 Credential=AKIACONCORDTEST0001/20260101/us-east-1/cloudhsm/aws4_request',
+      },
       body: '{}',
     });
     assert.equal(withAws.status, 401);

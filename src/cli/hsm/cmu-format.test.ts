@@ -39,7 +39,10 @@ describe("cloudhsm_mgmt_util's output formats", () => {
       keyInfoText('server 0(10.0.0.1)', { token: true, owner: 3, sharedWith: [4] }),
       'Key Info on server 0(10.0.0.1):\n\n        Token/Flash Key,\n\n        Owned by user 3\n\n        also, shared to following 1 user(s):\n\n                 4\n',
     );
-    assert.equal(keyInfoText('server 1(10.0.3.6)', { token: true, owner: 3, sharedWith: [] }), 'Key Info on server 1(10.0.3.6):\n\n        Token/Flash Key,\n\n        Owned by user 3\n\n');
+    assert.equal(
+      keyInfoText('server 1(10.0.3.6)', { token: true, owner: 3, sharedWith: [] }),
+      'Key Info on server 1(10.0.3.6):\n\n        Token/Flash Key,\n\n        Owned by user 3\n\n',
+    );
   });
 
   it('prints info server as the info page does', () => {

@@ -10,7 +10,8 @@ export interface UserRow {
 /** listUsers for one server. Concord's users have no quorum key and no second factor: MofnPubKey and 2FA are NO. */
 export function listUsersText(label: string, users: readonly UserRow[]): string {
   const rows = users.map(
-    (u) => `${String(u.id).padStart(10)}${' '.repeat(14)}${u.type.padEnd(16)}${u.name.padEnd(20)}${'NO'.padStart(9)}${String(u.loginFailures).padStart(16)}${'NO'.padStart(17)}\n`,
+    (u) =>
+      `${String(u.id).padStart(10)}${' '.repeat(14)}${u.type.padEnd(16)}${u.name.padEnd(20)}${'NO'.padStart(9)}${String(u.loginFailures).padStart(16)}${'NO'.padStart(17)}\n`,
   );
   return `Users on ${label}:\nNumber of users found:${users.length}\n\n    User Id             User Type       User Name            MofnPubKey    LoginFailureCnt         2FA\n${rows.join('')}`;
 }
@@ -32,7 +33,14 @@ export function keyInfoText(label: string, info: { token: boolean; owner: number
 }
 
 /** info server N. */
-export function serverInfoText(index: number, hostname: string, port: number, connected: boolean, partition: string, user?: { name: string; type: string }): string {
+export function serverInfoText(
+  index: number,
+  hostname: string,
+  port: number,
+  connected: boolean,
+  partition: string,
+  user?: { name: string; type: string },
+): string {
   const login = user ? `Logged in as '${user.name}(${user.type})'` : 'Not logged in';
   const row = `${String(index).padEnd(8)}${hostname.padEnd(24)}${hostname.padEnd(16)}${String(port).padEnd(8)}${(connected ? 'Connected' : 'Disconnected').padEnd(16)}${partition.padEnd(24)}${login}`;
   return `Id      Name                    Hostname         Port   State           Partition               LoginState\n${row}\n`;

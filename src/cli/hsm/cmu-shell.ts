@@ -106,11 +106,11 @@ export class CmuShell {
   }
 
   /** Runs `work` on each target server, writing `<name> success on server N(ip)` or why it failed there. */
-  private async eachServer(name: string, work: (server: HsmServer) => Promise<string | void>): Promise<void> {
+  private async eachServer(name: string, work: (server: HsmServer) => Promise<unknown>): Promise<void> {
     for (const server of this.targets()) {
       try {
         const text = await work(server);
-        this.out(text ?? `${name} success on ${server.label}\n`);
+        this.out(typeof text === 'string' ? text : `${name} success on ${server.label}\n`);
       } catch (error) {
         if (!(error instanceof HsmShellRefusal)) throw error;
         this.fail(`${name} failed on ${server.label}: ${error.message}`);
@@ -135,7 +135,8 @@ export class CmuShell {
     const usage = (syntax: string): never => {
       throw new HsmShellRefusal(`usage: ${syntax}`);
     };
-    const userType = (arg: string | undefined): string => (arg !== undefined && USER_TYPES.has(arg.toUpperCase()) ? arg.toUpperCase() : usage(`${name} <user type> ...`));
+    const userType = (arg: string | undefined): string =>
+      arg !== undefined && USER_TYPES.has(arg.toUpperCase()) ? arg.toUpperCase() : usage(`${name} <user type> ...`);
     const handle = (arg: string | undefined): number => (arg !== undefined && /^\d+$/.test(arg) ? Number(arg) : usage(`${name} <key handle> ...`));
     switch (name) {
       case 'quit':
@@ -192,7 +193,10 @@ export class CmuShell {
         const key = handle(rest[0]);
         let text = '';
         await this.eachServer(name, async (server) => {
-          const part = keyInfoText(server.label, (await server.command('getKeyInfo', { handle: key })) as { token: boolean; owner: number; sharedWith: number[] });
+          const part = keyInfoText(
+            server.label,
+            (await server.command('getKeyInfo', { handle: key })) as { token: boolean; owner: number; sharedWith: number[] },
+          );
           text += part;
           return rest[1] === undefined ? part : '';
         });
@@ -207,7 +211,11 @@ export class CmuShell {
         const password = name === 'deleteUser' ? undefined : await this.password(args[2]);
         if (!(await this.confirm())) return true;
         const count = this.targets().length;
-        const verb = { createUser: `Creating User ${user}(${type})`, deleteUser: `Deleting user ${user}(${type})`, changePswd: `Changing password for ${user}(${type})` }[name];
+        const verb = {
+          createUser: `Creating User ${user}(${type})`,
+          deleteUser: `Deleting user ${user}(${type})`,
+          changePswd: `Changing password for ${user}(${type})`,
+        }[name];
         this.out(`${verb} on ${count} nodes\n`);
         await this.eachServer(name, async (server) => {
           await server.command(name, { type, name: user, ...(password !== undefined ? { password } : {}) });
@@ -234,7 +242,9 @@ export class CmuShell {
         const source = this.mode;
         if (destination === source) throw new HsmShellRefusal('the destination is the source server');
         if (destination.session === undefined) {
-          throw new HsmShellRefusal(`not logged in on ${destination.label}: log in with the same user on both servers (user credentials must be the same on both clusters)`);
+          throw new HsmShellRefusal(
+            `not logged in on ${destination.label}: log in with the same user on both servers (user credentials must be the same on both clusters)`,
+          );
         }
         const [exportName, importName, member] = name === 'syncKey' ? ['exportKey', 'importKey', 'handle'] : ['exportUser', 'importUser', 'userId'];
         const { synced } = await source.command(exportName, { [member]: id });

@@ -179,7 +179,10 @@ export class KmuShell {
       case 'getKeyInfo': {
         const o = flags(args);
         const info = (await s.command('getKeyInfo', { handle: number(o, '-k') })) as { owner: number; sharedWith: number[] };
-        const shared = info.sharedWith.length === 0 ? '' : `\n        also, shared to following ${info.sharedWith.length} user(s):\n\n                 ${info.sharedWith.join(', ')}\n`;
+        const shared =
+          info.sharedWith.length === 0
+            ? ''
+            : `\n        also, shared to following ${info.sharedWith.length} user(s):\n\n                 ${info.sharedWith.join(', ')}\n`;
         this.out(`${ok('Cfm3GetKey')}\n        Owned by user ${info.owner}\n${shared}`);
         return true;
       }

@@ -33,7 +33,14 @@ export function stdinInput(historyFile = join(homedir(), '.concord', 'hsm-shell-
     } catch {
       history = [];
     }
-    const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true, history, historySize: HISTORY_SIZE, removeHistoryDuplicates: true });
+    const rl = createInterface({
+      input: process.stdin,
+      output: process.stdout,
+      terminal: true,
+      history,
+      historySize: HISTORY_SIZE,
+      removeHistoryDuplicates: true,
+    });
     let ended = false;
     let waiting: ((line: string | undefined) => void) | undefined;
     rl.on('close', () => {
