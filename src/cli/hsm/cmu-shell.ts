@@ -2,18 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { promptPassword } from '../tke/prompt-password.ts';
 import { CAUTION, findAllKeysText, keyInfoText, listUsersText, serverInfoText, type UserRow } from './cmu-format.ts';
 import { HsmServer, HsmShellRefusal } from './hsm-server.ts';
-import type { ShellInput } from './shell-input.ts';
+import { HELP_HEADER, type ShellInput } from './shell-input.ts';
 
-const HELP = `
-Help Commands Available:
-
-Syntax: <command> -h
-
-   Command               Description
-   =======               ===========
-   exit                  Exits this application
-   help                  Displays this information
-   quit                  Exits this application
+const HELP = `${HELP_HEADER}   quit                  Exits this application
    server                Enters server mode on an HSM (exit leaves it)
    info                  Gets information about a server: info server <server ID>
 

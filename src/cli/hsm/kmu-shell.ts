@@ -2,18 +2,9 @@ import { writeFileSync } from 'node:fs';
 import type { KeyAttribute } from '../../hsm/index.ts';
 import { promptPassword } from '../tke/prompt-password.ts';
 import { HsmShellRefusal, type HsmServer } from './hsm-server.ts';
-import type { ShellInput } from './shell-input.ts';
+import { HELP_HEADER, type ShellInput } from './shell-input.ts';
 
-const HELP = `
-Help Commands Available:
-
-Syntax: <command> -h
-
-   Command               Description
-   =======               ===========
-   exit                  Exits this application
-   help                  Displays this information
-   loginHSM              Login to the HSM: loginHSM -u CU -s <user name> -p <password>|-hpswd
+const HELP = `${HELP_HEADER}   loginHSM              Login to the HSM: loginHSM -u CU -s <user name> -p <password>|-hpswd
    logoutHSM             Logout from the HSM
    genSymKey             Generates a symmetric key: -t <16|21|31> -s <bytes> -l <label> [-id <id>] [-nex] [-u <user ids>]
    genRSAKeyPair         Generates an RSA key pair: -m <modulus bits> -e <public exponent> -l <label> [-id <id>] [-nex]

@@ -11,6 +11,18 @@ export interface ShellInput {
   close(): void;
 }
 
+/** How both shells' help begins, as AWS's tools print it. */
+export const HELP_HEADER = `
+Help Commands Available:
+
+Syntax: <command> -h
+
+   Command               Description
+   =======               ===========
+   exit                  Exits this application
+   help                  Displays this information
+`;
+
 /** Commands whose arguments hold passwords: they never reach the history file. */
 const SECRET = /^\s*(loginHSM|createUser|changePswd)\b/i;
 const HISTORY_SIZE = 500;
