@@ -206,6 +206,18 @@ export class HsmShell {
     return { session: token, user: { id, name, type: record.type } };
   }
 
+  /** Deletes the sessions past their end; returns how many. */
+  async purgeSessions(): Promise<number> {
+    const now = this.now();
+    const expired = (await this.store.list(SESSIONS)).filter((entry) => (JSON.parse(entry.value) as SessionRecord).expiresAt <= now);
+    if (expired.length > 0) {
+      await this.store.transaction((tx) => {
+        for (const entry of expired) tx.delete(entry.key);
+      });
+    }
+    return expired.length;
+  }
+
   /** Runs a command of the session `token` opened on this HSM. */
   async run(ref: string, token: string | undefined, name: string, args: Args): Promise<Answer> {
     const command = Object.hasOwn(this.commands, name) ? this.commands[name] : undefined;

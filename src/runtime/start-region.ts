@@ -81,6 +81,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     copier: multiRegion?.backupCopies,
   });
   multiRegion?.backupCopies.attach(cloudHsm);
+  const hsmShell = new HsmShell(cloudHsm, store);
   const sessions = new SessionStore(store, unit);
   const uko = new Uko({ store, unit, outbox });
   const iam = new IamTokens({ store, unit, region: config.region, account: config.account });
@@ -93,7 +94,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     mgmt: { ...cryptoUnits.mgmt, authorize: service.authorizeManagement },
     peerApi: multiRegion?.peerApi,
     cloudhsm: { service: cloudHsm, authorize: service.authorizeCloudHsm },
-    hsmShell: { shell: new HsmShell(cloudHsm, store) },
+    hsmShell: { shell: hsmShell },
     peers: config.peers,
     sts: {
       sessions,
@@ -128,6 +129,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     { name: 'audit retention', run: () => audit.purge() },
     { name: 'uko verifier', run: () => uko.verifyDue() },
     { name: 'HSM cluster backups', run: () => cloudHsm.runBackground() },
+    { name: 'HSM shell session expiry', run: () => hsmShell.purgeSessions() },
     ...(multiRegion ? [{ name: REPLICATION_JOB, run: () => multiRegion.runBackground() }] : []),
   ];
   let background = Promise.resolve();
