@@ -54,9 +54,13 @@ describe("key_mgmt_util's key commands", () => {
   it("lets only the owner delete a key, and answers another crypto user's key as one that does not exist", () => {
     const handle = genSymKey(c, alice, { type: 31, bytes: 32, label: 'mine' });
     assert.throws(() => keyAttributes(c, bob, handle), /key handle \d+ does not exist or is not usable by bob/);
-    assert.throws(() => deleteKey(c, bob, handle), /does not exist or is not usable by bob/);
+    assert.throws(() => {
+      deleteKey(c, bob, handle);
+    }, /does not exist or is not usable by bob/);
     assert.deepEqual(keyInfo(c, officer, handle).owner, alice.id);
-    assert.throws(() => deleteKey(c, officer, handle), /only a crypto user manages keys/);
+    assert.throws(() => {
+      deleteKey(c, officer, handle);
+    }, /only a crypto user manages keys/);
     deleteKey(c, alice, handle);
     assert.ok(!findKeys(c, alice, {}).includes(handle));
   });
