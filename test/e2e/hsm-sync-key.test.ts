@@ -213,11 +213,27 @@ describe('syncKey between a cluster and its clone in another region, through con
     assert.ok(!run.stdout.includes('syncKey success'));
   });
 
-  it('refuses a crypto user syncing a key it does not own, and lets the owner sync its own', async () => {
+  it('refuses a crypto user syncing a key it does not own, and lets the owner sync its own, shared with the same user there', async () => {
     const bob = await shell('hsm-mgmt', syncConf, [`loginHSM CU bob ${BOB}`, 'server 0', `syncKey ${afterBackup} 1`]);
     assert.ok(bob.stdout.includes(`syncKey failed: key ${afterBackup} is not owned by bob; a crypto user syncs only its own keys\n`), bob.stdout);
-    const alice = await shell('hsm-mgmt', syncConf, [`loginHSM CU alice ${ALICE}`, 'server 0', `syncKey ${afterBackup} 1`]);
+    const made = await shell('hsm-keys', eastConf, [`loginHSM -u CU -s alice -p ${ALICE}`, 'genSymKey -t 31 -s 32 -l shared-with-bob -u 3']);
+    const shared = /Key Handle: (\d+)/.exec(made.stdout)![1]!;
+    const alice = await shell('hsm-mgmt', syncConf, [`loginHSM CU alice ${ALICE}`, `getKeyInfo -k ${shared}`, 'server 0', `syncKey ${shared} 1`]);
+    assert.ok(
+      alice.stdout.includes(
+        `Key Info on server 0(${east.hsm.EniIp}):\n\n        Token/Flash Key,\n\n        Owned by user 2\n\n        also, shared to following 1 user(s):\n\n                 3\n`,
+      ),
+      alice.stdout,
+    );
     assert.ok(alice.stdout.includes('syncKey success\n'), alice.stdout);
+    const there = await shell('hsm-mgmt', westConf, [`loginHSM CO admin ${OFFICER}`, 'findAllKeys 3 0', 'info server 0']);
+    assert.match(handlesOn(there.stdout, `server 0(${westHsm.EniIp})`), /^\d+\(s\)$/);
+    assert.ok(
+      there.stdout.includes(
+        `0       ${westHsm.EniIp.padEnd(24)}${westHsm.EniIp.padEnd(16)}2225    Connected       ${westHsm.HsmId.padEnd(24)}Logged in as 'admin(PCO)'\n`,
+      ),
+      there.stdout,
+    );
   });
 
   it('refuses clusters not of the same lineage: a cluster made from nothing in us-west-2 is not the clone', async () => {
