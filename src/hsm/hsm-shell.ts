@@ -218,9 +218,14 @@ export class HsmShell {
     return expired.length;
   }
 
+  /** Whether `name` is a command sessions run. */
+  knows(name: string): boolean {
+    return Object.hasOwn(this.commands, name);
+  }
+
   /** Runs a command of the session `token` opened on this HSM. */
   async run(ref: string, token: string | undefined, name: string, args: Args): Promise<Answer> {
-    const command = Object.hasOwn(this.commands, name) ? this.commands[name] : undefined;
+    const command = this.knows(name) ? this.commands[name] : undefined;
     if (!command) throw new HsmShellError('InvalidCommand', `unknown command ${name}`);
     const hsm = await this.locate(ref);
     const session = token === undefined ? undefined : await this.store.get(sessionPath(token));

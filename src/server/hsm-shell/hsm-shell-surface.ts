@@ -32,18 +32,21 @@ type Params = { hsm: string; command?: string };
 export const hsmShellSurface: FastifyPluginAsync<HsmShellSurfaceOptions> = (scope, { shell }) => {
   acceptRawBodies(scope, BODY_LIMIT, ['application/json']);
 
-  const fail = (reply: FastifyReply, error: keyof typeof STATUS, message: string) =>
-    reply.status(STATUS[error]).header('content-type', 'application/json').send(JSON.stringify({ error, message }));
-  scope.setNotFoundHandler((request, reply) => fail(reply, 'RouteNotFound', routeNotFound(request).message));
+  const fail = (request: FastifyRequest, reply: FastifyReply, error: keyof typeof STATUS, message: string) => {
+    // The metrics and the audit trail name the error as this surface does.
+    request.errorType = error;
+    return reply.status(STATUS[error]).header('content-type', 'application/json').send(JSON.stringify({ error, message }));
+  };
+  scope.setNotFoundHandler((request, reply) => fail(request, reply, 'RouteNotFound', routeNotFound(request).message));
   scope.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof HsmShellError) return fail(reply, error.kind, error.message);
+    if (error instanceof HsmShellError) return fail(request, reply, error.kind, error.message);
     // The HSM's own refusals (users, keys, lineages) and the cluster's state: their messages are for the shell user.
-    if (error instanceof HsmUserError) return fail(reply, 'Refused', error.message);
-    if (error instanceof CloudHsmError) return fail(reply, error.status >= 500 ? 'InternalError' : 'Refused', error.message);
+    if (error instanceof HsmUserError) return fail(request, reply, 'Refused', error.message);
+    if (error instanceof CloudHsmError) return fail(request, reply, error.status >= 500 ? 'InternalError' : 'Refused', error.message);
     const infrastructure = infrastructureError(error);
     if (infrastructure) return reply.status(infrastructure.status).send({ error: infrastructure.kind, message: infrastructure.message });
     request.log.error({ err: error }, 'HSM shell request failed');
-    return fail(reply, 'InternalError', `An internal error occurred. Request ID: ${request.id}`);
+    return fail(request, reply, 'InternalError', `An internal error occurred. Request ID: ${request.id}`);
   });
 
   const body = (request: FastifyRequest): Record<string, unknown> => {
@@ -75,7 +78,8 @@ export const hsmShellSurface: FastifyPluginAsync<HsmShellSurfaceOptions> = (scop
     return shell.login(request.params.hsm, body(request));
   });
   scope.post<{ Params: Required<Params> }>('/hsms/:hsm/commands/:command', async (request) => {
-    request.operation = `hsm:${request.params.command}`;
+    // Only known commands name the operation: a metric label must not take any name a caller sends.
+    if (shell.knows(request.params.command)) request.operation = `hsm:${request.params.command}`;
     return shell.run(request.params.hsm, bearer(request), request.params.command, body(request));
   });
   return Promise.resolve();

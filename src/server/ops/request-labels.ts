@@ -28,7 +28,7 @@ export function surfaceOf(request: FastifyRequest): string {
 }
 
 /** Surfaces whose operation names come from the surface's own list; a request refused before one is named counts by its route. */
-const NAMED_BY_ROUTE = new Set(['mgmt', 'console', 'keyprotect', 'uko', 'iam', 'cloudhsm']);
+const NAMED_BY_ROUTE = new Set(['mgmt', 'console', 'keyprotect', 'uko', 'iam', 'cloudhsm', 'hsm-shell']);
 
 /**
  * The operation as a metric label: the name a surface gave it, which names only operations
