@@ -19,6 +19,7 @@ import {
 import { apikeyCommand } from './apikey/apikey-command.ts';
 import { auditCommand } from './audit-command.ts';
 import { devBanner } from './dev-banner.ts';
+import { hsmKeysCommand, hsmMgmtCommand } from './hsm/hsm-commands.ts';
 import { instanceCommand, kpCommand } from './keyprotect/keyprotect-commands.ts';
 import { tkeCommand } from './tke/tke-command.ts';
 import { ukoCommand } from './uko/uko-command.ts';
@@ -152,6 +153,8 @@ program.addCommand(apikeyCommand());
 program.addCommand(instanceCommand());
 program.addCommand(kpCommand());
 program.addCommand(ukoCommand());
+program.addCommand(hsmMgmtCommand());
+program.addCommand(hsmKeysCommand());
 
 /**
  * A configuration Concord cannot run with (exit code 2) or a start its operator must fix (1) is

@@ -16,7 +16,7 @@ import {
 } from './cluster-records.ts';
 import { initialContents, type HsmContents, type HsmUser, type HsmUserType } from './hsm-contents.ts';
 import { exportKey, importKey, type PortableKey } from './hsm-keys.ts';
-import { HsmUserError, login } from './hsm-users.ts';
+import { HsmUserError, login, resumeSession, type HsmSessionUser } from './hsm-users.ts';
 import { CloudHsmError, invalidRequest, notFound } from './hsm-error.ts';
 import { isResourceId, newHexId, newResourceId } from './hsm-ids.ts';
 import { LineageKeys, openContents, sealContents } from './lineage-keys.ts';
@@ -593,11 +593,12 @@ export class CloudHsmService {
 
   /**
    * Runs `work` as an HSM user of the cluster, logged in with `credentials` (a failed login is
-   * counted as the HSM counts it, and refused).
+   * counted as the HSM counts it, and refused) or by an open session.
    */
-  async asUser<T>(clusterId: string, credentials: HsmCredentials, work: (contents: HsmContents, user: HsmUser) => T): Promise<T> {
+  async asUser<T>(clusterId: string, credentials: HsmCredentials | HsmSessionUser, work: (contents: HsmContents, user: HsmUser) => T): Promise<T> {
     const outcome = await this.onHsms(clusterId, (contents): { error: string } | { value: T } => {
-      const { user, error } = login(contents, credentials.type, credentials.name, credentials.password);
+      const { user, error } =
+        'password' in credentials ? login(contents, credentials.type, credentials.name, credentials.password) : resumeSession(contents, credentials);
       return user ? { value: work(contents, user) } : { error: error ?? 'login failed' };
     });
     if ('error' in outcome) throw new HsmUserError(`login failed on cluster ${clusterId}: ${outcome.error}`);
@@ -605,21 +606,70 @@ export class CloudHsmService {
   }
 
   /**
-   * syncKey's source half: the key, with its attributes, owner and sharing, sealed under the
-   * cluster's lineage key. Only a cluster of the same lineage (made from a backup of this one,
-   * or of a common ancestor) opens it.
+   * syncKey's source half (ExtractMaskedObject): the key, with its attributes, owner and
+   * sharing, sealed under the cluster's lineage key. Only a cluster of the same lineage (made
+   * from a backup of this one, or of a common ancestor) opens it.
    */
-  async exportKeyForSync(clusterId: string, credentials: HsmCredentials, handle: number): Promise<SyncedKey> {
-    const key = await this.asUser(clusterId, credentials, (contents, user) => exportKey(contents, user, handle));
+  async exportKeyForSync(clusterId: string, credentials: HsmCredentials | HsmSessionUser, handle: number): Promise<SyncedKey> {
+    return this.sealForSync(clusterId, credentials, (contents, user) => {
+      const key = exportKey(contents, user, handle);
+      return { ...key, material: key.material.toString('base64') };
+    });
+  }
+
+  /** syncKey's destination half (InsertMaskedObject): returns the key's handle in this cluster. */
+  async importSyncedKey(clusterId: string, credentials: HsmCredentials | HsmSessionUser, synced: SyncedKey): Promise<number> {
+    return this.openSynced(clusterId, credentials, synced, (contents, payload) => {
+      const parsed = payload as Omit<PortableKey, 'material'> & { material: string };
+      return importKey(contents, { ...parsed, material: Buffer.from(parsed.material, 'base64') });
+    });
+  }
+
+  /** syncUser's source half: a crypto officer takes a user, password hash included, sealed under the lineage key. */
+  async exportUserForSync(clusterId: string, credentials: HsmCredentials | HsmSessionUser, userId: number): Promise<SyncedKey> {
+    return this.sealForSync(clusterId, credentials, (contents, actor) => {
+      if (actor.type !== 'CO' && actor.type !== 'PCO') throw new HsmUserError('only a crypto officer syncs users');
+      const user = contents.users.find((u) => u.id === userId);
+      if (!user) throw new HsmUserError(`user ${userId} does not exist`);
+      return { name: user.name, type: user.type, salt: user.salt, hash: user.hash };
+    });
+  }
+
+  /** syncUser's destination half: the user is created, or takes the source's password. */
+  async importSyncedUser(clusterId: string, credentials: HsmCredentials | HsmSessionUser, synced: SyncedKey): Promise<void> {
+    await this.openSynced(clusterId, credentials, synced, (contents, payload) => {
+      const synced = payload as Pick<HsmUser, 'name' | 'type' | 'salt' | 'hash'>;
+      const known = contents.users.find((u) => u.name === synced.name);
+      if (known && known.type !== synced.type) throw new HsmUserError(`user ${synced.name} is a ${known.type} here and a ${synced.type} on the source`);
+      if (known) Object.assign(known, { salt: synced.salt, hash: synced.hash, loginFailures: 0 });
+      else contents.users.push({ id: Math.max(0, ...contents.users.map((u) => u.id)) + 1, ...synced, loginFailures: 0 });
+    });
+  }
+
+  /** What `take` returns, with the name and type of the user who took it, sealed under the cluster's lineage key. */
+  private async sealForSync(
+    clusterId: string,
+    credentials: HsmCredentials | HsmSessionUser,
+    take: (contents: HsmContents, user: HsmUser) => object,
+  ): Promise<SyncedKey> {
+    const taken = await this.asUser(clusterId, credentials, (contents, user) => ({ ...take(contents, user), actor: { name: user.name, type: user.type } }));
     const cluster = await this.store.transaction((tx) => this.cluster(tx, clusterId));
     const lineageKey = await this.store.transaction((tx) => this.lineages.key(tx, cluster.lineageId));
-    const plain = Buffer.from(JSON.stringify({ ...key, material: key.material.toString('base64') }));
-    const sealed = aesGcmEncrypt(lineageKey, plain, syncedKeyAad(cluster.lineageId));
+    const sealed = aesGcmEncrypt(lineageKey, Buffer.from(JSON.stringify(taken)), syncedKeyAad(cluster.lineageId));
     return { lineageId: cluster.lineageId, sealed: [sealed.iv, sealed.tag, sealed.ciphertext].map((part) => part.toString('base64')).join('.') };
   }
 
-  /** syncKey's destination half: returns the key's handle in this cluster. */
-  async importSyncedKey(clusterId: string, credentials: HsmCredentials, synced: SyncedKey): Promise<number> {
+  /**
+   * Opens what `sealForSync` sealed and gives it to `put` as the same user on this cluster: the
+   * clusters must be of one lineage, and the user logged in here must have the name and type
+   * of the one who took it there (AWS: consistent CO and CU credentials).
+   */
+  private async openSynced<T>(
+    clusterId: string,
+    credentials: HsmCredentials | HsmSessionUser,
+    synced: SyncedKey,
+    put: (contents: HsmContents, payload: Record<string, unknown>) => T,
+  ): Promise<T> {
     const cluster = await this.store.transaction((tx) => this.cluster(tx, clusterId));
     if (cluster.lineageId !== synced.lineageId) {
       throw new HsmUserError(
@@ -629,10 +679,17 @@ export class CloudHsmService {
     const lineageKey = await this.store.transaction((tx) => this.lineages.key(tx, cluster.lineageId));
     const [iv, tag, ciphertext] = synced.sealed.split('.').map((part) => Buffer.from(part, 'base64'));
     const plain = iv && tag && ciphertext ? aesGcmDecrypt(lineageKey, { iv, tag, ciphertext }, syncedKeyAad(cluster.lineageId)) : undefined;
-    if (!plain) throw new HsmUserError('the synced key does not open under the cluster lineage key');
-    const parsed = JSON.parse(plain.toString('utf8')) as Omit<PortableKey, 'material'> & { material: string };
-    const key: PortableKey = { ...parsed, material: Buffer.from(parsed.material, 'base64') };
-    return this.asUser(clusterId, credentials, (contents) => importKey(contents, key));
+    if (!plain) throw new HsmUserError('the synced object does not open under the cluster lineage key');
+    const { actor, ...payload } = JSON.parse(plain.toString('utf8')) as { actor: { name: string; type: HsmUserType } };
+    return this.asUser(clusterId, credentials, (contents, user) => {
+      const sameKind = user.type === actor.type || (officer(user.type) && officer(actor.type));
+      if (user.name !== actor.name || !sameKind) {
+        throw new HsmUserError(
+          `the user credentials differ between the clusters: taken by ${actor.name}(${actor.type}), logged in here as ${user.name}(${user.type})`,
+        );
+      }
+      return put(contents, payload);
+    });
   }
 
   // Tags and resource policies
@@ -838,6 +895,8 @@ export class CloudHsmService {
     return JSON.parse(stored) as BackupRecord;
   }
 }
+
+const officer = (type: HsmUserType): boolean => type === 'CO' || type === 'PCO';
 
 const emptyContents = (): HsmContents => ({ users: [], keys: [], nextHandle: 1 });
 

@@ -55,6 +55,22 @@ export function login(contents: HsmContents, type: HsmUserType, name: string, pa
   return { user };
 }
 
+/** A user logged in before, known by ID and the salt of the password it logged in with. */
+export interface HsmSessionUser {
+  userId: number;
+  salt: string;
+}
+
+/**
+ * The user of an open session: the same user, with the password it logged in with. A new
+ * password, the user deleted or locked out ends its sessions.
+ */
+export function resumeSession(contents: HsmContents, session: HsmSessionUser): { user?: HsmUser; error?: string } {
+  const user = contents.users.find((u) => u.id === session.userId);
+  if (!user || user.salt !== session.salt || user.loginFailures >= MAX_LOGIN_FAILURES) return { error: 'the session has ended; log in again' };
+  return { user };
+}
+
 /**
  * Changes a password: users change their own, crypto officers anyone's (which also unlocks
  * them). The precrypto officer changing its own becomes the primary crypto officer: that

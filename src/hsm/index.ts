@@ -14,3 +14,5 @@ export { CloudHsmError, type CloudHsmErrorCode } from './hsm-error.ts';
 export { lineageKeyRecords } from './lineage-keys.ts';
 export { DEFAULT_PRECO_PASSWORD, type HsmContents, type HsmKey, type HsmUser, type HsmUserType } from './hsm-contents.ts';
 export { changePassword, createUser, deleteUser, HsmUserError, login, MAX_LOGIN_FAILURES } from './hsm-users.ts';
+export { HsmShell, HsmShellError, type HsmAddress, type HsmShellErrorKind } from './hsm-shell.ts';
+export type { KeyAttribute } from './hsm-key-commands.ts';

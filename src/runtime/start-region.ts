@@ -3,7 +3,7 @@ import { AuditTrail } from '../audit/index.ts';
 import { ConfigError, type RegionConfig } from '../config/index.ts';
 import { IamTokens } from '../iam/index.ts';
 import { KeyProtectService } from '../keyprotect/index.ts';
-import { CloudHsmService } from '../hsm/index.ts';
+import { CloudHsmService, HsmShell } from '../hsm/index.ts';
 import { KeyService } from '../kms/index.ts';
 import { MultiRegionKeys, REPLICATION_JOB, RegionIdentity, ReplicationBacklog } from '../regions/index.ts';
 import { Outbox, OUTBOX_JOB } from '../outbox/index.ts';
@@ -83,6 +83,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     copier: multiRegion?.backupCopies,
   });
   multiRegion?.backupCopies.attach(cloudHsm);
+  const hsmShell = new HsmShell(cloudHsm, store);
   const sessions = new SessionStore(store, unit);
   const uko = new Uko({ store, unit, outbox });
   const iam = new IamTokens({ store, unit, region: config.region, account: config.account });
@@ -95,6 +96,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     mgmt: { ...cryptoUnits.mgmt, authorize: service.authorizeManagement },
     peerApi: multiRegion?.peerApi,
     cloudhsm: { service: cloudHsm, authorize: service.authorizeCloudHsm },
+    hsmShell: { shell: hsmShell },
     peers: config.peers,
     sts: {
       sessions,
@@ -130,6 +132,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     { name: 'audit retention', run: () => audit.purge() },
     { name: 'uko verifier', run: () => uko.verifyDue() },
     { name: 'HSM cluster backups', run: () => cloudHsm.runBackground() },
+    { name: 'HSM shell session expiry', run: () => hsmShell.purgeSessions() },
     ...(multiRegion ? [{ name: REPLICATION_JOB, run: () => multiRegion.runBackground() }] : []),
   ];
   let background = Promise.resolve();

@@ -13,6 +13,7 @@ import { iamTokenSurface } from './iam-token/index.ts';
 import { keyProtectSurface } from './key-protect/index.ts';
 import { cloudHsmSurface, type CloudHsmSurfaceOptions } from './cloudhsm/cloudhsm-surface.ts';
 import { consoleSurface } from './console/index.ts';
+import { hsmShellSurface, type HsmShellSurfaceOptions } from './hsm-shell/index.ts';
 import { infrastructureError, routeNotFound } from './infrastructure-errors.ts';
 import { mgmtSurface, type MgmtApi } from './mgmt/mgmt-surface.ts';
 import { errorTypeOf, MetricsListener, operationOf, opsRoutes, Readiness, RegionMetrics, surfaceOf, type MetricsAccess } from './ops/index.ts';
@@ -42,6 +43,8 @@ export interface RegionServerOptions {
   keyProtect?: KeyProtectService;
   /** The CloudHSM v2 API (POST / with X-Amz-Target: BaldrApiService.*), when the region has HSM clusters. */
   cloudhsm?: Pick<CloudHsmSurfaceOptions, 'service' | 'authorize'>;
+  /** The endpoint of the HSM shells (/hsm/v1), sessions of HSM users. */
+  hsmShell?: HsmShellSurfaceOptions;
   /** Who may read GET /metrics; by default no one. */
   metrics?: MetricsAccess;
   /** The region's audit trail: every request of every surface is recorded in it. */
@@ -170,6 +173,7 @@ export function buildRegionServer(options: RegionServerOptions): FastifyInstance
       authorizeSts: service.authorizeSts,
     });
   if (cloudhsm) void app.register(cloudHsmSurface, { ...cloudhsm, accessKeys, sessions, peers });
+  if (options.hsmShell) void app.register(hsmShellSurface, { prefix: '/hsm/v1', ...options.hsmShell });
   if (mgmt) void app.register(mgmtSurface, { prefix: '/mgmt/v1', api: mgmt, region: service.ctx.region, accessKeys, sessions });
   if (iam) void app.register(iamTokenSurface, { tokens: iam, region: service.ctx.region, accessKeys, sessions, authorize: service.authorizeManagement });
   if (iam && keyProtect) void app.register(keyProtectSurface, { kp: keyProtect, tokens: iam, region: service.ctx.region, accessKeys, sessions });

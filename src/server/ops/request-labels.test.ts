@@ -12,6 +12,7 @@ describe('request labels', () => {
     const cases: [FastifyRequest, string][] = [
       [request('/api/v2/keys/1234/actions/wrap'), 'keyprotect'],
       [request('/api/v4/vaults'), 'uko'],
+      [request('/hsm/v1/hsms/10.0.0.10/login'), 'hsm-shell'],
       [request('/identity/token'), 'iam'],
       [request('/oidc/token'), 'iam'],
       [request('/mgmt/v1/apikeys/ApiKey-1/revoke'), 'iam'],

@@ -15,6 +15,7 @@ export function surfaceOf(request: FastifyRequest): string {
   const url = request.url;
   if (url.startsWith('/mgmt/')) return url.startsWith('/mgmt/v1/apikeys') ? 'iam' : 'mgmt';
   if (url.startsWith('/peer/')) return 'peer';
+  if (url.startsWith('/hsm/')) return 'hsm-shell';
   if (url.startsWith('/console')) return 'console';
   if (request.is404) return 'none';
   if (url.startsWith('/api/v2/')) return 'keyprotect';
@@ -27,7 +28,7 @@ export function surfaceOf(request: FastifyRequest): string {
 }
 
 /** Surfaces whose operation names come from the surface's own list; a request refused before one is named counts by its route. */
-const NAMED_BY_ROUTE = new Set(['mgmt', 'console', 'keyprotect', 'uko', 'iam', 'cloudhsm']);
+const NAMED_BY_ROUTE = new Set(['mgmt', 'console', 'keyprotect', 'uko', 'iam', 'cloudhsm', 'hsm-shell']);
 
 /**
  * The operation as a metric label: the name a surface gave it, which names only operations

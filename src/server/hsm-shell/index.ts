@@ -1,0 +1,1 @@
+export { hsmShellSurface, type HsmShellSurfaceOptions } from './hsm-shell-surface.ts';
