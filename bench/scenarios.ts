@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { startDev } from '../test/e2e/harness.ts';
 import { send, type LoadTarget } from './load.ts';
 import { onCeiling, onDev, type BenchEnv, type Scenario } from './scenario.ts';
 import { signingScenarios } from './signing-scenarios.ts';
@@ -16,6 +18,27 @@ const encrypt: Scenario = {
     return {
       subject: onDev(env, 'Encrypt', { KeyId, Plaintext: PLAINTEXT }),
       ceiling: onCeiling(env, 'Encrypt', { KeyId, Plaintext: PLAINTEXT }),
+    };
+  },
+};
+
+/**
+ * Encrypt as above against a deployment that records no audit events (`concord dev --no-audit`),
+ * in the same run: next to Encrypt's, its server µs/req is what the audit trail costs a request.
+ */
+const encryptWithoutAudit: Scenario = {
+  name: 'Encrypt 4 KiB without audit trail',
+  async prepare(env) {
+    const dev = await startDev({ regions: [env.region], extraArgs: ['--log-level', env.logLevel, '--no-audit'] });
+    const unaudited = { ...env, dev };
+    const KeyId = await createSymmetricKey(unaudited);
+    return {
+      subject: onDev(unaudited, 'Encrypt', { KeyId, Plaintext: PLAINTEXT }),
+      ceiling: onCeiling(env, 'Encrypt', { KeyId, Plaintext: PLAINTEXT }),
+      async close() {
+        await dev.stop();
+        rmSync(dev.dataDir, { recursive: true, force: true });
+      },
     };
   },
 };
@@ -51,4 +74,4 @@ const generateDataKey: Scenario = {
  * the shared dev deployment and ceiling server, or start its own and stop them in `close`;
  * bare ceilings for new operations go into bench/ceiling-server.ts's handlers.
  */
-export const scenarios: Scenario[] = [encrypt, decrypt, generateDataKey, ...signingScenarios, workersScenario(PLAINTEXT)];
+export const scenarios: Scenario[] = [encrypt, encryptWithoutAudit, decrypt, generateDataKey, ...signingScenarios, workersScenario(PLAINTEXT)];

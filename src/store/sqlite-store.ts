@@ -217,11 +217,12 @@ export class SqliteStore implements Store {
       else this.putStmt.run(key, value);
     }
     this.commit.run();
-    if (pending.size > 0) {
-      for (const [key, value] of pending) {
-        if (value === TOMBSTONE) this.committed.delete(key);
-        else this.remember(key, value);
-      }
+    // Only values already cached are replaced: what is written without being read (audit events,
+    // outbox messages) would fill the cache, push out what requests read, and age into the old
+    // generation for the garbage collector to compact.
+    for (const [key, value] of pending) {
+      if (value === TOMBSTONE) this.committed.delete(key);
+      else if (this.committed.has(key)) this.committed.set(key, value);
     }
     return result;
   }
