@@ -8,6 +8,7 @@ import { migrate } from './migrations.ts';
 const TOMBSTONE = Symbol('deleted');
 type Pending = string | typeof TOMBSTONE;
 const CACHE_LIMIT = 10_000;
+const PAGE_SIZE = 8192;
 /** How long a transaction waits for the write lock another process holds before it fails. */
 const WRITE_LOCK_WAIT_MS = 30_000;
 
@@ -86,6 +87,10 @@ export class SqliteStore implements Store {
     this.db = new Database(path, { timeout: shared ? 5000 : 0 });
     // Before WAL mode: then SQLite keeps its WAL index in process memory rather than shared memory.
     if (!shared) this.db.pragma('locking_mode = EXCLUSIVE');
+    // A new file only (an existing one keeps its page size). With 4 KiB pages a row over about 1 KB
+    // (an audit event, a key record with its policy) spills into an overflow page, and appending
+    // one costs three times as much (10 against 3.4 µs per 1.1 KB row, batches of 256).
+    this.db.pragma(`page_size = ${PAGE_SIZE}`);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     migrate(this.db);
