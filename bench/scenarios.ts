@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { startDev } from '../test/e2e/harness.ts';
 import { send, type LoadTarget } from './load.ts';
 import { onCeiling, onDev, type BenchEnv, type Scenario } from './scenario.ts';
 import { signingScenarios } from './signing-scenarios.ts';
@@ -16,6 +18,37 @@ const encrypt: Scenario = {
     return {
       subject: onDev(env, 'Encrypt', { KeyId, Plaintext: PLAINTEXT }),
       ceiling: onCeiling(env, 'Encrypt', { KeyId, Plaintext: PLAINTEXT }),
+    };
+  },
+};
+
+/**
+ * Encrypt against two deployments started for it, alike but that the baseline records no audit
+ * events (`concord dev --no-audit`), in the same slices: the ratio and the difference of server
+ * µs/req are what the audit trail costs a request. Both are fresh, so that neither has had more
+ * time to compile its hot path than the other.
+ */
+const encryptAuditCost: Scenario = {
+  name: 'Encrypt 4 KiB with audit trail',
+  baseline: 'audit trail off',
+  async prepare(env) {
+    const start = (extraArgs: string[]) => startDev({ regions: [env.region], extraArgs: ['--log-level', env.logLevel, ...extraArgs] });
+    const devs = [await start([]), await start(['--no-audit'])] as const;
+    const [audited, unaudited] = await Promise.all(
+      devs.map(async (dev) => {
+        const on = { ...env, dev };
+        return onDev(on, 'Encrypt', { KeyId: await createSymmetricKey(on), Plaintext: PLAINTEXT });
+      }),
+    );
+    return {
+      subject: audited!,
+      ceiling: unaudited!,
+      async close() {
+        for (const dev of devs) {
+          await dev.stop();
+          rmSync(dev.dataDir, { recursive: true, force: true });
+        }
+      },
     };
   },
 };
@@ -51,4 +84,4 @@ const generateDataKey: Scenario = {
  * the shared dev deployment and ceiling server, or start its own and stop them in `close`;
  * bare ceilings for new operations go into bench/ceiling-server.ts's handlers.
  */
-export const scenarios: Scenario[] = [encrypt, decrypt, generateDataKey, ...signingScenarios, workersScenario(PLAINTEXT)];
+export const scenarios: Scenario[] = [encrypt, encryptAuditCost, decrypt, generateDataKey, ...signingScenarios, workersScenario(PLAINTEXT)];

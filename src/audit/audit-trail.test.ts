@@ -4,7 +4,7 @@ import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { freshSchema, requirePostgres, type TestSchema } from '../../test/e2e/postgres-harness.ts';
 import { PostgresStore, SqliteStore, type Store } from '../store/index.ts';
-import { AUDIT_KEYS } from './audit-chain.ts';
+import { AUDIT_KEYS, indexedBatch } from './audit-chain.ts';
 import type { AuditEvent } from './audit-event.ts';
 import type { AuditedRequest } from './audit-sources.ts';
 import { AuditTrail } from './audit-trail.ts';
@@ -61,6 +61,23 @@ async function all(store: Store, query = {}): Promise<AuditEvent[]> {
 }
 
 describe('AuditTrail', () => {
+  it("writes a busy second's events in transactions of at most 1024, as one chain", async () => {
+    const store = new SqliteStore(':memory:');
+    const trail = await openTrail(store);
+    for (let i = 0; i < 2500; i += 1) assert.equal(trail.record(request({ requestId: `req-${i}` })), undefined);
+    await trail.flush();
+    const batches = (await store.list(`${AUDIT_KEYS.timeIndex}/`)).map(indexedBatch);
+    assert.ok(batches.length >= 3);
+    for (const { firstSeq, lastSeq } of batches) assert.ok(lastSeq - firstSeq < 1024);
+    assert.deepEqual(
+      (await all(store)).map((e) => e.requestID),
+      Array.from({ length: 2500 }, (_, i) => `req-${i}`),
+    );
+    assert.equal((await verifyAuditChain(store, { region: REGION })).ok, true);
+    await trail.close();
+    await store.close();
+  });
+
   it('answers a successful change only once its event is in the store, and keeps reads for the next flush', async () => {
     const store = new SqliteStore(':memory:');
     const trail = await openTrail(store);

@@ -61,6 +61,7 @@ program
     'YAML list of further principals: users (arn, accessKeyId, secretAccessKey, identityPolicies) and roles (arn, trustPolicy, identityPolicies, maxSessionDuration)',
   )
   .option('--hsm-backup-interval <seconds>', 'how often HSM clusters are backed up (AWS: every 24 hours)', integer)
+  .option('--no-audit', 'leave requests out of the audit trail: only to measure what the trail costs (npm run bench)')
   .action(async (options: Omit<DevOptions, 'regions'> & { regions: string; workers: number }) => {
     const { configs, credentials, workspace } = devConfigs({ ...options, regions: options.regions.split(',').map((r) => r.trim()) });
     const logger = createLogger({ level: options.logLevel });

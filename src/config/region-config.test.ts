@@ -222,3 +222,11 @@ describe('metrics in a region configuration', () => {
     assert.throws(() => checkRegionConfig({ ...base, metrics: { bearerToken: 'a-long-scrape-token', bearerTokenEnv: 'X' } }), ConfigError);
   });
 });
+
+describe('the audit trail in a region configuration', () => {
+  it('records requests unless audit.enabled is false, which only a measurement sets', () => {
+    assert.deepEqual(checkRegionConfig(base).audit, { enabled: true, retentionDays: 365, signIntervalSeconds: 60 });
+    assert.equal(checkRegionConfig({ ...base, audit: { enabled: false } }).audit.enabled, false);
+    assert.throws(() => checkRegionConfig({ ...base, audit: { enabled: 'no' } }), /audit\.enabled/);
+  });
+});

@@ -46,8 +46,12 @@ export interface RegionConfig {
   keyProtect?: { syncIntervalSeconds?: number; webhooks?: Record<string, string>; rotationMonthSeconds?: number; minRotationIntervalSeconds?: number };
   /** How often background work (deletion sweeper) runs. */
   backgroundIntervalMs: number;
-  /** The audit trail: how long events are kept, and how often the chain's head is signed with the region's identity key. */
-  audit: { retentionDays: number; signIntervalSeconds: number };
+  /**
+   * The audit trail: how long events are kept, and how often the chain's head is signed with the
+   * region's identity key. `enabled: false` exists to measure the trail's cost (the benchmark's
+   * "audit trail off" scenario); a region serving real callers keeps it on.
+   */
+  audit: { enabled: boolean; retentionDays: number; signIntervalSeconds: number };
   /** How often each initialized HSM cluster is backed up at least: AWS's 24 hours by default. */
   hsmBackupIntervalMs: number;
 }
@@ -321,6 +325,7 @@ const schema = {
       type: 'object',
       additionalProperties: false,
       properties: {
+        enabled: { type: 'boolean', default: true },
         retentionDays: { type: 'integer', minimum: 1, maximum: 36500, default: 365 },
         signIntervalSeconds: { type: 'integer', minimum: 1, maximum: 86400, default: 60 },
       },

@@ -109,8 +109,10 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     uko: { uko, authenticate: (authorization) => iam.authenticate(authorization), authorize: service.authorizeUko },
     replicationBacklog: backlog && (() => backlog.read()),
     metrics: metricsAccess(config),
-    audit,
+    // Off only to measure the trail's cost; the trail stays open so that retention still purges.
+    audit: config.audit.enabled ? audit : undefined,
   });
+  if (!config.audit.enabled) log.warn('the audit trail is off (audit.enabled: false): requests are not recorded');
   const url = await app.listen({ host: config.listen.host, port: config.listen.port }).catch((error: unknown) => {
     throw listenFailure(config.region, config.listen, error);
   });

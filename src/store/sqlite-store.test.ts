@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
+import Database from 'better-sqlite3';
 import { SqliteStore } from './sqlite-store.ts';
 import { storeSuite } from './store.suite.ts';
 
@@ -26,6 +27,28 @@ it('keeps its database to itself while open, as the one process of its region, a
   const reopened = new SqliteStore(path, { shared: true });
   assert.equal(await reopened.get('k'), 'v');
   await reopened.close();
+});
+
+it('makes a new file with 8 KiB pages, so that a 1 KB audit event fits in its page, and leaves an existing file as it is', async () => {
+  const path = freshPath();
+  const store = new SqliteStore(path);
+  await store.close();
+  const old = join(mkdtempSync(join(tmpdir(), 'concord-store-')), 'region.db');
+  const made = new Database(old);
+  made.exec('CREATE TABLE made_with_4k (x)');
+  made.close();
+  const reopened = new SqliteStore(old);
+  await reopened.close();
+  const pageSize = (file: string) => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return db.pragma('page_size', { simple: true }) as number;
+    } finally {
+      db.close();
+    }
+  };
+  assert.equal(pageSize(path), 8192);
+  assert.equal(pageSize(old), 4096);
 });
 
 it("serves another connection's commit to a reader that had the old value cached", async () => {

@@ -8,6 +8,7 @@ import { migrate } from './migrations.ts';
 const TOMBSTONE = Symbol('deleted');
 type Pending = string | typeof TOMBSTONE;
 const CACHE_LIMIT = 10_000;
+const PAGE_SIZE = 8192;
 /** How long a transaction waits for the write lock another process holds before it fails. */
 const WRITE_LOCK_WAIT_MS = 30_000;
 
@@ -86,6 +87,10 @@ export class SqliteStore implements Store {
     this.db = new Database(path, { timeout: shared ? 5000 : 0 });
     // Before WAL mode: then SQLite keeps its WAL index in process memory rather than shared memory.
     if (!shared) this.db.pragma('locking_mode = EXCLUSIVE');
+    // A new file only (an existing one keeps its page size). With 4 KiB pages a row over about 1 KB
+    // (an audit event, a key record with its policy) spills into an overflow page, and appending
+    // one costs three times as much (10 against 3.4 µs per 1.1 KB row, batches of 256).
+    this.db.pragma(`page_size = ${PAGE_SIZE}`);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     migrate(this.db);
@@ -217,11 +222,12 @@ export class SqliteStore implements Store {
       else this.putStmt.run(key, value);
     }
     this.commit.run();
-    if (pending.size > 0) {
-      for (const [key, value] of pending) {
-        if (value === TOMBSTONE) this.committed.delete(key);
-        else this.remember(key, value);
-      }
+    // Only values already cached are replaced: what is written without being read (audit events,
+    // outbox messages) would fill the cache, push out what requests read, and age into the old
+    // generation for the garbage collector to compact.
+    for (const [key, value] of pending) {
+      if (value === TOMBSTONE) this.committed.delete(key);
+      else if (this.committed.has(key)) this.committed.set(key, value);
     }
     return result;
   }
