@@ -1,7 +1,9 @@
+import { isAbsolute } from 'node:path';
 import type { CryptoUnit } from '../cryptounits/index.ts';
 import { AwsKmsAdapter } from './aws-kms-adapter.ts';
 import { stringField, type Body } from './fields.ts';
 import type { KeystoreAdapter } from './keystore-adapter.ts';
+import { Pkcs11Adapter } from './pkcs11-adapter.ts';
 import type { KeystoreRecord, KeystoreType } from './records.ts';
 import { UkoError } from './uko-error.ts';
 
@@ -29,6 +31,20 @@ const KINDS: Partial<Record<KeystoreType, KeystoreKind>> = {
         aws_access_key_id: connection.aws_access_key_id!,
         aws_secret_access_key: connection.aws_secret_access_key!,
         aws_endpoint: connection.aws_endpoint,
+      }),
+  },
+  pkcs11: {
+    fields: [
+      { name: 'pkcs11_module', required: true, max: 1024 },
+      { name: 'pkcs11_token_label', required: true, max: 32 },
+      { name: 'pkcs11_pin', required: true, secret: true, max: 128 },
+    ],
+    location: (connection) => connection.pkcs11_token_label!,
+    adapter: (connection) =>
+      new Pkcs11Adapter({
+        pkcs11_module: connection.pkcs11_module!,
+        pkcs11_token_label: connection.pkcs11_token_label!,
+        pkcs11_pin: connection.pkcs11_pin!,
       }),
   },
 };
@@ -65,6 +81,11 @@ export async function readConnection(
     if (value === undefined) continue;
     if (field.name === 'aws_region' && !AWS_REGION.test(value))
       throw new UkoError('invalid', 'invalid_field', 'The aws_region field is not an AWS region name', { type: 'field', name: field.name });
+    if (field.name === 'pkcs11_module' && !isAbsolute(value))
+      throw new UkoError('invalid', 'invalid_field', 'The pkcs11_module field must be the absolute path of a PKCS#11 library', {
+        type: 'field',
+        name: field.name,
+      });
     if (field.name === 'aws_endpoint' && !/^https?:\/\/[^\s]+$/.test(value)) {
       throw new UkoError('invalid', 'invalid_field', 'The aws_endpoint field must be an http or https URL', { type: 'field', name: field.name });
     }

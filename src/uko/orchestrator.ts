@@ -93,10 +93,11 @@ export class Orchestrator {
     let observed: ObservedKey | undefined;
     try {
       const adapter = await this.adapterFor(keystore);
-      observed = keyId === undefined ? 'absent' : await adapter.describe(keyId);
+      const pattern = currentMaterial(key).pattern;
+      observed = keyId === undefined ? 'absent' : await adapter.describe(keyId, pattern);
       const steps = apply ? stepsTo(expectedIn(key.state), observed) : [];
       for (const step of steps) keyId = await this.perform(step, adapter, key, keyId);
-      if (steps.length > 0 && keyId !== undefined) observed = await adapter.describe(keyId);
+      if (steps.length > 0 && keyId !== undefined) observed = await adapter.describe(keyId, pattern);
       const status = statusOf(observed);
       const applied = apply ? { appliedSeq: key.syncSeq } : {};
       return { ...instance, keyIdInKeystore: keyId, status, ...judge(key.state, status), error: undefined, checkedAt, ...applied };

@@ -34,6 +34,14 @@ describe('the sync model', () => {
     assert.deepEqual(stepsTo('absent', 'disabled'), ['schedule_deletion']);
   });
 
+  it('reports a copy holding other material as wrong_key, out of sync, and replaces it on sync', () => {
+    assert.equal(statusOf('wrong_key'), 'wrong_key');
+    assert.deepEqual(judge('active', 'wrong_key'), { syncFlag: 'out_of_sync', syncFlagDetail: 'active_key_is_not_active_in_keystore' });
+    assert.deepEqual(stepsTo('enabled', 'wrong_key'), ['schedule_deletion', 'create']);
+    assert.deepEqual(stepsTo('disabled', 'wrong_key'), ['schedule_deletion', 'create', 'disable']);
+    assert.deepEqual(stepsTo('absent', 'wrong_key'), ['schedule_deletion']);
+  });
+
   it('does nothing to a keystore already in the expected state', () => {
     assert.deepEqual(stepsTo('enabled', 'enabled'), []);
     assert.deepEqual(stepsTo('disabled', 'disabled'), []);

@@ -24,6 +24,8 @@ export function statusOf(observed: ObservedKey): KeystoreStatus {
     case 'disabled':
     case 'pending_import':
       return 'not_active';
+    case 'wrong_key':
+      return 'wrong_key';
     default:
       return 'not_present';
   }
@@ -47,7 +49,11 @@ export function judge(state: ManagedKeyState, status: KeystoreStatus): { syncFla
 
 export type Step = 'create' | 'import' | 'enable' | 'disable' | 'schedule_deletion' | 'cancel_deletion';
 
-/** The keystore operations that take a key from what the keystore holds to what it should hold. */
+/**
+ * The keystore operations that take a key from what the keystore holds to what it should hold.
+ * A key holding the wrong material is deleted and made again, which needs a keystore that deletes
+ * at once (only such keystores tell a wrong key: PKCS#11 tokens).
+ */
 export function stepsTo(expected: Expected, observed: ObservedKey): Step[] {
   if (expected === 'absent') return observed === 'absent' || observed === 'pending_deletion' ? [] : ['schedule_deletion'];
   const toEnabled: Record<ObservedKey, Step[]> = {
@@ -56,6 +62,7 @@ export function stepsTo(expected: Expected, observed: ObservedKey): Step[] {
     pending_import: ['import'],
     disabled: ['enable'],
     enabled: [],
+    wrong_key: ['schedule_deletion', 'create'],
   };
   const toDisabled: Record<ObservedKey, Step[]> = {
     absent: ['create', 'disable'],
@@ -63,6 +70,7 @@ export function stepsTo(expected: Expected, observed: ObservedKey): Step[] {
     pending_import: ['import', 'disable'],
     disabled: [],
     enabled: ['disable'],
+    wrong_key: ['schedule_deletion', 'create', 'disable'],
   };
   return (expected === 'enabled' ? toEnabled : toDisabled)[observed];
 }
