@@ -9,13 +9,13 @@ export const SOFTHSM_SO_PIN = '5678';
 
 /**
  * A fresh SoftHSM2 token labelled `label` in `dir` (a new temporary directory by default), with
- * the user PIN SOFTHSM_PIN: SoftHSM reads SOFTHSM2_CONF when the library is initialised, so this
+ * the user PIN `pin`: SoftHSM reads SOFTHSM2_CONF when the library is initialised, so this
  * process and every process it starts from now on see the tokens of `dir`. Returns `dir`.
  */
-export function softHsmToken(label: string, dir = mkdtempSync(join(tmpdir(), 'concord-softhsm-'))): string {
+export function softHsmToken(label: string, dir = mkdtempSync(join(tmpdir(), 'concord-softhsm-')), pin = SOFTHSM_PIN): string {
   mkdirSync(join(dir, 'tokens'), { recursive: true });
   writeFileSync(join(dir, 'softhsm2.conf'), `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
   process.env.SOFTHSM2_CONF = join(dir, 'softhsm2.conf');
-  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', SOFTHSM_PIN, '--so-pin', SOFTHSM_SO_PIN], { stdio: 'ignore' });
+  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', pin, '--so-pin', SOFTHSM_SO_PIN], { stdio: 'ignore' });
   return dir;
 }
