@@ -60,6 +60,7 @@ program
     'YAML list of further principals: users (arn, accessKeyId, secretAccessKey, identityPolicies) and roles (arn, trustPolicy, identityPolicies, maxSessionDuration)',
   )
   .option('--hsm-backup-interval <seconds>', 'how often HSM clusters are backed up (AWS: every 24 hours)', integer)
+  .option('--pkcs11-module <path...>', "PKCS#11 libraries UKO's pkcs11 keystores may name (none otherwise)")
   .action(async (options: Omit<DevOptions, 'regions'> & { regions: string; workers: number }) => {
     const { configs, credentials, workspace } = devConfigs({ ...options, regions: options.regions.split(',').map((r) => r.trim()) });
     const logger = createLogger({ level: options.logLevel });

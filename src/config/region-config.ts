@@ -42,6 +42,8 @@ export interface RegionConfig {
    * (by the service name of a resource CRN) whose registrations name none.
    */
   keyProtect?: { syncIntervalSeconds?: number; webhooks?: Record<string, string> };
+  /** UKO: the PKCS#11 libraries (absolute paths) pkcs11 keystores may name, since loading one runs its code here. */
+  uko?: { pkcs11Modules?: string[] };
   /** How often background work (deletion sweeper) runs. */
   backgroundIntervalMs: number;
   /** The audit trail: how long events are kept, and how often the chain's head is signed with the region's identity key. */
@@ -243,6 +245,13 @@ const schema = {
       properties: {
         syncIntervalSeconds: { type: 'integer', minimum: 0, maximum: 86400 },
         webhooks: { type: 'object', additionalProperties: { type: 'string', pattern: '^https?://' } },
+      },
+    },
+    uko: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        pkcs11Modules: { type: 'array', maxItems: 32, items: { type: 'string', pattern: '^/', maxLength: 1024 } },
       },
     },
     apiKeys: {

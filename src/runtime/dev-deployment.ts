@@ -20,6 +20,8 @@ export interface DevOptions {
   principalsFile?: string;
   /** How often HSM clusters are backed up; background work then runs at least as often. */
   hsmBackupInterval?: number;
+  /** The PKCS#11 libraries UKO's pkcs11 keystores may name. */
+  pkcs11Module?: string[];
 }
 
 interface DevCredentials {
@@ -76,6 +78,7 @@ export function devRegionConfigs(options: DevOptions): { configs: Readonly<Regio
           .map(([name, url]) => [name, { url, publicKey: RegionIdentity.openOrInit(join(data, name, 'region-identity.json')).publicKey }]),
       ),
       logLevel: options.logLevel,
+      ...(options.pkcs11Module ? { uko: { pkcs11Modules: options.pkcs11Module.map((path) => resolve(path)) } } : {}),
       ...(options.hsmBackupInterval !== undefined
         ? { hsmBackupIntervalMs: options.hsmBackupInterval * 1000, backgroundIntervalMs: Math.min(60000, options.hsmBackupInterval * 1000) }
         : {}),

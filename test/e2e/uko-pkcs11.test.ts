@@ -63,7 +63,8 @@ describe('UKO v4 through fetch: managed keys orchestrated into a PKCS#11 token (
   const sync = async (id: string) => (await uko.change('POST', `/managed_keys/${id}/sync_status_in_keystores`, `/managed_keys/${id}`)).json;
 
   before(async () => {
-    dev = await startDev({ regions: [REGION] });
+    const allowed = [SOFTHSM_MODULE, join(dir, 'lib', 'libsofthsm2.so'), join(dir, 'libmissing.so')];
+    dev = await startDev({ regions: [REGION], extraArgs: ['--pkcs11-module', ...allowed] });
     uko = new UkoClient(dev.endpoint(REGION), / -d apikey=(\S+)/.exec(dev.banner())![1]!);
     vaultId = (await uko.call('POST', '/vaults', { body: { name: 'hsm vault' } })).json.id;
   });
@@ -83,8 +84,11 @@ describe('UKO v4 through fetch: managed keys orchestrated into a PKCS#11 token (
       assert.match(refused.json.errors[0].message, reason);
     }
     assert.equal((await uko.call('POST', '/keystores?dry_run=true', { body: keystoreBody('dry') })).status, 200);
-    const relative = await uko.call('POST', '/keystores', { body: keystoreBody('relative', { pkcs11_module: 'libsofthsm2.so' }) });
-    assert.deepEqual([relative.status, relative.json.errors[0].target], [400, { type: 'field', name: 'pkcs11_module' }]);
+    const notAllowed = await uko.call('POST', '/keystores', { body: keystoreBody('not allowed', { pkcs11_module: join(dir, 'libother.so') }) });
+    assert.deepEqual(
+      [notAllowed.status, notAllowed.json.errors[0].code, notAllowed.json.errors[0].target],
+      [400, 'pkcs11_module_not_allowed', { type: 'field', name: 'pkcs11_module' }],
+    );
 
     const created = await uko.call('POST', '/keystores', { body: keystoreBody('softhsm') });
     assert.equal(created.status, 201);

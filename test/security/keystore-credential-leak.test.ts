@@ -30,7 +30,7 @@ describe("a UKO keystore's secrets: an AWS secret access key, a PKCS#11 PIN", ()
 
   before(async () => {
     softHsmToken('pin-leaks', undefined, PIN_CANARY);
-    dev = await startDev({ regions: [REGION] });
+    dev = await startDev({ regions: [REGION], extraArgs: ['--pkcs11-module', SOFTHSM_MODULE] });
     uko = new UkoClient(dev.endpoint(REGION), / -d apikey=(\S+)/.exec(dev.banner())![1]!);
     const vault = (await call('POST', '/vaults', { body: { name: 'leaks' } })).json.id;
     const keystore = {
