@@ -138,6 +138,9 @@ export class Pkcs11Adapter implements KeystoreAdapter {
         throw unreachable('the library does not list its tokens', error);
       }
       if (!slot) throw unreachable(`no token labelled '${label}' is present`, undefined);
+      // Verify and the outbox try again and again: Concord must not be the one that locks the token's PIN.
+      if (lib.C_GetTokenInfo(slot).flags & (p11.CKF_USER_PIN_FINAL_TRY | p11.CKF_USER_PIN_LOCKED))
+        throw unreachable('the token would lock its user PIN at one more wrong try, or has locked it; Concord does not try to log in', undefined);
       const session = lib.C_OpenSession(slot, p11.CKF_SERIAL_SESSION | p11.CKF_RW_SESSION);
       try {
         try {
