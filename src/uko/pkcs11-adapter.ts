@@ -1,4 +1,4 @@
-import { constants, createPublicKey, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
+import { constants, createPublicKey, publicEncrypt, type KeyObject } from 'node:crypto';
 import { acquirePkcs11Library, pkcs11js, releasePkcs11Library, type Pkcs11Module } from '../cryptounits/index.ts';
 import { KeystoreUnreachableError, type KeyToCreate, type KeystoreAdapter, type ObservedKey } from './keystore-adapter.ts';
 
@@ -240,35 +240,36 @@ class TokenSession {
   }
 
   /**
-   * The token's RSA key pair for unwrapping, made on first use. Two processes making it at once
-   * make two pairs; each pair shares a CKA_ID, and the first private key found is used with its own public key.
+   * The token's RSA key for unwrapping, made on first use (two processes making it at once make
+   * two, and either serves). The public key is read from the private key object itself, so no
+   * other object of the token can stand in for it and receive the material.
    */
   private wrappingKey(): { privateKey: Handle; publicKey: KeyObject } {
-    const label = { type: this.p11.CKA_LABEL, value: WRAPPING_KEY_LABEL };
-    let [privateKey] = this.find([{ type: this.p11.CKA_CLASS, value: this.p11.CKO_PRIVATE_KEY }, label]);
-    if (!privateKey) privateKey = this.generateWrappingKey();
-    const [id] = this.lib.C_GetAttributeValue(this.session, privateKey, [{ type: this.p11.CKA_ID }]);
-    const [publicObject] = this.find([{ type: this.p11.CKA_CLASS, value: this.p11.CKO_PUBLIC_KEY }, label, { type: this.p11.CKA_ID, value: id!.value }]);
-    if (!publicObject) throw new Error(`The token's wrapping key ${WRAPPING_KEY_LABEL} has no public key`);
-    const [n, e] = this.lib.C_GetAttributeValue(this.session, publicObject, [{ type: this.p11.CKA_MODULUS }, { type: this.p11.CKA_PUBLIC_EXPONENT }]);
+    const [found] = this.find([
+      { type: this.p11.CKA_CLASS, value: this.p11.CKO_PRIVATE_KEY },
+      { type: this.p11.CKA_LABEL, value: WRAPPING_KEY_LABEL },
+    ]);
+    const privateKey = found ?? this.generateWrappingKey();
+    const [n, e] = this.lib.C_GetAttributeValue(this.session, privateKey, [{ type: this.p11.CKA_MODULUS }, { type: this.p11.CKA_PUBLIC_EXPONENT }]);
     return {
       privateKey,
       publicKey: createPublicKey({ key: { kty: 'RSA', n: n!.value.toString('base64url'), e: e!.value.toString('base64url') }, format: 'jwk' }),
     };
   }
 
+  /** Only the private key is a token object; the public key lives as long as this session. */
   private generateWrappingKey(): Handle {
-    const common = [
-      { type: this.p11.CKA_TOKEN, value: true },
-      { type: this.p11.CKA_LABEL, value: WRAPPING_KEY_LABEL },
-      { type: this.p11.CKA_ID, value: randomBytes(16) },
-    ];
     const { privateKey } = this.lib.C_GenerateKeyPair(
       this.session,
       { mechanism: this.p11.CKM_RSA_PKCS_KEY_PAIR_GEN },
-      [...common, { type: this.p11.CKA_MODULUS_BITS, value: 3072 }, { type: this.p11.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) }],
       [
-        ...common,
+        { type: this.p11.CKA_TOKEN, value: false },
+        { type: this.p11.CKA_MODULUS_BITS, value: 3072 },
+        { type: this.p11.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
+      ],
+      [
+        { type: this.p11.CKA_TOKEN, value: true },
+        { type: this.p11.CKA_LABEL, value: WRAPPING_KEY_LABEL },
         { type: this.p11.CKA_PRIVATE, value: true },
         { type: this.p11.CKA_SENSITIVE, value: true },
         { type: this.p11.CKA_EXTRACTABLE, value: false },
