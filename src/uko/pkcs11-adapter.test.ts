@@ -39,8 +39,12 @@ function inspect<T>(label: string, read: (attributes: (type: number) => Buffer) 
     ]);
     const objects = lib.C_FindObjects(session, 10);
     lib.C_FindObjectsFinal(session);
-    assert.ok(objects.length > 0, `no object labelled ${label}`);
-    return read((type) => lib.C_GetAttributeValue(session, objects[0]!, [{ type }])[0]!.value);
+    try {
+      assert.ok(objects.length > 0, `no object labelled ${label}`);
+      return read((type) => lib.C_GetAttributeValue(session, objects[0]!, [{ type }])[0]!.value);
+    } finally {
+      lib.C_CloseSession(session);
+    }
   } finally {
     releasePkcs11Library(SOFTHSM_MODULE);
   }

@@ -146,8 +146,11 @@ export class Pkcs11Adapter implements KeystoreAdapter {
         try {
           lib.C_Login(session, p11.CKU_USER, this.connection.pkcs11_pin);
         } catch (error) {
-          // Another user of the library in this process (a crypto unit on the same token) logged in already.
-          if ((error as { code?: number }).code !== p11.CKR_USER_ALREADY_LOGGED_IN) throw unreachable('the token refuses the PIN', error);
+          // Logged in already by a session of this process that is not the adapter's (a crypto unit's):
+          // the keystore's PIN is not checked then, so the keystore must not use the token.
+          if ((error as { code?: number }).code === p11.CKR_USER_ALREADY_LOGGED_IN)
+            throw unreachable('the token is logged in by another part of this process, such as a crypto unit; a keystore cannot share it', error);
+          throw unreachable('the token refuses the PIN', error);
         }
         return work(new TokenSession(p11, lib, session));
       } finally {
