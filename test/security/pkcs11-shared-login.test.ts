@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Pkcs11Vault } from '../../src/cryptounits/index.ts';
-import { KeystoreUnreachableError } from '../../src/uko/keystore-adapter.ts';
-import { Pkcs11Adapter } from '../../src/uko/pkcs11-adapter.ts';
+import { KeystoreUnreachableError, Pkcs11Adapter } from '../../src/uko/index.ts';
 import { SOFTHSM_MODULE, SOFTHSM_PIN, softHsmToken } from '../e2e/softhsm-token.ts';
 
 const TOKEN = 'shared-login';

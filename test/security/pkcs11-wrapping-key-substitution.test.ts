@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { acquirePkcs11Library, pkcs11js, releasePkcs11Library } from '../../src/cryptounits/index.ts';
-import { Pkcs11Adapter, WRAPPING_KEY_LABEL } from '../../src/uko/pkcs11-adapter.ts';
-import { encZero } from '../../src/uko/key-material.ts';
+import { encZero, Pkcs11Adapter, WRAPPING_KEY_LABEL } from '../../src/uko/index.ts';
 import { SOFTHSM_MODULE, SOFTHSM_PIN, softHsmToken } from '../e2e/softhsm-token.ts';
 
 const TOKEN = 'wrapping-key-substitution';
