@@ -62,6 +62,7 @@ program
   )
   .option('--hsm-backup-interval <seconds>', 'how often HSM clusters are backed up (AWS: every 24 hours)', integer)
   .option('--no-audit', 'leave requests out of the audit trail: only to measure what the trail costs (npm run bench)')
+  .option('--pkcs11-module <path...>', "PKCS#11 libraries UKO's pkcs11 keystores may name (none otherwise)")
   .action(async (options: Omit<DevOptions, 'regions'> & { regions: string; workers: number }) => {
     const { configs, credentials, workspace } = devConfigs({ ...options, regions: options.regions.split(',').map((r) => r.trim()) });
     const logger = createLogger({ level: options.logLevel });

@@ -230,3 +230,13 @@ describe('the audit trail in a region configuration', () => {
     assert.throws(() => checkRegionConfig({ ...base, audit: { enabled: 'no' } }), /audit\.enabled/);
   });
 });
+
+describe('UKO in a region configuration', () => {
+  it('lets pkcs11 keystores name no PKCS#11 library unless it lists them, by absolute path', () => {
+    assert.equal(checkRegionConfig(base).uko, undefined);
+    const modules = ['/usr/lib/softhsm/libsofthsm2.so'];
+    assert.deepEqual(checkRegionConfig({ ...base, uko: { pkcs11Modules: modules } }).uko, { pkcs11Modules: modules });
+    assert.throws(() => checkRegionConfig({ ...base, uko: { pkcs11Modules: ['libsofthsm2.so'] } }), /pkcs11Modules/);
+    assert.throws(() => checkRegionConfig({ ...base, uko: { pkcs11Module: modules } }), ConfigError);
+  });
+});

@@ -44,6 +44,8 @@ export interface RegionConfig {
    * Key Protect's rotate is refused (3600 s), both shortened by tests.
    */
   keyProtect?: { syncIntervalSeconds?: number; webhooks?: Record<string, string>; rotationMonthSeconds?: number; minRotationIntervalSeconds?: number };
+  /** UKO: the PKCS#11 libraries (absolute paths) pkcs11 keystores may name, since loading one runs its code here. */
+  uko?: { pkcs11Modules?: string[] };
   /** How often background work (deletion sweeper) runs. */
   backgroundIntervalMs: number;
   /**
@@ -251,6 +253,13 @@ const schema = {
         rotationMonthSeconds: { type: 'integer', minimum: 1, maximum: 2678400 },
         minRotationIntervalSeconds: { type: 'integer', minimum: 0, maximum: 86400 },
         webhooks: { type: 'object', additionalProperties: { type: 'string', pattern: '^https?://' } },
+      },
+    },
+    uko: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        pkcs11Modules: { type: 'array', maxItems: 32, items: { type: 'string', pattern: '^/', maxLength: 1024 } },
       },
     },
     apiKeys: {

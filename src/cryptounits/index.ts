@@ -13,4 +13,5 @@ export { UnitSync } from './unit-sync.ts';
 export { SoftwareCryptoUnit } from './software-unit.ts';
 export { SoftwareVault } from './software-vault.ts';
 export { Pkcs11Vault, type Pkcs11Options } from './pkcs11-vault.ts';
+export { acquirePkcs11Library, pkcs11js, releasePkcs11Library, type Pkcs11Library, type Pkcs11Module } from './pkcs11-library.ts';
 export type { UnitVault } from './unit-vault.ts';

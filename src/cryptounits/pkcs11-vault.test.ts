@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { SOFTHSM_MODULE as MODULE, SOFTHSM_PIN as PIN, SOFTHSM_SO_PIN as SO_PIN, softHsmToken } from '../../test/e2e/softhsm-token.ts';
 import { backendSuite } from './backend.suite.ts';
 import { MasterKeyUnavailableError } from './crypto-unit.ts';
 import { ManagedCryptoUnit } from './managed-unit.ts';
@@ -14,20 +15,6 @@ import { RegionCryptoUnit } from './region-crypto-unit.ts';
 import { canonicalCommand, signCommand } from './signed-command.ts';
 import { SoftwareVault } from './software-vault.ts';
 import { CryptoUnitError } from './unit-error.ts';
-
-const MODULE = '/usr/lib/softhsm/libsofthsm2.so';
-const PIN = '1234';
-const SO_PIN = '5678';
-
-/** A SoftHSM2 token of its own in a temporary directory; SoftHSM reads SOFTHSM2_CONF when the library is initialised. */
-function softHsmToken(label: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'concord-softhsm-'));
-  mkdirSync(join(dir, 'tokens'));
-  writeFileSync(join(dir, 'softhsm2.conf'), `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
-  process.env.SOFTHSM2_CONF = join(dir, 'softhsm2.conf');
-  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', PIN, '--so-pin', SO_PIN], { stdio: 'ignore' });
-  return dir;
-}
 
 const tokenDir = softHsmToken('concord-test');
 const binding = { exporter: 'exporter', importer: 'importer', nonce: '0'.repeat(32) };

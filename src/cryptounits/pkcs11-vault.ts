@@ -1,18 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import type { Sealed } from '../crypto/index.ts';
 import { IV_LENGTH, TAG_LENGTH } from '../crypto/index.ts';
 import { vanishedMasterKey } from './crypto-unit.ts';
 import { bindingDigest, TRANSFER_IV, type TransferBinding } from './key-transfer.ts';
 import { CryptoUnitError } from './unit-error.ts';
 import type { UnitVault } from './unit-vault.ts';
+import { acquirePkcs11Library, pkcs11js, releasePkcs11Library, type Pkcs11Library, type Pkcs11Module, type PKCS11 } from './pkcs11-library.ts';
 import { PATTERN_LENGTH } from './wrapped-key.ts';
 
-type Pkcs11Module = typeof import('pkcs11js');
-type PKCS11 = InstanceType<Pkcs11Module['PKCS11']>;
 type Handle = Buffer;
 
-/** The native binding, loaded with the first PKCS#11 unit so that regions without one never need it. */
+/** The native binding, set when the first PKCS#11 unit opens. */
 let p11: Pkcs11Module;
 
 export interface Pkcs11Options {
@@ -35,31 +33,6 @@ const P256_PARAMS = Buffer.from('06082a8648ce3d030107', 'hex');
 const PATTERN_IV = Buffer.alloc(IV_LENGTH);
 const PATTERN_AAD = Buffer.from('concord master key verification pattern');
 
-/**
- * One loaded library per path, initialised once and finalised when its last vault closes.
- * `logouts` counts user logouts, which invalidate every handle of a private object.
- */
-interface Library {
-  lib: PKCS11;
-  users: number;
-  logouts: number;
-}
-const libraries = new Map<string, Library>();
-
-function library(path: string): Library {
-  let entry = libraries.get(path);
-  if (!entry) {
-    p11 = createRequire(import.meta.url)('pkcs11js') as Pkcs11Module;
-    const lib = new p11.PKCS11();
-    lib.load(path);
-    lib.C_Initialize();
-    entry = { lib, users: 0, logouts: 0 };
-    libraries.set(path, entry);
-  }
-  entry.users++;
-  return entry;
-}
-
 /** A PIN from the configuration, or from the environment variable it names. */
 function pin(value: string | undefined, variable: string | undefined, what: string): string | undefined {
   if (value !== undefined || variable === undefined) return value;
@@ -71,14 +44,6 @@ function pin(value: string | undefined, variable: string | undefined, what: stri
 /** A slot handle is the CK_SLOT_ID in the platform's byte order, little-endian where Node runs. */
 function slotId(slot: Buffer): bigint {
   return BigInt(`0x${Buffer.from(slot).reverse().toString('hex')}`);
-}
-
-function release(path: string): void {
-  const entry = libraries.get(path);
-  if (!entry || --entry.users > 0) return;
-  libraries.delete(path);
-  entry.lib.C_Finalize();
-  entry.lib.close();
 }
 
 /**
@@ -95,7 +60,7 @@ export class Pkcs11Vault implements UnitVault {
   private objectsAt: number;
 
   private constructor(
-    private readonly library: Library,
+    private readonly library: Pkcs11Library,
     private readonly session: Handle,
     private readonly options: Pkcs11Options,
     private readonly userPin: string,
@@ -108,7 +73,8 @@ export class Pkcs11Vault implements UnitVault {
     const userPin = pin(options.pin, options.pinEnv, `PIN of crypto unit ${options.unitId}`);
     const soPin = pin(options.soPin, options.soPinEnv, `Security Officer PIN of crypto unit ${options.unitId}`);
     if (userPin === undefined) throw new Error(`crypto unit ${options.unitId} has neither pin nor pinEnv`);
-    const entry = library(options.module);
+    p11 = pkcs11js();
+    const entry = acquirePkcs11Library(options.module);
     const lib = entry.lib;
     try {
       const slot = lib
@@ -122,7 +88,7 @@ export class Pkcs11Vault implements UnitVault {
       vault.login();
       return vault;
     } catch (error) {
-      release(options.module);
+      releasePkcs11Library(options.module);
       throw error;
     }
   }
@@ -259,7 +225,7 @@ export class Pkcs11Vault implements UnitVault {
 
   close(): Promise<void> {
     this.lib.C_CloseSession(this.session);
-    release(this.options.module);
+    releasePkcs11Library(this.options.module);
     return Promise.resolve();
   }
 

@@ -22,6 +22,8 @@ export interface DevOptions {
   hsmBackupInterval?: number;
   /** False to leave requests unrecorded: for measuring the audit trail's cost (`--no-audit`). */
   audit?: boolean;
+  /** The PKCS#11 libraries UKO's pkcs11 keystores may name. */
+  pkcs11Module?: string[];
 }
 
 interface DevCredentials {
@@ -79,6 +81,7 @@ export function devRegionConfigs(options: DevOptions): { configs: Readonly<Regio
       ),
       logLevel: options.logLevel,
       ...(options.audit === false ? { audit: { enabled: false } } : {}),
+      ...(options.pkcs11Module ? { uko: { pkcs11Modules: options.pkcs11Module.map((path) => resolve(path)) } } : {}),
       ...(options.hsmBackupInterval !== undefined
         ? { hsmBackupIntervalMs: options.hsmBackupInterval * 1000, backgroundIntervalMs: Math.min(60000, options.hsmBackupInterval * 1000) }
         : {}),

@@ -85,7 +85,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
   multiRegion?.backupCopies.attach(cloudHsm);
   const hsmShell = new HsmShell(cloudHsm, store);
   const sessions = new SessionStore(store, unit);
-  const uko = new Uko({ store, unit, outbox });
+  const uko = new Uko({ store, unit, outbox, pkcs11Modules: config.uko?.pkcs11Modules });
   const iam = new IamTokens({ store, unit, region: config.region, account: config.account });
   for (const key of config.apiKeys ?? []) await iam.apiKeys.ensure({ principal: key.principal, name: key.name }, key.apikey, 'configuration');
   const backlog = multiRegion && new ReplicationBacklog(store);

@@ -14,3 +14,6 @@ export type {
   VaultRecord,
 } from './records.ts';
 export { currentMaterial } from './records.ts';
+export { KeystoreUnreachableError } from './keystore-adapter.ts';
+export { Pkcs11Adapter, WRAPPING_KEY_LABEL } from './pkcs11-adapter.ts';
+export { encZero } from './key-material.ts';

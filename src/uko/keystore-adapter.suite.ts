@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { encZero } from './key-material.ts';
 import { KeystoreUnreachableError, type KeystoreAdapter } from './keystore-adapter.ts';
 
 export interface AdapterFixture {
@@ -10,6 +11,10 @@ export interface AdapterFixture {
   unreachable: KeystoreAdapter;
   /** A key ID in the keystore's format that names no key there. */
   unknownKeyId: string;
+  /** The keystore deletes a key at once rather than scheduling its deletion (PKCS#11). */
+  deletesAtOnce?: boolean;
+  /** The keystore computes a key's verification pattern, so describe tells a key holding other material. */
+  verifiesMaterial?: boolean;
   close(): Promise<void>;
 }
 
@@ -66,12 +71,26 @@ export function keystoreAdapterSuite(name: string, open: () => Promise<AdapterFi
       assert.equal(await fixture.adapter.describe(keyId), 'enabled');
     });
 
-    it('schedules a deletion and takes it back, leaving the key disabled', async () => {
+    it('schedules a deletion and takes it back, leaving the key disabled; or deletes at once where the keystore does', async () => {
       const keyId = await create();
       await fixture.adapter.scheduleDeletion(keyId);
+      if (fixture.deletesAtOnce) {
+        assert.equal(await fixture.adapter.describe(keyId), 'absent');
+        await assert.rejects(fixture.adapter.cancelDeletion(keyId));
+        return;
+      }
       assert.equal(await fixture.adapter.describe(keyId), 'pending_deletion');
       await fixture.adapter.cancelDeletion(keyId);
       assert.equal(await fixture.adapter.describe(keyId), 'disabled');
+    });
+
+    it("tells a key holding other material than the managed key's by its verification pattern, where the keystore computes one", async () => {
+      const material = randomBytes(32);
+      const keyId = await fixture.adapter.create({ managedKeyId: randomUUID(), version: 1, label: 'checked', description: '', material });
+      assert.equal(await fixture.adapter.describe(keyId, encZero(material)), 'enabled');
+      assert.equal(await fixture.adapter.describe(keyId, encZero(randomBytes(32))), fixture.verifiesMaterial ? 'wrong_key' : 'enabled');
+      await fixture.adapter.disable(keyId);
+      assert.equal(await fixture.adapter.describe(keyId, encZero(material)), 'disabled');
     });
 
     it('refuses to act on a key it does not hold, as a refusal rather than an unreachable keystore', async () => {

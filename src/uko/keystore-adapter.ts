@@ -1,4 +1,4 @@
-/** What a keystore says of a key it was asked about; `wrong_key`: enabled, but its current material is not the managed key's. */
+/** What a keystore says of a key it was asked about; `wrong_key`: it holds other material than the managed key's. */
 export type ObservedKey = 'absent' | 'enabled' | 'disabled' | 'pending_deletion' | 'pending_import' | 'wrong_key';
 
 /** A managed key as a keystore receives it: its material, and the names that link the copy back to it. */
@@ -19,7 +19,12 @@ export interface KeyToCreate {
 export interface KeystoreAdapter {
   /** Reaches the keystore with the stored credentials (a keystore's dry run and status). */
   check(): Promise<void>;
-  describe(keyIdInKeystore: string): Promise<ObservedKey>;
+  /**
+   * What the keystore holds under that ID. A keystore that can compute the key's verification
+   * pattern (IBM's enc-zero, key-material.ts) without the material leaving it compares it with
+   * `pattern`, the managed key's, and reports a mismatch as `wrong_key`; others ignore it.
+   */
+  describe(keyIdInKeystore: string, pattern?: string): Promise<ObservedKey>;
   /**
    * Creates the key enabled, linked to the managed key's ID and version, with the material moved
    * wrapped; returns its ID there. Idempotent: a key the keystore already links to that version

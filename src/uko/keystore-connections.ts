@@ -2,15 +2,22 @@ import type { CryptoUnit } from '../cryptounits/index.ts';
 import { AwsKmsAdapter } from './aws-kms-adapter.ts';
 import { IbmCloudKmsAdapter } from './ibm-cloud-kms-adapter.ts';
 import { stringField, type Body } from './fields.ts';
-import type { KeystoreAdapter } from './keystore-adapter.ts';
+import { KeystoreUnreachableError, type KeystoreAdapter } from './keystore-adapter.ts';
+import { Pkcs11Adapter } from './pkcs11-adapter.ts';
 import type { KeystoreRecord, KeystoreType } from './records.ts';
 import { UkoError } from './uko-error.ts';
+
+/** What the region's configuration lets keystores use. */
+export interface KeystoreRules {
+  /** The PKCS#11 libraries pkcs11 keystores may name: loading one runs its code in the region's process. */
+  pkcs11Modules: readonly string[];
+}
 
 /** A keystore type Concord orchestrates into: its connection fields, which of them are secret, and its adapter. */
 interface KeystoreKind {
   fields: { name: string; required: boolean; secret?: boolean; max?: number; pattern?: RegExp }[];
   location: (connection: Record<string, string>) => string;
-  adapter: (connection: Record<string, string>) => KeystoreAdapter;
+  adapter: (connection: Record<string, string>, rules: KeystoreRules) => KeystoreAdapter;
 }
 
 const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
@@ -54,6 +61,23 @@ const KINDS: Partial<Record<KeystoreType, KeystoreKind>> = {
         ibm_key_ring: connection.ibm_key_ring,
       }),
   },
+  pkcs11: {
+    fields: [
+      { name: 'pkcs11_module', required: true, max: 1024 },
+      { name: 'pkcs11_token_label', required: true, max: 32 },
+      { name: 'pkcs11_pin', required: true, secret: true, max: 128 },
+    ],
+    location: (connection) => connection.pkcs11_token_label!,
+    adapter: (connection, rules) => {
+      if (!rules.pkcs11Modules.includes(connection.pkcs11_module!))
+        throw new KeystoreUnreachableError(`the region's configuration no longer allows the PKCS#11 library ${connection.pkcs11_module!}`);
+      return new Pkcs11Adapter({
+        pkcs11_module: connection.pkcs11_module!,
+        pkcs11_token_label: connection.pkcs11_token_label!,
+        pkcs11_pin: connection.pkcs11_pin!,
+      });
+    },
+  },
 };
 
 export function keystoreKind(type: KeystoreType): KeystoreKind {
@@ -78,6 +102,7 @@ export async function readConnection(
   keystoreId: string,
   type: KeystoreType,
   body: Body,
+  rules: KeystoreRules,
   stored?: Pick<KeystoreRecord, 'connection' | 'secrets'>,
 ): Promise<Pick<KeystoreRecord, 'connection' | 'secrets' | 'location'>> {
   const kind = keystoreKind(type);
@@ -92,6 +117,13 @@ export async function readConnection(
     if (value === undefined) continue;
     if (field.name === 'aws_region' && !AWS_REGION.test(value))
       throw new UkoError('invalid', 'invalid_field', 'The aws_region field is not an AWS region name', { type: 'field', name: field.name });
+    if (field.name === 'pkcs11_module' && !rules.pkcs11Modules.includes(value))
+      throw new UkoError(
+        'invalid',
+        'pkcs11_module_not_allowed',
+        "The pkcs11_module field must name one of the PKCS#11 libraries the region's configuration allows (uko.pkcs11Modules)",
+        { type: 'field', name: field.name },
+      );
     if (field.name === 'aws_endpoint' && !/^https?:\/\/[^\s]+$/.test(value)) {
       throw new UkoError('invalid', 'invalid_field', 'The aws_endpoint field must be an http or https URL', { type: 'field', name: field.name });
     }
@@ -102,12 +134,12 @@ export async function readConnection(
 }
 
 /** The adapter of a stored keystore, its secrets unwrapped for this use only. */
-export async function adapterOf(unit: CryptoUnit, keystore: KeystoreRecord): Promise<KeystoreAdapter> {
+export async function adapterOf(unit: CryptoUnit, keystore: KeystoreRecord, rules: KeystoreRules): Promise<KeystoreAdapter> {
   const connection = { ...keystore.connection };
   for (const [field, wrapped] of Object.entries(keystore.secrets)) {
     connection[field] = (await unit.unwrap(Buffer.from(wrapped, 'base64'), secretAad(keystore.id, field))).toString();
   }
-  return keystoreKind(keystore.type).adapter(connection);
+  return keystoreKind(keystore.type).adapter(connection, rules);
 }
 
 /** For a master key rotation: a keystore's secrets re-wrapped as they were bound. */

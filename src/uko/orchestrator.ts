@@ -1,5 +1,5 @@
 import type { CryptoUnit } from '../cryptounits/index.ts';
-import { adapterOf } from './keystore-connections.ts';
+import { adapterOf, type KeystoreRules } from './keystore-connections.ts';
 import { KeystoreUnreachableError, type KeystoreAdapter, type ObservedKey } from './keystore-adapter.ts';
 import { currentMaterial, type KeyInKeystore, type KeystoreRecord, type ManagedKeyRecord } from './records.ts';
 import { expectedIn, judge, statusOf, stepsTo } from './sync-model.ts';
@@ -10,6 +10,7 @@ export interface OrchestratorDeps {
   unit: CryptoUnit;
   keys: UkoRepository<ManagedKeyRecord>;
   keystores: UkoRepository<KeystoreRecord>;
+  rules: KeystoreRules;
   now: () => string;
 }
 
@@ -93,10 +94,11 @@ export class Orchestrator {
     let observed: ObservedKey | undefined;
     try {
       const adapter = await this.adapterFor(keystore);
-      observed = keyId === undefined ? 'absent' : await adapter.describe(keyId);
+      const pattern = currentMaterial(key).pattern;
+      observed = keyId === undefined ? 'absent' : await adapter.describe(keyId, pattern);
       const steps = apply ? stepsTo(expectedIn(key.state), observed) : [];
       for (const step of steps) keyId = await this.perform(step, adapter, key, keyId);
-      if (steps.length > 0 && keyId !== undefined) observed = await adapter.describe(keyId);
+      if (steps.length > 0 && keyId !== undefined) observed = await adapter.describe(keyId, pattern);
       const status = statusOf(observed);
       const applied = apply ? { appliedSeq: key.syncSeq } : {};
       return { ...instance, keyIdInKeystore: keyId, status, ...judge(key.state, status), error: undefined, checkedAt, ...applied };
@@ -122,7 +124,7 @@ export class Orchestrator {
   private adapterFor(keystore: KeystoreRecord): Promise<KeystoreAdapter> {
     const cached = this.adapters.get(keystore.id);
     if (cached?.revision === keystore.revision) return cached.adapter;
-    const adapter = adapterOf(this.deps.unit, keystore);
+    const adapter = adapterOf(this.deps.unit, keystore, this.deps.rules);
     this.adapters.set(keystore.id, { revision: keystore.revision, adapter });
     adapter.catch(() => this.adapters.delete(keystore.id));
     return adapter;

@@ -14,7 +14,8 @@ export interface VaultRecord extends Stamped {
   recoveryKeyLabel?: string;
 }
 
-export const KEYSTORE_TYPES = ['aws_kms', 'azure_key_vault', 'ibm_cloud_kms', 'google_kms', 'cca'] as const;
+/** IBM's keystore types, and Concord's extension pkcs11. */
+export const KEYSTORE_TYPES = ['aws_kms', 'azure_key_vault', 'ibm_cloud_kms', 'google_kms', 'cca', 'pkcs11'] as const;
 export type KeystoreType = (typeof KEYSTORE_TYPES)[number];
 
 /** A keystore's connection: plain fields as given, secret fields only wrapped under the region's master key. */

@@ -34,7 +34,7 @@ describe('the sync model', () => {
     assert.deepEqual(stepsTo('absent', 'disabled'), ['schedule_deletion']);
   });
 
-  it('replaces a copy whose material was replaced outside the orchestrator with a new key, flagged until then', () => {
+  it('reports a copy holding other material as wrong_key, out of sync, and replaces it on sync', () => {
     assert.equal(statusOf('wrong_key'), 'wrong_key');
     assert.deepEqual(judge('active', 'wrong_key'), { syncFlag: 'out_of_sync', syncFlagDetail: 'active_key_is_not_active_in_keystore' });
     assert.deepEqual(stepsTo('enabled', 'wrong_key'), ['schedule_deletion', 'create']);

@@ -49,7 +49,11 @@ export function judge(state: ManagedKeyState, status: KeystoreStatus): { syncFla
 
 export type Step = 'create' | 'import' | 'enable' | 'disable' | 'schedule_deletion' | 'cancel_deletion';
 
-/** The keystore operations that take a key from what the keystore holds to what it should hold. */
+/**
+ * The keystore operations that take a key from what the keystore holds to what it should hold.
+ * A key holding the wrong material is deleted and made again, which needs a keystore that deletes
+ * at once (only such keystores tell a wrong key: PKCS#11 tokens).
+ */
 export function stepsTo(expected: Expected, observed: ObservedKey): Step[] {
   if (expected === 'absent') return observed === 'absent' || observed === 'pending_deletion' ? [] : ['schedule_deletion'];
   const toEnabled: Record<ObservedKey, Step[]> = {
@@ -58,7 +62,7 @@ export function stepsTo(expected: Expected, observed: ObservedKey): Step[] {
     pending_import: ['import'],
     disabled: ['enable'],
     enabled: [],
-    // Key Protect, like AWS KMS, never takes back material it once held: the copy is replaced by a new key.
+    // Key Protect and AWS KMS never take back material they once held, nor does a token hold two objects by one label: the copy is replaced.
     wrong_key: ['schedule_deletion', 'create'],
   };
   const toDisabled: Record<ObservedKey, Step[]> = {

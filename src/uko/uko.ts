@@ -6,7 +6,7 @@ import { enqueue, type Outbox, type OutboxEntry } from '../outbox/index.ts';
 import type { Store, Transaction } from '../store/index.ts';
 import { asBody, booleanField, DATE_OR_PERIOD, oneOf, stringField, stringList, vaultIdOf, type Body } from './fields.ts';
 import { newMaterial, rewrapManagedKey } from './key-material.ts';
-import { adapterOf, readConnection, rewrapKeystoreSecrets } from './keystore-connections.ts';
+import { adapterOf, readConnection, rewrapKeystoreSecrets, type KeystoreRules } from './keystore-connections.ts';
 import { KeystoreUnreachableError } from './keystore-adapter.ts';
 import { Orchestrator } from './orchestrator.ts';
 import {
@@ -32,6 +32,8 @@ export interface UkoOptions {
   outbox?: Outbox;
   /** How long a keystore's status may age before the background verifier checks it again. */
   verifyIntervalMs?: number;
+  /** The PKCS#11 libraries pkcs11 keystores may name (uko.pkcs11Modules); none by default. */
+  pkcs11Modules?: readonly string[];
 }
 
 /** The outbox topic of keystore syncs: one message per managed key and keystore, to the keystore. */
@@ -70,9 +72,11 @@ export class Uko {
   private readonly clock: () => number;
   private readonly outbox: Outbox | undefined;
   private readonly verifyIntervalMs: number;
+  private readonly rules: KeystoreRules;
 
   constructor(options: UkoOptions) {
     const { store, unit, now = Date.now, outbox, verifyIntervalMs = DEFAULT_VERIFY_INTERVAL_MS } = options;
+    this.rules = { pkcs11Modules: options.pkcs11Modules ?? [] };
     this.unit = unit;
     this.store = store;
     this.clock = now;
@@ -83,7 +87,7 @@ export class Uko {
     this.keystores = new UkoRepository(store, paths.keystore, 'keystore');
     this.templates = new UkoRepository(store, paths.template, 'key_template');
     this.keys = new UkoRepository(store, paths.managedKey, 'managed_key');
-    this.orchestrator = new Orchestrator({ unit, keys: this.keys, keystores: this.keystores, now: this.now });
+    this.orchestrator = new Orchestrator({ unit, keys: this.keys, keystores: this.keystores, rules: this.rules, now: this.now });
     outbox?.register(KEYSTORE_TOPIC, (entry: OutboxEntry<KeystoreMessage>) => this.deliver(entry));
   }
 
@@ -208,7 +212,7 @@ export class Uko {
       description: stringField(body, 'description', { max: 200 }) ?? '',
       groups: stringList(body, 'groups') ?? [],
       tlsProxy: stringField(body, 'tls_proxy', { max: 255 }),
-      ...(await readConnection(this.unit, stamp.id, type, body)),
+      ...(await readConnection(this.unit, stamp.id, type, body, this.rules)),
     };
     if (dryRun) {
       await this.checkConnection(keystore);
@@ -219,7 +223,7 @@ export class Uko {
 
   private async checkConnection(keystore: KeystoreRecord): Promise<void> {
     try {
-      await (await adapterOf(this.unit, keystore)).check();
+      await (await adapterOf(this.unit, keystore, this.rules)).check();
     } catch (error) {
       throw new UkoError('invalid', 'keystore_connection_failed', `The keystore cannot be reached with these connection details: ${(error as Error).message}`);
     }
@@ -238,7 +242,7 @@ export class Uko {
         description: stringField(body, 'description', { max: 200 }) ?? keystore.description,
         groups: stringList(body, 'groups') ?? keystore.groups,
         tlsProxy: stringField(body, 'tls_proxy', { max: 255 }) ?? keystore.tlsProxy,
-        ...(await readConnection(this.unit, keystore.id, keystore.type, body, keystore)),
+        ...(await readConnection(this.unit, keystore.id, keystore.type, body, this.rules, keystore)),
       }),
       this.by(caller),
     );
@@ -256,7 +260,7 @@ export class Uko {
     const keystore = await this.keystores.get(id);
     const last_heartbeat = this.now();
     try {
-      await (await adapterOf(this.unit, keystore)).check();
+      await (await adapterOf(this.unit, keystore, this.rules)).check();
       return { health_status: 'ok', last_heartbeat, message: 'The keystore answers' };
     } catch (error) {
       return {

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { MgmtClient } from '../../src/cli/index.ts';
 import { ACCESS_KEY_ID, SECRET_ACCESS_KEY } from './harness.ts';
 import { REGION, requirePostgres, twoNodes } from './postgres-harness.ts';
+import { softHsmToken } from './softhsm-token.ts';
 import { softwareUnits, tkeOk } from './tke-harness.ts';
 
 const serverUrl = requirePostgres('the multi-node crypto unit tests');
@@ -42,17 +41,9 @@ async function untilRefused(client: KMSClient, sealed: Sealed): Promise<number> 
   }
 }
 
-/** A fresh SoftHSM2 token in `dir`, which every process started from now on sees (they share SOFTHSM2_CONF). */
-function softHsmToken(dir: string, label: string): void {
-  mkdirSync(join(dir, 'tokens'));
-  writeFileSync(join(dir, 'softhsm2.conf'), `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
-  process.env.SOFTHSM2_CONF = join(dir, 'softhsm2.conf');
-  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', '1234', '--so-pin', '5678'], { stdio: 'ignore' });
-}
-
 /** The operational unit in a PKCS#11 token both nodes use, the recovery unit in a directory both share. */
 function tokenUnits(dir: string): Record<string, unknown> {
-  softHsmToken(dir, 'concord-multi-node');
+  softHsmToken('concord-multi-node', dir);
   return {
     cryptoUnits: {
       units: [

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
+import { softHsmToken } from './softhsm-token.ts';
 import { startServerRegion, tkeOk, type ServerRegion } from './tke-harness.ts';
 
 describe('a region whose operational crypto unit is a PKCS#11 token (SoftHSM2)', () => {
@@ -14,10 +14,7 @@ describe('a region whose operational crypto unit is a PKCS#11 token (SoftHSM2)',
   after(async () => region?.stop());
 
   it('goes through the ceremony, encrypts, and decrypts again after a restart', async () => {
-    mkdirSync(join(dir, 'tokens'));
-    writeFileSync(join(dir, 'softhsm2.conf'), `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
-    process.env.SOFTHSM2_CONF = join(dir, 'softhsm2.conf');
-    execFileSync('softhsm2-util', ['--init-token', '--free', '--label', 'concord-e2e', '--pin', '1234', '--so-pin', '5678'], { stdio: 'ignore' });
+    softHsmToken('concord-e2e', dir);
     const crypto = {
       cryptoUnits: {
         units: [
