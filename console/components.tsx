@@ -158,7 +158,7 @@ export function ActionsMenu({ label, items }: { label: string; items: { name: st
   );
 }
 
-export function Table({ caption, head, rows }: { caption: string; head: string[]; rows: (string | undefined)[][] }) {
+export function Table({ caption, head, rows }: { caption: string; head: string[]; rows: ComponentChildren[][] }) {
   return (
     <div class="table-wrap" tabIndex={0} role="region" aria-label={caption}>
       <table>

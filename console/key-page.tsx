@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { KeyMetadata } from '../src/kms/index.ts';
 import { AssociatedResources } from './associated-resources.tsx';
+import { AuditEvents } from './audit-events.tsx';
 import { kms, type SessionInfo } from './api.ts';
 import { ErrorMessage, Facts, formatDate, Section, Show, StateBadge, Table, useAction, useLoad } from './components.tsx';
 
@@ -12,7 +13,7 @@ interface KeyPageProps {
 /**
  * One key as AWS's console shows it: general configuration with the state actions, rotation,
  * aliases, tags, key policy, grants and the multi-Region configuration with replicate and
- * update-primary. Each section reads on its own, so a section the principal may not read shows
+ * update-primary, and the key's audit events. Each section reads on its own, so a section the principal may not read shows
  * its AccessDeniedException and the others still show.
  */
 export function KeyPage({ keyId, session }: KeyPageProps) {
@@ -37,6 +38,7 @@ export function KeyPage({ keyId, session }: KeyPageProps) {
             <Grants keyId={keyId} version={version} />
             {key!.MultiRegion && <MultiRegion metadata={key!} session={session} onChange={changed} />}
             {key!.KeySpec === 'SYMMETRIC_DEFAULT' && key!.KeyManager === 'CUSTOMER' && <AssociatedResources keyId={key!.KeyId} />}
+            <AuditEvents keyId={key!.KeyId} version={version} />
           </>
         )}
       </Show>
