@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { request, type AuditEventView } from './api.ts';
-import { Section, Show, Table, useLoad } from './components.tsx';
+import { Section, Select, Show, Table, useLoad } from './components.tsx';
 
 interface AuditAnswer {
   days: number;
@@ -25,20 +25,15 @@ export function AuditEvents({ keyId, version }: { keyId: string; version: number
       id="audit-events"
       actions={
         <>
-          <label for="audit-period">Period</label>
-          <select
+          <Select
             id="audit-period"
+            label="Period"
             value={String(days)}
-            onChange={(event) => {
-              setDays(Number(event.currentTarget.value));
+            options={PERIODS.map((d) => [String(d), d === 1 ? 'Last day' : `Last ${d} days`] as const)}
+            onChange={(value) => {
+              setDays(Number(value));
             }}
-          >
-            {PERIODS.map((d) => (
-              <option key={d} value={String(d)}>
-                {d === 1 ? 'Last day' : `Last ${d} days`}
-              </option>
-            ))}
-          </select>
+          />
           <button type="button" onClick={reload}>
             Refresh events
           </button>

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { ApiError, cloudhsm, type Backup, type Cluster, type SessionInfo } from './api.ts';
-import { ErrorMessage, Facts, formatDate, Section, Show, StateBadge, Table, useAction, useLoad } from './components.tsx';
+import { ErrorMessage, Facts, formatDate, Section, Select, Show, StateBadge, Table, TextInput, useAction, useChange, useLoad } from './components.tsx';
 
 /** Every page of a CloudHSM v2 Describe operation: a region holds few clusters and backups, so the pages show them all. */
 async function allPages<T>(operation: string, member: string, input: Record<string, unknown>): Promise<T[]> {
@@ -13,6 +13,9 @@ async function allPages<T>(operation: string, member: string, input: Record<stri
     if (token === undefined) return items;
   }
 }
+
+const HSM_TYPES = ['hsm2m.medium', 'hsm1.medium'];
+const MODES = ['FIPS', 'NON_FIPS'];
 
 const clusterLink = (id: string) => (
   <a href={`#/hsm-clusters/${encodeURIComponent(id)}`} class="mono">
@@ -88,37 +91,14 @@ function CreateClusterForm() {
         });
       }}
     >
-      <label for="hsm-type">HSM type</label>
-      <select
-        id="hsm-type"
-        value={hsmType}
-        onChange={(event) => {
-          setHsmType(event.currentTarget.value);
-        }}
-      >
-        <option>hsm2m.medium</option>
-        <option>hsm1.medium</option>
-      </select>
-      <label for="cluster-mode">Mode</label>
-      <select
-        id="cluster-mode"
-        value={mode}
-        onChange={(event) => {
-          setMode(event.currentTarget.value);
-        }}
-      >
-        <option>FIPS</option>
-        <option>NON_FIPS</option>
-      </select>
-      <label for="subnet-ids">Subnet IDs, one per availability zone</label>
-      <input
+      <Select id="hsm-type" label="HSM type" value={hsmType} options={HSM_TYPES} onChange={setHsmType} />
+      <Select id="cluster-mode" label="Mode" value={mode} options={MODES} onChange={setMode} />
+      <TextInput
         id="subnet-ids"
-        required
+        label="Subnet IDs, one per availability zone"
         placeholder="subnet-0a1b2c3d4e5f60718 subnet-0a1b2c3d4e5f60719"
         value={subnets}
-        onInput={(event) => {
-          setSubnets(event.currentTarget.value);
-        }}
+        onInput={setSubnets}
       />
       {action.error && <ErrorMessage error={action.error} />}
       <div class="actions">
@@ -176,12 +156,9 @@ export function HsmClusterPage({ id, session }: { id: string; session: SessionIn
     if (!cluster) throw new ApiError(400, 'CloudHsmResourceNotFoundException', `This region has no cluster ${id}.`);
     return cluster;
   }, [id, version]);
-  const action = useAction();
-  const act = (work: () => Promise<unknown>) => {
-    void action.run(work).then((done) => {
-      if (done) changed();
-    });
-  };
+  const action = useChange(() => {
+    changed();
+  });
   return (
     <>
       <p>
@@ -201,7 +178,7 @@ export function HsmClusterPage({ id, session }: { id: string; session: SessionIn
                     what={cluster.ClusterId}
                     busy={action.busy}
                     onConfirm={() => {
-                      act(() => cloudhsm('DeleteCluster', { ClusterId: cluster.ClusterId }));
+                      action.act(() => cloudhsm('DeleteCluster', { ClusterId: cluster.ClusterId }));
                     }}
                   />
                 )
@@ -237,12 +214,9 @@ export function HsmClusterPage({ id, session }: { id: string; session: SessionIn
 function Hsms({ cluster, onChange }: { cluster: Cluster; onChange: () => void }) {
   const zones = Object.keys(cluster.SubnetMapping);
   const [zone, setZone] = useState(zones[0] ?? '');
-  const action = useAction();
-  const act = (work: () => Promise<unknown>) => {
-    void action.run(work).then((done) => {
-      if (done) onChange();
-    });
-  };
+  const action = useChange(() => {
+    onChange();
+  });
   return (
     <Section title="HSMs" id="hsms">
       {cluster.Hsms.length === 0 ? (
@@ -262,7 +236,7 @@ function Hsms({ cluster, onChange }: { cluster: Cluster; onChange: () => void })
               what={hsm.HsmId}
               busy={action.busy}
               onConfirm={() => {
-                act(() => cloudhsm('DeleteHsm', { ClusterId: cluster.ClusterId, HsmId: hsm.HsmId }));
+                action.act(() => cloudhsm('DeleteHsm', { ClusterId: cluster.ClusterId, HsmId: hsm.HsmId }));
               }}
             />,
           ])}
@@ -273,21 +247,10 @@ function Hsms({ cluster, onChange }: { cluster: Cluster; onChange: () => void })
           class="inline-form"
           onSubmit={(event) => {
             event.preventDefault();
-            act(() => cloudhsm('CreateHsm', { ClusterId: cluster.ClusterId, AvailabilityZone: zone }));
+            action.act(() => cloudhsm('CreateHsm', { ClusterId: cluster.ClusterId, AvailabilityZone: zone }));
           }}
         >
-          <label for="hsm-zone">Availability zone</label>
-          <select
-            id="hsm-zone"
-            value={zone}
-            onChange={(event) => {
-              setZone(event.currentTarget.value);
-            }}
-          >
-            {zones.map((z) => (
-              <option key={z}>{z}</option>
-            ))}
-          </select>
+          <Select id="hsm-zone" label="Availability zone" value={zone} options={zones} onChange={setZone} />
           <button type="submit" disabled={action.busy}>
             {action.busy ? 'Working…' : 'Create HSM'}
           </button>
@@ -313,16 +276,16 @@ function Backups({ session, clusterId, version }: { session: SessionInfo; cluste
     () => allPages<Backup>('DescribeBackups', 'Backups', clusterId === undefined ? {} : { Filters: { clusterIds: [clusterId] } }),
     [clusterId, version, round],
   );
-  const action = useAction();
+  const action = useChange(() => {
+    setRound((r) => r + 1);
+  });
   const [copying, setCopying] = useState<string | undefined>();
   const [copied, setCopied] = useState<string | undefined>();
   const others = session.regions.map((r) => r.name).filter((name) => name !== session.region);
   const [destination, setDestination] = useState(others[0] ?? '');
   const act = (work: () => Promise<unknown>) => {
     setCopied(undefined);
-    void action.run(work).then((done) => {
-      if (done) setRound((r) => r + 1);
-    });
+    action.act(work);
   };
   const button = (label: string, backup: Backup, work: () => void, danger = false): ComponentChildren => (
     <button type="button" class={danger ? 'danger' : undefined} disabled={action.busy} onClick={work}>
@@ -358,18 +321,7 @@ function Backups({ session, clusterId, version }: { session: SessionInfo; cluste
           }}
         >
           <span class="mono">{copying}</span>
-          <label for="copy-destination">Destination region</label>
-          <select
-            id="copy-destination"
-            value={destination}
-            onChange={(event) => {
-              setDestination(event.currentTarget.value);
-            }}
-          >
-            {others.map((name) => (
-              <option key={name}>{name}</option>
-            ))}
-          </select>
+          <Select id="copy-destination" label="Destination region" value={destination} options={others} onChange={setDestination} />
           <button type="submit" class="primary" disabled={action.busy}>
             Copy backup
           </button>

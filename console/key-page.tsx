@@ -3,7 +3,7 @@ import type { KeyMetadata } from '../src/kms/index.ts';
 import { AssociatedResources } from './associated-resources.tsx';
 import { AuditEvents } from './audit-events.tsx';
 import { kms, type SessionInfo } from './api.ts';
-import { ErrorMessage, Facts, formatDate, Section, Show, StateBadge, Table, useAction, useLoad } from './components.tsx';
+import { ErrorMessage, Facts, formatDate, Section, Select, Show, StateBadge, Table, useChange, useLoad } from './components.tsx';
 
 interface KeyPageProps {
   keyId: string;
@@ -47,14 +47,11 @@ export function KeyPage({ keyId, session }: KeyPageProps) {
 }
 
 function GeneralConfiguration({ metadata: key, onChange }: { metadata: KeyMetadata; onChange: () => void }) {
-  const action = useAction();
+  const action = useChange(() => {
+    onChange();
+  });
   const [deleting, setDeleting] = useState(false);
   const [days, setDays] = useState('30');
-  const act = (work: () => Promise<unknown>) => {
-    void action.run(work).then((done) => {
-      if (done) onChange();
-    });
-  };
   const state = key.KeyState;
   return (
     <Section
@@ -67,7 +64,7 @@ function GeneralConfiguration({ metadata: key, onChange }: { metadata: KeyMetada
               type="button"
               disabled={action.busy}
               onClick={() => {
-                act(() => kms('DisableKey', { KeyId: key.KeyId }));
+                action.act(() => kms('DisableKey', { KeyId: key.KeyId }));
               }}
             >
               Disable key
@@ -78,7 +75,7 @@ function GeneralConfiguration({ metadata: key, onChange }: { metadata: KeyMetada
               type="button"
               disabled={action.busy}
               onClick={() => {
-                act(() => kms('EnableKey', { KeyId: key.KeyId }));
+                action.act(() => kms('EnableKey', { KeyId: key.KeyId }));
               }}
             >
               Enable key
@@ -89,7 +86,7 @@ function GeneralConfiguration({ metadata: key, onChange }: { metadata: KeyMetada
               type="button"
               disabled={action.busy}
               onClick={() => {
-                act(() => kms('CancelKeyDeletion', { KeyId: key.KeyId }));
+                action.act(() => kms('CancelKeyDeletion', { KeyId: key.KeyId }));
               }}
             >
               Cancel key deletion
@@ -116,7 +113,7 @@ function GeneralConfiguration({ metadata: key, onChange }: { metadata: KeyMetada
           class="confirm"
           onSubmit={(event) => {
             event.preventDefault();
-            act(() => kms('ScheduleKeyDeletion', { KeyId: key.KeyId, PendingWindowInDays: Number(days) }));
+            action.act(() => kms('ScheduleKeyDeletion', { KeyId: key.KeyId, PendingWindowInDays: Number(days) }));
           }}
         >
           <label for="pending-window">Waiting period (7 to 30 days)</label>
@@ -160,12 +157,9 @@ function GeneralConfiguration({ metadata: key, onChange }: { metadata: KeyMetada
 
 function Rotation({ metadata: key, version, onChange }: { metadata: KeyMetadata; version: number; onChange: () => void }) {
   const [status, reload] = useLoad(() => kms('GetKeyRotationStatus', { KeyId: key.KeyId }), [key.KeyId, version]);
-  const action = useAction();
-  const act = (work: () => Promise<unknown>) => {
-    void action.run(work).then((done) => {
-      if (done) onChange();
-    });
-  };
+  const action = useChange(() => {
+    onChange();
+  });
   return (
     <Section title="Key rotation" id="rotation">
       <Show loaded={status} what="the rotation status" retry={reload}>
@@ -182,7 +176,9 @@ function Rotation({ metadata: key, version, onChange }: { metadata: KeyMetadata;
               type="button"
               disabled={action.busy}
               onClick={() => {
-                act(() => (rotation.KeyRotationEnabled ? kms('DisableKeyRotation', { KeyId: key.KeyId }) : kms('EnableKeyRotation', { KeyId: key.KeyId })));
+                action.act(() =>
+                  rotation.KeyRotationEnabled ? kms('DisableKeyRotation', { KeyId: key.KeyId }) : kms('EnableKeyRotation', { KeyId: key.KeyId }),
+                );
               }}
             >
               {rotation.KeyRotationEnabled ? 'Disable automatic rotation' : 'Enable automatic rotation'}
@@ -273,12 +269,9 @@ function MultiRegion({ metadata: key, session, onChange }: { metadata: KeyMetada
   const free = session.regions.map((r) => r.name).filter((name) => name !== primary && !replicas.includes(name));
   const [target, setTarget] = useState(free[0] ?? '');
   const [newPrimary, setNewPrimary] = useState(replicas[0] ?? '');
-  const action = useAction();
-  const act = (work: () => Promise<unknown>) => {
-    void action.run(work).then((done) => {
-      if (done) onChange();
-    });
-  };
+  const action = useChange(() => {
+    onChange();
+  });
   const consoleOf = (region: string) => session.regions.find((r) => r.name === region)?.url;
   return (
     <Section title="Multi-Region configuration" id="multi-region">
@@ -307,21 +300,10 @@ function MultiRegion({ metadata: key, session, onChange }: { metadata: KeyMetada
               class="inline-form"
               onSubmit={(event) => {
                 event.preventDefault();
-                act(() => kms('ReplicateKey', { KeyId: key.KeyId, ReplicaRegion: target }));
+                action.act(() => kms('ReplicateKey', { KeyId: key.KeyId, ReplicaRegion: target }));
               }}
             >
-              <label for="replica-region">Replica region</label>
-              <select
-                id="replica-region"
-                value={target}
-                onChange={(event) => {
-                  setTarget(event.currentTarget.value);
-                }}
-              >
-                {free.map((name) => (
-                  <option key={name}>{name}</option>
-                ))}
-              </select>
+              <Select id="replica-region" label="Replica region" value={target} options={free} onChange={setTarget} />
               <button type="submit" disabled={action.busy}>
                 Create replica key
               </button>
@@ -332,21 +314,10 @@ function MultiRegion({ metadata: key, session, onChange }: { metadata: KeyMetada
               class="inline-form"
               onSubmit={(event) => {
                 event.preventDefault();
-                act(() => kms('UpdatePrimaryRegion', { KeyId: key.KeyId, PrimaryRegion: newPrimary }));
+                action.act(() => kms('UpdatePrimaryRegion', { KeyId: key.KeyId, PrimaryRegion: newPrimary }));
               }}
             >
-              <label for="primary-region">New primary region</label>
-              <select
-                id="primary-region"
-                value={newPrimary}
-                onChange={(event) => {
-                  setNewPrimary(event.currentTarget.value);
-                }}
-              >
-                {replicas.map((name) => (
-                  <option key={name}>{name}</option>
-                ))}
-              </select>
+              <Select id="primary-region" label="New primary region" value={newPrimary} options={replicas} onChange={setNewPrimary} />
               <button type="submit" disabled={action.busy}>
                 Update primary region
               </button>

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { request, type SessionInfo } from './api.ts';
-import { ErrorMessage, useAction } from './components.tsx';
+import { ErrorMessage, TextInput, useAction } from './components.tsx';
 
 type Method = 'accessKey' | 'apiKey';
 
@@ -49,45 +49,18 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (session: SessionInfo) 
         </fieldset>
         {method === 'accessKey' ? (
           <>
-            <label for="access-key-id">Access key ID</label>
-            <input
-              id="access-key-id"
-              name="accessKeyId"
-              autoComplete="username"
-              required
-              value={accessKeyId}
-              onInput={(event) => {
-                setAccessKeyId(event.currentTarget.value);
-              }}
-            />
-            <label for="secret-access-key">Secret access key</label>
-            <input
+            <TextInput id="access-key-id" label="Access key ID" autoComplete="username" value={accessKeyId} onInput={setAccessKeyId} />
+            <TextInput
               id="secret-access-key"
-              name="secretAccessKey"
-              type="password"
+              label="Secret access key"
+              secret
               autoComplete="current-password"
-              required
               value={secretAccessKey}
-              onInput={(event) => {
-                setSecretAccessKey(event.currentTarget.value);
-              }}
+              onInput={setSecretAccessKey}
             />
           </>
         ) : (
-          <>
-            <label for="api-key">API key</label>
-            <input
-              id="api-key"
-              name="apikey"
-              type="password"
-              autoComplete="current-password"
-              required
-              value={apikey}
-              onInput={(event) => {
-                setApikey(event.currentTarget.value);
-              }}
-            />
-          </>
+          <TextInput id="api-key" label="API key" secret autoComplete="current-password" value={apikey} onInput={setApikey} />
         )}
         {action.error && <ErrorMessage error={action.error} />}
         <button type="submit" class="primary" disabled={action.busy}>
