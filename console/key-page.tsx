@@ -3,7 +3,7 @@ import type { KeyMetadata } from '../src/kms/index.ts';
 import { AssociatedResources } from './associated-resources.tsx';
 import { AuditEvents } from './audit-events.tsx';
 import { kms, type SessionInfo } from './api.ts';
-import { ErrorMessage, Facts, formatDate, Section, Select, Show, StateBadge, Table, useChange, useLoad } from './components.tsx';
+import { ErrorMessage, Facts, formatDate, Section, Select, Show, StateBadge, Table, TextInput, useChange, useLoad } from './components.tsx';
 
 interface KeyPageProps {
   keyId: string;
@@ -193,6 +193,11 @@ function Rotation({ metadata: key, version, onChange }: { metadata: KeyMetadata;
 
 function Aliases({ keyId, version }: { keyId: string; version: number }) {
   const [aliases, reload] = useLoad(() => kms('ListAliases', { KeyId: keyId }), [keyId, version]);
+  const [name, setName] = useState('');
+  const action = useChange(() => {
+    setName('');
+    reload();
+  });
   return (
     <Section title="Aliases" id="aliases">
       <Show loaded={aliases} what="aliases" retry={reload}>
@@ -200,7 +205,20 @@ function Aliases({ keyId, version }: { keyId: string; version: number }) {
           list.length ? (
             <ul class="plain">
               {list.map((a) => (
-                <li key={a.AliasName}>{a.AliasName}</li>
+                <li key={a.AliasName}>
+                  {a.AliasName}{' '}
+                  <button
+                    type="button"
+                    class="link"
+                    aria-label={`Delete alias ${a.AliasName!}`}
+                    disabled={action.busy}
+                    onClick={() => {
+                      action.act(() => kms('DeleteAlias', { AliasName: a.AliasName! }));
+                    }}
+                  >
+                    Delete
+                  </button>
+                </li>
               ))}
             </ul>
           ) : (
@@ -208,19 +226,82 @@ function Aliases({ keyId, version }: { keyId: string; version: number }) {
           )
         }
       </Show>
+      <form
+        class="inline-form"
+        onSubmit={(event) => {
+          event.preventDefault();
+          action.act(() => kms('CreateAlias', { AliasName: `alias/${name}`, TargetKeyId: keyId }));
+        }}
+      >
+        <TextInput id="new-alias" label="New alias (without alias/)" value={name} onInput={setName} />
+        <button type="submit" disabled={action.busy}>
+          Add alias
+        </button>
+      </form>
+      {action.error && <ErrorMessage error={action.error} />}
     </Section>
   );
 }
 
 function Tags({ keyId, version }: { keyId: string; version: number }) {
   const [tags, reload] = useLoad(() => kms('ListResourceTags', { KeyId: keyId }), [keyId, version]);
+  const [tagKey, setTagKey] = useState('');
+  const [tagValue, setTagValue] = useState('');
+  const action = useChange(() => {
+    setTagKey('');
+    setTagValue('');
+    reload();
+  });
   return (
     <Section title="Tags" id="tags">
       <Show loaded={tags} what="tags" retry={reload}>
         {({ Tags: list = [] }) =>
-          list.length ? <Table caption="Tags" head={['Tag key', 'Tag value']} rows={list.map((t) => [t.TagKey, t.TagValue])} /> : <p class="empty">No tags.</p>
+          list.length ? (
+            <Table
+              caption="Tags"
+              head={['Tag key', 'Tag value', 'Actions']}
+              rows={list.map((t) => [
+                t.TagKey,
+                t.TagValue,
+                <button
+                  type="button"
+                  class="link"
+                  aria-label={`Remove tag ${t.TagKey}`}
+                  disabled={action.busy}
+                  onClick={() => {
+                    action.act(() => kms('UntagResource', { KeyId: keyId, TagKeys: [t.TagKey] }));
+                  }}
+                >
+                  Remove
+                </button>,
+              ])}
+            />
+          ) : (
+            <p class="empty">No tags.</p>
+          )
         }
       </Show>
+      <form
+        class="inline-form"
+        onSubmit={(event) => {
+          event.preventDefault();
+          action.act(() => kms('TagResource', { KeyId: keyId, Tags: [{ TagKey: tagKey, TagValue: tagValue }] }));
+        }}
+      >
+        <TextInput id="tag-key" label="Tag key" value={tagKey} onInput={setTagKey} />
+        <label for="tag-value">Tag value</label>
+        <input
+          id="tag-value"
+          value={tagValue}
+          onInput={(event) => {
+            setTagValue(event.currentTarget.value);
+          }}
+        />
+        <button type="submit" disabled={action.busy}>
+          Add tag
+        </button>
+      </form>
+      {action.error && <ErrorMessage error={action.error} />}
     </Section>
   );
 }

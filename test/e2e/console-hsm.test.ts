@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CloudHSMV2Client, CreateClusterCommand, DescribeBackupsCommand, DescribeClustersCommand, InitializeClusterCommand } from '@aws-sdk/client-cloudhsm-v2';
-import { CreateKeyCommand, DescribeKeyCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DescribeKeyCommand, ListAliasesCommand, ListResourceTagsCommand } from '@aws-sdk/client-kms';
 import type { Browser, Page } from 'playwright-core';
 import { assertAccessible, DESKTOP, launchChromium, screenshots } from './console-browser.ts';
 import { eventually } from './eventually.ts';
@@ -21,6 +21,7 @@ describe('the console in Chromium: sign-in with an API key, HSM clusters, HSMs a
   let hsm: (region: string) => CloudHSMV2Client;
   let clusterId: string;
   let backupId: string;
+  let keyId: string;
   before(async () => {
     // Clusters with HSMs are backed up every 5 seconds, so backups appear while the test runs.
     [dev, browser] = await Promise.all([startDev({ regions: [EAST, WEST], extraArgs: ['--hsm-backup-interval', '5'] }), launchChromium()]);
@@ -158,10 +159,34 @@ describe('the console in Chromium: sign-in with an API key, HSM clusters, HSMs a
     assert.match((await page.getByRole('alert').textContent())!, /^CloudHsmResourceNotFoundException: /);
   });
 
-  it('shows the audit events of a key, newest first, with who made them through which credential', async () => {
-    const keyId = (await dev.client(EAST).send(new CreateKeyCommand({ Description: 'audited' }))).KeyMetadata!.KeyId!;
-    await dev.client(EAST).send(new DescribeKeyCommand({ KeyId: keyId }));
+  it('adds and deletes the aliases and tags of a key', async () => {
+    keyId = (await dev.client(EAST).send(new CreateKeyCommand({ Description: 'audited' }))).KeyMetadata!.KeyId!;
     await page.goto(`${dev.endpoint(EAST)}/console/#/keys/${keyId}`);
+    await page.getByLabel('New alias (without alias/)').fill('console-audited');
+    await page.getByRole('button', { name: 'Add alias' }).click();
+    await page.getByRole('button', { name: 'Delete alias alias/console-audited' }).waitFor();
+    await page.getByLabel('Tag key').fill('team');
+    await page.getByLabel('Tag value').fill('payments');
+    await page.getByRole('button', { name: 'Add tag' }).click();
+
+    const tags = page.getByRole('table', { name: 'Tags' });
+    assert.match((await tags.locator('tbody tr').textContent())!, /^teampayments/);
+    const kms = dev.client(EAST);
+    assert.deepEqual((await kms.send(new ListResourceTagsCommand({ KeyId: keyId }))).Tags, [{ TagKey: 'team', TagValue: 'payments' }]);
+    assert.deepEqual(
+      (await kms.send(new ListAliasesCommand({ KeyId: keyId }))).Aliases!.map((a) => a.AliasName),
+      ['alias/console-audited'],
+    );
+    await page.getByRole('button', { name: 'Remove tag team' }).click();
+    await page.getByText('No tags.').waitFor();
+    await page.getByRole('button', { name: 'Delete alias alias/console-audited' }).click();
+    await page.getByText('No aliases.').waitFor();
+    assert.deepEqual((await kms.send(new ListResourceTagsCommand({ KeyId: keyId }))).Tags, []);
+    assert.deepEqual((await kms.send(new ListAliasesCommand({ KeyId: keyId }))).Aliases, []);
+  });
+
+  it('shows the audit events of a key, newest first, with who made them through which credential', async () => {
+    await dev.client(EAST).send(new DescribeKeyCommand({ KeyId: keyId }));
     await page.getByRole('button', { name: 'Disable key' }).click();
     await page.getByRole('button', { name: 'Enable key' }).waitFor();
     const table = page.getByRole('table', { name: 'Audit events of the key, newest first' });
@@ -171,8 +196,8 @@ describe('the console in Chromium: sign-in with an API key, HSM clusters, HSMs a
       const events = (await table.locator('tbody tr td:nth-child(2)').allTextContents()).filter(
         (name) => name !== 'DescribeKey' && !name.startsWith('List') && !name.startsWith('Get'),
       );
-      assert.ok(events.includes('DisableKey') && events.includes('CreateKey'), events.join(', '));
-      assert.ok(events.indexOf('DisableKey') < events.indexOf('CreateKey'), 'newest first');
+      for (const name of ['DisableKey', 'TagResource', 'CreateAlias', 'CreateKey']) assert.ok(events.includes(name), `${name} in ${events.join(', ')}`);
+      assert.ok(events.indexOf('DisableKey') < events.indexOf('TagResource') && events.indexOf('CreateAlias') < events.indexOf('CreateKey'), 'newest first');
     });
     const disabled = table.locator('tbody tr', { hasText: 'DisableKey' });
     assert.match((await disabled.textContent())!, /DisableKeykms\.amazonaws\.comuser\/admin127\.0\.0\.1Succeeded$/);
