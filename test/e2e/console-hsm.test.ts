@@ -168,7 +168,6 @@ describe('the console in Chromium: sign-in with an API key, HSM clusters, HSMs a
     await page.getByLabel('Tag key').fill('team');
     await page.getByLabel('Tag value').fill('payments');
     await page.getByRole('button', { name: 'Add tag' }).click();
-
     const tags = page.getByRole('table', { name: 'Tags' });
     assert.match((await tags.locator('tbody tr').textContent())!, /^teampayments/);
     const kms = dev.client(EAST);
