@@ -140,7 +140,6 @@ export const consoleSurface: FastifyPluginAsync<ConsoleSurfaceOptions> = (scope,
   const sessionInfo = (session: ConsoleSession) => ({
     region,
     regions,
-    methods: Object.keys(methods),
     method: session.method,
     principal: session.principal,
     credentialId: session.credentialId,
