@@ -18,7 +18,11 @@ const who = (event: AuditEventView): string =>
 /** The key's events in the region's audit trail, newest first: every request of every surface that named the key, allowed or refused. */
 export function AuditEvents({ keyId, version }: { keyId: string; version: number }) {
   const [days, setDays] = useState(7);
-  const [loaded, reload] = useLoad(() => request<AuditAnswer>('GET', `keys/${encodeURIComponent(keyId)}/audit-events?days=${days}`), [keyId, version, days]);
+  const [changesOnly, setChangesOnly] = useState(false);
+  const [loaded, reload] = useLoad(
+    () => request<AuditAnswer>('GET', `keys/${encodeURIComponent(keyId)}/audit-events?days=${days}&changes=${changesOnly}`),
+    [keyId, version, days, changesOnly],
+  );
   return (
     <Section
       title="Audit events"
@@ -34,6 +38,16 @@ export function AuditEvents({ keyId, version }: { keyId: string; version: number
               setDays(Number(value));
             }}
           />
+          <label class="inline">
+            <input
+              type="checkbox"
+              checked={changesOnly}
+              onChange={(event) => {
+                setChangesOnly(event.currentTarget.checked);
+              }}
+            />
+            Changes only
+          </label>
           <button type="button" onClick={reload}>
             Refresh events
           </button>

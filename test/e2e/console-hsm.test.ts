@@ -198,6 +198,12 @@ describe('the console in Chromium: sign-in with an API key, HSM clusters, HSMs a
       for (const name of ['DisableKey', 'TagResource', 'CreateAlias', 'CreateKey']) assert.ok(events.includes(name), `${name} in ${events.join(', ')}`);
       assert.ok(events.indexOf('DisableKey') < events.indexOf('TagResource') && events.indexOf('CreateAlias') < events.indexOf('CreateKey'), 'newest first');
     });
+    await page.getByLabel('Changes only').check();
+    await eventually(async () => {
+      const names = await table.locator('tbody tr td:nth-child(2)').allTextContents();
+      assert.deepEqual(names.slice(0, 2), ['DisableKey', 'UntagResource']);
+      assert.ok(!names.some((name) => name.startsWith('Describe') || name.startsWith('List') || name.startsWith('Get')), names.join(', '));
+    });
     const disabled = table.locator('tbody tr', { hasText: 'DisableKey' });
     assert.match((await disabled.textContent())!, /DisableKeykms\.amazonaws\.comuser\/admin127\.0\.0\.1Succeeded$/);
     await assertAccessible(page, 'key page with audit events');

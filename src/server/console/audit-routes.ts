@@ -24,12 +24,14 @@ const NEWEST = 100;
  * be one the caller may describe, so the page tells nothing of a key the caller cannot see.
  */
 export function auditRoutes(scope: FastifyInstance, { service, audit }: AuditRoutesOptions): void {
-  scope.get<{ Params: { id: string }; Querystring: { days?: string } }>('/api/keys/:id/audit-events', async (request, reply) => {
+  scope.get<{ Params: { id: string }; Querystring: { days?: string; changes?: string } }>('/api/keys/:id/audit-events', async (request, reply) => {
     request.operation = 'LookupAuditEvents';
     request.audit = { ...request.audit, source: 'mgmt', eventName: 'LookupAuditEvents' };
     if (!audit) throw new ConsoleError(404, 'NotFound', `Region ${service.ctx.region} keeps no audit trail.`);
     const days = request.query.days === undefined ? DEFAULT_DAYS : Number(request.query.days);
     if (!Number.isInteger(days) || days < 1 || days > MAX_DAYS) throw new ConsoleError(400, 'InvalidRequest', `days is a whole number from 1 to ${MAX_DAYS}.`);
+    // Only the events that changed something, as CloudTrail's read-only filter shows them: a page view is several reads.
+    const changesOnly = request.query.changes === 'true';
     const caller = request.consoleCaller!;
     await service.authorizeManagement(caller, 'LookupAuditEvents');
     const input = validateInput(kmsModel, kmsModel.operations.DescribeKey!.input!, { KeyId: request.params.id }) as { KeyId: string };
@@ -39,11 +41,12 @@ export function auditRoutes(scope: FastifyInstance, { service, audit }: AuditRou
     const newest: AuditEvent[] = [];
     let found = 0;
     for await (const event of queryAuditEvents(service.ctx.store, { key: keyId, since: Date.now() - days * DAY_MS })) {
+      if (changesOnly && event.readOnly) continue;
       found++;
       newest.push(event);
       if (newest.length > NEWEST) newest.shift();
     }
     void reply.header('cache-control', 'no-store');
-    return { keyId, days, events: newest.reverse(), older: found - newest.length };
+    return { keyId, days, changesOnly, events: newest.reverse(), older: found - newest.length };
   });
 }
