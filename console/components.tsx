@@ -236,13 +236,14 @@ export function Select({
   );
 }
 
-/** A labelled, required text field; a secret one is a password field the browser's password manager may fill. */
+/** A labelled text field, required unless said otherwise; a secret one is a password field the browser's password manager may fill. */
 export function TextInput({
   id,
   label,
   value,
   onInput,
   secret = false,
+  required = true,
   autoComplete,
   placeholder,
 }: {
@@ -251,6 +252,7 @@ export function TextInput({
   value: string;
   onInput: (value: string) => void;
   secret?: boolean;
+  required?: boolean;
   autoComplete?: string;
   placeholder?: string;
 }) {
@@ -261,7 +263,7 @@ export function TextInput({
         id={id}
         name={id}
         type={secret ? 'password' : 'text'}
-        required
+        required={required}
         value={value}
         {...(autoComplete !== undefined ? { autoComplete } : {})}
         {...(placeholder !== undefined ? { placeholder } : {})}

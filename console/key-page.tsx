@@ -289,14 +289,7 @@ function Tags({ keyId, version }: { keyId: string; version: number }) {
         }}
       >
         <TextInput id="tag-key" label="Tag key" value={tagKey} onInput={setTagKey} />
-        <label for="tag-value">Tag value</label>
-        <input
-          id="tag-value"
-          value={tagValue}
-          onInput={(event) => {
-            setTagValue(event.currentTarget.value);
-          }}
-        />
+        <TextInput id="tag-value" label="Tag value" required={false} value={tagValue} onInput={setTagValue} />
         <button type="submit" disabled={action.busy}>
           Add tag
         </button>
