@@ -6,6 +6,8 @@ export interface SessionInfo {
   /** This region (url '') and the deployment's others, whose consoles the region menu opens. */
   regions: { name: string; url: string }[];
   principal: string;
+  /** How the session was opened ('accessKey' or 'apiKey'), and the credential's ID (an access key ID or API key ID, never its secret). */
+  method: string;
   credentialId: string;
   csrfToken: string;
   idleTimeoutSeconds: number;
@@ -86,6 +88,65 @@ async function send<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: u
 /** A KMS operation, performed as the signed-in principal. */
 export const kms = <Op extends keyof KmsApi>(operation: Op, input: KmsApi[Op]['input']): Promise<KmsApi[Op]['output']> =>
   request('POST', `kms/${operation}`, input);
+
+/** A CloudHSM v2 operation, performed as the signed-in principal; input and output as the CloudHSM v2 API has them. */
+export const cloudhsm = <T>(operation: string, input: Record<string, unknown>): Promise<T> => request('POST', `cloudhsm/${operation}`, input);
+
+/** An HSM of a cluster, as DescribeClusters shows it. */
+export interface Hsm {
+  HsmId: string;
+  AvailabilityZone: string;
+  SubnetId: string;
+  EniId: string;
+  EniIp: string;
+  State: string;
+  StateMessage?: string;
+}
+
+export interface Cluster {
+  ClusterId: string;
+  State: string;
+  StateMessage?: string;
+  HsmType: string;
+  Mode: string;
+  Hsms: Hsm[];
+  SubnetMapping: Record<string, string>;
+  VpcId: string;
+  SecurityGroup: string;
+  BackupRetentionPolicy: { Type: string; Value: string };
+  SourceBackupId?: string;
+  /** Seconds since the epoch, as the API's timestamps. */
+  CreateTimestamp: number;
+}
+
+export interface Backup {
+  BackupId: string;
+  BackupArn: string;
+  BackupState: string;
+  ClusterId?: string;
+  CreateTimestamp: number;
+  CopyTimestamp?: number;
+  DeleteTimestamp?: number;
+  NeverExpires: boolean;
+  SourceRegion?: string;
+  SourceBackup?: string;
+  SourceCluster?: string;
+  HsmType: string;
+  Mode: string;
+}
+
+/** An audit event as the trail keeps it (a CloudTrail record), the parts the key page shows. */
+export interface AuditEventView {
+  eventID: string;
+  eventTime: string;
+  eventName: string;
+  eventSource: string;
+  userIdentity: { arn?: string; accessKeyId?: string; type: string };
+  sourceIPAddress: string;
+  errorCode?: string;
+  errorMessage?: string;
+  readOnly: boolean;
+}
 
 const prefetched = new Map<string, Promise<unknown>>();
 

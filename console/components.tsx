@@ -60,6 +60,19 @@ export function useAction(): { busy: boolean; error: ApiError | undefined; run: 
   };
 }
 
+/** An action that changes what the page shows: `act(work)` runs it as useAction does, and calls `onDone` when it succeeded. */
+export function useChange(onDone: () => void): ReturnType<typeof useAction> & { act: (work: () => Promise<unknown>) => void } {
+  const action = useAction();
+  return {
+    ...action,
+    act: (work) => {
+      void action.run(work).then((done) => {
+        if (done) onDone();
+      });
+    },
+  };
+}
+
 export function Loading({ what }: { what: string }) {
   return (
     <p class="loading" role="status" aria-live="polite">
@@ -158,7 +171,7 @@ export function ActionsMenu({ label, items }: { label: string; items: { name: st
   );
 }
 
-export function Table({ caption, head, rows }: { caption: string; head: string[]; rows: (string | undefined)[][] }) {
+export function Table({ caption, head, rows }: { caption: string; head: string[]; rows: ComponentChildren[][] }) {
   return (
     <div class="table-wrap" tabIndex={0} role="region" aria-label={caption}>
       <table>
@@ -183,5 +196,81 @@ export function Table({ caption, head, rows }: { caption: string; head: string[]
         </tbody>
       </table>
     </div>
+  );
+}
+
+/** A labelled choice among `options` (each its value, or [value, text]). */
+export function Select({
+  id,
+  label,
+  value,
+  options,
+  onChange,
+}: {
+  id: string;
+  label: string;
+  value: string;
+  options: readonly (string | readonly [string, string])[];
+  onChange: (value: string) => void;
+}) {
+  return (
+    <>
+      <label for={id}>{label}</label>
+      <select
+        id={id}
+        value={value}
+        onChange={(event) => {
+          onChange(event.currentTarget.value);
+        }}
+      >
+        {options.map((option) => {
+          const [optionValue, text] = typeof option === 'string' ? [option, option] : option;
+          return (
+            <option key={optionValue} value={optionValue}>
+              {text}
+            </option>
+          );
+        })}
+      </select>
+    </>
+  );
+}
+
+/** A labelled text field, required unless said otherwise; a secret one is a password field the browser's password manager may fill. */
+export function TextInput({
+  id,
+  label,
+  value,
+  onInput,
+  secret = false,
+  required = true,
+  autoComplete,
+  placeholder,
+}: {
+  id: string;
+  label: string;
+  value: string;
+  onInput: (value: string) => void;
+  secret?: boolean;
+  required?: boolean;
+  autoComplete?: string;
+  placeholder?: string;
+}) {
+  return (
+    <>
+      <label for={id}>{label}</label>
+      <input
+        id={id}
+        name={id}
+        type={secret ? 'password' : 'text'}
+        required={required}
+        value={value}
+        {...(autoComplete !== undefined ? { autoComplete } : {})}
+        {...(placeholder !== undefined ? { placeholder } : {})}
+        onInput={(event) => {
+          onInput(event.currentTarget.value);
+        }}
+      />
+    </>
   );
 }

@@ -1,8 +1,9 @@
 import { useState } from 'preact/hooks';
 import type { KeyMetadata } from '../src/kms/index.ts';
 import { AssociatedResources } from './associated-resources.tsx';
+import { AuditEvents } from './audit-events.tsx';
 import { kms, type SessionInfo } from './api.ts';
-import { ErrorMessage, Facts, formatDate, Section, Show, StateBadge, Table, useAction, useLoad } from './components.tsx';
+import { ErrorMessage, Facts, formatDate, Section, Select, Show, StateBadge, Table, TextInput, useChange, useLoad } from './components.tsx';
 
 interface KeyPageProps {
   keyId: string;
@@ -12,7 +13,7 @@ interface KeyPageProps {
 /**
  * One key as AWS's console shows it: general configuration with the state actions, rotation,
  * aliases, tags, key policy, grants and the multi-Region configuration with replicate and
- * update-primary. Each section reads on its own, so a section the principal may not read shows
+ * update-primary, and the key's audit events. Each section reads on its own, so a section the principal may not read shows
  * its AccessDeniedException and the others still show.
  */
 export function KeyPage({ keyId, session }: KeyPageProps) {
@@ -37,6 +38,7 @@ export function KeyPage({ keyId, session }: KeyPageProps) {
             <Grants keyId={keyId} version={version} />
             {key!.MultiRegion && <MultiRegion metadata={key!} session={session} onChange={changed} />}
             {key!.KeySpec === 'SYMMETRIC_DEFAULT' && key!.KeyManager === 'CUSTOMER' && <AssociatedResources keyId={key!.KeyId} />}
+            <AuditEvents keyId={key!.KeyId} version={version} />
           </>
         )}
       </Show>
@@ -45,14 +47,11 @@ export function KeyPage({ keyId, session }: KeyPageProps) {
 }
 
 function GeneralConfiguration({ metadata: key, onChange }: { metadata: KeyMetadata; onChange: () => void }) {
-  const action = useAction();
+  const action = useChange(() => {
+    onChange();
+  });
   const [deleting, setDeleting] = useState(false);
   const [days, setDays] = useState('30');
-  const act = (work: () => Promise<unknown>) => {
-    void action.run(work).then((done) => {
-      if (done) onChange();
-    });
-  };
   const state = key.KeyState;
   return (
     <Section
@@ -65,7 +64,7 @@ function GeneralConfiguration({ metadata: key, onChange }: { metadata: KeyMetada
               type="button"
               disabled={action.busy}
               onClick={() => {
-                act(() => kms('DisableKey', { KeyId: key.KeyId }));
+                action.act(() => kms('DisableKey', { KeyId: key.KeyId }));
               }}
             >
               Disable key
@@ -76,7 +75,7 @@ function GeneralConfiguration({ metadata: key, onChange }: { metadata: KeyMetada
               type="button"
               disabled={action.busy}
               onClick={() => {
-                act(() => kms('EnableKey', { KeyId: key.KeyId }));
+                action.act(() => kms('EnableKey', { KeyId: key.KeyId }));
               }}
             >
               Enable key
@@ -87,7 +86,7 @@ function GeneralConfiguration({ metadata: key, onChange }: { metadata: KeyMetada
               type="button"
               disabled={action.busy}
               onClick={() => {
-                act(() => kms('CancelKeyDeletion', { KeyId: key.KeyId }));
+                action.act(() => kms('CancelKeyDeletion', { KeyId: key.KeyId }));
               }}
             >
               Cancel key deletion
@@ -114,7 +113,7 @@ function GeneralConfiguration({ metadata: key, onChange }: { metadata: KeyMetada
           class="confirm"
           onSubmit={(event) => {
             event.preventDefault();
-            act(() => kms('ScheduleKeyDeletion', { KeyId: key.KeyId, PendingWindowInDays: Number(days) }));
+            action.act(() => kms('ScheduleKeyDeletion', { KeyId: key.KeyId, PendingWindowInDays: Number(days) }));
           }}
         >
           <label for="pending-window">Waiting period (7 to 30 days)</label>
@@ -158,12 +157,9 @@ function GeneralConfiguration({ metadata: key, onChange }: { metadata: KeyMetada
 
 function Rotation({ metadata: key, version, onChange }: { metadata: KeyMetadata; version: number; onChange: () => void }) {
   const [status, reload] = useLoad(() => kms('GetKeyRotationStatus', { KeyId: key.KeyId }), [key.KeyId, version]);
-  const action = useAction();
-  const act = (work: () => Promise<unknown>) => {
-    void action.run(work).then((done) => {
-      if (done) onChange();
-    });
-  };
+  const action = useChange(() => {
+    onChange();
+  });
   return (
     <Section title="Key rotation" id="rotation">
       <Show loaded={status} what="the rotation status" retry={reload}>
@@ -180,7 +176,9 @@ function Rotation({ metadata: key, version, onChange }: { metadata: KeyMetadata;
               type="button"
               disabled={action.busy}
               onClick={() => {
-                act(() => (rotation.KeyRotationEnabled ? kms('DisableKeyRotation', { KeyId: key.KeyId }) : kms('EnableKeyRotation', { KeyId: key.KeyId })));
+                action.act(() =>
+                  rotation.KeyRotationEnabled ? kms('DisableKeyRotation', { KeyId: key.KeyId }) : kms('EnableKeyRotation', { KeyId: key.KeyId }),
+                );
               }}
             >
               {rotation.KeyRotationEnabled ? 'Disable automatic rotation' : 'Enable automatic rotation'}
@@ -195,6 +193,11 @@ function Rotation({ metadata: key, version, onChange }: { metadata: KeyMetadata;
 
 function Aliases({ keyId, version }: { keyId: string; version: number }) {
   const [aliases, reload] = useLoad(() => kms('ListAliases', { KeyId: keyId }), [keyId, version]);
+  const [name, setName] = useState('');
+  const action = useChange(() => {
+    setName('');
+    reload();
+  });
   return (
     <Section title="Aliases" id="aliases">
       <Show loaded={aliases} what="aliases" retry={reload}>
@@ -202,7 +205,20 @@ function Aliases({ keyId, version }: { keyId: string; version: number }) {
           list.length ? (
             <ul class="plain">
               {list.map((a) => (
-                <li key={a.AliasName}>{a.AliasName}</li>
+                <li key={a.AliasName}>
+                  {a.AliasName}{' '}
+                  <button
+                    type="button"
+                    class="link"
+                    aria-label={`Delete alias ${a.AliasName!}`}
+                    disabled={action.busy}
+                    onClick={() => {
+                      action.act(() => kms('DeleteAlias', { AliasName: a.AliasName! }));
+                    }}
+                  >
+                    Delete
+                  </button>
+                </li>
               ))}
             </ul>
           ) : (
@@ -210,19 +226,75 @@ function Aliases({ keyId, version }: { keyId: string; version: number }) {
           )
         }
       </Show>
+      <form
+        class="inline-form"
+        onSubmit={(event) => {
+          event.preventDefault();
+          action.act(() => kms('CreateAlias', { AliasName: `alias/${name}`, TargetKeyId: keyId }));
+        }}
+      >
+        <TextInput id="new-alias" label="New alias (without alias/)" value={name} onInput={setName} />
+        <button type="submit" disabled={action.busy}>
+          Add alias
+        </button>
+      </form>
+      {action.error && <ErrorMessage error={action.error} />}
     </Section>
   );
 }
 
 function Tags({ keyId, version }: { keyId: string; version: number }) {
   const [tags, reload] = useLoad(() => kms('ListResourceTags', { KeyId: keyId }), [keyId, version]);
+  const [tagKey, setTagKey] = useState('');
+  const [tagValue, setTagValue] = useState('');
+  const action = useChange(() => {
+    setTagKey('');
+    setTagValue('');
+    reload();
+  });
   return (
     <Section title="Tags" id="tags">
       <Show loaded={tags} what="tags" retry={reload}>
         {({ Tags: list = [] }) =>
-          list.length ? <Table caption="Tags" head={['Tag key', 'Tag value']} rows={list.map((t) => [t.TagKey, t.TagValue])} /> : <p class="empty">No tags.</p>
+          list.length ? (
+            <Table
+              caption="Tags"
+              head={['Tag key', 'Tag value', 'Actions']}
+              rows={list.map((t) => [
+                t.TagKey,
+                t.TagValue,
+                <button
+                  type="button"
+                  class="link"
+                  aria-label={`Remove tag ${t.TagKey}`}
+                  disabled={action.busy}
+                  onClick={() => {
+                    action.act(() => kms('UntagResource', { KeyId: keyId, TagKeys: [t.TagKey] }));
+                  }}
+                >
+                  Remove
+                </button>,
+              ])}
+            />
+          ) : (
+            <p class="empty">No tags.</p>
+          )
         }
       </Show>
+      <form
+        class="inline-form"
+        onSubmit={(event) => {
+          event.preventDefault();
+          action.act(() => kms('TagResource', { KeyId: keyId, Tags: [{ TagKey: tagKey, TagValue: tagValue }] }));
+        }}
+      >
+        <TextInput id="tag-key" label="Tag key" value={tagKey} onInput={setTagKey} />
+        <TextInput id="tag-value" label="Tag value" required={false} value={tagValue} onInput={setTagValue} />
+        <button type="submit" disabled={action.busy}>
+          Add tag
+        </button>
+      </form>
+      {action.error && <ErrorMessage error={action.error} />}
     </Section>
   );
 }
@@ -271,12 +343,9 @@ function MultiRegion({ metadata: key, session, onChange }: { metadata: KeyMetada
   const free = session.regions.map((r) => r.name).filter((name) => name !== primary && !replicas.includes(name));
   const [target, setTarget] = useState(free[0] ?? '');
   const [newPrimary, setNewPrimary] = useState(replicas[0] ?? '');
-  const action = useAction();
-  const act = (work: () => Promise<unknown>) => {
-    void action.run(work).then((done) => {
-      if (done) onChange();
-    });
-  };
+  const action = useChange(() => {
+    onChange();
+  });
   const consoleOf = (region: string) => session.regions.find((r) => r.name === region)?.url;
   return (
     <Section title="Multi-Region configuration" id="multi-region">
@@ -305,21 +374,10 @@ function MultiRegion({ metadata: key, session, onChange }: { metadata: KeyMetada
               class="inline-form"
               onSubmit={(event) => {
                 event.preventDefault();
-                act(() => kms('ReplicateKey', { KeyId: key.KeyId, ReplicaRegion: target }));
+                action.act(() => kms('ReplicateKey', { KeyId: key.KeyId, ReplicaRegion: target }));
               }}
             >
-              <label for="replica-region">Replica region</label>
-              <select
-                id="replica-region"
-                value={target}
-                onChange={(event) => {
-                  setTarget(event.currentTarget.value);
-                }}
-              >
-                {free.map((name) => (
-                  <option key={name}>{name}</option>
-                ))}
-              </select>
+              <Select id="replica-region" label="Replica region" value={target} options={free} onChange={setTarget} />
               <button type="submit" disabled={action.busy}>
                 Create replica key
               </button>
@@ -330,21 +388,10 @@ function MultiRegion({ metadata: key, session, onChange }: { metadata: KeyMetada
               class="inline-form"
               onSubmit={(event) => {
                 event.preventDefault();
-                act(() => kms('UpdatePrimaryRegion', { KeyId: key.KeyId, PrimaryRegion: newPrimary }));
+                action.act(() => kms('UpdatePrimaryRegion', { KeyId: key.KeyId, PrimaryRegion: newPrimary }));
               }}
             >
-              <label for="primary-region">New primary region</label>
-              <select
-                id="primary-region"
-                value={newPrimary}
-                onChange={(event) => {
-                  setNewPrimary(event.currentTarget.value);
-                }}
-              >
-                {replicas.map((name) => (
-                  <option key={name}>{name}</option>
-                ))}
-              </select>
+              <Select id="primary-region" label="New primary region" value={newPrimary} options={replicas} onChange={setNewPrimary} />
               <button type="submit" disabled={action.busy}>
                 Update primary region
               </button>

@@ -2,6 +2,7 @@ import type { ComponentChildren } from 'preact';
 import type { SessionInfo } from './api.ts';
 import { CreateKeyPage } from './create-key-page.tsx';
 import { CryptoUnitsPage } from './crypto-units-page.tsx';
+import { HsmBackupsPage, HsmClusterPage, HsmClustersPage } from './hsm-pages.tsx';
 import { KeyPage } from './key-page.tsx';
 import { KeysPage } from './keys-page.tsx';
 import { ManagedKeyPage, ManagedKeysPage } from './managed-keys-page.tsx';
@@ -34,6 +35,13 @@ export const SECTIONS: readonly ConsoleSection[] = [
     page: (id) => (id === undefined ? { title: 'Managed keys', body: <ManagedKeysPage /> } : { title: `Managed key ${id}`, body: <ManagedKeyPage id={id} /> }),
   },
   { section: 'crypto-units', nav: 'Crypto units', page: () => ({ title: 'Crypto units', body: <CryptoUnitsPage /> }) },
+  {
+    section: 'hsm-clusters',
+    nav: 'HSM clusters',
+    page: (id, session) =>
+      id === undefined ? { title: 'HSM clusters', body: <HsmClustersPage /> } : { title: `Cluster ${id}`, body: <HsmClusterPage id={id} session={session} /> },
+  },
+  { section: 'hsm-backups', nav: 'HSM backups', page: (_id, session) => ({ title: 'HSM backups', body: <HsmBackupsPage session={session} /> }) },
 ];
 
 /** The section and page a URL fragment names; the key list for any other. */

@@ -179,6 +179,6 @@ export function buildRegionServer(options: RegionServerOptions): FastifyInstance
   if (iam && keyProtect) void app.register(keyProtectSurface, { kp: keyProtect, tokens: iam, region: service.ctx.region, accessKeys, sessions });
   if (peerApi) void app.register(peerSurface, { prefix: '/peer/v1', api: peerApi });
   if (uko) void app.register(ukoSurface, { prefix: '/api/v4', ...uko });
-  void app.register(consoleSurface, { prefix: '/console', service, accessKeys, mgmt, peers, keyProtect, uko: uko?.uko });
+  void app.register(consoleSurface, { prefix: '/console', service, accessKeys, mgmt, peers, keyProtect, uko: uko?.uko, iam, cloudhsm, audit: options.audit });
   return app;
 }

@@ -1,16 +1,20 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { CreateKeyCommand, DescribeKeyCommand, ListKeysCommand } from '@aws-sdk/client-kms';
 import type { Browser, Page } from 'playwright-core';
 import { ConsoleSessions } from '../../src/server/index.ts';
 import { SqliteStore } from '../../src/store/index.ts';
 import { DESKTOP, launchChromium, signIn } from '../e2e/console-browser.ts';
-import { ACCESS_KEY_ID, ACCOUNT, SECRET_ACCESS_KEY, startDev, type DevDeployment } from '../e2e/harness.ts';
+import { eventually } from '../e2e/eventually.ts';
+import { ACCESS_KEY_ID, ACCOUNT, BIN, SECRET_ACCESS_KEY, startDev, type DevDeployment } from '../e2e/harness.ts';
 
+const run = promisify(execFile);
 const REGION = 'us-east-1';
 const COOKIE = `concord-console-${REGION}`;
 /** May read keys, policies and grants, and nothing else. */
@@ -62,8 +66,10 @@ describe('attacks on the web console', () => {
     };
   };
   const origin = () => ({ origin: endpoint });
-  const signInAs = async (key: { accessKeyId: string; secretAccessKey: string }, cookie?: string) => {
-    const answer = await call('POST', 'session', { ...origin(), ...(cookie ? { cookie: `${COOKIE}=${cookie}` } : {}) }, { method: 'accessKey', ...key });
+  /** Signs in with an access key pair, or with an API key given as `{apikey}`. */
+  const signInAs = async (key: { accessKeyId: string; secretAccessKey: string } | { apikey: string }, cookie?: string) => {
+    const method = 'apikey' in key ? 'apiKey' : 'accessKey';
+    const answer = await call('POST', 'session', { ...origin(), ...(cookie ? { cookie: `${COOKIE}=${cookie}` } : {}) }, { method, ...key });
     assert.equal(answer.status, 200, JSON.stringify(answer.json));
     const token = new RegExp(`^${COOKIE}=([^;]+);`).exec(answer.cookie ?? '')![1]!;
     return {
@@ -71,6 +77,13 @@ describe('attacks on the web console', () => {
       csrf: answer.json.csrfToken as string,
       headers: { ...origin(), cookie: `${COOKIE}=${token}`, 'x-csrf-token': answer.json.csrfToken as string },
     };
+  };
+  /** `concord apikey` against the region, as its administrator. */
+  const apikeyCli = async (...args: string[]) => {
+    const { stdout } = await run(process.execPath, [BIN, 'apikey', ...args, '--endpoint', endpoint], {
+      env: { ...process.env, AWS_ACCESS_KEY_ID: ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY },
+    });
+    return JSON.parse(stdout) as { id: string; apikey: string; state: string };
   };
   const keyState = async () => (await dev.client().send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.KeyState;
 
@@ -182,9 +195,12 @@ describe('attacks on the web console', () => {
     await signIn(page, endpoint, READER.accessKeyId, READER.secretAccessKey);
     await page.goto(`${endpoint}/console/#/keys/${keyId}`);
     await page.getByRole('button', { name: 'Disable key' }).click();
-    const alert = page.getByRole('alert');
+    const alert = page.getByRole('region', { name: 'General configuration' }).getByRole('alert');
     await alert.waitFor();
     assert.match((await alert.textContent())!, /^AccessDeniedException: .*user\/reader is not authorized to perform: kms:DisableKey/);
+    // Reading the audit trail is an identity permission of its own, which kms:Describe* does not give.
+    const audit = page.getByRole('region', { name: 'Audit events' }).getByRole('alert');
+    assert.match((await audit.textContent())!, /^AccessDeniedException: .*concord:LookupAuditEvents/);
     assert.equal(await keyState(), 'Enabled');
 
     await page.goto(`${endpoint}/console/#/keys/new`);
@@ -197,19 +213,74 @@ describe('attacks on the web console', () => {
     await page.close();
   });
 
+  it('an API key session is held to the same rules: HttpOnly SameSite=Strict cookie, CSRF token and origin, its principal’s permissions, sign-out', async () => {
+    const reader = await apikeyCli('create', '--principal', READER.arn, '--name', 'console-reader');
+    const answer = await call('POST', 'session', origin(), { method: 'apiKey', apikey: reader.apikey });
+    assert.equal(answer.status, 200, JSON.stringify(answer.json));
+    const attributes = answer.cookie!.split(';').map((a) => a.trim());
+    assert.ok(attributes.includes('HttpOnly') && attributes.includes('SameSite=Strict'), answer.cookie);
+    assert.ok(!JSON.stringify(answer.json).includes(reader.apikey), 'the API key is never sent back');
+    const { headers, token } = await signInAs({ apikey: reader.apikey });
+    for (const sent of [
+      { ...headers, origin: 'http://attacker.example' },
+      { ...headers, 'x-csrf-token': 'A'.repeat(43) },
+    ]) {
+      const forged = await call('POST', 'kms/DisableKey', sent, { KeyId: keyId });
+      assert.equal(forged.status, 403);
+      assert.equal(forged.json.error, 'CrossSiteRequestRefused');
+    }
+    const denied = await call('POST', 'kms/DisableKey', headers, { KeyId: keyId });
+    assert.equal(denied.json.error, 'AccessDeniedException');
+    assert.match(denied.json.message as string, /user\/reader is not authorized to perform: kms:DisableKey/);
+    assert.equal(await keyState(), 'Enabled');
+    assert.equal((await call('DELETE', 'session', headers)).status, 204);
+    assert.equal((await call('GET', 'keys', { cookie: `${COOKIE}=${token}` })).status, 401);
+    const wrong = await call('POST', 'session', origin(), { method: 'apiKey', apikey: `${reader.apikey}x` });
+    assert.deepEqual([wrong.status, wrong.json.error, wrong.cookie], [401, 'SignInFailed', undefined]);
+  });
+
+  it('a revoked API key’s console session: revoking the key ends the sessions it opened, in the browser too, and it signs in no more', async () => {
+    const key = await apikeyCli('create', '--principal', `arn:aws:iam::${ACCOUNT}:user/admin`, '--name', 'console-revoked');
+    const page = await browser.newPage({ viewport: DESKTOP });
+    await page.goto(`${endpoint}/console/`);
+    await page.getByLabel('API key', { exact: true }).check();
+    await page.locator('#api-key').fill(key.apikey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Customer managed keys' }).waitFor();
+    const { headers, token } = await signInAs({ apikey: key.apikey });
+    assert.equal((await call('GET', 'keys', { cookie: `${COOKIE}=${token}` })).status, 200);
+
+    assert.equal((await apikeyCli('revoke', key.id)).state, 'revoked');
+    // On the node that revoked it at once; another node of the region reads the key's state again within a second.
+    await eventually(async () => {
+      const refused = await call('POST', 'kms/DisableKey', headers, { KeyId: keyId });
+      assert.deepEqual([refused.status, refused.json.error], [401, 'SignInRequired']);
+    });
+    assert.equal(await keyState(), 'Enabled');
+    assert.equal((await call('GET', 'session', { cookie: `${COOKIE}=${token}` })).status, 401);
+    await page.getByRole('link', { name: 'Crypto units' }).click();
+    await page.getByRole('heading', { name: 'Sign in to Concord' }).waitFor();
+    const again = await call('POST', 'session', origin(), { method: 'apiKey', apikey: key.apikey });
+    assert.deepEqual([again.status, again.json.error], [401, 'SignInFailed']);
+    await page.close();
+  });
+
   it('an abandoned session: idle past the timeout, or older than the longest session, it is refused and deleted', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'concord-console-sessions-'));
     const store = new SqliteStore(join(dir, 'keys.db'));
     let now = Date.UTC(2026, 0, 1);
     const sessions = new ConsoleSessions(store, () => now);
     const identity = { method: 'accessKey', credentialId: ACCESS_KEY_ID, principal: `arn:aws:iam::${ACCOUNT}:user/admin` };
+    const apiKeyIdentity = { method: 'apiKey', credentialId: 'ApiKey-00000000-0000-4000-8000-000000000000', principal: identity.principal };
     try {
-      const idle = await sessions.open(identity);
-      now += sessions.idleTimeoutMs - 1;
-      assert.ok(await sessions.resume(idle.token), 'used just within the idle timeout');
-      now += sessions.idleTimeoutMs + 1;
-      assert.equal(await sessions.resume(idle.token), undefined);
-      assert.deepEqual(await store.list('console/session/'), []);
+      for (const opened of [identity, apiKeyIdentity]) {
+        const idle = await sessions.open(opened);
+        now += sessions.idleTimeoutMs - 1;
+        assert.ok(await sessions.resume(idle.token), `${opened.method}: used just within the idle timeout`);
+        now += sessions.idleTimeoutMs + 1;
+        assert.equal(await sessions.resume(idle.token), undefined, opened.method);
+        assert.deepEqual(await store.list('console/session/'), []);
+      }
 
       const busy = await sessions.open(identity);
       const opened = now;

@@ -28,7 +28,7 @@ const CONTENT_TYPES = new Set([AWS_JSON_1_1, 'application/x-amz-json-1.0']);
 const BODY_LIMIT = 256 * 1024;
 
 /** botocore's cloudhsmv2 model, trimmed by scripts/trim-kms-model.ts --model: requests are checked against it. */
-const model = JSON.parse(readFileSync(new URL('./cloudhsm-model.json', import.meta.url), 'utf8')) as KmsModel;
+export const cloudHsmModel = JSON.parse(readFileSync(new URL('./cloudhsm-model.json', import.meta.url), 'utf8')) as KmsModel;
 
 /**
  * Routes POST / by the service named in X-Amz-Target: `BaldrApiService.*` here. Routes without
@@ -101,13 +101,13 @@ export const cloudHsmSurface: FastifyPluginAsync<CloudHsmSurfaceOptions> = (scop
     audit.caller = accessKey;
     const target = request.headers['x-amz-target'] as string;
     const name = target.slice(TARGET_PREFIX.length + 1);
-    const operation = target.startsWith(`${TARGET_PREFIX}.`) && service.performs(name) ? model.operations[name] : undefined;
+    const operation = target.startsWith(`${TARGET_PREFIX}.`) && service.performs(name) ? cloudHsmModel.operations[name] : undefined;
     if (!operation?.input) throw new KmsError('UnknownOperationException', `The operation ${target} is not known to this service.`);
     request.operation = `cloudhsm:${name}`;
     audit.eventName = name;
     const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim();
     if (!CONTENT_TYPES.has(contentType)) throw new CloudHsmError('CloudHsmInvalidRequestException', 'Content-Type must be application/x-amz-json-1.1.');
-    const input = (audit.input = validateInput(model, operation.input, parseJson(body)));
+    const input = (audit.input = validateInput(cloudHsmModel, operation.input, parseJson(body)));
     const caller = callerOf(accessKey);
     const output = await service.call(name as Parameters<CloudHsmService['call']>[0], input, (action, resource) => authorize(caller, action, resource));
     return reply.header('content-type', AWS_JSON_1_1).send(Buffer.from(JSON.stringify(output)));

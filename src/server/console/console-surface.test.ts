@@ -6,8 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import { SoftwareCryptoUnit } from '../../cryptounits/index.ts';
+import { CloudHsmService } from '../../hsm/index.ts';
+import { IamTokens } from '../../iam/index.ts';
 import { Uko } from '../../uko/index.ts';
-import { ADMIN_KEY, NOBODY_KEY, testRegionServer } from '../test-region-server.ts';
+import { ACCOUNT, ADMIN_KEY, NOBODY_KEY, REGION, testRegionServer } from '../test-region-server.ts';
 import { consoleSurface } from './console-surface.ts';
 
 /** light-my-request's Host. */
@@ -17,13 +19,29 @@ describe('the console surface', () => {
   const region = testRegionServer('console');
   const assets = mkdtempSync(join(tmpdir(), 'concord-console-assets-'));
   let app: FastifyInstance;
+  let iam: IamTokens;
   before(async () => {
     mkdirSync(join(assets, 'assets'));
     writeFileSync(join(assets, 'index.html'), '<!doctype html><title>console</title>');
     writeFileSync(join(assets, 'assets', 'main-ABCDEFGH.js'), 'console.log("hello");'.repeat(50));
     app = Fastify();
-    const uko = new Uko({ store: region.store, unit: SoftwareCryptoUnit.openOrInit(join(region.dir, 'crypto-unit.json')) });
-    await app.register(consoleSurface, { prefix: '/console', service: region.service, accessKeys: [ADMIN_KEY, NOBODY_KEY], peers: {}, assetsDir: assets, uko });
+    const unit = SoftwareCryptoUnit.openOrInit(join(region.dir, 'crypto-unit.json'));
+    const uko = new Uko({ store: region.store, unit });
+    iam = new IamTokens({ store: region.store, unit, region: REGION, account: ACCOUNT });
+    const cloudhsm = {
+      service: new CloudHsmService({ region: REGION, account: ACCOUNT, store: region.store, unit }),
+      authorize: region.service.authorizeCloudHsm,
+    };
+    await app.register(consoleSurface, {
+      prefix: '/console',
+      service: region.service,
+      accessKeys: [ADMIN_KEY, NOBODY_KEY],
+      peers: {},
+      assetsDir: assets,
+      uko,
+      iam,
+      cloudhsm,
+    });
   });
   after(async () => {
     await app.close();
@@ -49,6 +67,8 @@ describe('the console surface', () => {
   };
   const kms = (headers: Record<string, string>, operation: string, payload: string | object): Promise<LightMyRequestResponse> =>
     app.inject({ method: 'POST', url: `/console/api/kms/${operation}`, headers, payload });
+  const hsm = (headers: Record<string, string>, operation: string, payload: object): Promise<LightMyRequestResponse> =>
+    app.inject({ method: 'POST', url: `/console/api/cloudhsm/${operation}`, headers, payload });
 
   it('serves the page uncached and the hashed bundles cached for good, gzipped when the browser takes gzip', async () => {
     const page = await app.inject({ url: '/console' });
@@ -82,6 +102,39 @@ describe('the console surface', () => {
     );
   });
 
+  it('signs in with an IAM API key, acts as its principal, and stops at once when the key is revoked', async () => {
+    const { apiKey, secret } = await iam.apiKeys.create({ principal: ADMIN_KEY.principal, name: 'console' }, 'test');
+    const answer = await app.inject({
+      method: 'POST',
+      url: '/console/api/session',
+      headers: { origin: ORIGIN, 'content-type': 'application/json' },
+      payload: { method: 'apiKey', apikey: secret },
+    });
+    assert.equal(answer.statusCode, 200, answer.body);
+    const session = answer.json<{ principal: string; credentialId: string; method: string; csrfToken: string }>();
+    assert.deepEqual([session.principal, session.credentialId, session.method], [ADMIN_KEY.principal, apiKey.id, 'apiKey']);
+    assert.ok(!answer.body.includes(secret), 'the answer never repeats the API key');
+    const headers = {
+      origin: ORIGIN,
+      cookie: (answer.headers['set-cookie'] as string).split(';')[0]!,
+      'x-csrf-token': session.csrfToken,
+      'content-type': 'application/json',
+    };
+    assert.equal((await kms(headers, 'CreateKey', {})).statusCode, 200);
+    await iam.apiKeys.revoke(apiKey.id, 'test');
+    const after = await kms(headers, 'CreateKey', {});
+    assert.equal(after.statusCode, 401, after.body);
+    assert.equal(after.json<{ error: string }>().error, 'SignInRequired');
+    const again = await app.inject({
+      method: 'POST',
+      url: '/console/api/session',
+      headers: { origin: ORIGIN, 'content-type': 'application/json' },
+      payload: { method: 'apiKey', apikey: secret },
+    });
+    assert.equal(again.statusCode, 401);
+    assert.equal(again.json<{ error: string }>().error, 'SignInFailed');
+  });
+
   it('refuses a principal its policies do not allow, with the API’s own error', async () => {
     const answer = await kms(await signIn(NOBODY_KEY), 'CreateKey', {});
     assert.equal(answer.statusCode, 400);
@@ -98,6 +151,20 @@ describe('the console surface', () => {
       ['a member of the wrong type', await kms(headers, 'DescribeKey', { KeyId: 7 }), 400, 'SerializationException'],
       ['an unknown key', await kms(headers, 'DescribeKey', { KeyId: '1234abcd-12ab-34cd-56ef-1234567890ab' }), 400, 'NotFoundException'],
       ['a body over 64 KiB', await kms(headers, 'DescribeKey', { KeyId: 'x'.repeat(70_000) }), 413, 'BodyTooLarge'],
+      [
+        'a sign-in method named after a property of every object',
+        await app.inject({ method: 'POST', url: '/console/api/session', headers, payload: { method: '__proto__' } }),
+        400,
+        'InvalidRequest',
+      ],
+      ['a CloudHSM operation the console does not perform', await hsm(headers, 'InitializeCluster', { ClusterId: 'x' }), 404, 'UnknownOperation'],
+      ['a CloudHSM member of the wrong type', await hsm(headers, 'DescribeClusters', { MaxResults: 'many' }), 400, 'SerializationException'],
+      [
+        'audit events in a region that keeps no audit trail',
+        await app.inject({ url: '/console/api/keys/x/audit-events', headers: { cookie: headers.cookie! } }),
+        404,
+        'NotFound',
+      ],
       [
         'a sign-in method that does not exist',
         await app.inject({ method: 'POST', url: '/console/api/session', headers, payload: { method: 'password' } }),
@@ -129,6 +196,10 @@ describe('the console surface', () => {
       assert.match(synced.json<{ message: string }>().message, /uko:SyncManagedKey/);
     }
     const admin = await signIn();
+    // Nor cloudhsm:*: the HSM pages are refused as the CloudHSM v2 API would refuse them.
+    const clusters = await hsm(admin, 'DescribeClusters', {});
+    assert.equal(clusters.json<{ error: string }>().error, 'AccessDeniedException', clusters.body);
+    assert.match(clusters.json<{ message: string }>().message, /cloudhsm:DescribeClusters/);
     const noKeyProtect = await app.inject({ url: '/console/api/key-protect/keys/x/registrations', headers: { cookie: admin.cookie! } });
     assert.equal(noKeyProtect.statusCode, 404, noKeyProtect.body);
   });

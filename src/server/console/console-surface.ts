@@ -13,10 +13,16 @@ import { UKO_STATUS } from '../uko/index.ts';
 import { acceptRawBodies, rawBody } from '../raw-body.ts';
 import { loadConsoleAssets } from './console-assets.ts';
 import { ConsoleError } from './console-error.ts';
+import { parseObject } from './parse-object.ts';
 import { ConsoleSessions, csrfTokenMatches, MAX_SESSION_MS, type ConsoleSession } from './console-sessions.ts';
+import { auditRoutes } from './audit-routes.ts';
+import { hsmRoutes, type HsmRoutesOptions } from './hsm-routes.ts';
 import { ibmRoutes } from './ibm-routes.ts';
-import { accessKeySignIn, type SignInMethod } from './sign-in-methods.ts';
+import { accessKeySignIn, apiKeySignIn, type SignInMethod } from './sign-in-methods.ts';
 import { UkoError, type Uko } from '../../uko/index.ts';
+import type { AuditTrail } from '../../audit/index.ts';
+import { CloudHsmError } from '../../hsm/index.ts';
+import type { IamTokens } from '../../iam/index.ts';
 
 export interface ConsoleSurfaceOptions {
   service: KeyService;
@@ -27,6 +33,12 @@ export interface ConsoleSurfaceOptions {
   keyProtect?: KeyProtectService | undefined;
   /** Unified Key Orchestrator, for the managed keys pages. */
   uko?: Uko | undefined;
+  /** IAM API keys, a second way to sign in. */
+  iam?: IamTokens | undefined;
+  /** The CloudHSM v2 API's service and authorization, for the HSM clusters and backups pages. */
+  cloudhsm?: HsmRoutesOptions | undefined;
+  /** The region's audit trail, for a key's audit events. */
+  audit?: AuditTrail | undefined;
   /** The deployment's other regions, whose consoles the region menu links to. */
   peers: Readonly<Record<string, { url: string }>>;
   /** Where the built console is; by default dist/console-ui beside the compiled server. */
@@ -45,6 +57,9 @@ const CONSOLE_OPERATIONS: ReadonlySet<OperationName> = new Set<OperationName>([
   'GetKeyRotationStatus',
   'CreateKey',
   'CreateAlias',
+  'DeleteAlias',
+  'TagResource',
+  'UntagResource',
   'EnableKey',
   'DisableKey',
   'ScheduleKeyDeletion',
@@ -88,7 +103,16 @@ export const consoleSurface: FastifyPluginAsync<ConsoleSurfaceOptions> = (scope,
   const region = service.ctx.region;
   const assets = loadConsoleAssets(options.assetsDir ?? fileURLToPath(new URL('../../console-ui/', import.meta.url)));
   const sessions = options.sessions ?? new ConsoleSessions(service.ctx.store);
-  const methods: Readonly<Record<string, SignInMethod>> = { accessKey: accessKeySignIn(options.accessKeys) };
+  const methods: Readonly<Record<string, SignInMethod>> = {
+    accessKey: accessKeySignIn(options.accessKeys),
+    ...(options.iam ? { apiKey: apiKeySignIn(options.iam) } : {}),
+  };
+  /** The caller a live session acts as; undefined once the session ended or its credential is gone. */
+  const sessionCaller = async (request: FastifyRequest): Promise<{ session: ConsoleSession; caller: Caller } | undefined> => {
+    const session = await sessions.resume(cookieOf(request.headers.cookie, cookieName(request)));
+    const caller = session && (await methods[session.method]?.callerOf(session));
+    return session && caller && { session, caller };
+  };
   const regions = [{ name: region, url: '' }, ...Object.entries(peers).map(([name, peer]) => ({ name, url: peer.url }))];
 
   acceptRawBodies(scope, BODY_LIMIT, ['application/json']);
@@ -116,6 +140,7 @@ export const consoleSurface: FastifyPluginAsync<ConsoleSurfaceOptions> = (scope,
   const sessionInfo = (session: ConsoleSession) => ({
     region,
     regions,
+    method: session.method,
     principal: session.principal,
     credentialId: session.credentialId,
     csrfToken: session.csrfToken,
@@ -136,9 +161,9 @@ export const consoleSurface: FastifyPluginAsync<ConsoleSurfaceOptions> = (scope,
         throw new ConsoleError(415, 'UnsupportedMediaType', 'The console API takes application/json.');
     }
     if (route === '/console/api/session' && request.method !== 'DELETE') return;
-    const session = await sessions.resume(cookieOf(request.headers.cookie, cookieName(request)));
-    const caller = session && methods[session.method]?.callerOf(session.credentialId);
-    if (!session || !caller) throw new ConsoleError(401, 'SignInRequired', 'Sign in to the console.');
+    const signedIn = await sessionCaller(request);
+    if (!signedIn) throw new ConsoleError(401, 'SignInRequired', 'Sign in to the console.');
+    const { session, caller } = signedIn;
     if (UNSAFE_METHODS.has(request.method) && !csrfTokenMatches(session, request.headers[CSRF_HEADER]))
       throw new ConsoleError(403, 'CrossSiteRequestRefused', 'The request did not carry this session’s CSRF token.');
     request.consoleSession = session;
@@ -166,16 +191,16 @@ export const consoleSurface: FastifyPluginAsync<ConsoleSurfaceOptions> = (scope,
   };
 
   scope.get('/api/session', async (request, reply) => {
-    const session = await sessions.resume(cookieOf(request.headers.cookie, cookieName(request)));
-    if (!session || !methods[session.method]?.callerOf(session.credentialId)) throw new ConsoleError(401, 'SignInRequired', 'Sign in to the console.');
+    const signedIn = await sessionCaller(request);
+    if (!signedIn) throw new ConsoleError(401, 'SignInRequired', 'Sign in to the console.');
     void reply.header('cache-control', 'no-store');
-    return sessionInfo(session);
+    return sessionInfo(signedIn.session);
   });
   scope.post('/api/session', async (request, reply) => {
     const fields = parseObject(rawBody(request));
-    const method = typeof fields.method === 'string' ? methods[fields.method] : undefined;
+    const method = typeof fields.method === 'string' && Object.hasOwn(methods, fields.method) ? methods[fields.method] : undefined;
     if (!method) throw new ConsoleError(400, 'InvalidRequest', `Sign in with one of: ${Object.keys(methods).join(', ')}.`);
-    const identity = method.signIn(fields);
+    const identity = await method.signIn(fields);
     if (!identity) throw new ConsoleError(401, 'SignInFailed', 'The credentials are not valid for this region.');
     request.accessKeyId = identity.credentialId;
     // Whatever cookie came with the request is ended: a signed-in session always has a token made here.
@@ -224,6 +249,8 @@ export const consoleSurface: FastifyPluginAsync<ConsoleSurfaceOptions> = (scope,
   });
 
   ibmRoutes(scope, { service, keyProtect: options.keyProtect, uko: options.uko });
+  hsmRoutes(scope, options.cloudhsm);
+  auditRoutes(scope, { service, audit: options.audit });
 
   scope.get('/api/crypto-units', async (request, reply) => {
     if (!mgmt) throw new ConsoleError(404, 'NotFound', `Region ${region} has no managed crypto units.`);
@@ -259,18 +286,6 @@ function cookieOf(header: string | undefined, name: string): string | undefined 
   return undefined;
 }
 
-function parseObject(body: Buffer): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new ConsoleError(400, 'InvalidRequest', 'The request body is not valid JSON.');
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-    throw new ConsoleError(400, 'InvalidRequest', 'The request body must be a JSON object.');
-  return parsed as Record<string, unknown>;
-}
-
 function consoleError(error: unknown, requestId: string): { status: number; code: string; message: string } {
   if (error instanceof ConsoleError) return { status: error.status, code: error.code, message: error.message };
   if (error instanceof KpError) return { status: error.status, code: error.code, message: error.status >= 500 ? internal(requestId) : kpMessage(error) };
@@ -279,6 +294,7 @@ function consoleError(error: unknown, requestId: string): { status: number; code
     return { status, code: error.code, message: status >= 500 && error.kind !== 'keystore' ? internal(requestId) : error.message };
   }
   if (error instanceof KmsError) return { status: error.status, code: error.code, message: error.status >= 500 ? internal(requestId) : error.message };
+  if (error instanceof CloudHsmError) return { status: error.status, code: error.code, message: error.status >= 500 ? internal(requestId) : error.message };
   const infrastructure = infrastructureError(error);
   if (infrastructure) return { status: infrastructure.status, code: infrastructure.kind, message: infrastructure.message };
   return { status: 500, code: 'InternalError', message: internal(requestId) };
