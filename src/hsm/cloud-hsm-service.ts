@@ -185,6 +185,12 @@ export class CloudHsmService {
     return this.operations[name](input, authorize);
   }
 
+  /** A cluster's record, for the services built on clusters (KMS custom key stores); undefined when unknown or deleted. */
+  async clusterRecord(clusterId: string): Promise<ClusterRecord | undefined> {
+    const cluster = await this.cluster(this.store, clusterId).catch(() => undefined);
+    return cluster?.state === 'DELETED' ? undefined : cluster;
+  }
+
   clusterArn = (id: string): string => `arn:aws:cloudhsm:${this.region}:${this.account}:cluster/${id}`;
   backupArn = (id: string): string => `arn:aws:cloudhsm:${this.region}:${this.account}:backup/${id}`;
 
