@@ -90,8 +90,6 @@ const DEFAULT_RETENTION_DAYS = 90;
 const MIN_RETENTION_DAYS = 7;
 const MAX_RETENTION_DAYS = 379;
 const MAX_TAGS = 50;
-/** A copy goes to the other region in one peer request, whose body is at most 1 MiB with the rest of the request. */
-const MAX_COPIED_DATA = 1000 * 1000;
 /** AWS's quota of HSMs in one cluster. */
 const MAX_HSMS = 28;
 const HSM_TYPES: Readonly<Record<string, readonly ClusterMode[]>> = { 'hsm1.medium': ['FIPS'], 'hsm2m.medium': ['FIPS', 'NON_FIPS'] };
@@ -479,12 +477,6 @@ export class CloudHsmService {
       if (backup.state !== 'READY') throw invalidRequest(`Backup ${backupId} is ${backup.state}; only a READY backup is copied.`);
       const data = await tx.get(HSM_PATHS.backupData(backupId));
       if (data === undefined) throw invalidRequest(`Backup ${backupId} holds no data.`);
-      if (data.length > MAX_COPIED_DATA) {
-        throw new CloudHsmError(
-          'CloudHsmServiceException',
-          `Backup ${backupId} is larger than Concord copies between regions (${MAX_COPIED_DATA} bytes sealed).`,
-        );
-      }
       return { backup, data, key: await this.lineages.key(tx, backup.lineageId) };
     });
     const createdAt = this.now();
