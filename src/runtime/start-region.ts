@@ -58,6 +58,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     unit,
     backupIntervalMs: config.hsmBackupIntervalMs,
     copier: multiRegion?.backupCopies,
+    vault: cryptoUnits.hsmVault,
   });
   const service = new KeyService({
     region: config.region,

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { SoftwareCryptoUnit } from '../../src/cryptounits/index.ts';
-import { changePassword, CloudHsmService, createUser, generateSymmetricKey } from '../../src/hsm/index.ts';
+import { SoftwareCryptoUnit, type UnitVault } from '../../src/cryptounits/index.ts';
+import { changePassword, CloudHsmService, createUser, generateSymmetricKey, HsmVault } from '../../src/hsm/index.ts';
 import { KeyService } from '../../src/kms/index.ts';
 import { Outbox } from '../../src/outbox/index.ts';
 import { MultiRegionKeys, RegionIdentity } from '../../src/regions/index.ts';
@@ -19,6 +19,8 @@ const allow = (): Promise<void> => Promise.resolve();
 
 export interface HsmRegion {
   region: string;
+  store: SqliteStore;
+  unit: SoftwareCryptoUnit;
   clusters: CloudHsmService;
   call: (name: Parameters<CloudHsmService['call']>[0], input: Record<string, unknown>) => Promise<Record<string, unknown>>;
 }
@@ -28,13 +30,17 @@ export interface HsmRegion {
  * service and peer link served over loopback HTTP, so backups copy between them as between
  * `concord` regions. For tests and benchmarks that need HSM contents no client makes yet.
  */
-export async function startHsmRegions(names: string[]): Promise<{ regions: Record<string, HsmRegion>; dir: string; stop: () => Promise<void> }> {
+export async function startHsmRegions(
+  names: string[],
+  /** The crypto-unit backend each region's HSMs keep their contents in, if any. */
+  vaultOf?: (region: string) => Promise<UnitVault>,
+): Promise<{ regions: Record<string, HsmRegion>; dir: string; stop: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'concord-hsm-regions-'));
   const logger = pino({ level: 'silent' });
   const base = await freePorts(names.length);
   const identities = names.map((name) => RegionIdentity.openOrInit(join(dir, `${name}-identity.json`)));
   const regions: Record<string, HsmRegion> = {};
-  const running: { app: FastifyInstance; outbox: Outbox; store: SqliteStore }[] = [];
+  const running: { app: FastifyInstance; outbox: Outbox; store: SqliteStore; vault?: HsmVault }[] = [];
   for (const [i, region] of names.entries()) {
     const peers = Object.fromEntries(
       names.flatMap((other, j) => (j === i ? [] : [[other, { url: `http://127.0.0.1:${base + j}`, publicKey: identities[j]!.publicKey }]])),
@@ -44,18 +50,20 @@ export async function startHsmRegions(names: string[]): Promise<{ regions: Recor
     const outbox = new Outbox(store, logger);
     const multiRegion = new MultiRegionKeys({ region, store, identity: identities[i]!, peers, outbox, logger });
     const service = new KeyService({ region, account: ACCOUNT, store, unit, moreOperations: multiRegion.operations });
-    const clusters = new CloudHsmService({ region, account: ACCOUNT, store, unit, copier: multiRegion.backupCopies });
+    const vault = vaultOf && (await HsmVault.open(await vaultOf(region)));
+    const clusters = new CloudHsmService({ region, account: ACCOUNT, store, unit, copier: multiRegion.backupCopies, ...(vault ? { vault } : {}) });
     multiRegion.backupCopies.attach(clusters);
     const app = buildRegionServer({ service, accessKeys: [], logger, peerApi: multiRegion.peerApi, peers });
     await app.listen({ host: '127.0.0.1', port: base + i });
-    running.push({ app, outbox, store });
-    regions[region] = { region, clusters, call: (name, input) => clusters.call(name, input, allow) };
+    running.push({ app, outbox, store, ...(vault ? { vault } : {}) });
+    regions[region] = { region, store, unit, clusters, call: (name, input) => clusters.call(name, input, allow) };
   }
   const stop = async (): Promise<void> => {
-    for (const { app, outbox, store } of running) {
+    for (const { app, outbox, store, vault } of running) {
       await app.close();
       await outbox.close();
       await store.close();
+      await vault?.close();
     }
   };
   return { regions, dir, stop };
