@@ -41,6 +41,7 @@ export interface OperationDeps {
 /** CreateKey's way into a custom key store: the key's material made on the store's cluster. */
 export interface CustomKeyStoreKeys {
   createKey(customKeyStoreId: string, keyId: string): Promise<NonNullable<KeyRecord['customKeyStore']>>;
+  connected(customKeyStoreId: string): Promise<boolean>;
 }
 
 /**

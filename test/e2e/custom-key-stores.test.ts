@@ -198,7 +198,8 @@ describe('KMS custom key stores on CloudHSM clusters', () => {
     await assert.rejects(kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x') })), { name: 'KMSInvalidStateException' });
     await assert.rejects(kms.send(new DecryptCommand({ CiphertextBlob })), { name: 'KMSInvalidStateException' });
     await assert.rejects(kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256' })), { name: 'KMSInvalidStateException' });
-    assert.equal((await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.CustomKeyStoreId, storeId);
+    const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: keyId }));
+    assert.deepEqual([KeyMetadata!.CustomKeyStoreId, KeyMetadata!.KeyState], [storeId, 'Unavailable']);
   });
 
   it('moves the store only to a related cluster, where the same key decrypts, and keeps the store while it holds keys', async () => {

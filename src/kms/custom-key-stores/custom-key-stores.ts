@@ -271,7 +271,7 @@ export class CustomKeyStores implements CustomKeyStoreKeys {
     return material;
   }
 
-  /** The state a key in a custom key store shows: Unavailable while its store is not connected. */
+  /** A key in a store that is not connected shows the key state Unavailable. */
   async connected(customKeyStoreId: string): Promise<boolean> {
     const stored = await this.ctx.store.get(PATHS.store(customKeyStoreId));
     return stored !== undefined && (JSON.parse(stored) as CustomKeyStoreRecord).state === 'CONNECTED';

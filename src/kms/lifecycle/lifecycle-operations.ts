@@ -92,7 +92,10 @@ export function lifecycleOperations(
     async DescribeKey(input, caller): Promise<DescribeKeyResponse> {
       const key = await keys.find(input.KeyId, { allowAlias: true });
       await authorize(caller, 'DescribeKey', key);
-      return { KeyMetadata: keyMetadata(ctx, key) };
+      const metadata = keyMetadata(ctx, key);
+      // AWS shows a key whose custom key store is disconnected as Unavailable, whatever its own state.
+      const unavailable = key.customKeyStore && !(await deps.customKeyStores?.connected(key.customKeyStore.id));
+      return { KeyMetadata: unavailable ? { ...metadata, KeyState: 'Unavailable' } : metadata };
     },
 
     async ListKeys(input, caller): Promise<ListKeysResponse> {
