@@ -87,7 +87,7 @@ export function generateKmsApi(model: TypeModel): string {
       const members = Object.keys(s.members ?? {})
         .sort()
         .map((member) => `  ${member}${required.has(member) ? '' : '?'}: ${typeOf(s.members![member]!)};`);
-      return [members.length === 0 ? `export interface ${name} {}` : `export interface ${name} {\n${members.join('\n')}\n}`];
+      return [members.length === 0 ? `export type ${name} = Record<string, never>;` : `export interface ${name} {\n${members.join('\n')}\n}`];
     });
 
   return (

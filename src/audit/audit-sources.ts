@@ -53,7 +53,9 @@ export interface AuditSource {
  */
 export const KMS_PARAMETERS: Readonly<Record<string, readonly string[]>> = {
   CancelKeyDeletion: ['KeyId'],
+  ConnectCustomKeyStore: ['CustomKeyStoreId'],
   CreateAlias: ['AliasName', 'TargetKeyId'],
+  CreateCustomKeyStore: ['CustomKeyStoreName', 'CustomKeyStoreType', 'CloudHsmClusterId', 'TrustAnchorCertificate'],
   CreateGrant: ['KeyId', 'GranteePrincipal', 'RetiringPrincipal', 'Operations', 'Constraints', 'Name', 'DryRun'],
   CreateKey: [
     'Description',
@@ -70,9 +72,12 @@ export const KMS_PARAMETERS: Readonly<Record<string, readonly string[]>> = {
   ],
   Decrypt: ['KeyId', 'EncryptionAlgorithm', 'EncryptionContext', 'DryRun'],
   DeleteAlias: ['AliasName'],
+  DeleteCustomKeyStore: ['CustomKeyStoreId'],
   DeleteImportedKeyMaterial: ['KeyId', 'KeyMaterialId'],
   DeriveSharedSecret: ['KeyId', 'KeyAgreementAlgorithm', 'DryRun'],
+  DescribeCustomKeyStores: ['CustomKeyStoreId', 'CustomKeyStoreName', 'Limit', 'Marker'],
   DescribeKey: ['KeyId'],
+  DisconnectCustomKeyStore: ['CustomKeyStoreId'],
   DisableKey: ['KeyId'],
   DisableKeyRotation: ['KeyId'],
   EnableKey: ['KeyId'],
@@ -115,6 +120,7 @@ export const KMS_PARAMETERS: Readonly<Record<string, readonly string[]>> = {
   TagResource: ['KeyId', 'Tags'],
   UntagResource: ['KeyId', 'TagKeys'],
   UpdateAlias: ['AliasName', 'TargetKeyId'],
+  UpdateCustomKeyStore: ['CustomKeyStoreId', 'NewCustomKeyStoreName', 'CloudHsmClusterId'],
   UpdateKeyDescription: ['KeyId', 'Description'],
   UpdatePrimaryRegion: ['KeyId', 'PrimaryRegion'],
   Verify: ['KeyId', 'MessageType', 'SigningAlgorithm', 'DryRun'],
@@ -124,6 +130,7 @@ export const KMS_PARAMETERS: Readonly<Record<string, readonly string[]>> = {
 /** The response members a changing KMS operation's event keeps; like CloudTrail, reads and cryptographic operations keep none. */
 export const KMS_RESPONSES: Readonly<Record<string, readonly string[]>> = {
   CancelKeyDeletion: ['KeyId'],
+  CreateCustomKeyStore: ['CustomKeyStoreId'],
   CreateGrant: ['GrantId'],
   CreateKey: ['KeyMetadata'],
   DeleteImportedKeyMaterial: ['KeyId', 'KeyMaterialId'],

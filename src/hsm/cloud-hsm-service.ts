@@ -21,6 +21,7 @@ import { CloudHsmError, invalidRequest, notFound } from './hsm-error.ts';
 import { isResourceId, newHexId, newResourceId } from './hsm-ids.ts';
 import { LineageKeys, openContents, sealContents } from './lineage-keys.ts';
 import { pageOf } from './paging.ts';
+import type { HsmVault } from './hsm-vault.ts';
 
 export const CLOUDHSM_OPERATIONS = [
   'CopyBackupToRegion',
@@ -80,6 +81,8 @@ export interface CloudHsmOptions {
   /** How often an initialized cluster with HSMs is backed up at least; AWS's is 24 hours. */
   backupIntervalMs?: number;
   copier?: BackupCopier;
+  /** The crypto-unit backend the HSMs keep their contents in at rest; without one, contents are sealed under the lineage key only. */
+  vault?: HsmVault;
 }
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -90,8 +93,6 @@ const DEFAULT_RETENTION_DAYS = 90;
 const MIN_RETENTION_DAYS = 7;
 const MAX_RETENTION_DAYS = 379;
 const MAX_TAGS = 50;
-/** A copy goes to the other region in one peer request, whose body is at most 1 MiB with the rest of the request. */
-const MAX_COPIED_DATA = 1000 * 1000;
 /** AWS's quota of HSMs in one cluster. */
 const MAX_HSMS = 28;
 const HSM_TYPES: Readonly<Record<string, readonly ClusterMode[]>> = { 'hsm1.medium': ['FIPS'], 'hsm2m.medium': ['FIPS', 'NON_FIPS'] };
@@ -129,6 +130,7 @@ export class CloudHsmService {
   private readonly lineages: LineageKeys;
   private readonly backupIntervalMs: number;
   private readonly copier: BackupCopier | undefined;
+  private readonly vault: HsmVault | undefined;
   private readonly vpcId: string;
   private readonly operations: Record<CloudHsmOperation, (input: Input, authorize: Authorize) => Promise<Output>>;
 
@@ -140,6 +142,7 @@ export class CloudHsmService {
     this.lineages = new LineageKeys(options.unit);
     this.backupIntervalMs = options.backupIntervalMs ?? 24 * HOUR_MS;
     this.copier = options.copier;
+    this.vault = options.vault;
     // One VPC per account and region: Concord has no networks, and the ID must stay the same.
     this.vpcId = `vpc-${createHash('sha256').update(`${this.account}/${this.region}`).digest('hex').slice(0, 17)}`;
     this.operations = {
@@ -183,6 +186,12 @@ export class CloudHsmService {
   /** Performs an operation of the API on an input the surface checked against the model. */
   call(name: CloudHsmOperation, input: Input, authorize: Authorize): Promise<Output> {
     return this.operations[name](input, authorize);
+  }
+
+  /** A cluster's record, for the services built on clusters (KMS custom key stores); undefined when unknown or deleted. */
+  async clusterRecord(clusterId: string): Promise<ClusterRecord | undefined> {
+    const cluster = await this.cluster(this.store, clusterId).catch(() => undefined);
+    return cluster?.state === 'DELETED' ? undefined : cluster;
   }
 
   clusterArn = (id: string): string => `arn:aws:cloudhsm:${this.region}:${this.account}:cluster/${id}`;
@@ -298,7 +307,7 @@ export class CloudHsmService {
       cluster.trustAnchor = input.TrustAnchor as string;
       cluster.state = 'INITIALIZED';
       tx.put(HSM_PATHS.cluster(clusterId), JSON.stringify(cluster));
-      tx.put(HSM_PATHS.contents(clusterId), sealContents(key, cluster.lineageId, contents));
+      tx.put(HSM_PATHS.contents(clusterId), this.atRest(clusterId, sealContents(key, cluster.lineageId, contents)));
     });
     return { State: 'INITIALIZE_IN_PROGRESS', StateMessage: 'Cluster is being initialized.' };
   }
@@ -338,7 +347,7 @@ export class CloudHsmService {
         // The first HSM of a cluster made from a backup gets the backup's users and keys: the cluster is then active.
         const data = await tx.get(HSM_PATHS.backupData(cluster.sourceBackupId));
         if (data === undefined) throw invalidRequest(`Backup ${cluster.sourceBackupId} no longer holds data to restore.`);
-        tx.put(HSM_PATHS.contents(clusterId), data);
+        tx.put(HSM_PATHS.contents(clusterId), this.atRest(clusterId, data));
         cluster.restored = true;
         cluster.state = 'ACTIVE';
       }
@@ -389,7 +398,8 @@ export class CloudHsmService {
    * sealed under the lineage key, as backups are), or fresh contents for a cluster that has none.
    */
   private async takeBackup(tx: Transaction, cluster: ClusterRecord, key: Buffer, now: number): Promise<BackupRecord> {
-    const data = (await tx.get(HSM_PATHS.contents(cluster.clusterId))) ?? sealContents(key, cluster.lineageId, emptyContents());
+    const stored = await tx.get(HSM_PATHS.contents(cluster.clusterId));
+    const data = stored !== undefined ? this.fromRest(cluster.clusterId, stored) : sealContents(key, cluster.lineageId, emptyContents());
     const backup: BackupRecord = {
       backupId: newResourceId('backup'),
       state: 'READY',
@@ -473,12 +483,6 @@ export class CloudHsmService {
       if (backup.state !== 'READY') throw invalidRequest(`Backup ${backupId} is ${backup.state}; only a READY backup is copied.`);
       const data = await tx.get(HSM_PATHS.backupData(backupId));
       if (data === undefined) throw invalidRequest(`Backup ${backupId} holds no data.`);
-      if (data.length > MAX_COPIED_DATA) {
-        throw new CloudHsmError(
-          'CloudHsmServiceException',
-          `Backup ${backupId} is larger than Concord copies between regions (${MAX_COPIED_DATA} bytes sealed).`,
-        );
-      }
       return { backup, data, key: await this.lineages.key(tx, backup.lineageId) };
     });
     const createdAt = this.now();
@@ -580,9 +584,9 @@ export class CloudHsmService {
       const cluster = await this.clusterForUpdate(tx, clusterId);
       const sealed = await tx.getForUpdate(HSM_PATHS.contents(clusterId));
       if (sealed === undefined || cluster.hsms.length === 0) throw invalidRequest(`Cluster ${clusterId} has no initialized HSM.`);
-      const contents = openContents(key, cluster.lineageId, sealed);
+      const contents = openContents(key, cluster.lineageId, this.fromRest(clusterId, sealed));
       const result = work(contents);
-      tx.put(HSM_PATHS.contents(clusterId), sealContents(key, cluster.lineageId, contents));
+      tx.put(HSM_PATHS.contents(clusterId), this.atRest(clusterId, sealContents(key, cluster.lineageId, contents)));
       if (cluster.state === 'INITIALIZED' && contents.users.some((user) => user.type === 'PCO')) {
         cluster.state = 'ACTIVE';
         tx.put(HSM_PATHS.cluster(clusterId), JSON.stringify(cluster));
@@ -590,6 +594,10 @@ export class CloudHsmService {
       return result;
     });
   }
+
+  /** Lineage-sealed contents as the HSMs keep them at rest, and back. */
+  private atRest = (clusterId: string, sealed: string): string => this.vault?.seal(clusterId, sealed) ?? sealed;
+  private fromRest = (clusterId: string, stored: string): string => this.vault?.open(clusterId, stored) ?? stored;
 
   /**
    * Runs `work` as an HSM user of the cluster, logged in with `credentials` (a failed login is

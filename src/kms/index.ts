@@ -1,4 +1,5 @@
 export { KeyService, type KeyServiceOptions } from './key-service.ts';
+export { KMS_USER, type CloudHsmClusters, type KeyStoreCluster, type KmsUserLogin } from './custom-key-stores/index.ts';
 export { keyArn, type Caller, type RegionContext } from './region-context.ts';
 export type { ImportedMaterialBinder, MultiRegionOperationName, Operation, OperationDeps, OperationName, Operations } from './operation.ts';
 export type * from './kms-api.ts';

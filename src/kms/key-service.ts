@@ -5,6 +5,7 @@ import { asymmetricOperations } from './crypto-ops/asymmetric-operations.ts';
 import { cryptographicOperations } from './crypto-ops/cryptographic-operations.ts';
 import { macOperations } from './crypto-ops/mac-operations.ts';
 import { expireImportedMaterial, importOperations } from './import/index.ts';
+import { CustomKeyStores, type CloudHsmClusters, type CustomKeyStoreOperationName } from './custom-key-stores/index.ts';
 import { KeyEvents } from './key-events.ts';
 import { KeyRepository } from './keys/index.ts';
 import { lifecycleOperations, sweepDeletedKeys } from './lifecycle/lifecycle-operations.ts';
@@ -22,6 +23,8 @@ export interface KeyServiceOptions extends Omit<RegionContext, 'now'> {
   importedMaterialBinder?: ImportedMaterialBinder;
   /** Operations another module adds on the same dependencies (ReplicateKey, UpdatePrimaryRegion). */
   moreOperations?: (deps: OperationDeps) => Operations<MultiRegionOperationName>;
+  /** The region's HSM clusters, where custom key stores keep their keys; without them there are no custom key stores. */
+  cloudHsmClusters?: CloudHsmClusters;
 }
 
 /** A region's AWS KMS operations, by their TrentService names. */
@@ -46,10 +49,11 @@ export class KeyService {
   private readonly operations: Partial<Operations>;
 
   constructor(options: KeyServiceOptions) {
-    const { principals = [], now = Date.now, importedMaterialBinder, moreOperations, ...context } = options;
+    const { principals = [], now = Date.now, importedMaterialBinder, moreOperations, cloudHsmClusters, ...context } = options;
     this.ctx = { ...context, now };
     this.events = new KeyEvents(this.ctx.store);
-    const keys = new KeyRepository(this.ctx);
+    const customKeyStores = cloudHsmClusters && new CustomKeyStores(this.ctx, cloudHsmClusters);
+    const keys = new KeyRepository(this.ctx, customKeyStores && ((key) => customKeyStores.material(key)));
     const access = new AccessControl(this.ctx, new PrincipalDirectory(this.ctx.account, principals));
     this.authorizeManagement = access.authorizeManagement;
     this.authorizeAssumeRole = access.authorizeAssumeRole;
@@ -65,8 +69,9 @@ export class KeyService {
       checkKeyPolicy: access.checkKeyPolicy,
       events: this.events,
       importedMaterialBinder,
+      customKeyStores,
     };
-    const own: Operations<Exclude<OperationName, MultiRegionOperationName>> = {
+    const own: Operations<Exclude<OperationName, MultiRegionOperationName | CustomKeyStoreOperationName>> = {
       ...lifecycleOperations(this.deps),
       ...cryptographicOperations(this.deps),
       ...asymmetricOperations(this.deps),
@@ -78,7 +83,7 @@ export class KeyService {
       ...rotationOperations(this.deps),
       ...importOperations(this.deps),
     };
-    this.operations = { ...own, ...moreOperations?.(this.deps) };
+    this.operations = { ...own, ...moreOperations?.(this.deps), ...customKeyStores?.operations(this.deps, access.authorizeCloudHsm) };
   }
 
   /** Whether this service performs the operation a surface was asked for by name. */

@@ -11,16 +11,21 @@ export type NoOutput = Record<string, never>;
 /** The AWS KMS operations Concord performs, by their TrentService names: each one's request and response. */
 export interface KmsApi {
   CancelKeyDeletion: { input: CancelKeyDeletionRequest; output: CancelKeyDeletionResponse };
+  ConnectCustomKeyStore: { input: ConnectCustomKeyStoreRequest; output: ConnectCustomKeyStoreResponse };
   CreateAlias: { input: CreateAliasRequest; output: NoOutput };
+  CreateCustomKeyStore: { input: CreateCustomKeyStoreRequest; output: CreateCustomKeyStoreResponse };
   CreateGrant: { input: CreateGrantRequest; output: CreateGrantResponse };
   CreateKey: { input: CreateKeyRequest; output: CreateKeyResponse };
   Decrypt: { input: DecryptRequest; output: DecryptResponse };
   DeleteAlias: { input: DeleteAliasRequest; output: NoOutput };
+  DeleteCustomKeyStore: { input: DeleteCustomKeyStoreRequest; output: DeleteCustomKeyStoreResponse };
   DeleteImportedKeyMaterial: { input: DeleteImportedKeyMaterialRequest; output: DeleteImportedKeyMaterialResponse };
   DeriveSharedSecret: { input: DeriveSharedSecretRequest; output: DeriveSharedSecretResponse };
+  DescribeCustomKeyStores: { input: DescribeCustomKeyStoresRequest; output: DescribeCustomKeyStoresResponse };
   DescribeKey: { input: DescribeKeyRequest; output: DescribeKeyResponse };
   DisableKey: { input: DisableKeyRequest; output: NoOutput };
   DisableKeyRotation: { input: DisableKeyRotationRequest; output: NoOutput };
+  DisconnectCustomKeyStore: { input: DisconnectCustomKeyStoreRequest; output: DisconnectCustomKeyStoreResponse };
   EnableKey: { input: EnableKeyRequest; output: NoOutput };
   EnableKeyRotation: { input: EnableKeyRotationRequest; output: NoOutput };
   Encrypt: { input: EncryptRequest; output: EncryptResponse };
@@ -53,6 +58,7 @@ export interface KmsApi {
   TagResource: { input: TagResourceRequest; output: NoOutput };
   UntagResource: { input: UntagResourceRequest; output: NoOutput };
   UpdateAlias: { input: UpdateAliasRequest; output: NoOutput };
+  UpdateCustomKeyStore: { input: UpdateCustomKeyStoreRequest; output: UpdateCustomKeyStoreResponse };
   UpdateKeyDescription: { input: UpdateKeyDescriptionRequest; output: NoOutput };
   UpdatePrimaryRegion: { input: UpdatePrimaryRegionRequest; output: NoOutput };
   Verify: { input: VerifyRequest; output: VerifyResponse };
@@ -77,9 +83,37 @@ export interface CancelKeyDeletionResponse {
   KeyId?: string;
 }
 
+export interface ConnectCustomKeyStoreRequest {
+  CustomKeyStoreId: string;
+}
+
+export type ConnectCustomKeyStoreResponse = Record<string, never>;
+
+export type ConnectionErrorCodeType = 'INVALID_CREDENTIALS' | 'CLUSTER_NOT_FOUND' | 'NETWORK_ERRORS' | 'INTERNAL_ERROR' | 'INSUFFICIENT_CLOUDHSM_HSMS' | 'USER_LOCKED_OUT' | 'USER_NOT_FOUND' | 'USER_LOGGED_IN' | 'SUBNET_NOT_FOUND' | 'INSUFFICIENT_FREE_ADDRESSES_IN_SUBNET' | 'XKS_PROXY_ACCESS_DENIED' | 'XKS_PROXY_NOT_REACHABLE' | 'XKS_VPC_ENDPOINT_SERVICE_NOT_FOUND' | 'XKS_PROXY_INVALID_RESPONSE' | 'XKS_PROXY_INVALID_CONFIGURATION' | 'XKS_VPC_ENDPOINT_SERVICE_INVALID_CONFIGURATION' | 'XKS_PROXY_TIMED_OUT' | 'XKS_PROXY_INVALID_TLS_CONFIGURATION';
+
+export type ConnectionStateType = 'CONNECTED' | 'CONNECTING' | 'FAILED' | 'DISCONNECTED' | 'DISCONNECTING';
+
 export interface CreateAliasRequest {
   AliasName: string;
   TargetKeyId: string;
+}
+
+export interface CreateCustomKeyStoreRequest {
+  CloudHsmClusterId?: string;
+  CustomKeyStoreName: string;
+  CustomKeyStoreType?: CustomKeyStoreType;
+  KeyStorePassword?: string;
+  TrustAnchorCertificate?: string;
+  XksProxyAuthenticationCredential?: XksProxyAuthenticationCredentialType;
+  XksProxyConnectivity?: XksProxyConnectivityType;
+  XksProxyUriEndpoint?: string;
+  XksProxyUriPath?: string;
+  XksProxyVpcEndpointServiceName?: string;
+  XksProxyVpcEndpointServiceOwner?: string;
+}
+
+export interface CreateCustomKeyStoreResponse {
+  CustomKeyStoreId?: string;
 }
 
 export interface CreateGrantRequest {
@@ -116,6 +150,20 @@ export interface CreateKeyResponse {
   KeyMetadata?: KeyMetadata;
 }
 
+export type CustomKeyStoreType = 'AWS_CLOUDHSM' | 'EXTERNAL_KEY_STORE';
+
+export interface CustomKeyStoresListEntry {
+  CloudHsmClusterId?: string;
+  ConnectionErrorCode?: ConnectionErrorCodeType;
+  ConnectionState?: ConnectionStateType;
+  CreationDate?: number;
+  CustomKeyStoreId?: string;
+  CustomKeyStoreName?: string;
+  CustomKeyStoreType?: CustomKeyStoreType;
+  TrustAnchorCertificate?: string;
+  XksProxyConfiguration?: XksProxyConfigurationType;
+}
+
 export type CustomerMasterKeySpec = 'RSA_2048' | 'RSA_3072' | 'RSA_4096' | 'ECC_NIST_P256' | 'ECC_NIST_P384' | 'ECC_NIST_P521' | 'ECC_SECG_P256K1' | 'SYMMETRIC_DEFAULT' | 'HMAC_224' | 'HMAC_256' | 'HMAC_384' | 'HMAC_512' | 'SM2';
 
 export type DataKeyPairSpec = 'RSA_2048' | 'RSA_3072' | 'RSA_4096' | 'ECC_NIST_P256' | 'ECC_NIST_P384' | 'ECC_NIST_P521' | 'ECC_SECG_P256K1' | 'SM2' | 'ECC_NIST_EDWARDS25519';
@@ -145,6 +193,12 @@ export interface DeleteAliasRequest {
   AliasName: string;
 }
 
+export interface DeleteCustomKeyStoreRequest {
+  CustomKeyStoreId: string;
+}
+
+export type DeleteCustomKeyStoreResponse = Record<string, never>;
+
 export interface DeleteImportedKeyMaterialRequest {
   KeyId: string;
   KeyMaterialId?: string;
@@ -172,6 +226,19 @@ export interface DeriveSharedSecretResponse {
   SharedSecret?: Buffer;
 }
 
+export interface DescribeCustomKeyStoresRequest {
+  CustomKeyStoreId?: string;
+  CustomKeyStoreName?: string;
+  Limit?: number;
+  Marker?: string;
+}
+
+export interface DescribeCustomKeyStoresResponse {
+  CustomKeyStores?: CustomKeyStoresListEntry[];
+  NextMarker?: string;
+  Truncated?: boolean;
+}
+
 export interface DescribeKeyRequest {
   GrantTokens?: string[];
   KeyId: string;
@@ -188,6 +255,12 @@ export interface DisableKeyRequest {
 export interface DisableKeyRotationRequest {
   KeyId: string;
 }
+
+export interface DisconnectCustomKeyStoreRequest {
+  CustomKeyStoreId: string;
+}
+
+export type DisconnectCustomKeyStoreResponse = Record<string, never>;
 
 export type DryRunModifierType = 'IGNORE_CIPHERTEXT';
 
@@ -685,6 +758,21 @@ export interface UpdateAliasRequest {
   TargetKeyId: string;
 }
 
+export interface UpdateCustomKeyStoreRequest {
+  CloudHsmClusterId?: string;
+  CustomKeyStoreId: string;
+  KeyStorePassword?: string;
+  NewCustomKeyStoreName?: string;
+  XksProxyAuthenticationCredential?: XksProxyAuthenticationCredentialType;
+  XksProxyConnectivity?: XksProxyConnectivityType;
+  XksProxyUriEndpoint?: string;
+  XksProxyUriPath?: string;
+  XksProxyVpcEndpointServiceName?: string;
+  XksProxyVpcEndpointServiceOwner?: string;
+}
+
+export type UpdateCustomKeyStoreResponse = Record<string, never>;
+
 export interface UpdateKeyDescriptionRequest {
   Description: string;
   KeyId: string;
@@ -731,3 +819,19 @@ export type WrappingKeySpec = 'RSA_2048' | 'RSA_3072' | 'RSA_4096' | 'SM2';
 export interface XksKeyConfigurationType {
   Id?: string;
 }
+
+export interface XksProxyAuthenticationCredentialType {
+  AccessKeyId: string;
+  RawSecretAccessKey: string;
+}
+
+export interface XksProxyConfigurationType {
+  AccessKeyId?: string;
+  Connectivity?: XksProxyConnectivityType;
+  UriEndpoint?: string;
+  UriPath?: string;
+  VpcEndpointServiceName?: string;
+  VpcEndpointServiceOwner?: string;
+}
+
+export type XksProxyConnectivityType = 'PUBLIC_ENDPOINT' | 'VPC_ENDPOINT_SERVICE';

@@ -34,6 +34,14 @@ export interface OperationDeps {
   events: KeyEvents;
   /** Present in a region with multi-Region keys. */
   importedMaterialBinder?: ImportedMaterialBinder;
+  /** Present in a region with HSM clusters. */
+  customKeyStores?: CustomKeyStoreKeys;
+}
+
+/** CreateKey's way into a custom key store: the key's material made on the store's cluster. */
+export interface CustomKeyStoreKeys {
+  createKey(customKeyStoreId: string, keyId: string): Promise<NonNullable<KeyRecord['customKeyStore']>>;
+  connected(customKeyStoreId: string): Promise<boolean>;
 }
 
 /**

@@ -119,8 +119,9 @@ export const PEER_SCHEMAS = {
     },
     ['sourceBackup', 'sourceCluster', 'createdAt', 'hsmType', 'mode', 'lineageId', 'tags'],
   ),
-  // The data is a cluster's users and keys sealed under the lineage key: it is bounded by the peer surface's body limit.
-  'cloudhsm-backup-complete': object({ backupId, lineageId: string(64, 1), sealedKey: sealedMaterial, data: string(1024 * 1024, 1) }),
+  // The data, a cluster's users and keys sealed under the lineage key, comes in parts that each fit the peer surface's body limit.
+  'cloudhsm-backup-part': object({ backupId, index: count, part: string(512 * 1024, 1) }),
+  'cloudhsm-backup-complete': object({ backupId, lineageId: string(64, 1), sealedKey: sealedMaterial, parts: version, sha256: string(64, 64) }),
 } as const;
 
 export type PeerActionName = keyof typeof PEER_SCHEMAS;

@@ -20,7 +20,7 @@ import {
 } from '../cryptounits/index.ts';
 import { iamSecretRecords } from '../iam/index.ts';
 import { importTokenRecords, standardKeyRecords } from '../keyprotect/index.ts';
-import { lineageKeyRecords } from '../hsm/index.ts';
+import { HsmVault, lineageKeyRecords } from '../hsm/index.ts';
 import { wrappedKeyRecords } from '../kms/index.ts';
 import { sessionRecords } from '../server/index.ts';
 import type { Store } from '../store/index.ts';
@@ -32,6 +32,8 @@ export interface RegionCryptoUnits {
   unit: CryptoUnit;
   /** The management API's view. */
   mgmt: { units: RegionCryptoUnit; rewrapper: Rewrapper };
+  /** Where the region's HSMs keep their users and keys at rest. */
+  hsmVault: HsmVault;
   close(): Promise<void>;
 }
 
@@ -45,12 +47,13 @@ export async function openRegionCryptoUnits(config: Readonly<RegionConfig>, stor
   // Opened (scrypt) before the units are held, which keeps the region's other nodes waiting.
   const admins = cryptoUnits.administrators && (await refusedAsConfig(() => cryptoUnits.administrators!.map(administrator)));
   const sync = new UnitSync(store);
-  const units = await sync.exclusive(async () => {
+  const { units, hsmVault } = await sync.exclusive(async () => {
     const opened: ManagedCryptoUnit[] = [];
     for (const unitConfig of cryptoUnits.units)
       opened.push(await ManagedCryptoUnit.open(openVault(unitConfig), unitConfig.id, unitConfig.role, sync.exclusive));
     await setUpUnits(opened, cryptoUnits, admins, log);
-    return opened;
+    // Held like the units, so that nodes starting at once make one HSM key, not two.
+    return { units: opened, hsmVault: await HsmVault.open(openVault(hsmVaultConfig(cryptoUnits.units[0]!))) };
   });
   sync.watch(units);
   const region = new RegionCryptoUnit(units, sync);
@@ -69,9 +72,21 @@ export async function openRegionCryptoUnits(config: Readonly<RegionConfig>, stor
         lineageKeyRecords,
       ]),
     },
-    close: () => region.close(),
+    hsmVault,
+    close: async () => {
+      await region.close();
+      await hsmVault.close();
+    },
   };
 }
+
+/**
+ * The vault the region's HSMs keep their users and keys in at rest: on the backend of the
+ * region's first crypto unit (its software directory's sibling `<dir>-hsms`, or the same
+ * PKCS#11 token under the unit ID `<id>-hsms`), so HSMs are as hardware-backed as the units are.
+ */
+const hsmVaultConfig = (unit: CryptoUnitConfig): CryptoUnitConfig =>
+  unit.kind === 'software' ? { ...unit, dir: `${unit.dir}-hsms` } : { ...unit, id: `${unit.id}-hsms` };
 
 function openVault(config: CryptoUnitConfig): UnitVault {
   switch (config.kind) {

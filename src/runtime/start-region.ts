@@ -3,7 +3,7 @@ import { AuditTrail } from '../audit/index.ts';
 import { ConfigError, type RegionConfig } from '../config/index.ts';
 import { IamTokens } from '../iam/index.ts';
 import { KeyProtectService } from '../keyprotect/index.ts';
-import { CloudHsmService, HsmShell } from '../hsm/index.ts';
+import { CloudHsmService, HsmShell, KmsKeyStoreClusters } from '../hsm/index.ts';
 import { KeyService } from '../kms/index.ts';
 import { MultiRegionKeys, REPLICATION_JOB, RegionIdentity, ReplicationBacklog } from '../regions/index.ts';
 import { Outbox, OUTBOX_JOB } from '../outbox/index.ts';
@@ -51,6 +51,15 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     signIntervalMs: config.audit.signIntervalSeconds * 1000,
     retentionDays: config.audit.retentionDays,
   });
+  const cloudHsm = new CloudHsmService({
+    region: config.region,
+    account: config.account,
+    store,
+    unit,
+    backupIntervalMs: config.hsmBackupIntervalMs,
+    copier: multiRegion?.backupCopies,
+    vault: cryptoUnits.hsmVault,
+  });
   const service = new KeyService({
     region: config.region,
     account: config.account,
@@ -59,6 +68,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     principals: accountPrincipals(config),
     importedMaterialBinder: multiRegion?.importedMaterialBinder,
     moreOperations: multiRegion?.operations,
+    cloudHsmClusters: new KmsKeyStoreClusters(cloudHsm),
   });
   if (multiRegion) service.events.subscribe(multiRegion.subscriber);
   const keyProtect = new KeyProtectService({
@@ -74,14 +84,6 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
   service.events.subscribe(keyProtect.subscriber);
   await service.upgradeStoredData();
   await multiRegion?.upgradeStoredData();
-  const cloudHsm = new CloudHsmService({
-    region: config.region,
-    account: config.account,
-    store,
-    unit,
-    backupIntervalMs: config.hsmBackupIntervalMs,
-    copier: multiRegion?.backupCopies,
-  });
   multiRegion?.backupCopies.attach(cloudHsm);
   const hsmShell = new HsmShell(cloudHsm, store);
   const sessions = new SessionStore(store, unit);

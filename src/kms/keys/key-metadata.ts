@@ -20,6 +20,7 @@ export function keyMetadata(ctx: RegionContext, key: KeyRecord): KeyMetadata {
     ...(key.deletionDate !== undefined && key.state === 'PendingDeletion' ? { DeletionDate: toEpochSeconds(key.deletionDate) } : {}),
     ...(key.state === 'PendingReplicaDeletion' ? { PendingDeletionWindowInDays: key.pendingWindowDays } : {}),
     Origin: key.origin,
+    ...(key.customKeyStore ? { CustomKeyStoreId: key.customKeyStore.id, CloudHsmClusterId: key.customKeyStore.clusterId } : {}),
     KeyManager: 'CUSTOMER',
     CustomerMasterKeySpec: key.keySpec,
     KeySpec: key.keySpec,

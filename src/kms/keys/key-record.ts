@@ -48,6 +48,8 @@ export interface KeyRecord {
   /** Automatic rotation while enabled: due `periodDays` after `since` (when it was enabled or last rotated automatically). */
   autoRotation?: { periodDays: number; since: number };
   multiRegion: boolean;
+  /** Origin AWS_CLOUDHSM: the key's material is the HSM key labelled with the key ID, owned by kmsuser, on the store's cluster. */
+  customKeyStore?: { id: string; clusterId: string; handle: number };
   /** Present once a multi-Region key has been replicated; see multi-region.ts. */
   multiRegionConfig?: MultiRegionConfig;
 }

@@ -21,7 +21,11 @@ export class KeyRepository {
   private readonly materialCache = new Map<string, Buffer>();
   private readonly recordCache = new Map<string, { raw: string; record: KeyRecord }>();
 
-  constructor(private readonly ctx: RegionContext) {}
+  /** `hsmMaterial` reads the material of keys in custom key stores, which the region does not hold. */
+  constructor(
+    private readonly ctx: RegionContext,
+    private readonly hsmMaterial?: (key: KeyRecord) => Promise<Buffer | undefined>,
+  ) {}
 
   /** Resolves a key ID, key ARN, alias name or alias ARN to a key ID in this region. */
   async resolveKeyId(identifier: string, { allowAlias }: { allowAlias: boolean }, reader: Reader = this.ctx.store): Promise<string> {
@@ -90,6 +94,7 @@ export class KeyRepository {
   }
 
   async material(key: KeyRecord, version: number): Promise<Buffer | undefined> {
+    if (key.customKeyStore) return version === key.currentMaterial ? this.hsmMaterial?.(key) : undefined;
     const record = key.materials.find((m) => m.version === version);
     if (!record) return undefined;
     const cacheKey = `${this.ctx.unit.generation}|${record.wrapped}`;

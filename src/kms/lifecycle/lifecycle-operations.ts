@@ -44,11 +44,15 @@ export function lifecycleOperations(
         throw new KmsError('ValidationException', `KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}.`);
       }
       const origin = input.Origin ?? 'AWS_KMS';
-      if (origin !== 'AWS_KMS' && origin !== 'EXTERNAL') {
+      if (origin !== 'AWS_KMS' && origin !== 'EXTERNAL' && origin !== 'AWS_CLOUDHSM') {
         throw new KmsError('UnsupportedOperationException', `Origin ${origin} is not supported by Concord.`);
       }
-      if (input.CustomKeyStoreId !== undefined) {
-        throw new KmsError('UnsupportedOperationException', 'Custom key stores are not supported by Concord.');
+      const inKeyStore = origin === 'AWS_CLOUDHSM';
+      if (inKeyStore !== (input.CustomKeyStoreId !== undefined)) {
+        throw new KmsError('ValidationException', 'A KMS key in a CloudHSM key store has Origin AWS_CLOUDHSM and a CustomKeyStoreId; other keys have neither.');
+      }
+      if (inKeyStore && (keySpec !== 'SYMMETRIC_DEFAULT' || input.MultiRegion === true)) {
+        throw new KmsError('UnsupportedOperationException', 'A CloudHSM key store holds single-Region symmetric encryption keys only.');
       }
       const tags = input.Tags ?? [];
       checkTags(tags);
@@ -56,6 +60,11 @@ export function lifecycleOperations(
       const keyId = multiRegion ? `mrk-${randomBytes(16).toString('hex')}` : randomUUID();
       if (input.Policy !== undefined) deps.checkKeyPolicy(input.Policy, caller, keyId, input.BypassPolicyLockoutSafetyCheck === true);
       const materials = origin === 'AWS_KMS' ? [await keys.wrapMaterial(keyId, 1, await generateKeyMaterial(keySpec))] : [];
+      let customKeyStore: KeyRecord['customKeyStore'];
+      if (inKeyStore) {
+        if (!deps.customKeyStores) throw new KmsError('CustomKeyStoreNotFoundException', `Custom key store ${input.CustomKeyStoreId!} does not exist.`);
+        customKeyStore = await deps.customKeyStores.createKey(input.CustomKeyStoreId!, keyId);
+      }
       const key: KeyRecord = {
         keyId,
         account: ctx.account,
@@ -69,8 +78,9 @@ export function lifecycleOperations(
         policy: input.Policy ?? defaultKeyPolicy(ctx.account),
         tags,
         materials,
-        currentMaterial: materials.length > 0 ? 1 : 0,
+        currentMaterial: materials.length > 0 || customKeyStore ? 1 : 0,
         multiRegion,
+        ...(customKeyStore ? { customKeyStore } : {}),
       };
       await deps.events.transaction(async (tx, publish) => {
         await publish({ kind: 'created', keyId, after: key });
@@ -82,7 +92,10 @@ export function lifecycleOperations(
     async DescribeKey(input, caller): Promise<DescribeKeyResponse> {
       const key = await keys.find(input.KeyId, { allowAlias: true });
       await authorize(caller, 'DescribeKey', key);
-      return { KeyMetadata: keyMetadata(ctx, key) };
+      const metadata = keyMetadata(ctx, key);
+      // AWS shows a key whose custom key store is disconnected as Unavailable, whatever its own state.
+      const unavailable = key.customKeyStore && !(await deps.customKeyStores?.connected(key.customKeyStore.id));
+      return { KeyMetadata: unavailable ? { ...metadata, KeyState: 'Unavailable' } : metadata };
     },
 
     async ListKeys(input, caller): Promise<ListKeysResponse> {

@@ -135,6 +135,9 @@ async function rotate({ ctx, keys }: OperationDeps, key: KeyRecord, type: 'AUTOM
 function requireRotatable(ctx: RegionContext, key: KeyRecord, action: string): void {
   refuseOnReplica(key, action);
   requireSymmetric(ctx, key, action);
+  if (key.customKeyStore) {
+    throw new KmsError('UnsupportedOperationException', `${keyArn(ctx, key.keyId)} is in a custom key store, whose keys do not support ${action}.`);
+  }
 }
 
 /** Automatic rotation also excludes imported material, which Concord cannot generate anew. */
