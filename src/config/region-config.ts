@@ -42,6 +42,8 @@ export interface RegionConfig {
    * (by the service name of a resource CRN) whose registrations name none.
    */
   keyProtect?: { syncIntervalSeconds?: number; webhooks?: Record<string, string> };
+  /** The outbox (replication, notifications, keystore syncs): how many deliveries may be under way at once (32 unless set). */
+  outbox?: { concurrency?: number };
   /** How often background work (deletion sweeper) runs. */
   backgroundIntervalMs: number;
   /** The audit trail: how long events are kept, and how often the chain's head is signed with the region's identity key. */
@@ -244,6 +246,11 @@ const schema = {
         syncIntervalSeconds: { type: 'integer', minimum: 0, maximum: 86400 },
         webhooks: { type: 'object', additionalProperties: { type: 'string', pattern: '^https?://' } },
       },
+    },
+    outbox: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { concurrency: { type: 'integer', minimum: 1, maximum: 1024 } },
     },
     apiKeys: {
       type: 'array',
