@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
@@ -14,6 +14,8 @@ import { startRegionServers } from '../test/e2e/region-servers.ts';
  *     resource's webhook receiver has the notification (target p99 < 1 s);
  *   - renotification: `actions/sync` of a key with 1,000 registrations until the receiver has
  *     all 1,000 (target < 5 s);
+ *   - for both, the CPU time the region server spent (from /proc, Linux), which a loaded
+ *     machine stretches less than the wall-clock time;
  *   - wrap and unwrap (Key Protect, raw HTTP with a bearer token) against the AWS surface's
  *     Encrypt (AWS SDK), the same key, CONCURRENCY requests in flight, DURATION_MS each.
  */
@@ -42,6 +44,21 @@ const webhookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}
 const until = async (done: () => boolean): Promise<void> => {
   while (!done()) await new Promise<void>((resolve) => (waiter = resolve));
 };
+
+/** CPU time (user + system, ms) of this process's children, the region server: what a step costs whatever the machine's load (Linux /proc). */
+function serverCpuMs(): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === process.pid) total += (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      // The process ended while listed.
+    }
+  }
+  return total;
+}
 
 function summary(samples: number[]): { samples: number; p50Ms: number; p99Ms: number; maxMs: number } {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -89,6 +106,7 @@ try {
   const latencyKey = await newKey('latency');
   await register(latencyKey, crn(0));
   const latency: number[] = [];
+  const latencyCpu = serverCpuMs();
   for (let i = 0; i < SAMPLES; i += 1) {
     const before = received.size;
     const start = performance.now();
@@ -96,17 +114,20 @@ try {
     await until(() => received.size > before);
     latency.push([...received.values()].at(-1)! - start);
   }
+  const latencyCpuPerEvent = (serverCpuMs() - latencyCpu) / SAMPLES;
 
   const syncKey = await newKey('renotified');
   for (let i = 0; i < REGISTRATIONS; i += CONCURRENCY) {
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, REGISTRATIONS - i) }, (_, j) => register(syncKey, crn(i + j + 1))));
   }
   const before = received.size;
+  const syncCpu = serverCpuMs();
   const syncStart = performance.now();
   await kp('POST', `/keys/${syncKey}/actions/sync`, tokens.admin);
   const syncAccepted = performance.now() - syncStart;
   await until(() => received.size >= before + REGISTRATIONS);
   const renotified = performance.now() - syncStart;
+  const renotifiedCpu = serverCpuMs() - syncCpu;
 
   const wrapKey = await newKey('throughput');
   const plaintext = Buffer.alloc(32, 1).toString('base64');
@@ -117,8 +138,13 @@ try {
     date: new Date().toISOString(),
     node: process.version,
     cores: availableParallelism(),
-    notificationLatency: summary(latency),
-    renotification: { registrations: REGISTRATIONS, syncAcceptedMs: Math.round(syncAccepted), allDeliveredMs: Math.round(renotified) },
+    notificationLatency: { ...summary(latency), serverCpuMsPerEvent: Math.round(latencyCpuPerEvent * 10) / 10 },
+    renotification: {
+      registrations: REGISTRATIONS,
+      syncAcceptedMs: Math.round(syncAccepted),
+      allDeliveredMs: Math.round(renotified),
+      serverCpuMs: renotifiedCpu,
+    },
     throughputPerSecond: {
       concurrency: CONCURRENCY,
       kpWrap: await throughput(() => kp('POST', `/keys/${wrapKey}/actions/wrap`, tokens.admin, { plaintext })),

@@ -46,6 +46,8 @@ export interface RegionConfig {
   keyProtect?: { syncIntervalSeconds?: number; webhooks?: Record<string, string>; rotationMonthSeconds?: number; minRotationIntervalSeconds?: number };
   /** UKO: the PKCS#11 libraries (absolute paths) pkcs11 keystores may name, since loading one runs its code here. */
   uko?: { pkcs11Modules?: string[] };
+  /** The outbox (replication, notifications, keystore syncs): how many deliveries may be under way at once (32 unless set). */
+  outbox?: { concurrency?: number };
   /** How often background work (deletion sweeper) runs. */
   backgroundIntervalMs: number;
   /**
@@ -261,6 +263,11 @@ const schema = {
       properties: {
         pkcs11Modules: { type: 'array', maxItems: 32, items: { type: 'string', pattern: '^/', maxLength: 1024 } },
       },
+    },
+    outbox: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { concurrency: { type: 'integer', minimum: 1, maximum: 1024 } },
     },
     apiKeys: {
       type: 'array',

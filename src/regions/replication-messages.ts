@@ -18,6 +18,8 @@ export type ReplicationBody = Omit<ReplicationMessage, 'target'>;
 const toOutbox = ({ kind, keyId, target }: ReplicationMessage): OutboxMessage<ReplicationBody> => ({
   topic: REPLICATION_TOPIC,
   destination: target,
+  // Each message speaks for one key: a region's keys replicate in parallel, each in order.
+  partition: keyId,
   body: { kind, keyId },
   // A sync sends the key's state as of its delivery, which covers every sync for that key and region queued so far.
   ...(kind === 'sync' ? { coalesce: keyId } : {}),

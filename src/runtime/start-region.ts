@@ -40,7 +40,7 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
   });
   const cryptoUnits = await openRegionCryptoUnits(config, store, log);
   const unit = cryptoUnits.unit;
-  const outbox = new Outbox(store, log);
+  const outbox = new Outbox(store, log, { concurrency: config.outbox?.concurrency });
   const identity = config.identity && RegionIdentity.openOrInit(config.identity.path);
   const multiRegion = identity ? new MultiRegionKeys({ region: config.region, store, identity, peers: config.peers, outbox, logger: log }) : undefined;
   const audit = await AuditTrail.open({

@@ -36,7 +36,7 @@ export interface UkoOptions {
   pkcs11Modules?: readonly string[];
 }
 
-/** The outbox topic of keystore syncs: one message per managed key and keystore, to the keystore. */
+/** The outbox topic of keystore syncs: one message per managed key and keystore, to the keystore, in order per key (keys in parallel). */
 export const KEYSTORE_TOPIC = 'uko-keystore';
 const DEFAULT_VERIFY_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -109,7 +109,7 @@ export class Uko {
     if (this.outbox) {
       for (const instance of next.instances) {
         const body: KeystoreMessage = { managedKeyId: key.id };
-        await enqueue(tx, { topic: KEYSTORE_TOPIC, destination: instance.keystoreId, body, coalesce: key.id });
+        await enqueue(tx, { topic: KEYSTORE_TOPIC, destination: instance.keystoreId, partition: key.id, body, coalesce: key.id });
       }
     }
     return next;

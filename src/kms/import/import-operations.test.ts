@@ -103,3 +103,45 @@ describe('imported key material over time', () => {
     assert.equal(await keyState(KeyId), 'Enabled');
   });
 });
+
+describe('wrapping key pairs shared in a burst of imports', () => {
+  const other = { account: TEST_ACCOUNT, arn: `arn:aws:iam::${TEST_ACCOUNT}:user/other-importer` };
+  const allowAll = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] };
+  let store: SqliteStore;
+  let service: KeyService;
+  before(() => {
+    ({ store, service } = testKeyService('import-replay', { principals: [{ arn: other.arn, identityPolicies: [allowAll] }] }));
+  });
+  after(async () => {
+    await store.close();
+  });
+
+  it('refuses material wrapped for one principal imported with an import token of another (wrapped material replay across principals)', async () => {
+    const external = async (who: typeof caller) => ((await service.call('CreateKey', { Origin: 'EXTERNAL' }, who)).KeyMetadata as { KeyId: string }).KeyId;
+    const parameters = (KeyId: string, who: typeof caller) =>
+      service.call('GetParametersForImport', { KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }, who);
+    const [mine, theirs] = [await external(caller), await external(other)];
+    // In a burst: several tokens at once per principal, so the pool runs dry and pairs are shared.
+    const [forMine, forTheirs] = await Promise.all([
+      Promise.all([parameters(mine, caller), parameters(mine, caller), parameters(mine, caller)]),
+      Promise.all([parameters(theirs, other), parameters(theirs, other), parameters(theirs, other)]),
+    ]);
+    for (const mineAnswer of forMine) {
+      for (const theirAnswer of forTheirs) assert.notDeepEqual(Buffer.from(mineAnswer.PublicKey as Buffer), Buffer.from(theirAnswer.PublicKey as Buffer));
+    }
+    const publicKey = createPublicKey({ key: forMine[0].PublicKey as Buffer, format: 'der', type: 'spki' });
+    const EncryptedKeyMaterial = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, randomBytes(32));
+    await assert.rejects(
+      service.call(
+        'ImportKeyMaterial',
+        { KeyId: theirs, ImportToken: forTheirs[0].ImportToken!, EncryptedKeyMaterial, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' },
+        other,
+      ),
+    );
+    await service.call(
+      'ImportKeyMaterial',
+      { KeyId: mine, ImportToken: forMine[0].ImportToken!, EncryptedKeyMaterial, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' },
+      caller,
+    );
+  });
+});

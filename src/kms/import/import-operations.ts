@@ -58,7 +58,7 @@ export function importOperations(deps: OperationDeps): Operations<'GetParameters
       if (!isWrappingKeySpec(input.WrappingKeySpec)) {
         throw new KmsError('ValidationException', `WrappingKeySpec ${input.WrappingKeySpec} is not supported; use RSA_2048, RSA_3072 or RSA_4096.`);
       }
-      const issued = await issueImportParameters(ctx, key.keyId, input.WrappingAlgorithm, input.WrappingKeySpec);
+      const issued = await issueImportParameters(ctx, key.keyId, caller.arn, input.WrappingAlgorithm, input.WrappingKeySpec);
       return {
         KeyId: keyArn(ctx, key.keyId),
         ImportToken: issued.importToken,

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { WrappedRecords } from '../../cryptounits/index.ts';
 import { KmsError } from '../../errors/index.ts';
 import { purgeTimeIndex, timeIndexPath } from '../../store/index.ts';
-import { generateKeyPairDer } from '../keys/index.ts';
+import { generateKeyPairDer, readyKeyPairDer, type KeyPairDer } from '../keys/index.ts';
 import type { RegionContext } from '../region-context.ts';
 
 /** A public key and import token stay valid this long, as in AWS. */
@@ -26,6 +26,37 @@ const tokenIdOf = (secret: Buffer): string => createHash('sha256').update(secret
 
 const privateKeyAad = (keyId: string, tokenId: string): Buffer => Buffer.from(`concord import wrapping key|${keyId}|${tokenId}`);
 
+/** How long, and for how many more import tokens, a wrapping key pair may serve its principal again when the pool is empty. */
+const SHARED_PAIR_MS = 60_000;
+const SHARED_PAIR_TOKENS = 1000;
+const recentPairs = new Map<string, { pair: Promise<KeyPairDer>; until: number; left: number }>();
+
+/**
+ * The wrapping key pair of one GetParametersForImport: a fresh one from the pool when it has
+ * one ready; when a burst has emptied it, the pair last given to the same principal for the
+ * same wrapping algorithm and spec in the same region, for up to a minute and a thousand tokens, instead of waiting for
+ * a new one (an RSA_2048 pair is most of a second of a loaded core). Each token still names its
+ * own record and key, so a token opens only its key's import; material wrapped under a shared
+ * public key can be imported only with a token of the same principal, who wrapped it.
+ */
+function wrappingPair(ctx: RegionContext, principal: string, wrappingAlgorithm: string, keySpec: string): Promise<KeyPairDer> {
+  const id = `${ctx.account}|${ctx.region}|${principal}|${wrappingAlgorithm}|${keySpec}`;
+  const now = Date.now();
+  const ready = readyKeyPairDer(keySpec);
+  const recent = recentPairs.get(id);
+  if (!ready && recent && recent.until > now && recent.left > 0) {
+    recent.left -= 1;
+    return recent.pair;
+  }
+  for (const [other, { until }] of recentPairs) if (until <= now) recentPairs.delete(other);
+  const pair = ready ? Promise.resolve(ready) : generateKeyPairDer(keySpec);
+  recentPairs.set(id, { pair, until: now + SHARED_PAIR_MS, left: SHARED_PAIR_TOKENS - 1 });
+  pair.catch(() => {
+    if (recentPairs.get(id)?.pair === pair) recentPairs.delete(id);
+  });
+  return pair;
+}
+
 /**
  * Creates a wrapping key pair for importing material into a key. The import token is a random
  * secret and its expiry; the store keeps the wrapping key under the secret's digest. The token
@@ -35,10 +66,11 @@ const privateKeyAad = (keyId: string, tokenId: string): Buffer => Buffer.from(`c
 export async function issueImportParameters(
   ctx: RegionContext,
   keyId: string,
+  principal: string,
   wrappingAlgorithm: string,
   wrappingKeySpec: string,
 ): Promise<{ importToken: Buffer; publicKey: Buffer; validTo: number }> {
-  const { privateKey, publicKey } = await generateKeyPairDer(wrappingKeySpec);
+  const { privateKey, publicKey } = await wrappingPair(ctx, principal, wrappingAlgorithm, wrappingKeySpec);
   const importToken = Buffer.alloc(TOKEN_BYTES);
   randomBytes(TOKEN_SECRET_BYTES).copy(importToken);
   const tokenId = tokenIdOf(importToken.subarray(0, TOKEN_SECRET_BYTES));

@@ -29,6 +29,9 @@ export function generateKeyPairDer(keySpec: string): Promise<KeyPairDer> {
   return keySpecs[keySpec]?.material.kind === 'rsa' ? rsaPool.take(keySpec) : generateDer(keySpec);
 }
 
+/** An RSA key pair ready in the pool, or undefined when none is. */
+export const readyKeyPairDer = (keySpec: string): KeyPairDer | undefined => rsaPool.takeReady(keySpec);
+
 /** The RSA key pair pool's state, for metrics. */
 export const keyPairPoolStats = (): KeyPairPoolStats[] => rsaPool.stats();
 

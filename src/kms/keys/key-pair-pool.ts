@@ -34,6 +34,14 @@ export class KeyPairPool {
   ) {}
 
   take(spec: string): Promise<KeyPairDer> {
+    const pair = this.takeReady(spec);
+    if (pair) return Promise.resolve(pair);
+    this.taken.get(spec)!.generated += 1;
+    return this.generate(spec);
+  }
+
+  /** A pair ready in the pool, or undefined when it is empty (the spec counts as used from then on, and is refilled). */
+  takeReady(spec: string): KeyPairDer | undefined {
     let pairs = this.ready.get(spec);
     if (!pairs) {
       pairs = [];
@@ -41,11 +49,9 @@ export class KeyPairPool {
       this.taken.set(spec, { pool: 0, generated: 0 });
     }
     const pair = pairs.shift();
-    const counts = this.taken.get(spec)!;
-    if (pair) counts.pool += 1;
-    else counts.generated += 1;
+    if (pair) this.taken.get(spec)!.pool += 1;
     this.refill();
-    return pair ? Promise.resolve(pair) : this.generate(spec);
+    return pair;
   }
 
   stats(): KeyPairPoolStats[] {
