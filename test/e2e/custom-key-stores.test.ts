@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildClient, CommitmentPolicy, getClient, KMS, KmsKeyringNode } from '@aws-crypto/client-node';
@@ -16,30 +17,40 @@ import {
   EnableKeyRotationCommand,
   EncryptCommand,
   GenerateDataKeyCommand,
-  KMSClient,
+  type KMSClient,
   UpdateCustomKeyStoreCommand,
   type CustomKeyStoresListEntry,
 } from '@aws-sdk/client-kms';
-import { ACCOUNT, ADMIN, KMSUSER_PASSWORD, REGION, startCustomKeyStoreRegion, type CustomKeyStoreRegion } from './custom-key-store-region.ts';
-import { SUBNETS } from './hsm-regions.ts';
+import { ACCESS_KEY_ID, ACCOUNT, SECRET_ACCESS_KEY, startDev, type DevDeployment } from './harness.ts';
+import { Clusters, shell } from './hsm-shells.ts';
+
+const REGION = 'us-east-1';
+const OFFICER = 'officer-pass-1';
+const KMSUSER_PASSWORD = 'kmsuser-pass-1';
+const CREDENTIALS = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY };
 
 /**
- * Custom key stores on a region's CloudHSM clusters, through the AWS SDK for JavaScript, the
- * AWS CLI and the AWS Encryption SDK (see custom-key-store-region.ts for the region).
+ * Custom key stores on CloudHSM clusters of a real `concord dev`, as a user sets them up: the
+ * cluster created and initialized through the CloudHSM API (JS SDK, CSR signed with openssl),
+ * activated and given its `kmsuser` crypto user with `concord hsm-mgmt`, then the store created,
+ * connected and used through the AWS SDK for JavaScript, the AWS CLI and the AWS Encryption SDK.
  */
 describe('KMS custom key stores on CloudHSM clusters', () => {
-  let region: CustomKeyStoreRegion;
+  let dev: DevDeployment;
+  let clusters: Clusters;
   let endpoint: string;
   let dir: string;
   let kms: KMSClient;
   let anchor: string;
   let clusterId: string;
+  let clusterConf: string;
   let storeId: string;
   let keyId: string;
 
-  const call = (name: Parameters<CustomKeyStoreRegion['call']>[0], input: Record<string, unknown>) => region.call(name, input);
-  const activeCluster = (zones: string[], withKmsUser?: boolean) => region.activeCluster(zones, withKmsUser);
-  const relatedCluster = (sourceId: string) => region.relatedCluster(sourceId);
+  /** An active cluster with HSMs in `zones`, with the kmsuser crypto user when `withKmsUser`. */
+  const activeCluster = async (zones: string[], withKmsUser = true) =>
+    (await clusters.activated(REGION, zones, OFFICER, withKmsUser ? [['kmsuser', KMSUSER_PASSWORD]] : [])).clusterId;
+  const relatedCluster = (sourceId: string) => clusters.cloned(REGION, sourceId, ['us-east-1a', 'us-east-1b']);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
 
   const describeStore = async (id = storeId): Promise<CustomKeyStoresListEntry> =>
@@ -54,8 +65,8 @@ describe('KMS custom key stores on CloudHSM clusters', () => {
           env: {
             PATH: process.env.PATH,
             HOME: dir,
-            AWS_ACCESS_KEY_ID: ADMIN.accessKeyId,
-            AWS_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
+            AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
+            AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
             AWS_CONFIG_FILE: join(dir, 'no-config'),
             AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-credentials'),
             AWS_PAGER: '',
@@ -70,12 +81,14 @@ describe('KMS custom key stores on CloudHSM clusters', () => {
     });
 
   before(async () => {
-    region = await startCustomKeyStoreRegion();
-    ({ endpoint, dir, anchor } = region);
-    kms = new KMSClient({ endpoint, region: REGION, credentials: ADMIN, maxAttempts: 1 });
-    clusterId = await activeCluster(['us-east-1a', 'us-east-1b']);
+    dir = mkdtempSync(join(tmpdir(), 'concord-cks-'));
+    dev = await startDev({ regions: [REGION] });
+    clusters = new Clusters(dev, dir);
+    endpoint = dev.endpoint(REGION);
+    kms = dev.client(REGION);
+    ({ clusterId, anchor, conf: clusterConf } = await clusters.activated(REGION, ['us-east-1a', 'us-east-1b'], OFFICER, [['kmsuser', KMSUSER_PASSWORD]]));
   });
-  after(() => region.stop());
+  after(() => dev.stop());
 
   it('creates a key store on an active cluster whose trust anchor it is given, DISCONNECTED', async () => {
     const created = await kms.send(
@@ -108,8 +121,7 @@ describe('KMS custom key stores on CloudHSM clusters', () => {
         }),
       );
     await assert.rejects(create({ CloudHsmClusterId: 'cluster-aaaaaaaaaaa' }), { name: 'CloudHsmClusterNotFoundException' });
-    const { Cluster } = (await call('CreateCluster', { HsmType: 'hsm2m.medium', SubnetIds: SUBNETS })) as { Cluster: { ClusterId: string } };
-    await assert.rejects(create({ CloudHsmClusterId: Cluster.ClusterId }), { name: 'CloudHsmClusterNotActiveException' });
+    await assert.rejects(create({ CloudHsmClusterId: await clusters.create(REGION) }), { name: 'CloudHsmClusterNotActiveException' });
     await assert.rejects(create({}), { name: 'CloudHsmClusterInUseException' });
     await assert.rejects(create({ CloudHsmClusterId: await relatedCluster(clusterId) }), { name: 'CloudHsmClusterInUseException' });
     const other = await activeCluster(['us-east-1a'], false);
@@ -145,11 +157,19 @@ describe('KMS custom key stores on CloudHSM clusters', () => {
       [KeyMetadata.Origin, KeyMetadata.CustomKeyStoreId, KeyMetadata.CloudHsmClusterId, KeyMetadata.KeyState],
       ['AWS_CLOUDHSM', storeId, clusterId, 'Enabled'],
     );
-    const onHsm = await region.clusters.onHsms(clusterId, (contents) => {
-      const key = contents.keys.find((k) => k.attributes.label === keyId);
-      return key && { owner: contents.users.find((u) => u.id === key.owner)?.name, type: key.attributes.keyType, bytes: key.attributes.valueLen };
-    });
-    assert.deepEqual(onHsm, { owner: 'kmsuser', type: 'AES', bytes: 32 });
+    const found = await shell('hsm-keys', clusterConf, [`loginHSM -u CU -s kmsuser -p ${KMSUSER_PASSWORD}`, `findKey -t 31 -l ${keyId}`]);
+    const handle = /matched from start index 0::0\n(\d+)\n/.exec(found.stdout)?.[1];
+    assert.ok(handle !== undefined, found.stdout);
+    const out = join(dir, 'kms-key-attributes');
+    const dumped = await shell('hsm-keys', clusterConf, [`loginHSM -u CU -s kmsuser -p ${KMSUSER_PASSWORD}`, `getAttribute -o ${handle} -a 512 -out ${out}`]);
+    assert.ok(dumped.stdout.includes('Cfm3GetAttribute returned: 0x00 : HSM Return: SUCCESS'), dumped.stdout);
+    const attributes = readFileSync(out, 'utf8');
+    for (const attribute of ['OBJ_ATTR_KEY_TYPE\n0x1f\n', `OBJ_ATTR_LABEL\n${keyId}\n`, 'OBJ_ATTR_VALUE_LEN\n0x00000020\n']) {
+      assert.ok(attributes.includes(attribute), attributes);
+    }
+    const officer = await shell('hsm-mgmt', clusterConf, [`loginHSM CO admin ${OFFICER}`, 'listUsers', `getKeyInfo -k ${handle}`]);
+    assert.match(officer.stdout, /\n +2 +CU +kmsuser +NO /);
+    assert.ok(officer.stdout.includes('\n        Owned by user 2\n'), officer.stdout);
     const { CustomKeyStores } = (await aws('describe-custom-key-stores', '--custom-key-store-name', 'ExampleKeyStore')) as {
       CustomKeyStores: { CustomKeyStoreId: string; ConnectionState: string }[];
     };
@@ -177,7 +197,7 @@ describe('KMS custom key stores on CloudHSM clusters', () => {
 
   it('round-trips through the AWS Encryption SDK with a keyring on the key in the store', async () => {
     const { encrypt, decrypt } = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
-    const clientProvider = getClient(KMS, { endpoint, credentials: ADMIN, maxAttempts: 1 });
+    const clientProvider = getClient(KMS, { endpoint, credentials: CREDENTIALS, maxAttempts: 1 });
     const keyring = new KmsKeyringNode({ generatorKeyId: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${keyId}`, clientProvider });
     const message = Buffer.from('a message under a key that lives in an HSM cluster');
     // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- KmsKeyringNode is a KeyringNode made by a mixin the ESDK's types do not relate to it

@@ -1,10 +1,11 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CloudHSMV2Client,
   CreateClusterCommand,
   CreateHsmCommand,
+  DescribeBackupsCommand,
   DescribeClustersCommand,
   InitializeClusterCommand,
   type Cluster,
@@ -70,17 +71,58 @@ export class Clusters {
     return { HsmId: Hsm!.HsmId!, EniIp: Hsm!.EniIp! };
   }
 
-  /** A new cluster with one HSM, initialized with its CSR signed by our own CA (openssl), as AWS's guide does it. */
-  async initialized(region: string): Promise<{ clusterId: string; hsm: { HsmId: string; EniIp: string } }> {
+  /**
+   * A new cluster with one HSM in `zone`, initialized with its CSR signed by our own CA (openssl, one
+   * CA for every cluster of this directory), as AWS's guide does it; `anchor` is the CA's PEM.
+   */
+  async initialized(region: string, zone?: string): Promise<{ clusterId: string; hsm: { HsmId: string; EniIp: string }; anchor: string }> {
     const clusterId = await this.create(region);
-    const hsm = await this.addHsm(region, clusterId);
+    const hsm = await this.addHsm(region, clusterId, zone);
     writeFileSync(join(this.dir, `${clusterId}.csr`), (await this.describe(region, clusterId)).Certificates!.ClusterCsr!);
     const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: this.dir, stdio: 'pipe' });
-    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '3650', '-subj', '/CN=Our CA');
+    if (!existsSync(join(this.dir, 'ca.crt'))) {
+      openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '3650', '-subj', '/CN=Our CA');
+    }
     openssl('x509', '-req', '-in', `${clusterId}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${clusterId}.crt`, '-days', '3650');
     const read = (file: string) => readFileSync(join(this.dir, file), 'utf8');
-    await this.client(region).send(new InitializeClusterCommand({ ClusterId: clusterId, SignedCert: read(`${clusterId}.crt`), TrustAnchor: read('ca.crt') }));
-    return { clusterId, hsm };
+    const anchor = read('ca.crt');
+    await this.client(region).send(new InitializeClusterCommand({ ClusterId: clusterId, SignedCert: read(`${clusterId}.crt`), TrustAnchor: anchor }));
+    return { clusterId, hsm, anchor };
+  }
+
+  /**
+   * An initialized cluster activated with `concord hsm-mgmt` on stdin (the precrypto officer admin
+   * takes `officerPassword`, then creates the crypto users), then given HSMs in the other `zones`;
+   * `conf` is the shell configuration naming its first HSM.
+   */
+  async activated(
+    region: string,
+    zones: string[],
+    officerPassword: string,
+    users: [name: string, password: string][],
+  ): Promise<{ clusterId: string; anchor: string; conf: string }> {
+    const { clusterId, hsm, anchor } = await this.initialized(region, zones[0]);
+    const conf = writeConf(this.dir, `${clusterId}.cfg`, [{ hostname: hsm.HsmId, endpoint: this.dev.endpoint(region) }]);
+    const run = await shell('hsm-mgmt', conf, [
+      'loginHSM PRECO admin password',
+      `changePswd PRECO admin ${officerPassword}`,
+      'y',
+      ...users.flatMap(([name, password]) => [`createUser CU ${name} ${password}`, 'y']),
+      'quit',
+    ]);
+    if (run.code !== 0 || run.stdout.split('createUser success').length !== users.length + 1) throw new Error(`activation failed:\n${run.stdout}${run.stderr}`);
+    for (const zone of zones.slice(1)) await this.addHsm(region, clusterId, zone);
+    return { clusterId, anchor, conf };
+  }
+
+  /** A cluster of the same lineage as `sourceId`: made from the backup another HSM there takes, holding its users and keys, with HSMs in `zones`. */
+  async cloned(region: string, sourceId: string, zones: string[]): Promise<string> {
+    await this.addHsm(region, sourceId, zones[0]);
+    const { Backups } = await this.client(region).send(new DescribeBackupsCommand({ Filters: { clusterIds: [sourceId] } }));
+    const newest = Backups!.reduce((a, b) => (b.CreateTimestamp!.getTime() > a.CreateTimestamp!.getTime() ? b : a));
+    const clusterId = await this.create(region, newest.BackupId);
+    for (const zone of zones) await this.addHsm(region, clusterId, zone);
+    return clusterId;
   }
 }
 
