@@ -5,7 +5,7 @@ import { connectionFields, KEYSTORE_TYPES, withConnectionOptions } from './keyst
 import { TkeError } from '../tke/tke-error.ts';
 
 /** The options commander parses from `argv` on a command with the connection options. */
-const parse = (...argv: string[]) => withConnectionOptions(new Command().exitOverride()).parse(argv, { from: 'user' }).opts();
+const parse = (...argv: string[]) => withConnectionOptions(new Command().exitOverride(), true).parse(argv, { from: 'user' }).opts();
 
 describe('keystore connection options', () => {
   before(() => {

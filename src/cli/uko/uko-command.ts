@@ -150,54 +150,58 @@ export function ukoCommand(): Command {
         print(o, keystores, () => keystoreTable(keystores));
       }),
     );
-  withConnectionOptions(withUko(keystore.command('create')))
-    .description(
-      'create a keystore: aws_kms (AWS KMS, or any AWS-KMS-compatible endpoint such as another Concord region), ibm_cloud_kms (a Key Protect instance) or pkcs11 (a PKCS#11 token)',
-    )
-    .requiredOption('--vault <id>', 'the vault')
-    .requiredOption('--name <name>', 'its name')
-    .requiredOption('--group <group...>', 'the keystore groups templates name it by')
-    .addOption(new Option('--type <type>', 'keystore type; take the options of its fields').choices(KEYSTORE_TYPES).default('aws_kms'))
-    .option('--description <text>', 'what it is for')
-    .option('--dry-run', 'only test the connection; create nothing')
-    .action(
-      action(
-        async (o: UkoOptions & ConnectionOptions & { vault: string; name: string; group: string[]; type: string; description?: string; dryRun?: boolean }) => {
-          const body = {
-            type: o.type,
-            vault: { id: o.vault },
-            name: o.name,
-            description: o.description ?? '',
-            groups: o.group,
-            ...(await connectionFields(o.type, o, true)),
-          };
-          const { json } = await clientFor(o).call<Keystore>('POST', `/keystores${o.dryRun === true ? '?dry_run=true' : ''}`, { body });
-          if (o.dryRun === true && o.json !== true) process.stdout.write(`The keystore answers with these connection details; nothing was created.\n`);
-          else print(o, json, () => keystoreTable([json]));
-        },
-      ),
-    );
-  withConnectionOptions(withUko(keystore.command('update')))
-    .description("change a keystore's name, description, groups or connection fields (those of its type); what is not given stays")
-    .argument('<id>', 'the keystore ID')
-    .option('--name <name>', 'its name')
-    .option('--group <group...>', 'the keystore groups templates name it by (replacing its groups)')
-    .option('--description <text>', 'what it is for')
-    .action(
-      action(async (keystoreId: string, o: UkoOptions & ConnectionOptions & { name?: string; group?: string[]; description?: string }) => {
-        const client = clientFor(o);
-        const path = `/keystores/${id(keystoreId)}`;
-        const current = await client.call<Keystore>('GET', path);
+  withConnectionOptions(
+    withUko(keystore.command('create'))
+      .description(
+        'create a keystore: aws_kms (AWS KMS, or any AWS-KMS-compatible endpoint such as another Concord region), ibm_cloud_kms (a Key Protect instance) or pkcs11 (a PKCS#11 token)',
+      )
+      .requiredOption('--vault <id>', 'the vault')
+      .requiredOption('--name <name>', 'its name')
+      .requiredOption('--group <group...>', 'the keystore groups templates name it by')
+      .addOption(new Option('--type <type>', 'keystore type; take the options of its fields').choices(KEYSTORE_TYPES).default('aws_kms'))
+      .option('--description <text>', 'what it is for')
+      .option('--dry-run', 'only test the connection; create nothing'),
+    true,
+  ).action(
+    action(
+      async (o: UkoOptions & ConnectionOptions & { vault: string; name: string; group: string[]; type: string; description?: string; dryRun?: boolean }) => {
         const body = {
-          ...(o.name !== undefined ? { name: o.name } : {}),
-          ...(o.description !== undefined ? { description: o.description } : {}),
-          ...(o.group !== undefined ? { groups: o.group } : {}),
-          ...(await connectionFields(current.json.type, o, false)),
+          type: o.type,
+          vault: { id: o.vault },
+          name: o.name,
+          description: o.description ?? '',
+          groups: o.group,
+          ...(await connectionFields(o.type, o, true)),
         };
-        const { json } = await client.call<Keystore>('PATCH', path, { body, ...(current.etag !== undefined ? { ifMatch: current.etag } : {}) });
-        print(o, json, () => keystoreTable([json]));
-      }),
-    );
+        const { json } = await clientFor(o).call<Keystore>('POST', `/keystores${o.dryRun === true ? '?dry_run=true' : ''}`, { body });
+        if (o.dryRun === true && o.json !== true) process.stdout.write(`The keystore answers with these connection details; nothing was created.\n`);
+        else print(o, json, () => keystoreTable([json]));
+      },
+    ),
+  );
+  withConnectionOptions(
+    withUko(keystore.command('update'))
+      .description("change a keystore's name, description, groups or connection fields (those of its type); what is not given stays")
+      .argument('<id>', 'the keystore ID')
+      .option('--name <name>', 'its name')
+      .option('--group <group...>', 'the keystore groups templates name it by (replacing its groups)')
+      .option('--description <text>', 'what it is for'),
+    false,
+  ).action(
+    action(async (keystoreId: string, o: UkoOptions & ConnectionOptions & { name?: string; group?: string[]; description?: string }) => {
+      const client = clientFor(o);
+      const path = `/keystores/${id(keystoreId)}`;
+      const current = await client.call<Keystore>('GET', path);
+      const body = {
+        ...(o.name !== undefined ? { name: o.name } : {}),
+        ...(o.description !== undefined ? { description: o.description } : {}),
+        ...(o.group !== undefined ? { groups: o.group } : {}),
+        ...(await connectionFields(current.json.type, o, false)),
+      };
+      const { json } = await client.call<Keystore>('PATCH', path, { body, ...(current.etag !== undefined ? { ifMatch: current.etag } : {}) });
+      print(o, json, () => keystoreTable([json]));
+    }),
+  );
   withUko(keystore.command('get'))
     .description('show a keystore (never its secrets)')
     .argument('<id>', 'the keystore ID')
