@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { ProgressBar } from '../progress-bar.ts';
 import { cliAction } from '../region-connection.ts';
 import { TkeError } from '../tke/tke-error.ts';
+import { connectionFields, KEYSTORE_TYPES, withConnectionOptions, type ConnectionOptions } from './keystore-options.ts';
 import { UkoClient } from './uko-client.ts';
 import { allInSync, statusTable, ukoTable, type KeyStatus, type StatusInKeystore } from './uko-table.ts';
 
@@ -149,57 +150,58 @@ export function ukoCommand(): Command {
         print(o, keystores, () => keystoreTable(keystores));
       }),
     );
-  withUko(keystore.command('create'))
-    .description('create an aws_kms keystore (AWS KMS, or any AWS-KMS-compatible endpoint such as another Concord region)')
-    .requiredOption('--vault <id>', 'the vault')
-    .requiredOption('--name <name>', 'its name')
-    .requiredOption('--group <group...>', 'the keystore groups templates name it by')
-    .addOption(new Option('--type <type>', 'keystore type').choices(['aws_kms']).default('aws_kms'))
-    .requiredOption('--aws-region <region>', 'the AWS region of the keystore')
-    .option('--aws-access-key-id <id>', 'access key the keystore is reached with (or AWS_ACCESS_KEY_ID)')
-    .option('--aws-secret-access-key <secret>', 'its secret (or AWS_SECRET_ACCESS_KEY); stored only wrapped, never shown')
-    .option('--aws-endpoint <url>', "the keystore's endpoint, when it is not AWS's own for the region")
-    .option('--description <text>', 'what it is for')
-    .option('--dry-run', 'only test the connection; create nothing')
-    .action(
-      action(
-        async (
-          o: UkoOptions & {
-            vault: string;
-            name: string;
-            group: string[];
-            type: string;
-            awsRegion: string;
-            awsAccessKeyId?: string;
-            awsSecretAccessKey?: string;
-            awsEndpoint?: string;
-            description?: string;
-            dryRun?: boolean;
-          },
-        ) => {
-          const accessKeyId = o.awsAccessKeyId ?? process.env.AWS_ACCESS_KEY_ID;
-          const secretAccessKey = o.awsSecretAccessKey ?? process.env.AWS_SECRET_ACCESS_KEY;
-          if (!accessKeyId || !secretAccessKey)
-            throw new TkeError(
-              'Give the keystore an access key with --aws-access-key-id and --aws-secret-access-key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.',
-            );
-          const body = {
-            type: o.type,
-            vault: { id: o.vault },
-            name: o.name,
-            description: o.description ?? '',
-            groups: o.group,
-            aws_region: o.awsRegion,
-            aws_access_key_id: accessKeyId,
-            aws_secret_access_key: secretAccessKey,
-            ...(o.awsEndpoint !== undefined ? { aws_endpoint: o.awsEndpoint } : {}),
-          };
-          const { json } = await clientFor(o).call<Keystore>('POST', `/keystores${o.dryRun === true ? '?dry_run=true' : ''}`, { body });
-          if (o.dryRun === true && o.json !== true) process.stdout.write(`The keystore answers with these connection details; nothing was created.\n`);
-          else print(o, json, () => keystoreTable([json]));
-        },
-      ),
-    );
+  withConnectionOptions(
+    withUko(keystore.command('create'))
+      .description(
+        'create a keystore: aws_kms (AWS KMS, or any AWS-KMS-compatible endpoint such as another Concord region), ibm_cloud_kms (a Key Protect instance) or pkcs11 (a PKCS#11 token)',
+      )
+      .requiredOption('--vault <id>', 'the vault')
+      .requiredOption('--name <name>', 'its name')
+      .requiredOption('--group <group...>', 'the keystore groups templates name it by')
+      .addOption(new Option('--type <type>', 'keystore type; take the options of its fields').choices(KEYSTORE_TYPES).default('aws_kms'))
+      .option('--description <text>', 'what it is for')
+      .option('--dry-run', 'only test the connection; create nothing'),
+    true,
+  ).action(
+    action(
+      async (o: UkoOptions & ConnectionOptions & { vault: string; name: string; group: string[]; type: string; description?: string; dryRun?: boolean }) => {
+        const body = {
+          type: o.type,
+          vault: { id: o.vault },
+          name: o.name,
+          description: o.description ?? '',
+          groups: o.group,
+          ...(await connectionFields(o.type, o, true)),
+        };
+        const { json } = await clientFor(o).call<Keystore>('POST', `/keystores${o.dryRun === true ? '?dry_run=true' : ''}`, { body });
+        if (o.dryRun === true && o.json !== true) process.stdout.write(`The keystore answers with these connection details; nothing was created.\n`);
+        else print(o, json, () => keystoreTable([json]));
+      },
+    ),
+  );
+  withConnectionOptions(
+    withUko(keystore.command('update'))
+      .description("change a keystore's name, description, groups or connection fields (those of its type); what is not given stays")
+      .argument('<id>', 'the keystore ID')
+      .option('--name <name>', 'its name')
+      .option('--group <group...>', 'the keystore groups templates name it by (replacing its groups)')
+      .option('--description <text>', 'what it is for'),
+    false,
+  ).action(
+    action(async (keystoreId: string, o: UkoOptions & ConnectionOptions & { name?: string; group?: string[]; description?: string }) => {
+      const client = clientFor(o);
+      const path = `/keystores/${id(keystoreId)}`;
+      const current = await client.call<Keystore>('GET', path);
+      const body = {
+        ...(o.name !== undefined ? { name: o.name } : {}),
+        ...(o.description !== undefined ? { description: o.description } : {}),
+        ...(o.group !== undefined ? { groups: o.group } : {}),
+        ...(await connectionFields(current.json.type, o, false)),
+      };
+      const { json } = await client.call<Keystore>('PATCH', path, { body, ...(current.etag !== undefined ? { ifMatch: current.etag } : {}) });
+      print(o, json, () => keystoreTable([json]));
+    }),
+  );
   withUko(keystore.command('get'))
     .description('show a keystore (never its secrets)')
     .argument('<id>', 'the keystore ID')
@@ -237,7 +239,7 @@ export function ukoCommand(): Command {
     .requiredOption('--vault <id>', 'the vault')
     .requiredOption('--name <name>', 'its name, by which managed keys are created')
     .requiredOption('--group <group...>', 'the keystore groups its keys go to')
-    .addOption(new Option('--keystore-type <type>', 'the type of those keystores').choices(['aws_kms']).default('aws_kms'))
+    .addOption(new Option('--keystore-type <type>', 'the type of those keystores').choices(KEYSTORE_TYPES).default('aws_kms'))
     .option('--algorithm <algorithm>', 'key algorithm', 'aes')
     .option('--size <bits>', 'key size', '256')
     .addOption(new Option('--state <state>', 'state of a new key').choices(['pre_activation', 'active']).default('pre_activation'))
