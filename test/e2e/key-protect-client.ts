@@ -110,3 +110,7 @@ export function policyRegionConfig(keyProtect: Record<string, unknown>): Record<
     apiKeys: [...(base.apiKeys as unknown[]), { apikey: KP_ADMIN_2_APIKEY, principal: KP_ADMIN_2 }],
   };
 }
+
+export const POLICY_TYPE = 'application/vnd.ibm.kms.policy+json';
+/** A `setKeyPoliciesOneOf` body: these policies as a Key Protect collection. */
+export const keyPolicies = (resources: unknown[]) => ({ metadata: { collectionType: POLICY_TYPE, collectionTotal: resources.length }, resources });

@@ -6,6 +6,8 @@ import { eventually } from './eventually.ts';
 import { ACCOUNT } from './harness.ts';
 import {
   json,
+  keyPolicies,
+  POLICY_TYPE,
   KP_ADMIN_2_APIKEY,
   KP_APIKEYS,
   kpClient,
@@ -19,7 +21,6 @@ import { startRegionServers, type RegionServers } from './region-servers.ts';
 
 const REGION = 'us-east-1';
 const INSTANCE = instanceIdOf(ACCOUNT, REGION);
-const POLICY = 'application/vnd.ibm.kms.policy+json';
 interface Key {
   id: string;
   keyRingID: string;
@@ -45,7 +46,6 @@ describe('Key Protect policies, dual authorization and key rings through IBM Key
       }),
     ).resources[0]!;
   const metadata = async (id: string): Promise<Key> => result<Key>(await kp.getKeyMetadata({ id, bluemixInstance })).resources[0]!;
-  const keyPolicies = (resources: unknown[]) => ({ metadata: { collectionType: POLICY, collectionTotal: resources.length }, resources });
   const instancePolicies = keyPolicies;
 
   before(async () => {
@@ -63,15 +63,15 @@ describe('Key Protect policies, dual authorization and key rings through IBM Key
       id: key.id,
       bluemixInstance,
       policy: 'rotation',
-      setKeyPoliciesOneOf: keyPolicies([{ type: POLICY, rotation: { interval_month: 6 } }]),
+      setKeyPoliciesOneOf: keyPolicies([{ type: POLICY_TYPE, rotation: { interval_month: 6 } }]),
     });
     assert.equal(rotation.status, 200);
     const [set] = result<Record<string, unknown>>(rotation).resources;
     assert.deepEqual(set!.rotation, { interval_month: 6 });
     assert.match(set!.crn as string, new RegExp(`^crn:v1:concord:public:kms:${REGION}:a/${ACCOUNT}:${INSTANCE}:policy:`));
-    await kp.putPolicy({ id: key.id, bluemixInstance, setKeyPoliciesOneOf: keyPolicies([{ type: POLICY, dualAuthDelete: { enabled: true } }]) });
+    await kp.putPolicy({ id: key.id, bluemixInstance, setKeyPoliciesOneOf: keyPolicies([{ type: POLICY_TYPE, dualAuthDelete: { enabled: true } }]) });
     const all = result<Record<string, unknown>>(await kp.getPolicy({ id: key.id, bluemixInstance }));
-    assert.equal(all.metadata.collectionType, POLICY);
+    assert.equal(all.metadata.collectionType, POLICY_TYPE);
     assert.deepEqual(
       all.resources.map((p) => p.rotation ?? p.dualAuthDelete),
       [{ interval_month: 6 }, { enabled: true }],
@@ -87,7 +87,7 @@ describe('Key Protect policies, dual authorization and key rings through IBM Key
         id: key.id,
         bluemixInstance,
         policy: 'rotation',
-        setKeyPoliciesOneOf: keyPolicies([{ type: POLICY, dualAuthDelete: { enabled: true } }]),
+        setKeyPoliciesOneOf: keyPolicies([{ type: POLICY_TYPE, dualAuthDelete: { enabled: true } }]),
       }),
       400,
       'BODY_QUERY_PARAM_MISMATCH_ERR',
@@ -100,7 +100,7 @@ describe('Key Protect policies, dual authorization and key rings through IBM Key
       id: key.id,
       bluemixInstance,
       policy: 'dualAuthDelete',
-      setKeyPoliciesOneOf: keyPolicies([{ type: POLICY, dualAuthDelete: { enabled: true } }]),
+      setKeyPoliciesOneOf: keyPolicies([{ type: POLICY_TYPE, dualAuthDelete: { enabled: true } }]),
     });
     await rejectsWith(kp.deleteKey({ id: key.id, bluemixInstance }), 409, 'AUTHORIZATIONS_NOT_MET');
     assert.equal((await kp.setKeyForDeletion({ id: key.id, bluemixInstance })).status, 204);
@@ -144,7 +144,7 @@ describe('Key Protect policies, dual authorization and key rings through IBM Key
       id: key.id,
       bluemixInstance,
       policy: 'rotation',
-      setKeyPoliciesOneOf: keyPolicies([{ type: POLICY, rotation: { interval_month: 1 } }]),
+      setKeyPoliciesOneOf: keyPolicies([{ type: POLICY_TYPE, rotation: { interval_month: 1 } }]),
     });
     await eventually(
       async () => {
@@ -160,7 +160,12 @@ describe('Key Protect policies, dual authorization and key rings through IBM Key
       assert.equal(registrations.resources[0]!.lastNotification?.event, 'rotate');
     });
     // Stop it, so the key stays still for the rest of the file.
-    await kp.putPolicy({ id: key.id, bluemixInstance, policy: 'rotation', setKeyPoliciesOneOf: keyPolicies([{ type: POLICY, rotation: { enabled: false } }]) });
+    await kp.putPolicy({
+      id: key.id,
+      bluemixInstance,
+      policy: 'rotation',
+      setKeyPoliciesOneOf: keyPolicies([{ type: POLICY_TYPE, rotation: { enabled: false } }]),
+    });
     assert.deepEqual(result(await kp.getPolicy({ id: key.id, bluemixInstance, policy: 'rotation' })).resources, []);
   });
 

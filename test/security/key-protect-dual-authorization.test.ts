@@ -5,6 +5,8 @@ import { instanceIdOf } from '../../src/keyprotect/index.ts';
 import { ACCOUNT } from '../e2e/harness.ts';
 import {
   json,
+  keyPolicies,
+  POLICY_TYPE,
   KP_ADMIN,
   KP_ADMIN_2_APIKEY,
   KP_APIKEYS,
@@ -19,9 +21,7 @@ import { startRegionServers, type RegionServers } from '../e2e/region-servers.ts
 
 const REGION = 'us-east-1';
 const INSTANCE = instanceIdOf(ACCOUNT, REGION);
-const POLICY = 'application/vnd.ibm.kms.policy+json';
-const policies = (resources: unknown[]) => ({ metadata: { collectionType: POLICY, collectionTotal: resources.length }, resources });
-const dualAuth = policies([{ type: POLICY, dualAuthDelete: { enabled: true } }]);
+const dualAuth = keyPolicies([{ type: POLICY_TYPE, dualAuthDelete: { enabled: true } }]);
 
 describe('Key Protect dual authorization and policies: one user acting as two, other surfaces, key users', () => {
   let region: RegionServers;
@@ -70,7 +70,12 @@ describe('Key Protect dual authorization and policies: one user acting as two, o
   it('refuses to switch dual authorization off to skip the second user', async () => {
     const id = await dualAuthKey();
     await rejectsWith(
-      admin.putPolicy({ id, bluemixInstance, policy: 'dualAuthDelete', setKeyPoliciesOneOf: policies([{ type: POLICY, dualAuthDelete: { enabled: false } }]) }),
+      admin.putPolicy({
+        id,
+        bluemixInstance,
+        policy: 'dualAuthDelete',
+        setKeyPoliciesOneOf: keyPolicies([{ type: POLICY_TYPE, dualAuthDelete: { enabled: false } }]),
+      }),
       409,
       'KEY_ACTION_INVALID_STATE_ERR',
     );
@@ -86,7 +91,10 @@ describe('Key Protect dual authorization and policies: one user acting as two, o
     await rejectsWith(wrapper.putPolicy({ id, bluemixInstance, setKeyPoliciesOneOf: dualAuth }), 401, 'UNAUTHORIZED_ERR');
     await rejectsWith(wrapper.getInstancePolicy({ bluemixInstance }), 401, 'UNAUTHORIZED_ERR');
     await rejectsWith(
-      wrapper.putInstancePolicy({ bluemixInstance, setInstancePoliciesOneOf: policies([{ policy_type: 'dualAuthDelete', policy_data: { enabled: false } }]) }),
+      wrapper.putInstancePolicy({
+        bluemixInstance,
+        setInstancePoliciesOneOf: keyPolicies([{ policy_type: 'dualAuthDelete', policy_data: { enabled: false } }]),
+      }),
       401,
       'UNAUTHORIZED_ERR',
     );
@@ -105,7 +113,7 @@ describe('Key Protect dual authorization and policies: one user acting as two, o
     const created = await region.client(REGION).send(new CreateKeyCommand({ Policy: JSON.stringify(policy) }));
     const id = created.KeyMetadata!.KeyId!;
     await rejectsWith(
-      admin.putPolicy({ id, bluemixInstance, policy: 'rotation', setKeyPoliciesOneOf: policies([{ type: POLICY, rotation: { interval_month: 1 } }]) }),
+      admin.putPolicy({ id, bluemixInstance, policy: 'rotation', setKeyPoliciesOneOf: keyPolicies([{ type: POLICY_TYPE, rotation: { interval_month: 1 } }]) }),
       401,
       'UNAUTHORIZED_ERR',
     );
@@ -118,7 +126,7 @@ describe('Key Protect dual authorization and policies: one user acting as two, o
     await admin.putInstancePolicy({
       bluemixInstance,
       policy: 'allowedIP',
-      setInstancePoliciesOneOf: policies([
+      setInstancePoliciesOneOf: keyPolicies([
         { policy_type: 'allowedIP', policy_data: { enabled: true, attributes: { allowed_ip: ['192.0.2.0/24', '2001:db8::/32'] } } },
       ]),
     });
