@@ -63,6 +63,10 @@ program
   .option('--hsm-backup-interval <seconds>', 'how often HSM clusters are backed up (AWS: every 24 hours)', integer)
   .option('--no-audit', 'leave requests out of the audit trail: only to measure what the trail costs (npm run bench)')
   .option('--pkcs11-module <path...>', "PKCS#11 libraries UKO's pkcs11 keystores may name (none otherwise)")
+  .option(
+    '--key-pair-prefill <spec...>',
+    'RSA key specs whose key pairs are generated in the background from the start (none otherwise: each from its first use)',
+  )
   .action(async (options: Omit<DevOptions, 'regions'> & { regions: string; workers: number }) => {
     const { configs, credentials, workspace } = devConfigs({ ...options, regions: options.regions.split(',').map((r) => r.trim()) });
     const logger = createLogger({ level: options.logLevel });
@@ -93,6 +97,7 @@ const DEV_FLAGS: Record<string, string> = {
   logLevel: '--log-level',
   'accessKeys.0.accessKeyId': '--access-key-id',
   'accessKeys.0.secretAccessKey': '--secret-access-key',
+  'keyPairPool.prefill': '--key-pair-prefill',
 };
 
 /**
@@ -108,7 +113,7 @@ function devConfigs(options: DevOptions): ReturnType<typeof devRegionConfigs> {
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     throw error.renamed((field) => {
-      const flag = DEV_FLAGS[field];
+      const flag = DEV_FLAGS[field.replace(/^(keyPairPool\.prefill)\.\d+$/, '$1')];
       if (flag) return flag;
       // The administrator (the first principal, its access key and API key) is named by --account.
       if (field.startsWith('principals.0.') || field === 'accessKeys.0.principal' || field === 'apiKeys.0.principal') return '--account';

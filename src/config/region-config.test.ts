@@ -231,6 +231,25 @@ describe('the audit trail in a region configuration', () => {
   });
 });
 
+describe('the RSA key pair pool in a region configuration', () => {
+  it('fills two pairs of every RSA spec from the start unless told which specs and how many', () => {
+    assert.deepEqual(checkRegionConfig(base).keyPairPool, { prefill: ['RSA_2048', 'RSA_3072', 'RSA_4096'], size: 2 });
+    assert.deepEqual(checkRegionConfig({ ...base, keyPairPool: { prefill: ['RSA_4096'], size: 4 } }).keyPairPool, { prefill: ['RSA_4096'], size: 4 });
+    assert.deepEqual(checkRegionConfig({ ...base, keyPairPool: { prefill: [] } }).keyPairPool, { prefill: [], size: 2 });
+  });
+
+  it('refuses specs that are not RSA, a pool of no pairs or of more than 16, and unknown fields, naming the field', () => {
+    assert.throws(
+      () => checkRegionConfig({ ...base, keyPairPool: { prefill: ['ECC_NIST_P256'] } }),
+      /keyPairPool\.prefill\.0 must be one of: RSA_2048, RSA_3072, RSA_4096/,
+    );
+    assert.throws(() => checkRegionConfig({ ...base, keyPairPool: { prefill: 'RSA_4096' } }), /keyPairPool\.prefill must be a list/);
+    assert.throws(() => checkRegionConfig({ ...base, keyPairPool: { size: 0 } }), /keyPairPool\.size must be at least 1/);
+    assert.throws(() => checkRegionConfig({ ...base, keyPairPool: { size: 17 } }), /keyPairPool\.size/);
+    assert.throws(() => checkRegionConfig({ ...base, keyPairPool: { prefil: ['RSA_4096'] } }), /keyPairPool\.prefil is not a known field/);
+  });
+});
+
 describe('UKO in a region configuration', () => {
   it('lets pkcs11 keystores name no PKCS#11 library unless it lists them, by absolute path', () => {
     assert.equal(checkRegionConfig(base).uko, undefined);

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { MAX_ADMIN_NAME, MAX_ADMINS } from '../cryptounits/index.ts';
-import { checkIdentityPolicy, checkTrustPolicy } from '../kms/index.ts';
+import { checkIdentityPolicy, checkTrustPolicy, KEY_PAIR_POOL_SIZE, POOLED_KEY_SPECS } from '../kms/index.ts';
 import { deepFreeze } from '../util/index.ts';
 import { configProblems, type ConfigProblem } from './config-problems.ts';
 
@@ -58,6 +58,12 @@ export interface RegionConfig {
   audit: { enabled: boolean; retentionDays: number; signIntervalSeconds: number };
   /** How often each initialized HSM cluster is backed up at least: AWS's 24 hours by default. */
   hsmBackupIntervalMs: number;
+  /**
+   * RSA key pairs kept ready in each process: at most `size` per spec (2 unless set), and the
+   * specs generated from the start, in the background, rather than from their first use (every
+   * RSA spec unless set; `concord dev` sets none unless told).
+   */
+  keyPairPool: { prefill: string[]; size: number };
 }
 
 export interface PrincipalConfig {
@@ -99,6 +105,9 @@ export interface CryptoUnitsConfig {
   administrators?: AdministratorConfig[];
   thresholds: { signature: number; revocation: number };
 }
+
+/** Pairs of one spec a process may keep ready: each is a private key in memory, and seconds of a core to make. */
+const MAX_KEY_PAIR_POOL_SIZE = 16;
 
 const threshold = { type: 'integer', minimum: 1, maximum: MAX_ADMINS } as const;
 
@@ -348,6 +357,15 @@ const schema = {
       default: {},
     },
     hsmBackupIntervalMs: { type: 'integer', minimum: 1000, default: 86400000 },
+    keyPairPool: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        prefill: { type: 'array', items: { enum: POOLED_KEY_SPECS }, default: POOLED_KEY_SPECS },
+        size: { type: 'integer', minimum: 1, maximum: MAX_KEY_PAIR_POOL_SIZE, default: KEY_PAIR_POOL_SIZE },
+      },
+      default: {},
+    },
   },
 } as const;
 

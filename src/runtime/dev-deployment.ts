@@ -24,6 +24,11 @@ export interface DevOptions {
   audit?: boolean;
   /** The PKCS#11 libraries UKO's pkcs11 keystores may name. */
   pkcs11Module?: string[];
+  /**
+   * The RSA specs whose key pairs are generated from the start; none unless given, since the
+   * test suite starts `concord dev` many times and most starts use no RSA key.
+   */
+  keyPairPrefill?: string[];
 }
 
 interface DevCredentials {
@@ -81,6 +86,7 @@ export function devRegionConfigs(options: DevOptions): { configs: Readonly<Regio
       ),
       logLevel: options.logLevel,
       ...(options.audit === false ? { audit: { enabled: false } } : {}),
+      keyPairPool: { prefill: options.keyPairPrefill ?? [] },
       ...(options.pkcs11Module ? { uko: { pkcs11Modules: options.pkcs11Module.map((path) => resolve(path)) } } : {}),
       ...(options.hsmBackupInterval !== undefined
         ? { hsmBackupIntervalMs: options.hsmBackupInterval * 1000, backgroundIntervalMs: Math.min(60000, options.hsmBackupInterval * 1000) }

@@ -4,7 +4,7 @@ import { ConfigError, type RegionConfig } from '../config/index.ts';
 import { IamTokens } from '../iam/index.ts';
 import { KeyProtectService } from '../keyprotect/index.ts';
 import { CloudHsmService, HsmShell, KmsKeyStoreClusters } from '../hsm/index.ts';
-import { KeyService } from '../kms/index.ts';
+import { KeyService, prefillKeyPairs } from '../kms/index.ts';
 import { MultiRegionKeys, REPLICATION_JOB, RegionIdentity, ReplicationBacklog } from '../regions/index.ts';
 import { Outbox, OUTBOX_JOB } from '../outbox/index.ts';
 import { buildRegionServer, SessionStore } from '../server/index.ts';
@@ -119,6 +119,8 @@ export async function startRegion(config: Readonly<RegionConfig>, logger: Logger
     throw listenFailure(config.region, config.listen, error);
   });
   warnWithoutMasterKey(cryptoUnits, url, log);
+  // Once listening, so that generating the pairs does not delay the start.
+  prefillKeyPairs(config.keyPairPool.prefill, config.keyPairPool.size);
   // Messages left undelivered by an earlier run go out now, not at the first background tick.
   outbox.kick();
 

@@ -327,6 +327,8 @@ describe('concord server --config', () => {
     assert.equal(account.stderr, 'concord: invalid configuration: --account must be an AWS account ID of 12 digits, such as "111122223333" (it is \'12\')\n');
     const regions = await concord(['dev', '--regions', 'us-east-1,useast', '--data', join(dir, 'dev-never')]);
     assert.match(regions.stderr, /^concord: invalid option: --regions must be a comma-separated list of region names .*\(it holds 'useast'\)\n$/);
+    const prefill = await concord(['dev', '--key-pair-prefill', 'RSA_4096', 'ECC_NIST_P256', '--data', join(dir, 'dev-never')]);
+    assert.equal(prefill.stderr, 'concord: invalid configuration: --key-pair-prefill must be one of: RSA_2048, RSA_3072, RSA_4096\n');
   });
 
   it('refuses a config file that does not exist or is not YAML', async () => {

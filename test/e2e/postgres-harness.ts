@@ -9,6 +9,7 @@ import pg from 'pg';
 import { stringify } from 'yaml';
 import { ACCESS_KEY_ID, ACCOUNT, SECRET_ACCESS_KEY, freePorts } from './harness.ts';
 import { selfInitialisingUnits } from './tke-harness.ts';
+import { SUITE_KEY_PAIR_POOL } from './server-process.ts';
 
 const BIN = new URL('../../bin/concord.js', import.meta.url).pathname;
 
@@ -142,6 +143,7 @@ async function startNodeOnPort(options: NodeOptions, port: number): Promise<Regi
       ],
       logLevel: options.logLevel ?? 'info',
       backgroundIntervalMs: options.backgroundIntervalMs ?? 60000,
+      ...SUITE_KEY_PAIR_POOL,
       ...options.more,
     }),
   );

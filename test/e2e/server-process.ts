@@ -6,9 +6,15 @@ import { stringify } from 'yaml';
 import { ACCESS_KEY_ID, ACCOUNT, BIN, SECRET_ACCESS_KEY } from './harness.ts';
 
 /**
+ * What the suite's regions prefill of the RSA key pair pool: nothing. The suite starts many
+ * servers, and most never take an RSA pair; metrics.test.ts tests the prefill.
+ */
+export const SUITE_KEY_PAIR_POOL = { keyPairPool: { prefill: [] } };
+
+/**
  * Writes `<dir>/<region>.yaml` as an operator would: the region on 127.0.0.1:`port`, a SQLite
  * store under `<dir>/<region>/`, the test access key for the account root, and `more` (crypto
- * units, peers, log level, ...). Returns the file's path.
+ * units, peers, log level, ...), with no RSA key pairs prefilled unless `more` says. Returns the file's path.
  */
 export function writeRegionConfig(dir: string, region: string, port: number, more: Record<string, unknown>): string {
   const path = join(dir, `${region}.yaml`);
@@ -20,6 +26,7 @@ export function writeRegionConfig(dir: string, region: string, port: number, mor
       listen: { host: '127.0.0.1', port },
       store: { kind: 'sqlite', path: join(dir, region, 'keys.db') },
       accessKeys: [{ accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, principal: `arn:aws:iam::${ACCOUNT}:root` }],
+      ...SUITE_KEY_PAIR_POOL,
       ...more,
     }),
   );

@@ -6,9 +6,12 @@ import { keySpecs } from './key-specs.ts';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
-/** How many RSA key pairs of each spec in use the process keeps ready. */
-const RSA_POOL_SIZE = 2;
-const rsaPool = new KeyPairPool(generateDer, RSA_POOL_SIZE);
+/** How many RSA key pairs of each spec in use the process keeps ready, unless a region configuration says otherwise. */
+export const KEY_PAIR_POOL_SIZE = 2;
+const rsaPool = new KeyPairPool(generateDer, KEY_PAIR_POOL_SIZE);
+
+/** The key specs whose pairs come from the pool: RSA, slow to generate. */
+export const POOLED_KEY_SPECS: readonly string[] = Object.keys(keySpecs).filter((spec) => keySpecs[spec]!.material.kind === 'rsa');
 
 /**
  * Fresh material for a key spec: random bytes for symmetric and HMAC keys, a PKCS#8 DER
@@ -26,11 +29,21 @@ export async function generateKeyMaterial(keySpec: string): Promise<Buffer> {
  * milliseconds and are generated on the spot.
  */
 export function generateKeyPairDer(keySpec: string): Promise<KeyPairDer> {
-  return keySpecs[keySpec]?.material.kind === 'rsa' ? rsaPool.take(keySpec) : generateDer(keySpec);
+  return POOLED_KEY_SPECS.includes(keySpec) ? rsaPool.take(keySpec) : generateDer(keySpec);
 }
 
 /** An RSA key pair ready in the pool, or undefined when none is. */
 export const readyKeyPairDer = (keySpec: string): KeyPairDer | undefined => rsaPool.takeReady(keySpec);
+
+/**
+ * Keeps at most `size` RSA key pairs of each spec ready in this process, and starts generating
+ * those of `specs` now, in the background (on libuv's thread pool, off the event loop), so that
+ * no request after a start waits for one. The pool is the process's: regions served by one
+ * process share it.
+ */
+export const prefillKeyPairs = (specs: readonly string[], size: number): void => {
+  rsaPool.prefill(specs, size);
+};
 
 /** The RSA key pair pool's state, for metrics. */
 export const keyPairPoolStats = (): KeyPairPoolStats[] => rsaPool.stats();

@@ -72,6 +72,34 @@ describe('KeyPairPool', () => {
     assert.equal(generator.generated.length, 4);
   });
 
+  it('fills the specs it is told to prefill before anyone takes one, one pair of each before a second of any', async () => {
+    const generator = countingGenerator();
+    const pool = new KeyPairPool(generator.generate, 1);
+    pool.prefill(['RSA_2048', 'RSA_3072'], 2);
+    await pool.idle();
+    assert.deepEqual(generator.generated, ['RSA_2048', 'RSA_3072', 'RSA_2048', 'RSA_3072']);
+    assert.deepEqual(pool.stats(), [
+      { spec: 'RSA_2048', available: 2, taken: { pool: 0, generated: 0 } },
+      { spec: 'RSA_3072', available: 2, taken: { pool: 0, generated: 0 } },
+    ]);
+    await pool.take('RSA_3072');
+    assert.deepEqual(pool.stats()[1], { spec: 'RSA_3072', available: 1, taken: { pool: 1, generated: 0 } });
+    assert.equal(generator.mostAtOnce(), 1);
+  });
+
+  it('never holds more than its size: a lowered size drops the pairs over it, including one generated meanwhile', async () => {
+    const generator = countingGenerator();
+    const pool = new KeyPairPool(generator.generate, 2);
+    pool.prefill(['RSA_2048'], 3);
+    await pool.idle();
+    assert.equal(pool.stats()[0]!.available, 3);
+    await pool.take('RSA_2048');
+    pool.prefill([], 1);
+    assert.equal(pool.stats()[0]!.available, 1);
+    await pool.idle();
+    assert.equal(pool.stats()[0]!.available, 1);
+  });
+
   it('leaves a failed refill to the next taker instead of retrying in a loop', async () => {
     const generator = countingGenerator();
     const pool = new KeyPairPool(generator.generate, 2);

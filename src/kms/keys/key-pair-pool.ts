@@ -18,10 +18,10 @@ export interface KeyPairPoolStats {
 /**
  * Key pairs generated ahead of need for specs whose generation is slow (RSA_4096 takes
  * seconds of a core), so a request takes a ready one instead of waiting. Each spec holds at
- * most `size` pairs, from its first use on; after a pair is taken, pairs are generated one at a
- * time, in the background, until every spec is full again. A taker finding none generates its
- * own. Pairs live in this process's memory only, never in the store or a log, and each is
- * given out once.
+ * most `size` pairs, from its first use on, or from the start for the specs `prefill` names; a
+ * pair is generated one at a time, in the background, for the spec with the fewest ready, until
+ * every spec is full. A taker finding none generates its own. Pairs live in this process's
+ * memory only, never in the store or a log, and each is given out once.
  */
 export class KeyPairPool {
   private readonly ready = new Map<string, KeyPairDer[]>();
@@ -30,8 +30,19 @@ export class KeyPairPool {
 
   constructor(
     private readonly generate: (spec: string) => Promise<KeyPairDer>,
-    readonly size: number,
+    private size: number,
   ) {}
+
+  /**
+   * Holds at most `size` pairs of each spec from now on (dropping any over it), and fills `specs`
+   * now, in the background, so that even their first takers find pairs ready.
+   */
+  prefill(specs: readonly string[], size: number): void {
+    this.size = size;
+    for (const pairs of this.ready.values()) pairs.splice(size);
+    for (const spec of specs) this.pairsOf(spec);
+    this.refill();
+  }
 
   take(spec: string): Promise<KeyPairDer> {
     const pair = this.takeReady(spec);
@@ -42,13 +53,7 @@ export class KeyPairPool {
 
   /** A pair ready in the pool, or undefined when it is empty (the spec counts as used from then on, and is refilled). */
   takeReady(spec: string): KeyPairDer | undefined {
-    let pairs = this.ready.get(spec);
-    if (!pairs) {
-      pairs = [];
-      this.ready.set(spec, pairs);
-      this.taken.set(spec, { pool: 0, generated: 0 });
-    }
-    const pair = pairs.shift();
+    const pair = this.pairsOf(spec).shift();
     if (pair) this.taken.get(spec)!.pool += 1;
     this.refill();
     return pair;
@@ -63,13 +68,27 @@ export class KeyPairPool {
     while (this.refilling) await this.refilling;
   }
 
+  /** The ready pairs of a spec, which counts as in use from then on. */
+  private pairsOf(spec: string): KeyPairDer[] {
+    let pairs = this.ready.get(spec);
+    if (!pairs) {
+      pairs = [];
+      this.ready.set(spec, pairs);
+      this.taken.set(spec, { pool: 0, generated: 0 });
+    }
+    return pairs;
+  }
+
   private refill(): void {
     if (this.refilling) return;
-    const spec = [...this.ready].find(([, pairs]) => pairs.length < this.size)?.[0];
+    // The emptiest spec first, so that after a start each spec has a pair ready before any has two.
+    const [spec] = [...this.ready].filter(([, pairs]) => pairs.length < this.size).sort(([, a], [, b]) => a.length - b.length)[0] ?? [];
     if (spec === undefined) return;
     this.refilling = this.generate(spec).then(
       (pair) => {
-        this.ready.get(spec)!.push(pair);
+        // The bound may have been lowered while this pair was being generated.
+        const pairs = this.ready.get(spec)!;
+        if (pairs.length < this.size) pairs.push(pair);
         this.refilling = undefined;
         this.refill();
       },
