@@ -12,7 +12,7 @@ import {
   ListKeysCommand,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
-import { KeystoreUnreachableError, type KeyToCreate, type KeystoreAdapter, type ObservedKey } from './keystore-adapter.ts';
+import { KeystoreUnreachableError, type CreatedKey, type KeyToCreate, type KeystoreAdapter, type ObservedKey } from './keystore-adapter.ts';
 
 export interface AwsKmsConnection {
   aws_region: string;
@@ -76,12 +76,12 @@ export class AwsKmsAdapter implements KeystoreAdapter {
     }
   }
 
-  async create(key: KeyToCreate): Promise<string> {
+  async create(key: KeyToCreate): Promise<CreatedKey> {
     const alias = `alias/uko/${key.managedKeyId}/v${key.version}`;
     const linked = await this.linkedKey(alias);
     if (linked) {
       if ((await this.describe(linked)) === 'pending_import') await this.importMaterial(linked, key.material);
-      return linked;
+      return { keyIdInKeystore: linked };
     }
     const { KeyMetadata } = await this.send(() =>
       this.kms.send(
@@ -100,8 +100,9 @@ export class AwsKmsAdapter implements KeystoreAdapter {
     const keyId = KeyMetadata!.KeyId!;
     // The alias links the key to its managed key before it holds material, so a retry finds it.
     await this.send(() => this.kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: keyId })));
+    // Material imported into a new key without an expiry leaves it Enabled (AWS KMS's key states).
     await this.importMaterial(keyId, key.material);
-    return keyId;
+    return { keyIdInKeystore: keyId, observed: 'enabled' };
   }
 
   /** The key an alias names, if the keystore has that alias. */
