@@ -36,7 +36,7 @@ describe('aws_kms keystore adapter, what is particular to AWS KMS', () => {
   it('creates the key with external origin, tagged with the managed key it copies', async () => {
     const adapter = new AwsKmsAdapter(connection(dev!.endpoint()));
     const managedKeyId = randomUUID();
-    const keyId = await adapter.create({ managedKeyId, version: 1, label: 'tagged', description: 'a copy', material: randomBytes(32) });
+    const keyId = (await adapter.create({ managedKeyId, version: 1, label: 'tagged', description: 'a copy', material: randomBytes(32) })).keyIdInKeystore;
     const kms = dev!.client(REGION);
     const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: keyId }));
     assert.equal(KeyMetadata?.Origin, 'EXTERNAL');
@@ -54,14 +54,17 @@ describe('aws_kms keystore adapter, what is particular to AWS KMS', () => {
     const interrupted = (await kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
     await kms.send(new CreateAliasCommand({ AliasName: `alias/uko/${managedKeyId}/v1`, TargetKeyId: interrupted }));
     const adapter = new AwsKmsAdapter(connection(dev!.endpoint()));
-    assert.equal(await adapter.create({ managedKeyId, version: 1, label: 'resumed', description: '', material: randomBytes(32) }), interrupted);
+    assert.equal(
+      (await adapter.create({ managedKeyId, version: 1, label: 'resumed', description: '', material: randomBytes(32) })).keyIdInKeystore,
+      interrupted,
+    );
     assert.equal(await adapter.describe(interrupted), 'enabled');
   });
 
   it('puts the material back into a key whose material was deleted', async () => {
     const adapter = new AwsKmsAdapter(connection(dev!.endpoint()));
     const material = randomBytes(32);
-    const keyId = await adapter.create({ managedKeyId: randomUUID(), version: 1, label: 'reimported', description: '', material });
+    const keyId = (await adapter.create({ managedKeyId: randomUUID(), version: 1, label: 'reimported', description: '', material })).keyIdInKeystore;
     await dev!.client(REGION).send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
     assert.equal(await adapter.describe(keyId), 'pending_import');
     await adapter.importMaterial(keyId, material);
@@ -70,7 +73,8 @@ describe('aws_kms keystore adapter, what is particular to AWS KMS', () => {
 
   it('refuses other material for a key than the material it was created with', async () => {
     const adapter = new AwsKmsAdapter(connection(dev!.endpoint()));
-    const keyId = await adapter.create({ managedKeyId: randomUUID(), version: 1, label: 'first material', description: '', material: randomBytes(32) });
+    const keyId = (await adapter.create({ managedKeyId: randomUUID(), version: 1, label: 'first material', description: '', material: randomBytes(32) }))
+      .keyIdInKeystore;
     await dev!.client(REGION).send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
     await assert.rejects(adapter.importMaterial(keyId, randomBytes(32)), { name: 'IncorrectKeyMaterialException' });
   });

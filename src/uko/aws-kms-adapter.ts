@@ -12,7 +12,7 @@ import {
   ListKeysCommand,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
-import { KeystoreUnreachableError, type KeyToCreate, type KeystoreAdapter, type ObservedKey } from './keystore-adapter.ts';
+import { KeystoreUnreachableError, type CreatedKey, type KeyToCreate, type KeystoreAdapter, type ObservedKey } from './keystore-adapter.ts';
 
 export interface AwsKmsConnection {
   aws_region: string;
@@ -57,31 +57,27 @@ export class AwsKmsAdapter implements KeystoreAdapter {
   }
 
   async describe(keyIdInKeystore: string): Promise<ObservedKey> {
+    return (await this.lookUp(keyIdInKeystore))?.observed ?? 'absent';
+  }
+
+  /** A key's ID and state, by its ID or an alias of it; undefined when the keystore has neither. */
+  private async lookUp(keyIdOrAlias: string): Promise<CreatedKey | undefined> {
     try {
-      const { KeyMetadata } = await this.send(() => this.kms.send(new DescribeKeyCommand({ KeyId: keyIdInKeystore })));
-      switch (KeyMetadata?.KeyState) {
-        case 'Enabled':
-          return 'enabled';
-        case 'PendingDeletion':
-        case 'PendingReplicaDeletion':
-          return 'pending_deletion';
-        case 'PendingImport':
-          return 'pending_import';
-        default:
-          return 'disabled';
-      }
+      const { KeyMetadata } = await this.send(() => this.kms.send(new DescribeKeyCommand({ KeyId: keyIdOrAlias })));
+      return { keyIdInKeystore: KeyMetadata!.KeyId!, observed: observedOf(KeyMetadata?.KeyState) };
     } catch (error) {
-      if ((error as Error).name === 'NotFoundException') return 'absent';
+      if ((error as Error).name === 'NotFoundException') return undefined;
       throw error;
     }
   }
 
-  async create(key: KeyToCreate): Promise<string> {
+  async create(key: KeyToCreate): Promise<CreatedKey> {
     const alias = `alias/uko/${key.managedKeyId}/v${key.version}`;
-    const linked = await this.linkedKey(alias);
+    const linked = await this.lookUp(alias);
     if (linked) {
-      if ((await this.describe(linked)) === 'pending_import') await this.importMaterial(linked, key.material);
-      return linked;
+      if (linked.observed !== 'pending_import') return linked;
+      await this.importMaterial(linked.keyIdInKeystore, key.material);
+      return { keyIdInKeystore: linked.keyIdInKeystore };
     }
     const { KeyMetadata } = await this.send(() =>
       this.kms.send(
@@ -100,18 +96,9 @@ export class AwsKmsAdapter implements KeystoreAdapter {
     const keyId = KeyMetadata!.KeyId!;
     // The alias links the key to its managed key before it holds material, so a retry finds it.
     await this.send(() => this.kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: keyId })));
+    // Material imported into a new key without an expiry leaves it Enabled (AWS KMS's key states).
     await this.importMaterial(keyId, key.material);
-    return keyId;
-  }
-
-  /** The key an alias names, if the keystore has that alias. */
-  private async linkedKey(alias: string): Promise<string | undefined> {
-    try {
-      return (await this.send(() => this.kms.send(new DescribeKeyCommand({ KeyId: alias })))).KeyMetadata?.KeyId;
-    } catch (error) {
-      if ((error as Error).name === 'NotFoundException') return undefined;
-      throw error;
-    }
+    return { keyIdInKeystore: keyId, observed: 'enabled' };
   }
 
   async importMaterial(keyIdInKeystore: string, material: Buffer): Promise<void> {
@@ -162,5 +149,20 @@ export class AwsKmsAdapter implements KeystoreAdapter {
       }
       throw error;
     }
+  }
+}
+
+/** What an AWS KMS key state means for the orchestrator. */
+function observedOf(state: string | undefined): ObservedKey {
+  switch (state) {
+    case 'Enabled':
+      return 'enabled';
+    case 'PendingDeletion':
+    case 'PendingReplicaDeletion':
+      return 'pending_deletion';
+    case 'PendingImport':
+      return 'pending_import';
+    default:
+      return 'disabled';
   }
 }

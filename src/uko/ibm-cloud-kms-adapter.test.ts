@@ -56,7 +56,7 @@ describe('ibm_cloud_kms keystore adapter, what is particular to Key Protect', ()
   it('creates an imported root key named and aliased after the managed key version', async () => {
     const adapter = new IbmCloudKmsAdapter(connection(dev!.endpoint()));
     const managedKeyId = randomUUID();
-    const keyId = await adapter.create({ managedKeyId, version: 3, label: 'byok', description: 'a copy', material: randomBytes(32) });
+    const keyId = (await adapter.create({ managedKeyId, version: 3, label: 'byok', description: 'a copy', material: randomBytes(32) })).keyIdInKeystore;
     const key = ((await kp('GET', `/keys/${keyId}`)).json.resources as Record<string, unknown>[])[0]!;
     assert.equal(key.imported, true);
     assert.equal(key.extractable, false);
@@ -68,11 +68,11 @@ describe('ibm_cloud_kms keystore adapter, what is particular to Key Protect', ()
   it('reads a key rotated outside the orchestrator with other material as wrong_key, and replaces it with a new key for the same version', async () => {
     const adapter = new IbmCloudKmsAdapter(connection(dev!.endpoint()));
     const key = { managedKeyId: randomUUID(), version: 1, label: 'replaced', description: '', material: randomBytes(32) };
-    const keyId = await adapter.create(key);
+    const keyId = (await adapter.create(key)).keyIdInKeystore;
     assert.equal((await kp('POST', `/keys/${keyId}/actions/rotate`, { payload: randomBytes(32).toString('base64') })).status, 204);
     assert.equal(await adapter.describe(keyId), 'wrong_key');
     await adapter.scheduleDeletion(keyId);
-    const replacement = await adapter.create(key);
+    const replacement = (await adapter.create(key)).keyIdInKeystore;
     assert.notEqual(replacement, keyId);
     assert.equal(await adapter.describe(replacement), 'enabled');
     assert.equal(await adapter.describe(keyId), 'pending_deletion');
@@ -83,7 +83,8 @@ describe('ibm_cloud_kms keystore adapter, what is particular to Key Protect', ()
     const adapter = new IbmCloudKmsAdapter(connection(dev!.endpoint()));
     await kp('POST', '/import_token', { maxAllowedRetrievals: 1 });
     await kp('GET', '/import_token');
-    const keyId = await adapter.create({ managedKeyId: randomUUID(), version: 1, label: 'new token', description: '', material: randomBytes(32) });
+    const keyId = (await adapter.create({ managedKeyId: randomUUID(), version: 1, label: 'new token', description: '', material: randomBytes(32) }))
+      .keyIdInKeystore;
     assert.equal(await adapter.describe(keyId), 'enabled');
   });
 

@@ -1,5 +1,5 @@
 import { sealImportEnvelope } from '../crypto/index.ts';
-import { KeystoreUnreachableError, type KeyToCreate, type KeystoreAdapter, type ObservedKey } from './keystore-adapter.ts';
+import { KeystoreUnreachableError, type CreatedKey, type KeyToCreate, type KeystoreAdapter, type ObservedKey } from './keystore-adapter.ts';
 
 export interface IbmCloudKmsConnection {
   ibm_api_endpoint: string;
@@ -84,13 +84,13 @@ export class IbmCloudKmsAdapter implements KeystoreAdapter {
     }
   }
 
-  async create(key: KeyToCreate): Promise<string> {
+  async create(key: KeyToCreate): Promise<CreatedKey> {
     const alias = linkAlias(key.managedKeyId, key.version);
     const linked = await this.key(alias).catch((error: unknown) => {
       if (error instanceof KeyProtectRefusal && error.status === 404) return undefined;
       throw error;
     });
-    if (linked && linked.state !== 5) return linked.id;
+    if (linked && linked.state !== 5) return { keyIdInKeystore: linked.id };
     // A deleted copy (one whose material was replaced, say) keeps its alias until a new key takes it.
     if (linked) await this.api('DELETE', `/keys/${linked.id}/aliases/${alias}`, 'the alias of a deleted copy');
     const created = await this.withSealed(key.material, 'key creation', async (sealed) => {
@@ -103,7 +103,7 @@ export class IbmCloudKmsAdapter implements KeystoreAdapter {
     const id = created.resources[0]!.id;
     await this.api('POST', `/keys/${id}/aliases/${alias}`, 'the key alias');
     await this.vouch(id);
-    return id;
+    return { keyIdInKeystore: id };
   }
 
   /** Key Protect keys never lose their material, so none waits for it; and a key takes no material it held before. */

@@ -29,13 +29,15 @@ export function keystoreAdapterSuite(name: string, open: () => Promise<AdapterFi
       await fixture.close();
     });
     const create = () =>
-      fixture.adapter.create({
-        managedKeyId: randomUUID(),
-        version: 1,
-        label: 'suite key',
-        description: 'created by the adapter suite',
-        material: randomBytes(32),
-      });
+      fixture.adapter
+        .create({
+          managedKeyId: randomUUID(),
+          version: 1,
+          label: 'suite key',
+          description: 'created by the adapter suite',
+          material: randomBytes(32),
+        })
+        .then((created) => created.keyIdInKeystore);
 
     it('reaches a live keystore with its connection details', async () => {
       await fixture.adapter.check();
@@ -56,11 +58,16 @@ export function keystoreAdapterSuite(name: string, open: () => Promise<AdapterFi
       assert.equal(await fixture.adapter.describe(first), 'enabled');
     });
 
+    it('says, when it says what it made, the state the keystore then reports', async () => {
+      const created = await fixture.adapter.create({ managedKeyId: randomUUID(), version: 1, label: 'reported', description: '', material: randomBytes(32) });
+      if (created.observed !== undefined) assert.equal(created.observed, await fixture.adapter.describe(created.keyIdInKeystore));
+    });
+
     it('finds the key made for the same version of a managed key again rather than making a second one (relinking)', async () => {
       const key = { managedKeyId: randomUUID(), version: 1, label: 'relinked', description: '', material: randomBytes(32) };
-      const first = await fixture.adapter.create(key);
-      assert.equal(await fixture.adapter.create(key), first);
-      assert.notEqual(await fixture.adapter.create({ ...key, version: 2 }), first);
+      const first = (await fixture.adapter.create(key)).keyIdInKeystore;
+      assert.equal((await fixture.adapter.create(key)).keyIdInKeystore, first);
+      assert.notEqual((await fixture.adapter.create({ ...key, version: 2 })).keyIdInKeystore, first);
     });
 
     it('disables and enables a key', async () => {
@@ -86,7 +93,7 @@ export function keystoreAdapterSuite(name: string, open: () => Promise<AdapterFi
 
     it("tells a key holding other material than the managed key's by its verification pattern, where the keystore computes one", async () => {
       const material = randomBytes(32);
-      const keyId = await fixture.adapter.create({ managedKeyId: randomUUID(), version: 1, label: 'checked', description: '', material });
+      const keyId = (await fixture.adapter.create({ managedKeyId: randomUUID(), version: 1, label: 'checked', description: '', material })).keyIdInKeystore;
       assert.equal(await fixture.adapter.describe(keyId, encZero(material)), 'enabled');
       assert.equal(await fixture.adapter.describe(keyId, encZero(randomBytes(32))), fixture.verifiesMaterial ? 'wrong_key' : 'enabled');
       await fixture.adapter.disable(keyId);

@@ -12,6 +12,15 @@ export interface KeyToCreate {
 }
 
 /**
+ * A key `create` made or found: its ID in the keystore and, when the adapter knows it from the
+ * calls that made the key, what the keystore holds now (so the orchestrator need not ask again).
+ */
+export interface CreatedKey {
+  keyIdInKeystore: string;
+  observed?: ObservedKey;
+}
+
+/**
  * One keystore reached through its own API: everything the orchestrator does there. Every
  * implementation passes keystore-adapter.suite.ts. Methods act on the keystore's own key ID and
  * throw KeystoreUnreachableError when the keystore cannot be reached or refuses the credentials.
@@ -30,7 +39,7 @@ export interface KeystoreAdapter {
    * wrapped; returns its ID there. Idempotent: a key the keystore already links to that version
    * (made by a create that was interrupted before its ID was recorded) is taken and completed.
    */
-  create(key: KeyToCreate): Promise<string>;
+  create(key: KeyToCreate): Promise<CreatedKey>;
   /** Puts the material back into a key that lost it (pending import). */
   importMaterial(keyIdInKeystore: string, material: Buffer): Promise<void>;
   enable(keyIdInKeystore: string): Promise<void>;

@@ -97,8 +97,10 @@ export class Orchestrator {
       const pattern = currentMaterial(key).pattern;
       observed = keyId === undefined ? 'absent' : await adapter.describe(keyId, pattern);
       const steps = apply ? stepsTo(expectedIn(key.state), observed) : [];
-      for (const step of steps) keyId = await this.perform(step, adapter, key, keyId);
-      if (steps.length > 0 && keyId !== undefined) observed = await adapter.describe(keyId, pattern);
+      // What the last step made known; a keystore is asked again only when no step said.
+      let known: ObservedKey | undefined;
+      for (const step of steps) ({ keyId, known } = await this.perform(step, adapter, key, keyId));
+      if (steps.length > 0 && keyId !== undefined) observed = known ?? (await adapter.describe(keyId, pattern));
       const status = statusOf(observed);
       const applied = apply ? { appliedSeq: key.syncSeq } : {};
       return { ...instance, keyIdInKeystore: keyId, status, ...judge(key.state, status), error: undefined, checkedAt, ...applied };
@@ -135,7 +137,7 @@ export class Orchestrator {
     adapter: KeystoreAdapter,
     key: ManagedKeyRecord,
     keyId: string | undefined,
-  ): Promise<string | undefined> {
+  ): Promise<{ keyId: string | undefined; known?: ObservedKey }> {
     const withMaterial = async <T>(use: (material: Buffer) => Promise<T>): Promise<T> => {
       const material = await unwrapMaterial(this.deps.unit, key.id, currentMaterial(key));
       try {
@@ -144,16 +146,18 @@ export class Orchestrator {
         material.fill(0);
       }
     };
-    if (step === 'create')
-      return withMaterial((material) =>
+    if (step === 'create') {
+      const created = await withMaterial((material) =>
         adapter.create({ managedKeyId: key.id, version: currentMaterial(key).version, label: key.label, description: key.description, material }),
       );
-    if (keyId === undefined) return keyId;
+      return { keyId: created.keyIdInKeystore, known: created.observed };
+    }
+    if (keyId === undefined) return { keyId };
     if (step === 'import') await withMaterial((material) => adapter.importMaterial(keyId, material));
     else if (step === 'enable') await adapter.enable(keyId);
     else if (step === 'disable') await adapter.disable(keyId);
     else if (step === 'schedule_deletion') await adapter.scheduleDeletion(keyId);
     else await adapter.cancelDeletion(keyId);
-    return keyId;
+    return { keyId };
   }
 }

@@ -56,7 +56,7 @@ describe('pkcs11 keystore adapter, what is particular to PKCS#11', () => {
   it('unwraps the material into a sensitive, never extractable AES key labelled with its key_id_in_keystore', async () => {
     const material = randomBytes(32);
     const managedKeyId = randomUUID();
-    const keyId = await adapter.create({ managedKeyId, version: 3, label: 'guarded', description: '', material });
+    const keyId = (await adapter.create({ managedKeyId, version: 3, label: 'guarded', description: '', material })).keyIdInKeystore;
     assert.equal(keyId, `uko/${managedKeyId}/v3`);
     inspect(keyId, (attribute) => {
       assert.equal(attribute(p11.CKA_SENSITIVE)[0], 1);
@@ -80,7 +80,7 @@ describe('pkcs11 keystore adapter, what is particular to PKCS#11', () => {
   });
 
   it('disables a key by clearing CKA_ENCRYPT and CKA_DECRYPT', async () => {
-    const keyId = await adapter.create({ managedKeyId: randomUUID(), version: 1, label: 'off', description: '', material: randomBytes(16) });
+    const keyId = (await adapter.create({ managedKeyId: randomUUID(), version: 1, label: 'off', description: '', material: randomBytes(16) })).keyIdInKeystore;
     await adapter.disable(keyId);
     inspect(keyId, (attribute) => {
       assert.equal(attribute(p11.CKA_ENCRYPT)[0], 0);
@@ -90,7 +90,7 @@ describe('pkcs11 keystore adapter, what is particular to PKCS#11', () => {
 
   it('puts a key that was deleted from the token back', async () => {
     const material = randomBytes(32);
-    const keyId = await adapter.create({ managedKeyId: randomUUID(), version: 1, label: 'back', description: '', material });
+    const keyId = (await adapter.create({ managedKeyId: randomUUID(), version: 1, label: 'back', description: '', material })).keyIdInKeystore;
     await adapter.scheduleDeletion(keyId);
     await adapter.importMaterial(keyId, material);
     assert.equal(await adapter.describe(keyId, encZero(material)), 'enabled');
@@ -107,7 +107,8 @@ describe('pkcs11 keystore adapter, what is particular to PKCS#11', () => {
   });
 
   it('keeps the keys of one token apart from another token of the same library', async () => {
-    const keyId = await adapter.create({ managedKeyId: randomUUID(), version: 1, label: 'apart', description: '', material: randomBytes(32) });
+    const keyId = (await adapter.create({ managedKeyId: randomUUID(), version: 1, label: 'apart', description: '', material: randomBytes(32) }))
+      .keyIdInKeystore;
     assert.equal(await new Pkcs11Adapter({ ...connection, pkcs11_token_label: 'uko-adapter-2' }).describe(keyId), 'absent');
   });
 });

@@ -1,6 +1,6 @@
 import { constants, createPublicKey, publicEncrypt, type KeyObject } from 'node:crypto';
 import { acquirePkcs11Library, pkcs11js, releasePkcs11Library, type Pkcs11Module } from '../cryptounits/index.ts';
-import { KeystoreUnreachableError, type KeyToCreate, type KeystoreAdapter, type ObservedKey } from './keystore-adapter.ts';
+import { KeystoreUnreachableError, type CreatedKey, type KeyToCreate, type KeystoreAdapter, type ObservedKey } from './keystore-adapter.ts';
 
 export interface Pkcs11Connection {
   /** Path of the PKCS#11 library. */
@@ -74,11 +74,11 @@ export class Pkcs11Adapter implements KeystoreAdapter {
     });
   }
 
-  create(key: KeyToCreate): Promise<string> {
+  create(key: KeyToCreate): Promise<CreatedKey> {
     const keyId = `uko/${key.managedKeyId}/v${key.version}`;
     return this.run((token) => {
       if (!token.key(keyId)) token.unwrap(keyId, key.material);
-      return keyId;
+      return { keyIdInKeystore: keyId };
     });
   }
 

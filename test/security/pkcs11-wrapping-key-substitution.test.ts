@@ -38,7 +38,7 @@ describe("a public key planted under the label of a pkcs11 keystore's wrapping k
     await adapter.create({ managedKeyId: randomUUID(), version: 1, label: 'before', description: '', material: first });
     plantPublicKey();
     const material = randomBytes(32);
-    const keyId = await adapter.create({ managedKeyId: randomUUID(), version: 1, label: 'after', description: '', material });
+    const keyId = (await adapter.create({ managedKeyId: randomUUID(), version: 1, label: 'after', description: '', material })).keyIdInKeystore;
     assert.equal(await adapter.describe(keyId, encZero(material)), 'enabled');
   });
 });
