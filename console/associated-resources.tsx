@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { ApiError, request, type Registration } from './api.ts';
-import { ActionsMenu, ErrorMessage, Section, Show, Table, useAction, useLoad } from './components.tsx';
+import { ActionsMenu, ConfirmPanel, ErrorMessage, Section, Show, Table, useAction, useLoad } from './components.tsx';
 
 /** Key Protect lets a key be synchronized once an hour after its last change or notification. */
 const SYNC_INTERVAL_MS = 60 * 60 * 1000;
@@ -52,23 +52,16 @@ export function AssociatedResources({ keyId }: { keyId: string }) {
         </p>
       )}
       {confirming && (
-        <div class="confirm" role="group" aria-labelledby="sync-resources-title">
-          <p id="sync-resources-title">
-            Synchronize: each resource below is notified again of this key’s state. Key Protect allows it once an hour after the key’s last change or
-            notification.
-          </p>
-          <button type="button" class="primary" disabled={action.busy} onClick={synchronize}>
-            Synchronize
-          </button>
-          <button
-            type="button"
-            onClick={() => {
-              setConfirming(false);
-            }}
-          >
-            Cancel
-          </button>
-        </div>
+        <ConfirmPanel
+          id="sync-resources-title"
+          title="Synchronize: each resource below is notified again of this key’s state. Key Protect allows it once an hour after the key’s last change or notification."
+          label="Synchronize"
+          busy={action.busy}
+          onConfirm={synchronize}
+          onCancel={() => {
+            setConfirming(false);
+          }}
+        />
       )}
       {action.error && <ErrorMessage error={tooEarly(action.error, registrations)} />}
       <Show loaded={loaded} what="the associated resources" retry={reload}>

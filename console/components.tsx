@@ -274,3 +274,38 @@ export function TextInput({
     </>
   );
 }
+
+/**
+ * The confirmation step of a seed's flow (Synchronize, Sync key): what the action will do, then
+ * the action and Cancel, as one labelled group.
+ */
+export function ConfirmPanel({
+  id,
+  title,
+  children,
+  label,
+  busy,
+  onConfirm,
+  onCancel,
+}: {
+  id: string;
+  title: ComponentChildren;
+  children?: ComponentChildren;
+  label: string;
+  busy: boolean;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  return (
+    <div class="confirm" role="group" aria-labelledby={id}>
+      <p id={id}>{title}</p>
+      {children}
+      <button type="button" class="primary" disabled={busy} onClick={onConfirm}>
+        {label}
+      </button>
+      <button type="button" onClick={onCancel}>
+        Cancel
+      </button>
+    </div>
+  );
+}

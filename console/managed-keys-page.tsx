@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { request, tagged, type ManagedKey, type StatusInKeystore } from './api.ts';
-import { ActionsMenu, ErrorMessage, Facts, Section, Show, StateBadge, useAction, useLoad } from './components.tsx';
+import { ActionsMenu, ConfirmPanel, ErrorMessage, Facts, Section, Show, StateBadge, useAction, useLoad } from './components.tsx';
 
 const keyPath = (id: string) => `uko/managed-keys/${encodeURIComponent(id)}`;
 const outOfSync = (status: StatusInKeystore) => status.keystore_sync_flag === 'out_of_sync';
@@ -133,8 +133,24 @@ export function ManagedKeyPage({ id }: { id: string }) {
                 )}
                 {action.error && <ErrorMessage error={action.error} />}
                 {confirming && (
-                  <div class="confirm" role="group" aria-labelledby="sync-key-title">
-                    <p id="sync-key-title">Sync key: the key’s state is written to these keystores.</p>
+                  <ConfirmPanel
+                    id="sync-key-title"
+                    title="Sync key: the key’s state is written to these keystores."
+                    label="Sync key"
+                    busy={action.busy}
+                    onConfirm={() => {
+                      run(
+                        () => tagged<ManagedKey>('POST', `${keyPath(id)}/sync`, current!.etag),
+                        (synced) =>
+                          synced.status_in_keystores.some(outOfSync)
+                            ? 'Synced, but some keystores are still out of sync.'
+                            : 'Synced: the key is in sync in every keystore.',
+                      );
+                    }}
+                    onCancel={() => {
+                      setConfirming(false);
+                    }}
+                  >
                     <ul>
                       {key.status_in_keystores.map((s) => (
                         <li key={s.keystore.id}>
@@ -142,31 +158,7 @@ export function ManagedKeyPage({ id }: { id: string }) {
                         </li>
                       ))}
                     </ul>
-                    <button
-                      type="button"
-                      class="primary"
-                      disabled={action.busy}
-                      onClick={() => {
-                        run(
-                          () => tagged<ManagedKey>('POST', `${keyPath(id)}/sync`, current!.etag),
-                          (synced) =>
-                            synced.status_in_keystores.some(outOfSync)
-                              ? 'Synced, but some keystores are still out of sync.'
-                              : 'Synced: the key is in sync in every keystore.',
-                        );
-                      }}
-                    >
-                      Sync key
-                    </button>
-                    <button
-                      type="button"
-                      onClick={() => {
-                        setConfirming(false);
-                      }}
-                    >
-                      Cancel
-                    </button>
-                  </div>
+                  </ConfirmPanel>
                 )}
                 <Facts
                   items={[
