@@ -13,11 +13,11 @@ import {
   signedHeadBytes,
   signedHeadKey,
   type Checkpoint,
-  type SerializedEvent,
   type SignedHead,
 } from './audit-chain.ts';
 import type { AuditedRequest } from './audit-sources.ts';
 import { buildAuditEvent, type AuditScope } from './build-audit-event.ts';
+import { PendingEvents } from './pending-events.ts';
 
 /** Signs with the region's identity key (P-256, SHA-256), answering base64. */
 export interface AuditSigner {
@@ -60,8 +60,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * the retention are purged behind a signed checkpoint.
  */
 export class AuditTrail {
-  // Kept as JSON text: one string per event, not a tree of objects, lives until the flush.
-  private pending: SerializedEvent[] = [];
+  private readonly pending = new PendingEvents();
   private writing: Promise<void> = Promise.resolve();
   private nextWrite: Promise<void> | undefined;
   private dropped = 0;
@@ -102,10 +101,10 @@ export class AuditTrail {
     const built = buildAuditEvent(request, this.options.scope);
     if (!built) return undefined;
     if (this.pending.length >= MAX_PENDING) {
-      this.pending.shift();
+      this.pending.dropOldest();
       if (this.dropped++ === 0) this.options.log.error({ limit: MAX_PENDING }, 'audit events dropped: the store has not taken them for too long');
     }
-    this.pending.push({ time: request.time, json: JSON.stringify(built.event) });
+    this.pending.push(request.time, JSON.stringify(built.event));
     if (built.durable) return this.flush();
     // A full batch is written now, not at the next tick: the tick's write stays one batch long.
     if (this.pending.length === BATCH && !this.nextWrite) this.flush().catch(this.flushFailed);
@@ -136,20 +135,17 @@ export class AuditTrail {
   private async write(count: number): Promise<void> {
     for (let left = count; left > 0;) {
       if (left < count) await setImmediate();
-      const batch = this.pending.splice(0, Math.min(left, BATCH));
+      const { events, through } = this.pending.peek(Math.min(left, BATCH));
       // Fewer when the oldest were dropped meanwhile (the store refused them for too long).
-      if (batch.length === 0) return;
-      left -= batch.length;
-      try {
-        const head = await this.options.store.transaction((tx) => appendEvents(tx, batch));
-        this.options.log.debug({ seq: head.seq, events: batch.length }, 'audit events appended');
-        if (this.dropped > 0) {
-          this.options.log.error({ dropped: this.dropped }, 'audit events were dropped while the store was unreachable');
-          this.dropped = 0;
-        }
-      } catch (error) {
-        this.pending = [...batch, ...this.pending].slice(-MAX_PENDING);
-        throw error;
+      if (events.length === 0) return;
+      left -= events.length;
+      // Should the write fail, the events stay buffered for the next flush.
+      const head = await this.options.store.transaction((tx) => appendEvents(tx, events));
+      this.pending.removeThrough(through);
+      this.options.log.debug({ seq: head.seq, events: events.length }, 'audit events appended');
+      if (this.dropped > 0) {
+        this.options.log.error({ dropped: this.dropped }, 'audit events were dropped while the store was unreachable');
+        this.dropped = 0;
       }
     }
   }
