@@ -23,7 +23,7 @@ export const AUDIT_KEYS = {
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** An event as its canonical JSON: buildAuditEvent makes every object with its members in sorted order, so it is JSON.stringify's. */
+/** An event as its canonical JSON, as buildAuditEvent writes it. */
 export interface SerializedEvent {
   time: number;
   json: string;

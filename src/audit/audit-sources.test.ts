@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { AUDIT_SOURCES, CLOUDHSM_PARAMETERS, IBM_PARAMETERS, KMS_PARAMETERS, KMS_RESPONSES, type AuditedRequest } from './audit-sources.ts';
-import { buildAuditEvent } from './build-audit-event.ts';
+import type { AuditEvent } from './audit-event.ts';
+import { buildAuditEvent, type AuditScope } from './build-audit-event.ts';
 import { canonicalJson } from './canonical-json.ts';
 
 interface Model {
@@ -14,6 +15,12 @@ const cloudHsmModel = JSON.parse(readFileSync(new URL('../server/cloudhsm/cloudh
 /** Names of members that hold secrets in any surface: none may be on an allow-list (a paging NextToken is not one). */
 const SECRET_NAME = /plaintext|payload|ciphertext|api_?key|password|secret|credential|^aad$|signature|(?<!Next)token/i;
 const scope = { region: 'us-east-1', account: '111122223333' };
+
+/** The event buildAuditEvent writes, read back. */
+function eventOf(request: AuditedRequest, where: AuditScope): { event: AuditEvent; durable: boolean } | undefined {
+  const built = buildAuditEvent(request, where);
+  return built && { event: JSON.parse(built.json) as AuditEvent, durable: built.durable };
+}
 
 function request(overrides: Partial<AuditedRequest>): AuditedRequest {
   return { surface: 'kms', route: 'POST /', headers: {}, status: 200, sourceIp: '10.0.0.1', requestId: 'r', time: 0, ...overrides };
@@ -36,7 +43,7 @@ describe('audit sources', () => {
   });
 
   it('keeps neither the session secret nor the session token of an AssumeRole answer', () => {
-    const built = buildAuditEvent(
+    const built = eventOf(
       request({
         surface: 'sts',
         eventName: 'AssumeRole',
@@ -56,7 +63,7 @@ describe('audit sources', () => {
   });
 
   it('tells an assumed role session by its role, and an unauthenticated request by the access key it claimed', () => {
-    const session = buildAuditEvent(
+    const session = eventOf(
       request({
         eventName: 'Decrypt',
         caller: {
@@ -72,7 +79,7 @@ describe('audit sources', () => {
     assert.equal(session.userIdentity.sessionContext?.sessionIssuer?.arn, 'arn:aws:iam::111122223333:role/app');
     assert.equal(session.readOnly, true);
 
-    const refused = buildAuditEvent(
+    const refused = eventOf(
       request({
         status: 400,
         errorCode: 'UnrecognizedClientException',
@@ -92,18 +99,18 @@ describe('audit sources', () => {
 
   it('names the resolved key as a resource, as an ARN, and a created key by its metadata', () => {
     const arn = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-    const encrypt = buildAuditEvent(request({ eventName: 'Encrypt', input: { KeyId: 'alias/app' }, output: { KeyId: arn } }), scope)!.event;
+    const encrypt = eventOf(request({ eventName: 'Encrypt', input: { KeyId: 'alias/app' }, output: { KeyId: arn } }), scope)!.event;
     assert.deepEqual(encrypt.resources, [{ ARN: arn, accountId: '111122223333', type: 'AWS::KMS::Key' }]);
     assert.equal(encrypt.responseElements, null);
-    const created = buildAuditEvent(request({ eventName: 'CreateKey', input: {}, output: { KeyMetadata: { Arn: arn, KeyId: 'x' } } }), scope)!;
+    const created = eventOf(request({ eventName: 'CreateKey', input: {}, output: { KeyMetadata: { Arn: arn, KeyId: 'x' } } }), scope)!;
     assert.deepEqual(created.event.responseElements, { keyMetadata: { arn, keyId: 'x' } });
     assert.equal(created.event.resources?.[0]?.ARN, arn);
     assert.equal(created.durable, true);
   });
 
   it('records nothing for a request no audited surface served', () => {
-    assert.equal(buildAuditEvent(request({ surface: 'ops' }), scope), undefined);
-    assert.equal(buildAuditEvent(request({ surface: 'constructor' }), scope), undefined);
+    assert.equal(eventOf(request({ surface: 'ops' }), scope), undefined);
+    assert.equal(eventOf(request({ surface: 'constructor' }), scope), undefined);
     assert.deepEqual(Object.keys(AUDIT_SOURCES).sort(), ['cloudhsm', 'iam', 'keyprotect', 'kms', 'mgmt', 'peer', 'sts', 'uko']);
   });
 
@@ -129,7 +136,7 @@ describe('audit sources', () => {
   });
 
   it('records a Key Protect wrap by its action and key, the token’s principal, and never the payload', () => {
-    const built = buildAuditEvent(
+    const built = eventOf(
       request({
         surface: 'keyprotect',
         route: 'POST /api/v2/keys/:id/actions/:action',
@@ -150,7 +157,7 @@ describe('audit sources', () => {
   });
 
   it('records a refused bearer or SigV4 request of the new surfaces by its route or claimed operation, as Unknown', () => {
-    const refused = (overrides: Partial<AuditedRequest>) => buildAuditEvent(request({ status: 401, errorCode: 'E', ...overrides }), scope)!.event;
+    const refused = (overrides: Partial<AuditedRequest>) => eventOf(request({ status: 401, errorCode: 'E', ...overrides }), scope)!.event;
     const kp = refused({ surface: 'keyprotect', route: 'POST /api/v2/keys', headers: { authorization: 'Bearer eyJhbGciOi.secret.sig' } });
     assert.equal(kp.eventName, 'POST /api/v2/keys');
     assert.deepEqual(kp.userIdentity, { type: 'Unknown' });
@@ -191,6 +198,17 @@ describe('audit sources', () => {
         output: { GrantId: 'g', GrantToken: 't' },
       },
       { status: 403, errorCode: 'AccessDeniedException', errorMessage: 'no', headers: { 'x-amz-target': 'TrentService.Decrypt' } },
+      // What callers choose, escaped: quotes, backslashes, control and non-ASCII characters.
+      {
+        status: 400,
+        errorCode: 'ValidationException',
+        errorMessage: 'bad "value" \\ \n\u0001 é ✓',
+        headers: { 'user-agent': 'agent "x"\\\t', 'x-amz-target': 'TrentService.Encrypt' },
+        sourceIp: '::ffff:10.0.0.1',
+        requestId: 'id "1"',
+      },
+      { eventName: 'Encrypt', caller: user, input: { KeyId: 'alias/a', EncryptionContext: { 'quote"d': 'line\nbreak', ü: '\u2028' } } },
+      { status: 500 },
       {
         surface: 'sts',
         eventName: 'AssumeRole',
@@ -206,8 +224,8 @@ describe('audit sources', () => {
       { surface: 'cloudhsm', eventName: 'DescribeClusters', caller: role, input: { MaxResults: 5, Filters: { states: ['ACTIVE'], clusterIds: ['c'] } } },
     ];
     for (const overrides of requests) {
-      const { event } = buildAuditEvent(request(overrides), scope)!;
-      assert.equal(JSON.stringify(event), canonicalJson(event), event.eventName);
+      const { json } = buildAuditEvent(request(overrides), scope)!;
+      assert.equal(json, canonicalJson(JSON.parse(json)), json);
     }
   });
 });

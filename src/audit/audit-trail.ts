@@ -104,7 +104,7 @@ export class AuditTrail {
       this.pending.dropOldest();
       if (this.dropped++ === 0) this.options.log.error({ limit: MAX_PENDING }, 'audit events dropped: the store has not taken them for too long');
     }
-    this.pending.push(request.time, JSON.stringify(built.event));
+    this.pending.push(request.time, built.json);
     if (built.durable) return this.flush();
     // A full batch is written now, not at the next tick: the tick's write stays one batch long.
     if (this.pending.length === BATCH && !this.nextWrite) this.flush().catch(this.flushFailed);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AuditEvent } from './audit-event.ts';
+import type { UserIdentity } from './audit-event.ts';
 import { AUDIT_SOURCES, clip, type AuditedRequest } from './audit-sources.ts';
 
 let lastSecond = -1;
@@ -21,41 +21,64 @@ export interface AuditScope {
   account: string;
 }
 
+/** Quoted strings that repeat from event to event (region, account, source, operation, client address, user agent). */
+const quotedCache = new Map<string, string>();
+const QUOTED_LIMIT = 1000;
+
+function quoted(text: string): string {
+  let json = quotedCache.get(text);
+  if (json === undefined) {
+    if (quotedCache.size >= QUOTED_LIMIT) quotedCache.clear();
+    json = JSON.stringify(text);
+    quotedCache.set(text, json);
+  }
+  return json;
+}
+
+/** The JSON of a caller's identity, which audit sources make once per caller. */
+const identityJson = new WeakMap<UserIdentity, string>();
+
+function identityOf(identity: UserIdentity): string {
+  let json = identityJson.get(identity);
+  if (json === undefined) {
+    json = JSON.stringify(identity);
+    identityJson.set(identity, json);
+  }
+  return json;
+}
+
 /**
- * A request's audit event, and whether it must be in the store before the request is answered:
- * a change that succeeded must; reads, cryptographic operations and refusals may wait for the
- * next flush. Undefined for a request no audited surface served (an unknown route, /healthz).
+ * A request's audit event as its canonical JSON (members sorted at every level, undefined ones
+ * left out: what the chain hashes), and whether it must be in the store before the request is
+ * answered: a change that succeeded must; reads, cryptographic operations and refusals may wait
+ * for the next flush. Undefined for a request no audited surface served (an unknown route,
+ * /healthz). The JSON is written here rather than by JSON.stringify of an event object: in the
+ * server, between requests, building the object and stringifying it took 10 to 12 µs of an
+ * Encrypt (2.3 in a loop), for 840 bytes mostly the same from one event to the next.
  */
-export function buildAuditEvent(request: AuditedRequest, scope: AuditScope): { event: AuditEvent; durable: boolean } | undefined {
+export function buildAuditEvent(request: AuditedRequest, scope: AuditScope): { json: string; durable: boolean } | undefined {
   const source = Object.hasOwn(AUDIT_SOURCES, request.surface) ? AUDIT_SOURCES[request.surface] : undefined;
   if (!source) return undefined;
   const eventName = request.eventName ?? source.claimedName(request);
   const readOnly = source.readOnly(eventName);
   const failed = request.status >= 400;
+  const named = request.eventName !== undefined;
+  const errorCode = failed ? (request.errorCode ?? `Http${request.status}`) : undefined;
+  const errorMessage = failed && request.errorMessage !== undefined ? clip(request.errorMessage) : undefined;
+  const requestParameters = named ? source.requestParameters(eventName, request.input) : null;
+  const resources = named ? source.resources(eventName, request.input, request.output, scope) : undefined;
+  const responseElements = failed || !named ? null : source.responseElements(eventName, request.output);
   const userAgent = request.headers['user-agent'];
-  const resources = request.eventName === undefined ? undefined : source.resources(eventName, request.input, request.output, scope);
-  // Members in sorted order, so that JSON.stringify writes the event's canonical JSON (the chain hashes it).
-  const event: AuditEvent = {
-    awsRegion: scope.region,
-    errorCode: failed ? (request.errorCode ?? `Http${request.status}`) : undefined,
-    errorMessage: failed && request.errorMessage !== undefined ? clip(request.errorMessage) : undefined,
-    eventCategory: 'Management',
-    eventID: randomUUID(),
-    eventName,
-    eventSource: source.eventSource,
-    eventTime: eventTime(request.time),
-    eventType: 'AwsApiCall',
-    eventVersion: '1.08',
-    managementEvent: true,
-    readOnly,
-    recipientAccountId: scope.account,
-    requestID: request.requestId,
-    requestParameters: request.eventName === undefined ? null : source.requestParameters(eventName, request.input),
-    resources,
-    responseElements: failed || request.eventName === undefined ? null : source.responseElements(eventName, request.output),
-    sourceIPAddress: request.sourceIp,
-    userAgent: clip(typeof userAgent === 'string' ? userAgent : ''),
-    userIdentity: source.userIdentity(request),
-  };
-  return { event, durable: !readOnly && !failed };
+  // The members of AuditEvent, in sorted order.
+  const json =
+    `{"awsRegion":${quoted(scope.region)}` +
+    (errorCode === undefined ? '' : `,"errorCode":${JSON.stringify(errorCode)}`) +
+    (errorMessage === undefined ? '' : `,"errorMessage":${JSON.stringify(errorMessage)}`) +
+    `,"eventCategory":"Management","eventID":"${randomUUID()}","eventName":${quoted(eventName)},"eventSource":${quoted(source.eventSource)}` +
+    `,"eventTime":"${eventTime(request.time)}","eventType":"AwsApiCall","eventVersion":"1.08","managementEvent":true,"readOnly":${readOnly}` +
+    `,"recipientAccountId":${quoted(scope.account)},"requestID":${JSON.stringify(request.requestId)},"requestParameters":${JSON.stringify(requestParameters)}` +
+    (resources === undefined ? '' : `,"resources":${JSON.stringify(resources)}`) +
+    `,"responseElements":${JSON.stringify(responseElements)},"sourceIPAddress":${quoted(request.sourceIp)}` +
+    `,"userAgent":${quoted(clip(typeof userAgent === 'string' ? userAgent : ''))},"userIdentity":${identityOf(source.userIdentity(request))}}`;
+  return { json, durable: !readOnly && !failed };
 }
