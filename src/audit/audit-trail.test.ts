@@ -3,7 +3,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { freshSchema, requirePostgres, type TestSchema } from '../../test/e2e/postgres-harness.ts';
-import { PostgresStore, SqliteStore, type Store } from '../store/index.ts';
+import { PostgresStore, SqliteStore, StoreUnavailableError, type Store } from '../store/index.ts';
 import { AUDIT_KEYS, indexedBatch } from './audit-chain.ts';
 import type { AuditEvent } from './audit-event.ts';
 import type { AuditedRequest } from './audit-sources.ts';
@@ -91,6 +91,37 @@ describe('AuditTrail', () => {
       (await all(store)).map((e) => e.eventName),
       ['Encrypt', 'CreateKey'],
     );
+    await trail.close();
+    await store.close();
+  });
+
+  it('keeps the events of a write the store refused, and writes them first, in order, once it takes writes again', async () => {
+    const store = new SqliteStore(':memory:');
+    let down = false;
+    // The store as the trail sees it while its disk is gone: reads work, transactions fail.
+    const flaky: Store = {
+      kind: store.kind,
+      get: (key) => store.get(key),
+      list: (prefix, options) => store.list(prefix, options),
+      transaction: (work) => (down ? Promise.reject(new StoreUnavailableError(new Error('disk gone'))) : store.transaction(work)),
+      runExclusive: (name, work) => store.runExclusive(name, work),
+      now: () => store.now(),
+      close: () => store.close(),
+    };
+    const trail = await openTrail(flaky);
+    for (let i = 0; i < 3; i += 1) assert.equal(trail.record(request({ requestId: `before-${i}` })), undefined);
+    down = true;
+    await assert.rejects(trail.flush(), StoreUnavailableError);
+    assert.equal(trail.record(request({ requestId: 'during' })), undefined);
+    await assert.rejects(trail.record(request({ eventName: 'TagResource', requestId: 'change', input: { KeyId: KEY_ID } }))!, StoreUnavailableError);
+    down = false;
+    assert.equal(trail.record(request({ requestId: 'after' })), undefined);
+    await trail.flush();
+    assert.deepEqual(
+      (await all(store)).map((e) => e.requestID),
+      ['before-0', 'before-1', 'before-2', 'during', 'change', 'after'],
+    );
+    assert.equal((await verifyAuditChain(store, { region: REGION })).ok, true);
     await trail.close();
     await store.close();
   });
