@@ -11,7 +11,7 @@ export interface AuditedRequest {
   eventName?: string | undefined;
   /** The authenticated caller. Only the fields of AuditCaller are read: an access key's secret is never. */
   caller?: AuditCaller | undefined;
-  /** Of the HSM endpoint: the HSM a request addressed, and the HSM user it ran as (at a login, the one it claimed). */
+  /** Of the HSM endpoint: the HSM a request addressed, and the HSM user it ran as (at a login, the existing user it tried). */
   hsm?: AuditHsmActor | undefined;
   /** The operation's input and output, as the domain took and gave them; only allow-listed parts are kept. */
   input?: unknown;
@@ -475,7 +475,8 @@ const cloudhsm: AuditSource = {
 export const HSM_PARAMETERS: Readonly<Record<string, readonly string[]>> = {
   describe: ['hsm'],
   listUsers: ['hsm'],
-  login: ['hsm', 'type', 'name'],
+  // The name a login tries is kept as its userIdentity, only when it is a user's (it may be a password typed in the wrong place).
+  login: ['hsm', 'type'],
   logout: ['hsm'],
   createUser: ['hsm', 'type', 'name'],
   deleteUser: ['hsm', 'type', 'name'],
@@ -519,7 +520,7 @@ const HSM_OPCODES: Readonly<Record<string, string>> = {
 const CREATE_OPCODES: Readonly<Record<string, string>> = { CU: 'CN_CREATE_USER', CO: 'CN_CREATE_CO', AU: 'CN_CREATE_APPLIANCE_USER' };
 const HSM_PARAMETER_LISTS = allowLists(HSM_PARAMETERS);
 const HSM_RESPONSE_LISTS = allowLists(HSM_RESPONSES);
-/** An HSM user name as createUser takes it: anything else a login claimed (a password typed in the wrong place) is not kept. */
+/** An HSM user name as createUser takes it: a user synced from elsewhere with another name is not named. */
 const HSM_USER_NAME = /^[A-Za-z0-9_]{1,31}$/;
 const clusterArn = ({ region, account }: Where, clusterId: string): string => `arn:aws:cloudhsm:${region}:${account}:cluster/${clusterId}`;
 

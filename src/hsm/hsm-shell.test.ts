@@ -82,15 +82,18 @@ describe('HSM shell sessions', () => {
     await assert.rejects(shell.locate('10.9.9.9'), (error) => error instanceof HsmShellError && error.kind === 'NoSuchHsm');
   });
 
-  it('tells who acts as it learns it: the HSM located, the user a login claims, then the one logged in, a session’s user', async () => {
+  it('tells who acts as it learns it: the HSM located, the user a login tries (not a name that is no user’s), a session’s user', async () => {
     const seen: HsmShellActor[] = [];
     const see = (actor: HsmShellActor) => seen.push(actor);
     const { clusterId } = await shell.locate(hsm);
     await assert.rejects(shell.login(hsm, { type: 'CU', name: 'alice', password: 'not-alices' }, see), /invalid password/);
     assert.deepEqual(seen, [
       { clusterId, hsmId: hsm },
-      { clusterId, hsmId: hsm, user: { name: 'alice', type: 'CU' } },
+      { clusterId, hsmId: hsm, user: { id: 2, name: 'alice', type: 'CU' } },
     ]);
+    seen.length = 0;
+    await assert.rejects(shell.login(hsm, { type: 'CU', name: 'alice-pass-2', password: 'alice' }, see), /invalid user name or type/);
+    assert.deepEqual(seen, [{ clusterId, hsmId: hsm }]);
     seen.length = 0;
     const token = (await shell.login(hsm, { type: 'CO', name: 'admin', password: 'officer-pass' }, see)).session as string;
     assert.deepEqual(seen.at(-1), { clusterId, hsmId: hsm, user: { id: 1, name: 'admin', type: 'PCO' } });

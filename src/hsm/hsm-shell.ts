@@ -27,7 +27,7 @@ export interface HsmAddress {
   eniIp: string;
 }
 
-/** Who acts on which HSM, as a request reveals it: the HSM once located, then its user (at a login, the one claimed, then the one logged in). */
+/** Who acts on which HSM, as a request reveals it: the HSM once located, then its user (at a login, the user it tries, when there is one). */
 export interface HsmShellActor {
   clusterId: string;
   hsmId: string;
@@ -201,13 +201,17 @@ export class HsmShell {
   async login(ref: string, args: Args, seen: ActorSeen = ignore): Promise<Answer> {
     const hsm = await this.locate(ref, seen);
     const type = userType(args);
-    const claimed = text(args, 'name');
-    seen({ clusterId: hsm.clusterId, hsmId: hsm.hsmId, user: { name: claimed, type } });
-    const outcome = await this.clusters.onHsms(hsm.clusterId, (contents) => login(contents, type, claimed, text(args, 'password')));
+    const name = text(args, 'name');
+    const password = text(args, 'password');
+    const outcome = await this.clusters.onHsms(hsm.clusterId, (contents) => {
+      // A refused login names the user it tried, if there is one: a name that is no user's may be a password typed in the wrong place.
+      const tried = contents.users.find((u) => u.name === name);
+      if (tried) seen({ clusterId: hsm.clusterId, hsmId: hsm.hsmId, user: { id: tried.id, name, type: tried.type } });
+      return login(contents, type, name, password);
+    });
     if (!outcome.user) throw new HsmShellError('LoginFailed', outcome.error ?? 'login failed');
     const token = randomBytes(32).toString('base64url');
-    const { id, salt, name } = outcome.user;
-    seen({ clusterId: hsm.clusterId, hsmId: hsm.hsmId, user: { id, name, type: outcome.user.type } });
+    const { id, salt } = outcome.user;
     const record: SessionRecord = {
       clusterId: hsm.clusterId,
       hsmId: hsm.hsmId,
