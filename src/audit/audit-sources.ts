@@ -520,7 +520,7 @@ const HSM_OPCODES: Readonly<Record<string, string>> = {
 const CREATE_OPCODES: Readonly<Record<string, string>> = { CU: 'CN_CREATE_USER', CO: 'CN_CREATE_CO', AU: 'CN_CREATE_APPLIANCE_USER' };
 const HSM_PARAMETER_LISTS = allowLists(HSM_PARAMETERS);
 const HSM_RESPONSE_LISTS = allowLists(HSM_RESPONSES);
-/** An HSM user name as createUser takes it: a user synced from elsewhere with another name is not named. */
+/** An HSM user name as createUser makes it: the identity never names other text. */
 const HSM_USER_NAME = /^[A-Za-z0-9_]{1,31}$/;
 const clusterArn = ({ region, account }: Where, clusterId: string): string => `arn:aws:cloudhsm:${region}:${account}:cluster/${clusterId}`;
 
