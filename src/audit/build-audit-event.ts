@@ -33,9 +33,11 @@ export function buildAuditEvent(request: AuditedRequest, scope: AuditScope): { e
   const readOnly = source.readOnly(eventName);
   const failed = request.status >= 400;
   const userAgent = request.headers['user-agent'];
-  const resources = request.eventName === undefined ? undefined : source.resources(eventName, request.input, request.output, scope);
+  const named = request.eventName !== undefined;
+  const resources = named ? source.resources(eventName, request.input, request.output, scope, request) : undefined;
   // Members in sorted order, so that JSON.stringify writes the event's canonical JSON (the chain hashes it).
   const event: AuditEvent = {
+    additionalEventData: named ? source.additionalEventData?.(eventName, request.input) : undefined,
     awsRegion: scope.region,
     errorCode: failed ? (request.errorCode ?? `Http${request.status}`) : undefined,
     errorMessage: failed && request.errorMessage !== undefined ? clip(request.errorMessage) : undefined,
@@ -50,12 +52,12 @@ export function buildAuditEvent(request: AuditedRequest, scope: AuditScope): { e
     readOnly,
     recipientAccountId: scope.account,
     requestID: request.requestId,
-    requestParameters: request.eventName === undefined ? null : source.requestParameters(eventName, request.input),
+    requestParameters: !named ? null : source.requestParameters(eventName, request.input),
     resources,
-    responseElements: failed || request.eventName === undefined ? null : source.responseElements(eventName, request.output),
+    responseElements: failed || !named ? null : source.responseElements(eventName, request.output),
     sourceIPAddress: request.sourceIp,
     userAgent: clip(typeof userAgent === 'string' ? userAgent : ''),
-    userIdentity: source.userIdentity(request),
+    userIdentity: source.userIdentity(request, scope),
   };
   return { event, durable: !readOnly && !failed };
 }
