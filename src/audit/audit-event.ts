@@ -1,6 +1,6 @@
 /** Who made a request, as CloudTrail's userIdentity tells it. */
 export interface UserIdentity {
-  type: 'Root' | 'IAMUser' | 'AssumedRole' | 'ConcordRegion' | 'Unknown';
+  type: 'Root' | 'IAMUser' | 'AssumedRole' | 'ConcordRegion' | 'HSMUser' | 'Unknown';
   principalId?: string;
   arn?: string;
   accountId?: string;
@@ -10,12 +10,16 @@ export interface UserIdentity {
     sessionIssuer?: { type: 'Role'; principalId: string; arn: string; accountId: string; userName: string };
     attributes: { mfaAuthenticated: 'false' };
   };
+  /** An HSM user's: the cluster and HSM it acted on, and its type there (PRECO, PCO, CO, CU, AU). */
+  clusterId?: string;
+  hsmId?: string;
+  hsmUserType?: string;
 }
 
 export interface AuditResource {
   ARN: string;
   accountId: string;
-  type: 'AWS::KMS::Key';
+  type: 'AWS::KMS::Key' | 'AWS::CloudHSM::Cluster' | 'AWS::CloudHSM::Hsm';
 }
 
 /**
@@ -24,6 +28,8 @@ export interface AuditResource {
  * request parameters and response elements are allow-listed per operation (audit-sources.ts).
  */
 export interface AuditEvent {
+  /** What the source tells beyond CloudTrail's fields; the HSM endpoint's: the opcode the HSM's own audit log names the command by. */
+  additionalEventData?: Record<string, unknown> | undefined;
   eventVersion: '1.08';
   userIdentity: UserIdentity;
   /** ISO 8601 to the second, like CloudTrail's. */

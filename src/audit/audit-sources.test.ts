@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { AUDIT_SOURCES, CLOUDHSM_PARAMETERS, IBM_PARAMETERS, KMS_PARAMETERS, KMS_RESPONSES, type AuditedRequest } from './audit-sources.ts';
+import {
+  AUDIT_SOURCES,
+  CLOUDHSM_PARAMETERS,
+  HSM_PARAMETERS,
+  HSM_RESPONSES,
+  IBM_PARAMETERS,
+  KMS_PARAMETERS,
+  KMS_RESPONSES,
+  type AuditedRequest,
+} from './audit-sources.ts';
 import type { AuditEvent } from './audit-event.ts';
 import { buildAuditEvent, type AuditScope } from './build-audit-event.ts';
 import { canonicalJson } from './canonical-json.ts';
@@ -25,6 +34,18 @@ function eventOf(request: AuditedRequest, where: AuditScope): { event: AuditEven
 function request(overrides: Partial<AuditedRequest>): AuditedRequest {
   return { surface: 'kms', route: 'POST /', headers: {}, status: 200, sourceIp: '10.0.0.1', requestId: 'r', time: 0, ...overrides };
 }
+
+const CLUSTER = 'cluster-abcdefghijk';
+const HSM = 'hsm-abcdefghijk';
+const CLUSTER_ARN = `arn:aws:cloudhsm:us-east-1:111122223333:cluster/${CLUSTER}`;
+/** A command of the HSM endpoint, as its surface hands it over. */
+const hsmRequest = (eventName: string, input: Record<string, unknown>, output?: unknown): Partial<AuditedRequest> => ({
+  surface: 'hsm-shell',
+  route: 'POST /hsm/v1/hsms/:hsm/commands/:command',
+  eventName,
+  input: { ...input, hsm: HSM },
+  output,
+});
 
 describe('audit sources', () => {
   it('names, for every KMS operation Concord performs, the members its event keeps, and none of them is a blob', () => {
@@ -111,7 +132,7 @@ describe('audit sources', () => {
   it('records nothing for a request no audited surface served', () => {
     assert.equal(eventOf(request({ surface: 'ops' }), scope), undefined);
     assert.equal(eventOf(request({ surface: 'constructor' }), scope), undefined);
-    assert.deepEqual(Object.keys(AUDIT_SOURCES).sort(), ['cloudhsm', 'iam', 'keyprotect', 'kms', 'mgmt', 'peer', 'sts', 'uko']);
+    assert.deepEqual(Object.keys(AUDIT_SOURCES).sort(), ['cloudhsm', 'hsm-shell', 'iam', 'keyprotect', 'kms', 'mgmt', 'peer', 'sts', 'uko']);
   });
 
   it('names, for every CloudHSM operation of the model, the members its event keeps, each in the model and none a blob', () => {
@@ -126,7 +147,14 @@ describe('audit sources', () => {
   });
 
   it('allow-lists no member whose name says it holds a secret, in any source', () => {
-    const lists = [...Object.values(KMS_PARAMETERS), ...Object.values(KMS_RESPONSES), ...Object.values(CLOUDHSM_PARAMETERS), ...Object.values(IBM_PARAMETERS)];
+    const lists = [
+      ...Object.values(KMS_PARAMETERS),
+      ...Object.values(KMS_RESPONSES),
+      ...Object.values(CLOUDHSM_PARAMETERS),
+      ...Object.values(IBM_PARAMETERS),
+      ...Object.values(HSM_PARAMETERS),
+      ...Object.values(HSM_RESPONSES),
+    ];
     for (const member of lists.flat()) assert.doesNotMatch(member, SECRET_NAME);
     for (const source of Object.values(AUDIT_SOURCES)) {
       const secrets = { Plaintext: 'p', plaintext: 'p', payload: 'p', ciphertext: 'c', apikey: 'k', password: 'w', refresh_token: 't', aad: ['a'] };
@@ -222,10 +250,117 @@ describe('audit sources', () => {
       { surface: 'uko', eventName: 'CreateVault', caller: user, input: { dry_run: 'true' }, output: { id: 'v' } },
       { surface: 'iam', eventName: 'GetToken', caller: user, input: { grant_type: 'g' } },
       { surface: 'cloudhsm', eventName: 'DescribeClusters', caller: role, input: { MaxResults: 5, Filters: { states: ['ACTIVE'], clusterIds: ['c'] } } },
+      {
+        ...hsmRequest('createUser', { type: 'CU', name: 'alice', password: 'p' }),
+        hsm: { clusterId: CLUSTER, hsmId: HSM, user: { id: 1, name: 'admin', type: 'PCO' } },
+      },
+      { ...hsmRequest('login', { type: 'CU', name: 'alice', password: 'p' }), status: 401, errorCode: 'LoginFailed', hsm: { clusterId: CLUSTER, hsmId: HSM } },
     ];
     for (const overrides of requests) {
       const { json } = buildAuditEvent(request(overrides), scope)!;
       assert.equal(json, canonicalJson(JSON.parse(json)), json);
     }
+  });
+
+  it('records an HSM user creation by the HSM user who made it, with the cluster and HSM as resources, and neither password', () => {
+    const officer = { clusterId: CLUSTER, hsmId: HSM, user: { id: 1, name: 'admin', type: 'PCO' } };
+    const built = eventOf(
+      request({ ...hsmRequest('createUser', { type: 'CO', name: 'officer2', password: 'Hunter2-new-password' }, { userId: 3 }), hsm: officer }),
+      scope,
+    )!;
+    assert.equal(built.event.eventSource, 'hsm.concord');
+    assert.equal(built.event.eventName, 'createUser');
+    assert.deepEqual(built.event.additionalEventData, { opcode: 'CN_CREATE_CO' });
+    assert.deepEqual(built.event.requestParameters, { hsm: HSM, name: 'officer2', type: 'CO' });
+    assert.deepEqual(built.event.responseElements, { userId: 3 });
+    assert.deepEqual(built.event.userIdentity, {
+      accountId: '111122223333',
+      arn: `${CLUSTER_ARN}/user/admin`,
+      clusterId: CLUSTER,
+      hsmId: HSM,
+      hsmUserType: 'PCO',
+      principalId: '1',
+      type: 'HSMUser',
+      userName: 'admin',
+    });
+    assert.deepEqual(built.event.resources, [
+      { ARN: CLUSTER_ARN, accountId: '111122223333', type: 'AWS::CloudHSM::Cluster' },
+      { ARN: `${CLUSTER_ARN}/hsm/${HSM}`, accountId: '111122223333', type: 'AWS::CloudHSM::Hsm' },
+    ]);
+    assert.equal(built.durable, true);
+    assert.ok(!JSON.stringify(built.event).includes('Hunter2'));
+  });
+
+  it('records a refused HSM login with the user it tried and its error; never the password tried, nor the name of a user that does not exist', () => {
+    const refused = (name: string, user?: { id: number; name: string; type: string }) =>
+      eventOf(
+        request({
+          ...hsmRequest('login', { type: 'CU', name, password: 'wrong-password-1' }),
+          route: 'POST /hsm/v1/hsms/:hsm/login',
+          status: 401,
+          errorCode: 'LoginFailed',
+          errorMessage: 'invalid password',
+          hsm: { clusterId: CLUSTER, hsmId: HSM, user },
+        }),
+        scope,
+      )!;
+    const wrong = refused('alice', { id: 2, name: 'alice', type: 'CU' });
+    assert.deepEqual([wrong.event.errorCode, wrong.event.errorMessage, wrong.durable], ['LoginFailed', 'invalid password', false]);
+    assert.deepEqual([wrong.event.userIdentity.type, wrong.event.userIdentity.userName, wrong.event.userIdentity.principalId], ['HSMUser', 'alice', '2']);
+    assert.deepEqual(wrong.event.additionalEventData, { opcode: 'CN_LOGIN' });
+    assert.deepEqual(wrong.event.requestParameters, { hsm: HSM, type: 'CU' });
+    const typedInTheWrongPlace = refused('Passw0rd_typed_as_name');
+    assert.deepEqual(typedInTheWrongPlace.event.userIdentity, { clusterId: CLUSTER, hsmId: HSM, type: 'Unknown' });
+    assert.doesNotMatch(JSON.stringify([wrong.event, typedInTheWrongPlace.event]), /wrong-password-1|Passw0rd_typed_as_name/);
+  });
+
+  it('keeps of a login its user but not its session token, and of a key export or import neither the masked key nor the token', () => {
+    const alice = { clusterId: CLUSTER, hsmId: HSM, user: { id: 2, name: 'alice', type: 'CU' } };
+    const login = eventOf(
+      request({
+        ...hsmRequest(
+          'login',
+          { type: 'CU', name: 'alice', password: 'alice-pass' },
+          { session: 'the-session-token', user: { id: 2, name: 'alice', type: 'CU' } },
+        ),
+        hsm: alice,
+      }),
+      scope,
+    )!;
+    assert.deepEqual(login.event.responseElements, { user: { id: 2, name: 'alice', type: 'CU' } });
+    const synced = { lineageId: 'l', sealed: 'the-masked-object' };
+    const exported = eventOf(request({ ...hsmRequest('exportKey', { handle: 7, session: 'the-session-token' }, { synced }), hsm: alice }), scope)!;
+    const imported = eventOf(request({ ...hsmRequest('importKey', { synced }, { handle: 9 }), hsm: alice }), scope)!;
+    assert.deepEqual([exported.event.requestParameters, exported.event.responseElements], [{ handle: 7, hsm: HSM }, null]);
+    assert.deepEqual([imported.event.requestParameters, imported.event.responseElements], [{ hsm: HSM }, { handle: 9 }]);
+    assert.deepEqual(
+      [exported.event.additionalEventData, imported.event.additionalEventData],
+      [{ opcode: 'CN_EXTRACT_MASKED_OBJECT_USER' }, { opcode: 'CN_INSERT_MASKED_OBJECT_USER' }],
+    );
+    assert.deepEqual([login.durable, exported.durable, imported.durable], [true, true, true]);
+    for (const built of [login, exported, imported]) assert.doesNotMatch(JSON.stringify(built.event), /the-session-token|the-masked-object|alice-pass/);
+  });
+
+  it('buffers the HSM reads, names a command refused before it was known by its route, and a request without a session as Unknown', () => {
+    const read = eventOf(
+      request({ ...hsmRequest('findKey', { label: 'app', keyType: 31 }, { handles: [1] }), hsm: { clusterId: CLUSTER, hsmId: HSM } }),
+      scope,
+    )!;
+    assert.deepEqual([read.event.readOnly, read.durable, read.event.responseElements, read.event.additionalEventData], [true, false, null, undefined]);
+    assert.deepEqual(read.event.userIdentity, { clusterId: CLUSTER, hsmId: HSM, type: 'Unknown' });
+    const unknown = eventOf(
+      request({
+        surface: 'hsm-shell',
+        route: 'POST /hsm/v1/hsms/:hsm/commands/:command',
+        status: 400,
+        errorCode: 'InvalidCommand',
+        input: { hsm: HSM, password: 'x' },
+      }),
+      scope,
+    )!.event;
+    assert.deepEqual(
+      [unknown.eventName, unknown.requestParameters, unknown.userIdentity],
+      ['POST /hsm/v1/hsms/:hsm/commands/:command', null, { type: 'Unknown' }],
+    );
   });
 });

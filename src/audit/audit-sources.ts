@@ -11,6 +11,8 @@ export interface AuditedRequest {
   eventName?: string | undefined;
   /** The authenticated caller. Only the fields of AuditCaller are read: an access key's secret is never. */
   caller?: AuditCaller | undefined;
+  /** Of the HSM endpoint: the HSM a request addressed, and the HSM user it ran as (at a login, the existing user it tried). */
+  hsm?: AuditHsmActor | undefined;
   /** The operation's input and output, as the domain took and gave them; only allow-listed parts are kept. */
   input?: unknown;
   output?: unknown;
@@ -33,6 +35,15 @@ export interface AuditCaller {
   session?: { roleArn?: string } | undefined;
 }
 
+export interface AuditHsmActor {
+  clusterId: string;
+  hsmId: string;
+  /** Absent for the commands anyone may run (describe, listUsers) and a command without a session. */
+  user?: { id?: number | undefined; name: string; type: string } | undefined;
+}
+
+type Where = { region: string; account: string };
+
 /** How the events of one surface are told. */
 export interface AuditSource {
   eventSource: string;
@@ -41,8 +52,9 @@ export interface AuditSource {
   readOnly(eventName: string): boolean;
   requestParameters(eventName: string, input: unknown): Fields | null;
   responseElements(eventName: string, output: unknown): Fields | null;
-  resources(eventName: string, input: unknown, output: unknown, where: { region: string; account: string }): AuditResource[] | undefined;
-  userIdentity(request: AuditedRequest): UserIdentity;
+  resources(eventName: string, input: unknown, output: unknown, where: Where, request: AuditedRequest): AuditResource[] | undefined;
+  userIdentity(request: AuditedRequest, where: Where): UserIdentity;
+  additionalEventData?(eventName: string, input: unknown): Fields | undefined;
 }
 
 /**
@@ -454,5 +466,105 @@ const cloudhsm: AuditSource = {
   userIdentity: sigV4Identity,
 };
 
+/**
+ * The request members each command of the HSM endpoint (the shells' `/hsm/v1`) keeps: the HSM
+ * addressed, user names and types, key handles, labels, types and sizes, share targets. Never a
+ * password (login, createUser, changePswd), the session token, nor a synced key or user (a masked
+ * object: key material or a password hash, sealed).
+ */
+export const HSM_PARAMETERS: Readonly<Record<string, readonly string[]>> = {
+  describe: ['hsm'],
+  listUsers: ['hsm'],
+  // The name a login tries is kept as its userIdentity, only when it is a user's (it may be a password typed in the wrong place).
+  login: ['hsm', 'type'],
+  logout: ['hsm'],
+  createUser: ['hsm', 'type', 'name'],
+  deleteUser: ['hsm', 'type', 'name'],
+  changePswd: ['hsm', 'type', 'name'],
+  findAllKeys: ['hsm', 'userId', 'hash'],
+  getKeyInfo: ['hsm', 'handle'],
+  shareKey: ['hsm', 'handle', 'userIds', 'share'],
+  exportKey: ['hsm', 'handle'],
+  importKey: ['hsm'],
+  exportUser: ['hsm', 'userId'],
+  importUser: ['hsm'],
+  genSymKey: ['hsm', 'keyType', 'size', 'label', 'id', 'extractable', 'shareWith'],
+  genKeyPair: ['hsm', 'kind', 'label', 'modulusBits', 'publicExponent', 'curve', 'id', 'extractable'],
+  findKey: ['hsm', 'keyType', 'keyClass', 'label', 'id', 'userIds'],
+  getAttribute: ['hsm', 'handle'],
+  deleteKey: ['hsm', 'handle'],
+};
+/** The answer members a change keeps: a login's user (never its session token), the IDs and handles made. Exports keep nothing: their answer is the masked object. */
+export const HSM_RESPONSES: Readonly<Record<string, readonly string[]>> = {
+  login: ['user'],
+  createUser: ['userId'],
+  changePswd: ['activated'],
+  genSymKey: ['handle'],
+  genKeyPair: ['publicHandle', 'privateHandle'],
+  importKey: ['handle'],
+};
+const HSM_READS = new Set(['describe', 'listUsers', 'findAllKeys', 'getKeyInfo', 'findKey', 'getAttribute']);
+/** The opcodes AWS CloudHSM's own audit log records these commands by (its audit log reference); reads and user sync have none there. */
+const HSM_OPCODES: Readonly<Record<string, string>> = {
+  login: 'CN_LOGIN',
+  logout: 'CN_LOGOUT',
+  deleteUser: 'CN_DELETE_USER',
+  changePswd: 'CN_CHANGE_PSWD',
+  genSymKey: 'CN_GENERATE_KEY',
+  genKeyPair: 'CN_GENERATE_KEY_PAIR',
+  deleteKey: 'CN_DESTROY_OBJECT',
+  shareKey: 'CN_SHARE_OBJECT',
+  exportKey: 'CN_EXTRACT_MASKED_OBJECT_USER',
+  importKey: 'CN_INSERT_MASKED_OBJECT_USER',
+};
+const CREATE_OPCODES: Readonly<Record<string, string>> = { CU: 'CN_CREATE_USER', CO: 'CN_CREATE_CO', AU: 'CN_CREATE_APPLIANCE_USER' };
+const HSM_PARAMETER_LISTS = allowLists(HSM_PARAMETERS);
+const HSM_RESPONSE_LISTS = allowLists(HSM_RESPONSES);
+/** An HSM user name as createUser makes it: the identity never names other text. */
+const HSM_USER_NAME = /^[A-Za-z0-9_]{1,31}$/;
+const clusterArn = ({ region, account }: Where, clusterId: string): string => `arn:aws:cloudhsm:${region}:${account}:cluster/${clusterId}`;
+
+const hsmShell: AuditSource = {
+  eventSource: 'hsm.concord',
+  claimedName: ({ route }) => route,
+  readOnly: (name) => HSM_READS.has(name),
+  requestParameters(name, input) {
+    const kept = allowed(input, HSM_PARAMETER_LISTS.get(name));
+    // Refused requests carry what the caller sent, unchecked: a long text is cut.
+    if (kept) for (const [member, value] of Object.entries(kept)) if (typeof value === 'string') kept[member] = clip(value);
+    return kept;
+  },
+  responseElements: (name, output) => allowed(output, HSM_RESPONSE_LISTS.get(name)),
+  resources(_name, _input, _output, where, { hsm }) {
+    if (!hsm) return undefined;
+    const cluster = clusterArn(where, hsm.clusterId);
+    return [
+      { ARN: cluster, accountId: where.account, type: 'AWS::CloudHSM::Cluster' },
+      { ARN: `${cluster}/hsm/${hsm.hsmId}`, accountId: where.account, type: 'AWS::CloudHSM::Hsm' },
+    ];
+  },
+  // The HSM user, never an IAM principal: the endpoint takes no AWS credentials.
+  userIdentity({ hsm }, where) {
+    if (!hsm) return { type: 'Unknown' };
+    const { clusterId, hsmId, user } = hsm;
+    if (!user || !HSM_USER_NAME.test(user.name)) return { clusterId, hsmId, type: 'Unknown' };
+    return {
+      accountId: where.account,
+      arn: `${clusterArn(where, clusterId)}/user/${user.name}`,
+      clusterId,
+      hsmId,
+      hsmUserType: user.type,
+      principalId: user.id === undefined ? undefined : String(user.id),
+      type: 'HSMUser',
+      userName: user.name,
+    };
+  },
+  additionalEventData(name, input) {
+    // createUser's opcode is the type of user it creates.
+    const [opcodes, key] = name === 'createUser' ? [CREATE_OPCODES, (input as Fields | undefined)?.type] : [HSM_OPCODES, name];
+    return typeof key === 'string' && Object.hasOwn(opcodes, key) ? { opcode: opcodes[key] } : undefined;
+  },
+};
+
 /** The audited surfaces by the name the server gives them; a new surface adds its own. */
-export const AUDIT_SOURCES: Readonly<Record<string, AuditSource>> = { kms, sts, mgmt, peer, keyprotect, uko, iam, cloudhsm };
+export const AUDIT_SOURCES: Readonly<Record<string, AuditSource>> = { kms, sts, mgmt, peer, keyprotect, uko, iam, cloudhsm, 'hsm-shell': hsmShell };

@@ -66,12 +66,14 @@ export function buildAuditEvent(request: AuditedRequest, scope: AuditScope): { j
   const errorCode = failed ? (request.errorCode ?? `Http${request.status}`) : undefined;
   const errorMessage = failed && request.errorMessage !== undefined ? clip(request.errorMessage) : undefined;
   const requestParameters = named ? source.requestParameters(eventName, request.input) : null;
-  const resources = named ? source.resources(eventName, request.input, request.output, scope) : undefined;
+  const resources = named ? source.resources(eventName, request.input, request.output, scope, request) : undefined;
   const responseElements = failed || !named ? null : source.responseElements(eventName, request.output);
   const userAgent = request.headers['user-agent'];
+  const additionalEventData = named ? source.additionalEventData?.(eventName, request.input) : undefined;
   // The members of AuditEvent, in sorted order.
   const json =
-    `{"awsRegion":${quoted(scope.region)}` +
+    (additionalEventData === undefined ? '{' : `{"additionalEventData":${JSON.stringify(additionalEventData)},`) +
+    `"awsRegion":${quoted(scope.region)}` +
     (errorCode === undefined ? '' : `,"errorCode":${JSON.stringify(errorCode)}`) +
     (errorMessage === undefined ? '' : `,"errorMessage":${JSON.stringify(errorMessage)}`) +
     `,"eventCategory":"Management","eventID":"${randomUUID()}","eventName":${quoted(eventName)},"eventSource":${quoted(source.eventSource)}` +
@@ -79,6 +81,6 @@ export function buildAuditEvent(request: AuditedRequest, scope: AuditScope): { j
     `,"recipientAccountId":${quoted(scope.account)},"requestID":${JSON.stringify(request.requestId)},"requestParameters":${JSON.stringify(requestParameters)}` +
     (resources === undefined ? '' : `,"resources":${JSON.stringify(resources)}`) +
     `,"responseElements":${JSON.stringify(responseElements)},"sourceIPAddress":${quoted(request.sourceIp)}` +
-    `,"userAgent":${quoted(clip(typeof userAgent === 'string' ? userAgent : ''))},"userIdentity":${identityOf(source.userIdentity(request))}}`;
+    `,"userAgent":${quoted(clip(typeof userAgent === 'string' ? userAgent : ''))},"userIdentity":${identityOf(source.userIdentity(request, scope))}}`;
   return { json, durable: !readOnly && !failed };
 }

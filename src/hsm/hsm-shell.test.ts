@@ -8,7 +8,7 @@ import { SqliteStore } from '../store/index.ts';
 import { CloudHsmService } from './cloud-hsm-service.ts';
 import { HSM_PATHS, type ClusterRecord } from './cluster-records.ts';
 import { initialContents } from './hsm-contents.ts';
-import { HsmShell, HsmShellError } from './hsm-shell.ts';
+import { HsmShell, HsmShellError, type HsmShellActor } from './hsm-shell.ts';
 import { LineageKeys, sealContents } from './lineage-keys.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'concord-hsm-shell-'));
@@ -80,5 +80,31 @@ describe('HSM shell sessions', () => {
     const ip = (await shell.locate(hsm)).eniIp;
     await assert.rejects(shell.locate(ip), /used by HSMs of several clusters in this region; name the HSM by its ID/);
     await assert.rejects(shell.locate('10.9.9.9'), (error) => error instanceof HsmShellError && error.kind === 'NoSuchHsm');
+  });
+
+  it('tells who acts as it learns it: the HSM located, the user a login tries (not a name that is no user’s), a session’s user', async () => {
+    const seen: HsmShellActor[] = [];
+    const see = (actor: HsmShellActor) => seen.push(actor);
+    const { clusterId } = await shell.locate(hsm);
+    await assert.rejects(shell.login(hsm, { type: 'CU', name: 'alice', password: 'not-alices' }, see), /invalid password/);
+    assert.deepEqual(seen, [
+      { clusterId, hsmId: hsm },
+      { clusterId, hsmId: hsm, user: { id: 2, name: 'alice', type: 'CU' } },
+    ]);
+    seen.length = 0;
+    await assert.rejects(shell.login(hsm, { type: 'CU', name: 'alice-pass-2', password: 'alice' }, see), /invalid user name or type/);
+    assert.deepEqual(seen, [{ clusterId, hsmId: hsm }]);
+    seen.length = 0;
+    const token = (await shell.login(hsm, { type: 'CO', name: 'admin', password: 'officer-pass' }, see)).session as string;
+    assert.deepEqual(seen.at(-1), { clusterId, hsmId: hsm, user: { id: 1, name: 'admin', type: 'PCO' } });
+    seen.length = 0;
+    await shell.run(hsm, token, 'findAllKeys', { userId: 2 }, see);
+    assert.deepEqual(seen, [
+      { clusterId, hsmId: hsm },
+      { clusterId, hsmId: hsm, user: { id: 1, name: 'admin', type: 'PCO' } },
+    ]);
+    seen.length = 0;
+    await assert.rejects(shell.run(hsm, 'no-such-session', 'findAllKeys', { userId: 2 }, see), notLoggedIn);
+    assert.deepEqual(seen, [{ clusterId, hsmId: hsm }]);
   });
 });

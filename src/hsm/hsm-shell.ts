@@ -27,6 +27,18 @@ export interface HsmAddress {
   eniIp: string;
 }
 
+/** Who acts on which HSM, as a request reveals it: the HSM once located, then its user (at a login, the user it tries, when there is one). */
+export interface HsmShellActor {
+  clusterId: string;
+  hsmId: string;
+  user?: { id?: number; name: string; type: HsmUserType };
+}
+
+/** Told each time a request reveals more of its actor, so that a refused request names what was known. */
+export type ActorSeen = (actor: HsmShellActor) => void;
+
+const ignore: ActorSeen = () => undefined;
+
 interface SessionRecord extends HsmSessionUser {
   clusterId: string;
   hsmId: string;
@@ -159,7 +171,7 @@ export class HsmShell {
   }
 
   /** The HSM `ref` names in this region: an HSM ID, or an ENI IP that only one HSM has. */
-  async locate(ref: string): Promise<HsmAddress> {
+  async locate(ref: string, seen: ActorSeen = ignore): Promise<HsmAddress> {
     const found: HsmAddress[] = [];
     for (const entry of await this.store.list(HSM_PATHS.clusters)) {
       const cluster = JSON.parse(entry.value) as ClusterRecord;
@@ -171,12 +183,14 @@ export class HsmShell {
     if (found.length === 0) throw new HsmShellError('NoSuchHsm', `no HSM ${ref} in this region`);
     if (found.length > 1)
       throw new HsmShellError('InvalidCommand', `the ENI IP ${ref} is used by HSMs of several clusters in this region; name the HSM by its ID`);
-    return found[0]!;
+    const hsm = found[0]!;
+    seen({ clusterId: hsm.clusterId, hsmId: hsm.hsmId });
+    return hsm;
   }
 
   /** listUsers: anyone may run it, logged in or not. */
-  async listUsers(ref: string): Promise<Answer> {
-    const hsm = await this.locate(ref);
+  async listUsers(ref: string, seen: ActorSeen = ignore): Promise<Answer> {
+    const hsm = await this.locate(ref, seen);
     const users = await this.clusters.onHsms(hsm.clusterId, (contents) =>
       contents.users.map((u) => ({ id: u.id, type: u.type, name: u.name, loginFailures: u.loginFailures })),
     );
@@ -184,13 +198,20 @@ export class HsmShell {
   }
 
   /** loginHSM: a session on this HSM for the user, or a refusal; a wrong password is counted. */
-  async login(ref: string, args: Args): Promise<Answer> {
-    const hsm = await this.locate(ref);
+  async login(ref: string, args: Args, seen: ActorSeen = ignore): Promise<Answer> {
+    const hsm = await this.locate(ref, seen);
     const type = userType(args);
-    const outcome = await this.clusters.onHsms(hsm.clusterId, (contents) => login(contents, type, text(args, 'name'), text(args, 'password')));
+    const name = text(args, 'name');
+    const password = text(args, 'password');
+    const outcome = await this.clusters.onHsms(hsm.clusterId, (contents) => {
+      // A refused login names the user it tried, if there is one: a name that is no user's may be a password typed in the wrong place.
+      const tried = contents.users.find((u) => u.name === name);
+      if (tried) seen({ clusterId: hsm.clusterId, hsmId: hsm.hsmId, user: { id: tried.id, name, type: tried.type } });
+      return login(contents, type, name, password);
+    });
     if (!outcome.user) throw new HsmShellError('LoginFailed', outcome.error ?? 'login failed');
     const token = randomBytes(32).toString('base64url');
-    const { id, salt, name } = outcome.user;
+    const { id, salt } = outcome.user;
     const record: SessionRecord = {
       clusterId: hsm.clusterId,
       hsmId: hsm.hsmId,
@@ -224,15 +245,16 @@ export class HsmShell {
   }
 
   /** Runs a command of the session `token` opened on this HSM. */
-  async run(ref: string, token: string | undefined, name: string, args: Args): Promise<Answer> {
+  async run(ref: string, token: string | undefined, name: string, args: Args, seen: ActorSeen = ignore): Promise<Answer> {
     const command = this.knows(name) ? this.commands[name] : undefined;
     if (!command) throw new HsmShellError('InvalidCommand', `unknown command ${name}`);
-    const hsm = await this.locate(ref);
+    const hsm = await this.locate(ref, seen);
     const session = token === undefined ? undefined : await this.store.get(sessionPath(token));
     const record = session === undefined ? undefined : (JSON.parse(session) as SessionRecord);
     if (!record || record.hsmId !== hsm.hsmId || record.clusterId !== hsm.clusterId || record.expiresAt <= this.now()) {
       throw new HsmShellError('NotLoggedIn', 'not logged in to this HSM: run loginHSM first');
     }
+    seen({ clusterId: hsm.clusterId, hsmId: hsm.hsmId, user: { id: record.userId, name: record.name, type: record.type } });
     return command(hsm, record, { ...args, session: token });
   }
 }

@@ -16,5 +16,5 @@ export { HsmVault } from './hsm-vault.ts';
 export { lineageKeyRecords } from './lineage-keys.ts';
 export { DEFAULT_PRECO_PASSWORD, type HsmContents, type HsmKey, type HsmUser, type HsmUserType } from './hsm-contents.ts';
 export { changePassword, createUser, deleteUser, HsmUserError, login, MAX_LOGIN_FAILURES } from './hsm-users.ts';
-export { HsmShell, HsmShellError, type HsmAddress, type HsmShellErrorKind } from './hsm-shell.ts';
+export { HsmShell, HsmShellError, type ActorSeen, type HsmAddress, type HsmShellActor, type HsmShellErrorKind } from './hsm-shell.ts';
 export type { KeyAttribute } from './hsm-key-commands.ts';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { AuditCaller, AuditTrail } from '../audit/index.ts';
+import type { AuditCaller, AuditHsmActor, AuditTrail } from '../audit/index.ts';
 import { surfaceOf } from './ops/index.ts';
 
 /**
@@ -11,6 +11,8 @@ import { surfaceOf } from './ops/index.ts';
 export interface RequestAudit {
   source?: string;
   caller?: AuditCaller;
+  /** The HSM endpoint's caller: the HSM addressed and its user. */
+  hsm?: AuditHsmActor;
   eventName?: string;
   input?: unknown;
   output?: unknown;
@@ -33,6 +35,7 @@ export function recordAuditEvents(app: FastifyInstance, trail: AuditTrail): void
       surface: audit?.source ?? surfaceOf(request),
       eventName: audit?.eventName,
       caller: audit?.caller,
+      hsm: audit?.hsm,
       input: audit?.input,
       output: audit?.output,
       route: `${request.method} ${request.routeOptions.url ?? 'unknown'}`,

@@ -17,6 +17,7 @@ import {
 import { auditQuery, auditVerify } from './audit-cli.ts';
 import { eventually } from './eventually.ts';
 import { freePorts } from './harness.ts';
+import { Clusters } from './hsm-shells.ts';
 import { regionClient, startServerProcess, stopProcess, writeRegionConfig } from './server-process.ts';
 import { selfInitialisingUnits } from './tke-harness.ts';
 
@@ -116,6 +117,39 @@ describe('audit trail durability under SIGKILL', () => {
     assert.deepEqual(
       answered.filter((id) => !recorded.has(id)),
       [],
+    );
+    assert.equal(auditVerify(config).status, 0);
+  });
+
+  it('keeps the event of every acknowledged HSM shell change (users, passwords, keys) when killed with SIGKILL', async () => {
+    await start();
+    const { hsm } = await new Clusters({ endpoint: () => endpoint }, dir).initialized(REGION);
+    const acknowledged: string[] = [];
+    /** A command of the HSM endpoint that must succeed; its answer's request ID is noted. */
+    const call = async (path: string, body: Record<string, unknown>, token?: string): Promise<Record<string, unknown>> => {
+      const response = await fetch(`${endpoint}/hsm/v1/hsms/${hsm.HsmId}/${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      });
+      assert.equal(response.status, 200, await response.clone().text());
+      acknowledged.push(response.headers.get('x-amzn-requestid')!);
+      return (await response.json()) as Record<string, unknown>;
+    };
+    const officer = (await call('login', { type: 'PRECO', name: 'admin', password: 'password' })).session as string;
+    await call('commands/changePswd', { type: 'PRECO', name: 'admin', password: 'officer-kill-1' }, officer);
+    for (let i = 0; i < 4; i += 1) await call('commands/createUser', { type: 'CU', name: `user${i}`, password: `user-kill-${i}` }, officer);
+    const user = (await call('login', { type: 'CU', name: 'user0', password: 'user-kill-0' })).session as string;
+    const { handle } = await call('commands/genSymKey', { keyType: 31, size: 32, label: 'before-kill' }, user);
+    await call('commands/deleteKey', { handle }, user);
+    // No pause: the kill follows the last acknowledgement at once.
+    await stopProcess(server, 'SIGKILL');
+
+    const recorded = new Set(auditQuery(config, ['--since', '1h']).map((event) => event.requestID));
+    assert.deepEqual(
+      acknowledged.filter((id) => !recorded.has(id)),
+      [],
+      'acknowledged HSM changes without their audit event',
     );
     assert.equal(auditVerify(config).status, 0);
   });

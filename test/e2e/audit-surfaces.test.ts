@@ -9,6 +9,7 @@ import type { AuditEvent } from '../../src/audit/index.ts';
 import { instanceIdOf } from '../../src/keyprotect/index.ts';
 import { auditQuery, auditVerify } from './audit-cli.ts';
 import { ACCESS_KEY_ID, ACCOUNT, SECRET_ACCESS_KEY, freePorts } from './harness.ts';
+import { Clusters, shell } from './hsm-shells.ts';
 import { startServerProcess, stopProcess, writeRegionConfig } from './server-process.ts';
 import { selfInitialisingUnits } from './tke-harness.ts';
 
@@ -16,14 +17,21 @@ const REGION = 'us-east-1';
 const ADMIN = `arn:aws:iam::${ACCOUNT}:user/audited-admin`;
 const APIKEY = 'audit-surfaces-test-api-key-000000000000001';
 const PLAINTEXT = Buffer.from('audit-surfaces plaintext that must never be in the trail').toString('base64');
+/** HSM user passwords: the officer's, alice's first and second, and one tried wrong. */
+const OFFICER = 'officer-audit-1';
+const ALICE = 'alice-audit-1';
+const ALICE_NEW = 'alice-audit-2';
+const WRONG = 'alice-wrong-9';
 
-describe('the audit trail of the Key Protect, UKO, IAM token and CloudHSM surfaces', () => {
+describe('the audit trail of the Key Protect, UKO, IAM token, CloudHSM and HSM shell surfaces', () => {
   const dir = mkdtempSync(join(tmpdir(), 'concord-audit-surfaces-'));
   let config: string;
   let server: ChildProcess;
   let token: string;
   let keyId: string;
   let events: AuditEvent[];
+  let clusterId: string;
+  let hsmId: string;
   const bySource = (source: string) => events.filter((e) => e.eventSource === source);
 
   before(async () => {
@@ -77,6 +85,27 @@ describe('the audit trail of the Key Protect, UKO, IAM token and CloudHSM surfac
       maxAttempts: 1,
     });
     await hsm.send(new DescribeClustersCommand({ MaxResults: 5 }));
+
+    // The HSM shells: activation (hsm-mgmt), a wrong password, a password reset, a key made and deleted (hsm-keys).
+    const clusters = new Clusters({ endpoint: () => endpoint }, dir);
+    const activated = await clusters.activated(REGION, [`${REGION}a`], OFFICER, [['alice', ALICE]]);
+    clusterId = activated.clusterId;
+    hsmId = (await clusters.describe(REGION, clusterId)).Hsms![0]!.HsmId!;
+    const mgmt = await shell('hsm-mgmt', activated.conf, [
+      `loginHSM CU alice ${WRONG}`,
+      `loginHSM CO admin ${OFFICER}`,
+      `changePswd CU alice ${ALICE_NEW}`,
+      'y',
+      'quit',
+    ]);
+    assert.ok(mgmt.stdout.includes('changePswd success'), mgmt.stdout + mgmt.stderr);
+    const keys = await shell('hsm-keys', activated.conf, [
+      `loginHSM -u CU -s alice -p ${ALICE_NEW}`,
+      'genSymKey -t 31 -s 32 -l audited-key',
+      'deleteKey -k 1',
+      'exit',
+    ]);
+    assert.ok(keys.stdout.includes('Key Handle: 1'), keys.stdout + keys.stderr);
     // A clean stop writes what is buffered and signs the head.
     await stopProcess(server, 'SIGTERM');
     events = auditQuery(config);
@@ -129,10 +158,67 @@ describe('the audit trail of the Key Protect, UKO, IAM token and CloudHSM surfac
     assert.equal(describe.readOnly, true);
   });
 
-  it('keeps no plaintext, API key, token or body secret in the store file, and the chain verifies', () => {
+  it('records the HSM shells’ commands by the HSM user who ran them, with the HSM audit log’s opcode, the cluster and HSM as resources', () => {
+    const hsm = bySource('hsm.concord');
+    const cluster = `arn:aws:cloudhsm:${REGION}:${ACCOUNT}:cluster/${clusterId}`;
+    const user = (name: string) => `${cluster}/user/${name}`;
+    const changes = hsm.filter((e) => !e.readOnly);
+    assert.deepEqual(
+      changes.map((e) => [e.eventName, e.additionalEventData?.opcode, e.userIdentity.userName, e.userIdentity.hsmUserType, e.errorCode]),
+      [
+        ['login', 'CN_LOGIN', 'admin', 'PRECO', undefined],
+        ['changePswd', 'CN_CHANGE_PSWD', 'admin', 'PRECO', undefined],
+        ['createUser', 'CN_CREATE_USER', 'admin', 'PCO', undefined],
+        ['login', 'CN_LOGIN', 'alice', 'CU', 'LoginFailed'],
+        ['login', 'CN_LOGIN', 'admin', 'PCO', undefined],
+        ['changePswd', 'CN_CHANGE_PSWD', 'admin', 'PCO', undefined],
+        ['login', 'CN_LOGIN', 'alice', 'CU', undefined],
+        ['genSymKey', 'CN_GENERATE_KEY', 'alice', 'CU', undefined],
+        ['deleteKey', 'CN_DESTROY_OBJECT', 'alice', 'CU', undefined],
+      ],
+    );
+    const created = changes.find((e) => e.eventName === 'createUser')!;
+    assert.deepEqual(created.requestParameters, { hsm: hsmId, name: 'alice', type: 'CU' });
+    assert.deepEqual(created.responseElements, { userId: 2 });
+    assert.deepEqual(created.userIdentity, {
+      accountId: ACCOUNT,
+      arn: user('admin'),
+      clusterId,
+      hsmId,
+      hsmUserType: 'PCO',
+      principalId: '1',
+      type: 'HSMUser',
+      userName: 'admin',
+    });
+    assert.deepEqual(
+      created.resources?.map((r) => [r.ARN, r.type]),
+      [
+        [cluster, 'AWS::CloudHSM::Cluster'],
+        [`${cluster}/hsm/${hsmId}`, 'AWS::CloudHSM::Hsm'],
+      ],
+    );
+    const refused = changes.find((e) => e.errorCode === 'LoginFailed')!;
+    assert.equal(refused.errorMessage, 'invalid password');
+    const made = changes.find((e) => e.eventName === 'genSymKey')!;
+    assert.deepEqual([made.requestParameters, made.responseElements], [{ hsm: hsmId, keyType: 31, label: 'audited-key', size: 32 }, { handle: 1 }]);
+    // concord audit query finds alice's events by her ARN, a failed login against her included, and the creations by name.
+    const alices = auditQuery(config, ['--principal', user('alice')]);
+    assert.deepEqual(
+      alices.map((e) => e.eventName),
+      ['login', 'login', 'genSymKey', 'deleteKey'],
+    );
+    assert.deepEqual(
+      auditQuery(config, ['--event', 'createUser']).map((e) => e.requestID),
+      [created.requestID],
+    );
+  });
+
+  it('keeps no plaintext, API key, token, body secret or HSM user password in the store file, and the chain verifies', () => {
     for (const file of readdirSync(join(dir, REGION)).filter((name) => name.startsWith('keys.db'))) {
       const bytes = readFileSync(join(dir, REGION, file));
-      for (const secret of [PLAINTEXT, APIKEY, token, token.split('.')[1]!]) assert.ok(!bytes.includes(secret), `${file} holds a secret`);
+      for (const secret of [PLAINTEXT, APIKEY, token, token.split('.')[1]!, OFFICER, ALICE, ALICE_NEW, WRONG]) {
+        assert.ok(!bytes.includes(secret), `${file} holds a secret`);
+      }
     }
     const { status, report } = auditVerify(config);
     assert.equal(status, 0);

@@ -41,7 +41,7 @@ export function writeConf(dir: string, name: string, servers: { hostname: string
 /** The cluster API of a deployment, through the JS SDK. */
 export class Clusters {
   constructor(
-    private readonly dev: DevDeployment,
+    private readonly dev: Pick<DevDeployment, 'endpoint'>,
     private readonly dir: string,
   ) {}
 

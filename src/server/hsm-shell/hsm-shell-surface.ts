@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { CloudHsmError, HsmShell, HsmShellError, HsmUserError, type HsmShellErrorKind } from '../../hsm/index.ts';
+import { CloudHsmError, HsmShell, HsmShellError, HsmUserError, type ActorSeen, type HsmShellErrorKind } from '../../hsm/index.ts';
+import type { RequestAudit } from '../audit-hook.ts';
 import { infrastructureError, routeNotFound } from '../infrastructure-errors.ts';
 import { acceptRawBodies, rawBody } from '../raw-body.ts';
 
@@ -21,6 +22,7 @@ const STATUS: Record<HsmShellErrorKind | 'Refused' | 'InvalidRequest' | 'RouteNo
 };
 
 type Params = { hsm: string; command?: string };
+type Args = Record<string, unknown>;
 
 /**
  * The endpoint the HSM shells (`concord hsm-mgmt`, `concord hsm-keys`) talk to, as
@@ -49,7 +51,7 @@ export const hsmShellSurface: FastifyPluginAsync<HsmShellSurfaceOptions> = (scop
     return fail(request, reply, 'InternalError', `An internal error occurred. Request ID: ${request.id}`);
   });
 
-  const body = (request: FastifyRequest): Record<string, unknown> => {
+  const body = (request: FastifyRequest): Args => {
     const bytes = rawBody(request);
     let parsed: unknown;
     try {
@@ -58,29 +60,51 @@ export const hsmShellSurface: FastifyPluginAsync<HsmShellSurfaceOptions> = (scop
       throw new HsmShellError('InvalidCommand', 'the body is not JSON');
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new HsmShellError('InvalidCommand', 'the body is a JSON object');
-    return parsed as Record<string, unknown>;
+    return parsed as Args;
   };
   const bearer = (request: FastifyRequest): string | undefined => {
     const header = request.headers.authorization;
     return typeof header === 'string' && header.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
   };
 
-  scope.post<{ Params: Params }>('/hsms/:hsm/describe', async (request) => {
-    request.operation = 'hsm:describe';
-    return shell.locate(request.params.hsm);
-  });
-  scope.post<{ Params: Params }>('/hsms/:hsm/listUsers', async (request) => {
-    request.operation = 'hsm:listUsers';
-    return shell.listUsers(request.params.hsm);
-  });
-  scope.post<{ Params: Params }>('/hsms/:hsm/login', async (request) => {
-    request.operation = 'hsm:login';
-    return shell.login(request.params.hsm, body(request));
-  });
-  scope.post<{ Params: Required<Params> }>('/hsms/:hsm/commands/:command', async (request) => {
-    // Only known commands name the operation: a metric label must not take any name a caller sends.
-    if (shell.knows(request.params.command)) request.operation = `hsm:${request.params.command}`;
-    return shell.run(request.params.hsm, bearer(request), request.params.command, body(request));
+  /**
+   * Names the operation for the metrics and the audit trail, and runs it with its arguments (`read`
+   * from the body): the trail keeps their allow-listed part, the HSM user the shell reveals, and
+   * the answer's allow-listed part.
+   */
+  const audited = async <T>(
+    request: FastifyRequest<{ Params: Params }>,
+    name: string | undefined,
+    read: (request: FastifyRequest) => Args,
+    run: (args: Args, seen: ActorSeen) => Promise<T>,
+  ): Promise<T> => {
+    const audit: RequestAudit = { input: { hsm: request.params.hsm } };
+    if (name !== undefined) {
+      request.operation = `hsm:${name}`;
+      audit.eventName = name;
+    }
+    request.audit = audit;
+    const args = read(request);
+    audit.input = { ...args, hsm: request.params.hsm };
+    const answer = await run(args, (actor) => {
+      audit.hsm = actor;
+    });
+    audit.output = answer;
+    return answer;
+  };
+  const noBody = (): Args => ({});
+
+  scope.post<{ Params: Params }>('/hsms/:hsm/describe', (request) =>
+    audited(request, 'describe', noBody, (_args, seen) => shell.locate(request.params.hsm, seen)),
+  );
+  scope.post<{ Params: Params }>('/hsms/:hsm/listUsers', (request) =>
+    audited(request, 'listUsers', noBody, (_args, seen) => shell.listUsers(request.params.hsm, seen)),
+  );
+  scope.post<{ Params: Params }>('/hsms/:hsm/login', (request) => audited(request, 'login', body, (args, seen) => shell.login(request.params.hsm, args, seen)));
+  scope.post<{ Params: Required<Params> }>('/hsms/:hsm/commands/:command', (request) => {
+    const { hsm, command } = request.params;
+    // Only known commands name the operation: a metric label or an event name must not take any name a caller sends.
+    return audited(request, shell.knows(command) ? command : undefined, body, (args, seen) => shell.run(hsm, bearer(request), command, args, seen));
   });
   return Promise.resolve();
 };
