@@ -163,28 +163,30 @@ function parseJson(body: Buffer): unknown {
  * joined into one string first, which V8 would flatten into another copy of the answer.
  */
 function toJson(output: object): Buffer {
-  /** Per member: what precedes its value (`{"Key":` or `,"Key":`), its value as JSON, or as base64 to be quoted. */
-  const pieces: { prefix: string; json?: string; base64?: string }[] = [];
+  /** Per member: its name as JSON with the colon, its value as JSON, or as base64 to be quoted. */
+  const pieces: { name: string; json?: string; base64?: string }[] = [];
   let length = 1;
   for (const key in output) {
     const value = (output as Record<string, unknown>)[key];
-    const prefix = `${pieces.length === 0 ? '{' : ','}${JSON.stringify(key)}:`;
+    const name = memberName(key);
     if (Buffer.isBuffer(value)) {
       const base64 = value.toString('base64');
-      pieces.push({ prefix, base64 });
-      length += Buffer.byteLength(prefix) + base64.length + 2;
+      pieces.push({ name, base64 });
+      length += 1 + Buffer.byteLength(name) + base64.length + 2;
       continue;
     }
-    const json = JSON.stringify(encodeBlobs(value)) as string | undefined;
+    const json = (typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(encodeBlobs(value))) as string | undefined;
     if (json === undefined) continue;
-    pieces.push({ prefix, json });
-    length += Buffer.byteLength(prefix) + Buffer.byteLength(json);
+    pieces.push({ name, json });
+    length += 1 + Buffer.byteLength(name) + Buffer.byteLength(json);
   }
   if (pieces.length === 0) return Buffer.from('{}');
   const answer = Buffer.allocUnsafe(length);
   let at = 0;
-  for (const { prefix, json, base64 } of pieces) {
-    at += answer.write(prefix, at, 'utf8');
+  for (const { name, json, base64 } of pieces) {
+    answer[at] = at === 0 ? OPENING_BRACE : COMMA;
+    at++;
+    at += answer.write(name, at, 'utf8');
     if (base64 === undefined) {
       at += answer.write(json!, at, 'utf8');
       continue;
@@ -197,6 +199,16 @@ function toJson(output: object): Buffer {
   return answer;
 }
 
+/** Output member names as JSON, with their colon: the operations' own few names, made once. */
+const memberNames = new Map<string, string>();
+const memberName = (key: string): string => {
+  let name = memberNames.get(key);
+  if (name === undefined) memberNames.set(key, (name = `${JSON.stringify(key)}:`));
+  return name;
+};
+
+const OPENING_BRACE = 0x7b;
+const COMMA = 0x2c;
 const QUOTE = 0x22;
 const CLOSING_BRACE = 0x7d;
 
