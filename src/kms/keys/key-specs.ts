@@ -80,7 +80,10 @@ export function keyAlgorithms(keySpec: string, keyUsage: string): Pick<KeyMetada
   return usage && list ? { [usage.member]: [...list] } : {};
 }
 
-/** The algorithms a key of this spec and usage accepts for its cryptographic operations. */
-export const algorithmsOf = (keySpec: string, keyUsage: string): readonly string[] => Object.values(keyAlgorithms(keySpec, keyUsage))[0] ?? [];
+/** The algorithms a key of this spec and usage accepts for its cryptographic operations: the spec's own list, not a copy (every Encrypt and Decrypt asks). */
+export function algorithmsOf(keySpec: string, keyUsage: string): readonly string[] {
+  const usage = ALGORITHMS_BY_USAGE[keyUsage];
+  return (usage && (keySpecs[keySpec]?.[usage.field] as readonly string[] | undefined)) ?? [];
+}
 
 export const isSymmetric = (keySpec: string): boolean => keySpec === 'SYMMETRIC_DEFAULT';

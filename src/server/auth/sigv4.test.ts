@@ -89,6 +89,18 @@ describe('SigV4Verifier', () => {
     assert.equal((await mgmt.verify(await signed({ unsigned: TARGET }))).accessKeyId, KEY.accessKeyId);
   });
 
+  it('refuses a request whose X-Amz-Date was fine for an earlier one once the clock has moved past five minutes', async () => {
+    let now = NOW;
+    const verifier = new SigV4Verifier('us-east-1', 'kms', [KEY], { now: () => now });
+    const request = await signed({ headers: TARGET });
+    assert.equal((await verifier.verify(request)).principal, KEY.principal);
+    now += 5 * 60 * 1000 + 1000;
+    assert.throws(() => verifier.verify(request), { code: 'InvalidSignatureException', message: /^Signature expired/ });
+    assert.throws(() => verifier.verify({ ...request, headers: { ...request.headers, 'x-amz-date': '2025-01-02T03:04:05Z' } }), {
+      code: 'IncompleteSignatureException',
+    });
+  });
+
   it('leaves a request without X-Amz-Target to the surface, which answers that the operation is unknown', async () => {
     assert.equal((await kms.verify(await signed())).accessKeyId, KEY.accessKeyId);
   });

@@ -71,6 +71,8 @@ export class SigV4Verifier {
   private readonly now: () => number;
   private readonly sessions: SessionCredentials | undefined;
   private readonly validRegions: string;
+  private lastDate = '';
+  private lastTime = 0;
 
   constructor(
     private readonly region: string,
@@ -110,12 +112,10 @@ export class SigV4Verifier {
     const [, scopeDate, scopeRegion, scopeService] = scope;
 
     const amzDate = header(request.headers, 'x-amz-date');
-    const match = amzDate === undefined ? null : AMZ_DATE.exec(amzDate);
-    if (!amzDate || !match) {
+    const requestTime = amzDate === undefined ? undefined : this.timeOf(amzDate);
+    if (!amzDate || requestTime === undefined) {
       throw new KmsError('IncompleteSignatureException', "Authorization header requires existence of a valid 'X-Amz-Date' header.");
     }
-    const [, y, mo, d, h, mi, s] = match.map(Number);
-    const requestTime = Date.UTC(y!, mo! - 1, d, h, mi, s);
     const skew = requestTime - this.now();
     if (skew < -MAX_SKEW_MS)
       throw new KmsError('InvalidSignatureException', `Signature expired: ${amzDate} is now earlier than the allowed 5 minutes before the server time.`);
@@ -143,7 +143,8 @@ export class SigV4Verifier {
     const canonicalRequest =
       `${request.method}\n${canonicalUri(request.url)}\n${canonicalQuery(request.url)}\n` +
       `${canonicalHeaders}\n${parts.SignedHeaders}\n${sha256Hex(request.body)}`;
-    const credentialScope = `${scopeDate}/${scopeRegion}/${scopeService}/aws4_request`;
+    // The Credential minus its access key ID: the scope, checked above, as the client wrote it.
+    const credentialScope = parts.Credential.slice(scope[0].length + 1);
     const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${credentialScope}\n${sha256Hex(canonicalRequest)}`;
     const expected = createHmac('sha256', this.signingKey(key, scopeDate)).update(stringToSign).digest();
     const provided = Buffer.from(parts.Signature, 'hex');
@@ -154,6 +155,20 @@ export class SigV4Verifier {
       );
     }
     return key;
+  }
+
+  /**
+   * X-Amz-Date as milliseconds since the epoch, undefined when malformed. Concurrent clients
+   * sign within the same second, so the last date parsed is kept.
+   */
+  private timeOf(amzDate: string): number | undefined {
+    if (amzDate === this.lastDate) return this.lastTime;
+    const match = AMZ_DATE.exec(amzDate);
+    if (!match) return undefined;
+    const [, y, mo, d, h, mi, s] = match.map(Number);
+    this.lastTime = Date.UTC(y!, mo! - 1, d, h, mi, s);
+    this.lastDate = amzDate;
+    return this.lastTime;
   }
 
   private signingKey(key: AccessKey, date: string): Buffer {

@@ -45,6 +45,20 @@ describe('the AWS JSON surface', () => {
     assert.equal(Buffer.from((await kmsCall(app, 'Decrypt', { CiphertextBlob })).json<{ Plaintext: string }>().Plaintext, 'base64').toString(), 'hello');
   });
 
+  it('answers text beyond ASCII in its exact UTF-8, beside base64 blobs', async () => {
+    const Description = 'clé für 鍵 🔑 "quoted" \\ and \u2028';
+    const created = await kmsCall(app, 'CreateKey', { Description });
+    assert.equal(created.statusCode, 200, created.body);
+    assert.equal(Number(created.headers['content-length']), Buffer.byteLength(created.body));
+    const { KeyMetadata } = created.json<{ KeyMetadata: { KeyId: string; Description: string } }>();
+    assert.equal(KeyMetadata.Description, Description);
+    const encrypted = await kmsCall(app, 'Encrypt', { KeyId: KeyMetadata.KeyId, Plaintext: 'AAEC', EncryptionContext: { é: '鍵' } });
+    const answer = encrypted.json<{ CiphertextBlob: string; KeyId: string; EncryptionAlgorithm: string }>();
+    assert.deepEqual(Object.keys(answer), ['CiphertextBlob', 'KeyId', 'EncryptionAlgorithm']);
+    assert.match(answer.CiphertextBlob, /^[A-Za-z0-9+/]+={0,2}$/);
+    assert.equal(encrypted.body, JSON.stringify(answer));
+  });
+
   it('refuses an unsigned or forged call in its format before reading the body', async () => {
     assertAwsError(
       await inject(app, { url: '/', body: '{not json', headers: { 'x-amz-target': 'TrentService.ListKeys' } }),

@@ -120,7 +120,7 @@ export const awsJsonSurface: FastifyPluginAsync<AwsJsonSurfaceOptions> = (scope,
     const output = (audit.output = await service.call(name, input, callerOf(accessKey)));
     request.keyId = keyNamedIn(output) ?? request.keyId;
     reply.header('content-type', AWS_JSON_1_1);
-    return Buffer.from(toJson(output));
+    return toJson(output);
   });
   return Promise.resolve();
 };
@@ -157,19 +157,60 @@ function parseJson(body: Buffer): unknown {
 }
 
 /**
- * An operation's output as AWS JSON. Top-level blobs are written directly: base64 needs no
- * escaping, and JSON.stringify's scan of a large ciphertext or plaintext is a real cost.
+ * An operation's output as AWS JSON, in the Buffer the reply sends. Top-level blobs are written
+ * directly: base64 needs no escaping, and JSON.stringify's scan of a large ciphertext or
+ * plaintext is a real cost; and the pieces are written into the Buffer as they are rather than
+ * joined into one string first, which V8 would flatten into another copy of the answer.
  */
-function toJson(output: object): string {
-  let json = '';
+function toJson(output: object): Buffer {
+  /** Per member: its name as JSON with the colon, its value as JSON, or as base64 to be quoted. */
+  const pieces: { name: string; json?: string; base64?: string }[] = [];
+  let length = 1;
   for (const key in output) {
     const value = (output as Record<string, unknown>)[key];
-    const encoded = Buffer.isBuffer(value) ? `"${value.toString('base64')}"` : (JSON.stringify(encodeBlobs(value)) as string | undefined);
-    if (encoded === undefined) continue;
-    json += `${json === '' ? '{' : ','}${JSON.stringify(key)}:${encoded}`;
+    const name = memberName(key);
+    if (Buffer.isBuffer(value)) {
+      const base64 = value.toString('base64');
+      pieces.push({ name, base64 });
+      length += 1 + Buffer.byteLength(name) + base64.length + 2;
+      continue;
+    }
+    const json = (typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(encodeBlobs(value))) as string | undefined;
+    if (json === undefined) continue;
+    pieces.push({ name, json });
+    length += 1 + Buffer.byteLength(name) + Buffer.byteLength(json);
   }
-  return json === '' ? '{}' : `${json}}`;
+  if (pieces.length === 0) return Buffer.from('{}');
+  const answer = Buffer.allocUnsafe(length);
+  let at = 0;
+  for (const { name, json, base64 } of pieces) {
+    answer[at] = at === 0 ? OPENING_BRACE : COMMA;
+    at++;
+    at += answer.write(name, at, 'utf8');
+    if (base64 === undefined) {
+      at += answer.write(json!, at, 'utf8');
+      continue;
+    }
+    answer[at++] = QUOTE;
+    at += answer.write(base64, at, 'latin1');
+    answer[at++] = QUOTE;
+  }
+  answer[at] = CLOSING_BRACE;
+  return answer;
 }
+
+/** Output member names as JSON, with their colon: the operations' own few names, made once. */
+const memberNames = new Map<string, string>();
+const memberName = (key: string): string => {
+  let name = memberNames.get(key);
+  if (name === undefined) memberNames.set(key, (name = `${JSON.stringify(key)}:`));
+  return name;
+};
+
+const OPENING_BRACE = 0x7b;
+const COMMA = 0x2c;
+const QUOTE = 0x22;
+const CLOSING_BRACE = 0x7d;
 
 /** Blobs travel as base64 strings. */
 function encodeBlobs(value: unknown): unknown {

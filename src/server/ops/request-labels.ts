@@ -23,8 +23,7 @@ export function surfaceOf(request: FastifyRequest): string {
   if (url.startsWith('/identity/') || url.startsWith('/oidc/')) return 'iam';
   if (request.operation?.startsWith('sts:')) return 'sts';
   if (request.audit?.source === 'cloudhsm') return 'cloudhsm';
-  const path = url.split('?', 1)[0]!;
-  return OPS_PATHS.has(path) ? 'ops' : 'kms';
+  return OPS_PATHS.has(pathOf(url)) ? 'ops' : 'kms';
 }
 
 /** Surfaces whose operation names come from the surface's own list; a request refused before one is named counts by its route. */
@@ -39,7 +38,7 @@ const NAMED_BY_ROUTE = new Set(['mgmt', 'console', 'keyprotect', 'uko', 'iam', '
 export function operationOf(request: FastifyRequest, surface: string): string {
   const operation = request.operation;
   if (NAMED_BY_ROUTE.has(surface)) return operation?.split(' ', 2).join(' ') ?? `${request.method} ${request.routeOptions.url ?? 'unknown'}`;
-  if (surface === 'ops') return request.url.split('?', 1)[0]!;
+  if (surface === 'ops') return pathOf(request.url);
   return operation ?? 'unknown';
 }
 
@@ -55,4 +54,10 @@ export function errorTypeOf(error: unknown): string {
   if (error instanceof CryptoUnitError) return error.kind;
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && ERROR_NAME.test(code) ? code : 'InternalError';
+}
+
+/** The URL without its query; no array made for it, as `split` would on every request. */
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
 }

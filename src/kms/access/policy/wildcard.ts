@@ -7,6 +7,10 @@
  */
 export function wildcardMatch(pattern: string, value: string, ignoreCase = false): boolean {
   if (ignoreCase) return wildcardMatch(pattern.toLowerCase(), value.toLowerCase());
+  // Most patterns have no star, or one at the end (kms:*, a key ARN, *): no split for them.
+  const star = pattern.indexOf('*');
+  if (star < 0) return value.length === pattern.length && fitsAt(pattern, value, 0);
+  if (star === pattern.length - 1) return value.length >= star && fitsAt(pattern, value, 0, star);
   const pieces = pattern.split('*');
   const first = pieces[0]!;
   if (pieces.length === 1) return value.length === first.length && fitsAt(first, value, 0);
@@ -23,9 +27,9 @@ export function wildcardMatch(pattern: string, value: string, ignoreCase = false
   return true;
 }
 
-/** True when `piece` (no `*`, `?` for any character) matches `value` at `start`. */
-function fitsAt(piece: string, value: string, start: number): boolean {
-  for (let i = 0; i < piece.length; i++) {
+/** True when `piece` (no `*`, `?` for any character), or its first `length` characters, matches `value` at `start`. */
+function fitsAt(piece: string, value: string, start: number, length = piece.length): boolean {
+  for (let i = 0; i < length; i++) {
     const c = piece.charCodeAt(i);
     if (c !== QUESTION_MARK && c !== value.charCodeAt(start + i)) return false;
   }
