@@ -13,7 +13,6 @@ export function wildcardMatch(pattern: string, value: string, ignoreCase = false
   if (star === pattern.length - 1) return value.length >= star && fitsAt(pattern, value, 0, star);
   const pieces = pattern.split('*');
   const first = pieces[0]!;
-  if (pieces.length === 1) return value.length === first.length && fitsAt(first, value, 0);
   const last = pieces[pieces.length - 1]!;
   const end = value.length - last.length;
   if (first.length > end || !fitsAt(first, value, 0) || !fitsAt(last, value, end)) return false;
