@@ -26,10 +26,18 @@ async function portIsFree(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Ports are drawn below Linux's ephemeral range (32768 and up), which the kernel hands to outgoing
+ * connections and to `listen(0)`: a port drawn there could be taken by another test file's client
+ * between the check and the server's start (a restarted region failed with EADDRINUSE on 48526).
+ */
+const PORTS_FROM = 20000;
+const PORTS_BELOW = 32768;
+
 /** A base port with `count` free consecutive ports after it. */
 export async function freePorts(count: number): Promise<number> {
   for (;;) {
-    const base = 20000 + Math.floor(Math.random() * 30000);
+    const base = PORTS_FROM + Math.floor(Math.random() * (PORTS_BELOW - count - PORTS_FROM));
     const checks = await Promise.all(Array.from({ length: count }, (_, i) => portIsFree(base + i)));
     if (checks.every(Boolean)) return base;
   }
